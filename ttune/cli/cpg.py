@@ -1,0 +1,59 @@
+"""`ttune cpg`: code property graphs of a file or a directory."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+
+def cpg(
+    path: Path = typer.Argument(..., help="A source file (.py, .java, .cs) or a directory of them."),
+    lang: Optional[str] = typer.Option(None, "--lang", help="python, java or csharp (default: from the file extension)."),
+    fmt: str = typer.Option("summary", "--format", "-f", help="summary, json, dot or graphml."),
+    edges: Optional[str] = typer.Option(None, "--edges", help="Edge types to keep, e.g. AST,CFG,CDG,DDG,CALL (default: all)."),
+    function: Optional[str] = typer.Option(None, "--function", help="Only the method or function with this name."),
+    output: Optional[Path] = typer.Option(None, "--output", "-o", help="Write here instead of stdout (a folder when PATH is a folder)."),
+    workers: Optional[int] = typer.Option(None, "--workers", help="Processes for a directory (default: CPU count)."),
+    max_bytes: int = typer.Option(2_000_000, "--max-bytes", help="Refuse source files larger than this."),
+    max_nodes: int = typer.Option(1_000_000, "--max-nodes", help="Refuse graphs with more nodes than this."),
+) -> None:
+    """Extract the code property graph (AST, CFG, CDG, DDG, CALL edges) of PATH."""
+    from ttune import api
+    from ttune.cli.main import fail
+    from ttune.cpg import CPGConfig, CPGError
+
+    try:
+        config = CPGConfig(max_bytes=max_bytes, max_nodes=max_nodes)
+        if fmt not in ("summary", "json", "dot", "graphml"):
+            raise CPGError(f"unknown format {fmt!r}; known: summary, json, dot, graphml")
+        if path.is_dir():
+            if fmt != "summary" and output is None:
+                raise CPGError("a directory with --format json/dot/graphml needs --output FOLDER")
+            report = api.cpg_directory(path, fmt=fmt, out_dir=output, edge_types=edges, lang=lang,
+                                       config=config, workers=workers)
+            for p, reason in report.skipped:
+                typer.echo(f"skipped {p}: {reason}", err=True)
+            typer.echo(report.format(), nl=False)
+            if report.files == 0 and report.skipped:
+                raise typer.Exit(1)
+            return
+        graph = api.cpg_of_file(path, lang, function=function, config=config)
+        if graph.syntax_errors:
+            typer.echo(f"warning: {path}: {graph.syntax_errors} syntax error node(s); "
+                       "the graph marks them as ERROR nodes", err=True)
+        text = api.render_cpg(graph, fmt, edges)
+    except CPGError as exc:
+        raise fail(str(exc))
+    if output is None:
+        typer.echo(text, nl=False)
+    else:
+        tmp = output.with_name(output.name + ".tmp")
+        tmp.write_text(text, encoding="utf-8")
+        os.replace(tmp, output)
+
+
+def register(app: typer.Typer) -> None:
+    app.command("cpg")(cpg)

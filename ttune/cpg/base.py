@@ -1,0 +1,131 @@
+"""Machinery shared by the language front ends: limits, line index, AST nodes, snippet wrapping.
+
+A front end maps tree-sitter node types to the shared kinds (graph.NODE_KINDS), calls
+:func:`add_ast` once, then walks the SNode tree again to build one ir.MethodIR per method.
+"""
+
+from __future__ import annotations
+
+import bisect
+from dataclasses import dataclass, field
+from typing import Callable, Iterator
+
+from .graph import CPG
+from .ir import MethodIR
+from .ts import SNode, parse
+
+
+class CPGError(ValueError):
+    """Input the extractor refuses (binary, too large, unknown language). Message is one line."""
+
+
+@dataclass
+class CPGConfig:
+    """Limits and options of the extractor."""
+
+    max_bytes: int = 2_000_000
+    """Largest source accepted, in bytes; bigger input is refused with a message naming this limit."""
+    max_nodes: int = 1_000_000
+    """Most CPG nodes built for one source; past it extraction stops with a message naming this limit."""
+    snippets: bool = True
+    """Wrap a bare Java/C# method (as the data sets hold them) in a class to parse it, then map
+    spans back to the original text."""
+
+
+@dataclass
+class FrontEndResult:
+    methods: list[MethodIR] = field(default_factory=list)
+    calls: list[tuple[int, str]] = field(default_factory=list)
+    """(call-site node id, callee simple name) for CALL-edge resolution within the file."""
+    method_names: dict[int, str] = field(default_factory=dict)
+    """METHOD node id -> simple name (methods that a call can resolve to)."""
+
+
+class LineIndex:
+    """Byte offset -> 1-based line number over the original source."""
+
+    def __init__(self, source: bytes) -> None:
+        self._starts = [0]
+        pos = source.find(b"\n")
+        while pos != -1:
+            self._starts.append(pos + 1)
+            pos = source.find(b"\n", pos + 1)
+
+    def line(self, byte: int) -> int:
+        return bisect.bisect_right(self._starts, byte)
+
+
+def node_text(source: bytes, n: SNode, offset: int = 0, limit: int = 240) -> str:
+    """The code text of ``n`` (at most ``limit`` bytes), whitespace collapsed. ``offset`` is the
+    length of any wrapper prefix: ``n``'s bytes index the wrapped text."""
+    start = n.start_byte - offset
+    raw = source[max(start, 0): max(min(n.end_byte - offset, start + limit), 0)]
+    return " ".join(raw.decode("utf-8", "replace").split())
+
+
+def iter_nodes(root: SNode) -> Iterator[SNode]:
+    """Pre-order over all SNodes, iteratively."""
+    stack = [root]
+    while stack:
+        n = stack.pop()
+        yield n
+        stack.extend(reversed(n.children))
+
+
+def add_ast(cpg: CPG, root: SNode, source: bytes, kind_of: Callable[[SNode], str],
+            config: CPGConfig, offset: int = 0, keep: Callable[[SNode], bool] | None = None,
+            name_of: Callable[[SNode], str | None] | None = None) -> None:
+    """Add one CPG node per named SNode (plus ERROR/missing nodes) and the AST edges.
+
+    ``source`` is the original text; SNode spans index the parsed text, which is ``source`` with
+    a wrapper prefix of ``offset`` bytes. Nodes for which ``keep`` is False (the wrapper's own
+    class, say) get no CPG node: their children hang from the nearest kept ancestor. The root
+    always becomes the FILE node spanning the whole original source. Sets ``SNode.cid``.
+    """
+    lines = LineIndex(source)
+    total = len(source)
+    root.cid = cpg.add_node("FILE", "", 0, total, 1, root.type)
+    stack: list[SNode] = list(reversed(root.children))
+    while stack:
+        n = stack.pop()
+        stack.extend(reversed(n.children))
+        bad = n.is_error or n.is_missing
+        if not (n.named or bad):
+            continue
+        if keep is not None and not keep(n):
+            continue
+        if len(cpg.nodes) >= config.max_nodes:
+            raise CPGError(f"more than max_nodes={config.max_nodes} CPG nodes; raise the limit "
+                           "(CPGConfig.max_nodes / --max-nodes) or split the file")
+        start = min(max(n.start_byte - offset, 0), total)
+        end = min(max(n.end_byte - offset, start), total)
+        if bad:
+            kind = "ERROR"
+            cpg.syntax_errors += 1
+        else:
+            kind = kind_of(n)
+        name = name_of(n) if name_of is not None else None
+        n.cid = cpg.add_node(kind, node_text(source, n, offset), start, end, lines.line(start),
+                             n.type, name)
+        parent = n.parent
+        while parent is not None and parent.cid < 0:
+            parent = parent.parent
+        cpg.add_edge(parent.cid if parent is not None else root.cid, n.cid, "AST")
+
+
+def count_errors(root: SNode) -> int:
+    return sum(1 for n in iter_nodes(root) if n.is_error or n.is_missing)
+
+
+def parse_snippet(source: bytes, lang: str, prefix: bytes, suffix: bytes,
+                  needs_wrap: Callable[[SNode], bool]) -> tuple[SNode, int]:
+    """Parse ``source``; if ``needs_wrap(root)`` says it is a bare member (a method with no class
+    around it) and wrapping in ``prefix``/``suffix`` gives fewer syntax errors, use the wrapped
+    parse. Returns (root, offset) where offset is len(prefix) for a wrapped parse, else 0."""
+    root = parse(source, lang)
+    if not needs_wrap(root):
+        return root, 0
+    wrapped = parse(prefix + source + suffix, lang)
+    if count_errors(wrapped) < count_errors(root):
+        return wrapped, len(prefix)
+    return root, 0

@@ -1,0 +1,190 @@
+"""Whole-file and whole-directory CPG work behind ``ttune cpg``: rendering, per-method summaries,
+and a multi-process walk over a source tree with totals."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Iterable
+
+from .base import CPGConfig, CPGError
+from .graph import CPG, EDGE_TYPES
+
+FORMATS = ("summary", "json", "dot", "graphml")
+_SUFFIX = {"json": ".cpg.json", "dot": ".dot", "graphml": ".graphml"}
+
+
+def parse_edge_types(spec: str | None) -> set[str] | None:
+    """"AST,CFG" -> {"AST", "CFG"}; None or "" -> None (all). Unknown names raise CPGError."""
+    if not spec:
+        return None
+    wanted = {s.strip().upper() for s in spec.split(",") if s.strip()}
+    unknown = sorted(wanted - set(EDGE_TYPES))
+    if unknown:
+        raise CPGError(f"unknown edge type(s) {', '.join(unknown)}; known: {', '.join(EDGE_TYPES)}")
+    return wanted
+
+
+def method_summaries(cpg: CPG) -> list[dict]:
+    """One row per method (and the file's top level where it has one): name, line, node count and
+    edge counts by type. A node belongs to its innermost method; an edge counts for a method when
+    both ends belong to it (a CALL edge: when its call site does)."""
+    children: dict[int, list[int]] = {}
+    for e in cpg.edges:
+        if e.type == "AST":
+            children.setdefault(e.source, []).append(e.target)
+    owner = [-1] * len(cpg.nodes)
+    # Node ids are in AST pre-order, so visiting methods by id goes outer to inner and an inner
+    # method's walk overwrites its enclosing method's claim.
+    for mid in sorted(cpg.methods):
+        stack = [mid]
+        while stack:
+            n = stack.pop()
+            owner[n] = mid
+            stack.extend(children.get(n, ()))
+        entry, exit_ = cpg.methods[mid]
+        owner[entry] = owner[exit_] = mid
+    nodes = {mid: 0 for mid in cpg.methods}
+    counts = {mid: {t: 0 for t in EDGE_TYPES} for mid in cpg.methods}
+    for o in owner:
+        if o >= 0:
+            nodes[o] += 1
+    for e in cpg.edges:
+        o = owner[e.source]
+        if o >= 0 and (e.type == "CALL" or owner[e.target] == o):
+            counts[o][e.type] += 1
+    rows = []
+    for mid in sorted(cpg.methods):
+        node = cpg.nodes[mid]
+        rows.append({"name": node.name or ("<module>" if node.kind == "FILE" else node.label),
+                     "line": node.line, "nodes": nodes[mid], "edges": counts[mid]})
+    return rows
+
+
+def render(cpg: CPG, fmt: str, edge_types: set[str] | None = None) -> str:
+    """The CPG as text in ``fmt`` (one of FORMATS)."""
+    if fmt == "summary":
+        return format_summary(cpg, edge_types)
+    from . import export
+
+    if fmt == "json":
+        import json
+
+        return json.dumps(export.to_json(cpg, edge_types), indent=1) + "\n"
+    if fmt == "dot":
+        return export.to_dot(cpg, edge_types)
+    if fmt == "graphml":
+        return export.to_graphml(cpg, edge_types)
+    raise CPGError(f"unknown format {fmt!r}; known: {', '.join(FORMATS)}")
+
+
+def format_summary(cpg: CPG, edge_types: set[str] | None = None) -> str:
+    types = [t for t in EDGE_TYPES if edge_types is None or t in edge_types]
+    head = f"{'method':<32} {'line':>5} {'nodes':>6} " + " ".join(f"{t:>5}" for t in types)
+    lines = [f"{cpg.language}: {len(cpg.nodes)} nodes, "
+             + ", ".join(f"{n} {t}" for t, n in cpg.edge_counts().items() if t in types)
+             + (f", {cpg.syntax_errors} syntax error node(s)" if cpg.syntax_errors else ""),
+             head]
+    for row in method_summaries(cpg):
+        lines.append(f"{row['name'][:32]:<32} {row['line']:>5} {row['nodes']:>6} "
+                     + " ".join(f"{row['edges'][t]:>5}" for t in types))
+    return "\n".join(lines) + "\n"
+
+
+@dataclass
+class DirectoryReport:
+    """Totals of a directory run."""
+
+    files: int = 0
+    lines: int = 0
+    nodes: int = 0
+    edges: dict[str, int] = field(default_factory=lambda: {t: 0 for t in EDGE_TYPES})
+    files_with_syntax_errors: int = 0
+    skipped: list[tuple[str, str]] = field(default_factory=list)  # (path, reason)
+
+    def format(self) -> str:
+        out = [f"files: {self.files}  lines: {self.lines}  nodes: {self.nodes}",
+               "edges: " + ", ".join(f"{t} {n}" for t, n in self.edges.items()),
+               f"files with syntax errors: {self.files_with_syntax_errors}",
+               f"files skipped: {len(self.skipped)}"]
+        return "\n".join(out) + "\n"
+
+
+def supported_files(root: Path) -> list[Path]:
+    from .extract import EXTENSIONS
+
+    found = []
+    for dirpath, dirnames, filenames in os.walk(root):
+        dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
+        for name in sorted(filenames):
+            if os.path.splitext(name)[1] in EXTENSIONS:
+                found.append(Path(dirpath) / name)
+    return found
+
+
+def _one_file(job: tuple) -> dict:
+    path, root, out_dir, fmt, edge_types, config, lang = job
+    from .extract import extract_file
+
+    try:
+        cpg = extract_file(path, lang, config)
+    except CPGError as exc:
+        return {"path": str(path), "error": str(exc)}
+    except (OSError, RecursionError) as exc:  # a bug or a vanished file must not stop the whole run
+        return {"path": str(path), "error": f"{type(exc).__name__}: {exc}"}
+    if out_dir is not None and fmt != "summary":
+        target = Path(out_dir) / (str(Path(path).relative_to(root)) + _SUFFIX[fmt])
+        target.parent.mkdir(parents=True, exist_ok=True)
+        tmp = target.with_name(target.name + ".tmp")
+        tmp.write_text(render(cpg, fmt, edge_types), encoding="utf-8")
+        os.replace(tmp, target)
+    with open(path, "rb") as fh:
+        lines = fh.read().count(b"\n")
+    return {"path": str(path), "lines": lines, "nodes": len(cpg.nodes),
+            "edges": cpg.edge_counts(), "syntax_errors": cpg.syntax_errors}
+
+
+def process_directory(root: Path, *, fmt: str = "summary", out_dir: Path | None = None,
+                      edge_types: set[str] | None = None, config: CPGConfig | None = None,
+                      lang: str | None = None, workers: int | None = None,
+                      progress: bool = True) -> DirectoryReport:
+    """Extract the CPG of every supported file under ``root`` across ``workers`` processes.
+    Files that fail are reported in ``skipped`` and do not stop the run."""
+    config = config or CPGConfig()
+    files = supported_files(root)
+    if lang is not None:
+        from .extract import EXTENSIONS
+
+        files = [f for f in files if EXTENSIONS.get(f.suffix) == lang]
+    jobs = [(f, root, out_dir, fmt, edge_types, config, lang) for f in files]
+    report = DirectoryReport()
+    workers = workers or min(os.cpu_count() or 1, 8)
+    results: Iterable[dict]
+    if workers <= 1 or len(jobs) < 8:
+        results = map(_one_file, jobs)
+        pool = None
+    else:
+        import multiprocessing as mp
+
+        pool = mp.get_context("spawn" if os.name == "nt" else "fork").Pool(workers)
+        results = pool.imap_unordered(_one_file, jobs, chunksize=8)
+    try:
+        from tqdm import tqdm
+
+        for r in tqdm(results, total=len(jobs), unit="file", disable=not progress,
+                      desc=f"cpg {root}", leave=False):
+            if "error" in r:
+                report.skipped.append((r["path"], r["error"]))
+                continue
+            report.files += 1
+            report.lines += r["lines"]
+            report.nodes += r["nodes"]
+            for t, n in r["edges"].items():
+                report.edges[t] += n
+            report.files_with_syntax_errors += r["syntax_errors"] > 0
+    finally:
+        if pool is not None:
+            pool.terminate()
+    report.skipped.sort()
+    return report
