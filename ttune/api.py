@@ -237,5 +237,5 @@ def compare_results(predictions_a: "str | Path", predictions_b: "str | Path", me
     refs = [r["target"] for r in a]
     sa = per_example(metric, [r["prediction"] for r in a], refs, lang=lang)
     sb = per_example(metric, [r["prediction"] for r in b], refs, lang=lang)
-    return {"metric": metric, "n": len(refs), "mean_a": sum(sa) / len(sa),
+    return {"metric": metric, "n_records": len(refs), "mean_a": sum(sa) / len(sa),
             "mean_b": sum(sb) / len(sb), **wilcoxon(sa, sb).to_dict()}

@@ -10,7 +10,7 @@ import bisect
 from dataclasses import dataclass, field
 from typing import Callable, Iterator
 
-from .graph import CPG
+from .graph import CPG, LABEL_MAX_CHARS, Edge, Node
 from .ir import MethodIR
 from .ts import SNode, parse
 
@@ -82,35 +82,105 @@ def add_ast(cpg: CPG, root: SNode, source: bytes, kind_of: Callable[[SNode], str
     class, say) get no CPG node: their children hang from the nearest kept ancestor. The root
     always becomes the FILE node spanning the whole original source. Sets ``SNode.cid``.
     """
-    lines = LineIndex(source)
+    # Hot loop (one iteration per syntax node): locals instead of attribute lookups, Node/Edge
+    # built directly, lines from tree-sitter's row when there is no wrapper prefix, labels
+    # sliced from one decoded copy of ASCII sources. Output is the same as building each node
+    # with node_text / LineIndex.line / CPG.add_node / CPG.add_edge.
     total = len(source)
     root.cid = cpg.add_node("FILE", "", 0, total, 1, root.type)
-    stack: list[SNode] = list(reversed(root.children))
+    root_cid = root.cid
+    nodes = cpg.nodes
+    edges = cpg.edges
+    max_nodes = config.max_nodes
+    lines = LineIndex(source) if offset else None
+    text = source.decode("ascii") if source.isascii() else None
+    errors = 0
+    stack: list[SNode] = root.children[::-1]
+    pop = stack.pop
+    push = stack.extend
+    if offset == 0:
+        # The common case (a whole file): spans need no clamping and lines come from
+        # tree-sitter's rows.
+        while stack:
+            n = pop()
+            if n.children:
+                push(n.children[::-1])
+            if n.named:
+                bad = n.is_error or n.is_missing
+            elif n.is_error or n.is_missing:
+                bad = True
+            else:
+                continue
+            if keep is not None and not keep(n):
+                continue
+            nid = len(nodes)
+            if nid >= max_nodes:
+                raise CPGError(f"more than max_nodes={config.max_nodes} CPG nodes; raise the "
+                               "limit (CPGConfig.max_nodes / --max-nodes) or split the file")
+            sb = n.start_byte
+            eb = n.end_byte
+            if bad:
+                kind = "ERROR"
+                errors += 1
+            else:
+                kind = kind_of(n)
+            hi = eb if eb - sb <= 240 else sb + 240
+            if text is not None:
+                label = " ".join(text[sb:hi].split())
+            else:
+                label = " ".join(source[sb:hi].decode("utf-8", "replace").split())
+            if len(label) > LABEL_MAX_CHARS:
+                label = label[: LABEL_MAX_CHARS - 3] + "..."
+            nodes.append(Node(nid, kind, label, sb, eb, n.start_row + 1, n.type,
+                              name_of(n) if name_of is not None else None))
+            n.cid = nid
+            parent = n.parent
+            while parent.cid < 0:  # the root has a cid, so this stops
+                parent = parent.parent
+            edges.append(Edge(parent.cid, nid, "AST"))
+        cpg.syntax_errors += errors
+        return
     while stack:
-        n = stack.pop()
-        stack.extend(reversed(n.children))
+        n = pop()
+        if n.children:
+            push(n.children[::-1])
         bad = n.is_error or n.is_missing
         if not (n.named or bad):
             continue
         if keep is not None and not keep(n):
             continue
-        if len(cpg.nodes) >= config.max_nodes:
+        nid = len(nodes)
+        if nid >= max_nodes:
             raise CPGError(f"more than max_nodes={config.max_nodes} CPG nodes; raise the limit "
                            "(CPGConfig.max_nodes / --max-nodes) or split the file")
-        start = min(max(n.start_byte - offset, 0), total)
-        end = min(max(n.end_byte - offset, start), total)
+        sb = n.start_byte - offset
+        eb = n.end_byte - offset
+        start = min(max(sb, 0), total)
+        end = min(max(eb, start), total)
         if bad:
             kind = "ERROR"
-            cpg.syntax_errors += 1
+            errors += 1
         else:
             kind = kind_of(n)
         name = name_of(n) if name_of is not None else None
-        n.cid = cpg.add_node(kind, node_text(source, n, offset), start, end, lines.line(start),
-                             n.type, name)
+        lo = sb if sb > 0 else 0
+        hi = min(eb, sb + 240)
+        if hi < 0:
+            hi = 0
+        if text is not None:
+            label = " ".join(text[lo:hi].split())
+        else:
+            label = " ".join(source[lo:hi].decode("utf-8", "replace").split())
+        if len(label) > LABEL_MAX_CHARS:
+            label = label[: LABEL_MAX_CHARS - 3] + "..."
+        line = n.start_row + 1 if lines is None else lines.line(start)
+        nodes.append(Node(nid, kind, label, start, end, line, n.type, name))
+        n.cid = nid
         parent = n.parent
         while parent is not None and parent.cid < 0:
             parent = parent.parent
-        cpg.add_edge(parent.cid if parent is not None else root.cid, n.cid, "AST")
+        edges.append(Edge(parent.cid if parent is not None else root_cid, nid, "AST"))
+    cpg.syntax_errors += errors
 
 
 def count_errors(root: SNode) -> int:

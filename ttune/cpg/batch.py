@@ -111,14 +111,22 @@ class DirectoryReport:
         return "\n".join(out) + "\n"
 
 
-def supported_files(root: Path) -> list[Path]:
-    from .extract import EXTENSIONS
+def _language_of(path: Path) -> str | None:
+    from .extract import detect_language
 
+    try:
+        return detect_language(path)
+    except CPGError:
+        return None
+
+
+def supported_files(root: Path) -> list[Path]:
+    """Every file under ``root`` with a supported extension, sorted, skipping hidden folders."""
     found = []
     for dirpath, dirnames, filenames in os.walk(root):
         dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
         for name in sorted(filenames):
-            if os.path.splitext(name)[1] in EXTENSIONS:
+            if _language_of(Path(name)) is not None:
                 found.append(Path(dirpath) / name)
     return found
 
@@ -154,9 +162,7 @@ def process_directory(root: Path, *, fmt: str = "summary", out_dir: Path | None 
     config = config or CPGConfig()
     files = supported_files(root)
     if lang is not None:
-        from .extract import EXTENSIONS
-
-        files = [f for f in files if EXTENSIONS.get(f.suffix) == lang]
+        files = [f for f in files if _language_of(f) == lang]
     jobs = [(f, root, out_dir, fmt, edge_types, config, lang) for f in files]
     report = DirectoryReport()
     workers = workers or min(os.cpu_count() or 1, 8)

@@ -53,7 +53,8 @@ class SNode:
 
 
 @lru_cache(maxsize=None)
-def _parser(lang: str):
+def _grammar(lang: str):
+    """(parser, type name by kind id, named flag by kind id, field name by field id)."""
     import tree_sitter
 
     if lang == "python":
@@ -64,39 +65,56 @@ def _parser(lang: str):
         import tree_sitter_c_sharp as grammar
     else:
         raise ValueError(f"unsupported language {lang!r}; supported: {', '.join(LANGUAGES)}")
-    return tree_sitter.Parser(tree_sitter.Language(grammar.language()))
+    language = tree_sitter.Language(grammar.language())
+    # Tables indexed by kind id / field id: reading an int off each node and looking the string up
+    # is cheaper than asking tree-sitter for the type string and the named flag per node.
+    types = [language.node_kind_for_id(i) or "" for i in range(language.node_kind_count)]
+    named = [bool(language.node_kind_is_named(i)) for i in range(language.node_kind_count)]
+    fields = [None] + [language.field_name_for_id(i) for i in range(1, language.field_count + 1)]
+    return tree_sitter.Parser(language), types, named, fields
+
+
+def _parser(lang: str):
+    return _grammar(lang)[0]
+
+
+_ERROR_KIND = 65535  # tree-sitter's kind id of ERROR nodes (ts_builtin_sym_error)
 
 
 def parse(source: bytes, lang: str) -> SNode:
     """Parse ``source`` and return the root :class:`SNode`. Never raises on syntax errors:
     tree-sitter recovers and marks ERROR / missing nodes."""
-    tree = _parser(lang).parse(source)
+    parser, types, named, fields = _grammar(lang)
+    tree = parser.parse(source)
     cursor = tree.walk()
     n = cursor.node
-    root = SNode(n.type, None, n.start_byte, n.end_byte, n.start_point[0], n.is_named,
-                 n.is_error, n.is_missing, None)
+    root = SNode(n.type, None, n.start_byte, n.end_byte, n.start_point[0], n.is_named, n.is_error,
+                 n.is_missing, None)
     current = root
+    new = SNode
     # Iterative pre-order walk with the cursor (the cheapest traversal py-tree-sitter offers).
     while True:
         if cursor.goto_first_child():
-            n = cursor.node
-            child = SNode(n.type, cursor.field_name, n.start_byte, n.end_byte, n.start_point[0],
-                          n.is_named, n.is_error, n.is_missing, current)
-            current.children.append(child)
-            current = child
-            continue
-        while not cursor.goto_next_sibling():
-            if not cursor.goto_parent():
-                return root
-            current = current.parent  # type: ignore[assignment]
+            parent = current
+        else:
+            while not cursor.goto_next_sibling():
+                if not cursor.goto_parent():
+                    return root
+                current = current.parent  # type: ignore[assignment]
+            parent = current.parent
         n = cursor.node
-        parent = current.parent
-        sib = SNode(n.type, cursor.field_name, n.start_byte, n.end_byte, n.start_point[0],
-                    n.is_named, n.is_error, n.is_missing, parent)
-        parent.children.append(sib)  # type: ignore[union-attr]
-        current = sib
+        k = n.kind_id
+        if k == _ERROR_KIND:
+            child = new("ERROR", fields[cursor.field_id or 0], n.start_byte, n.end_byte,
+                        n.start_point[0], True, True, False, parent)
+        else:
+            child = new(types[k], fields[cursor.field_id or 0], n.start_byte, n.end_byte,
+                        n.start_point[0], named[k], False, n.is_missing, parent)
+        parent.children.append(child)  # type: ignore[union-attr]
+        current = child
 
 
 def parse_only(source: bytes, lang: str) -> int:
     """Parse without building SNodes; returns the root's named child count (benchmark baseline)."""
     return _parser(lang).parse(source).root_node.named_child_count
+

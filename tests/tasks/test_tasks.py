@@ -1,0 +1,57 @@
+from __future__ import annotations
+
+import pytest
+
+from ttune.metrics import check_metric_name
+from ttune.tasks import DataError, Task, UnknownTaskError, get_task, read_jsonl, task_names
+
+
+def test_names_and_defaults():
+    assert task_names() == ["assert", "custom", "summarize", "translate"]
+    for name in task_names():
+        t = get_task(name)
+        assert t.name == name and t.max_source_len == 400
+        for m in t.metrics:
+            check_metric_name(m)
+    assert get_task("translate").metrics[:2] == ("sacrebleu", "codebleu")
+    assert get_task("assert").graph_side == "test"
+    with pytest.raises(UnknownTaskError, match="unknown task 'x'; known: assert, custom, summarize, translate"):
+        get_task("x")
+    assert callable(read_jsonl)
+
+
+def test_format_input_and_graph_code_offsets():
+    rec = {"source": "int f() { return 1; }", "target": "one", "source_lang": "java", "target_lang": "en"}
+    t = get_task("summarize")
+    assert t.format_input(rec) == rec["source"]
+    assert t.graph_code(rec) == (rec["source"], "java", 0)
+    pt = t.with_options(prefix="résumé: ")
+    text = pt.format_input(rec)
+    code, lang, off = pt.graph_code(rec)
+    assert text.encode()[off:off + len(code.encode())] == code.encode()
+    assert off == len("résumé: ".encode())
+
+
+def test_assert_graph_reads_the_test_method_only():
+    src = ' testA ( ) { int x = f ( ) ; "<AssertPlaceHolder>" ; }\nf ( int ) { return 1 ; }'
+    rec = {"source": src, "target": "assertEquals ( 1 , x )", "source_lang": "java", "target_lang": "java"}
+    t = get_task("assert")
+    code, lang, off = t.graph_code(rec)
+    assert code == 'testA ( ) { int x = f ( ) ; "<AssertPlaceHolder>" ; }' and lang == "java" and off == 1
+    assert t.format_input(rec).encode()[off:off + len(code)] == code.encode()
+    both = t.with_options(graph_side="both")
+    assert both.graph_code(rec) == (src, "java", 0)
+    py = {"source": 'def test_a(self):\n    "<AssertPlaceHolder>"\n\ndef f(x):\n    return x\n',
+          "target": "assert f(1)", "source_lang": "python", "target_lang": "python"}
+    assert t.graph_code(py) == ('def test_a(self):\n    "<AssertPlaceHolder>"', "python", 0)
+
+
+def test_task_validation_and_bad_record():
+    with pytest.raises(ValueError, match="graph_side"):
+        Task("t", graph_side="left")
+    with pytest.raises(ValueError, match="positive"):
+        Task("t", max_source_len=0)
+    with pytest.raises(ValueError, match="unknown metric"):
+        Task("t", metrics=("bleurt",))
+    with pytest.raises(DataError, match="no string 'source'"):
+        get_task("custom").format_input({"target": "x"})

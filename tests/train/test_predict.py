@@ -1,0 +1,149 @@
+"""Prediction sees the source only; bad checkpoints fail with one line; `ttune info` describes a run."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory, backbone_dir, data_files, cache_dir) -> Path:
+    """A transducer trained for a few steps with validation (so the best checkpoint is picked)."""
+    from ttune.train.config import TrainConfig
+    from ttune.train.engine import train
+
+    cfg = TrainConfig(model=str(backbone_dir), train_file=str(data_files["train"]),
+                      valid_file=str(data_files["valid"]),
+                      output_dir=str(tmp_path_factory.mktemp("trained") / "run"), method="transducer",
+                      max_steps=6, eval_every=3, batch_size=8, lr=2e-2, max_source_len=128,
+                      max_target_len=24, max_new_tokens=10, cache_dir=str(cache_dir), progress=False)
+    return train(cfg)
+
+
+def test_predictions_ignore_the_references(trained, records):
+    from ttune.train.predict import predict
+
+    test = [dict(r) for r in records[32:40]]
+    preds = predict(trained, test, num_beams=2, max_new_tokens=10)
+    corrupted = [dict(r, target="corrupted reference " * (i + 1)) for i, r in enumerate(test)]
+    assert predict(trained, corrupted, num_beams=2, max_new_tokens=10) == preds
+    no_target = [{k: v for k, v in r.items() if k != "target"} for r in test]
+    assert predict(trained, no_target, num_beams=2, max_new_tokens=10) == preds
+    assert len(preds) == 8 and all(isinstance(p, str) for p in preds)
+
+
+def test_predict_file_writes_ids_predictions_and_targets(trained, data_files, tmp_path):
+    from ttune.train.predict import predict_file
+
+    out = tmp_path / "pred.jsonl"
+    res = predict_file(trained, data_files["test"], out, num_beams=1, max_new_tokens=8)
+    rows = [json.loads(line) for line in out.read_text().splitlines()]
+    src = [json.loads(line) for line in data_files["test"].read_text().splitlines()]
+    assert res["records"] == len(rows) == 8
+    assert [r["id"] for r in rows] == [s["id"] for s in src]
+    assert [r["target"] for r in rows] == [s["target"] for s in src]
+    assert all(set(r) == {"id", "prediction", "target"} for r in rows)
+
+
+def test_best_checkpoint_becomes_the_final_method(trained):
+    from safetensors.torch import load_file
+
+    log = [json.loads(line) for line in (trained / "log.jsonl").read_text().splitlines()]
+    valid = [(e["step"], e["valid"]["loss"]) for e in log if "valid" in e]
+    assert [s for s, _ in valid] == [3, 6]
+    best_step = min(valid, key=lambda x: x[1])[0]
+    final = load_file(str(trained / "method.safetensors"))
+    best = load_file(str(trained / "checkpoints" / "best" / "method.safetensors"))
+    assert final.keys() == best.keys() and all((final[k] == best[k]).all() for k in final)
+    info = json.loads((trained / "method_config.json").read_text())
+    assert info["meta"]["step"] == best_step
+
+
+def test_info_reports_backbone_method_parameters_data_scores(trained, backbone_dir):
+    from ttune.train.predict import checkpoint_info
+
+    d = checkpoint_info(trained)
+    assert d["backbone"] == str(backbone_dir)
+    assert d["method"] == "transducer"
+    assert isinstance(d["trainable_parameters"], int) and d["trainable_parameters"] > 0
+    assert d["data"]["train_records"] == 32 and d["data"]["valid_records"] == 8
+    assert set(d["scores"]) >= {"loss"}
+    card = (trained / "model_card.md").read_text()
+    assert "transducer" in card and str(backbone_dir) in card and "loss" in card
+
+
+def _corrupt_copy(trained: Path, dst: Path) -> Path:
+    dst.mkdir()
+    for name in ("method_config.json", "train_config.json"):
+        (dst / name).write_bytes((trained / name).read_bytes())
+    (dst / "method.safetensors").write_bytes(b"\x00garbage" * 10)
+    return dst
+
+
+def test_predict_with_a_corrupt_checkpoint_is_a_clear_error(trained, records, tmp_path):
+    from ttune.train.predict import predict
+
+    bad = _corrupt_copy(trained, tmp_path / "bad")
+    with pytest.raises(ValueError, match="corrupt"):
+        predict(bad, records[:2])
+    with pytest.raises(ValueError, match="not found"):
+        predict(tmp_path / "nowhere", records[:2])
+
+
+def assert_one_line_error(stderr: str, pattern: str) -> None:
+    """A failed command says one `error: ...` line (and no traceback)."""
+    import re
+
+    lines = [ln for ln in stderr.splitlines() if ln.strip()]
+    assert "Traceback" not in stderr
+    errors = [ln for ln in lines if ln.startswith("error: ")]
+    assert len(errors) == 1 and re.search(pattern, errors[0]), stderr
+    assert lines[-1] == errors[0]
+
+
+def test_cli_train_predict_info_and_errors(trained, backbone_dir, data_files, cache_dir, tmp_path):
+    from ttune.cli.main import app
+
+    runner = CliRunner()
+    out = tmp_path / "pred.jsonl"
+    r = runner.invoke(app, ["predict", "--checkpoint", str(trained), "--input", str(data_files["test"]),
+                            "--output", str(out), "--num-beams", "1", "--max-new-tokens", "6"])
+    assert r.exit_code == 0, r.output
+    assert len(out.read_text().splitlines()) == 8
+
+    r = runner.invoke(app, ["info", str(trained)])
+    assert r.exit_code == 0 and "transducer" in r.output and "trainable" in r.output
+
+    # corrupt checkpoint: one line on stderr, exit 1, and the earlier output file is untouched
+    before = out.read_bytes()
+    bad = _corrupt_copy(trained, tmp_path / "bad")
+    r = runner.invoke(app, ["predict", "--checkpoint", str(bad), "--input", str(data_files["test"]),
+                            "--output", str(out)])
+    assert r.exit_code == 1
+    assert_one_line_error(r.stderr, "corrupt")
+    assert out.read_bytes() == before
+
+    empty = tmp_path / "empty.jsonl"
+    empty.write_text("")
+    r = runner.invoke(app, ["train", "--train", str(empty), "--output", str(tmp_path / "run"),
+                            "--model", str(backbone_dir), "--cache-dir", str(cache_dir), "--no-progress"])
+    assert r.exit_code == 1
+    assert_one_line_error(r.stderr, "no usable record|empty")
+
+    r = runner.invoke(app, ["train", "--train", str(data_files["train"]), "--output", str(tmp_path / "r2"),
+                            "--model", str(backbone_dir), "--method", "nope", "--no-progress"])
+    assert r.exit_code == 1
+    assert_one_line_error(r.stderr, "unknown method 'nope'")
+
+
+def test_predict_on_another_backbone_is_refused(trained, records, tmp_path):
+    from ttune.backbone import build_tokenizer, save_backbone, tiny_backbone
+    from ttune.train.predict import predict
+
+    tok = build_tokenizer([r["source"] for r in records], vocab_size=600)
+    other = save_backbone(tiny_backbone(tok, d_model=32, d_ff=64, num_heads=4), tok, tmp_path / "other")
+    with pytest.raises(ValueError, match="another backbone"):
+        predict(trained, records[:2], model=str(other))

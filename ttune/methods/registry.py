@@ -1,0 +1,82 @@
+"""One registry of adaptation methods: built-ins plus the ``ttune.methods`` entry-point group.
+
+A method registers with one call, ``register_method(name, config_cls, apply_fn)``, where
+``apply_fn(backbone, config, tokenizer) -> AdaptedModel``. Third-party packages declare an entry
+point in the ``ttune.methods`` group whose object is either a module that calls
+``register_method`` when imported or a zero-argument callable that does; entry points load
+lazily, the first time a name is looked up or listed.
+"""
+
+from __future__ import annotations
+
+import importlib
+from dataclasses import dataclass
+from importlib.metadata import entry_points
+from typing import Any, Callable
+
+from ttune.methods.base import AdaptedModel, MethodConfig, MethodConfigError, UnknownMethodError
+
+BUILTINS = ("none", "full", "linear", "lora", "prefix", "prompt", "transducer")
+ENTRY_POINT_GROUP = "ttune.methods"
+
+
+@dataclass(frozen=True)
+class MethodSpec:
+    name: str
+    config_cls: type[MethodConfig]
+    apply_fn: Callable[..., AdaptedModel]
+
+
+_REGISTRY: dict[str, MethodSpec] = {}
+_loaded = {"builtins": False, "entry_points": False}
+
+
+def register_method(name: str, config_cls: type[MethodConfig], apply_fn: Callable[..., AdaptedModel]) -> None:
+    """Register a method. Re-registering the same name with another config class is an error."""
+    if not (isinstance(config_cls, type) and issubclass(config_cls, MethodConfig)):
+        raise MethodConfigError(f"method {name!r}: config class must subclass MethodConfig")
+    if config_cls.name != name:
+        raise MethodConfigError(f"method {name!r}: its config class says name={config_cls.name!r}")
+    old = _REGISTRY.get(name)
+    if old is not None and old.config_cls is not config_cls:
+        raise MethodConfigError(f"method {name!r} is already registered")
+    _REGISTRY[name] = MethodSpec(name, config_cls, apply_fn)
+
+
+def _ensure_loaded(with_entry_points: bool) -> None:
+    if not _loaded["builtins"]:
+        _loaded["builtins"] = True
+        for mod in BUILTINS:
+            importlib.import_module(f"ttune.methods.{mod}")
+    if with_entry_points and not _loaded["entry_points"]:
+        _loaded["entry_points"] = True
+        for ep in entry_points(group=ENTRY_POINT_GROUP):
+            obj = ep.load()
+            if callable(obj) and not isinstance(obj, type):
+                obj()
+
+
+def method_names() -> list[str]:
+    """Every known method name, sorted."""
+    _ensure_loaded(with_entry_points=True)
+    return sorted(_REGISTRY)
+
+
+def get_method(name: str) -> MethodSpec:
+    """The registered method ``name``; unknown -> :class:`UnknownMethodError` listing known names."""
+    _ensure_loaded(with_entry_points=False)
+    if name not in _REGISTRY:
+        _ensure_loaded(with_entry_points=True)
+    if name not in _REGISTRY:
+        raise UnknownMethodError(f"unknown method {name!r}; known: {', '.join(sorted(_REGISTRY))}")
+    return _REGISTRY[name]
+
+
+def make_config(name: str, **overrides: Any) -> MethodConfig:
+    """The config of method ``name`` with defaults, changed by ``overrides`` (validated)."""
+    return get_method(name).config_cls.from_fields(**overrides)
+
+
+def apply_method(backbone, config: MethodConfig, tokenizer=None) -> AdaptedModel:
+    """Wrap a frozen backbone with the method that ``config`` describes."""
+    return get_method(config.name).apply_fn(backbone, config, tokenizer)

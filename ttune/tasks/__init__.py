@@ -1,0 +1,139 @@
+"""Tasks: what the model reads, which code its CPG comes from, default lengths and metrics.
+
+``get_task(name)`` returns a :class:`Task`; ``task_names()`` lists them. A record is a dict with
+``source``, ``target``, ``source_lang``, ``target_lang`` (and optionally ``id``, ``split``), as
+written by :mod:`ttune.data` (schema in :mod:`ttune.data.io`).
+
+=========  ==========================================  ===========================  ==============
+task       input (format_input)                        CPG from (graph_code)        metrics
+=========  ==========================================  ===========================  ==============
+summarize  the code (Java / Python function)           the whole code               smooth_bleu4,
+                                                                                    sacrebleu, chrf,
+                                                                                    exact_match
+assert     test method with ``"<AssertPlaceHolder>"``  the test method only (the    exact_match,
+           then the focal method (ATLAS layout)        first method of the input)   exact_match_lenient,
+                                                                                    smooth_bleu4, sacrebleu
+translate  the code in the source language             the whole code               sacrebleu, codebleu,
+                                                                                    exact_match, chrf
+custom     ``source`` as it is                         ``source`` as it is          sacrebleu, smooth_bleu4,
+                                                                                    exact_match, chrf
+=========  ==========================================  ===========================  ==============
+
+Why the assert CPG covers the test method only: the focal methods in ATLAS are abstracted
+signatures (parameter types without names), which are not valid Java (about 20 % of ATLAS inputs
+get tree-sitter ERROR nodes when the focal method is included, 3 % without it), and the paper's
+graphs are capped at 50 nodes, which the test method alone already fills. ``graph_side="both"``
+(a field of the task) reads the whole input instead.
+
+Lengths are in backbone tokens: the paper truncates sources at 400 tokens.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+
+from ttune.data.decode import split_test_and_focal
+from ttune.data.io import DataError, read_jsonl  # noqa: F401  (re-exported: the contract's reader)
+
+__all__ = ["Task", "get_task", "task_names", "read_jsonl", "DataError", "UnknownTaskError"]
+
+
+class UnknownTaskError(ValueError):
+    """An unknown task name (one-line message listing the known ones)."""
+
+
+@dataclass(frozen=True)
+class Task:
+    name: str
+    """Task name (summarize, assert, translate, custom)."""
+    max_source_len: int = 400
+    """Source length limit in backbone tokens (the paper: 400)."""
+    max_target_len: int = 128
+    """Target length limit in backbone tokens (generation's max_new_tokens)."""
+    metrics: tuple[str, ...] = ("sacrebleu",)
+    """Metric names understood by :func:`ttune.metrics.compute` (first = the headline metric)."""
+    prefix: str = ""
+    """Text put before the source in the model input (empty: none). The graph offset accounts for it."""
+    graph_side: str = "source"
+    """Which code the CPG is built from: ``source`` (all of it), ``test`` (the first method only:
+    the test method of an assert input; Java/C# split at the first balanced brace block, Python at
+    the second top-level def) or ``both`` (same as source, named for the assert task)."""
+    description: str = ""
+    """One line for ``--help`` and model cards."""
+
+    def __post_init__(self) -> None:
+        if self.max_source_len < 1 or self.max_target_len < 1:
+            raise ValueError(f"task {self.name}: lengths must be positive")
+        if self.graph_side not in ("source", "test", "both"):
+            raise ValueError(f"task {self.name}: graph_side must be source, test or both, "
+                             f"not {self.graph_side!r}")
+        from ttune.metrics import check_metric_name
+
+        for m in self.metrics:
+            check_metric_name(m)
+
+    def format_input(self, record: dict) -> str:
+        """The text given to the tokenizer."""
+        return self.prefix + _field(record, "source")
+
+    def graph_code(self, record: dict) -> tuple[str, str, int]:
+        """(code whose CPG the transducer reads, its language, byte offset of that code within
+        the UTF-8 encoding of :meth:`format_input`)."""
+        source = _field(record, "source")
+        lang = record.get("source_lang") or "java"
+        offset = len(self.prefix.encode("utf-8"))
+        if self.graph_side == "test":
+            test, _focal = split_test_and_focal(source, lang)
+            # The split strips leading whitespace: shift the offset past it.
+            lead = len(source) - len(source.lstrip())
+            offset += len(source[:lead].encode("utf-8"))
+            return test, lang, offset
+        return source, lang, offset
+
+    def with_options(self, **changes) -> "Task":
+        """A copy with some fields changed (validated again)."""
+        return replace(self, **changes)
+
+
+def _field(record: dict, key: str) -> str:
+    value = record.get(key)
+    if not isinstance(value, str):
+        raise DataError(f"record {record.get('id', '?')} has no string {key!r}")
+    return value
+
+
+_TASKS: dict[str, Task] = {}
+
+
+def _register(task: Task) -> None:
+    _TASKS[task.name] = task
+
+
+def _builtin() -> None:
+    if _TASKS:
+        return
+    _register(Task("summarize", 400, 64,
+                   ("smooth_bleu4", "sacrebleu", "chrf", "exact_match"),
+                   description="code -> one-sentence summary (Java / Python)"))
+    _register(Task("assert", 400, 64,
+                   ("exact_match", "exact_match_lenient", "smooth_bleu4", "sacrebleu"),
+                   graph_side="test",
+                   description="test method with an assert placeholder + focal method -> the assert"))
+    _register(Task("translate", 400, 400,
+                   ("sacrebleu", "codebleu", "exact_match", "chrf"),
+                   description="code in one language -> the same code in another (Java->C#, Java<->Python)"))
+    _register(Task("custom", 400, 128,
+                   ("sacrebleu", "smooth_bleu4", "exact_match", "chrf"),
+                   description="any JSONL with source, target, source_lang, target_lang"))
+
+
+def task_names() -> list[str]:
+    _builtin()
+    return sorted(_TASKS)
+
+
+def get_task(name: str) -> Task:
+    _builtin()
+    if name not in _TASKS:
+        raise UnknownTaskError(f"unknown task {name!r}; known: {', '.join(task_names())}")
+    return _TASKS[name]

@@ -1,0 +1,183 @@
+"""A disk cache of code property graphs, so a data file's CPGs are extracted once, not once per run.
+
+Key: sha256(code + language + ttune.cpg.EXTRACTOR_VERSION), so a new extractor invalidates old
+entries by itself. Value: one JSON file per graph (ttune.cpg.export.to_json; never pickle), written
+atomically, so several processes may fill the same cache at once and a killed run leaves no
+half-written entry. Extraction errors are cached too (as {"error": ...}) so a bad snippet is not
+re-parsed on every run; the caller gets an empty graph for it.
+
+Layout: <cache_dir>/<key[:2]>/<key>.json
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Sequence
+
+from ttune.train.io import atomic_write_text
+
+log = logging.getLogger(__name__)
+
+ENTRY_FORMAT = 1
+
+
+def extractor_version() -> str:
+    import ttune.cpg as cpg
+
+    return str(getattr(cpg, "EXTRACTOR_VERSION", "unversioned"))
+
+
+def cache_key(code: str, lang: str, version: str | None = None) -> str:
+    """Hex sha256 of the code, its language and the extractor version (NUL-separated)."""
+    v = extractor_version() if version is None else version
+    h = hashlib.sha256()
+    for part in (code, lang, v):
+        h.update(part.encode("utf-8", "surrogatepass"))
+        h.update(b"\0")
+    return h.hexdigest()
+
+
+@dataclass
+class CacheStats:
+    """What one :func:`extract_all` call did."""
+
+    total: int = 0
+    """Graphs asked for."""
+    unique: int = 0
+    """Distinct (code, language) pairs among them."""
+    hits: int = 0
+    """Distinct pairs found in the cache."""
+    extracted: int = 0
+    """Distinct pairs extracted by this call."""
+    errors: int = 0
+    """Distinct pairs whose extraction failed (an empty graph stands in)."""
+
+
+# Counts extractions done in this process (tests check that a second run does none).
+EXTRACTIONS = 0
+
+
+def _extract_one(code: str, lang: str) -> dict[str, Any]:
+    """Extract one CPG and return the cache entry (a JSON-able dict)."""
+    global EXTRACTIONS
+    EXTRACTIONS += 1
+    from ttune.cpg import CPGError, extract
+    from ttune.cpg.export import to_json
+
+    try:
+        cpg = extract(code, lang)
+    except (CPGError, ValueError) as e:
+        return {"format": ENTRY_FORMAT, "error": str(e).splitlines()[0] if str(e) else type(e).__name__}
+    data = to_json(cpg)
+    if isinstance(data, str):
+        data = json.loads(data)
+    return {"format": ENTRY_FORMAT, "cpg": data}
+
+
+def _extract_and_store(job: tuple[str, str, str]) -> str:
+    """Pool worker: extract, write the entry atomically, return its JSON text."""
+    code, lang, path = job
+    text = json.dumps(_extract_one(code, lang), separators=(",", ":"))
+    atomic_write_text(Path(path), text)
+    return text
+
+
+def _entry_to_cpg(text: str, lang: str):
+    """Parse a cache entry; an error entry becomes an empty graph. Raises ValueError if corrupt."""
+    from ttune.cpg import CPG
+    from ttune.cpg.export import from_json
+
+    entry = json.loads(text)
+    if not isinstance(entry, dict) or entry.get("format") != ENTRY_FORMAT:
+        raise ValueError("not a ttune CPG cache entry")
+    if "error" in entry:
+        return CPG(language=lang), True
+    data = entry["cpg"]
+    try:
+        return from_json(data), False
+    except (TypeError, AttributeError):
+        # from_json may want the JSON text rather than the parsed object.
+        return from_json(json.dumps(data)), False
+
+
+class CPGCache:
+    """The on-disk cache folder."""
+
+    def __init__(self, cache_dir: str | Path) -> None:
+        self.dir = Path(cache_dir).expanduser()
+
+    def path(self, key: str) -> Path:
+        return self.dir / key[:2] / f"{key}.json"
+
+    def read(self, key: str, lang: str):
+        """(CPG, was_error) for a cached key, or None if absent or unreadable (then re-extracted)."""
+        p = self.path(key)
+        try:
+            text = p.read_text(encoding="utf-8")
+        except OSError:
+            return None
+        try:
+            return _entry_to_cpg(text, lang)
+        except (ValueError, KeyError, TypeError) as e:
+            log.warning("ignoring corrupt CPG cache entry %s: %s", p, e)
+            return None
+
+
+def extract_all(items: Sequence[tuple[str, str]], cache_dir: str | Path, num_workers: int = 1,
+                progress: bool = True, desc: str = "CPGs") -> tuple[list, CacheStats]:
+    """The CPG of every (code, language) pair, from the cache or extracted (and then cached).
+
+    Identical pairs are extracted once. With ``num_workers > 1`` misses are extracted by a
+    multiprocessing pool; every graph is read back through its JSON entry either way, so a first
+    (extracting) run and a second (cached) run see exactly the same graphs.
+    """
+    from tqdm.auto import tqdm
+
+    cache = CPGCache(cache_dir)
+    version = extractor_version()
+    keys = [cache_key(code, lang, version) for code, lang in items]
+    stats = CacheStats(total=len(items))
+    first: dict[str, tuple[str, str]] = {}
+    for key, item in zip(keys, items):
+        first.setdefault(key, item)
+    stats.unique = len(first)
+
+    graphs: dict[str, Any] = {}
+    misses: list[str] = []
+    for key, (code, lang) in first.items():
+        got = cache.read(key, lang)
+        if got is None:
+            misses.append(key)
+        else:
+            graphs[key], err = got
+            stats.hits += 1
+            stats.errors += int(err)
+
+    if misses:
+        jobs = [(first[k][0], first[k][1], str(cache.path(k))) for k in misses]
+        bar = tqdm(total=len(jobs), desc=f"extracting {desc}", disable=not progress, unit="graph")
+        if num_workers > 1 and len(jobs) > 1:
+            import multiprocessing as mp
+
+            with mp.get_context().Pool(min(num_workers, len(jobs))) as pool:
+                # imap keeps order, so results line up with `misses`.
+                texts = []
+                for text in pool.imap(_extract_and_store, jobs, chunksize=4):
+                    texts.append(text)
+                    bar.update(1)
+        else:
+            texts = []
+            for job in jobs:
+                texts.append(_extract_and_store(job))
+                bar.update(1)
+        bar.close()
+        for key, text in zip(misses, texts):
+            graphs[key], err = _entry_to_cpg(text, first[key][1])
+            stats.extracted += 1
+            stats.errors += int(err)
+
+    return [graphs[k] for k in keys], stats

@@ -1,0 +1,219 @@
+"""From JSON-lines records to model batches: tokens with byte spans onto the CPG, labels, graphs.
+
+A record becomes one :class:`Example`: the token ids of ``task.format_input(record)``, for each token
+its (start, end) byte span inside the code whose CPG the transducer reads (``task.graph_code``), the
+tokenized target (training/validation only) and the featurized graph (only for methods that read
+graphs). :class:`Collator` pads a list of examples into one batch; labels are padded with -100 so
+padding never enters the loss (the paper's code padded with EOS and trained on it).
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Sequence
+
+log = logging.getLogger(__name__)
+
+IGNORE_INDEX = -100
+"""Label value the loss skips (PyTorch cross-entropy's ignore_index)."""
+
+
+class DataError(ValueError):
+    """Unusable data (missing or empty file, no valid record). The message is one line."""
+
+
+def load_records(path: str | Path, what: str = "data", limit: int | None = None) -> list[dict]:
+    """Records of a JSON-lines file via ttune.tasks.read_jsonl; malformed lines are skipped with a
+    warning naming the first few; no record at all -> DataError."""
+    from ttune.tasks import read_jsonl
+
+    p = Path(path)
+    if not p.is_file():
+        raise DataError(f"{what} file not found: {p}")
+    try:
+        records, bad = read_jsonl(p)
+    except ValueError as e:
+        raise DataError(f"{what} file {p}: {str(e).splitlines()[0] if str(e) else e!r}") from None
+    if bad:
+        shown = "; ".join(f"line {n}: {why}" for n, why in list(bad)[:3])
+        log.warning("%s file %s: skipped %d malformed line(s) (%s)", what, p, len(bad), shown)
+    if limit is not None:
+        records = records[:limit]
+    if not records:
+        raise DataError(f"{what} file {p} holds no usable record")
+    return list(records)
+
+
+def char_to_byte_offsets(text: str) -> list[int] | None:
+    """Prefix array: UTF-8 byte offset of each character index of ``text`` (length len(text)+1),
+    or None for ASCII text where the two coincide. Tokenizer offsets are character offsets into
+    the Python str; CPG spans are UTF-8 byte offsets."""
+    if text.isascii():
+        return None
+    out = [0] * (len(text) + 1)
+    acc = 0
+    for i, ch in enumerate(text):
+        out[i] = acc
+        acc += len(ch.encode("utf-8", "surrogatepass"))
+    out[len(text)] = acc
+    return out
+
+
+def token_byte_spans(text: str, offsets: Sequence[tuple[int, int]], code_offset: int, code_len: int,
+                     special: Sequence[int] | None = None) -> list[tuple[int, int]]:
+    """Each token's byte span inside the graph's code, or (-1, -1) if it has none.
+
+    ``offsets``: the tokenizer's (start, end) character offsets into ``text``; ``code_offset``: byte
+    offset of the graph's code inside ``text``'s UTF-8 encoding; ``code_len``: its length in bytes.
+    Spans are clipped to the code; tokens outside it, empty tokens and special tokens get (-1, -1).
+    """
+    b = char_to_byte_offsets(text)
+    spans: list[tuple[int, int]] = []
+    for i, (s, e) in enumerate(offsets):
+        if (special is not None and special[i]) or e <= s:
+            spans.append((-1, -1))
+            continue
+        bs, be = (s, e) if b is None else (b[s], b[e])
+        bs = min(max(bs - code_offset, 0), code_len)
+        be = min(max(be - code_offset, 0), code_len)
+        spans.append((bs, be) if be > bs else (-1, -1))
+    return spans
+
+
+@dataclass
+class Example:
+    """One encoded record. Lengths: input_ids and token_spans T, labels L."""
+
+    index: int
+    input_ids: list[int]
+    token_spans: list[tuple[int, int]]
+    labels: list[int] | None = None
+    graph: Any = None  # torch_geometric.data.Data from ttune.transducer.featurize
+
+
+def encode_records(records: Sequence[dict], task, tokenizer, max_source_len: int,
+                   max_target_len: int | None, with_labels: bool) -> list[Example]:
+    """Tokenize sources (with byte spans) and, if ``with_labels``, targets. Never reads the target
+    otherwise: prediction must not see it."""
+    examples = []
+    for i, rec in enumerate(records):
+        try:
+            text = task.format_input(rec)
+            code, _lang, code_offset = task.graph_code(rec)
+        except (KeyError, TypeError, AttributeError) as e:
+            raise DataError(f"record {i} ({rec.get('id', 'no id') if isinstance(rec, dict) else rec!r}) "
+                            f"does not fit task {getattr(task, 'name', '?')!r}: "
+                            f"{type(e).__name__} {e}") from None
+        enc = tokenizer(text, truncation=True, max_length=max_source_len,
+                        return_offsets_mapping=True, return_special_tokens_mask=True)
+        spans = token_byte_spans(text, enc["offset_mapping"], code_offset,
+                                 len(code.encode("utf-8", "surrogatepass")),
+                                 enc.get("special_tokens_mask"))
+        labels = None
+        if with_labels:
+            target = rec.get("target")
+            if not isinstance(target, str):
+                raise DataError(f"record {i} ({rec.get('id', 'no id')}) has no string 'target'")
+            labels = tokenizer(target, truncation=True, max_length=max_target_len)["input_ids"]
+        examples.append(Example(i, list(enc["input_ids"]), spans, labels))
+    return examples
+
+
+def graph_options(adapted) -> dict[str, Any]:
+    """featurize() options a graph-reading method was configured with (saved with the method, so
+    training and prediction featurize alike): max_nodes (paper: 50) and max_label_tokens."""
+    cfg = getattr(adapted, "config", None)
+    opts: dict[str, Any] = {"max_nodes": getattr(cfg, "max_nodes", None)}
+    if getattr(cfg, "max_label_tokens", None):
+        opts["max_label_tokens"] = cfg.max_label_tokens
+    return opts
+
+
+def attach_graphs(examples: list[Example], records: Sequence[dict], task, tokenizer, cache_dir: str,
+                  num_workers: int = 1, max_nodes: int | None = None, progress: bool = True,
+                  desc: str = "CPGs", max_label_tokens: int = 16) -> None:
+    """Extract (or read from the cache) each record's CPG and featurize it onto its example."""
+    from ttune.train.cache import extract_all
+    from ttune.transducer import featurize
+
+    items = []
+    for rec in records:
+        code, lang, _ = task.graph_code(rec)
+        items.append((code, lang))
+    cpgs, stats = extract_all(items, cache_dir, num_workers=num_workers, progress=progress, desc=desc)
+    log.log(logging.WARNING if stats.errors else logging.INFO,
+            "%s: %d graphs, %d from cache, %d extracted, %d failed (empty graph used)",
+            desc, stats.total, stats.hits, stats.extracted, stats.errors)
+    for ex, cpg in zip(examples, cpgs):
+        ex.graph = featurize(cpg, tokenizer, max_label_tokens=max_label_tokens, max_nodes=max_nodes)
+
+
+def build_examples(records: Sequence[dict], task, tokenizer, *, max_source_len: int,
+                   max_target_len: int | None, with_labels: bool, needs_graph: bool,
+                   cache_dir: str, num_workers: int = 1, max_nodes: int | None = None,
+                   max_label_tokens: int = 16, progress: bool = True,
+                   desc: str = "data") -> list[Example]:
+    """:func:`encode_records` plus, for graph-reading methods, :func:`attach_graphs`."""
+    examples = encode_records(records, task, tokenizer, max_source_len, max_target_len, with_labels)
+    if needs_graph:
+        attach_graphs(examples, records, task, tokenizer, cache_dir, num_workers, max_nodes,
+                      progress, desc, max_label_tokens)
+    return examples
+
+
+class Collator:
+    """Pads examples into a batch.
+
+    Shapes:
+        input_ids, attention_mask: [B, T] (T = longest source in the batch; pad id / 0)
+        token_spans:               [B, T, 2] long, (-1, -1) on padding
+        labels:                    [B, L] padded with -100 (only when every example has labels)
+        graph:                     torch_geometric Batch of B graphs (only for graph methods)
+    """
+
+    def __init__(self, pad_token_id: int, with_labels: bool, with_graph: bool) -> None:
+        self.pad = pad_token_id
+        self.with_labels = with_labels
+        self.with_graph = with_graph
+
+    def __call__(self, examples: Sequence[Example]) -> dict[str, Any]:
+        import torch
+
+        B = len(examples)
+        T = max(len(e.input_ids) for e in examples)
+        input_ids = torch.full((B, T), self.pad, dtype=torch.long)
+        attention_mask = torch.zeros((B, T), dtype=torch.long)
+        spans = torch.full((B, T, 2), -1, dtype=torch.long)
+        for i, e in enumerate(examples):
+            n = len(e.input_ids)
+            input_ids[i, :n] = torch.tensor(e.input_ids, dtype=torch.long)
+            attention_mask[i, :n] = 1
+            spans[i, :n] = torch.tensor(e.token_spans, dtype=torch.long).view(n, 2)
+        batch: dict[str, Any] = {"input_ids": input_ids, "attention_mask": attention_mask,
+                                 "token_spans": spans}
+        if self.with_labels:
+            L = max(len(e.labels) for e in examples)
+            labels = torch.full((B, L), IGNORE_INDEX, dtype=torch.long)
+            for i, e in enumerate(examples):
+                labels[i, :len(e.labels)] = torch.tensor(e.labels, dtype=torch.long)
+            batch["labels"] = labels
+        if self.with_graph:
+            from torch_geometric.data import Batch
+
+            batch["graph"] = Batch.from_data_list([e.graph for e in examples])
+        return batch
+
+
+def batch_order(n: int, batch_size: int, seed: int, epoch: int, shuffle: bool = True) -> list[list[int]]:
+    """The micro-batches of one epoch, a pure function of (n, batch_size, seed, epoch), so a resumed
+    run can skip exactly the batches it already consumed without touching any global RNG."""
+    import torch
+
+    if shuffle:
+        g = torch.Generator().manual_seed(seed * 1_000_003 + epoch)
+        order = torch.randperm(n, generator=g).tolist()
+    else:
+        order = list(range(n))
+    return [order[i:i + batch_size] for i in range(0, n, batch_size)]

@@ -1,0 +1,153 @@
+"""Prediction with a trained method, and what a trained-method folder says about itself.
+
+Generation sees the source only: records lose their ``target`` before they are encoded, the batch
+holds input_ids / attention_mask / token_spans / graph and nothing else, and the model's generate()
+gets no labels or decoder inputs (the paper's released code passed the gold decoder inputs, so its
+"predictions" were the references).
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any, Sequence
+
+from ttune.train.io import atomic_write_text
+
+
+class CheckpointDirError(ValueError):
+    """A folder that is not a usable trained method. The message is one line."""
+
+
+def _read_json(path: Path) -> dict[str, Any]:
+    try:
+        d = json.loads(path.read_text(encoding="utf-8"))
+    except OSError as e:
+        raise CheckpointDirError(f"cannot read {path}: {e.strerror or e}") from None
+    except json.JSONDecodeError as e:
+        raise CheckpointDirError(f"corrupt JSON in {path}: {e.msg} (line {e.lineno})") from None
+    if not isinstance(d, dict):
+        raise CheckpointDirError(f"corrupt JSON in {path}: not an object")
+    return d
+
+
+def _check_dir(checkpoint_dir: str | Path) -> Path:
+    d = Path(checkpoint_dir)
+    if not d.is_dir():
+        raise CheckpointDirError(f"checkpoint folder not found: {d}")
+    if not (d / "method_config.json").is_file():
+        raise CheckpointDirError(f"{d} is not a trained method folder (no method_config.json)")
+    return d
+
+
+def load_trained(checkpoint_dir: str | Path, model: str | None = None, device: str = "cpu"):
+    """(adapted model, tokenizer, training config dict) of a trained-method folder. The backbone is
+    ``model`` if given, else the one named in the folder's train_config.json."""
+    from ttune.backbone import load_backbone
+    from ttune.methods import load_method
+
+    d = _check_dir(checkpoint_dir)
+    cfg = _read_json(d / "train_config.json") if (d / "train_config.json").is_file() else {}
+    backbone_id = model or cfg.get("model")
+    if not backbone_id:
+        raise CheckpointDirError(f"{d} has no train_config.json naming its backbone; pass --model")
+    backbone, tokenizer = load_backbone(backbone_id, device=device)
+    adapted = load_method(d, backbone, tokenizer)
+    adapted.to(device)
+    adapted.eval()
+    return adapted, tokenizer, cfg
+
+
+def predict(checkpoint_dir: str | Path, records: Sequence[dict], *, model: str | None = None,
+            task: str | None = None, batch_size: int = 8, num_beams: int = 1,
+            max_new_tokens: int | None = None, cache_dir: str | None = None, num_workers: int = 1,
+            device: str = "cpu", progress: bool = False) -> list[str]:
+    """One generated text per record, with beam search of width ``num_beams``."""
+    from ttune.tasks import get_task
+    from ttune.train.config import default_cache_dir
+    from ttune.train.data import Collator, build_examples, graph_options
+    from ttune.train.engine import generate_texts
+
+    adapted, tokenizer, cfg = load_trained(checkpoint_dir, model=model, device=device)
+    t = get_task(task or cfg.get("task") or "summarize")
+    if not records:
+        return []
+    # The target never reaches the encoder: drop it before anything reads the record.
+    sources = [{k: v for k, v in r.items() if k != "target"} for r in records]
+    needs_graph = bool(getattr(adapted, "needs_graph", False))
+    examples = build_examples(
+        sources, t, tokenizer, max_source_len=cfg.get("max_source_len") or t.max_source_len,
+        max_target_len=None, with_labels=False, needs_graph=needs_graph,
+        cache_dir=cache_dir or cfg.get("cache_dir") or default_cache_dir(), num_workers=num_workers,
+        progress=progress, desc="CPGs", **graph_options(adapted))
+    pad = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0
+    collate = Collator(pad, with_labels=False, with_graph=needs_graph)
+    new_tokens = max_new_tokens or cfg.get("max_new_tokens") or t.max_target_len
+    return generate_texts(adapted, examples, collate, tokenizer, batch_size, num_beams, new_tokens)
+
+
+def predict_file(checkpoint_dir: str | Path, input_path: str | Path, output_path: str | Path,
+                 **kw: Any) -> dict[str, Any]:
+    """Predict every record of a JSON-lines file; write JSON lines {id, prediction[, target]}
+    atomically. Returns {"records": n, "output": path, "scores": {...}} (scores where every
+    record has a target)."""
+    from ttune.train.data import load_records
+
+    inp, out = Path(input_path), Path(output_path)
+    if out.exists() and inp.exists() and out.resolve() == inp.resolve():
+        raise CheckpointDirError(f"--output {out} would overwrite the input file")
+    _check_dir(checkpoint_dir)
+    records = load_records(inp, "input")
+    preds = predict(checkpoint_dir, records, **kw)
+    lines = []
+    for i, (rec, pred) in enumerate(zip(records, preds)):
+        row: dict[str, Any] = {"id": rec.get("id", i), "prediction": pred}
+        if "target" in rec:
+            row["target"] = rec["target"]
+        lines.append(json.dumps(row, ensure_ascii=False))
+    atomic_write_text(out, "".join(line + "\n" for line in lines))
+    result: dict[str, Any] = {"records": len(records), "output": str(out), "scores": {}}
+    if records and all(isinstance(r.get("target"), str) for r in records):
+        from ttune.metrics import compute
+        from ttune.tasks import get_task
+
+        cfg = _read_json(Path(checkpoint_dir) / "train_config.json") if (
+            Path(checkpoint_dir) / "train_config.json").is_file() else {}
+        t = get_task(kw.get("task") or cfg.get("task") or "summarize")
+        names = list(getattr(t, "metrics", ()))
+        if names:
+            result["scores"] = compute(names, preds, [r["target"] for r in records],
+                                       lang=records[0].get("target_lang"))
+    return result
+
+
+def checkpoint_info(checkpoint_dir: str | Path) -> dict[str, Any]:
+    """What a trained-method folder holds: backbone, method, trainable parameters, data, scores.
+    Reads JSON only (no model is loaded)."""
+    d = _check_dir(checkpoint_dir)
+    mc = _read_json(d / "method_config.json")
+    tc = _read_json(d / "train_config.json") if (d / "train_config.json").is_file() else {}
+    meta = mc.get("meta") if isinstance(mc.get("meta"), dict) else {}
+    cfg = mc.get("config") if isinstance(mc.get("config"), dict) else mc
+    scores = meta.get("scores") or {}
+    for name in ("scores.json",):
+        if not scores and (d / name).is_file():
+            scores = _read_json(d / name).get("scores", {})
+    fp = mc.get("backbone") if isinstance(mc.get("backbone"), dict) else mc.get("fingerprint", {})
+    files = {p.name: p.stat().st_size for p in sorted(d.iterdir()) if p.is_file()}
+    return {
+        "path": str(d),
+        "backbone": tc.get("model") or meta.get("backbone") or (fp or {}).get("name_or_path"),
+        "backbone_fingerprint": fp or {},
+        "method": cfg.get("method") or tc.get("method"),
+        "method_config": {k: v for k, v in cfg.items() if k not in ("meta", "backbone", "fingerprint")},
+        "trainable_parameters": meta.get("trainable_parameters"),
+        "task": tc.get("task") or meta.get("task"),
+        "data": {"train_file": tc.get("train_file") or meta.get("train_file"),
+                 "train_records": meta.get("train_records"),
+                 "valid_file": tc.get("valid_file") or meta.get("valid_file"),
+                 "valid_records": meta.get("valid_records")},
+        "step": meta.get("step"),
+        "scores": scores,
+        "files": files,
+    }
