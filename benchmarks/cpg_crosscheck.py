@@ -10,6 +10,12 @@ through the lines only one graph has, and each function's two sets of (line, nex
 are compared. Reported: the share of functions whose sets are identical, and edge precision and
 recall of ttune against python-graphs, for functions without try/with (no exception modelling
 involved) and for all functions.
+
+Result (Python 3.11 stdlib, 1500 functions, seed 0): without try/with/match/nested defs, 1240 of
+1248 identical (99.4%), precision 1.000, recall 0.998 -- every difference is the false edge
+python-graphs gives ``while True:``, which ttune omits on purpose; all functions: 93.3%
+identical, precision 0.971, recall 0.995 (ttune adds an exception edge from every statement of
+a try body and models ``with``; python-graphs raises only from the end of a basic block).
 """
 
 from __future__ import annotations
@@ -40,7 +46,8 @@ def stdlib_functions(limit: int, seed: int) -> list[str]:
         except (SyntaxError, UnicodeDecodeError, ValueError):
             continue
         for node in ast.walk(tree):
-            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and not node.decorator_list:
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) \
+                    and not node.decorator_list:
                 seg = ast.get_source_segment(text, node)
                 if seg and seg.startswith(("def ", "async def ")):
                     sources.append(seg)
@@ -157,9 +164,11 @@ def main() -> None:
         if not c["functions"]:
             continue
         label = ("no try/with/match/nested defs" if key == "simple" else "all sampled functions")
+        precision = c["both"] / max(c["ttune"], 1)
+        recall = c["both"] / max(c["python_graphs"], 1)
         print(f"{label}: {c['functions']} functions, identical line-level CFG in "
               f"{c['identical']} ({100 * c['identical'] / c['functions']:.1f}%); edge precision "
-              f"{c['both'] / max(c['ttune'], 1):.3f}, recall {c['both'] / max(c['python_graphs'], 1):.3f}")
+              f"{precision:.3f}, recall {recall:.3f}")
     if failures:
         print("skipped:", dict(failures))
 

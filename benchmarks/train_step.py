@@ -203,6 +203,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--quick", action="store_true", help="only the small T5")
     ap.add_argument("--methods", default=",".join(METHODS), help="comma-separated methods")
+    ap.add_argument("--shapes", default=None, help=f"comma-separated backbones of {', '.join(SHAPES)}")
     ap.add_argument("--steps", type=int, default=None, help="timed steps (default 5; 2 for 220M)")
     ap.add_argument("--warmup", type=int, default=1, help="untimed steps first")
     ap.add_argument("--device", default="cuda" if _has_cuda() else "cpu")
@@ -219,6 +220,11 @@ def main() -> None:
                                 args.threads)))
         return
     shapes = QUICK_SHAPES if args.quick else tuple(SHAPES)
+    if args.shapes:
+        shapes = tuple(args.shapes.split(","))
+        unknown = [s for s in shapes if s not in SHAPES]
+        if unknown:
+            ap.error(f"unknown shape(s) {', '.join(unknown)}; known: {', '.join(SHAPES)}")
     rows = []
     for shape in shapes:
         steps = args.steps or (2 if "220m" in shape else 5)

@@ -41,6 +41,16 @@ def cpg_directory(root, *, fmt="summary", out_dir=None, edge_types=None, lang=No
                              progress=progress)
 
 
+# ---------------------------------------------------------------- backbones
+
+def init_backbone(out_dir, shape="tiny", tokenizer="stdlib", vocab_size=8000, seed=0):
+    """Save a randomly initialised T5 of a named shape and its tokenizer to ``out_dir`` (no
+    download); see ttune.backbone.init_backbone."""
+    from ttune.backbone import init_backbone as _init
+
+    return _init(out_dir, shape=shape, tokenizer=tokenizer, vocab_size=vocab_size, seed=seed)
+
+
 # ---------------------------------------------------------------- training, prediction, info
 
 def train(config: "TrainConfig") -> "Path":
@@ -239,3 +249,60 @@ def compare_results(predictions_a: "str | Path", predictions_b: "str | Path", me
     sb = per_example(metric, [r["prediction"] for r in b], refs, lang=lang)
     return {"metric": metric, "n_records": len(refs), "mean_a": sum(sa) / len(sa),
             "mean_b": sum(sb) / len(sb), **wilcoxon(sa, sb).to_dict()}
+
+
+# ---------------------------------------------------------------- end-user commands
+
+def summarize_file(path, function=None, model=None, transducer=None, **kw) -> "list[dict]":
+    """One summary per function or method of a Python, Java or C# file: [{"name", "line",
+    "summary"}] (see ttune.use.summarize_file; default model: the built-in one)."""
+    from ttune.use import summarize_file as _summarize
+
+    return _summarize(path, function, model=model, transducer=transducer, **kw)
+
+
+def generate_assert(test_file, function, focal=None, model=None, transducer=None, **kw) -> dict:
+    """The assertion of one test function: {"name", "line", "focal", "assertion"} (see
+    ttune.use.generate_assert)."""
+    from ttune.use import generate_assert as _assert
+
+    return _assert(test_file, function, focal, model=model, transducer=transducer, **kw)
+
+
+def translate_file(path, to, function=None, model=None, transducer=None, **kw) -> "list[dict]":
+    """Each function of a file translated into language ``to``: [{"name", "line", "translation"}]
+    (see ttune.use.translate_file)."""
+    from ttune.use import translate_file as _translate
+
+    return _translate(path, to, function, model=model, transducer=transducer, **kw)
+
+
+# ---------------------------------------------------------------- comparison
+
+def compare(config: "CompareConfig", on_event=None) -> dict:
+    """Train and evaluate every method x seed of ``config`` (a ttune.compare.CompareConfig) on the
+    same data, budget and generation settings; finished runs in its output folder are kept. Writes
+    results.csv, results.json (scores, trainable parameters, peak RSS, time per step and per
+    example, Wilcoxon tests against ``config.baseline``), PNG plots and report.md; returns the
+    results dict. ``on_event`` receives a ttune.compare.ProgressEvent as each run starts and ends."""
+    from ttune.compare import run_comparison
+
+    return run_comparison(config, on_event=on_event)
+
+
+def compare_report(output_dir: "str | Path") -> dict:
+    """Rewrite results.csv, results.json, the plots and report.md of a comparison folder from its
+    finished runs (no training); returns the results dict."""
+    from ttune.compare.runner import rebuild_report
+
+    return rebuild_report(output_dir)
+
+
+# ---------------------------------------------------------------- pretraining
+
+def pretrain(config: "PretrainConfig") -> "Path":
+    """Pretrain a small T5 backbone from scratch (corpus, tokenizer, span corruption) or resume the
+    run in ``config.output_dir``; returns the backbone folder (loadable by load_backbone)."""
+    from ttune.pretrain.loop import pretrain as _pretrain
+
+    return _pretrain(config)

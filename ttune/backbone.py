@@ -158,3 +158,47 @@ def backbone_fingerprint(model: PreTrainedModel) -> dict:
 
 # Fields of the fingerprint that must agree for a checkpoint to load.
 FINGERPRINT_KEYS = ("model_type", "d_model", "vocab_size", "num_layers")
+
+
+def stdlib_code_texts(max_files: int = 400, seed: int = 0) -> list[str]:
+    """Source texts of up to ``max_files`` modules of the running Python's standard library, in a
+    fixed order (sorted paths, a seeded sample): local code every machine has, for tokenizers."""
+    import random
+    import sysconfig
+
+    root = Path(sysconfig.get_paths()["stdlib"])
+    paths = sorted(p for p in root.rglob("*.py") if "site-packages" not in p.parts)
+    random.Random(seed).shuffle(paths)
+    texts = []
+    for p in paths[:max_files]:
+        try:
+            texts.append(p.read_text(encoding="utf-8"))
+        except (UnicodeDecodeError, OSError):
+            continue
+    return texts
+
+
+def init_backbone(out_dir: str | Path, shape: str = "tiny", tokenizer: str = "stdlib",
+                  vocab_size: int = 8000, seed: int = 0) -> Path:
+    """Create a randomly initialised T5 of a named shape (see ``t5_config``) with a tokenizer and
+    save it to ``out_dir``: a backbone for trying the pipeline, tests and benchmarks, with no
+    download. ``tokenizer`` is "stdlib" (a byte-level BPE of ``vocab_size`` tokens trained on the
+    Python standard library) or the path of a saved Hugging Face tokenizer folder.
+    """
+    if tokenizer == "stdlib":
+        tok = build_tokenizer(stdlib_code_texts(seed=seed), vocab_size=vocab_size)
+    else:
+        if not Path(tokenizer).is_dir():
+            raise BackboneError(f"tokenizer folder not found: {tokenizer}")
+        tok = AutoTokenizer.from_pretrained(tokenizer, use_fast=True, local_files_only=True)
+    config = t5_config(shape, vocab_size=len(tok))
+    config.pad_token_id = tok.pad_token_id
+    config.eos_token_id = tok.eos_token_id
+    config.decoder_start_token_id = tok.pad_token_id
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        model = T5ForConditionalGeneration(config)
+    model.generation_config.pad_token_id = tok.pad_token_id
+    model.generation_config.eos_token_id = tok.eos_token_id
+    model.generation_config.decoder_start_token_id = tok.pad_token_id
+    return save_backbone(model, tok, out_dir)

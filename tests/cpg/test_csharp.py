@@ -2,67 +2,21 @@
 
 from __future__ import annotations
 
-import os
-from pathlib import Path
-
-import pytest
-
 from ttune.cpg import extract
 from ttune.cpg import ir
-from ttune.cpg.base import CPGConfig
+from ttune.cpg.base import FrontEndResult
 from ttune.cpg.graph import CPG
-from ttune.cpg import csharp
 
-from .conftest import check_invariants
-
-DATA = Path(os.environ.get("TTUNE_DATA_DIR",
-                           Path(__file__).resolve().parents[2].parent / "shared" / "datasets"))
-
-
-# -- helpers ------------------------------------------------------------------------------------
-def short(cpg: CPG, i: int) -> str:
-    """A node's label, cut before its first ``{`` (so compound statements read as headers)."""
-    n = cpg.nodes[i]
-    if n.kind in ("METHOD_ENTRY", "METHOD_EXIT"):
-        return n.label
-    return n.label.split("{")[0].strip() if "{" in n.label else n.label
-
-
-def edges(cpg: CPG, type: str) -> set[tuple]:
-    """Edges of one type as (source label, target label[, CFG label / DDG variable]).
-
-    The snippets here are one-line methods, as the data sets hold them, where conftest's
-    ``line:first word`` names would merge different control structures; this names nodes by
-    their header text and fails on two distinct nodes with one name."""
-    out = set()
-    ids: dict[str, set[int]] = {}
-    for e in cpg.edges:
-        if e.type != type:
-            continue
-        a, b = short(cpg, e.source), short(cpg, e.target)
-        ids.setdefault(a, set()).add(e.source)
-        ids.setdefault(b, set()).add(e.target)
-        if type == "CFG":
-            out.add((a, b, e.label))
-        elif type == "DDG":
-            out.add((a, b, e.variable))
-        else:
-            out.add((a, b))
-    clashes = {k: v for k, v in ids.items() if len(v) > 1}
-    assert not clashes, f"test snippet has distinct nodes with one label: {clashes}"
-    return out
+from . import flowcheck
+from .flowcheck import edges
 
 
 def flows(src: str) -> tuple[CPG, dict[str, set[tuple]]]:
-    cpg = extract(src, "csharp")
-    assert cpg.syntax_errors == 0
-    check_invariants(cpg, len(src.encode()))
-    return cpg, {t: edges(cpg, t) for t in ("CFG", "CDG", "DDG")}
+    return flowcheck.flows(src, "csharp")
 
 
-def build(src: str) -> tuple[CPG, csharp.FrontEndResult]:
-    cpg = CPG("csharp")
-    return cpg, csharp.build(src.encode(), cpg, CPGConfig())
+def build(src: str) -> tuple[CPG, FrontEndResult]:
+    return flowcheck.front_end(src, "csharp")
 
 
 # -- AST, kinds, spans, snippets ----------------------------------------------------------------
@@ -70,11 +24,8 @@ def test_bare_method_kinds_names_spans():
     src = ("public virtual int Add(int a, int b)\n{\n    var o = new Box();\n"
            "    return a + b;\n}")
     cpg, res = build(src)
-    data = src.encode()
     assert cpg.syntax_errors == 0
-    for n in cpg.nodes[1:]:
-        assert " ".join(data[n.start_byte:n.end_byte].decode().split()) == n.label
-        assert n.line == data[:n.start_byte].count(b"\n") + 1
+    flowcheck.check_spans(cpg, src)
     method = next(n for n in cpg.nodes if n.kind == "METHOD")
     assert (method.name, method.line, method.start_byte) == ("Add", 1, 0)
     assert [(n.name, n.label) for n in cpg.nodes if n.kind == "PARAM"] == [
@@ -117,10 +68,7 @@ def test_wrapped_when_unwrapped_parse_is_worse():
     cpg, res = build(src)
     assert cpg.syntax_errors == 0
     assert all(n.ts_type != "class_declaration" for n in cpg.nodes)  # wrapper has no node
-    data = src.encode()
-    for n in cpg.nodes[1:]:
-        assert " ".join(data[n.start_byte:n.end_byte].decode().split()) == n.label
-        assert n.line == data[:n.start_byte].count(b"\n") + 1
+    flowcheck.check_spans(cpg, src)
     assert [cpg.nodes[m.method].ts_type for m in res.methods] == ["constructor_declaration"]
     assert [(s.defs, s.uses) for s in res.methods[0].body] == [(["this.size"], ["size"])]
 
@@ -154,10 +102,7 @@ namespace N {
   }
 }"""
     cpg, res = build(src)
-    by = {}
-    for n in cpg.nodes:
-        by.setdefault(n.ts_type, set()).add(n.kind)
-    expect = {
+    by = flowcheck.check_kinds(cpg, {
         "compilation_unit": "FILE", "using_directive": "IMPORT",
         "namespace_declaration": "IMPORT", "attribute_list": "ANNOTATION",
         "attribute": "ANNOTATION", "struct_declaration": "TYPE_DECL",
@@ -180,9 +125,7 @@ namespace N {
         "return_statement": "RETURN", "throw_statement": "THROW", "predefined_type": "TYPE_REF",
         "implicit_type": "TYPE_REF", "array_type": "TYPE_REF", "modifier": "MODIFIER",
         "catch_declaration": "LOCAL",
-    }
-    for ts_type, kind in expect.items():
-        assert by.get(ts_type) == {kind}, ts_type
+    })
     assert by["generic_name"] == {"TYPE_REF"}  # Func<int, int> as a declared type
     assert by["variable_declaration"] == {"UNKNOWN", "LOCAL"}  # LOCAL inside `using (...)`
     assert "string_content" not in by and "string_literal_content" not in by
@@ -192,27 +135,17 @@ namespace N {
 
 # -- statement IR -------------------------------------------------------------------------------
 def test_ir_defs_uses():
-    src = """class D { int F(int a, int[] arr, Obj obj) {
-  int x = a + 1, y;
-  x += y;
-  arr[x] = a;
-  obj.Field.Sub = x;
-  this.count++;
-  if (obj is Special s) { y = s.V; }
+    shared = flowcheck.SHARED_DEFS_USES
+    src = ("class D { int F(int a, int[] arr, Obj obj) {\n" + "".join(s + "\n" for s, _ in shared)
+           + """  if (obj is Special s) { y = s.V; }
   Call(obj.M(), Obj.Const, z => z + y, out var parsed, ref a);
   (x, y) = (y, x);
   var p = new Point { X = x };
   return x + parsed;
-} }"""
+} }""")
     cpg, res = build(src)
     body = res.methods[0].body
-    got = [(type(s).__name__, s.defs, s.uses) for s in body]
-    assert got == [
-        ("Simple", ["x", "y"], ["a"]),
-        ("Simple", ["x"], ["x", "y"]),
-        ("Simple", ["arr"], ["arr", "x", "a"]),
-        ("Simple", ["obj.Field.Sub"], ["obj.Field", "obj", "x"]),
-        ("Simple", ["this.count"], ["this.count"]),
+    assert flowcheck.ir_rows(body) == [row for _, row in shared] + [
         ("If", ["s"], ["obj"]),
         ("Simple", ["parsed", "a"], ["obj", "Obj.Const", "Obj", "a"]),
         ("Simple", ["x", "y"], ["y", "x"]),
@@ -281,19 +214,7 @@ def test_if_else_if_chain():
 
 
 def test_while_break_continue():
-    _, g = flows("void F(int n) { int i = 0; while (i < n) { i++; if (i == 3) continue; "
-                 "if (i == 7) break; G(i); } H(); }")
-    c3, c7 = "if (i == 3) continue;", "if (i == 7) break;"
-    assert g["CFG"] == {
-        ("ENTRY F", "int i = 0;", None), ("int i = 0;", "while (i < n)", None),
-        ("while (i < n)", "i++", "true"), ("while (i < n)", "H()", "false"),
-        ("i++", c3, None), (c3, "continue;", "true"), (c3, c7, "false"),
-        ("continue;", "while (i < n)", None), (c7, "break;", "true"), (c7, "G(i)", "false"),
-        ("break;", "H()", None), ("G(i)", "while (i < n)", None), ("H()", "EXIT F", None)}
-    assert g["DDG"] == {
-        ("i++", "G(i)", "i"), ("i++", c7, "i"), ("i++", c3, "i"), ("i++", "i++", "i"),
-        ("int i = 0;", "i++", "i"), ("i++", "while (i < n)", "i"),
-        ("int i = 0;", "while (i < n)", "i"), ("int n", "while (i < n)", "n")}
+    flowcheck.check_while_break_continue("csharp", "F", "G", "H")
 
 
 def test_for_foreach_do_while_and_reassignment():
@@ -456,27 +377,13 @@ def test_top_level_statements_are_the_file_method():
 
 # -- real data ----------------------------------------------------------------------------------
 def test_codexglue_cs_first_300_lines():
-    path = DATA / "codexglue-java-cs" / "train.java-cs.txt.cs"
-    if not path.is_file():
-        pytest.skip(f"data set not found: {path} (set TTUNE_DATA_DIR)")
-    lines = path.read_text(encoding="utf-8").splitlines()[:300]
-    clean = 0
-    for line in lines:
-        cpg = extract(line, "csharp")
-        check_invariants(cpg, len(line.encode()))
-        assert cpg.methods, line[:80]
-        clean += cpg.syntax_errors == 0
-    frac = clean / len(lines)
-    print(f"codexglue cs train[:300]: {frac:.4f} with zero ERROR nodes")
-    assert frac >= 0.95
+    flowcheck.check_codexglue_lines("csharp", "cs")
 
 
 def test_deep_nesting_does_not_recurse():
     depth = 2000
-    src = "void F(int x) {" + "while (x > 0) { {" * depth + "x--;" + "} }" * depth + "}"
-    cpg = extract(src, "csharp")
-    counts = cpg.edge_counts()
-    assert cpg.syntax_errors == 0
+    counts = flowcheck.edge_counts(
+        "void F(int x) {" + "while (x > 0) { {" * depth + "x--;" + "} }" * depth + "}", "csharp")
     assert counts["CFG"] == 2 * depth + 2 and counts["CDG"] == 2 * depth + 1
     assert counts["DDG"] == 2 * depth + 2
 

@@ -2,74 +2,27 @@
 
 from __future__ import annotations
 
-import os
-from pathlib import Path
-
-import pytest
-
 from ttune.cpg import extract
 from ttune.cpg import ir
-from ttune.cpg.base import CPGConfig
+from ttune.cpg.base import FrontEndResult
 from ttune.cpg.graph import CPG
-from ttune.cpg import java
 
-from .conftest import check_invariants
-
-DATA = Path(os.environ.get("TTUNE_DATA_DIR",
-                           Path(__file__).resolve().parents[2].parent / "shared" / "datasets"))
-
-
-# -- helpers ------------------------------------------------------------------------------------
-def short(cpg: CPG, i: int) -> str:
-    """A node's label, cut before its first ``{`` (so compound statements read as headers)."""
-    n = cpg.nodes[i]
-    if n.kind in ("METHOD_ENTRY", "METHOD_EXIT"):
-        return n.label
-    return n.label.split("{")[0].strip() if "{" in n.label else n.label
-
-
-def edges(cpg: CPG, type: str) -> set[tuple]:
-    """Edges of one type as (source label, target label[, CFG label / DDG variable]).
-
-    The snippets here are one-line methods, as the data sets hold them, where conftest's
-    ``line:first word`` names would merge different control structures; this names nodes by
-    their header text and fails on two distinct nodes with one name."""
-    out = set()
-    ids: dict[str, set[int]] = {}
-    for e in cpg.edges:
-        if e.type != type:
-            continue
-        a, b = short(cpg, e.source), short(cpg, e.target)
-        ids.setdefault(a, set()).add(e.source)
-        ids.setdefault(b, set()).add(e.target)
-        if type == "CFG":
-            out.add((a, b, e.label))
-        elif type == "DDG":
-            out.add((a, b, e.variable))
-        else:
-            out.add((a, b))
-    clashes = {k: v for k, v in ids.items() if len(v) > 1}
-    assert not clashes, f"test snippet has distinct nodes with one label: {clashes}"
-    return out
+from . import flowcheck
+from .flowcheck import edges
 
 
 def flows(src: str) -> tuple[CPG, dict[str, set[tuple]]]:
-    cpg = extract(src, "java")
-    assert cpg.syntax_errors == 0
-    check_invariants(cpg, len(src.encode()))
-    return cpg, {t: edges(cpg, t) for t in ("CFG", "CDG", "DDG", "CALL")}
+    return flowcheck.flows(src, "java")
 
 
-def build(src: str) -> tuple[CPG, java.FrontEndResult]:
-    cpg = CPG("java")
-    return cpg, java.build(src.encode(), cpg, CPGConfig())
+def build(src: str) -> tuple[CPG, FrontEndResult]:
+    return flowcheck.front_end(src, "java")
 
 
 # -- AST, kinds, spans, snippets ----------------------------------------------------------------
 def test_bare_one_line_method_kinds_names_spans():
     src = "public int add(int a, int b) { return a + b; }"
     cpg, res = build(src)
-    data = src.encode()
     assert cpg.syntax_errors == 0
     assert [(n.kind, n.label) for n in cpg.nodes] == [
         ("FILE", ""), ("METHOD", src), ("MODIFIER", "public"), ("TYPE_REF", "int"),
@@ -77,9 +30,7 @@ def test_bare_one_line_method_kinds_names_spans():
         ("TYPE_REF", "int"), ("IDENTIFIER", "a"), ("PARAM", "int b"), ("TYPE_REF", "int"),
         ("IDENTIFIER", "b"), ("BLOCK", "{ return a + b; }"), ("RETURN", "return a + b;"),
         ("OPERATOR", "a + b"), ("IDENTIFIER", "a"), ("IDENTIFIER", "b")]
-    for n in cpg.nodes[1:]:
-        assert data[n.start_byte:n.end_byte].decode() == n.label
-        assert n.line == 1
+    flowcheck.check_spans(cpg, src, exact=True)
     assert cpg.nodes[1].name == "add" and cpg.nodes[6].name == "a" and cpg.nodes[9].name == "b"
     assert len(res.methods) == 1
     m = res.methods[0]
@@ -97,9 +48,7 @@ def test_space_tokenised_tl_codesum_method():
     assert cpg.syntax_errors == 0
     kinds = [n.kind for n in cpg.nodes]
     assert kinds.count("PARAM") == 2 and kinds.count("METHOD") == 1 and "ERROR" not in kinds
-    data = src.encode()
-    for n in cpg.nodes[1:]:
-        assert " ".join(data[n.start_byte:n.end_byte].decode().split()) == n.label
+    flowcheck.check_spans(cpg, src)
 
 
 def test_wrapped_snippet_spans_and_lines_map_to_original():
@@ -107,13 +56,10 @@ def test_wrapped_snippet_spans_and_lines_map_to_original():
     src = ("testAdd ( ) {\n  int r = calc . add ( 1 , 2 ) ;\n  \"<AssertPlaceHolder>\" ;\n}\n"
            "add ( int a , int b ) {\n  return a + b ;\n}")
     cpg, res = build(src)
-    data = src.encode()
     assert cpg.syntax_errors == 0
     assert all(n.ts_type != "class_declaration" for n in cpg.nodes)  # wrapper has no node
-    assert cpg.nodes[0].end_byte == len(data)
-    for n in cpg.nodes[1:]:
-        assert " ".join(data[n.start_byte:n.end_byte].decode().split()) == n.label
-        assert n.line == data[:n.start_byte].count(b"\n") + 1
+    assert cpg.nodes[0].end_byte == len(src.encode())
+    flowcheck.check_spans(cpg, src)
     methods = {cpg.nodes[m].name: cpg.nodes[m] for m in res.method_names}
     assert set(methods) == {"testAdd", "add"}
     assert methods["testAdd"].line == 1 and methods["add"].line == 5
@@ -152,10 +98,7 @@ def test_kind_mapping():
   }
 }"""
     cpg, _ = build(src)
-    by = {}
-    for n in cpg.nodes:
-        by.setdefault(n.ts_type, set()).add(n.kind)
-    expect = {
+    by = flowcheck.check_kinds(cpg, {
         "class_declaration": "TYPE_DECL", "method_declaration": "METHOD", "lambda_expression":
         "METHOD", "formal_parameter": "PARAM", "spread_parameter": "PARAM", "block": "BLOCK",
         "local_variable_declaration": "LOCAL", "identifier": "IDENTIFIER", "this": "IDENTIFIER",
@@ -175,9 +118,7 @@ def test_kind_mapping():
         "type_identifier": "TYPE_REF", "array_type": "TYPE_REF", "modifiers": "MODIFIER",
         "marker_annotation": "ANNOTATION", "line_comment": "COMMENT",
         "catch_formal_parameter": "LOCAL", "program": "FILE",
-    }
-    for ts_type, kind in expect.items():
-        assert by.get(ts_type) == {kind}, ts_type
+    })
     # String internals get no node of their own.
     assert "string_fragment" not in by
     # Lambda parameters written as bare names are PARAMs.
@@ -189,25 +130,15 @@ def test_kind_mapping():
 
 # -- statement IR -------------------------------------------------------------------------------
 def test_ir_defs_uses():
-    src = """class D { int f(int a, int[] arr, Obj obj) {
-  int x = a + 1, y;
-  x += y;
-  arr[x] = a;
-  obj.field.sub = x;
-  this.count++;
-  if (obj instanceof Special s) { y = s.v; }
+    shared = flowcheck.SHARED_DEFS_USES
+    src = ("class D { int f(int a, int[] arr, Obj obj) {\n" + "".join(s + "\n" for s, _ in shared)
+           + """  if (obj instanceof Special s) { y = s.v; }
   call(obj.m(), Obj.CONST, z -> z + y);
   return x;
-} }"""
+} }""")
     cpg, res = build(src)
     body = res.methods[0].body
-    got = [(type(s).__name__, s.defs, s.uses) for s in body]
-    assert got == [
-        ("Simple", ["x", "y"], ["a"]),
-        ("Simple", ["x"], ["x", "y"]),
-        ("Simple", ["arr"], ["arr", "x", "a"]),
-        ("Simple", ["obj.field.sub"], ["obj.field", "obj", "x"]),
-        ("Simple", ["this.count"], ["this.count"]),
+    assert flowcheck.ir_rows(body) == [row for _, row in shared] + [
         ("If", ["s"], ["obj"]),
         ("Simple", [], ["obj", "Obj.CONST", "Obj"]),
         ("Return", [], ["x"]),
@@ -289,23 +220,7 @@ def test_else_if_chain():
 
 
 def test_while_break_continue():
-    _, g = flows("void f(int n) { int i = 0; while (i < n) { i++; if (i == 3) continue; "
-                 "if (i == 7) break; g(i); } h(); }")
-    c3, c7 = "if (i == 3) continue;", "if (i == 7) break;"
-    assert g["CFG"] == {
-        ("ENTRY f", "int i = 0;", None), ("int i = 0;", "while (i < n)", None),
-        ("while (i < n)", "i++", "true"), ("while (i < n)", "h()", "false"),
-        ("i++", c3, None), (c3, "continue;", "true"), (c3, c7, "false"),
-        ("continue;", "while (i < n)", None), (c7, "break;", "true"), (c7, "g(i)", "false"),
-        ("break;", "h()", None), ("g(i)", "while (i < n)", None), ("h()", "EXIT f", None)}
-    assert g["CDG"] == {
-        (c7, "break;"), (c7, "g(i)"), (c7, "while (i < n)"), (c3, "continue;"),
-        (c3, "while (i < n)"), (c3, c7), ("while (i < n)", "i++"), ("while (i < n)", c3),
-        ("ENTRY f", "int i = 0;"), ("ENTRY f", "while (i < n)"), ("ENTRY f", "h()")}
-    assert g["DDG"] == {
-        ("i++", "g(i)", "i"), ("i++", c7, "i"), ("i++", c3, "i"), ("i++", "i++", "i"),
-        ("int i = 0;", "i++", "i"), ("i++", "while (i < n)", "i"),
-        ("int i = 0;", "while (i < n)", "i"), ("int n", "while (i < n)", "n")}
+    flowcheck.check_while_break_continue("java", "f", "g", "h")
 
 
 def test_labelled_break_out_of_nested_loop():
@@ -489,19 +404,7 @@ def test_call_edges_between_methods_of_one_class():
 
 # -- real data ----------------------------------------------------------------------------------
 def test_codexglue_java_first_300_lines():
-    path = DATA / "codexglue-java-cs" / "train.java-cs.txt.java"
-    if not path.is_file():
-        pytest.skip(f"data set not found: {path} (set TTUNE_DATA_DIR)")
-    lines = path.read_text(encoding="utf-8").splitlines()[:300]
-    clean = 0
-    for line in lines:
-        cpg = extract(line, "java")
-        check_invariants(cpg, len(line.encode()))
-        assert cpg.methods, line[:80]
-        clean += cpg.syntax_errors == 0
-    frac = clean / len(lines)
-    print(f"codexglue java train[:300]: {frac:.4f} with zero ERROR nodes")
-    assert frac >= 0.95
+    flowcheck.check_codexglue_lines("java", "java")
 
 
 def test_atlas_style_prefers_the_parse_that_finds_methods():
@@ -523,10 +426,8 @@ def test_atlas_style_prefers_the_parse_that_finds_methods():
 
 def test_deep_nesting_does_not_recurse():
     depth = 2000
-    src = "void f(int x) {" + "if (x > 0) {" * depth + "x--;" + "}" * depth + "}"
-    cpg = extract(src, "java")
-    counts = cpg.edge_counts()
-    assert cpg.syntax_errors == 0
+    counts = flowcheck.edge_counts(
+        "void f(int x) {" + "if (x > 0) {" * depth + "x--;" + "}" * depth + "}", "java")
     # every if: true edge + false edge; the innermost x-- and ENTRY/EXIT edges
     assert counts["CFG"] == 2 * depth + 2 and counts["CDG"] == depth + 1
     assert counts["DDG"] == depth + 1
@@ -535,9 +436,6 @@ def test_deep_nesting_does_not_recurse():
 def test_non_ascii_spans_in_wrapped_snippet_are_bytes_of_the_original():
     src = 'testÄ ( ) { String s = "héllo ☃" ; int ü = 1 ; }\nadd ( int , int ) { return 0 ; }'
     cpg = extract(src, "java")
-    data = src.encode()
-    for n in cpg.nodes[1:]:
-        if n.kind not in ("METHOD_ENTRY", "METHOD_EXIT"):
-            assert " ".join(data[n.start_byte:n.end_byte].decode().split()) == n.label
+    flowcheck.check_spans(cpg, src)
     assert [(n.kind, n.name, n.line) for n in cpg.nodes if n.kind in ("METHOD", "LOCAL")] == [
         ("METHOD", "testÄ", 1), ("LOCAL", "s", 1), ("LOCAL", "ü", 1), ("METHOD", "add", 2)]

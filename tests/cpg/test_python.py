@@ -41,7 +41,8 @@ def test_node_kinds_and_names():
     class_body, method_body = by_kind["BLOCK"]
     assert method_body == "return self.f(x) if not x else None"
     # labels: whitespace collapsed, at most 80 characters
-    assert class_body == "def m(self, x: int = 1, *a, **k) -> str: # note return self.f(x) if not x els..."
+    assert class_body == ("def m(self, x: int = 1, *a, **k) -> str: # note return self.f(x) "
+                          "if not x els...")
     assert len(class_body) == 80
     decl = [(n.kind, n.name) for n in cpg.nodes if n.kind in ("TYPE_DECL", "METHOD", "PARAM")]
     assert decl == [("TYPE_DECL", "A"), ("METHOD", "m"), ("PARAM", "self"), ("PARAM", "x"),

@@ -112,7 +112,7 @@ def test_eval_command_and_compare(tiny_checkpoint, tmp_path):
     # The mean of the per-example headline scores is the corpus smooth BLEU.
     assert sum(p["smooth_bleu4"] for p in preds) / 4 == pytest.approx(results["scores"]["smooth_bleu4"])
     # Same system twice: no difference at all.
-    res = runner.invoke(app, ["data", "compare", "--a", results["predictions_file"], "--b",
+    res = runner.invoke(app, ["data", "significance", "--a", results["predictions_file"], "--b",
                               results["predictions_file"], "--metric", "chrf"])
     assert res.exit_code == 0, res.output
     cmp = json.loads(res.stdout)

@@ -11,14 +11,17 @@ from methods.conftest import METHODS
 
 def test_builtin_names():
     from ttune.methods import method_names
+    from ttune.methods.ablations import ABLATIONS
 
-    assert method_names() == sorted(METHODS)
+    assert method_names() == sorted(METHODS + list(ABLATIONS))
 
 
 def test_unknown_method_lists_known_names():
     from ttune.methods import UnknownMethodError, get_method, make_config
 
-    msg = "unknown method 'nope'; known: full, linear, lora, none, prefix, prompt, transducer"
+    msg = ("unknown method 'nope'; known: full, linear, lora, none, prefix, prompt, transducer, "
+           "transducer-linear, transducer-no-ast, transducer-no-cdg, transducer-no-cfg, "
+           "transducer-no-ddg, transducer-nograph, transducer-paper")
     with pytest.raises(UnknownMethodError) as e:
         get_method("nope")
     assert str(e.value) == msg and isinstance(e.value, ValueError)

@@ -1,4 +1,4 @@
-"""`ttune data convert|build|clean|compare` and `ttune eval`: data sets, hygiene and evaluation.
+"""`ttune data convert|build|clean|significance` and `ttune eval`: data sets, hygiene and evaluation.
 
 Commands only parse arguments and call ttune.api; errors become one line on stderr and exit 1.
 """
@@ -113,8 +113,8 @@ def clean(
             typer.echo(describe_bad_lines(f["input"], f["malformed_lines"]), err=True)
 
 
-@data_app.command("compare")
-def compare(
+@data_app.command("significance")
+def significance(
     a: Path = typer.Option(..., "--a", help="Predictions file of system A (*.predictions.jsonl)."),
     b: Path = typer.Option(..., "--b", help="Predictions file of system B on the same records."),
     metric: str = typer.Option("smooth_bleu4", "--metric", help="Per-example metric to compare."),

@@ -64,7 +64,7 @@ def train(
     patience: int = typer.Option(0, "--patience", help="Early stopping after N validations without improvement (0 = off)."),
     metric: str = typer.Option("loss", "--metric", help="Validation score for best/early stopping: loss or a metric name."),
     num_beams: int = typer.Option(1, "--num-beams", help="Beam width when validation generates."),
-    max_new_tokens: int = typer.Option(64, "--max-new-tokens", help="Tokens generated per example in validation."),
+    max_new_tokens: Optional[int] = typer.Option(None, "--max-new-tokens", help="Tokens generated per example in validation (default: --max-target-len)."),
     mixed_precision: str = typer.Option("auto", "--mixed-precision", help="auto, no, bf16 or fp16."),
     workers: int = typer.Option(1, "--workers", help="Processes extracting CPGs."),
     cache_dir: Optional[Path] = typer.Option(None, "--cache-dir", help="CPG cache (default: $TTUNE_CACHE or ~/.cache/ttune/cpg)."),

@@ -183,6 +183,20 @@ def add_ast(cpg: CPG, root: SNode, source: bytes, kind_of: Callable[[SNode], str
     cpg.syntax_errors += errors
 
 
+def release_tree(root: SNode) -> None:
+    """Cut the parent links of a syntax tree a front end is done with, so reference counting
+    frees it at once instead of leaving millions of objects in reference cycles for the cyclic
+    garbage collector to trace (about 15% of extraction time on the Python stdlib)."""
+    stack = [root]
+    pop = stack.pop
+    push = stack.extend
+    while stack:
+        n = pop()
+        n.parent = None
+        if n.children:
+            push(n.children)
+
+
 def count_errors(root: SNode) -> int:
     return sum(1 for n in iter_nodes(root) if n.is_error or n.is_missing)
 

@@ -17,7 +17,7 @@ Variables for the DDG
 from __future__ import annotations
 
 from . import ir
-from .base import CPGConfig, FrontEndResult, add_ast
+from .base import CPGConfig, FrontEndResult, add_ast, release_tree
 from .graph import CPG
 from .ts import SNode, parse
 
@@ -96,7 +96,8 @@ _EMPTY: frozenset[str] = frozenset()
 def _kind_of(n: SNode) -> str:
     t = n.type
     if t == "identifier":  # the most common node: check it first
-        return "PARAM" if n.parent.type in _PARAM_LISTS else "IDENTIFIER"  # type: ignore[union-attr]
+        parent = n.parent
+        return "PARAM" if parent is not None and parent.type in _PARAM_LISTS else "IDENTIFIER"
     kind = KINDS.get(t)
     if kind is not None:
         return kind
@@ -125,7 +126,8 @@ class _Front:
     def name_of(self, n: SNode) -> str | None:
         t = n.type
         if t == "identifier":
-            if n.parent.type in _PARAM_LISTS:  # type: ignore[union-attr]
+            parent = n.parent
+            if parent is not None and parent.type in _PARAM_LISTS:
                 return self.text(n)
             return None
         if t in _DEFINITIONS:
@@ -653,4 +655,6 @@ def build(source: bytes, cpg: CPG, config: CPGConfig) -> FrontEndResult:
         if d.type == "function_definition" and name:
             result.method_names[d.cid] = name
     result.calls = front.calls
+    release_tree(root)  # the tree is not needed any more
     return result
+

@@ -16,7 +16,7 @@ from typing import Any, Callable
 
 from ttune.methods.base import AdaptedModel, MethodConfig, MethodConfigError, UnknownMethodError
 
-BUILTINS = ("none", "full", "linear", "lora", "prefix", "prompt", "transducer")
+BUILTINS = ("none", "full", "linear", "lora", "prefix", "prompt", "transducer", "ablations")
 ENTRY_POINT_GROUP = "ttune.methods"
 
 

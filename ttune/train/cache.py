@@ -41,6 +41,10 @@ def cache_key(code: str, lang: str, version: str | None = None) -> str:
     return h.hexdigest()
 
 
+class CacheError(ValueError):
+    """The cache folder cannot be written. One line, naming the folder and the way to change it."""
+
+
 @dataclass
 class CacheStats:
     """What one :func:`extract_all` call did."""
@@ -135,8 +139,6 @@ def extract_all(items: Sequence[tuple[str, str]], cache_dir: str | Path, num_wor
     multiprocessing pool; every graph is read back through its JSON entry either way, so a first
     (extracting) run and a second (cached) run see exactly the same graphs.
     """
-    from tqdm.auto import tqdm
-
     cache = CPGCache(cache_dir)
     version = extractor_version()
     keys = [cache_key(code, lang, version) for code, lang in items]
@@ -158,26 +160,40 @@ def extract_all(items: Sequence[tuple[str, str]], cache_dir: str | Path, num_wor
             stats.errors += int(err)
 
     if misses:
-        jobs = [(first[k][0], first[k][1], str(cache.path(k))) for k in misses]
-        bar = tqdm(total=len(jobs), desc=f"extracting {desc}", disable=not progress, unit="graph")
-        if num_workers > 1 and len(jobs) > 1:
-            import multiprocessing as mp
-
-            with mp.get_context().Pool(min(num_workers, len(jobs))) as pool:
-                # imap keeps order, so results line up with `misses`.
-                texts = []
-                for text in pool.imap(_extract_and_store, jobs, chunksize=4):
-                    texts.append(text)
-                    bar.update(1)
-        else:
-            texts = []
-            for job in jobs:
-                texts.append(_extract_and_store(job))
-                bar.update(1)
-        bar.close()
+        try:
+            cache.dir.mkdir(parents=True, exist_ok=True)
+            texts = _run_jobs(first, misses, cache, num_workers, progress, desc)
+        except OSError as e:
+            raise CacheError(f"cannot write the CPG cache {cache.dir}: {e.strerror or e}; "
+                             "choose another with --cache-dir or TTUNE_CACHE") from None
         for key, text in zip(misses, texts):
             graphs[key], err = _entry_to_cpg(text, first[key][1])
             stats.extracted += 1
             stats.errors += int(err)
 
     return [graphs[k] for k in keys], stats
+
+
+def _run_jobs(first: dict, misses: list[str], cache: CPGCache, num_workers: int, progress: bool,
+              desc: str) -> list[str]:
+    """Extract the missing graphs (in a pool when num_workers > 1); their entries' JSON, in order."""
+    from tqdm.auto import tqdm
+
+    jobs = [(first[k][0], first[k][1], str(cache.path(k))) for k in misses]
+    bar = tqdm(total=len(jobs), desc=f"extracting {desc}", disable=not progress, unit="graph")
+    if num_workers > 1 and len(jobs) > 1:
+        import multiprocessing as mp
+
+        with mp.get_context().Pool(min(num_workers, len(jobs))) as pool:
+            # imap keeps order, so results line up with `misses`.
+            texts = []
+            for text in pool.imap(_extract_and_store, jobs, chunksize=4):
+                texts.append(text)
+                bar.update(1)
+    else:
+        texts = []
+        for job in jobs:
+            texts.append(_extract_and_store(job))
+            bar.update(1)
+    bar.close()
+    return texts

@@ -90,8 +90,8 @@ class TrainConfig:
     ttune.metrics computed on generated text (higher is better)."""
     num_beams: int = 1
     """Beam width when validation generates text for a metric."""
-    max_new_tokens: int = 64
-    """Most tokens generated per example during validation."""
+    max_new_tokens: int | None = None
+    """Most tokens generated per example during validation (default: max_target_len)."""
     mixed_precision: str = "auto"
     """no, bf16 or fp16; auto = bf16 where a CUDA GPU supports it, otherwise no."""
     num_workers: int = 1
@@ -114,13 +114,13 @@ class TrainConfig:
                 raise bad(name, "must be a non-empty string")
         if not isinstance(self.method_options, dict):
             raise bad("method_options", "must be a dict of method config fields")
-        positive = ["epochs", "batch_size", "grad_accum", "num_beams", "max_new_tokens",
-                    "num_workers", "log_every", "keep_checkpoints"]
+        positive = ["epochs", "batch_size", "grad_accum", "num_beams", "num_workers", "log_every",
+                    "keep_checkpoints"]
         for name in positive:
             if not isinstance(getattr(self, name), int) or getattr(self, name) < 1:
                 raise bad(name, "must be an integer >= 1")
         for name in ("max_steps", "max_source_len", "max_target_len", "max_train_records",
-                     "save_every"):
+                     "save_every", "max_new_tokens"):
             v = getattr(self, name)
             if v is not None and (not isinstance(v, int) or v < 1):
                 raise bad(name, "must be an integer >= 1 or unset")

@@ -4,7 +4,8 @@ that make a killed run continue where it stopped and end with the same weights.
 Order of one optimizer step: `grad_accum` micro-batches (forward, finite-loss check, backward of
 loss / micro-batches), gradient clipping, AdamW, scheduler. The data order is a pure function of
 (seed, epoch) (data.batch_order), and every RNG is saved with the checkpoint, so resuming replays
-the very same sequence of batches and dropout masks.
+the very same sequence of batches and dropout masks. One process on one device (CPU or one GPU);
+``mixed_precision`` goes to accelerate.
 
 Output folder:
     train_config.json          the run's TrainConfig (checked when a run resumes)
@@ -92,9 +93,14 @@ class Trainer:
         self.task = get_task(c.task)
         self.max_src = c.max_source_len or self.task.max_source_len
         self.max_tgt = c.max_target_len or self.task.max_target_len
-        if c.early_stopping_metric != "loss" and c.early_stopping_metric not in self._metric_names():
-            raise ConfigError(f"early_stopping_metric: unknown metric {c.early_stopping_metric!r}; "
-                              f"use 'loss' or one of {', '.join(self._metric_names())}")
+        if c.early_stopping_metric != "loss":
+            from ttune.metrics import check_metric_name
+
+            try:
+                check_metric_name(c.early_stopping_metric)
+            except ValueError as e:
+                raise ConfigError(f"early_stopping_metric: {str(e).splitlines()[0]} "
+                                  f"(or 'loss'; the task's: {', '.join(self._metric_names())})") from None
         # Data first: a missing or empty file fails before the model is loaded.
         self.train_records = load_records(c.train_file, "training", c.max_train_records)
         self.valid_records = load_records(c.valid_file, "validation") if c.valid_file else None
@@ -176,19 +182,21 @@ class Trainer:
         scores = {"loss": dataset_loss(self.adapted, self.valid_examples, self.collate, c.batch_size,
                                        self.accelerator)}
         if c.early_stopping_metric != "loss":
-            from ttune.metrics import compute
-
             preds = self.generate(self.valid_examples)
             refs = [r["target"] for r in self.valid_records]
             names = list(dict.fromkeys(self._metric_names() + [c.early_stopping_metric]))
             lang = self.valid_records[0].get("target_lang")
-            scores.update(compute(names, preds, refs, lang=lang))
+            got, unavailable = score_texts(names, preds, refs, lang)
+            if c.early_stopping_metric in unavailable:
+                raise ConfigError(f"early_stopping_metric {c.early_stopping_metric}: "
+                                  f"{unavailable[c.early_stopping_metric]}")
+            scores.update(got)
         return scores
 
     def generate(self, examples) -> list[str]:
         return generate_texts(self.adapted, examples, self.gen_collate, self.tokenizer,
                               self.config.batch_size, self.config.num_beams,
-                              self.config.max_new_tokens, self.accelerator)
+                              self.config.max_new_tokens or self.max_tgt, self.accelerator)
 
     # ------------------------------------------------------------------ saving
     def _save(self) -> Path:
@@ -321,6 +329,22 @@ class Trainer:
         if last_saved != st.step:
             checkpoint_and_validate()
         return self._finalize()
+
+
+def score_texts(names, predictions: list[str], references: list[str], lang: str | None = None
+                ) -> tuple[dict[str, float], dict[str, str]]:
+    """Corpus scores of each metric that can run here, and {metric: reason} for those that cannot
+    (codebleu not installed, no language), so one missing metric never stops a run."""
+    from ttune.metrics import MetricUnavailable, compute
+
+    scores, unavailable = {}, {}
+    for m in names:
+        try:
+            scores.update(compute([m], predictions, references, lang=lang))
+        except MetricUnavailable as e:
+            unavailable[m] = str(e).splitlines()[0]
+            log.warning("metric %s skipped: %s", m, unavailable[m])
+    return scores, unavailable
 
 
 def _device_of(adapted, accelerator):

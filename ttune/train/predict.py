@@ -62,7 +62,8 @@ def predict(checkpoint_dir: str | Path, records: Sequence[dict], *, model: str |
             task: str | None = None, batch_size: int = 8, num_beams: int = 1,
             max_new_tokens: int | None = None, cache_dir: str | None = None, num_workers: int = 1,
             device: str = "cpu", progress: bool = False) -> list[str]:
-    """One generated text per record, with beam search of width ``num_beams``."""
+    """One generated text per record, with beam search of width ``num_beams``, at most
+    ``max_new_tokens`` tokens (default: the run's max_target_len, else the task's)."""
     from ttune.tasks import get_task
     from ttune.train.config import default_cache_dir
     from ttune.train.data import Collator, build_examples, graph_options
@@ -78,11 +79,11 @@ def predict(checkpoint_dir: str | Path, records: Sequence[dict], *, model: str |
     examples = build_examples(
         sources, t, tokenizer, max_source_len=cfg.get("max_source_len") or t.max_source_len,
         max_target_len=None, with_labels=False, needs_graph=needs_graph,
-        cache_dir=cache_dir or cfg.get("cache_dir") or default_cache_dir(), num_workers=num_workers,
+        cache_dir=cache_dir or default_cache_dir(), num_workers=num_workers,
         progress=progress, desc="CPGs", **graph_options(adapted))
     pad = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0
     collate = Collator(pad, with_labels=False, with_graph=needs_graph)
-    new_tokens = max_new_tokens or cfg.get("max_new_tokens") or t.max_target_len
+    new_tokens = max_new_tokens or cfg.get("max_target_len") or t.max_target_len
     return generate_texts(adapted, examples, collate, tokenizer, batch_size, num_beams, new_tokens)
 
 
@@ -108,16 +109,16 @@ def predict_file(checkpoint_dir: str | Path, input_path: str | Path, output_path
     atomic_write_text(out, "".join(line + "\n" for line in lines))
     result: dict[str, Any] = {"records": len(records), "output": str(out), "scores": {}}
     if records and all(isinstance(r.get("target"), str) for r in records):
-        from ttune.metrics import compute
         from ttune.tasks import get_task
+        from ttune.train.engine import score_texts
 
         cfg = _read_json(Path(checkpoint_dir) / "train_config.json") if (
             Path(checkpoint_dir) / "train_config.json").is_file() else {}
         t = get_task(kw.get("task") or cfg.get("task") or "summarize")
         names = list(getattr(t, "metrics", ()))
         if names:
-            result["scores"] = compute(names, preds, [r["target"] for r in records],
-                                       lang=records[0].get("target_lang"))
+            result["scores"], result["unavailable_metrics"] = score_texts(
+                names, preds, [r["target"] for r in records], lang=records[0].get("target_lang"))
     return result
 
 

@@ -1,0 +1,279 @@
+"""ttune compare on a tiny backbone: the results files, the report, resuming, refusals."""
+
+from __future__ import annotations
+
+import csv
+import json
+import shutil
+import statistics
+from pathlib import Path
+
+import pytest
+
+from compare.conftest import METHODS, SEEDS
+
+COLUMNS_MEASURED = ("peak_rss_mb", "train_seconds_per_step", "inference_ms_per_example")
+
+
+def read_csv(path: Path) -> list[dict]:
+    with open(path, newline="", encoding="utf-8") as f:
+        return list(csv.DictReader(f))
+
+
+def test_results_csv_has_a_row_per_run_and_mean_std_rows(comparison, backbone_dir):
+    from ttune.backbone import load_backbone
+    from ttune.methods import apply_method, make_config
+
+    cfg, results, _ = comparison
+    rows = read_csv(Path(cfg.output_dir) / "results.csv")
+    runs = [r for r in rows if r["seed"] not in ("mean", "std")]
+    assert [(r["method"], int(r["seed"])) for r in runs] == [(m, s) for m in METHODS for s in SEEDS]
+    assert all(r["status"] == "ok" for r in runs)
+    metrics = ["smooth_bleu4", "sacrebleu", "chrf", "exact_match"]  # the summarize task's
+    assert list(rows[0]) == ["method", "seed", "status", "trainable_parameters", *metrics,
+                             "peak_rss_mb", "train_seconds_per_step", "inference_ms_per_example", "steps"]
+    for method in METHODS:
+        backbone, tok = load_backbone(str(backbone_dir))
+        expected = apply_method(backbone, make_config(method), tok).num_trainable()
+        mine = [r for r in runs if r["method"] == method]
+        assert {int(float(r["trainable_parameters"])) for r in mine} == {expected}
+        assert {int(r["steps"]) for r in mine} == {2}
+        mean = next(r for r in rows if r["method"] == method and r["seed"] == "mean")
+        std = next(r for r in rows if r["method"] == method and r["seed"] == "std")
+        for col in ("trainable_parameters", *metrics, *COLUMNS_MEASURED):
+            vals = [float(r[col]) for r in mine]
+            assert float(mean[col]) == pytest.approx(statistics.fmean(vals), abs=2e-6), (method, col)
+            assert float(std[col]) == pytest.approx(statistics.stdev(vals), abs=2e-6), (method, col)
+    assert {r["method"]: float(r["trainable_parameters"]) for r in rows if r["seed"] == "mean"}["none"] == 0
+
+
+def test_results_json_matches_the_runs(comparison):
+    cfg, results, _ = comparison
+    on_disk = json.loads((Path(cfg.output_dir) / "results.json").read_text(encoding="utf-8"))
+    assert on_disk["primary_metric"] == results["primary_metric"] == "smooth_bleu4"
+    assert on_disk["header"]["seeds"] == list(SEEDS) and on_disk["header"]["n_records"] == 8
+    assert on_disk["header"]["command"] == "pytest tests/compare"
+    assert [(r["method"], r["seed"]) for r in on_disk["runs"]] == [(m, s) for m in METHODS for s in SEEDS]
+    for rec in on_disk["runs"]:
+        run = json.loads((Path(rec["dir"]) / "run.json").read_text(encoding="utf-8"))
+        eval_ = json.loads((Path(rec["dir"]) / "eval.json").read_text(encoding="utf-8"))
+        assert run["scores"] == eval_["scores"] == rec["scores"]
+        assert run["test_records"] == 8 and run["steps"] == 2
+        assert run["peak_rss_mb"] >= run["rss_before_mb"] > 0
+        assert run["train_seconds_per_step"] > 0 and run["inference_seconds_per_example"] > 0
+    for method in METHODS:
+        s = on_disk["summary"][method]["smooth_bleu4"]
+        vals = [r["scores"]["smooth_bleu4"] for r in on_disk["runs"] if r["method"] == method]
+        assert s["n"] == 2 and s["mean"] == pytest.approx(statistics.fmean(vals))
+        assert s["std"] == pytest.approx(statistics.stdev(vals))
+
+
+def test_wilcoxon_of_the_transducer_against_each_other_method(comparison):
+    from ttune.metrics.significance import wilcoxon
+
+    cfg, results, _ = comparison
+    assert sorted(results["wilcoxon"]) == ["lora", "none"]
+
+    def per_example(method):  # seed-averaged per-example scores, by record id
+        by_seed = []
+        for seed in SEEDS:
+            path = Path(cfg.output_dir) / "runs" / method / f"seed-{seed}" / "eval.predictions.jsonl"
+            by_seed.append({json.loads(x)["id"]: json.loads(x)["smooth_bleu4"]
+                            for x in path.read_text(encoding="utf-8").splitlines()})
+        return {i: statistics.fmean(s[i] for s in by_seed) for i in by_seed[0]}
+
+    base = per_example("transducer")
+    for method in ("lora", "none"):
+        other = per_example(method)
+        ids = sorted(base)
+        want = wilcoxon([base[i] for i in ids], [other[i] for i in ids])
+        got = results["wilcoxon"][method]
+        assert got["n_records"] == 8 and got["baseline"] == "transducer"
+        assert got["p_value"] == pytest.approx(want.p_value) and got["n"] == want.n
+        assert sorted(got["per_seed"]) == sorted(str(s) for s in SEEDS)
+
+
+def test_report_embeds_the_plots(comparison):
+    cfg, results, _ = comparison
+    out = Path(cfg.output_dir)
+    report = (out / "report.md").read_text(encoding="utf-8")
+    assert results["plots"] == ["score_vs_params.png", "validation_curves.png"]
+    for png in results["plots"]:
+        assert f"]({png})" in report
+        assert (out / png).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert "| `transducer` |" in report and "| `lora` |" in report and "Wilcoxon" in report
+    assert "psutil" in report  # says how memory was measured
+
+
+def test_validation_curves_come_from_the_logs(comparison):
+    from ttune.compare.report import validation_curves
+
+    cfg, results, _ = comparison
+    curves = validation_curves(results["runs"])
+    assert sorted(curves) == sorted(METHODS)
+    for method in METHODS:  # eval_every=1 and 2 steps: a validation after each step
+        assert [[s for s, _ in pts] for pts in curves[method].values()] == [[1, 2], [1, 2]]
+
+
+def test_progress_events_name_each_run_and_estimate_time_left(comparison):
+    _, _, events = comparison
+    starts = [e for e in events if e.kind == "start"]
+    dones = [e for e in events if e.kind == "done"]
+    assert [(e.method, e.seed) for e in starts] == [(m, s) for m in METHODS for s in SEEDS]
+    assert [e.index for e in starts] == list(range(1, 7)) and {e.total for e in events} == {6}
+    assert starts[0].seconds_left is None  # nothing finished yet: no estimate
+    assert all(e.seconds_left is not None and e.seconds_left > 0 for e in starts[1:])
+    assert dones[-1].seconds_left == 0.0 and all(e.elapsed > 0 for e in dones)
+
+
+def test_estimate_uses_each_methods_own_mean_then_the_overall_mean():
+    from ttune.compare import estimate_seconds_left
+
+    assert estimate_seconds_left({}, ["a"]) is None
+    assert estimate_seconds_left({}, []) == 0.0
+    # a: mean 10; b: mean 30; c has no finished run: overall mean (10 + 20 + 30... ) = 20
+    assert estimate_seconds_left({"a": [5.0, 15.0], "b": [30.0]}, ["a", "b", "c"]) == \
+        pytest.approx(10 + 30 + (5 + 15 + 30) / 3)
+
+
+def test_rerun_keeps_finished_runs(comparison, make_compare_config, tmp_path):
+    from ttune.compare import run_comparison
+
+    cfg, results, _ = comparison
+    out = tmp_path / "moved"
+    shutil.copytree(cfg.output_dir, out)
+    weights = {p: p.stat().st_mtime_ns for p in out.glob("runs/*/seed-*/method.safetensors")}
+    assert len(weights) == 6
+    events = []
+    again = run_comparison(make_compare_config(out), on_event=events.append)
+    assert [e.kind for e in events] == ["skip"] * 6
+    assert {p: p.stat().st_mtime_ns for p in weights} == weights
+    assert again["summary"] == results["summary"]
+    assert all(Path(r["dir"]).parent.parent.parent == out for r in again["runs"])  # the moved folder
+
+
+def test_trained_run_without_eval_is_only_evaluated(comparison, make_compare_config, tmp_path):
+    from ttune.compare import run_comparison
+
+    cfg, results, _ = comparison
+    out = tmp_path / "partial"
+    shutil.copytree(cfg.output_dir, out)
+    run = out / "runs" / "lora" / "seed-99"
+    (run / "run.json").unlink()
+    (run / "eval.json").unlink()
+    stats = (run / "train_stats.json").read_text(encoding="utf-8")
+    mtime = (run / "method.safetensors").stat().st_mtime_ns
+    events = []
+    again = run_comparison(make_compare_config(out), on_event=events.append)
+    assert [(e.kind, e.method, e.seed) for e in events if e.kind != "skip"] == [
+        ("start", "lora", 99), ("done", "lora", 99)]
+    assert (run / "method.safetensors").stat().st_mtime_ns == mtime
+    assert (run / "train_stats.json").read_text(encoding="utf-8") == stats
+    redone = next(r for r in again["runs"] if (r["method"], r["seed"]) == ("lora", 99))
+    before = next(r for r in results["runs"] if (r["method"], r["seed"]) == ("lora", 99))
+    assert redone["scores"] == before["scores"]
+
+
+def test_other_budget_in_the_same_folder_is_refused(comparison, make_compare_config):
+    from ttune.compare import CompareError, run_comparison
+
+    cfg, _, _ = comparison
+    with pytest.raises(CompareError, match="holds a comparison with other max_steps"):
+        run_comparison(make_compare_config(cfg.output_dir, max_steps=3))
+
+
+def test_unknown_method_fails_before_anything_is_written(make_compare_config, tmp_path):
+    from ttune.compare import run_comparison
+    from ttune.methods import UnknownMethodError
+
+    with pytest.raises(UnknownMethodError, match="unknown method 'nope'; known: .*transducer-no-ddg"):
+        run_comparison(make_compare_config(tmp_path / "x", methods=("transducer", "nope")))
+    assert not (tmp_path / "x").exists()
+
+
+@pytest.mark.parametrize("kw, message", [
+    (dict(methods=()), "methods: must name at least one method"),
+    (dict(methods=("lora", "lora")), "methods: lists a method twice"),
+    (dict(seeds=(1, 1)), "seeds: lists a seed twice"),
+    (dict(max_steps=0), "max_steps: must be an integer >= 1 or unset"),
+    (dict(method_lr={"full": 1e-4}), "method_lr/method_options name methods not compared: full"),
+])
+def test_bad_settings_are_one_line_errors(make_compare_config, tmp_path, kw, message):
+    from ttune.compare import CompareError
+
+    with pytest.raises(CompareError) as e:
+        make_compare_config(tmp_path, **kw)
+    assert message in str(e.value) and "\n" not in str(e.value)
+
+
+def test_rebuild_report_from_finished_runs(comparison, tmp_path):
+    from ttune import api
+
+    cfg, results, _ = comparison
+    out = tmp_path / "rebuilt"
+    shutil.copytree(cfg.output_dir, out)
+    (out / "results.csv").unlink()
+    (out / "report.md").unlink()
+    again = api.compare_report(out)
+    assert (out / "results.csv").read_text(encoding="utf-8") == \
+        (Path(cfg.output_dir) / "results.csv").read_text(encoding="utf-8")
+    assert (out / "report.md").is_file() and again["summary"] == results["summary"]
+
+
+def test_without_matplotlib_the_report_says_so(comparison, tmp_path, monkeypatch):
+    import sys
+
+    from ttune import api
+
+    cfg, _, _ = comparison
+    out = tmp_path / "noplots"
+    shutil.copytree(cfg.output_dir, out)
+    for png in out.glob("*.png"):
+        png.unlink()
+    monkeypatch.setitem(sys.modules, "matplotlib", None)  # makes `import matplotlib` fail
+    again = api.compare_report(out)
+    assert again["plots"] == [] and not list(out.glob("*.png"))
+    report = (out / "report.md").read_text(encoding="utf-8")
+    assert "![" not in report and "plots skipped: matplotlib is not installed" in report
+
+
+def test_bad_method_option_fails_before_any_run(make_compare_config, tmp_path):
+    from ttune.compare import run_comparison
+    from ttune.methods import MethodConfigError
+
+    with pytest.raises(MethodConfigError, match="unknown field"):
+        run_comparison(make_compare_config(tmp_path / "x", method_options={"lora": {"rank": 4}}))
+    assert not (tmp_path / "x").exists()
+
+
+def test_a_failed_run_is_reported_and_retried_next_time(comparison, make_compare_config, tmp_path,
+                                                         monkeypatch):
+    from ttune.compare import CompareRunner, run_comparison
+
+    cfg, _, _ = comparison
+    out = tmp_path / "failing"
+    shutil.copytree(cfg.output_dir, out)
+    shutil.rmtree(out / "runs" / "lora" / "seed-18")
+    original = CompareRunner.run_one
+
+    def run_one(self, method, seed):
+        if method == "lora":
+            raise ValueError("loss became nan at step 1 (epoch 0); training stopped")
+        return original(self, method, seed)
+
+    monkeypatch.setattr(CompareRunner, "run_one", run_one)
+    events = []
+    results = run_comparison(make_compare_config(out), on_event=events.append)
+    assert [(e.kind, e.method, e.seed, e.message) for e in events if e.kind == "fail"] == [
+        ("fail", "lora", 18, "loss became nan at step 1 (epoch 0); training stopped")]
+    rows = read_csv(out / "results.csv")
+    failed = next(r for r in rows if (r["method"], r["seed"]) == ("lora", "18"))
+    assert failed["status"] == "failed" and failed["smooth_bleu4"] == ""
+    lora = results["summary"]["lora"]["smooth_bleu4"]
+    assert lora["n"] == 1 and lora["std"] is None  # the mean is over the successful seed only
+    assert "Failed runs: `lora` seed 18: loss became nan" in (out / "report.md").read_text(encoding="utf-8")
+    monkeypatch.setattr(CompareRunner, "run_one", original)
+    events.clear()
+    run_comparison(make_compare_config(out), on_event=events.append)
+    assert [(e.kind, e.method, e.seed) for e in events if e.kind != "skip"] == [
+        ("start", "lora", 18), ("done", "lora", 18)]
