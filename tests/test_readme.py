@@ -34,3 +34,24 @@ def test_readme_main_command_runs():
     out = proc.stdout
     for name in ("add", "remove", "total_value", "cheapest", "read_prices"):
         assert re.search(rf"^{name}\s", out, re.M), f"no summary line for {name}:\n{out}"
+
+
+def test_readme_train_example_runs(tmp_path):
+    """The "Train a transducer for a task of your own" block, verbatim, in a scratch folder that
+    sees the repository's examples/ and datasets/."""
+    import os
+    import sys
+
+    for name in ("examples", "datasets"):
+        (tmp_path / name).symlink_to(ROOT / name)
+    env = dict(os.environ, PATH=f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}",
+               OMP_NUM_THREADS="1", TTUNE_CACHE=str(tmp_path / "cache"))
+    proc = subprocess.run(["bash", "-euo", "pipefail", "-c", _block("example")], cwd=tmp_path,
+                          capture_output=True, text=True, timeout=1500, env=env)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    runs = tmp_path / "runs"
+    for f in ("backbone/model.safetensors", "summarize-transducer/method.safetensors",
+              "summarize-transducer/method_config.json", "results.json", "predictions.jsonl"):
+        assert (runs / f).is_file(), f
+    assert re.search(r"^cheapest \(line 45\): ", proc.stdout, re.M), proc.stdout[-2000:]
+    assert "transducer" in proc.stdout
