@@ -1,0 +1,140 @@
+"""The pretraining loop on a tiny T5: the loss falls, a killed run resumes to the same weights, the
+output is a backbone that load_backbone reads, the model card tells what went in."""
+
+from __future__ import annotations
+
+import json
+import shutil
+
+import pytest
+import torch
+from safetensors.torch import load_file
+
+from ttune.backbone import load_backbone
+from ttune.pretrain.config import PretrainConfig, PretrainError
+from ttune.pretrain.loop import Windows, lr_at, prepare_data, pretrain
+
+
+def tiny(out, **kw) -> PretrainConfig:
+    base = dict(sources=("python-stdlib",), corpus_bytes=120_000, tokenizer_bytes=120_000, vocab_size=600,
+                shape="ttune-mini", d_model=32, d_ff=64, num_layers=2, num_heads=4, input_length=64,
+                batch_size=4, eval_windows=8, warmup_steps=2, lr=3e-3, max_steps=10, checkpoint_every=4,
+                log_every=1, progress=False, seed=3)
+    base.update(kw)
+    return PretrainConfig(output_dir=str(out), **base)
+
+
+@pytest.fixture(scope="session")
+def prepared(tmp_path_factory):
+    """Corpus, tokenizer and token ids made once; each test copies them into its run folder."""
+    d = tmp_path_factory.mktemp("prepared")
+    prepare_data(tiny(d), d)
+    return d
+
+
+def run_dir(prepared, path):
+    path.mkdir(parents=True)
+    for name in ("corpus.json", "corpus_tokens.safetensors"):
+        shutil.copy(prepared / name, path / name)
+    shutil.copytree(prepared / "tokenizer", path / "tokenizer")
+    return path
+
+
+def log_lines(out):
+    return [json.loads(x) for x in (out / "log.jsonl").read_text().splitlines()]
+
+
+def test_loss_falls_on_the_held_out_batch(prepared, tmp_path):
+    out = run_dir(prepared, tmp_path / "run")
+    pretrain(tiny(out, d_model=64, d_ff=128, max_steps=24, checkpoint_every=12, lr=5e-3))
+    log = log_lines(out)
+    evals = [e for e in log if "heldout_loss" in e]
+    assert [e["step"] for e in evals] == [0, 12, 24]
+    start, end = evals[0]["heldout_loss"], evals[-1]["heldout_loss"]
+    print("held-out loss", start, "->", end)
+    assert end < 0.8 * start, (start, end)
+    steps = [e for e in log if "loss" in e]
+    assert [e["step"] for e in steps] == list(range(1, 25))
+    assert all(e["tokens_per_s"] > 0 and e["tokens_seen"] == e["step"] * 4 * 64 for e in steps)
+
+
+@pytest.mark.parametrize("precision", ["auto", "fp32"])
+def test_resume_after_a_kill_gives_the_same_weights(prepared, tmp_path, monkeypatch, precision):
+    a = run_dir(prepared, tmp_path / "a")
+    pretrain(tiny(a, precision=precision))
+    b = run_dir(prepared, tmp_path / "b")
+    original = Windows.batch
+
+    def dying(self, step):
+        if step == 6:
+            raise KeyboardInterrupt  # killed during step 7, after the step-4 checkpoint
+        return original(self, step)
+
+    monkeypatch.setattr(Windows, "batch", dying)
+    with pytest.raises(KeyboardInterrupt):
+        pretrain(tiny(b, precision=precision))
+    assert sorted(p.name for p in (b / "checkpoints").iterdir()) == ["step-4"]
+    assert not (b / "backbone").exists()
+    monkeypatch.setattr(Windows, "batch", original)
+    pretrain(tiny(b, precision=precision, max_minutes=30.0))  # budgets may change between invocations
+    log = log_lines(b)
+    assert {"event": "resume", "step": 4, "checkpoint": "step-4"} in log
+    assert [e["step"] for e in log if "loss" in e] == list(range(1, 11))  # step 5, 6 redone once
+    wa = load_file(str(a / "backbone" / "model.safetensors"))
+    wb = load_file(str(b / "backbone" / "model.safetensors"))
+    assert wa.keys() == wb.keys()
+    assert all(torch.equal(wa[k], wb[k]) for k in wa)
+    # Running the finished command again trains nothing more and keeps the weights.
+    pretrain(tiny(b, precision=precision))
+    assert [e["step"] for e in log_lines(b) if "loss" in e] == list(range(1, 11))
+    wc = load_file(str(b / "backbone" / "model.safetensors"))
+    assert all(torch.equal(wa[k], wc[k]) for k in wa)
+
+
+def test_other_options_refuse_to_mix_into_a_run(prepared, tmp_path):
+    out = run_dir(prepared, tmp_path / "run")
+    pretrain(tiny(out, max_steps=4))
+    with pytest.raises(PretrainError, match="other lr"):
+        pretrain(tiny(out, max_steps=4, lr=1e-3))
+
+
+def test_output_is_a_loadable_backbone_with_a_model_card(prepared, tmp_path):
+    out = run_dir(prepared, tmp_path / "run")
+    path = pretrain(tiny(out, max_steps=3, save_dtype="float16"))
+    assert path == out / "backbone"
+    assert not list(path.glob("*.bin")) and (path / "model.safetensors").is_file()
+    model, tok = load_backbone(str(path))
+    assert model.config.d_model == 32 and model.config.num_layers == 2
+    assert model.get_input_embeddings().weight.shape[0] == len(tok) == 600
+    assert not any(p.requires_grad for p in model.parameters())
+    ids = tok.convert_tokens_to_ids(["<extra_id_0>", "<extra_id_99>"])
+    assert tok.unk_token_id not in ids
+    enc = tok(["def f(x):\n    return x <extra_id_0>"], return_tensors="pt")
+    gen = model.float().generate(**enc, max_new_tokens=5, do_sample=False)
+    assert gen.shape[0] == 1 and gen.shape[1] <= 6
+    card = (path / "model_card.md").read_text()
+    info = json.loads((out / "corpus.json").read_text())
+    assert f"| python-stdlib | {info['sources']['python-stdlib']['documents']:,} | " \
+           f"{info['sources']['python-stdlib']['bytes']:,} |" in card
+    assert "600 tokens" in card and "steps: 3 of 3" in card and "final training loss" in card
+    assert json.loads((path / "pretrain_config.json").read_text())["seed"] == 3
+    assert info["documents"]["python-stdlib"][0].endswith(".py")
+
+
+def test_schedule():
+    c = PretrainConfig(output_dir="x", lr=1.0, warmup_steps=10, max_steps=110, min_lr_ratio=0.1)
+    assert lr_at(c, 0) == pytest.approx(0.1) and lr_at(c, 9) == pytest.approx(1.0)
+    assert lr_at(c, 10) == pytest.approx(1.0) and lr_at(c, 60) == pytest.approx(0.55)
+    assert lr_at(c, 110) == pytest.approx(0.1)
+    lin = PretrainConfig(output_dir="x", lr=1.0, warmup_steps=0, max_steps=100, schedule="linear")
+    assert lr_at(lin, 50) == pytest.approx(0.5)
+
+
+def test_cli_bad_option_is_one_line(tmp_path):
+    from typer.testing import CliRunner
+
+    from ttune.cli.main import app
+
+    res = CliRunner().invoke(app, ["pretrain", "--output", str(tmp_path / "o"), "--schedule", "steps"])
+    assert res.exit_code == 1
+    assert res.output.strip().splitlines() == ["error: schedule must be one of cosine, linear, constant, got 'steps'"]

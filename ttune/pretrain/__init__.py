@@ -1,0 +1,18 @@
+"""Pretraining a small T5 backbone from scratch on local code (``ttune pretrain``).
+
+``config`` (PretrainConfig), ``corpus`` (what code is read, from where), ``spans`` (T5 span
+corruption), ``loop`` (tokenizer, packing, AdamW loop, checkpoints, the final backbone folder).
+Heavy imports (torch, transformers) happen inside the functions that need them.
+"""
+
+from ttune.pretrain.config import PretrainConfig, PretrainError
+
+
+def pretrain(config: PretrainConfig):
+    """Pretrain (or resume) the run of ``config``; returns the backbone folder (a Path)."""
+    from ttune.pretrain.loop import pretrain as _pretrain
+
+    return _pretrain(config)
+
+
+__all__ = ["PretrainConfig", "PretrainError", "pretrain"]

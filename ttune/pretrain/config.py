@@ -1,0 +1,255 @@
+"""The pretraining configuration: one dataclass, saved in the run folder as pretrain_config.json.
+
+Every field has an attribute docstring (the CLI's --help says the same) and is checked in
+``__post_init__``, so a bad value fails with one line before any corpus is read.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, fields
+from pathlib import Path
+from typing import Any
+
+
+class PretrainError(ValueError):
+    """Bad pretraining option, unusable corpus or checkpoint. The message is one line."""
+
+
+# Corpus sources, in the order the corpus lists them. "local" ones are read from this machine,
+# the others are the TRAINING parts of the shared research data sets (see corpus.py).
+LOCAL_SOURCES = ("python-stdlib", "site-packages", "jdk")
+DATASET_SOURCES = ("codexglue-java-cs", "avatar-java-python", "code-docstring", "tl-codesum", "atlas")
+SOURCES = LOCAL_SOURCES + DATASET_SOURCES
+
+SCHEDULES = ("cosine", "linear", "constant")
+SAVE_DTYPES = ("float32", "float16", "bfloat16")
+PRECISIONS = ("auto", "bf16", "fp32")
+
+# Named model shapes. "ttune-tiny" is the built-in backbone's: about 10.4M parameters with the
+# default 12,000-token vocabulary (21 MB in float16). The others come from ttune.backbone.
+SHAPES: dict[str, dict[str, int]] = {
+    "ttune-tiny": dict(d_model=256, d_ff=1024, num_layers=4, num_heads=4),
+    "ttune-mini": dict(d_model=128, d_ff=512, num_layers=2, num_heads=4),
+}
+
+# Options that may change between two invocations of one run (budgets and reporting); any other
+# difference means another training, which must not be mixed into the same folder.
+NON_RESUME_KEYS = ("output_dir", "max_minutes", "progress", "log_every", "checkpoint_every",
+                   "keep_checkpoints", "save_dtype", "command")
+
+
+def shape_sizes(shape: str) -> dict[str, int]:
+    """d_model, d_ff, num_layers, num_heads of a named shape (ours or ttune.backbone's)."""
+    if shape in SHAPES:
+        return dict(SHAPES[shape])
+    from ttune.backbone import _SHAPES
+
+    if shape in _SHAPES:
+        s = _SHAPES[shape]
+        return dict(d_model=s["d_model"], d_ff=s["d_ff"], num_layers=s["num_layers"],
+                    num_heads=s["num_heads"])
+    known = ", ".join([*SHAPES, *_SHAPES])
+    raise PretrainError(f"unknown shape {shape!r}; known: {known}")
+
+
+@dataclass
+class PretrainConfig:
+    """One pretraining run: corpus, tokenizer, model shape, optimisation and budget."""
+
+    output_dir: str
+    """Run folder: pretrain_config.json, log.jsonl, corpus files, checkpoints/, and backbone/ at the end."""
+    seed: int = 0
+    """Seed of the corpus sample, the tokenizer sample, the model init, the data order and the noise."""
+    # ---------------------------------------------------------------- corpus
+    sources: tuple[str, ...] = SOURCES
+    """Corpus sources (python-stdlib, site-packages, jdk, codexglue-java-cs, avatar-java-python,
+    code-docstring, tl-codesum, atlas)."""
+    corpus_bytes: int = 48_000_000
+    """Size cap of the corpus in bytes (UTF-8), shared equally by the sources; a source smaller than
+    its share is taken whole and the rest is shared by the others."""
+    max_file_bytes: int = 200_000
+    """Skip source files larger than this (generated tables, vendored bundles)."""
+    chunk_chars: int = 4000
+    """Documents are cut at line boundaries into chunks of at most this many characters."""
+    data_dir: str | None = None
+    """Shared research data sets folder (default: $TTUNE_DATA_DIR or <repo>/../shared/datasets)."""
+    jdk_src_zip: str = "/usr/lib/jvm/openjdk-17/lib/src.zip"
+    """The JDK sources (Debian's openjdk-17-source); skipped with a message when absent."""
+    # ---------------------------------------------------------------- tokenizer
+    vocab_size: int = 12_000
+    """Byte-level BPE vocabulary, including <pad>, </s>, <unk> and 100 <extra_id_*> sentinels."""
+    tokenizer_bytes: int = 12_000_000
+    """Bytes of (seeded) corpus chunks the tokenizer is trained on."""
+    # ---------------------------------------------------------------- model
+    shape: str = "ttune-tiny"
+    """Named model shape (ttune-tiny, ttune-mini, tiny, small, codet5p-220m, codet5p-770m)."""
+    d_model: int | None = None
+    """Override the shape's hidden size."""
+    d_ff: int | None = None
+    """Override the shape's feed-forward size."""
+    num_layers: int | None = None
+    """Override the shape's layers (encoder and decoder each)."""
+    num_heads: int | None = None
+    """Override the shape's attention heads (d_kv = d_model / heads)."""
+    dropout: float = 0.0
+    """Dropout while pretraining (T5 v1.1 pretrains without dropout)."""
+    # ---------------------------------------------------------------- objective
+    input_length: int = 256
+    """Corpus tokens per example before span corruption (packed windows, no padding)."""
+    noise_density: float = 0.15
+    """Fraction of each window's tokens masked by span corruption."""
+    mean_span_length: float = 3.0
+    """Mean length of a masked span."""
+    # ---------------------------------------------------------------- optimisation
+    batch_size: int = 32
+    """Windows per optimizer step."""
+    lr: float = 2e-3
+    """Peak learning rate of AdamW."""
+    weight_decay: float = 0.01
+    """AdamW decoupled weight decay."""
+    warmup_steps: int = 200
+    """Linear warm-up steps."""
+    schedule: str = "cosine"
+    """After warm-up: cosine (to min_lr_ratio at max_steps), linear (to 0) or constant."""
+    min_lr_ratio: float = 0.1
+    """Final learning rate of the cosine schedule as a fraction of lr."""
+    max_grad_norm: float = 1.0
+    """Clip the global gradient norm (0 = no clipping)."""
+    max_steps: int = 3000
+    """Optimizer steps of the whole run (the schedule spans them)."""
+    max_minutes: float | None = None
+    """Wall-clock budget of one invocation: stop, checkpoint and write the backbone; the same
+    command run again continues towards max_steps."""
+    eval_windows: int = 64
+    """Windows held out of training; their loss (fixed noise) is logged at every checkpoint."""
+    # ---------------------------------------------------------------- bookkeeping
+    log_every: int = 10
+    """Write a log line every N steps."""
+    checkpoint_every: int = 200
+    """Write a resumable checkpoint every N steps."""
+    keep_checkpoints: int = 2
+    """Checkpoints kept (oldest deleted)."""
+    save_dtype: str = "float32"
+    """Storage dtype of the final backbone (float16 halves its size; load it with a float32 dtype)."""
+    precision: str = "auto"
+    """Compute precision: bf16 (autocast; weights and AdamW state stay float32), fp32, or auto
+    (bf16 where the CPU/GPU computes it natively, e.g. AVX512-BF16, else fp32)."""
+    threads: int | None = None
+    """torch CPU threads (default: torch's choice)."""
+    progress: bool = True
+    """Show a progress bar."""
+    command: str = ""
+    """The command line that started the run (recorded in the model card)."""
+
+    def __post_init__(self) -> None:
+        if isinstance(self.sources, str):
+            self.sources = tuple(s for s in self.sources.split(",") if s)
+        self.sources = tuple(self.sources)
+        bad = [s for s in self.sources if s not in SOURCES]
+        if bad or not self.sources:
+            raise PretrainError(f"sources: unknown {', '.join(bad) or '(none given)'}; "
+                                f"known: {', '.join(SOURCES)}")
+        if len(set(self.sources)) != len(self.sources):
+            raise PretrainError("sources: a source is listed twice")
+        positive = ("corpus_bytes", "max_file_bytes", "chunk_chars", "tokenizer_bytes", "input_length",
+                    "batch_size", "max_steps", "log_every", "checkpoint_every", "keep_checkpoints")
+        for name in positive:
+            v = getattr(self, name)
+            if not isinstance(v, int) or isinstance(v, bool) or v <= 0:
+                raise PretrainError(f"{name} must be a positive integer, got {v!r}")
+        for name in ("warmup_steps", "eval_windows"):
+            v = getattr(self, name)
+            if not isinstance(v, int) or v < 0:
+                raise PretrainError(f"{name} must be a non-negative integer, got {v!r}")
+        if self.vocab_size < 400:
+            raise PretrainError(f"vocab_size must be at least 400 (256 bytes + 103 specials), "
+                                f"got {self.vocab_size}")
+        if not 0.0 < self.noise_density < 0.5:
+            raise PretrainError(f"noise_density must be in (0, 0.5), got {self.noise_density}")
+        if not 1.0 <= self.mean_span_length <= self.input_length / 2:
+            raise PretrainError(f"mean_span_length must be in [1, input_length/2], got {self.mean_span_length}")
+        n_spans = round(round(self.input_length * self.noise_density) / self.mean_span_length)
+        if n_spans > 99:
+            raise PretrainError(f"input_length {self.input_length} gives {n_spans} noise spans; "
+                                "at most 99 fit the 100 sentinels")
+        if self.input_length < 8:
+            raise PretrainError(f"input_length must be at least 8, got {self.input_length}")
+        if not self.lr > 0:
+            raise PretrainError(f"lr must be positive, got {self.lr}")
+        if self.weight_decay < 0 or self.max_grad_norm < 0 or not 0 <= self.dropout < 1:
+            raise PretrainError("weight_decay and max_grad_norm must be >= 0 and dropout in [0, 1)")
+        if not 0.0 <= self.min_lr_ratio <= 1.0:
+            raise PretrainError(f"min_lr_ratio must be in [0, 1], got {self.min_lr_ratio}")
+        if self.schedule not in SCHEDULES:
+            raise PretrainError(f"schedule must be one of {', '.join(SCHEDULES)}, got {self.schedule!r}")
+        if self.save_dtype not in SAVE_DTYPES:
+            raise PretrainError(f"save_dtype must be one of {', '.join(SAVE_DTYPES)}, got {self.save_dtype!r}")
+        if self.precision not in PRECISIONS:
+            raise PretrainError(f"precision must be one of {', '.join(PRECISIONS)}, got {self.precision!r}")
+        if self.max_minutes is not None and not self.max_minutes > 0:
+            raise PretrainError(f"max_minutes must be positive, got {self.max_minutes}")
+        if self.threads is not None and self.threads <= 0:
+            raise PretrainError(f"threads must be positive, got {self.threads}")
+        sizes = self.model_sizes()  # unknown shape / bad override fail here, not after the corpus
+        for k, v in sizes.items():
+            if v <= 0:
+                raise PretrainError(f"{k} must be positive, got {v}")
+        if sizes["d_model"] % sizes["num_heads"]:
+            raise PretrainError(f"d_model {sizes['d_model']} is not divisible by num_heads {sizes['num_heads']}")
+
+    # ---------------------------------------------------------------- helpers
+    def model_sizes(self) -> dict[str, int]:
+        """The shape's sizes with the explicit overrides applied."""
+        s = shape_sizes(self.shape)
+        for k in ("d_model", "d_ff", "num_layers", "num_heads"):
+            if getattr(self, k) is not None:
+                s[k] = int(getattr(self, k))
+        return s
+
+    def to_dict(self) -> dict[str, Any]:
+        d = asdict(self)
+        d["sources"] = list(self.sources)
+        return d
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> "PretrainConfig":
+        names = {f.name for f in fields(cls)}
+        unknown = sorted(set(d) - names)
+        if unknown:
+            raise PretrainError(f"unknown pretraining option(s): {', '.join(unknown)}")
+        d = dict(d)
+        if "sources" in d:
+            d["sources"] = tuple(d["sources"])
+        return cls(**d)
+
+    def save(self, path: str | Path) -> None:
+        from ttune.train.io import atomic_write_text
+
+        atomic_write_text(Path(path), json.dumps(self.to_dict(), indent=2, sort_keys=True) + "\n")
+
+    @classmethod
+    def load(cls, path: str | Path) -> "PretrainConfig":
+        try:
+            d = json.loads(Path(path).read_text(encoding="utf-8"))
+        except (OSError, json.JSONDecodeError) as e:
+            raise PretrainError(f"cannot read {path}: {str(e).splitlines()[0]}") from None
+        if not isinstance(d, dict):
+            raise PretrainError(f"{path} is not a JSON object")
+        return cls.from_dict(d)
+
+    def resume_mismatch(self, other: "PretrainConfig") -> list[str]:
+        """Names of the options that differ from ``other`` and forbid resuming its run."""
+        a, b = self.to_dict(), other.to_dict()
+        return [k for k in a if k not in NON_RESUME_KEYS and a[k] != b.get(k)]
+
+    def corpus_key(self) -> dict[str, Any]:
+        """The options the corpus and tokenizer depend on (a cached corpus must match them)."""
+        keys = ("seed", "sources", "corpus_bytes", "max_file_bytes", "chunk_chars", "data_dir",
+                "jdk_src_zip", "vocab_size", "tokenizer_bytes")
+        d = self.to_dict()
+        return {k: d[k] for k in keys}
+
+
+__all__ = ["PretrainConfig", "PretrainError", "SOURCES", "LOCAL_SOURCES", "DATASET_SOURCES",
+           "SHAPES", "shape_sizes"]

@@ -1,0 +1,527 @@
+"""The pretraining run: corpus -> byte-level BPE -> packed windows -> T5 span corruption with AdamW.
+
+Output folder (``PretrainConfig.output_dir``)::
+
+    pretrain_config.json        the run's config and seed (checked when the same command runs again)
+    corpus.json                 sources, byte counts, the exact files / record ids taken, fingerprint
+    tokenizer/                  the trained tokenizer (reused on resume)
+    corpus_tokens.safetensors   the tokenized corpus, int32 [N] (reused on resume)
+    log.jsonl                   one JSON line per log / evaluation / resume event
+    checkpoints/step-N/         model.safetensors, trainer_state.safetensors + .json (atomic)
+    backbone/                   the result: save_pretrained (safetensors), tokenizer, model_card.md
+
+Determinism: the batch of step s and its noise are pure functions of (seed, s) -- window order is a
+seeded permutation per epoch, the noise of window j of step s comes from ``default_rng([seed, 2, s, j])``
+-- and the torch RNG is saved with each checkpoint, so a killed run resumed from its checkpoint
+ends with the same weights as one that was never interrupted.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+import shlex
+import shutil
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ttune.pretrain.config import PretrainConfig, PretrainError
+from ttune.pretrain.spans import corrupt_batch, corrupted_lengths, span_counts
+from ttune.train.checkpoint import (STATE_FORMAT, _json_safe, latest_checkpoint, list_checkpoints,
+                                    rng_state, set_rng_state)
+from ttune.train.io import atomic_write_text, remove_stale_temps, replace_dir, temp_dir_beside
+
+log = logging.getLogger(__name__)
+
+NUM_SENTINELS = 100
+
+
+def _say(msg: str) -> None:
+    print(msg, file=sys.stderr, flush=True)
+
+
+# ------------------------------------------------------------------ precision
+def resolve_precision(precision: str, device) -> str:
+    """"bf16" or "fp32" for the config's precision on ``device``."""
+    import torch
+
+    if precision != "auto":
+        return precision
+    if device.type == "cuda":
+        return "bf16" if torch.cuda.is_bf16_supported() else "fp32"
+    try:  # oneDNN computes bf16 natively on AVX512-BF16 / AMX CPUs; elsewhere it is emulated (slow)
+        return "bf16" if torch.ops.mkldnn._is_mkldnn_bf16_supported() else "fp32"
+    except (AttributeError, RuntimeError):
+        return "fp32"
+
+
+def autocast(device, precision: str):
+    """The forward pass's autocast context (a no-op for fp32)."""
+    import torch
+
+    return torch.autocast(device.type, dtype=torch.bfloat16, enabled=precision == "bf16")
+
+
+# ------------------------------------------------------------------ schedule
+def lr_at(cfg: PretrainConfig, step: int) -> float:
+    """Learning rate of optimizer step ``step`` (0-based): linear warm-up, then the schedule."""
+    if cfg.warmup_steps and step < cfg.warmup_steps:
+        return cfg.lr * (step + 1) / cfg.warmup_steps
+    if cfg.schedule == "constant":
+        return cfg.lr
+    frac = min(1.0, (step - cfg.warmup_steps) / max(1, cfg.max_steps - cfg.warmup_steps))
+    if cfg.schedule == "linear":
+        return cfg.lr * (1.0 - frac)
+    return cfg.lr * (cfg.min_lr_ratio + (1 - cfg.min_lr_ratio) * 0.5 * (1 + math.cos(math.pi * frac)))
+
+
+# ------------------------------------------------------------------ corpus + tokenizer (cached)
+def prepare_data(cfg: PretrainConfig, out: Path):
+    """(tokenizer, token ids int32 [N], corpus info) -- built once, then read from ``out``."""
+    import torch
+    from safetensors.torch import load_file, save_file
+    from transformers import AutoTokenizer
+
+    from ttune.backbone import build_tokenizer
+    from ttune.pretrain.corpus import build_corpus, tokenizer_sample
+
+    info_p, tok_dir, ids_p = out / "corpus.json", out / "tokenizer", out / "corpus_tokens.safetensors"
+    if info_p.is_file() and ids_p.is_file() and (tok_dir / "tokenizer.json").is_file():
+        info = json.loads(info_p.read_text(encoding="utf-8"))
+        if info.get("key") == cfg.corpus_key():
+            tok = AutoTokenizer.from_pretrained(str(tok_dir), use_fast=True, local_files_only=True)
+            ids = load_file(str(ids_p))["ids"]
+            _say(f"pretrain: reusing the corpus in {out} ({info['tokens']:,} tokens)")
+            return tok, ids, info
+
+    _say("pretrain: sampling the corpus ...")
+    t0 = time.perf_counter()
+    corpus = build_corpus(cfg, say=_say)
+    _say(f"pretrain: corpus of {corpus.total_bytes():,} bytes in {len(corpus.chunks):,} chunks "
+         f"({time.perf_counter() - t0:.0f} s); training the tokenizer ...")
+    t0 = time.perf_counter()
+    tok = build_tokenizer(tokenizer_sample(corpus, cfg.tokenizer_bytes, cfg.seed),
+                          vocab_size=cfg.vocab_size, extra_ids=NUM_SENTINELS)
+    tok.save_pretrained(str(tok_dir))
+    _say(f"pretrain: tokenizer of {len(tok):,} tokens ({time.perf_counter() - t0:.0f} s); tokenizing ...")
+    t0 = time.perf_counter()
+    backend = tok.backend_tokenizer
+    parts = []
+    for i in range(0, len(corpus.chunks), 2000):  # each encoding ends with </s>
+        parts.extend(np.asarray(e.ids, dtype=np.int32) for e in backend.encode_batch(corpus.chunks[i:i + 2000]))
+    ids = torch.from_numpy(np.concatenate(parts)) if parts else torch.zeros(0, dtype=torch.int32)
+    save_file({"ids": ids.contiguous()}, str(ids_p))
+    _say(f"pretrain: {ids.numel():,} tokens ({time.perf_counter() - t0:.0f} s)")
+    info = {"key": cfg.corpus_key(), "bytes": corpus.total_bytes(), "chunks": len(corpus.chunks),
+            "tokens": int(ids.numel()), "tokenizer_size": len(tok), "fingerprint": corpus.fingerprint(),
+            "sources": corpus.stats, "documents": corpus.names}
+    atomic_write_text(info_p, json.dumps(info, indent=1) + "\n")
+    return tok, ids, info
+
+
+# ------------------------------------------------------------------ model
+def init_model(cfg: PretrainConfig, tokenizer):
+    """A freshly initialised T5 (seeded) of the config's sizes and the tokenizer's vocabulary."""
+    import torch
+    from transformers import T5Config, T5ForConditionalGeneration
+
+    s = cfg.model_sizes()
+    config = T5Config(vocab_size=len(tokenizer), d_model=s["d_model"], d_kv=s["d_model"] // s["num_heads"],
+                      d_ff=s["d_ff"], num_layers=s["num_layers"], num_decoder_layers=s["num_layers"],
+                      num_heads=s["num_heads"], feed_forward_proj="relu", dropout_rate=cfg.dropout,
+                      pad_token_id=tokenizer.pad_token_id, eos_token_id=tokenizer.eos_token_id,
+                      decoder_start_token_id=tokenizer.pad_token_id, tie_word_embeddings=True)
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(cfg.seed)
+        model = T5ForConditionalGeneration(config)
+    gc = model.generation_config
+    gc.pad_token_id, gc.eos_token_id = tokenizer.pad_token_id, tokenizer.eos_token_id
+    gc.decoder_start_token_id = tokenizer.pad_token_id
+    return model
+
+
+def num_parameters(model) -> int:
+    """Distinct parameters (the tied embedding / output matrix counted once)."""
+    return sum(p.numel() for p in model.parameters())
+
+
+# ------------------------------------------------------------------ data order
+class Windows:
+    """Packed windows of the token stream, a held-out set and the batch of every step.
+
+    Shapes: ``ids`` int32 [N] -> windows [N // L, L]; ``batch(step)`` -> (inputs int64 [B, Li],
+    targets int64 [B, Lt]) with Li, Lt from :func:`corrupted_lengths`.
+    """
+
+    def __init__(self, cfg: PretrainConfig, ids, sentinel_ids: list[int], eos_id: int) -> None:
+        L = cfg.input_length
+        n = int(ids.numel()) // L
+        if n < cfg.eval_windows + 1:
+            raise PretrainError(f"the corpus gives {n} windows of {L} tokens; need more than "
+                                f"eval_windows={cfg.eval_windows} (raise corpus_bytes)")
+        self.cfg, self.sentinels, self.eos = cfg, sentinel_ids, eos_id
+        self.windows = ids[: n * L].view(n, L).numpy()
+        perm = np.random.default_rng([cfg.seed, 7]).permutation(n)
+        self.eval_idx = np.sort(perm[: cfg.eval_windows])
+        self.train_idx = np.sort(perm[cfg.eval_windows:])
+        self._epoch_perm: dict[int, np.ndarray] = {}
+
+    def __len__(self) -> int:
+        return len(self.train_idx)
+
+    def _perm(self, epoch: int) -> np.ndarray:
+        if epoch not in self._epoch_perm:
+            self._epoch_perm = {epoch: np.random.default_rng([self.cfg.seed, 1, epoch]).permutation(len(self))}
+        return self._epoch_perm[epoch]
+
+    def _corrupt(self, rows: np.ndarray, rngs):
+        c = self.cfg
+        return corrupt_batch(rows.astype(np.int64), rngs, self.sentinels, self.eos,
+                             c.noise_density, c.mean_span_length)
+
+    def batch(self, step: int):
+        B, n = self.cfg.batch_size, len(self)
+        idx = []
+        for j in range(B):
+            g = step * B + j
+            idx.append(self.train_idx[self._perm(g // n)[g % n]])
+        rngs = [np.random.default_rng([self.cfg.seed, 2, step, j]) for j in range(B)]
+        return self._corrupt(self.windows[np.asarray(idx)], rngs)
+
+    def eval_batch(self):
+        rngs = [np.random.default_rng([self.cfg.seed, 3, k]) for k in range(len(self.eval_idx))]
+        return self._corrupt(self.windows[self.eval_idx], rngs)
+
+    def epoch_of(self, step: int) -> float:
+        return step * self.cfg.batch_size / len(self)
+
+
+def heldout_loss(model, inputs: np.ndarray, targets: np.ndarray, device, batch_size: int = 32,
+                 precision: str = "fp32") -> float:
+    """Mean target-token cross-entropy on fixed (inputs, targets) (eval mode, no gradients)."""
+    import torch
+
+    was = model.training
+    model.eval()
+    total, n = 0.0, 0
+    try:
+        with torch.no_grad():
+            for i in range(0, len(inputs), batch_size):
+                x = torch.from_numpy(inputs[i:i + batch_size]).to(device)
+                y = torch.from_numpy(targets[i:i + batch_size]).to(device)
+                with autocast(device, precision):
+                    loss = model(input_ids=x, labels=y).loss
+                total += float(loss) * y.numel()
+                n += y.numel()
+    finally:
+        model.train(was)
+    return total / max(1, n)
+
+
+# ------------------------------------------------------------------ checkpoints
+def save_state(root: Path, model, optimizer, state: dict[str, Any], keep: int) -> Path:
+    """Write ``root/step-<step>`` atomically (weights, AdamW moments, RNGs; safetensors + JSON)."""
+    import torch
+    from safetensors.torch import save_file, save_model
+
+    final = Path(root) / f"step-{state['step']}"
+    tmp = temp_dir_beside(final)
+    try:
+        save_model(model, str(tmp / "model.safetensors"))
+        tensors, rng_js = rng_state()
+        opt = optimizer.state_dict()
+        scalars: dict[str, dict[str, Any]] = {}
+        for pid, st in opt["state"].items():
+            for k, v in st.items():
+                if isinstance(v, torch.Tensor):
+                    tensors[f"opt.{pid}.{k}"] = v.detach().to("cpu").contiguous().clone()
+                else:
+                    scalars.setdefault(str(pid), {})[k] = v
+        save_file(tensors, str(tmp / "trainer_state.safetensors"))
+        js = {"format": STATE_FORMAT, "state": state,
+              "optimizer": {"param_groups": _json_safe(opt["param_groups"]), "scalars": scalars,
+                            "num_states": len(opt["state"])},
+              "rng": rng_js}
+        atomic_write_text(tmp / "trainer_state.json", json.dumps(js) + "\n")
+        replace_dir(tmp, final)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    for _, old in list_checkpoints(root)[:-keep]:
+        shutil.rmtree(old, ignore_errors=True)
+    return final
+
+
+def load_state(path: Path, model, optimizer, device) -> dict[str, Any]:
+    """Restore weights, AdamW state and RNGs from a checkpoint; return its state dict."""
+    from safetensors import SafetensorError
+    from safetensors.torch import load_file, load_model
+
+    try:
+        js = json.loads((path / "trainer_state.json").read_text(encoding="utf-8"))
+        tensors = load_file(str(path / "trainer_state.safetensors"))
+        missing, unexpected = load_model(model, str(path / "model.safetensors"), strict=False,
+                                         device=str(device))
+    except (OSError, json.JSONDecodeError, SafetensorError, ValueError, RuntimeError) as e:
+        raise PretrainError(f"cannot resume from {path}: {str(e).splitlines()[0]} "
+                            "(delete that folder to resume from an earlier checkpoint)") from None
+    if missing or unexpected or js.get("format") != STATE_FORMAT:
+        raise PretrainError(f"cannot resume from {path}: the checkpoint does not fit this model")
+    o = js["optimizer"]
+    state: dict[int, dict[str, Any]] = {}
+    for k, v in tensors.items():
+        if k.startswith("opt."):
+            _, pid, name = k.split(".", 2)
+            state.setdefault(int(pid), {})[name] = v.to(device) if name != "step" else v
+    for pid, sc in o["scalars"].items():
+        state.setdefault(int(pid), {}).update(sc)
+    if len(state) != o["num_states"]:
+        raise PretrainError(f"cannot resume from {path}: optimizer state is incomplete")
+    try:
+        optimizer.load_state_dict({"state": state, "param_groups": o["param_groups"]})
+    except (ValueError, KeyError, RuntimeError) as e:
+        raise PretrainError(f"cannot resume from {path}: optimizer state does not fit ({e})") from None
+    set_rng_state(tensors, js["rng"])
+    return js["state"]
+
+
+# ------------------------------------------------------------------ the run
+class Pretrainer:
+    """One pretraining run. ``Pretrainer(config).run()`` returns the backbone folder."""
+
+    def __init__(self, config: PretrainConfig) -> None:
+        self.cfg = config
+        self.out = Path(config.output_dir)
+        self.ckpt_root = self.out / "checkpoints"
+
+    def _check_output(self) -> None:
+        p = self.out / "pretrain_config.json"
+        if p.is_file() and list_checkpoints(self.ckpt_root):
+            prev = PretrainConfig.load(p)
+            diff = self.cfg.resume_mismatch(prev)
+            if diff:
+                raise PretrainError(f"{self.out} holds a pretraining run with other {', '.join(diff)}; "
+                                    "use another --output or the same options to resume")
+        self.out.mkdir(parents=True, exist_ok=True)
+        self.cfg.save(p)
+
+    def _log(self, entry: dict[str, Any]) -> None:
+        with open(self.out / "log.jsonl", "a", encoding="utf-8") as f:
+            f.write(json.dumps(entry) + "\n")
+
+    def _truncate_log(self, step: int) -> None:
+        """Drop log lines of steps after the checkpoint we resume from (those steps are redone)."""
+        p = self.out / "log.jsonl"
+        if not p.is_file():
+            return
+        kept = []
+        for line in p.read_text(encoding="utf-8").splitlines():
+            try:
+                if json.loads(line).get("step", 0) <= step:
+                    kept.append(line)
+            except json.JSONDecodeError:
+                continue
+        atomic_write_text(p, "".join(k + "\n" for k in kept))
+
+    def run(self) -> Path:
+        import torch
+        from tqdm.auto import tqdm
+
+        c = self.cfg
+        self._check_output()
+        if c.threads:
+            torch.set_num_threads(c.threads)
+        device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
+        precision = resolve_precision(c.precision, device)
+        tok, ids, info = prepare_data(c, self.out)
+        sentinels = tok.convert_tokens_to_ids([f"<extra_id_{k}>" for k in range(NUM_SENTINELS)])
+        if tok.unk_token_id in sentinels:
+            raise PretrainError("the tokenizer lacks the <extra_id_*> sentinels")
+        data = Windows(c, ids, sentinels, tok.eos_token_id)
+        eval_in, eval_tgt = data.eval_batch() if c.eval_windows else (None, None)
+
+        model = init_model(c, tok).to(device)
+        decay = [p for n, p in model.named_parameters() if p.dim() >= 2]
+        no_decay = [p for n, p in model.named_parameters() if p.dim() < 2]  # layer-norm scales
+        optimizer = torch.optim.AdamW([{"params": decay, "weight_decay": c.weight_decay},
+                                       {"params": no_decay, "weight_decay": 0.0}], lr=c.lr)
+        state: dict[str, Any] = {"step": 0, "tokens_seen": 0, "train_seconds": 0.0, "last_loss": None,
+                                 "heldout_loss": None}
+        remove_stale_temps(self.ckpt_root)
+        latest = latest_checkpoint(self.ckpt_root)
+        if latest is not None:
+            state.update(load_state(latest, model, optimizer, device))
+            self._truncate_log(state["step"])
+            self._log({"event": "resume", "step": state["step"], "checkpoint": latest.name})
+            _say(f"pretrain: resuming from {latest} (step {state['step']})")
+        else:
+            torch.manual_seed(c.seed)  # dropout masks, if any, are seeded too
+            self._truncate_log(-1)
+            h = heldout_loss(model, eval_in, eval_tgt, device, precision=precision) if c.eval_windows else None
+            state["heldout_loss"] = h
+            self._log({"event": "start", "step": 0, "heldout_loss": h, "parameters": num_parameters(model),
+                       "corpus_tokens": info["tokens"], "windows": len(data),
+                       "tokenizer_size": len(tok), "corpus_bytes": info["bytes"],
+                       "precision": precision, "device": str(device), "threads": torch.get_num_threads()})
+        li, lt = corrupted_lengths(c.input_length, c.noise_density, c.mean_span_length)
+        _say(f"pretrain: {num_parameters(model):,} parameters, {len(data):,} training windows of "
+             f"{c.input_length} tokens (inputs {li}, targets {lt}), {c.max_steps} steps of {c.batch_size}, "
+             f"{precision} on {device}")
+        state["precision"] = precision
+
+        model.train()
+        bar = tqdm(total=c.max_steps, initial=state["step"], disable=not c.progress, desc="pretraining",
+                   unit="step", dynamic_ncols=True)
+        started = time.perf_counter()
+        last_saved = state["step"] if latest is not None else -1
+        win_t, win_loss, win_n, win_steps = time.perf_counter(), 0.0, 0, 0
+        stopped = None
+
+        def checkpoint() -> None:
+            nonlocal last_saved
+            if c.eval_windows:
+                state["heldout_loss"] = heldout_loss(model, eval_in, eval_tgt, device, precision=precision)
+                self._log({"event": "eval", "step": state["step"], "heldout_loss": state["heldout_loss"]})
+            save_state(self.ckpt_root, model, optimizer, dict(state), c.keep_checkpoints)
+            last_saved = state["step"]
+
+        while state["step"] < c.max_steps:
+            if c.max_minutes is not None and time.perf_counter() - started > 60 * c.max_minutes:
+                stopped = f"time budget of {c.max_minutes} min reached"
+                break
+            step = state["step"]
+            lr = lr_at(c, step)
+            for g in optimizer.param_groups:
+                g["lr"] = lr
+            t_step = time.perf_counter()
+            x, y = data.batch(step)
+            x, y = torch.from_numpy(x).to(device), torch.from_numpy(y).to(device)
+            with autocast(device, precision):
+                loss = model(input_ids=x, labels=y).loss
+            if not torch.isfinite(loss.detach()):
+                bar.close()
+                self._log({"event": "non-finite loss", "step": step + 1})
+                where = f"last checkpoint: step {last_saved}" if last_saved >= 0 else "no checkpoint yet"
+                raise PretrainError(f"loss became {float(loss)} at step {step + 1}; stopped ({where})")
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            gnorm = (float(torch.nn.utils.clip_grad_norm_(model.parameters(), c.max_grad_norm))
+                     if c.max_grad_norm > 0 else None)
+            optimizer.step()
+            state["step"] = step + 1
+            state["tokens_seen"] += c.batch_size * c.input_length
+            state["train_seconds"] += time.perf_counter() - t_step
+            win_loss += float(loss.detach())
+            win_n += 1
+            win_steps += 1
+            bar.update(1)
+            if state["step"] % c.log_every == 0 or state["step"] == c.max_steps:
+                dt = time.perf_counter() - win_t
+                tps = win_steps * c.batch_size * c.input_length / dt if dt > 0 else 0.0
+                state["last_loss"] = win_loss / win_n
+                entry = {"step": state["step"], "loss": state["last_loss"], "lr": lr, "grad_norm": gnorm,
+                         "tokens_per_s": tps, "tokens_seen": state["tokens_seen"],
+                         "epoch": data.epoch_of(state["step"]), "elapsed_s": time.perf_counter() - started}
+                self._log(entry)
+                bar.set_postfix(loss=f"{entry['loss']:.3f}", tok_s=f"{tps:,.0f}", lr=f"{lr:.1e}")
+                win_t, win_loss, win_n, win_steps = time.perf_counter(), 0.0, 0, 0
+            if state["step"] % c.checkpoint_every == 0 and state["step"] < c.max_steps:
+                t_ck = time.perf_counter()
+                checkpoint()
+                win_t += time.perf_counter() - t_ck  # tokens/s counts training time only
+        bar.close()
+        if last_saved != state["step"]:
+            checkpoint()
+        if stopped:
+            _say(f"pretrain: {stopped} at step {state['step']}/{c.max_steps}; "
+                 "run the same command again to continue")
+            self._log({"event": "stopped", "step": state["step"], "reason": stopped})
+        return self._finalize(model, tok, info, state)
+
+    def _finalize(self, model, tok, info: dict, state: dict) -> Path:
+        import torch
+
+        from ttune.backbone import save_backbone
+
+        c = self.cfg
+        dtype = {"float32": torch.float32, "float16": torch.float16, "bfloat16": torch.bfloat16}[c.save_dtype]
+        final = self.out / "backbone"
+        tmp = temp_dir_beside(final)
+        try:
+            m = init_model(c, tok)
+            m.load_state_dict(model.state_dict())
+            m = m.to(dtype).eval()
+            save_backbone(m, tok, tmp)
+            atomic_write_text(tmp / "pretrain_config.json",
+                              json.dumps(c.to_dict(), indent=2, sort_keys=True) + "\n")
+            atomic_write_text(tmp / "model_card.md", model_card(c, info, state, num_parameters(m), len(tok)))
+            # mkdtemp / mkstemp create owner-only modes; a backbone is meant to be shared.
+            tmp.chmod(0o755)
+            for f in tmp.iterdir():
+                f.chmod(0o644)
+            replace_dir(tmp, final)
+        except BaseException:
+            shutil.rmtree(tmp, ignore_errors=True)
+            raise
+        _say(f"pretrain: backbone written to {final} (step {state['step']}, loss {state['last_loss']})")
+        return final
+
+
+def model_card(c: PretrainConfig, info: dict, state: dict, n_params: int, vocab: int) -> str:
+    """Markdown: corpus composition (bytes per source), tokenizer, model, steps, losses, command."""
+    s = c.model_sizes()
+    li, lt = corrupted_lengths(c.input_length, c.noise_density, c.mean_span_length)
+    noise, spans = span_counts(c.input_length, c.noise_density, c.mean_span_length)
+    fmt = lambda v: "n/a" if v is None else f"{v:.4f}"  # noqa: E731
+    lines = [f"# ttune pretrained T5 backbone ({c.shape})", "",
+             "A small T5 encoder-decoder pretrained from scratch by `ttune pretrain` with T5 span "
+             "corruption on code from local sources and the TRAINING parts of the shared research data sets.",
+             "", "## Corpus", "",
+             f"{info['bytes']:,} bytes, {info['chunks']:,} chunks, {info['tokens']:,} tokens; "
+             f"fingerprint `{info['fingerprint'][:16]}`; the exact files and record ids are in the run's "
+             "`corpus.json`.", "",
+             "| source | documents | bytes | available bytes | note |", "|---|---:|---:|---:|---|"]
+    for name, st in info["sources"].items():
+        lines.append(f"| {name} | {st['documents']:,} | {st['bytes']:,} | {st['available_bytes']:,} | "
+                     f"{st['note']} |")
+    lines += ["", "Never included: any test split, the carved dev parts, English summaries or docstrings "
+              "used as targets. Not held out: Python standard library, site-packages and JDK code, so "
+              "records that `ttune data build` makes from those same sources have been seen by this model.",
+              "", "## Model and training", "",
+              f"- tokenizer: byte-level BPE, {vocab:,} tokens (<pad>=0, </s>=1, <unk>=2, <extra_id_0..99>)",
+              f"- model: T5 (ReLU feed-forward, tied embeddings), d_model {s['d_model']}, d_ff {s['d_ff']}, "
+              f"{s['num_layers']}+{s['num_layers']} layers, {s['num_heads']} heads, {n_params:,} parameters, "
+              f"stored as {c.save_dtype}",
+              f"- objective: span corruption, windows of {c.input_length} tokens, noise density "
+              f"{c.noise_density} ({noise} tokens in {spans} spans, mean span {c.mean_span_length}); "
+              f"inputs {li}, targets {lt} tokens",
+              f"- optimisation: AdamW lr {c.lr}, weight decay {c.weight_decay}, {c.schedule} schedule with "
+              f"{c.warmup_steps} warm-up steps, batch {c.batch_size} windows, clip {c.max_grad_norm}, "
+              f"dropout {c.dropout}, seed {c.seed}, compute {state.get('precision', c.precision)}",
+              f"- steps: {state['step']:,} of {c.max_steps:,} ({state['tokens_seen']:,} corpus tokens, "
+              f"{state['tokens_seen'] / max(1, info['tokens']):.2f} epochs, "
+              f"{state['train_seconds'] / 60:.1f} min of training)",
+              f"- final training loss (last log window): {fmt(state['last_loss'])}",
+              f"- held-out loss ({c.eval_windows} windows, fixed noise): {fmt(state['heldout_loss'])}",
+              "", "## Reproduce", "", "```", c.command or "ttune pretrain " + _cli_args(c), "```", ""]
+    return "\n".join(lines)
+
+
+def _cli_args(c: PretrainConfig) -> str:
+    parts = ["--output", c.output_dir, "--shape", c.shape, "--max-steps", str(c.max_steps),
+             "--corpus-bytes", str(c.corpus_bytes), "--vocab-size", str(c.vocab_size), "--seed", str(c.seed)]
+    return " ".join(shlex.quote(p) for p in parts)
+
+
+def pretrain(config: PretrainConfig) -> Path:
+    """Pretrain (or resume) the run of ``config``; returns the backbone folder."""
+    return Pretrainer(config).run()
+
+
+__all__ = ["pretrain", "Pretrainer", "prepare_data", "init_model", "Windows", "lr_at", "heldout_loss",
+           "model_card"]
