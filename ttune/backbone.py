@@ -61,7 +61,10 @@ def load_backbone(path_or_id: str, device: str | torch.device = "cpu"
         raise BackboneError(f"backbone path not found: {path_or_id}")
     src = str(p) if p.exists() else path_or_id
     try:
-        model = AutoModelForSeq2SeqLM.from_pretrained(src, local_files_only=p.exists())
+        # float32 whatever the storage dtype: a backbone shipped in float16 to save space would
+        # otherwise load as float16, which CPUs run slowly and inaccurately.
+        model = AutoModelForSeq2SeqLM.from_pretrained(src, local_files_only=p.exists(),
+                                                      dtype=torch.float32)
         tokenizer = AutoTokenizer.from_pretrained(src, use_fast=True, local_files_only=p.exists())
     except (OSError, ValueError, KeyError) as e:
         first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__

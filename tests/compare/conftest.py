@@ -4,10 +4,11 @@ per session, since every test reads the same output."""
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import pytest
+
+from helpers import one_torch_thread, save_tiny_backbone, write_splits  # noqa: F401 (autouse fixture)
 
 VERBS = ["add", "scale", "clip", "shift"]
 NOUNS = ["count", "price", "width", "total"]
@@ -33,22 +34,6 @@ def tiny_records() -> list[dict]:
     return out
 
 
-def write_jsonl(path: Path, records: list[dict]) -> Path:
-    path.write_text("".join(json.dumps(r) + "\n" for r in records), encoding="utf-8")
-    return path
-
-
-@pytest.fixture(scope="session", autouse=True)
-def one_torch_thread():
-    """One intra-op thread: the tiny model gains nothing from more on a shared 2-core machine."""
-    import torch
-
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
-
 @pytest.fixture(scope="session")
 def records() -> list[dict]:
     return tiny_records()
@@ -56,19 +41,14 @@ def records() -> list[dict]:
 
 @pytest.fixture(scope="session")
 def backbone_dir(tmp_path_factory, records) -> Path:
-    from ttune.backbone import build_tokenizer, save_backbone, tiny_backbone
-
-    tok = build_tokenizer([r["source"] for r in records] + [r["target"] for r in records], vocab_size=400)
-    model = tiny_backbone(tok, d_model=32, d_ff=64, num_layers=1, num_heads=4, seed=0)
-    return save_backbone(model, tok, tmp_path_factory.mktemp("backbone"))
+    return save_tiny_backbone(records, tmp_path_factory.mktemp("backbone"), vocab_size=400,
+                              d_model=32, d_ff=64, num_layers=1, num_heads=4)
 
 
 @pytest.fixture(scope="session")
 def data_files(tmp_path_factory, records) -> dict[str, Path]:
-    d = tmp_path_factory.mktemp("data")
-    return {"train": write_jsonl(d / "train.jsonl", records[:12]),
-            "valid": write_jsonl(d / "valid.jsonl", records[12:]),
-            "test": write_jsonl(d / "test.jsonl", records[8:])}
+    return write_splits(tmp_path_factory.mktemp("data"),
+                        train=records[:12], valid=records[12:], test=records[8:])
 
 
 @pytest.fixture(scope="session")

@@ -20,44 +20,38 @@ def _java(ds, split, i, side="java"):
     return f"public int f{i} ( int x ) {{ int {marker(ds, split, i, side)} = x * {i} ; return {marker(ds, split, i, side)} ; }}"
 
 
+def _write_lines(path: Path, lines) -> None:
+    path.write_text("\n".join(lines) + "\n")
+
+
 def make_fake_data_dir(root: Path) -> Path:
-    root.mkdir(parents=True, exist_ok=True)
-    # CodeXGLUE Java -> C#: line i of .java and .cs is a pair.
-    d = root / "codexglue-java-cs"
-    d.mkdir()
+    cxg, av = root / "codexglue-java-cs", root / "avatar-java-python"
+    cds, tl = root / "code-docstring-corpus" / "parallel-corpus", root / "tl-codesum"
+    for d in (cxg, av, cds, tl):
+        d.mkdir(parents=True)
     for split in ("train", "valid", "test"):
-        (d / f"{split}.java-cs.txt.java").write_text(
-            "\n".join(_java("cxg", split, i) for i in range(N)) + "\n")
-        (d / f"{split}.java-cs.txt.cs").write_text(
-            "\n".join(f"public int F{i}(int x){{ var {marker('cxg', split, i, 'cs')} = x; return x; }}"
-                      for i in range(N)) + "\n")
-    # AVATAR Java <-> Python, space tokenised with NEW_LINE / INDENT / DEDENT.
-    d = root / "avatar-java-python"
-    d.mkdir()
-    for split in ("train", "valid", "test"):
-        (d / f"{split}.java-python.java").write_text(
-            "\n".join(_java("av", split, i) for i in range(N)) + "\n")
-        (d / f"{split}.java-python.python").write_text(
-            "\n".join(f"def f{i} ( x ) : NEW_LINE INDENT {marker('av', split, i, 'py')} = x NEW_LINE "
-                      f"return x NEW_LINE DEDENT" for i in range(N)) + "\n")
-        (d / f"{split}.java-python.id").write_text("\n".join(f"{split}_{i}" for i in range(N)) + "\n")
-    # code-docstring-corpus (canonical): valid is carved into train/dev, test stays test.
-    d = root / "code-docstring-corpus" / "parallel-corpus"
-    d.mkdir(parents=True)
+        # CodeXGLUE Java -> C#: line i of .java and .cs is a pair.
+        _write_lines(cxg / f"{split}.java-cs.txt.java", (_java("cxg", split, i) for i in range(N)))
+        _write_lines(cxg / f"{split}.java-cs.txt.cs",
+                     (f"public int F{i}(int x){{ var {marker('cxg', split, i, 'cs')} = x; return x; }}"
+                      for i in range(N)))
+        # AVATAR Java <-> Python, space tokenised with NEW_LINE / INDENT / DEDENT.
+        _write_lines(av / f"{split}.java-python.java", (_java("av", split, i) for i in range(N)))
+        _write_lines(av / f"{split}.java-python.python",
+                     (f"def f{i} ( x ) : NEW_LINE INDENT {marker('av', split, i, 'py')} = x NEW_LINE "
+                      f"return x NEW_LINE DEDENT" for i in range(N)))
+        _write_lines(av / f"{split}.java-python.id", (f"{split}_{i}" for i in range(N)))
     for split in ("valid", "test"):
-        (d / f"data_ps.declbodies.{split}").write_text(
-            "\n".join(f"def g{i} ( x ) : DCNL DCSP {marker('cd', split, i, 'py')} = x DCNL DCSP return x"
-                      for i in range(N)) + "\n")
-        (d / f"data_ps.descriptions.{split}").write_text(
-            "\n".join(f"'Return {marker('cd', split, i, 'nl')}.'" for i in range(N)) + "\n")
-    # TL-CodeSum: id<TAB>text; valid is carved, test stays test.
-    d = root / "tl-codesum"
-    d.mkdir()
-    for split in ("valid", "test"):
-        (d / f"{split}.token.code").write_text(
-            "\n".join(f"{split}{i}\t{_java('tl', split, i)}" for i in range(N)) + "\n")
-        (d / f"{split}.token.nl").write_text(
-            "\n".join(f"{split}{i}\treturns {marker('tl', split, i, 'nl')}" for i in range(N)) + "\n")
+        # code-docstring-corpus (canonical): valid is carved into train/dev, test stays test.
+        _write_lines(cds / f"data_ps.declbodies.{split}",
+                     (f"def g{i} ( x ) : DCNL DCSP {marker('cd', split, i, 'py')} = x DCNL DCSP return x"
+                      for i in range(N)))
+        _write_lines(cds / f"data_ps.descriptions.{split}",
+                     (f"'Return {marker('cd', split, i, 'nl')}.'" for i in range(N)))
+        # TL-CodeSum: id<TAB>text; valid is carved, test stays test.
+        _write_lines(tl / f"{split}.token.code", (f"{split}{i}\t{_java('tl', split, i)}" for i in range(N)))
+        _write_lines(tl / f"{split}.token.nl",
+                     (f"{split}{i}\treturns {marker('tl', split, i, 'nl')}" for i in range(N)))
     # ATLAS: gzipped JSON lines; eval is carved, testing is test.
     d = root / "atlas"
     d.mkdir()

@@ -8,12 +8,13 @@ so nothing is downloaded and nothing from ../shared/datasets is copied.
 from __future__ import annotations
 
 import ast
-import json
 import sysconfig
 import textwrap
 from pathlib import Path
 
 import pytest
+
+from helpers import one_torch_thread, save_tiny_backbone, write_splits  # noqa: F401 (autouse fixture)
 
 MODULES = ("textwrap", "string", "shlex", "fnmatch", "glob", "posixpath", "genericpath")
 
@@ -44,23 +45,6 @@ def stdlib_functions(n: int = 40) -> list[dict]:
     return records
 
 
-def write_jsonl(path: Path, records: list[dict]) -> Path:
-    path.write_text("".join(json.dumps(r) + "\n" for r in records), encoding="utf-8")
-    return path
-
-
-@pytest.fixture(scope="session", autouse=True)
-def one_torch_thread():
-    """One intra-op thread: the tiny model gains nothing from more, and on a shared 2-core machine
-    OpenMP's spinning threads make each step 50x slower when the other core is busy."""
-    import torch
-
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
-
 @pytest.fixture(scope="session")
 def records() -> list[dict]:
     recs = stdlib_functions(40)
@@ -71,20 +55,14 @@ def records() -> list[dict]:
 @pytest.fixture(scope="session")
 def backbone_dir(tmp_path_factory, records) -> Path:
     """A tiny random T5 (d_model 64, 2+2 layers) with a BPE trained on the records, saved to disk."""
-    from ttune.backbone import build_tokenizer, save_backbone, tiny_backbone
-
-    tok = build_tokenizer([r["source"] for r in records] + [r["target"] for r in records],
-                          vocab_size=600)
-    model = tiny_backbone(tok, d_model=64, d_ff=128, num_layers=2, num_heads=4, seed=0)
-    return save_backbone(model, tok, tmp_path_factory.mktemp("backbone"))
+    return save_tiny_backbone(records, tmp_path_factory.mktemp("backbone"), vocab_size=600,
+                              d_model=64, d_ff=128, num_layers=2, num_heads=4)
 
 
 @pytest.fixture(scope="session")
 def data_files(tmp_path_factory, records) -> dict[str, Path]:
-    d = tmp_path_factory.mktemp("data")
-    return {"train": write_jsonl(d / "train.jsonl", records[:32]),
-            "valid": write_jsonl(d / "valid.jsonl", records[32:40]),
-            "test": write_jsonl(d / "test.jsonl", records[32:40])}
+    return write_splits(tmp_path_factory.mktemp("data"),
+                        train=records[:32], valid=records[32:40], test=records[32:40])
 
 
 @pytest.fixture(scope="session")

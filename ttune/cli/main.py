@@ -6,9 +6,11 @@ function). Commands import ttune.api lazily so `ttune --help` starts fast.
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import importlib.util
 import sys
+from typing import Iterator
 
 import typer
 
@@ -47,6 +49,22 @@ def fail(message: str, code: int = 1) -> "typer.Exit":
     """Print a one-line error to stderr and return the Exit to raise (no traceback)."""
     typer.echo(f"error: {message}", err=True)
     return typer.Exit(code)
+
+
+def one_line(exc: BaseException) -> str:
+    """The first line of an error's message (its class name when the message is empty)."""
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
+
+
+@contextlib.contextmanager
+def errors_as_fail(*types: type[BaseException]) -> Iterator[None]:
+    """Report an error of ``types`` (default ValueError, the base of every ttune error) raised in
+    the block as one line on stderr with exit code 1, not a traceback."""
+    try:
+        yield
+    except (types or (ValueError,)) as exc:
+        raise fail(one_line(exc)) from None
 
 
 def main() -> None:

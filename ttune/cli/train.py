@@ -4,9 +4,13 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import List, Optional
+from typing import Annotated, List, Optional
 
 import typer
+
+from ttune.cli.use import BeamsOption, DeviceOption
+
+WorkersOption = Annotated[int, typer.Option("--workers", help="Processes extracting CPGs.")]
 
 
 def _quiet_libraries() -> None:
@@ -66,18 +70,18 @@ def train(
     num_beams: int = typer.Option(1, "--num-beams", help="Beam width when validation generates."),
     max_new_tokens: Optional[int] = typer.Option(None, "--max-new-tokens", help="Tokens generated per example in validation (default: --max-target-len)."),
     mixed_precision: str = typer.Option("auto", "--mixed-precision", help="auto, no, bf16 or fp16."),
-    workers: int = typer.Option(1, "--workers", help="Processes extracting CPGs."),
+    workers: WorkersOption = 1,
     cache_dir: Optional[Path] = typer.Option(None, "--cache-dir", help="CPG cache (default: $TTUNE_CACHE or ~/.cache/ttune/cpg)."),
     log_every: int = typer.Option(10, "--log-every", help="Log every N steps to log.jsonl."),
     progress: bool = typer.Option(True, "--progress/--no-progress", help="Show a progress bar."),
 ) -> None:
     """Train METHOD on TRAIN; the best method (by validation) ends up in OUTPUT."""
     from ttune import api
-    from ttune.cli.main import fail
+    from ttune.cli.main import errors_as_fail
     from ttune.train.config import TrainConfig, default_cache_dir
 
     _quiet_libraries()
-    try:
+    with errors_as_fail():
         config = TrainConfig(
             model=model, train_file=str(train_file), output_dir=str(output), task=task, method=method,
             method_options=_parse_options(method_option),
@@ -92,8 +96,6 @@ def train(
             cache_dir=str(cache_dir) if cache_dir else default_cache_dir(), log_every=log_every,
             progress=progress)
         out = api.train(config)
-    except ValueError as exc:
-        raise fail(str(exc).splitlines()[0] if str(exc) else type(exc).__name__)
     typer.echo(f"trained {method} -> {out}")
 
 
@@ -104,22 +106,20 @@ def predict(
     model: Optional[str] = typer.Option(None, "--model", help="Backbone (default: the one it was trained on)."),
     task: Optional[str] = typer.Option(None, "--task", help="Task (default: the one it was trained on)."),
     batch_size: int = typer.Option(8, "--batch-size", help="Examples per batch."),
-    num_beams: int = typer.Option(4, "--num-beams", help="Beam width."),
+    num_beams: BeamsOption = 4,
     max_new_tokens: Optional[int] = typer.Option(None, "--max-new-tokens", help="Most generated tokens per example."),
-    workers: int = typer.Option(1, "--workers", help="Processes extracting CPGs."),
-    device: str = typer.Option("cpu", "--device", help="cpu, cuda, cuda:1, ..."),
+    workers: WorkersOption = 1,
+    device: DeviceOption = "cpu",
 ) -> None:
     """Generate a prediction for every record of INPUT (from the source only)."""
     from ttune import api
-    from ttune.cli.main import fail
+    from ttune.cli.main import errors_as_fail
 
     _quiet_libraries()
-    try:
+    with errors_as_fail():
         result = api.predict_file(checkpoint, input_file, output, model=model, task=task,
                                   batch_size=batch_size, num_beams=num_beams,
                                   max_new_tokens=max_new_tokens, num_workers=workers, device=device)
-    except ValueError as exc:
-        raise fail(str(exc).splitlines()[0] if str(exc) else type(exc).__name__)
     scores = ", ".join(f"{k} {v:.4f}" for k, v in result["scores"].items())
     typer.echo(f"{result['records']} predictions -> {result['output']}" + (f" ({scores})" if scores else ""))
 
@@ -130,12 +130,10 @@ def info(
 ) -> None:
     """Describe a trained method: backbone, method, trainable parameters, data, scores."""
     from ttune import api
-    from ttune.cli.main import fail
+    from ttune.cli.main import errors_as_fail
 
-    try:
+    with errors_as_fail():
         d = api.checkpoint_info(directory)
-    except ValueError as exc:
-        raise fail(str(exc).splitlines()[0] if str(exc) else type(exc).__name__)
     if as_json:
         typer.echo(json.dumps(d, indent=2, sort_keys=True))
         return

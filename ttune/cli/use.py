@@ -8,12 +8,20 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Optional
+from typing import Annotated, Any, Callable, Optional, TypeVar
 
 import typer
 
-_MODEL_HELP = "Backbone: a local folder, a hub id, or ttune-tiny (the built-in one). Default: the transducer's own."
-_TRANSDUCER_HELP = "A trained method folder (ttune train's output). Default: the built-in model for this task."
+T = TypeVar("T")
+
+# The options all three commands share, declared once so their names and help stay the same
+# (`ttune predict` takes the same --num-beams and --device).
+ModelOption = Annotated[Optional[str], typer.Option(
+    "--model", help="Backbone: a local folder, a hub id, or ttune-tiny (the built-in one). Default: the transducer's own.")]
+TransducerOption = Annotated[Optional[Path], typer.Option(
+    "--transducer", help="A trained method folder (ttune train's output). Default: the built-in model for this task.")]
+BeamsOption = Annotated[int, typer.Option("--num-beams", help="Beam width.")]
+DeviceOption = Annotated[str, typer.Option("--device", help="cpu, cuda, cuda:1, ...")]
 
 
 def _quiet_libraries() -> None:
@@ -25,30 +33,30 @@ def _quiet_libraries() -> None:
     os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")  # also transformers' "Loading weights" bar
 
 
-def _one_line(exc: BaseException) -> str:
-    text = str(exc).strip()
-    return text.splitlines()[0] if text else type(exc).__name__
+def _call(api_function: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+    """Run a command's ttune.api function with quiet libraries; a bad input (ValueError) or an
+    unreadable file (OSError) ends the command with one line and exit code 1."""
+    from ttune.cli.main import errors_as_fail
+
+    _quiet_libraries()
+    with errors_as_fail(ValueError, OSError):
+        return api_function(*args, **kwargs)
 
 
 def summarize(
     file: Path = typer.Argument(..., help="A Python, Java or C# source file."),
     function: Optional[str] = typer.Option(None, "--function", "-f", help="Only this function: NAME, Class.NAME or NAME:LINE."),
     as_json: bool = typer.Option(False, "--json", help="Print a JSON list of {name, line, summary}."),
-    model: Optional[str] = typer.Option(None, "--model", help=_MODEL_HELP),
-    transducer: Optional[Path] = typer.Option(None, "--transducer", help=_TRANSDUCER_HELP),
-    num_beams: int = typer.Option(4, "--num-beams", help="Beam width."),
-    device: str = typer.Option("cpu", "--device", help="cpu, cuda, cuda:1, ..."),
+    model: ModelOption = None,
+    transducer: TransducerOption = None,
+    num_beams: BeamsOption = 4,
+    device: DeviceOption = "cpu",
 ) -> None:
     """Summarize every function and method of FILE: one line each, NAME (line N): summary."""
     from ttune import api
-    from ttune.cli.main import fail
 
-    _quiet_libraries()
-    try:
-        results = api.summarize_file(file, function, model=model, transducer=transducer,
-                                     num_beams=num_beams, device=device)
-    except (ValueError, OSError) as exc:
-        raise fail(_one_line(exc))
+    results = _call(api.summarize_file, file, function, model=model, transducer=transducer,
+                    num_beams=num_beams, device=device)
     if as_json:
         typer.echo(json.dumps(results, indent=2, ensure_ascii=False))
         return
@@ -61,21 +69,16 @@ def assert_(
     function: str = typer.Option(..., "--function", "-f", help="The test function: NAME, Class.NAME or NAME:LINE."),
     focal: Optional[Path] = typer.Option(None, "--focal", help="The file of the code under test (default: the test file)."),
     as_json: bool = typer.Option(False, "--json", help="Print {name, line, focal, assertion} as JSON."),
-    model: Optional[str] = typer.Option(None, "--model", help=_MODEL_HELP),
-    transducer: Optional[Path] = typer.Option(None, "--transducer", help=_TRANSDUCER_HELP),
-    num_beams: int = typer.Option(4, "--num-beams", help="Beam width."),
-    device: str = typer.Option("cpu", "--device", help="cpu, cuda, cuda:1, ..."),
+    model: ModelOption = None,
+    transducer: TransducerOption = None,
+    num_beams: BeamsOption = 4,
+    device: DeviceOption = "cpu",
 ) -> None:
     """Generate the assertion of test FUNCTION (at its "<AssertPlaceHolder>", else at its end)."""
     from ttune import api
-    from ttune.cli.main import fail
 
-    _quiet_libraries()
-    try:
-        result = api.generate_assert(test_file, function, focal, model=model, transducer=transducer,
-                                     num_beams=num_beams, device=device)
-    except (ValueError, OSError) as exc:
-        raise fail(_one_line(exc))
+    result = _call(api.generate_assert, test_file, function, focal, model=model, transducer=transducer,
+                   num_beams=num_beams, device=device)
     typer.echo(json.dumps(result, indent=2, ensure_ascii=False) if as_json else result["assertion"])
 
 
@@ -84,22 +87,17 @@ def translate(
     to: str = typer.Option(..., "--to", help="Target language: csharp, python or java."),
     function: Optional[str] = typer.Option(None, "--function", "-f", help="Only this function: NAME, Class.NAME or NAME:LINE."),
     as_json: bool = typer.Option(False, "--json", help="Print a JSON list of {name, line, translation}."),
-    model: Optional[str] = typer.Option(None, "--model", help=_MODEL_HELP),
-    transducer: Optional[Path] = typer.Option(None, "--transducer", help=_TRANSDUCER_HELP),
-    num_beams: int = typer.Option(4, "--num-beams", help="Beam width."),
-    device: str = typer.Option("cpu", "--device", help="cpu, cuda, cuda:1, ..."),
+    model: ModelOption = None,
+    transducer: TransducerOption = None,
+    num_beams: BeamsOption = 4,
+    device: DeviceOption = "cpu",
 ) -> None:
     """Translate each function of FILE into another language (one method at a time)."""
     from ttune import api
-    from ttune.cli.main import fail
     from ttune.use import render_translations
 
-    _quiet_libraries()
-    try:
-        results = api.translate_file(file, to, function, model=model, transducer=transducer,
-                                     num_beams=num_beams, device=device)
-    except (ValueError, OSError) as exc:
-        raise fail(_one_line(exc))
+    results = _call(api.translate_file, file, to, function, model=model, transducer=transducer,
+                    num_beams=num_beams, device=device)
     typer.echo(json.dumps(results, indent=2, ensure_ascii=False) if as_json
                else render_translations(results, to).rstrip("\n"))
 

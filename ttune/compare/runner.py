@@ -35,11 +35,11 @@ import gc
 import json
 import threading
 import time
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
-from ttune.train.config import default_cache_dir
+from ttune.train.config import JsonConfig, default_cache_dir
 
 
 class CompareError(ValueError):
@@ -55,8 +55,12 @@ BUDGET_KEYS = ("task", "model", "train_file", "valid_file", "test_file", "max_st
 
 
 @dataclass
-class CompareConfig:
-    """One comparison: methods x seeds, all on the same data, budget and generation settings."""
+class CompareConfig(JsonConfig):
+    """One comparison: methods x seeds, all on the same data, budget and generation settings.
+    ``to_dict`` / ``from_dict``: JSON (compare_config.json, written by the runner)."""
+
+    config_error = CompareError
+    options_name = "comparison"
 
     task: str
     """Task name (summarize, assert, translate, custom)."""
@@ -159,14 +163,6 @@ class CompareConfig:
         d = asdict(self)
         d["methods"], d["seeds"] = list(self.methods), list(self.seeds)
         return d
-
-    @classmethod
-    def from_dict(cls, d: dict[str, Any]) -> "CompareConfig":
-        known = {f.name for f in fields(cls)}
-        unknown = sorted(set(d) - known)
-        if unknown:
-            raise CompareError(f"unknown comparison option(s): {', '.join(unknown)}")
-        return cls(**d)
 
 
 @dataclass

@@ -6,10 +6,10 @@ Every field has an attribute docstring (the CLI's --help says the same) and is c
 
 from __future__ import annotations
 
-import json
-from dataclasses import asdict, dataclass, fields
-from pathlib import Path
+from dataclasses import asdict, dataclass
 from typing import Any
+
+from ttune.train.config import JsonConfig
 
 
 class PretrainError(ValueError):
@@ -54,8 +54,12 @@ def shape_sizes(shape: str) -> dict[str, int]:
 
 
 @dataclass
-class PretrainConfig:
-    """One pretraining run: corpus, tokenizer, model shape, optimisation and budget."""
+class PretrainConfig(JsonConfig):
+    """One pretraining run: corpus, tokenizer, model shape, optimisation and budget.
+    ``to_dict`` / ``from_dict`` / ``save`` / ``load``: JSON (pretrain_config.json)."""
+
+    config_error = PretrainError
+    options_name = "pretraining"
 
     output_dir: str
     """Run folder: pretrain_config.json, log.jsonl, corpus files, checkpoints/, and backbone/ at the end."""
@@ -211,32 +215,6 @@ class PretrainConfig:
         d = asdict(self)
         d["sources"] = list(self.sources)
         return d
-
-    @classmethod
-    def from_dict(cls, d: dict[str, Any]) -> "PretrainConfig":
-        names = {f.name for f in fields(cls)}
-        unknown = sorted(set(d) - names)
-        if unknown:
-            raise PretrainError(f"unknown pretraining option(s): {', '.join(unknown)}")
-        d = dict(d)
-        if "sources" in d:
-            d["sources"] = tuple(d["sources"])
-        return cls(**d)
-
-    def save(self, path: str | Path) -> None:
-        from ttune.train.io import atomic_write_text
-
-        atomic_write_text(Path(path), json.dumps(self.to_dict(), indent=2, sort_keys=True) + "\n")
-
-    @classmethod
-    def load(cls, path: str | Path) -> "PretrainConfig":
-        try:
-            d = json.loads(Path(path).read_text(encoding="utf-8"))
-        except (OSError, json.JSONDecodeError) as e:
-            raise PretrainError(f"cannot read {path}: {str(e).splitlines()[0]}") from None
-        if not isinstance(d, dict):
-            raise PretrainError(f"{path} is not a JSON object")
-        return cls.from_dict(d)
 
     def resume_mismatch(self, other: "PretrainConfig") -> list[str]:
         """Names of the options that differ from ``other`` and forbid resuming its run."""

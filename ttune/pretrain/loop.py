@@ -22,7 +22,6 @@ import json
 import logging
 import math
 import shlex
-import shutil
 import sys
 import time
 from pathlib import Path
@@ -32,9 +31,9 @@ import numpy as np
 
 from ttune.pretrain.config import PretrainConfig, PretrainError
 from ttune.pretrain.spans import corrupt_batch, corrupted_lengths, span_counts
-from ttune.train.checkpoint import (STATE_FORMAT, _json_safe, latest_checkpoint, list_checkpoints,
-                                    rng_state, set_rng_state)
-from ttune.train.io import atomic_write_text, remove_stale_temps, replace_dir, temp_dir_beside
+from ttune.train.checkpoint import (STATE_FORMAT, RunFolder, latest_checkpoint, new_checkpoint,
+                                    optimizer_from_tensors, set_rng_state, write_trainer_state)
+from ttune.train.io import atomic_dir, atomic_write_text, remove_stale_temps
 
 log = logging.getLogger(__name__)
 
@@ -206,55 +205,29 @@ def heldout_loss(model, inputs: np.ndarray, targets: np.ndarray, device, batch_s
     """Mean target-token cross-entropy on fixed (inputs, targets) (eval mode, no gradients)."""
     import torch
 
-    was = model.training
-    model.eval()
+    from ttune.train.engine import evaluating
+
     total, n = 0.0, 0
-    try:
-        with torch.no_grad():
-            for i in range(0, len(inputs), batch_size):
-                x = torch.from_numpy(inputs[i:i + batch_size]).to(device)
-                y = torch.from_numpy(targets[i:i + batch_size]).to(device)
-                with autocast(device, precision):
-                    loss = model(input_ids=x, labels=y).loss
-                total += float(loss) * y.numel()
-                n += y.numel()
-    finally:
-        model.train(was)
+    with evaluating(model):
+        for i in range(0, len(inputs), batch_size):
+            x = torch.from_numpy(inputs[i:i + batch_size]).to(device)
+            y = torch.from_numpy(targets[i:i + batch_size]).to(device)
+            with autocast(device, precision):
+                loss = model(input_ids=x, labels=y).loss
+            total += float(loss) * y.numel()
+            n += y.numel()
     return total / max(1, n)
 
 
 # ------------------------------------------------------------------ checkpoints
 def save_state(root: Path, model, optimizer, state: dict[str, Any], keep: int) -> Path:
     """Write ``root/step-<step>`` atomically (weights, AdamW moments, RNGs; safetensors + JSON)."""
-    import torch
-    from safetensors.torch import save_file, save_model
+    from safetensors.torch import save_model
 
-    final = Path(root) / f"step-{state['step']}"
-    tmp = temp_dir_beside(final)
-    try:
+    with new_checkpoint(root, state["step"], keep) as tmp:
         save_model(model, str(tmp / "model.safetensors"))
-        tensors, rng_js = rng_state()
-        opt = optimizer.state_dict()
-        scalars: dict[str, dict[str, Any]] = {}
-        for pid, st in opt["state"].items():
-            for k, v in st.items():
-                if isinstance(v, torch.Tensor):
-                    tensors[f"opt.{pid}.{k}"] = v.detach().to("cpu").contiguous().clone()
-                else:
-                    scalars.setdefault(str(pid), {})[k] = v
-        save_file(tensors, str(tmp / "trainer_state.safetensors"))
-        js = {"format": STATE_FORMAT, "state": state,
-              "optimizer": {"param_groups": _json_safe(opt["param_groups"]), "scalars": scalars,
-                            "num_states": len(opt["state"])},
-              "rng": rng_js}
-        atomic_write_text(tmp / "trainer_state.json", json.dumps(js) + "\n")
-        replace_dir(tmp, final)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
-    for _, old in list_checkpoints(root)[:-keep]:
-        shutil.rmtree(old, ignore_errors=True)
-    return final
+        write_trainer_state(tmp, optimizer, state)
+    return Path(root) / f"step-{state['step']}"
 
 
 def load_state(path: Path, model, optimizer, device) -> dict[str, Any]:
@@ -272,67 +245,26 @@ def load_state(path: Path, model, optimizer, device) -> dict[str, Any]:
                             "(delete that folder to resume from an earlier checkpoint)") from None
     if missing or unexpected or js.get("format") != STATE_FORMAT:
         raise PretrainError(f"cannot resume from {path}: the checkpoint does not fit this model")
-    o = js["optimizer"]
-    state: dict[int, dict[str, Any]] = {}
-    for k, v in tensors.items():
-        if k.startswith("opt."):
-            _, pid, name = k.split(".", 2)
-            state.setdefault(int(pid), {})[name] = v.to(device) if name != "step" else v
-    for pid, sc in o["scalars"].items():
-        state.setdefault(int(pid), {}).update(sc)
-    if len(state) != o["num_states"]:
-        raise PretrainError(f"cannot resume from {path}: optimizer state is incomplete")
-    try:
-        optimizer.load_state_dict({"state": state, "param_groups": o["param_groups"]})
-    except (ValueError, KeyError, RuntimeError) as e:
-        raise PretrainError(f"cannot resume from {path}: optimizer state does not fit ({e})") from None
+    optimizer_from_tensors(optimizer, tensors, js["optimizer"], path, device=device, error=PretrainError)
     set_rng_state(tensors, js["rng"])
     return js["state"]
 
 
 # ------------------------------------------------------------------ the run
-class Pretrainer:
-    """One pretraining run. ``Pretrainer(config).run()`` returns the backbone folder."""
+class Pretrainer(RunFolder):
+    """One pretraining run. ``Pretrainer(config).run()`` returns the backbone folder.
+    The run folder's config file, log and checkpoint layout come from :class:`RunFolder`."""
 
-    def __init__(self, config: PretrainConfig) -> None:
-        self.cfg = config
-        self.out = Path(config.output_dir)
-        self.ckpt_root = self.out / "checkpoints"
-
-    def _check_output(self) -> None:
-        p = self.out / "pretrain_config.json"
-        if p.is_file() and list_checkpoints(self.ckpt_root):
-            prev = PretrainConfig.load(p)
-            diff = self.cfg.resume_mismatch(prev)
-            if diff:
-                raise PretrainError(f"{self.out} holds a pretraining run with other {', '.join(diff)}; "
-                                    "use another --output or the same options to resume")
-        self.out.mkdir(parents=True, exist_ok=True)
-        self.cfg.save(p)
-
-    def _log(self, entry: dict[str, Any]) -> None:
-        with open(self.out / "log.jsonl", "a", encoding="utf-8") as f:
-            f.write(json.dumps(entry) + "\n")
-
-    def _truncate_log(self, step: int) -> None:
-        """Drop log lines of steps after the checkpoint we resume from (those steps are redone)."""
-        p = self.out / "log.jsonl"
-        if not p.is_file():
-            return
-        kept = []
-        for line in p.read_text(encoding="utf-8").splitlines():
-            try:
-                if json.loads(line).get("step", 0) <= step:
-                    kept.append(line)
-            except json.JSONDecodeError:
-                continue
-        atomic_write_text(p, "".join(k + "\n" for k in kept))
+    config: PretrainConfig
+    config_file = "pretrain_config.json"
+    resume_error = PretrainError
+    run_kind = "a pretraining run"
 
     def run(self) -> Path:
         import torch
         from tqdm.auto import tqdm
 
-        c = self.cfg
+        c = self.config
         self._check_output()
         if c.threads:
             torch.set_num_threads(c.threads)
@@ -448,26 +380,20 @@ class Pretrainer:
 
         from ttune.backbone import save_backbone
 
-        c = self.cfg
+        c = self.config
         dtype = {"float32": torch.float32, "float16": torch.float16, "bfloat16": torch.bfloat16}[c.save_dtype]
         final = self.out / "backbone"
-        tmp = temp_dir_beside(final)
-        try:
+        with atomic_dir(final) as tmp:
             m = init_model(c, tok)
             m.load_state_dict(model.state_dict())
             m = m.to(dtype).eval()
             save_backbone(m, tok, tmp)
-            atomic_write_text(tmp / "pretrain_config.json",
-                              json.dumps(c.to_dict(), indent=2, sort_keys=True) + "\n")
+            c.save(tmp / "pretrain_config.json")
             atomic_write_text(tmp / "model_card.md", model_card(c, info, state, num_parameters(m), len(tok)))
             # mkdtemp / mkstemp create owner-only modes; a backbone is meant to be shared.
             tmp.chmod(0o755)
             for f in tmp.iterdir():
                 f.chmod(0o644)
-            replace_dir(tmp, final)
-        except BaseException:
-            shutil.rmtree(tmp, ignore_errors=True)
-            raise
         _say(f"pretrain: backbone written to {final} (step {state['step']}, loss {state['last_loss']})")
         return final
 

@@ -1,7 +1,8 @@
 """The training configuration: one dataclass, saved next to every trained method as train_config.json.
 
 Fields carry attribute docstrings (the CLI's --help text comes from the same words) and are checked in
-``__post_init__`` so that a bad value fails before any model is loaded.
+``__post_init__`` so that a bad value fails before any model is loaded. :class:`JsonConfig` gives
+this and the other run configs (pretraining, comparison) the same JSON round trip.
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ import json
 import os
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar, Self
 
 
 class ConfigError(ValueError):
@@ -35,9 +36,57 @@ def default_cache_dir() -> str:
     return str(Path.home() / ".cache" / "ttune" / "cpg")
 
 
+class JsonConfig:
+    """JSON round trip of a config dataclass (mixed into TrainConfig, PretrainConfig, CompareConfig).
+
+    A subclass names the error it raises (``config_error``, one-line messages), what its options
+    are called in them (``options_name`` "training" -> "unknown training option(s): ...") and how
+    a file of it is named in read errors (``file_label``, default: the path alone).
+    """
+
+    config_error: ClassVar[type[ValueError]] = ValueError
+    options_name: ClassVar[str] = ""
+    file_label: ClassVar[str] = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> Self:
+        # Unknown keys are refused rather than dropped: a typo in a hand-written file or a file of
+        # another version must not silently fall back to defaults. The values are checked by
+        # the dataclass's own __post_init__.
+        unknown = sorted(set(d) - {f.name for f in fields(cls)})
+        if unknown:
+            raise cls.config_error(f"unknown {cls.options_name} option(s): {', '.join(unknown)}")
+        return cls(**d)
+
+    def save(self, path: str | Path) -> None:
+        """Write as JSON atomically (temp file + os.replace)."""
+        from ttune.train.io import atomic_write_text
+
+        atomic_write_text(Path(path), json.dumps(self.to_dict(), indent=2, sort_keys=True) + "\n")
+
+    @classmethod
+    def load(cls, path: str | Path) -> Self:
+        """Read a file written by :meth:`save` (one-line ``config_error`` if unreadable)."""
+        name = f"{cls.file_label} {path}" if cls.file_label else str(path)
+        try:
+            d = json.loads(Path(path).read_text(encoding="utf-8"))
+        except (OSError, json.JSONDecodeError) as e:
+            raise cls.config_error(f"cannot read {name}: {str(e).splitlines()[0]}") from None
+        if not isinstance(d, dict):
+            raise cls.config_error(f"{name} is not a JSON object")
+        return cls.from_dict(d)
+
+
 @dataclass
-class TrainConfig:
+class TrainConfig(JsonConfig):
     """Everything one training run needs. ``to_dict``/``from_dict`` round-trip it through JSON."""
+
+    config_error = ConfigError
+    options_name = "training"
+    file_label = "training config"
 
     model: str
     """Backbone: a local folder (saved with save_pretrained) or a hub id."""
@@ -163,34 +212,6 @@ class TrainConfig:
         if torch.cuda.is_available() and torch.cuda.is_bf16_supported():
             return "bf16"
         return "no"
-
-    # ------------------------------------------------------------------ (de)serialisation
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
-
-    @classmethod
-    def from_dict(cls, d: dict[str, Any]) -> "TrainConfig":
-        known = {f.name for f in fields(cls)}
-        unknown = sorted(set(d) - known)
-        if unknown:
-            raise ConfigError(f"unknown training option(s): {', '.join(unknown)}")
-        return cls(**d)
-
-    def save(self, path: str | Path) -> None:
-        """Write as JSON atomically (temp file + os.replace)."""
-        from ttune.train.io import atomic_write_text
-
-        atomic_write_text(Path(path), json.dumps(self.to_dict(), indent=2, sort_keys=True) + "\n")
-
-    @classmethod
-    def load(cls, path: str | Path) -> "TrainConfig":
-        try:
-            d = json.loads(Path(path).read_text(encoding="utf-8"))
-        except (OSError, json.JSONDecodeError) as e:
-            raise ConfigError(f"cannot read training config {path}: {e}") from None
-        if not isinstance(d, dict):
-            raise ConfigError(f"training config {path} is not a JSON object")
-        return cls.from_dict(d)
 
     def resume_mismatch(self, other: "TrainConfig") -> list[str]:
         """Names of the options that differ from ``other`` and forbid resuming its checkpoints."""

@@ -17,20 +17,20 @@ Output folder:
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import math
-import shutil
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterator
 
-from ttune.train.checkpoint import (ResumeError, TrainState, latest_checkpoint, list_checkpoints,
+from ttune.train.checkpoint import (ResumeError, RunFolder, TrainState, latest_checkpoint,
                                     load_checkpoint, save_checkpoint)
 from ttune.train.config import ConfigError, TrainConfig
 from ttune.train.data import (Collator, DataError, batch_order, build_examples, graph_options,
                               load_records)
-from ttune.train.io import atomic_write_bytes, atomic_write_text, remove_stale_temps, replace_dir, temp_dir_beside
+from ttune.train.io import atomic_dir, atomic_write_bytes, atomic_write_text
 
 log = logging.getLogger(__name__)
 
@@ -59,27 +59,15 @@ def _is_better(metric: str, new: float, best: float | None) -> bool:
     return new < best if metric == "loss" else new > best
 
 
-class Trainer:
-    """One training run. ``Trainer(config).run()`` returns the output folder."""
+class Trainer(RunFolder):
+    """One training run. ``Trainer(config).run()`` returns the output folder.
+    The run folder's config check (``_check_output``), ``_log`` and ``_truncate_log`` come from
+    :class:`RunFolder`."""
 
-    def __init__(self, config: TrainConfig) -> None:
-        self.config = config
-        self.out = Path(config.output_dir)
-        self.ckpt_root = self.out / "checkpoints"
+    config: TrainConfig
+    config_file = "train_config.json"
 
     # ------------------------------------------------------------------ setup
-    def _check_output(self) -> None:
-        """Refuse to mix two different trainings in one folder; write this run's config."""
-        cfg_path = self.out / "train_config.json"
-        if cfg_path.is_file() and list_checkpoints(self.ckpt_root):
-            prev = TrainConfig.load(cfg_path)
-            diff = self.config.resume_mismatch(prev)
-            if diff:
-                raise ResumeError(f"{self.out} holds a run with other {', '.join(diff)}; "
-                                  "use another --output or the same options to resume")
-        self.out.mkdir(parents=True, exist_ok=True)
-        self.config.save(cfg_path)
-
     def _setup(self) -> None:
         import torch
         from accelerate import Accelerator
@@ -153,25 +141,6 @@ class Trainer:
                 "valid_records": len(self.valid_examples) if self.valid_examples else 0,
                 "step": self.state.step, "epoch": self.state.epoch, "scores": scores or {}}
 
-    # ------------------------------------------------------------------ logging
-    def _log(self, entry: dict[str, Any]) -> None:
-        with open(self.out / "log.jsonl", "a", encoding="utf-8") as f:
-            f.write(json.dumps(entry) + "\n")
-
-    def _truncate_log(self, step: int) -> None:
-        """Drop log lines written after the checkpoint we resume from (the kill lost those steps)."""
-        p = self.out / "log.jsonl"
-        if not p.is_file():
-            return
-        kept = []
-        for line in p.read_text(encoding="utf-8").splitlines():
-            try:
-                if json.loads(line).get("step", 0) <= step:
-                    kept.append(line)
-            except json.JSONDecodeError:
-                continue
-        atomic_write_text(p, "".join(k + "\n" for k in kept))
-
     # ------------------------------------------------------------------ validation
     def evaluate(self) -> dict[str, float]:
         """Validation loss (mean over target tokens) and, if early stopping watches a metric,
@@ -207,18 +176,11 @@ class Trainer:
     def _save_best(self, scores: dict[str, float]) -> None:
         from ttune.methods import save_method
 
-        final = self.ckpt_root / "best"
-        tmp = temp_dir_beside(final)
-        try:
+        with atomic_dir(self.ckpt_root / "best") as tmp:
             save_method(self.adapted, tmp, meta=self._meta(scores))
-            atomic_write_text(tmp / "train_config.json",
-                              json.dumps(self.config.to_dict(), indent=2, sort_keys=True) + "\n")
+            self.config.save(tmp / "train_config.json")
             atomic_write_text(tmp / "scores.json", json.dumps(
                 {"step": self.state.step, "scores": scores}, indent=2) + "\n")
-            replace_dir(tmp, final)
-        except BaseException:
-            shutil.rmtree(tmp, ignore_errors=True)
-            raise
 
     def _finalize(self) -> Path:
         """Copy the best (else the last) method weights to the output folder with a model card."""
@@ -347,6 +309,21 @@ def score_texts(names, predictions: list[str], references: list[str], lang: str 
     return scores, unavailable
 
 
+@contextlib.contextmanager
+def evaluating(model) -> Iterator[None]:
+    """Eval mode (no dropout) and no gradients inside the block; afterwards the model is back in
+    the mode it was in, so validation in the middle of training leaves it training."""
+    import torch
+
+    was_training = model.training
+    model.eval()
+    try:
+        with torch.no_grad():
+            yield
+    finally:
+        model.train(was_training)
+
+
 def _device_of(adapted, accelerator):
     import torch
 
@@ -357,52 +334,36 @@ def _device_of(adapted, accelerator):
 
 def dataset_loss(adapted, examples, collate, batch_size: int, accelerator=None) -> float:
     """Mean cross-entropy per target token over ``examples`` (eval mode, no gradients)."""
-    import contextlib
-
-    import torch
-
     device = _device_of(adapted, accelerator)
-    was_training = adapted.training
-    adapted.eval()
     total_loss, total_tokens = 0.0, 0
-    try:
-        with torch.no_grad():
-            for i in range(0, len(examples), batch_size):
-                batch = _to_device(collate(examples[i:i + batch_size]), device)
-                ctx = accelerator.autocast() if accelerator is not None else contextlib.nullcontext()
-                with ctx:
-                    loss = adapted(**batch).loss
-                n = int((batch["labels"] != -100).sum())
-                total_loss += float(loss) * n
-                total_tokens += n
-    finally:
-        adapted.train(was_training)
+    with evaluating(adapted):
+        for i in range(0, len(examples), batch_size):
+            batch = _to_device(collate(examples[i:i + batch_size]), device)
+            ctx = accelerator.autocast() if accelerator is not None else contextlib.nullcontext()
+            with ctx:
+                loss = adapted(**batch).loss
+            n = int((batch["labels"] != -100).sum())
+            total_loss += float(loss) * n
+            total_tokens += n
     return total_loss / max(1, total_tokens)
 
 
 def generate_texts(adapted, examples, collate, tokenizer, batch_size: int, num_beams: int,
                    max_new_tokens: int, accelerator=None) -> list[str]:
     """Decode each example from its source alone (the collator is built without labels)."""
-    import torch
-
     device = _device_of(adapted, accelerator)
-    was_training = adapted.training
-    adapted.eval()
     out: list[str] = []
-    try:
-        with torch.no_grad():
-            for i in range(0, len(examples), batch_size):
-                batch = _to_device(collate(examples[i:i + batch_size]), device)
-                assert "labels" not in batch and "decoder_input_ids" not in batch
-                if accelerator is not None:
-                    with accelerator.autocast():
-                        ids = adapted.generate(**batch, num_beams=num_beams,
-                                               max_new_tokens=max_new_tokens)
-                else:
-                    ids = adapted.generate(**batch, num_beams=num_beams, max_new_tokens=max_new_tokens)
-                out.extend(tokenizer.batch_decode(ids, skip_special_tokens=True))
-    finally:
-        adapted.train(was_training)
+    with evaluating(adapted):
+        for i in range(0, len(examples), batch_size):
+            batch = _to_device(collate(examples[i:i + batch_size]), device)
+            assert "labels" not in batch and "decoder_input_ids" not in batch
+            if accelerator is not None:
+                with accelerator.autocast():
+                    ids = adapted.generate(**batch, num_beams=num_beams,
+                                           max_new_tokens=max_new_tokens)
+            else:
+                ids = adapted.generate(**batch, num_beams=num_beams, max_new_tokens=max_new_tokens)
+            out.extend(tokenizer.batch_decode(ids, skip_special_tokens=True))
     return [s.strip() for s in out]
 
 
@@ -438,5 +399,5 @@ def train(config: TrainConfig) -> Path:
     return Trainer(config).run()
 
 
-__all__ = ["Trainer", "TrainingError", "train", "generate_texts", "lr_factor", "DataError",
-           "ResumeError"]
+__all__ = ["Trainer", "TrainingError", "train", "generate_texts", "dataset_loss", "evaluating",
+           "lr_factor", "DataError", "ResumeError"]

@@ -6,10 +6,13 @@ Everything is written to a temporary name in the destination's own folder (same 
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import tempfile
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Any, Iterator
 
 
 def atomic_write_bytes(path: Path, data: bytes) -> None:
@@ -54,6 +57,42 @@ def replace_dir(tmp: Path, final: Path) -> None:
     os.replace(tmp, final)
     if old is not None:
         shutil.rmtree(old, ignore_errors=True)
+
+
+@contextmanager
+def atomic_dir(final: Path) -> Iterator[Path]:
+    """Fill the yielded temporary folder; it becomes ``final`` when the block ends, or is deleted
+    when the block raises (a kill leaves a ``.tmp`` folder that :func:`remove_stale_temps` removes)."""
+    tmp = temp_dir_beside(final)
+    try:
+        yield tmp
+        replace_dir(tmp, final)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+
+
+def append_jsonl(path: Path, entry: dict[str, Any]) -> None:
+    """Append one JSON line (a run's log.jsonl)."""
+    with open(path, "a", encoding="utf-8") as f:
+        f.write(json.dumps(entry) + "\n")
+
+
+def truncate_jsonl(path: Path, step: int) -> None:
+    """Keep only the lines of a run log whose "step" is at most ``step`` (lines without one count as
+    step 0; unreadable ones, e.g. half a line written when the process was killed, are dropped).
+    A resumed run redoes the steps after its checkpoint and would log them twice otherwise."""
+    path = Path(path)
+    if not path.is_file():
+        return
+    kept = []
+    for line in path.read_text(encoding="utf-8").splitlines():
+        try:
+            if json.loads(line).get("step", 0) <= step:
+                kept.append(line)
+        except json.JSONDecodeError:
+            continue
+    atomic_write_text(path, "".join(k + "\n" for k in kept))
 
 
 def remove_stale_temps(folder: Path) -> None:
