@@ -18,6 +18,17 @@ from __future__ import annotations
 from .cfg import Flow
 
 
+
+def _reach_backwards(start: int, pred: dict[int, list[int]], reach: set[int]) -> None:
+    """Add ``start`` and every node with a path to it (not yet in ``reach``) to ``reach``."""
+    reach.add(start)
+    stack = [start]
+    while stack:
+        for p in pred[stack.pop()]:
+            if p not in reach:
+                reach.add(p)
+                stack.append(p)
+
 def build_cdg(flow: Flow) -> list[tuple[int, int]]:
     """Control-dependence edges (controller, dependent) of ``flow``, deduplicated, in a
     deterministic order."""
@@ -44,27 +55,14 @@ def build_cdg(flow: Flow) -> list[tuple[int, int]]:
     add_edge(entry, exit)
 
     # Which nodes reach the exit (backwards search from it)?
-    reach = {exit}
-    stack = [exit]
-    while stack:
-        n = stack.pop()
-        for p in pred[n]:
-            if p not in reach:
-                reach.add(p)
-                stack.append(p)
+    reach: set[int] = set()
+    _reach_backwards(exit, pred, reach)
     if len(reach) < len(nodes):
         for u in _forward_order(entry, nodes, succ):
             if u in reach:
                 continue
             add_edge(u, exit)  # connect the region (its first node from the entry) to the exit
-            reach.add(u)
-            stack = [u]
-            while stack:
-                n = stack.pop()
-                for p in pred[n]:
-                    if p not in reach:
-                        reach.add(p)
-                        stack.append(p)
+            _reach_backwards(u, pred, reach)
 
     ipdom = _post_dominators(exit, nodes, succ, pred)
 

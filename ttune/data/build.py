@@ -31,6 +31,7 @@ import zipfile
 from pathlib import Path
 from typing import Iterator
 
+from ttune.cpg.base import iter_nodes
 from ttune.cpg.ts import SNode, parse
 from ttune.data.decode import split_test_and_focal
 from ttune.data.io import DataError, make_record
@@ -77,16 +78,8 @@ def _path_hash(rel: str) -> bytes:
     return hashlib.sha256(rel.encode("utf-8")).digest()
 
 
-def _walk(root: SNode) -> Iterator[SNode]:
-    stack = [root]
-    while stack:
-        n = stack.pop()
-        yield n
-        stack.extend(reversed(n.children))
-
-
 def _has_error(root: SNode) -> bool:
-    return any(n.is_error or n.is_missing for n in _walk(root))
+    return any(n.is_error or n.is_missing for n in iter_nodes(root))
 
 
 def _text(src: bytes, n: SNode) -> str:
@@ -180,7 +173,7 @@ def javadoc_text(comment: str) -> str:
 
 def _java_methods(root: SNode) -> Iterator[tuple[SNode, SNode | None]]:
     """(method, the comment just before it) for methods/constructors that have a body."""
-    for n in _walk(root):
+    for n in iter_nodes(root):
         if n.type not in ("class_body", "enum_body", "interface_body", "enum_body_declarations"):
             continue
         prev = None
@@ -200,7 +193,7 @@ def _good_summary(target: str) -> bool:
 def summarize_from_file(rel: str, src: bytes, lang: str) -> Iterator[dict]:
     root = parse(src, lang)
     if lang == "python":
-        for fn in _walk(root):
+        for fn in iter_nodes(root):
             if fn.type != "function_definition":
                 continue
             doc = _python_docstring(src, fn)
@@ -262,7 +255,7 @@ def _is_assert_call(src: bytes, n: SNode) -> bool:
 
 def _assertions(src: bytes, fn: SNode) -> list[SNode]:
     """Every assertion in ``fn``: assert statements and self.assert*(...) calls (also in ``with``)."""
-    return [n for n in _walk(fn) if n.type == "assert_statement" or _is_assert_call(src, n)]
+    return [n for n in iter_nodes(fn) if n.type == "assert_statement" or _is_assert_call(src, n)]
 
 
 def _statement_of(n: SNode) -> SNode | None:
@@ -289,7 +282,7 @@ def one_line(code: str) -> str:
 
 def _called_names(src: bytes, fn: SNode, before: int) -> list[str]:
     names = []
-    for n in _walk(fn):
+    for n in iter_nodes(fn):
         if n.type == "call" and n.start_byte < before:
             f = n.child("function")
             if f is None:
@@ -320,7 +313,7 @@ def _module_under_test(test_rel: str, files: dict[str, bytes]) -> bytes | None:
 def _function_index(src: bytes) -> dict[str, SNode]:
     root = parse(src, "python")
     index: dict[str, SNode] = {}
-    for n in _walk(root):
+    for n in iter_nodes(root):
         if n.type == "function_definition" and n.child("name") is not None:
             index.setdefault(_text(src, n.child("name")), n)
     return index
@@ -329,7 +322,7 @@ def _function_index(src: bytes) -> dict[str, SNode]:
 def assert_from_file(rel: str, src: bytes, module_src: bytes | None) -> Iterator[dict]:
     root = parse(src, "python")
     focal_index = _function_index(module_src) if module_src is not None else {}
-    for fn in _walk(root):
+    for fn in iter_nodes(root):
         if fn.type != "function_definition" or fn.child("name") is None:
             continue
         name = _text(src, fn.child("name"))
