@@ -227,7 +227,8 @@ def test_bad_input_one_line_errors(tiny, tmp_path):
     assert_one_line_error(r, r"not a trained method folder")
 
 
-def test_no_builtin_model_message(tmp_path):
+def test_no_builtin_model_message(tmp_path, monkeypatch):
+    monkeypatch.setenv("TTUNE_MODELS_DIR", str(tmp_path / "no-models"))  # whatever the package ships
     r = run("summarize", write(tmp_path, "a.py", PY))
     assert_one_line_error(r, "^error: " + re.escape(NO_BUILTIN) + "$")
     r = run("summarize", write(tmp_path, "b.py", PY), "--model", "ttune-tiny")
@@ -321,6 +322,7 @@ def test_assert_runs_the_model(tiny, tmp_path):
 
 
 def test_translate_outermost_functions(tiny, tmp_path, monkeypatch):
+    monkeypatch.setenv("TTUNE_MODELS_DIR", str(tmp_path / "no-models"))  # whatever the package ships
     seen = capture_records(monkeypatch)
     f = write(tmp_path, "Calc.java", JAVA)
     r = run("translate", f, "--to", "csharp", "--transducer", tiny["transducer"])
