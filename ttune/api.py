@@ -213,11 +213,9 @@ def evaluate(checkpoint: "str | Path", task: str, test: "str | Path", output: "s
                "predictions_file": str(pred_path)}
     if bad:
         results["malformed_note"] = describe_bad_lines(test, bad)
-    out = Path(output)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_name(f".{out.name}.tmp")
-    tmp.write_text(json.dumps(results, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
-    tmp.replace(out)
+    from ttune.train.io import atomic_write_text
+
+    atomic_write_text(Path(output), json.dumps(results, indent=2, ensure_ascii=False) + "\n")
     return results
 
 

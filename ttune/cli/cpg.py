@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import Optional
 
@@ -24,11 +23,12 @@ def cpg(
     from ttune import api
     from ttune.cli.main import fail
     from ttune.cpg import CPGConfig, CPGError
+    from ttune.cpg.batch import FORMATS
 
     try:
         config = CPGConfig(max_bytes=max_bytes, max_nodes=max_nodes)
-        if fmt not in ("summary", "json", "dot", "graphml"):
-            raise CPGError(f"unknown format {fmt!r}; known: summary, json, dot, graphml")
+        if fmt not in FORMATS:
+            raise CPGError(f"unknown format {fmt!r}; known: {', '.join(FORMATS)}")
         if path.is_dir():
             if fmt != "summary" and output is None:
                 raise CPGError("a directory with --format json/dot/graphml needs --output FOLDER")
@@ -50,9 +50,9 @@ def cpg(
     if output is None:
         typer.echo(text, nl=False)
     else:
-        tmp = output.with_name(output.name + ".tmp")
-        tmp.write_text(text, encoding="utf-8")
-        os.replace(tmp, output)
+        from ttune.train.io import atomic_write_text
+
+        atomic_write_text(output, text)
 
 
 def register(app: typer.Typer) -> None:

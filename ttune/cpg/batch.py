@@ -11,6 +11,8 @@ from typing import Iterable
 from .base import CPGConfig, CPGError
 from .graph import CPG, EDGE_TYPES
 
+from ttune.train.io import atomic_write_text
+
 FORMATS = ("summary", "json", "dot", "graphml")
 _SUFFIX = {"json": ".cpg.json", "dot": ".dot", "graphml": ".graphml"}
 
@@ -143,10 +145,7 @@ def _one_file(job: tuple) -> dict:
         return {"path": str(path), "error": f"{type(exc).__name__}: {exc}"}
     if out_dir is not None and fmt != "summary":
         target = Path(out_dir) / (str(Path(path).relative_to(root)) + _SUFFIX[fmt])
-        target.parent.mkdir(parents=True, exist_ok=True)
-        tmp = target.with_name(target.name + ".tmp")
-        tmp.write_text(render(cpg, fmt, edge_types), encoding="utf-8")
-        os.replace(tmp, target)
+        atomic_write_text(target, render(cpg, fmt, edge_types))
     with open(path, "rb") as fh:
         lines = fh.read().count(b"\n")
     return {"path": str(path), "lines": lines, "nodes": len(cpg.nodes),

@@ -114,20 +114,15 @@ def iter_jsonl_lines(records: Iterable[dict]) -> Iterator[str]:
 
 def write_jsonl(path: str | os.PathLike, records: Iterable[dict]) -> int:
     """Write ``records`` atomically (temp file in the same folder, then rename); returns the count."""
+    from ttune.train.io import atomic_file
+
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
     n = 0
-    try:
-        opener = gzip.open if path.suffix == ".gz" else open
-        with opener(tmp, "wt", encoding="utf-8") as f:
-            for line in iter_jsonl_lines(records):
-                f.write(line)
-                n += 1
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
+    opener = gzip.open if path.suffix == ".gz" else open
+    with atomic_file(path) as tmp, opener(tmp, "wt", encoding="utf-8") as f:
+        for line in iter_jsonl_lines(records):
+            f.write(line)
+            n += 1
     return n
 
 

@@ -17,8 +17,6 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import os
-import tempfile
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,6 +24,8 @@ from typing import Any, ClassVar
 
 import torch
 from torch import Tensor, nn
+
+from ttune.train.io import atomic_file, atomic_write_text
 
 FORMAT_VERSION = 1
 CONFIG_FILE = "method_config.json"
@@ -182,19 +182,6 @@ class AdaptedModel(nn.Module):
 
 
 # ------------------------------------------------------------------------------ save and load
-def _atomic_write(path: Path, write) -> None:
-    """Write through a temp file in the same folder, then rename over ``path`` (never half-written)."""
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    os.close(fd)
-    try:
-        write(tmp)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
-
-
 def save_method(adapted: AdaptedModel, out_dir: str | Path, meta: dict | None = None) -> Path:
     """Write ``method_config.json`` and ``method.safetensors`` (trainable weights only) to ``out_dir``."""
     from safetensors.torch import save_file
@@ -207,8 +194,9 @@ def save_method(adapted: AdaptedModel, out_dir: str | Path, meta: dict | None = 
            "backbone": backbone_fingerprint(adapted.backbone), "meta": meta or {}}
     text = json.dumps(doc, indent=2, sort_keys=False) + "\n"
     sd = adapted.method_state_dict()
-    _atomic_write(out / WEIGHTS_FILE, lambda p: save_file(sd, p, metadata={"format": "pt"}))
-    _atomic_write(out / CONFIG_FILE, lambda p: Path(p).write_text(text, encoding="utf-8"))
+    with atomic_file(out / WEIGHTS_FILE) as tmp:
+        save_file(sd, str(tmp), metadata={"format": "pt"})
+    atomic_write_text(out / CONFIG_FILE, text)
     return out
 
 
