@@ -121,13 +121,13 @@ def compare(
     """Train and evaluate every method x seed on the same data and budget; write results.csv,
     results.json, Wilcoxon tests, plots and report.md into OUTPUT."""
     from ttune import api
-    from ttune.cli.main import fail
+    from ttune.cli.main import errors_as_fail, fail
     from ttune.cli.train import _quiet_libraries
     from ttune.compare import CompareConfig
     from ttune.train.config import default_cache_dir
 
     _quiet_libraries()
-    try:
+    with errors_as_fail():
         config = CompareConfig(
             task=task, methods=methods, model=model, train_file=str(train_file),
             valid_file=str(valid_file) if valid_file else None, test_file=str(test_file),
@@ -141,8 +141,6 @@ def compare(
             log_every=log_every, progress=run_progress,
             command=_command_line())
         results = api.compare(config, on_event=lambda e: typer.echo(progress_line(e), err=True))
-    except ValueError as exc:
-        raise fail(str(exc).splitlines()[0] if str(exc) else type(exc).__name__)
     metric = results["primary_metric"]
     for method, cols in results["summary"].items():
         tp = cols["trainable_parameters"]["mean"]

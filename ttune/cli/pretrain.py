@@ -39,10 +39,10 @@ def pretrain(
     """Train a byte-level BPE tokenizer and a small T5 (span corruption) on code from this machine
     and the training splits of the shared data sets; the result is a backbone folder."""
     from ttune import api
-    from ttune.cli.main import fail
+    from ttune.cli.main import errors_as_fail
     from ttune.pretrain.config import PretrainConfig, PretrainError
 
-    try:
+    with errors_as_fail(PretrainError):
         extra = {"sources": sources} if sources else {}
         config = PretrainConfig(
             output_dir=str(output), shape=shape, d_model=d_model, d_ff=d_ff, num_layers=layers,
@@ -53,8 +53,6 @@ def pretrain(
             precision=precision, threads=threads, progress=progress,
             command="ttune pretrain " + " ".join(shlex.quote(a) for a in sys.argv[2:]), **extra)
         path = api.pretrain(config)
-    except PretrainError as exc:
-        raise fail(str(exc))
     typer.echo(f"wrote the pretrained backbone to {path}")
 
 
