@@ -53,8 +53,16 @@ def load_backbone(path_or_id: str, device: str | torch.device = "cpu"
     """Load a frozen T5-family encoder-decoder and its fast tokenizer from a local folder or hub id.
 
     A string that looks like a path (absolute, ``./``, ``~``, or an existing folder) is read
-    locally only; anything else is tried as a hub id (which needs network access).
+    locally only; ``ttune-tiny`` (when no such folder exists here) is the built-in backbone inside
+    ttune's models folder; anything else is tried as a hub id (which needs network access).
     """
+    from ttune.use import BUILTIN_BACKBONE, NO_BUILTIN, models_dir
+
+    if path_or_id == BUILTIN_BACKBONE and not Path(path_or_id).exists():
+        builtin = models_dir() / BUILTIN_BACKBONE
+        if not builtin.is_dir():
+            raise BackboneError(NO_BUILTIN)
+        path_or_id = str(builtin)
     p = Path(os.path.expanduser(path_or_id))
     looks_local = path_or_id.startswith((".", "/", "~")) or path_or_id.count("/") > 1
     if looks_local and not p.exists():

@@ -70,6 +70,8 @@ def test_first_sentence_and_javadoc():
     assert first_sentence("Return x. Then y.") == "Return x."
     assert first_sentence("Return v1.2 of\n  the thing.\n\nMore.") == "Return v1.2 of the thing."
     assert javadoc_text("/**\n * Returns the {@link Foo#bar baz} <i>x</i>.\n * @param a b\n */") == "Returns the bar x."
+    # Tags with nothing after the '#' (seen in the JDK sources) keep the class name.
+    assert javadoc_text("/** Uses {@link Foo#} and {@link #m}. */") == "Uses Foo and m."
 
 
 def test_build_summarize_python(tmp_path):

@@ -25,6 +25,9 @@ def pretrain(
     seed: int = typer.Option(0, "--seed", help="Seed of the corpus sample, init, data order and noise."),
     batch_size: int = typer.Option(32, "--batch-size", help="Windows per optimizer step."),
     input_length: int = typer.Option(256, "--input-length", help="Corpus tokens per window before span corruption."),
+    prefix_share: float = typer.Option(0.25, "--prefix-share", help="Share of steps training prefix LM (the decoder continues a window)."),
+    docstring_share: float = typer.Option(0.25, "--docstring-share", help="Share of steps training docstring generation on (code, docstring) pairs of the local sources; 0 turns it off."),
+    docstring_pairs: int = typer.Option(60_000, "--docstring-pairs", help="Most (code, docstring) pairs collected."),
     lr: float = typer.Option(2e-3, "--lr", help="Peak AdamW learning rate."),
     warmup_steps: int = typer.Option(200, "--warmup-steps", help="Linear warm-up steps."),
     schedule: str = typer.Option("cosine", "--schedule", help="cosine, linear or constant after warm-up."),
@@ -36,8 +39,9 @@ def pretrain(
     threads: Optional[int] = typer.Option(None, "--threads", help="torch CPU threads."),
     progress: bool = typer.Option(True, "--progress/--no-progress", help="Show a progress bar."),
 ) -> None:
-    """Train a byte-level BPE tokenizer and a small T5 (span corruption) on code from this machine
-    and the training splits of the shared data sets; the result is a backbone folder."""
+    """Train a byte-level BPE tokenizer and a small T5 (span corruption, prefix LM and docstring
+    generation) on code from this machine and the training splits of the shared data sets; the result
+    is a backbone folder."""
     from ttune import api
     from ttune.cli.main import errors_as_fail
     from ttune.pretrain.config import PretrainConfig, PretrainError
@@ -48,6 +52,7 @@ def pretrain(
             output_dir=str(output), shape=shape, d_model=d_model, d_ff=d_ff, num_layers=layers,
             num_heads=heads, max_steps=max_steps, max_minutes=max_minutes, corpus_bytes=corpus_bytes,
             vocab_size=vocab_size, seed=seed, batch_size=batch_size, input_length=input_length, lr=lr,
+            prefix_share=prefix_share, docstring_share=docstring_share, docstring_pairs=docstring_pairs,
             warmup_steps=warmup_steps, schedule=schedule, checkpoint_every=checkpoint_every,
             log_every=log_every, save_dtype=save_dtype, data_dir=str(data_dir) if data_dir else None,
             precision=precision, threads=threads, progress=progress,

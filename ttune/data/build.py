@@ -153,6 +153,12 @@ def _python_docstring(src: bytes, fn: SNode) -> tuple[str, tuple[int, int]] | No
 _JAVADOC_TAG = re.compile(r"\{@(?:code|link|linkplain|literal|value)\s+([^}]*)\}")
 
 
+def _tag_word(m: re.Match) -> str:
+    """``{@link Foo#bar(int) label}`` -> ``bar(int)``; ``{@link Foo#}`` -> ``Foo``; ``{@code}`` -> ""."""
+    member = m.group(1).split("#")[-1].split()
+    return member[0] if member else " ".join(m.group(1).replace("#", " ").split()[:1])
+
+
 def javadoc_text(comment: str) -> str:
     """The description of a Javadoc comment: markers, block tags and HTML removed."""
     body = comment.strip()
@@ -165,7 +171,7 @@ def javadoc_text(comment: str) -> str:
             break
         lines.append(line)
     text = "\n".join(lines)
-    text = _JAVADOC_TAG.sub(lambda m: m.group(1).split("#")[-1].split()[0] if m.group(1).strip() else "", text)
+    text = _JAVADOC_TAG.sub(_tag_word, text)
     text = re.sub(r"<[^>]+>", "", text)
     text = text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&").replace("&nbsp;", " ")
     return text.strip()

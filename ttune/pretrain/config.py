@@ -105,6 +105,18 @@ class PretrainConfig(JsonConfig):
     """Fraction of each window's tokens masked by span corruption."""
     mean_span_length: float = 3.0
     """Mean length of a masked span."""
+    prefix_share: float = 0.25
+    """Share of the steps that train prefix LM instead (encoder: a window's start and a sentinel;
+    decoder: its last prefix_target_length tokens). See ttune/pretrain/objectives.py."""
+    prefix_target_length: int = 64
+    """Tokens the decoder writes in a prefix-LM step."""
+    docstring_share: float = 0.25
+    """Share of the steps that train docstring generation (code without its doc -> the doc's first
+    sentence), on pairs from the local sources only; 0 turns it off."""
+    docstring_pairs: int = 60_000
+    """Most (code, docstring) pairs collected, shared equally by the local sources."""
+    docstring_target_length: int = 48
+    """Docstring tokens kept (with </s>); a docstring step's code is cut at input_length tokens."""
     # ---------------------------------------------------------------- optimisation
     batch_size: int = 32
     """Windows per optimizer step."""
@@ -177,6 +189,17 @@ class PretrainConfig(JsonConfig):
         if n_spans > 99:
             raise PretrainError(f"input_length {self.input_length} gives {n_spans} noise spans; "
                                 "at most 99 fit the 100 sentinels")
+        if not (0 <= self.prefix_share <= 1 and 0 <= self.docstring_share <= 1
+                and self.prefix_share + self.docstring_share <= 1):
+            raise PretrainError("prefix_share and docstring_share must be in [0, 1] and sum to at most 1, "
+                                f"got {self.prefix_share} and {self.docstring_share}")
+        for name in ("docstring_pairs", "docstring_target_length", "prefix_target_length"):
+            v = getattr(self, name)
+            if not isinstance(v, int) or isinstance(v, bool) or v < 2:
+                raise PretrainError(f"{name} must be an integer >= 2, got {v!r}")
+        if self.prefix_share > 0 and self.prefix_target_length > self.input_length // 2:
+            raise PretrainError(f"prefix_target_length must be at most input_length / 2 "
+                                f"({self.input_length // 2}), got {self.prefix_target_length}")
         if self.input_length < 8:
             raise PretrainError(f"input_length must be at least 8, got {self.input_length}")
         if not self.lr > 0:
@@ -227,6 +250,15 @@ class PretrainConfig(JsonConfig):
                 "jdk_src_zip", "vocab_size", "tokenizer_bytes")
         d = self.to_dict()
         return {k: d[k] for k in keys}
+
+    def pairs_key(self) -> dict[str, Any]:
+        """The options the docstring pairs depend on (besides the corpus key's)."""
+        return {**self.corpus_key(), "docstring_pairs": self.docstring_pairs}
+
+    def shares(self) -> dict[str, float]:
+        """Step shares of the three objectives (span corruption takes the rest)."""
+        return {"span": 1.0 - self.prefix_share - self.docstring_share, "prefix": self.prefix_share,
+                "docstring": self.docstring_share}
 
 
 __all__ = ["PretrainConfig", "PretrainError", "SOURCES", "LOCAL_SOURCES", "DATASET_SOURCES",

@@ -307,6 +307,27 @@ def build_corpus(cfg: PretrainConfig, say: Callable[[str], None] = log.info) -> 
     return corpus
 
 
+def build_pairs(cfg: PretrainConfig, say: Callable[[str], None] = log.info
+                ) -> tuple[list[tuple[str, str]], dict[str, dict]]:
+    """(code, docstring) pairs for the docstring objective from the config's LOCAL sources, minus
+    any whose code equals a test record of the config's data sets. Returns (pairs, per-source stats)."""
+    from ttune.pretrain.objectives import collect_pairs
+
+    data_dir = Path(cfg.data_dir) if cfg.data_dir else None
+    if data_dir is None:
+        from ttune.data.io import data_dir as default_data_dir
+
+        data_dir = default_data_dir()
+    test_hashes: set[str] = set()
+    local: dict[str, list[Entry]] = {}
+    for s in cfg.sources:
+        if s in LOCAL_SOURCES:
+            local[s] = _LOCAL[s](cfg)[0]
+        else:
+            test_hashes.update(_dataset_docs(s, data_dir)[1])
+    return collect_pairs(local, cfg.docstring_pairs, cfg.seed, test_hashes, _norm, say)
+
+
 def tokenizer_sample(corpus: Corpus, n_bytes: int, seed: int) -> Iterator[str]:
     """A seeded sample of chunks, about ``n_bytes`` in all, to train the tokenizer on."""
     idx = list(range(len(corpus.chunks)))
@@ -319,4 +340,4 @@ def tokenizer_sample(corpus: Corpus, n_bytes: int, seed: int) -> Iterator[str]:
         yield corpus.chunks[i]
 
 
-__all__ = ["Doc", "Corpus", "build_corpus", "chunk_text", "tokenizer_sample", "DATASET_SOURCES"]
+__all__ = ["Doc", "Corpus", "build_corpus", "build_pairs", "chunk_text", "tokenizer_sample", "DATASET_SOURCES"]

@@ -123,6 +123,40 @@ def prepare_data(cfg: PretrainConfig, out: Path):
     return tok, ids, info
 
 
+def prepare_pairs(cfg: PretrainConfig, out: Path, tok):
+    """The docstring objective's tokenized pairs (``objectives.Pairs``) and their stats -- built once,
+    then read from ``out/pairs_tokens.safetensors`` + ``out/pairs.json``; (None, {}) when off."""
+    import torch
+    from safetensors.torch import load_file, save_file
+
+    from ttune.pretrain.corpus import build_pairs
+    from ttune.pretrain.objectives import Pairs, pack_pairs
+
+    if cfg.docstring_share <= 0:
+        return None, {}
+    info_p, ids_p = out / "pairs.json", out / "pairs_tokens.safetensors"
+    if info_p.is_file() and ids_p.is_file():
+        info = json.loads(info_p.read_text(encoding="utf-8"))
+        if info.get("key") == cfg.pairs_key():
+            t = load_file(str(ids_p))
+            _say(f"pretrain: reusing {info['pairs']:,} docstring pairs in {out}")
+            return Pairs(*(t[k].numpy() for k in ("src", "src_off", "tgt", "tgt_off"))), info
+    _say("pretrain: collecting (code, docstring) pairs from the local sources ...")
+    t0 = time.perf_counter()
+    pairs, stats = build_pairs(cfg, say=_say)
+    if len(pairs) < 2:
+        raise PretrainError("docstring_share > 0 but the local sources gave fewer than 2 (code, docstring) "
+                            "pairs; add python-stdlib, site-packages or jdk to sources, or set it to 0")
+    packed = pack_pairs(tok, pairs)
+    save_file({k: torch.from_numpy(getattr(packed, k)).contiguous() for k in ("src", "src_off", "tgt", "tgt_off")},
+              str(ids_p))
+    info = {"key": cfg.pairs_key(), "pairs": len(pairs), "sources": stats,
+            "source_tokens": int(len(packed.src)), "target_tokens": int(len(packed.tgt))}
+    atomic_write_text(info_p, json.dumps(info, indent=1) + "\n")
+    _say(f"pretrain: {len(pairs):,} docstring pairs ({time.perf_counter() - t0:.0f} s)")
+    return packed, info
+
+
 # ------------------------------------------------------------------ model
 def init_model(cfg: PretrainConfig, tokenizer):
     """A freshly initialised T5 (seeded) of the config's sizes and the tokenizer's vocabulary."""
@@ -183,14 +217,18 @@ class Windows:
         return corrupt_batch(rows.astype(np.int64), rngs, self.sentinels, self.eos,
                              c.noise_density, c.mean_span_length)
 
-    def batch(self, step: int):
+    def rows(self, step: int) -> np.ndarray:
+        """The uncorrupted windows of step ``step``. Shapes: int [B, L]."""
         B, n = self.cfg.batch_size, len(self)
         idx = []
         for j in range(B):
             g = step * B + j
             idx.append(self.train_idx[self._perm(g // n)[g % n]])
-        rngs = [np.random.default_rng([self.cfg.seed, 2, step, j]) for j in range(B)]
-        return self._corrupt(self.windows[np.asarray(idx)], rngs)
+        return self.windows[np.asarray(idx)]
+
+    def batch(self, step: int):
+        rngs = [np.random.default_rng([self.cfg.seed, 2, step, j]) for j in range(self.cfg.batch_size)]
+        return self._corrupt(self.rows(step), rngs)
 
     def eval_batch(self):
         rngs = [np.random.default_rng([self.cfg.seed, 3, k]) for k in range(len(self.eval_idx))]
@@ -200,9 +238,60 @@ class Windows:
         return step * self.cfg.batch_size / len(self)
 
 
+class StepBatches:
+    """The batch of every optimizer step: its objective (``objectives.objective_of``), then
+    (inputs, attention mask or None, labels) -- span corruption and prefix LM from the step's windows,
+    docstring generation from a seeded permutation of the pairs. The last ``eval_windows`` pairs
+    (at most a quarter) are held out for the docstring evaluation loss."""
+
+    def __init__(self, cfg: PretrainConfig, windows: "Windows", pairs, sentinels: list[int], eos_id: int,
+                 pad_id: int) -> None:
+        self.cfg, self.windows, self.pairs = cfg, windows, pairs
+        self.sentinel, self.eos, self.pad = sentinels[0], eos_id, pad_id
+        self.shares = cfg.shares()
+        n = len(pairs) if pairs is not None else 0
+        self.n_eval_pairs = min(cfg.eval_windows, n // 4)
+        self.n_train_pairs = n - self.n_eval_pairs
+
+    def objective(self, step: int) -> str:
+        from ttune.pretrain.objectives import objective_of
+
+        obj = objective_of(step, self.cfg.seed, self.shares)
+        return "span" if obj == "docstring" and not self.n_train_pairs else obj
+
+    def get(self, step: int):
+        """(objective, inputs int64 [B, Li], mask int64 [B, Li] or None, labels int64 [B, Lt])."""
+        from ttune.pretrain.objectives import prefix_lm
+
+        c, obj = self.cfg, self.objective(step)
+        if obj == "span":
+            x, y = self.windows.batch(step)
+            return obj, x, None, y
+        if obj == "prefix":
+            x, y = prefix_lm(self.windows.rows(step), c.prefix_target_length, self.sentinel, self.eos)
+            return obj, x.astype(np.int64), None, y.astype(np.int64)
+        B, n = c.batch_size, self.n_train_pairs
+        idx = []
+        for j in range(B):
+            g = step * B + j
+            perm = np.random.default_rng([c.seed, 6, g // n]).permutation(n)
+            idx.append(perm[g % n])
+        x, mask, y = self.pairs.batch(np.asarray(idx), c.input_length, c.docstring_target_length, self.pad,
+                                      self.eos)
+        return obj, x, mask, y
+
+    def eval_pairs(self):
+        """The held-out pairs' (inputs, mask, labels), or None."""
+        if not self.n_eval_pairs:
+            return None
+        idx = np.arange(self.n_train_pairs, self.n_train_pairs + self.n_eval_pairs)
+        return self.pairs.batch(idx, self.cfg.input_length, self.cfg.docstring_target_length, self.pad, self.eos)
+
+
 def heldout_loss(model, inputs: np.ndarray, targets: np.ndarray, device, batch_size: int = 32,
-                 precision: str = "fp32") -> float:
-    """Mean target-token cross-entropy on fixed (inputs, targets) (eval mode, no gradients)."""
+                 precision: str = "fp32", mask: np.ndarray | None = None) -> float:
+    """Mean target-token cross-entropy on fixed (inputs, targets) (eval mode, no gradients);
+    targets equal to -100 are padding, ``mask`` the inputs' attention mask (None: no padding)."""
     import torch
 
     from ttune.train.engine import evaluating
@@ -212,10 +301,12 @@ def heldout_loss(model, inputs: np.ndarray, targets: np.ndarray, device, batch_s
         for i in range(0, len(inputs), batch_size):
             x = torch.from_numpy(inputs[i:i + batch_size]).to(device)
             y = torch.from_numpy(targets[i:i + batch_size]).to(device)
+            m = torch.from_numpy(mask[i:i + batch_size]).to(device) if mask is not None else None
             with autocast(device, precision):
-                loss = model(input_ids=x, labels=y).loss
-            total += float(loss) * y.numel()
-            n += y.numel()
+                loss = model(input_ids=x, attention_mask=m, labels=y).loss
+            k = int((y != -100).sum())
+            total += float(loss) * k
+            n += k
     return total / max(1, n)
 
 
@@ -275,7 +366,11 @@ class Pretrainer(RunFolder):
         if tok.unk_token_id in sentinels:
             raise PretrainError("the tokenizer lacks the <extra_id_*> sentinels")
         data = Windows(c, ids, sentinels, tok.eos_token_id)
+        pairs, pairs_info = prepare_pairs(c, self.out, tok)
+        batches = StepBatches(c, data, pairs, sentinels, tok.eos_token_id, tok.pad_token_id)
         eval_in, eval_tgt = data.eval_batch() if c.eval_windows else (None, None)
+        eval_doc = batches.eval_pairs()
+        info = {**info, "pairs": pairs_info}
 
         model = init_model(c, tok).to(device)
         decay = [p for n, p in model.named_parameters() if p.dim() >= 2]
@@ -296,7 +391,13 @@ class Pretrainer(RunFolder):
             self._truncate_log(-1)
             h = heldout_loss(model, eval_in, eval_tgt, device, precision=precision) if c.eval_windows else None
             state["heldout_loss"] = h
-            self._log({"event": "start", "step": 0, "heldout_loss": h, "parameters": num_parameters(model),
+            if eval_doc is not None:
+                state["heldout_docstring_loss"] = heldout_loss(model, eval_doc[0], eval_doc[2], device,
+                                                               precision=precision, mask=eval_doc[1])
+            self._log({"event": "start", "step": 0, "heldout_loss": h,
+                       "heldout_docstring_loss": state.get("heldout_docstring_loss"),
+                       "docstring_pairs": len(pairs) if pairs is not None else 0,
+                       "parameters": num_parameters(model),
                        "corpus_tokens": info["tokens"], "windows": len(data),
                        "tokenizer_size": len(tok), "corpus_bytes": info["bytes"],
                        "precision": precision, "device": str(device), "threads": torch.get_num_threads()})
@@ -311,14 +412,21 @@ class Pretrainer(RunFolder):
                    unit="step", dynamic_ncols=True)
         started = time.perf_counter()
         last_saved = state["step"] if latest is not None else -1
-        win_t, win_loss, win_n, win_steps = time.perf_counter(), 0.0, 0, 0
+        win_t, win_loss, win_n, win_steps, win_tokens = time.perf_counter(), 0.0, 0, 0, 0
+        win_obj: dict[str, list[float]] = {}
         stopped = None
 
         def checkpoint() -> None:
             nonlocal last_saved
             if c.eval_windows:
                 state["heldout_loss"] = heldout_loss(model, eval_in, eval_tgt, device, precision=precision)
-                self._log({"event": "eval", "step": state["step"], "heldout_loss": state["heldout_loss"]})
+                entry = {"event": "eval", "step": state["step"], "heldout_loss": state["heldout_loss"]}
+                if eval_doc is not None:
+                    x, m, y = eval_doc
+                    state["heldout_docstring_loss"] = heldout_loss(model, x, y, device, precision=precision,
+                                                                   mask=m)
+                    entry["heldout_docstring_loss"] = state["heldout_docstring_loss"]
+                self._log(entry)
             save_state(self.ckpt_root, model, optimizer, dict(state), c.keep_checkpoints)
             last_saved = state["step"]
 
@@ -331,10 +439,13 @@ class Pretrainer(RunFolder):
             for g in optimizer.param_groups:
                 g["lr"] = lr
             t_step = time.perf_counter()
-            x, y = data.batch(step)
+            obj, x, mask, y = batches.get(step)
+            # Corpus tokens read: whole windows for span / prefix steps, the code tokens of docstring steps.
+            n_in = int(mask.sum()) if mask is not None else c.batch_size * c.input_length
             x, y = torch.from_numpy(x).to(device), torch.from_numpy(y).to(device)
+            mask = torch.from_numpy(mask).to(device) if mask is not None else None
             with autocast(device, precision):
-                loss = model(input_ids=x, labels=y).loss
+                loss = model(input_ids=x, attention_mask=mask, labels=y).loss
             if not torch.isfinite(loss.detach()):
                 bar.close()
                 self._log({"event": "non-finite loss", "step": step + 1})
@@ -346,7 +457,9 @@ class Pretrainer(RunFolder):
                      if c.max_grad_norm > 0 else None)
             optimizer.step()
             state["step"] = step + 1
-            state["tokens_seen"] += c.batch_size * c.input_length
+            state["tokens_seen"] += n_in
+            win_tokens += n_in
+            win_obj.setdefault(obj, []).append(float(loss.detach()))
             state["train_seconds"] += time.perf_counter() - t_step
             win_loss += float(loss.detach())
             win_n += 1
@@ -354,14 +467,16 @@ class Pretrainer(RunFolder):
             bar.update(1)
             if state["step"] % c.log_every == 0 or state["step"] == c.max_steps:
                 dt = time.perf_counter() - win_t
-                tps = win_steps * c.batch_size * c.input_length / dt if dt > 0 else 0.0
+                tps = win_tokens / dt if dt > 0 else 0.0
                 state["last_loss"] = win_loss / win_n
                 entry = {"step": state["step"], "loss": state["last_loss"], "lr": lr, "grad_norm": gnorm,
                          "tokens_per_s": tps, "tokens_seen": state["tokens_seen"],
-                         "epoch": data.epoch_of(state["step"]), "elapsed_s": time.perf_counter() - started}
+                         "epoch": data.epoch_of(state["step"]), "elapsed_s": time.perf_counter() - started,
+                         **{f"loss_{k}": sum(v) / len(v) for k, v in sorted(win_obj.items())}}
                 self._log(entry)
                 bar.set_postfix(loss=f"{entry['loss']:.3f}", tok_s=f"{tps:,.0f}", lr=f"{lr:.1e}")
-                win_t, win_loss, win_n, win_steps = time.perf_counter(), 0.0, 0, 0
+                win_t, win_loss, win_n, win_steps, win_tokens = time.perf_counter(), 0.0, 0, 0, 0
+                win_obj = {}
             if state["step"] % c.checkpoint_every == 0 and state["step"] < c.max_steps:
                 t_ck = time.perf_counter()
                 checkpoint()
@@ -402,6 +517,7 @@ def model_card(c: PretrainConfig, info: dict, state: dict, n_params: int, vocab:
     """Markdown: corpus composition (bytes per source), tokenizer, model, steps, losses, command."""
     s = c.model_sizes()
     li, lt = corrupted_lengths(c.input_length, c.noise_density, c.mean_span_length)
+    sh = c.shares()
     noise, spans = span_counts(c.input_length, c.noise_density, c.mean_span_length)
     fmt = lambda v: "n/a" if v is None else f"{v:.4f}"  # noqa: E731
     lines = [f"# ttune pretrained T5 backbone ({c.shape})", "",
@@ -415,17 +531,28 @@ def model_card(c: PretrainConfig, info: dict, state: dict, n_params: int, vocab:
     for name, st in info["sources"].items():
         lines.append(f"| {name} | {st['documents']:,} | {st['bytes']:,} | {st['available_bytes']:,} | "
                      f"{st['note']} |")
-    lines += ["", "Never included: any test split, the carved dev parts, English summaries or docstrings "
-              "used as targets. Not held out: Python standard library, site-packages and JDK code, so "
-              "records that `ttune data build` makes from those same sources have been seen by this model.",
+    pi = info.get("pairs") or {}
+    if pi:
+        lines += ["", f"Docstring pairs (code without its doc -> the doc's first sentence): {pi['pairs']:,}, "
+                  "from the local sources only; the run's `pairs.json` has the counts.", "",
+                  "| source | pairs | files read | dropped (equal to a test record) |", "|---|---:|---:|---:|"]
+        for name, st in pi["sources"].items():
+            lines.append(f"| {name} | {st['pairs']:,} | {st['files']:,} | {st['dropped_as_test']:,} |")
+    lines += ["", "Never included: any test split, the carved dev parts, and the research data sets' English "
+              "summaries. Not held out: Python standard library, site-packages and JDK code and their "
+              "docstrings, so records that `ttune data build` makes from those same sources have been seen "
+              "by this model.",
               "", "## Model and training", "",
               f"- tokenizer: byte-level BPE, {vocab:,} tokens (<pad>=0, </s>=1, <unk>=2, <extra_id_0..99>)",
               f"- model: T5 (ReLU feed-forward, tied embeddings), d_model {s['d_model']}, d_ff {s['d_ff']}, "
               f"{s['num_layers']}+{s['num_layers']} layers, {s['num_heads']} heads, {n_params:,} parameters, "
               f"stored as {c.save_dtype}",
-              f"- objective: span corruption, windows of {c.input_length} tokens, noise density "
-              f"{c.noise_density} ({noise} tokens in {spans} spans, mean span {c.mean_span_length}); "
-              f"inputs {li}, targets {lt} tokens",
+              f"- objectives, by share of steps: span corruption {sh['span']:.2f} (windows of "
+              f"{c.input_length} tokens, noise density {c.noise_density}: {noise} tokens in {spans} spans, mean "
+              f"span {c.mean_span_length}; inputs {li}, targets {lt} tokens); prefix LM {sh['prefix']:.2f} "
+              f"(the decoder writes a window's last {c.prefix_target_length} tokens); docstring generation "
+              f"{sh['docstring']:.2f} (code cut at {c.input_length} tokens, docstring at "
+              f"{c.docstring_target_length})",
               f"- optimisation: AdamW lr {c.lr}, weight decay {c.weight_decay}, {c.schedule} schedule with "
               f"{c.warmup_steps} warm-up steps, batch {c.batch_size} windows, clip {c.max_grad_norm}, "
               f"dropout {c.dropout}, seed {c.seed}, compute {state.get('precision', c.precision)}",
@@ -433,7 +560,10 @@ def model_card(c: PretrainConfig, info: dict, state: dict, n_params: int, vocab:
               f"{state['tokens_seen'] / max(1, info['tokens']):.2f} epochs, "
               f"{state['train_seconds'] / 60:.1f} min of training)",
               f"- final training loss (last log window): {fmt(state['last_loss'])}",
-              f"- held-out loss ({c.eval_windows} windows, fixed noise): {fmt(state['heldout_loss'])}",
+              f"- held-out span-corruption loss ({c.eval_windows} windows, fixed noise): "
+              f"{fmt(state['heldout_loss'])}",
+              f"- held-out docstring loss (the last pairs, never trained on): "
+              f"{fmt(state.get('heldout_docstring_loss'))}",
               "", "## Reproduce", "", "```", c.command or "ttune pretrain " + _cli_args(c), "```", ""]
     return "\n".join(lines)
 
