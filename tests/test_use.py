@@ -251,6 +251,14 @@ def test_builtin_models_folder_is_used(tiny, tmp_path, monkeypatch):
     r = run("summarize", write(tmp_path, "a.py", PY), "--function", "area", "--num-beams", "1")
     assert r.exit_code == 0, r.output
     assert r.stdout.startswith("Shape.area (line 12): ") and len(r.stdout.splitlines()) == 1
+    # A transducer of one's own trained with --model ttune-tiny runs on the built-in backbone.
+    own = tmp_path / "own"
+    shutil.copytree(tiny["transducer"], own)
+    (own / "train_config.json").write_text(json.dumps({"model": "ttune-tiny"}))
+    assert resolve_model("summarize", "python", None, own).backbone == str(models / "ttune-tiny")
+    monkeypatch.setenv("TTUNE_MODELS_DIR", str(tmp_path / "none"))
+    with pytest.raises(UseError, match="no built-in model is installed"):
+        resolve_model("summarize", "python", None, own)
 
 
 def test_moved_backbone_needs_model(tiny, tmp_path):

@@ -208,7 +208,8 @@ def evaluate(checkpoint: "str | Path", task: str, test: "str | Path", output: "s
                              (headline or "score"): s}
                             for i, (r, p, s) in enumerate(zip(records, predictions, per))))
     results = {"header": {**header, "checkpoint": str(checkpoint), "task": task,
-                          "num_beams": num_beams, "malformed_lines": len(bad)},
+                          "num_beams": num_beams, "no_repeat_ngram_size": t.no_repeat_ngram_size,
+                          "malformed_lines": len(bad)},
                "scores": scores, "unavailable_metrics": unavailable,
                "predictions_file": str(pred_path)}
     if bad:

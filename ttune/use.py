@@ -230,6 +230,10 @@ def resolve_model(task: str, lang: str, model: str | None = None, transducer: st
         backbone = model or _backbone_of(folder)
         if not backbone:
             raise UseError(f"{folder} does not name its backbone; pass --model PATH")
+        if backbone == BUILTIN_BACKBONE and not Path(backbone).exists():  # trained with --model ttune-tiny
+            if not (root / BUILTIN_BACKBONE).is_dir():
+                raise UseError(NO_BUILTIN)
+            backbone = str(root / BUILTIN_BACKBONE)
         if model is None and Path(backbone).is_absolute() and not Path(backbone).exists():
             raise UseError(f"the backbone of {folder} is not at {backbone} any more; pass --model PATH")
         return ResolvedModel(folder, backbone, False)

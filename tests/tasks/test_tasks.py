@@ -55,3 +55,34 @@ def test_task_validation_and_bad_record():
         Task("t", metrics=("bleurt",))
     with pytest.raises(DataError, match="no string 'source'"):
         get_task("custom").format_input({"target": "x"})
+
+
+def test_summaries_never_repeat_a_trigram_code_may():
+    from ttune.tasks import get_task
+
+    assert get_task("summarize").no_repeat_ngram_size == 3
+    assert {get_task(n).no_repeat_ngram_size for n in ("assert", "translate", "custom")} == {0}
+
+
+def test_generate_texts_passes_the_task_setting():
+    import torch
+
+    from ttune.train.engine import generate_texts
+
+    seen = []
+
+    class Fake(torch.nn.Module):
+        def generate(self, **kw):
+            seen.append({k: v for k, v in kw.items() if k not in ("input_ids", "attention_mask")})
+            return torch.zeros(1, 2, dtype=torch.long)
+
+    class Tok:
+        def batch_decode(self, ids, skip_special_tokens=True):
+            return ["x"] * len(ids)
+
+    collate = lambda ex: {"input_ids": torch.ones(len(ex), 3, dtype=torch.long),  # noqa: E731
+                          "attention_mask": torch.ones(len(ex), 3, dtype=torch.long)}
+    generate_texts(Fake(), [{}], collate, Tok(), 8, 2, 5, no_repeat_ngram_size=3)
+    generate_texts(Fake(), [{}], collate, Tok(), 8, 2, 5)
+    assert seen == [{"num_beams": 2, "max_new_tokens": 5, "no_repeat_ngram_size": 3},
+                    {"num_beams": 2, "max_new_tokens": 5}]

@@ -90,7 +90,7 @@ def compare(
     task: str = typer.Option(..., "--task", help="summarize, assert, translate or custom."),
     methods: str = typer.Option("transducer,lora,prefix,prompt,linear,full,none", "--methods",
                                 help="Methods to compare, separated by commas (ablations too: transducer-no-ddg, ...)."),
-    model: str = typer.Option(..., "--model", help="Backbone: a local folder or a hub id (the same for every run)."),
+    model: str = typer.Option(..., "--model", help="Backbone: ttune-tiny (built-in), a local folder or a hub id (the same for every run)."),
     train_file: Path = typer.Option(..., "--train", help="Training data (JSON lines)."),
     valid_file: Optional[Path] = typer.Option(None, "--valid", help="Validation data (best checkpoint, validation curves)."),
     test_file: Path = typer.Option(..., "--test", help="Test data (JSON lines) every run is scored on."),

@@ -138,7 +138,7 @@ def evaluate(
     metric: List[str] = typer.Option([], "--metric", help="Metric (repeatable; default: the task's)."),
     num_beams: int = typer.Option(1, "--num-beams", help="Beam width."),
     batch_size: int = typer.Option(8, "--batch-size", help="Examples per generation batch."),
-    model: Optional[str] = typer.Option(None, "--model", help="Backbone folder/id if not the checkpoint's."),
+    model: Optional[str] = typer.Option(None, "--model", help="Backbone (ttune-tiny, a folder or a hub id) if not the checkpoint's."),
 ) -> None:
     """Generate for the test records (sources only), score them, write the results file."""
     from ttune import api

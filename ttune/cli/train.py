@@ -45,7 +45,7 @@ def _parse_options(items: list[str]) -> dict:
 def train(
     train_file: Path = typer.Option(..., "--train", help="Training data (JSON lines: source, target, source_lang, target_lang)."),
     output: Path = typer.Option(..., "--output", "-o", help="Run folder; running the same command again resumes it."),
-    model: str = typer.Option(..., "--model", help="Backbone: a local folder or a hub id."),
+    model: str = typer.Option(..., "--model", help="Backbone: ttune-tiny (built-in), a local folder or a hub id."),
     valid_file: Optional[Path] = typer.Option(None, "--valid", help="Validation data (picks the best checkpoint)."),
     task: str = typer.Option("summarize", "--task", help="summarize, assert, translate or custom."),
     method: str = typer.Option("transducer", "--method", help="transducer, lora, prefix, prompt, linear, full, none, ..."),

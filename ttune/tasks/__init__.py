@@ -52,6 +52,10 @@ class Task:
     """Target length limit in backbone tokens (generation's max_new_tokens)."""
     metrics: tuple[str, ...] = ("sacrebleu",)
     """Metric names understood by :func:`ttune.metrics.compute` (first = the headline metric)."""
+    no_repeat_ngram_size: int = 0
+    """Generation never repeats an n-gram of this many tokens (0 = off). Summaries: 3, since a small
+    model's greedy or beam decoding otherwise loops ("the given given given ..."); code repeats
+    n-grams legitimately, so code tasks keep it off."""
     prefix: str = ""
     """Text put before the source in the model input (empty: none). The graph offset accounts for it."""
     graph_side: str = "source"
@@ -62,6 +66,8 @@ class Task:
     """One line for ``--help`` and model cards."""
 
     def __post_init__(self) -> None:
+        if self.no_repeat_ngram_size < 0:
+            raise ValueError(f"task {self.name}: no_repeat_ngram_size must be >= 0")
         if self.max_source_len < 1 or self.max_target_len < 1:
             raise ValueError(f"task {self.name}: lengths must be positive")
         if self.graph_side not in ("source", "test", "both"):
@@ -113,7 +119,7 @@ def _builtin() -> None:
     if _TASKS:
         return
     _register(Task("summarize", 400, 64,
-                   ("smooth_bleu4", "sacrebleu", "chrf", "exact_match"),
+                   ("smooth_bleu4", "sacrebleu", "chrf", "exact_match"), no_repeat_ngram_size=3,
                    description="code -> one-sentence summary (Java / Python)"))
     _register(Task("assert", 400, 64,
                    ("exact_match", "exact_match_lenient", "smooth_bleu4", "sacrebleu"),

@@ -165,7 +165,8 @@ class Trainer(RunFolder):
     def generate(self, examples) -> list[str]:
         return generate_texts(self.adapted, examples, self.gen_collate, self.tokenizer,
                               self.config.batch_size, self.config.num_beams,
-                              self.config.max_new_tokens or self.max_tgt, self.accelerator)
+                              self.config.max_new_tokens or self.max_tgt, self.accelerator,
+                              self.task.no_repeat_ngram_size)
 
     # ------------------------------------------------------------------ saving
     def _save(self) -> Path:
@@ -349,8 +350,10 @@ def dataset_loss(adapted, examples, collate, batch_size: int, accelerator=None) 
 
 
 def generate_texts(adapted, examples, collate, tokenizer, batch_size: int, num_beams: int,
-                   max_new_tokens: int, accelerator=None) -> list[str]:
-    """Decode each example from its source alone (the collator is built without labels)."""
+                   max_new_tokens: int, accelerator=None, no_repeat_ngram_size: int = 0) -> list[str]:
+    """Decode each example from its source alone (the collator is built without labels);
+    ``no_repeat_ngram_size`` as the task sets it (0 = off)."""
+    extra = {"no_repeat_ngram_size": no_repeat_ngram_size} if no_repeat_ngram_size else {}
     device = _device_of(adapted, accelerator)
     out: list[str] = []
     with evaluating(adapted):
@@ -360,9 +363,9 @@ def generate_texts(adapted, examples, collate, tokenizer, batch_size: int, num_b
             if accelerator is not None:
                 with accelerator.autocast():
                     ids = adapted.generate(**batch, num_beams=num_beams,
-                                           max_new_tokens=max_new_tokens)
+                                           max_new_tokens=max_new_tokens, **extra)
             else:
-                ids = adapted.generate(**batch, num_beams=num_beams, max_new_tokens=max_new_tokens)
+                ids = adapted.generate(**batch, num_beams=num_beams, max_new_tokens=max_new_tokens, **extra)
             out.extend(tokenizer.batch_decode(ids, skip_special_tokens=True))
     return [s.strip() for s in out]
 

@@ -84,7 +84,8 @@ def predict(checkpoint_dir: str | Path, records: Sequence[dict], *, model: str |
     pad = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0
     collate = Collator(pad, with_labels=False, with_graph=needs_graph)
     new_tokens = max_new_tokens or cfg.get("max_target_len") or t.max_target_len
-    return generate_texts(adapted, examples, collate, tokenizer, batch_size, num_beams, new_tokens)
+    return generate_texts(adapted, examples, collate, tokenizer, batch_size, num_beams, new_tokens,
+                          no_repeat_ngram_size=t.no_repeat_ngram_size)
 
 
 def predict_file(checkpoint_dir: str | Path, input_path: str | Path, output_path: str | Path,

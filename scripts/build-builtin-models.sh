@@ -1,0 +1,50 @@
+#!/usr/bin/env bash
+# Rebuild ttune's built-in models (ttune/models/) from nothing on a CPU machine: the cleaned data
+# sets, the ttune-tiny backbone, one transducer per task, their test scores, then the installed
+# folders with model cards. Every step resumes when run again (finished steps are skipped).
+#
+#   scripts/build-builtin-models.sh            # all of it (about two hours on 2 cores)
+#   TTUNE_BUILD_DIR=/elsewhere scripts/...     # work folder (default runs/builtin)
+#
+# Steps and budgets are the ones the shipped models were made with (see their model cards).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+W=${TTUNE_BUILD_DIR:-runs/builtin}
+D=${TTUNE_DATA_DIR:-../shared/datasets}
+TTUNE=${TTUNE:-.venv/bin/ttune}
+mkdir -p "$W/data"
+
+# 1. Data: convert, then hygiene (exact + near duplicates, test decontamination); docs/data.md.
+prep() {  # NAME FORMAT FOLDER
+    local o="$W/data/$1"
+    [ -f "$o/clean/test.jsonl" ] && return
+    for s in train dev test; do
+        "$TTUNE" data convert --format "$2" --input "$D/$3" --output "$o/$s.jsonl" --split "$s"
+    done
+    "$TTUNE" data clean --train "$o/train.jsonl" --test "$o/dev.jsonl" --test "$o/test.jsonl" --output-dir "$o/clean"
+}
+prep codedocstring code-docstring code-docstring-corpus
+prep tlcodesum tl-codesum tl-codesum
+prep atlas atlas atlas
+prep codexglue codexglue-trans codexglue-java-cs
+
+# 2. The backbone: byte-level BPE + T5 (span corruption, prefix LM, docstring generation).
+[ -f "$W/ttune-tiny/backbone/model.safetensors" ] ||
+    "$TTUNE" pretrain --output "$W/ttune-tiny" --max-steps 2700 --max-minutes 62 --save-dtype float16
+
+# 3. One transducer per task on the frozen backbone, then its test score (first 300 test records).
+fit() {  # NAME TASK DATA STEPS
+    "$TTUNE" train --model "$W/ttune-tiny/backbone" --method transducer --task "$2" \
+        --train "$W/data/$3/clean/train.jsonl" --valid "$W/data/$3/clean/dev.jsonl" --output "$W/$1" \
+        --max-steps "$4" --batch-size 16 --lr 3e-3 --warmup-ratio 0.05 --eval-every 200 --seed 42 --no-progress
+    [ -f "$W/$1/eval.json" ] ||
+        "$TTUNE" eval --checkpoint "$W/$1" --task "$2" --test "$W/data/$3/clean/test.jsonl" --limit 300 \
+            --output "$W/$1/eval.json"
+}
+fit summarize-python summarize codedocstring 300
+fit summarize-java summarize tlcodesum 300
+fit assert-java assert atlas 300
+fit translate-java-csharp translate codexglue 300
+
+# 4. Install into ttune/models/ with model cards (scores from step 3).
+.venv/bin/python scripts/install_builtin.py --build-dir "$W"
