@@ -3,6 +3,9 @@
 # budget and greedy decoding, two seeds; then the reports are copied into docs/results/<task>/.
 # Needs the cleaned data of scripts/build-builtin-models.sh step 1 (BUILD = runs/builtin).
 # Each compare resumes when run again.
+# Cost on the 2-core CPU machine: a transducer step on ttune-tiny (batch 16, 1 thread) took 2.0-2.8 s, so
+# one run of 300 steps is 10-14 min plus its evaluation, and the full default (9 methods x 2 seeds x
+# 3 tasks) about 11 hours: run one task at a time (its argument), or on a GPU.
 #
 #   scripts/run-comparisons.sh [summarize|assert|translate ...]   # default: all three
 set -euo pipefail

@@ -32,8 +32,9 @@ def test_readme_main_command_runs():
                           capture_output=True, text=True, timeout=1500)
     assert proc.returncode == 0, proc.stderr[-2000:]
     out = proc.stdout
-    for name in ("add", "remove", "total_value", "cheapest", "read_prices"):
-        assert re.search(rf"^{name}\s", out, re.M), f"no summary line for {name}:\n{out}"
+    # `ttune summarize` with the built-in models: one "name (line N): summary" line per function.
+    for name in ("Inventory.add", "Inventory.remove", "Inventory.total_value", "cheapest", "read_prices"):
+        assert re.search(rf"^{re.escape(name)} \(line \d+\): \S", out, re.M), f"no summary line for {name}:\n{out}"
 
 
 def test_readme_train_example_runs(tmp_path):
@@ -50,7 +51,7 @@ def test_readme_train_example_runs(tmp_path):
                           capture_output=True, text=True, timeout=1500, env=env)
     assert proc.returncode == 0, proc.stderr[-3000:]
     runs = tmp_path / "runs"
-    for f in ("backbone/model.safetensors", "summarize-transducer/method.safetensors",
+    for f in ("summarize-transducer/method.safetensors",
               "summarize-transducer/method_config.json", "results.json", "predictions.jsonl"):
         assert (runs / f).is_file(), f
     assert re.search(r"^cheapest \(line 45\): ", proc.stdout, re.M), proc.stdout[-2000:]
