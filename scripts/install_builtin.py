@@ -84,8 +84,9 @@ def card(name: str, method_cfg: dict, train_cfg: dict, ev: dict, build: Path,
              f"- method config: `{json.dumps(method_cfg['config'], sort_keys=True)}`",
              f"- weights from step {meta['step']} of {train_cfg['max_steps']} (best validation loss"
              + (f" {meta['scores'].get('loss'):.4f})" if isinstance(meta.get("scores", {}).get("loss"), float) else ")"),
-             "", f"## Test scores (`ttune eval`, beam {h.get('num_beams', 1)}, no repeated "
-             f"{h.get('no_repeat_ngram_size') or 'n'}-gram{'s' if not h.get('no_repeat_ngram_size') else ''})", "",
+             "", f"## Test scores (`ttune eval`, beam {h.get('num_beams', 1)}, "
+             + (f"no repeated {h['no_repeat_ngram_size']}-gram)" if h.get("no_repeat_ngram_size")
+                else "n-gram repeats allowed)"), "",
              "| metric | value | exact variant |", "|---|---:|---|"]
     for m, v in ev["scores"].items():
         variant = h["metric_variants"].get(m, "")

@@ -56,13 +56,13 @@ def load_backbone(path_or_id: str, device: str | torch.device = "cpu"
     locally only; ``ttune-tiny`` (when no such folder exists here) is the built-in backbone inside
     ttune's models folder; anything else is tried as a hub id (which needs network access).
     """
-    from ttune.use import BUILTIN_BACKBONE, NO_BUILTIN, models_dir
+    from ttune.use import BUILTIN_BACKBONE, UseError, builtin_backbone, models_dir
 
     if path_or_id == BUILTIN_BACKBONE and not Path(path_or_id).exists():
-        builtin = models_dir() / BUILTIN_BACKBONE
-        if not builtin.is_dir():
-            raise BackboneError(NO_BUILTIN)
-        path_or_id = str(builtin)
+        try:
+            path_or_id = str(builtin_backbone())
+        except UseError as e:
+            raise BackboneError(str(e)) from None
     p = Path(os.path.expanduser(path_or_id))
     looks_local = path_or_id.startswith((".", "/", "~")) or path_or_id.count("/") > 1
     if looks_local and not p.exists():
@@ -79,6 +79,10 @@ def load_backbone(path_or_id: str, device: str | torch.device = "cpu"
         raise BackboneError(f"cannot load backbone {path_or_id!r}: {first}") from None
     if not model.config.is_encoder_decoder:
         raise BackboneError(f"backbone {path_or_id!r} is not an encoder-decoder model")
+    builtin = models_dir() / BUILTIN_BACKBONE
+    if p.is_dir() and builtin.is_dir() and p.resolve() == builtin.resolve():
+        # One name wherever ttune is installed: methods record it, so none warns of another path.
+        model.config._name_or_path = BUILTIN_BACKBONE
     return freeze(model).to(device), tokenizer
 
 

@@ -191,6 +191,14 @@ def models_dir() -> Path:
     return Path(env) if env else Path(__file__).resolve().parent / "models"
 
 
+def builtin_backbone() -> Path:
+    """The built-in backbone's folder (``ttune-tiny`` in the models folder); UseError when absent."""
+    folder = models_dir() / BUILTIN_BACKBONE
+    if not folder.is_dir():
+        raise UseError(NO_BUILTIN)
+    return folder
+
+
 def builtin_name(task: str, lang: str, target_lang: str | None = None) -> str:
     """Folder name of a built-in transducer: ``summarize-python``, ``translate-java-csharp``."""
     return f"{task}-{lang}" + (f"-{target_lang}" if target_lang else "")
@@ -218,9 +226,7 @@ def resolve_model(task: str, lang: str, model: str | None = None, transducer: st
     Reads a few JSON files only; UseError (one line) when nothing fits."""
     root = models_dir()
     if model == BUILTIN_BACKBONE:
-        if not (root / BUILTIN_BACKBONE).is_dir():
-            raise UseError(NO_BUILTIN)
-        model = str(root / BUILTIN_BACKBONE)
+        model = str(builtin_backbone())
     if transducer is not None:
         folder = Path(transducer)
         if not folder.is_dir():
@@ -231,9 +237,7 @@ def resolve_model(task: str, lang: str, model: str | None = None, transducer: st
         if not backbone:
             raise UseError(f"{folder} does not name its backbone; pass --model PATH")
         if backbone == BUILTIN_BACKBONE and not Path(backbone).exists():  # trained with --model ttune-tiny
-            if not (root / BUILTIN_BACKBONE).is_dir():
-                raise UseError(NO_BUILTIN)
-            backbone = str(root / BUILTIN_BACKBONE)
+            backbone = str(builtin_backbone())
         if model is None and Path(backbone).is_absolute() and not Path(backbone).exists():
             raise UseError(f"the backbone of {folder} is not at {backbone} any more; pass --model PATH")
         return ResolvedModel(folder, backbone, False)

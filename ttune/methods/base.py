@@ -236,13 +236,7 @@ def load_method(in_dir: str | Path, backbone: nn.Module, tokenizer=None) -> Adap
     if diff:
         raise CheckpointError("method was trained on another backbone: " + ", ".join(
             f"{k} {saved.get(k)!r} != {now[k]!r}" for k in diff))
-    from ttune.use import BUILTIN_BACKBONE, models_dir
-
-    # "ttune-tiny" names the built-in backbone wherever ttune is installed.
-    same = {str(saved.get("name_or_path")), str(now["name_or_path"])} <= {BUILTIN_BACKBONE,
-                                                                          str(models_dir() / BUILTIN_BACKBONE)}
-    if saved.get("name_or_path") and now["name_or_path"] and saved["name_or_path"] != now["name_or_path"] \
-            and not same:
+    if saved.get("name_or_path") and now["name_or_path"] and saved["name_or_path"] != now["name_or_path"]:
         warnings.warn(f"method was trained on {saved['name_or_path']!r}, loading onto {now['name_or_path']!r}",
                       stacklevel=2)
     wpath = in_dir / WEIGHTS_FILE

@@ -184,6 +184,21 @@ def num_parameters(model) -> int:
 
 
 # ------------------------------------------------------------------ data order
+class EpochOrder:
+    """Item ``g`` of an endless run of seeded permutations of ``range(n)``: epoch ``g // n`` is
+    ``default_rng([seed, stream, epoch]).permutation(n)``; the current epoch's is cached."""
+
+    def __init__(self, n: int, seed: int, stream: int) -> None:
+        self.n, self.seed, self.stream = n, seed, stream
+        self._epoch, self._perm = -1, np.zeros(0, dtype=np.int64)
+
+    def __getitem__(self, g: int) -> int:
+        epoch = g // self.n
+        if epoch != self._epoch:
+            self._epoch, self._perm = epoch, np.random.default_rng([self.seed, self.stream, epoch]).permutation(self.n)
+        return int(self._perm[g % self.n])
+
+
 class Windows:
     """Packed windows of the token stream, a held-out set and the batch of every step.
 
@@ -202,15 +217,10 @@ class Windows:
         perm = np.random.default_rng([cfg.seed, 7]).permutation(n)
         self.eval_idx = np.sort(perm[: cfg.eval_windows])
         self.train_idx = np.sort(perm[cfg.eval_windows:])
-        self._epoch_perm: dict[int, np.ndarray] = {}
+        self._order = EpochOrder(len(self.train_idx), cfg.seed, 1)
 
     def __len__(self) -> int:
         return len(self.train_idx)
-
-    def _perm(self, epoch: int) -> np.ndarray:
-        if epoch not in self._epoch_perm:
-            self._epoch_perm = {epoch: np.random.default_rng([self.cfg.seed, 1, epoch]).permutation(len(self))}
-        return self._epoch_perm[epoch]
 
     def _corrupt(self, rows: np.ndarray, rngs):
         c = self.cfg
@@ -219,12 +229,8 @@ class Windows:
 
     def rows(self, step: int) -> np.ndarray:
         """The uncorrupted windows of step ``step``. Shapes: int [B, L]."""
-        B, n = self.cfg.batch_size, len(self)
-        idx = []
-        for j in range(B):
-            g = step * B + j
-            idx.append(self.train_idx[self._perm(g // n)[g % n]])
-        return self.windows[np.asarray(idx)]
+        B = self.cfg.batch_size
+        return self.windows[self.train_idx[[self._order[step * B + j] for j in range(B)]]]
 
     def batch(self, step: int):
         rngs = [np.random.default_rng([self.cfg.seed, 2, step, j]) for j in range(self.cfg.batch_size)]
@@ -252,6 +258,7 @@ class StepBatches:
         n = len(pairs) if pairs is not None else 0
         self.n_eval_pairs = min(cfg.eval_windows, n // 4)
         self.n_train_pairs = n - self.n_eval_pairs
+        self._pair_order = EpochOrder(self.n_train_pairs, cfg.seed, 6) if self.n_train_pairs else None
 
     def objective(self, step: int) -> str:
         from ttune.pretrain.objectives import objective_of
@@ -270,14 +277,9 @@ class StepBatches:
         if obj == "prefix":
             x, y = prefix_lm(self.windows.rows(step), c.prefix_target_length, self.sentinel, self.eos)
             return obj, x.astype(np.int64), None, y.astype(np.int64)
-        B, n = c.batch_size, self.n_train_pairs
-        idx = []
-        for j in range(B):
-            g = step * B + j
-            perm = np.random.default_rng([c.seed, 6, g // n]).permutation(n)
-            idx.append(perm[g % n])
-        x, mask, y = self.pairs.batch(np.asarray(idx), c.input_length, c.docstring_target_length, self.pad,
-                                      self.eos)
+        B = c.batch_size
+        idx = np.asarray([self._pair_order[step * B + j] for j in range(B)])
+        x, mask, y = self.pairs.batch(idx, c.input_length, c.docstring_target_length, self.pad, self.eos)
         return obj, x, mask, y
 
     def eval_pairs(self):
