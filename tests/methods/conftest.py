@@ -59,10 +59,10 @@ def batch(tok):
 
 
 def make_trainable_nonzero(adapted) -> None:
-    """Move zero-initialised parts off zero (LoRA's B, the transducer's gate) so every trainable
+    """Move zero-initialised parts off zero (LoRA's B, the transducer's W_o) so every trainable
     tensor gets a gradient, and so that a saved checkpoint is not just the initialisation."""
     g = torch.Generator().manual_seed(123)
     with torch.no_grad():
         for n, p in adapted.trainable_parameters():
-            if "lora_B" in n or n.endswith("fusion.gate"):
+            if "lora_B" in n or n.endswith("fusion.o.weight"):
                 p.copy_(torch.randn(p.shape, generator=g) * 0.1)

@@ -24,19 +24,29 @@ def _setup(tok, seed=0):
     return g, nodes, embeds, mask, spans
 
 
-def _node(span_bias=2.0, gate=0.0):
+def _node(span_bias=2.0, gate=1.0, trained=True):
+    """A node fusion; ``trained`` gives W_o random weights, as after training (it starts at zero)."""
     from ttune.transducer import NodeFusion
 
     torch.manual_seed(0)
     f = NodeFusion(D, G, 4, span_bias)
     with torch.no_grad():
         f.gate.fill_(gate)
+        if trained:
+            torch.nn.init.normal_(f.o.weight)
     return f
+
+
+def test_node_fresh_layer_is_exact_identity(tok):
+    g, nodes, embeds, mask, spans = _setup(tok)
+    f = _node(trained=False)
+    assert torch.count_nonzero(f.o.weight) == 0 and f.gate.item() == 1.0
+    assert torch.equal(f(embeds, mask, nodes, g.batch, g.span, spans), embeds)
 
 
 def test_node_zero_gate_is_exact_identity(tok):
     g, nodes, embeds, mask, spans = _setup(tok)
-    out = _node()(embeds, mask, nodes, g.batch, g.span, spans)
+    out = _node(gate=0.0)(embeds, mask, nodes, g.batch, g.span, spans)
     assert torch.equal(out, embeds)
 
 
@@ -98,10 +108,11 @@ def test_node_graph_encoder_gets_gradient_and_graph_changes_output(tok):
     g1 = Batch.from_data_list([featurize(hand_cpg(), tok)] * 2)
     g2 = Batch.from_data_list([featurize(hand_cpg(ddg=False), tok)] * 2)
     t(x, enc["attention_mask"], g1).sum().backward()
-    assert t.fusion.gate.grad.abs() > 0                            # the gate trains from step 0
+    assert t.fusion.o.weight.grad.abs().sum() > 0                  # W_o trains from step 0
+    assert t.fusion.gate.grad.abs().sum() == 0                     # (W_o = 0: nothing to scale yet)
     assert all(p.grad is None or p.grad.abs().sum() == 0 for p in t.gve.parameters())
     with torch.no_grad():
-        t.fusion.gate.fill_(0.5)                                   # as after one optimizer step
+        t.fusion.o.weight.add_(0.01)                               # as after one optimizer step
     t.zero_grad()
     out = t(x, enc["attention_mask"], g1)
     out.pow(2).sum().backward()

@@ -25,8 +25,12 @@ per example: tokens of example b attend only to the nodes of graph b. ``C[i, v] 
 v's byte span covers token i's span (the token lies inside the node's code); ``beta`` is a
 learned scalar initialised to ``span_bias`` (so the layer starts by preferring the syntax around
 each token, and can learn how much to). ``M`` masks padding nodes; ``m`` zeroes the update of
-padding tokens; a graph with no nodes gives a zero update. ``gamma`` is a scalar gate initialised
-to zero, so an untrained transducer leaves the frozen model's logits exactly unchanged.
+padding tokens; a graph with no nodes gives a zero update. ``W_o`` starts at zero, so an untrained
+transducer leaves the frozen model's logits exactly unchanged; ``gamma`` is a learned scalar gate
+that starts at one. Why ``W_o`` and not the gate (as LoRA zeroes B, not A): with a zero gate the
+update's direction stays the random one of the initial ``W_o`` until the gate grows, and a random
+direction gives the gate no consistent gradient; measured on ttune-tiny, TL-CodeSum, 100 steps of 16,
+seed 18, validation loss 7.015 (zero gate) against 6.918 (zero ``W_o``); frozen backbone 7.064.
 """
 
 from __future__ import annotations
@@ -74,7 +78,7 @@ class PaperFusion(nn.Module):
 
 
 class NodeFusion(nn.Module):
-    """Token queries over node keys/values with a span bias and a zero-initialised gate.
+    """Token queries over node keys/values with a span bias, a gate and a zero-initialised ``W_o``.
 
     Shapes:
         - embeds: ``[B, T, d_model]``; attention_mask: ``[B, T]``
@@ -91,7 +95,8 @@ class NodeFusion(nn.Module):
         self.k = nn.Linear(graph_dim, fusion_dim, bias=False)
         self.v = nn.Linear(graph_dim, fusion_dim, bias=False)
         self.o = nn.Linear(fusion_dim, d_model, bias=False)
-        self.gate = nn.Parameter(torch.zeros(1))
+        nn.init.zeros_(self.o.weight)                                   # exact identity until trained
+        self.gate = nn.Parameter(torch.ones(1))
         self.span_bias = nn.Parameter(torch.tensor([float(span_bias)])) if span_bias else None
         self.scale = 1.0 / math.sqrt(fusion_dim)
 
