@@ -197,6 +197,8 @@ def test_unknown_method_fails_before_anything_is_written(make_compare_config, tm
     (dict(seeds=(1, 1)), "seeds: lists a seed twice"),
     (dict(max_steps=0), "max_steps: must be an integer >= 1 or unset"),
     (dict(method_lr={"full": 1e-4}), "method_lr/method_options name methods not compared: full"),
+    (dict(test_metrics=("bleu5",)), "test_metrics: unknown metric 'bleu5'"),
+    (dict(test_metrics=("chrf", "chrf")), "test_metrics: lists a metric twice"),
 ])
 def test_bad_settings_are_one_line_errors(make_compare_config, tmp_path, kw, message):
     from ttune.compare import CompareError
@@ -204,6 +206,41 @@ def test_bad_settings_are_one_line_errors(make_compare_config, tmp_path, kw, mes
     with pytest.raises(CompareError) as e:
         make_compare_config(tmp_path, **kw)
     assert message in str(e.value) and "\n" not in str(e.value)
+
+
+def test_other_test_metrics_are_recomputed_from_the_predictions(comparison, make_compare_config, tmp_path):
+    """chrf is not stored in the predictions files (only the headline smooth_bleu4 is): the tests
+    recompute it per example from prediction and target, on a finished comparison, training nothing."""
+    from ttune.compare import run_comparison
+    from ttune.metrics import per_example
+    from ttune.metrics.significance import wilcoxon
+
+    cfg, results, _ = comparison
+    out = tmp_path / "metrics"
+    shutil.copytree(cfg.output_dir, out)
+    events = []
+    again = run_comparison(make_compare_config(out, test_metrics=("chrf", "smooth_bleu4")),
+                           on_event=events.append)
+    assert {e.kind for e in events} == {"skip"}
+    assert again["test_metrics"] == ["chrf", "smooth_bleu4"]
+    assert again["wilcoxon"] == again["wilcoxon_by_metric"]["chrf"]
+    assert again["wilcoxon_by_metric"]["smooth_bleu4"] == results["wilcoxon"]
+
+    def chrf(method):  # seed-averaged per-example chrF, in record order
+        by_seed = []
+        for seed in SEEDS:
+            rows = [json.loads(x) for x in (out / "runs" / method / f"seed-{seed}" / "eval.predictions.jsonl")
+                    .read_text(encoding="utf-8").splitlines()]
+            assert "chrf" not in rows[0]
+            by_seed.append(per_example("chrf", [r["prediction"] for r in rows], [r["target"] for r in rows]))
+        return [statistics.fmean(v) for v in zip(*by_seed)]
+
+    want = wilcoxon(chrf("transducer"), chrf("lora"))
+    got = again["wilcoxon_by_metric"]["chrf"]["lora"]
+    assert got["metric"] == "chrf" and got["p_value"] == pytest.approx(want.p_value) and got["n"] == want.n
+    report = (out / "report.md").read_text(encoding="utf-8")
+    assert "## Wilcoxon signed-rank tests: `transducer` against each method (chrf)" in report
+    assert "## Wilcoxon signed-rank tests: `transducer` against each method (smooth_bleu4)" in report
 
 
 def test_rebuild_report_from_finished_runs(comparison, tmp_path):

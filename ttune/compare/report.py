@@ -7,12 +7,15 @@ inference_ms_per_example, steps.
 
 ``results.json``: {"header" (results_header: data, seeds, command, versions), "settings",
 "primary_metric", "columns", "runs" [run.json records], "rows" [the CSV's run rows], "summary" {method: {column: {"mean", "std", "n"}}},
-"wilcoxon" {method: {...}}, "plots" [...], "notes" [...]}.
+"test_metrics" [...], "wilcoxon" {method: {...}} (first test metric),
+"wilcoxon_by_metric" {metric: {method: {...}}}, "plots" [...], "notes" [...]}.
 
-Wilcoxon: per test record, the primary metric's per-example score (the headline metric
-ttune.api.evaluate writes into each predictions file) is averaged over the seeds of a method; the
-baseline's averages are then paired with each other method's by record id and tested with the
-two-sided Wilcoxon signed-rank test (ttune.metrics.significance). Per-seed tests are kept too.
+Wilcoxon: per test record, a test metric's per-example score is averaged over the seeds of a
+method; the baseline's averages are then paired with each other method's by record id and tested
+with the two-sided Wilcoxon signed-rank test (ttune.metrics.significance). Per-seed tests are kept
+too. The test metrics are ``config.test_metrics``, or the primary metric when it is empty. The
+headline metric's per-example scores are read from each predictions file (ttune.api.evaluate
+writes them); any other metric's are recomputed from its predictions and targets.
 
 Plots (only when matplotlib is importable; ``pip install ttune[compare]``): score against
 trainable parameters on a log axis (a method with 0 trainable parameters is drawn at 1 and
@@ -79,26 +82,43 @@ def primary_metric(task: str, records: list[dict[str, Any]]) -> str | None:
     return None
 
 
-def _per_example(rec: dict[str, Any], metric: str) -> dict[str, float]:
-    """{record id: per-example score} from a run's predictions file (written by api.evaluate)."""
+def _per_example(rec: dict[str, Any], metric: str, lang: str | None = None) -> dict[str, float]:
+    """{record id: per-example score} from a run's predictions file (written by api.evaluate):
+    the stored score when the file has ``metric``, else recomputed from prediction and target."""
+    from ttune.metrics import per_example
+
     path = Path(rec["dir"]) / "eval.predictions.jsonl"
-    out: dict[str, float] = {}
     with open(path, encoding="utf-8") as f:
-        for i, line in enumerate(f):
-            if line.strip():
-                row = json.loads(line)
-                out[str(row.get("id", i))] = float(row[metric])
-    return out
+        rows = [json.loads(line) for line in f if line.strip()]
+    ids = [str(row.get("id", i)) for i, row in enumerate(rows)]
+    if all(metric in row for row in rows):
+        return {i: float(row[metric]) for i, row in zip(ids, rows)}
+    scores = per_example(metric, [row["prediction"] for row in rows], [row["target"] for row in rows],
+                         lang=lang)
+    return dict(zip(ids, scores))
 
 
-def wilcoxon_tests(records: list[dict[str, Any]], baseline: str, metric: str) -> dict[str, Any]:
+def target_lang(test_file: str, limit: int | None) -> str | None:
+    """The one target language of the scored test records (CodeBLEU needs it), else None."""
+    from ttune.data.io import read_jsonl
+
+    try:
+        records, _ = read_jsonl(test_file)
+    except (OSError, ValueError):
+        return None
+    langs = {r.get("target_lang") for r in records[:limit]}
+    return langs.pop() if len(langs) == 1 else None
+
+
+def wilcoxon_tests(records: list[dict[str, Any]], baseline: str, metric: str,
+                   lang: str | None = None) -> dict[str, Any]:
     """{method: test of ``baseline`` against it} on seed-averaged per-example scores (see module)."""
     from ttune.metrics.significance import wilcoxon
 
     ok = [r for r in records if r.get("status") == "ok"]
     per: dict[str, dict[int, dict[str, float]]] = {}
     for r in ok:
-        per.setdefault(r["method"], {})[r["seed"]] = _per_example(r, metric)
+        per.setdefault(r["method"], {})[r["seed"]] = _per_example(r, metric, lang)
     if baseline not in per:
         return {}
 
@@ -226,7 +246,7 @@ def csv_text(rows: list[dict[str, Any]], summary: dict, columns: list[str]) -> s
 
 def markdown(config, results: dict[str, Any]) -> str:
     """report.md: settings, the table, the tests, the plots, how things were measured."""
-    metric, summary, columns = results["primary_metric"], results["summary"], results["columns"]
+    summary, columns = results["summary"], results["columns"]
     metrics = [c for c in columns if c not in MEASURES]
     lines = [f"# ttune compare: {config.task}", "",
              f"- backbone: `{config.model}`",
@@ -258,16 +278,18 @@ def markdown(config, results: dict[str, Any]) -> str:
     if failed:
         lines += ["", "Failed runs: " + "; ".join(f"`{r['method']}` seed {r['seed']}: {r.get('error', '')}"
                                                for r in failed)]
-    lines += ["", f"## Wilcoxon signed-rank tests: `{config.baseline}` against each method", ""]
-    if results["wilcoxon"]:
-        lines += [f"Per-example {metric}, averaged over seeds, paired by test record; two-sided.", "",
+    for test_metric, tests in (results["wilcoxon_by_metric"] or {None: {}}).items():
+        lines += ["", f"## Wilcoxon signed-rank tests: `{config.baseline}` against each method"
+                  + (f" ({test_metric})" if test_metric else ""), ""]
+        if not tests:
+            lines.append(f"none (`{config.baseline}` is not among the successful runs, or no metric)")
+            continue
+        lines += [f"Per-example {test_metric}, averaged over seeds, paired by test record; two-sided.", "",
                   f"| method | n | mean {config.baseline} | mean method | p | rank-biserial |",
                   "|---|---|---|---|---|---|"]
-        for method, t in results["wilcoxon"].items():
+        for method, t in tests.items():
             lines.append(f"| `{method}` | {t['n_records']} | {t['mean_baseline']:.2f} | "
                          f"{t['mean_other']:.2f} | {t['p_value']:.4g} | {t['rank_biserial']:+.3f} |")
-    else:
-        lines.append(f"none (`{config.baseline}` is not among the successful runs, or no metric)")
     if results["plots"]:
         lines += ["", "## Plots", ""] + [f"![{p[:-4]}]({p})" for p in results["plots"]]
     lines += ["", "## How it was measured", "",
@@ -295,13 +317,17 @@ def write_report(config, records: list[dict[str, Any]]) -> dict[str, Any]:
     rows = [run_row(r, metrics) for r in records]
     summary = summarize(rows, columns)
     metric = primary_metric(config.task, records)
-    tests = wilcoxon_tests(records, config.baseline, metric) if metric else {}
+    test_metrics = list(config.test_metrics) or ([metric] if metric else [])
+    lang = target_lang(config.test_file, config.test_limit) if test_metrics != [metric] else None
+    by_metric = {m: wilcoxon_tests(records, config.baseline, m, lang) for m in test_metrics}
     n_test = next((r.get("test_records") for r in ok), 0) or 0
     header = results_header(config.test_file, "test", n_test, list(config.seeds), config.command, metrics)
-    plots, notes = make_plots(out, summary, metric, validation_curves(ok))
+    plot_metric = test_metrics[0] if test_metrics and test_metrics[0] in metrics else metric
+    plots, notes = make_plots(out, summary, plot_metric, validation_curves(ok))
     results = {"header": header, "settings": config.to_dict(), "primary_metric": metric,
-               "columns": columns, "runs": records, "rows": rows,
-               "summary": summary, "wilcoxon": tests, "plots": plots, "notes": notes}
+               "columns": columns, "runs": records, "rows": rows, "summary": summary,
+               "test_metrics": test_metrics, "wilcoxon": by_metric.get(test_metrics[0], {}) if test_metrics else {},
+               "wilcoxon_by_metric": by_metric, "plots": plots, "notes": notes}
     atomic_write_text(out / "results.csv", csv_text(rows, summary, columns))
     atomic_write_text(out / "results.json", json.dumps(results, indent=2, ensure_ascii=False) + "\n")
     atomic_write_text(out / "report.md", markdown(config, results))

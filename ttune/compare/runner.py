@@ -39,6 +39,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
+from ttune.metrics import check_metric_name
 from ttune.train.config import JsonConfig, default_cache_dir
 
 
@@ -110,6 +111,10 @@ class CompareConfig(JsonConfig):
     """Stop a run after this many validations without improvement (0 = never)."""
     baseline: str = "transducer"
     """The method the Wilcoxon tests compare every other method with."""
+    test_metrics: tuple[str, ...] = ()
+    """Metrics of the Wilcoxon tests (the first also gives the score plot); empty = the task's
+    headline metric. Per-example scores are recomputed from each run's predictions, so this can
+    change on a finished comparison (e.g. smooth_bleu4 for assert, where exact match is all zero)."""
     mixed_precision: str = "auto"
     """no, bf16 or fp16; auto = bf16 where a CUDA GPU supports it."""
     cache_dir: str = field(default_factory=default_cache_dir)
@@ -150,6 +155,16 @@ class CompareConfig(JsonConfig):
         for name in ("epochs", "batch_size", "grad_accum", "num_beams", "num_workers", "log_every"):
             if not isinstance(getattr(self, name), int) or getattr(self, name) < 1:
                 raise bad(name, "must be an integer >= 1")
+        if isinstance(self.test_metrics, str):
+            self.test_metrics = (self.test_metrics,)
+        self.test_metrics = tuple(self.test_metrics)
+        if len(set(self.test_metrics)) != len(self.test_metrics):
+            raise bad("test_metrics", "lists a metric twice")
+        for m in self.test_metrics:
+            try:
+                check_metric_name(m)
+            except ValueError as e:
+                raise CompareError(f"test_metrics: {e}") from None
         unknown = sorted((set(self.method_lr) | set(self.method_options)) - set(self.methods))
         if unknown:
             raise CompareError(f"method_lr/method_options name methods not compared: {', '.join(unknown)}")
@@ -162,6 +177,7 @@ class CompareConfig(JsonConfig):
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)
         d["methods"], d["seeds"] = list(self.methods), list(self.seeds)
+        d["test_metrics"] = list(self.test_metrics)
         return d
 
 
