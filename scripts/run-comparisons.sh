@@ -1,36 +1,69 @@
 #!/usr/bin/env bash
 # The comparisons behind docs/results/: every method on the built-in backbone (ttune-tiny), same data,
-# budget and greedy decoding, two seeds; then the reports are copied into docs/results/<task>/.
+# budget and greedy decoding, two seeds; then the reports are copied into docs/results/<name>/.
 # Needs the cleaned data of scripts/build-builtin-models.sh step 1 (BUILD = runs/builtin).
-# Each compare resumes when run again.
-# Cost on the 2-core CPU machine: a transducer step on ttune-tiny (batch 16, 1 thread) took 2.0-2.8 s, so
-# one run of 300 steps is 10-14 min plus its evaluation, and the full default (9 methods x 2 seeds x
-# 3 tasks) about 11 hours: run one task at a time (its argument), or on a GPU.
+# Each compare resumes when run again (finished runs are skipped).
+#
+# Budget that fits the 2-core CPU machine (about 35 min per task with two processes, one thread each):
+# 100 optimizer steps of 16 on the first 3,200 training records, validation on the first 200 dev records
+# every 50 steps, test on the first 200 (summarize, assert) or 100 (translate) test records.
+# BUDGET=full gives the long one (all records, 300 steps, full dev, 300 test records), about 11 hours
+# for the three tasks here: a GPU's job.
 #
 #   scripts/run-comparisons.sh [summarize|assert|translate ...]   # default: all three
+#   JOBS=2 scripts/run-comparisons.sh translate                    # split the methods over 2 processes
 set -euo pipefail
 cd "$(dirname "$0")/.."
 W=${TTUNE_BUILD_DIR:-runs/builtin}
 TTUNE=${TTUNE:-.venv/bin/ttune}
+JOBS=${JOBS:-1}
 METHODS=${METHODS:-transducer,lora,prefix,prompt,linear,full,none,transducer-paper,transducer-nograph}
-COMMON=(--model ttune-tiny --methods "$METHODS" --seeds 18,99 --max-steps 300 --batch-size 16
-        --lr 3e-3 --method-lr full=3e-4 --method-lr lora=1e-3 --eval-every 100 --test-limit 300)
+COMMON=(--model ttune-tiny --seeds 18,99 --batch-size 16 --lr 3e-3 --eval-every 50 --no-run-progress)
+for m_lr in full=3e-4 lora=1e-3; do  # only for methods in METHODS (compare refuses the others)
+    [[ ",$METHODS," == *",${m_lr%%=*},"* ]] && COMMON+=(--method-lr "$m_lr")
+done
+if [ "${BUDGET:-small}" = full ]; then
+    COMMON+=(--max-steps 300 --eval-every 100)
+    LIMITS=(--test-limit 300)
+else
+    COMMON+=(--max-steps 100 --limit 3200)
+    LIMITS=()
+fi
 
-run() {  # TASK DATA NAME
-    "$TTUNE" compare --task "$1" --train "$W/data/$2/clean/train.jsonl" --valid "$W/data/$2/clean/dev.jsonl" \
-        --test "$W/data/$2/clean/test.jsonl" --output "runs/compare/$3" "${COMMON[@]}"
+run() {  # TASK DATA NAME TEST_LIMIT [--test-metric M ...]
+    local valid="$W/data/$2/clean/dev.jsonl" out="runs/compare/$3"
+    if [ "${BUDGET:-small}" != full ]; then
+        valid="runs/compare/data/$2/dev-200.jsonl"
+        mkdir -p "$(dirname "$valid")"
+        head -n 200 "$W/data/$2/clean/dev.jsonl" > "$valid"
+        LIMITS=(--test-limit "$4")
+    fi
+    local args=(--task "$1" --train "$W/data/$2/clean/train.jsonl" --valid "$valid"
+                --test "$W/data/$2/clean/test.jsonl" --output "$out" "${COMMON[@]}" "${LIMITS[@]}" "${@:5}")
+    if [ "$JOBS" -gt 1 ]; then  # methods dealt round-robin to JOBS processes, one thread each
+        IFS=, read -ra all <<< "$METHODS"
+        for ((j = 0; j < JOBS; j++)); do
+            part=(); for ((i = j; i < ${#all[@]}; i += JOBS)); do part+=("${all[i]}"); done
+            (IFS=,; OMP_NUM_THREADS=1 "$TTUNE" compare --methods "${part[*]}" "${args[@]}" \
+                > "$out.job$j.log" 2>&1) &
+            sleep 20  # let each job record its methods in compare_config.json before the next reads it
+        done
+        wait
+    fi
+    "$TTUNE" compare --methods "$METHODS" "${args[@]}"   # all finished: writes the full report
     mkdir -p "docs/results/$3"
     for f in report.md results.csv results.json score_vs_params.png validation_curves.png; do
-        [ -f "runs/compare/$3/$f" ] && cp "runs/compare/$3/$f" "docs/results/$3/$f"
+        [ -f "$out/$f" ] && cp "$out/$f" "docs/results/$3/$f"
     done
 }
 tasks=("$@")
 [ ${#tasks[@]} -eq 0 ] && tasks=(summarize assert translate)
 for t in "${tasks[@]}"; do
     case $t in
-        summarize) run summarize tlcodesum summarize-tlcodesum ;;
-        assert) run assert atlas assert-atlas ;;
-        translate) run translate codexglue translate-codexglue ;;
+        summarize) run summarize tlcodesum summarize-tlcodesum 200 ;;
+        # exact match, the assert headline, can be 0 for every method on this budget: BLEU-4 first
+        assert) run assert atlas assert-atlas 200 --test-metric smooth_bleu4 --test-metric exact_match ;;
+        translate) run translate codexglue translate-codexglue 100 --test-metric codebleu --test-metric sacrebleu ;;
         *) echo "unknown task $t (summarize, assert, translate)" >&2; exit 1 ;;
     esac
 done

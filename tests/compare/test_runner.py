@@ -182,6 +182,29 @@ def test_other_budget_in_the_same_folder_is_refused(comparison, make_compare_con
         run_comparison(make_compare_config(cfg.output_dir, max_steps=3))
 
 
+def test_method_subsets_with_their_own_lrs_share_a_folder(comparison, make_compare_config, tmp_path):
+    """Two processes may split the methods of one comparison: per-method settings need only agree
+    on the methods both run."""
+    from ttune.compare import CompareError, run_comparison
+
+    cfg, _, _ = comparison
+    out = tmp_path / "shared"
+    shutil.copytree(cfg.output_dir, out)
+    path = out / "compare_config.json"
+    saved = json.loads(path.read_text(encoding="utf-8"))
+    assert saved["method_lr"] == {} and "full" not in saved["methods"]
+    saved["methods"].append("full")                     # as if another process ran full at 1e-4
+    saved["method_lr"] = {"full": 1e-4}
+    path.write_text(json.dumps(saved), encoding="utf-8")
+    events = []
+    run_comparison(make_compare_config(out), on_event=events.append)
+    assert {e.kind for e in events} == {"skip"}
+    merged = json.loads(path.read_text(encoding="utf-8"))
+    assert merged["method_lr"] == {"full": 1e-4} and merged["methods"][-1] == "full"
+    with pytest.raises(CompareError, match="holds a comparison with other method_lr of transducer;"):
+        run_comparison(make_compare_config(out, method_lr={"transducer": 5e-2}))
+
+
 def test_unknown_method_fails_before_anything_is_written(make_compare_config, tmp_path):
     from ttune.compare import run_comparison
     from ttune.methods import UnknownMethodError

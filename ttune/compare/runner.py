@@ -53,6 +53,7 @@ BUDGET_KEYS = ("task", "model", "train_file", "valid_file", "test_file", "max_st
                "batch_size", "grad_accum", "lr", "method_lr", "method_options", "max_source_len",
                "max_target_len", "max_train_records", "test_limit", "num_beams", "max_new_tokens",
                "eval_every", "early_stopping_patience")
+PER_METHOD_KEYS = ("method_lr", "method_options")  # compared per method run by both (see _check_output)
 
 
 @dataclass
@@ -367,7 +368,14 @@ class CompareRunner:
         now = self.config.to_dict()
         if path.is_file():
             before = _read_json(path)
-            diff = [k for k in BUDGET_KEYS if before.get(k) != now.get(k)]
+            diff = [k for k in BUDGET_KEYS if k not in PER_METHOD_KEYS and before.get(k) != now.get(k)]
+            # A method's own lr and options must match where both comparisons run it; methods run
+            # by only one of them may differ (two processes can share a folder, methods split).
+            shared = set(before.get("methods", [])) & set(now["methods"])
+            for k in PER_METHOD_KEYS:
+                old, new = before.get(k) or {}, now.get(k) or {}
+                diff += [f"{k} of {m}" for m in sorted(shared) if old.get(m) != new.get(m)]
+                now[k] = {**old, **new}
             if diff:
                 raise CompareError(f"{self.out} holds a comparison with other {', '.join(diff)}; "
                                    "use another --output or the same settings")
