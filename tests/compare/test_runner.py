@@ -12,7 +12,8 @@ import pytest
 
 from compare.conftest import METHODS, SEEDS
 
-COLUMNS_MEASURED = ("peak_rss_mb", "train_seconds_per_step", "inference_ms_per_example")
+COLUMNS_MEASURED = ("best_valid_loss", "distinct_predictions", "peak_rss_mb", "train_seconds_per_step",
+                    "inference_ms_per_example")
 
 
 def read_csv(path: Path) -> list[dict]:
@@ -30,8 +31,17 @@ def test_results_csv_has_a_row_per_run_and_mean_std_rows(comparison, backbone_di
     assert [(r["method"], int(r["seed"])) for r in runs] == [(m, s) for m in METHODS for s in SEEDS]
     assert all(r["status"] == "ok" for r in runs)
     metrics = ["smooth_bleu4", "sacrebleu", "chrf", "exact_match"]  # the summarize task's
-    assert list(rows[0]) == ["method", "seed", "status", "trainable_parameters", *metrics,
-                             "peak_rss_mb", "train_seconds_per_step", "inference_ms_per_example", "steps"]
+    assert list(rows[0]) == ["method", "seed", "status", "trainable_parameters", *metrics, "best_valid_loss",
+                             "distinct_predictions", "peak_rss_mb", "train_seconds_per_step",
+                             "inference_ms_per_example", "steps"]
+    for r in runs:  # from the run's own files
+        d = Path(cfg.output_dir) / "runs" / r["method"] / f"seed-{r['seed']}"
+        log = [json.loads(x) for x in (d / "log.jsonl").read_text(encoding="utf-8").splitlines()]
+        losses = [e["valid"]["loss"] for e in log if "valid" in e]
+        assert len(losses) == 2 and float(r["best_valid_loss"]) == pytest.approx(min(losses))
+        preds = [json.loads(x)["prediction"] for x in
+                 (d / "eval.predictions.jsonl").read_text(encoding="utf-8").splitlines()]
+        assert float(r["distinct_predictions"]) == pytest.approx(100 * len(set(preds)) / len(preds))
     for method in METHODS:
         backbone, tok = load_backbone(str(backbone_dir))
         expected = apply_method(backbone, make_config(method), tok).num_trainable()

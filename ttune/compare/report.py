@@ -2,7 +2,8 @@
 
 ``results.csv``: one row per run (``method``, ``seed``), then per method a row with seed ``mean``
 and one with seed ``std`` (sample standard deviation over seeds, n - 1; empty with one seed).
-Columns: status, trainable_parameters, one per test metric, peak_rss_mb, train_seconds_per_step,
+Columns: status, trainable_parameters, one per test metric, best_valid_loss, distinct_predictions
+(% of test records), peak_rss_mb, train_seconds_per_step,
 inference_ms_per_example, steps.
 
 ``results.json``: {"header" (results_header: data, seeds, command, versions), "settings",
@@ -32,8 +33,8 @@ import statistics
 from pathlib import Path
 from typing import Any
 
-MEASURES = ("trainable_parameters", "peak_rss_mb", "train_seconds_per_step",
-            "inference_ms_per_example", "steps")
+MEASURES = ("trainable_parameters", "best_valid_loss", "distinct_predictions", "peak_rss_mb",
+            "train_seconds_per_step", "inference_ms_per_example", "steps")
 
 
 def _num(v: Any) -> float | None:
@@ -44,13 +45,28 @@ def run_row(rec: dict[str, Any], metrics: list[str]) -> dict[str, Any]:
     """The flat row of one run: its measures and test scores (None where missing)."""
     scores = rec.get("scores") or {}
     ipe = _num(rec.get("inference_seconds_per_example"))
+    ok = rec.get("status", "ok") == "ok"
+    losses = [loss for _, loss in _valid_points(Path(rec["dir"]) / "log.jsonl")] if ok else []
     return {"method": rec["method"], "seed": rec["seed"], "status": rec.get("status", "ok"),
             "trainable_parameters": rec.get("trainable_parameters"),
             **{m: _num(scores.get(m)) for m in metrics},
+            "best_valid_loss": min(losses) if losses else None,
+            "distinct_predictions": _distinct_predictions(rec) if ok else None,
             "peak_rss_mb": _num(rec.get("peak_rss_mb")),
             "train_seconds_per_step": _num(rec.get("train_seconds_per_step")),
             "inference_ms_per_example": ipe * 1000 if ipe is not None else None,
             "steps": rec.get("steps")}
+
+
+def _distinct_predictions(rec: dict[str, Any]) -> float | None:
+    """Distinct predictions as % of the test records: low when a method says the same thing to
+    every input (which smoothed sentence BLEU can still reward)."""
+    path = Path(rec["dir"]) / "eval.predictions.jsonl"
+    if not path.is_file():
+        return None
+    with open(path, encoding="utf-8") as f:
+        preds = [json.loads(line)["prediction"] for line in f if line.strip()]
+    return 100.0 * len(set(preds)) / len(preds) if preds else None
 
 
 def mean_std(values: list[float]) -> dict[str, float | int | None]:
@@ -154,21 +170,26 @@ def validation_curves(records: list[dict[str, Any]]) -> dict[str, dict[int, list
     """{method: {seed: [(step, validation loss), ...]}} from each run's log.jsonl."""
     out: dict[str, dict[int, list[tuple[int, float]]]] = {}
     for r in records:
-        path = Path(r["dir"]) / "log.jsonl"
-        if not path.is_file():
-            continue
-        pts = []
-        for line in path.read_text(encoding="utf-8").splitlines():
-            try:
-                e = json.loads(line)
-            except json.JSONDecodeError:
-                continue
-            v = e.get("valid") if isinstance(e, dict) else None
-            if isinstance(v, dict) and _num(v.get("loss")) is not None:
-                pts.append((int(e.get("step", 0)), float(v["loss"])))
+        pts = _valid_points(Path(r["dir"]) / "log.jsonl")
         if pts:
             out.setdefault(r["method"], {})[r["seed"]] = pts
     return out
+
+
+def _valid_points(path: Path) -> list[tuple[int, float]]:
+    """[(step, validation loss), ...] of a training log.jsonl (none if it is missing)."""
+    if not path.is_file():
+        return []
+    pts = []
+    for line in path.read_text(encoding="utf-8").splitlines():
+        try:
+            e = json.loads(line)
+        except json.JSONDecodeError:
+            continue
+        v = e.get("valid") if isinstance(e, dict) else None
+        if isinstance(v, dict) and _num(v.get("loss")) is not None:
+            pts.append((int(e.get("step", 0)), float(v["loss"])))
+    return pts
 
 
 # ------------------------------------------------------------------------------ plots
@@ -259,7 +280,8 @@ def markdown(config, results: dict[str, Any]) -> str:
              + f"; generation: beam {config.num_beams}",
              f"- command: `{config.command}`" if config.command else "- command: (library call)",
              "", "## Results (test set, mean ± std over seeds)", ""]
-    head = ["method", "trainable"] + metrics + ["peak RSS MB", "s/step", "ms/example"]
+    head = (["method", "trainable"] + metrics
+            + ["best valid loss", "distinct %", "peak RSS MB", "s/step", "ms/example"])
     lines += ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
 
     def ms(col: str, digits: int = 2) -> str:
@@ -272,7 +294,8 @@ def markdown(config, results: dict[str, Any]) -> str:
         tp = cols["trainable_parameters"]["mean"]
         lines.append("| " + " | ".join(
             [f"`{method}`", f"{int(tp):,}" if tp is not None else "n/a"] + [ms(m) for m in metrics]
-            + [ms("peak_rss_mb", 0), ms("train_seconds_per_step", 3), ms("inference_ms_per_example", 1)])
+            + [ms("best_valid_loss", 3), ms("distinct_predictions", 1), ms("peak_rss_mb", 0),
+               ms("train_seconds_per_step", 3), ms("inference_ms_per_example", 1)])
             + " |")
     failed = [r for r in results["runs"] if r["status"] != "ok"]
     if failed:
@@ -295,6 +318,10 @@ def markdown(config, results: dict[str, Any]) -> str:
     lines += ["", "## How it was measured", "",
               "- trainable parameters: parameters the method trains and forward uses "
               "(`AdaptedModel.num_trainable`).",
+              "- best valid loss: lowest validation loss (mean token cross-entropy, nats) of the run; "
+              "the test scores come from that checkpoint.",
+              "- distinct %: distinct test predictions / test records (low = the same output for "
+              "many inputs).",
               "- peak RSS: resident set size of the process, sampled with psutil every 20 ms during "
               "training and evaluation; it includes the Python process and the frozen backbone.",
               "- s/step: wall time of the optimizer steps alone (no loading, CPG extraction, "
