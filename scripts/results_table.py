@@ -2,7 +2,8 @@
 
 Reads every ``docs/results/*/results.json`` that ``ttune compare`` wrote (nothing is recomputed):
 per method and task, the first test metric's mean ± std over seeds and the Wilcoxon p-value of
-the transducer against the method; then, per task, the two targets of the comparison:
+the transducer against the method; the best validation loss and distinct predictions; then, per
+task, the two targets of the comparison:
 
 - the transducer within 2 points of LoRA (first test metric) with at most 5 % of its parameters;
 - ``node`` fusion (``transducer``) better than ``transducer-paper`` and ``transducer-nograph``
@@ -37,16 +38,26 @@ def cell(res: dict, method: str) -> str:
     return text + (f" (p {test['p_value']:.2g})" if test else "")
 
 
-def table(results: dict[str, dict]) -> list[str]:
+def fit_cell(res: dict, method: str) -> str:
+    """Best validation loss and distinct predictions (%), seed means."""
+    s = res["summary"].get(method, {})
+    loss, distinct = (s.get(c, {}).get("mean") for c in ("best_valid_loss", "distinct_predictions"))
+    return "-" if loss is None or distinct is None else f"{loss:.3f} ({distinct:.1f} %)"
+
+
+def table(results: dict[str, dict], fit: bool = False) -> list[str]:
+    """Per method and task: the first test metric (with p vs the transducer), or with ``fit`` the
+    best validation loss and the distinct predictions."""
     names = list(results)
     methods = list(dict.fromkeys(m for r in results.values() for m in r["summary"]))
-    head = ["method", "trainable"] + [f"{n}: {metric_of(results[n])}" for n in names]
+    head = ["method", "trainable"] + [f"{n}: " + ("valid loss (distinct)" if fit else metric_of(results[n]))
+                                      for n in names]
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for m in methods:
         tp = next((r["summary"][m]["trainable_parameters"]["mean"] for r in results.values()
                    if m in r["summary"]), None)
         lines.append("| " + " | ".join([f"`{m}`", f"{int(tp):,}" if tp is not None else "-"]
-                                       + [cell(results[n], m) for n in names]) + " |")
+                                       + [(fit_cell if fit else cell)(results[n], m) for n in names]) + " |")
     return lines
 
 
@@ -80,6 +91,8 @@ def main() -> None:
     if not results:
         sys.exit(f"no */results.json under {root}")
     print("\n".join(table(results)))
+    print()
+    print("\n".join(table(results, fit=True)))
     print()
     for name, res in results.items():
         print("\n".join(targets(name, res)))

@@ -4,9 +4,12 @@
 # Needs the cleaned data of scripts/build-builtin-models.sh step 1 (BUILD = runs/builtin).
 # Each compare resumes when run again (finished runs are skipped).
 #
-# Budget that fits the 2-core CPU machine (about 35 min per task with two processes, one thread each):
+# Budget that fits the 2-core CPU machine: summarize and assert each took about 90 min in one process
+# on one core (18 runs of about 5 min; both ran side by side); translate (9 runs of about 5.5 min)
+# about 25 min with JOBS=2. That budget:
 # 100 optimizer steps of 16 on the first 3,200 training records, validation on the first 200 dev records
-# every 50 steps, test on the first 200 (summarize, assert) or 100 (translate) test records.
+# every 50 steps, test on the first 200 (summarize, assert) or 100 (translate) test records; seeds 18
+# and 99, translate seed 18 only.
 # BUDGET=full gives the long one (all records, 300 steps, full dev, 300 test records), about 11 hours
 # for the three tasks here: a GPU's job.
 #
@@ -18,10 +21,13 @@ W=${TTUNE_BUILD_DIR:-runs/builtin}
 TTUNE=${TTUNE:-.venv/bin/ttune}
 JOBS=${JOBS:-1}
 METHODS=${METHODS:-transducer,lora,prefix,prompt,linear,full,none,transducer-paper,transducer-nograph}
-COMMON=(--model ttune-tiny --seeds 18,99 --batch-size 16 --lr 3e-3 --eval-every 50 --no-run-progress)
-for m_lr in full=3e-4 lora=1e-3; do  # only for methods in METHODS (compare refuses the others)
-    [[ ",$METHODS," == *",${m_lr%%=*},"* ]] && COMMON+=(--method-lr "$m_lr")
-done
+COMMON=(--model ttune-tiny --batch-size 16 --lr 3e-3 --eval-every 50 --no-run-progress)
+method_lrs() {  # METHODS -> the --method-lr options of those methods (compare refuses the others)
+    for m_lr in full=3e-4 lora=1e-3; do
+        [[ ",$1," == *",${m_lr%%=*},"* ]] && printf '%s\n' --method-lr "$m_lr"
+    done
+    return 0
+}
 if [ "${BUDGET:-small}" = full ]; then
     COMMON+=(--max-steps 300 --eval-every 100)
     LIMITS=(--test-limit 300)
@@ -30,27 +36,30 @@ else
     LIMITS=()
 fi
 
-run() {  # TASK DATA NAME TEST_LIMIT [--test-metric M ...]
-    local valid="$W/data/$2/clean/dev.jsonl" out="runs/compare/$3"
+run() {  # TASK DATA NAME TEST_LIMIT SEEDS [--test-metric M ...]
+    local valid="$W/data/$2/clean/dev.jsonl" out="runs/compare/$3" seeds=18,99
     if [ "${BUDGET:-small}" != full ]; then
         valid="runs/compare/data/$2/dev-200.jsonl"
         mkdir -p "$(dirname "$valid")"
         head -n 200 "$W/data/$2/clean/dev.jsonl" > "$valid"
         LIMITS=(--test-limit "$4")
+        seeds=$5
     fi
     local args=(--task "$1" --train "$W/data/$2/clean/train.jsonl" --valid "$valid"
-                --test "$W/data/$2/clean/test.jsonl" --output "$out" "${COMMON[@]}" "${LIMITS[@]}" "${@:5}")
+                --test "$W/data/$2/clean/test.jsonl" --output "$out" --seeds "$seeds" "${COMMON[@]}" "${LIMITS[@]}" "${@:6}")
     if [ "$JOBS" -gt 1 ]; then  # methods dealt round-robin to JOBS processes, one thread each
         IFS=, read -ra all <<< "$METHODS"
         for ((j = 0; j < JOBS; j++)); do
             part=(); for ((i = j; i < ${#all[@]}; i += JOBS)); do part+=("${all[i]}"); done
-            (IFS=,; OMP_NUM_THREADS=1 "$TTUNE" compare --methods "${part[*]}" "${args[@]}" \
+            (IFS=,; mapfile -t lrs < <(method_lrs "${part[*]}")
+             OMP_NUM_THREADS=1 "$TTUNE" compare --methods "${part[*]}" "${lrs[@]}" "${args[@]}" \
                 > "$out.job$j.log" 2>&1) &
             sleep 20  # let each job record its methods in compare_config.json before the next reads it
         done
         wait
     fi
-    "$TTUNE" compare --methods "$METHODS" "${args[@]}"   # all finished: writes the full report
+    mapfile -t lrs < <(method_lrs "$METHODS")
+    "$TTUNE" compare --methods "$METHODS" "${lrs[@]}" "${args[@]}"   # JOBS > 1: all finished, the full report
     mkdir -p "docs/results/$3"
     for f in report.md results.csv results.json score_vs_params.png validation_curves.png; do
         [ -f "$out/$f" ] && cp "$out/$f" "docs/results/$3/$f"
@@ -60,10 +69,11 @@ tasks=("$@")
 [ ${#tasks[@]} -eq 0 ] && tasks=(summarize assert translate)
 for t in "${tasks[@]}"; do
     case $t in
-        summarize) run summarize tlcodesum summarize-tlcodesum 200 ;;
+        summarize) run summarize tlcodesum summarize-tlcodesum 200 18,99 ;;
         # exact match, the assert headline, can be 0 for every method on this budget: BLEU-4 first
-        assert) run assert atlas assert-atlas 200 --test-metric smooth_bleu4 --test-metric exact_match ;;
-        translate) run translate codexglue translate-codexglue 100 --test-metric codebleu --test-metric sacrebleu ;;
+        assert) run assert atlas assert-atlas 200 18,99 --test-metric smooth_bleu4 --test-metric exact_match ;;
+        # one seed: a translation run (long outputs to generate) takes 5.5 min here
+        translate) run translate codexglue translate-codexglue 100 18 --test-metric codebleu --test-metric sacrebleu ;;
         *) echo "unknown task $t (summarize, assert, translate)" >&2; exit 1 ;;
     esac
 done

@@ -347,3 +347,24 @@ def test_a_failed_run_is_reported_and_retried_next_time(comparison, make_compare
     run_comparison(make_compare_config(out), on_event=events.append)
     assert [(e.kind, e.method, e.seed) for e in events if e.kind != "skip"] == [
         ("start", "lora", 18), ("done", "lora", 18)]
+
+
+def test_results_table_script_summarises_the_reports(comparison, tmp_path):
+    """scripts/results_table.py (the docs/results/README tables) reads results.json as written."""
+    import subprocess
+    import sys
+
+    cfg, results, _ = comparison
+    (tmp_path / "sum").mkdir()
+    shutil.copy(Path(cfg.output_dir) / "results.json", tmp_path / "sum" / "results.json")
+    root = Path(__file__).resolve().parents[2]
+    out = subprocess.run([sys.executable, str(root / "scripts" / "results_table.py"), str(tmp_path)],
+                         capture_output=True, text=True, check=True).stdout
+    s = results["summary"]
+    t, lora = s["transducer"]["smooth_bleu4"]["mean"], s["lora"]["smooth_bleu4"]["mean"]
+    p = results["wilcoxon"]["lora"]["p_value"]
+    assert f"| `transducer` | {int(s['transducer']['trainable_parameters']['mean']):,} | {t:.2f}" in out
+    assert f"| `lora` | {int(s['lora']['trainable_parameters']['mean']):,} | {lora:.2f}" in out
+    assert f"(p {p:.2g})" in out
+    assert f"{s['transducer']['best_valid_loss']['mean']:.3f} (" in out
+    assert f"- sum (smooth_bleu4):\n  transducer {t:.2f} vs LoRA {lora:.2f}" in out
