@@ -15,13 +15,14 @@
 #
 #   scripts/run-comparisons.sh [summarize|assert|translate ...]   # default: all three
 #   JOBS=2 scripts/run-comparisons.sh translate                    # split the methods over 2 processes
+#   BUDGET=full MODEL=/path/to/codet5p-220m scripts/run-comparisons.sh   # the long one, another backbone
 set -euo pipefail
 cd "$(dirname "$0")/.."
 W=${TTUNE_BUILD_DIR:-runs/builtin}
 TTUNE=${TTUNE:-.venv/bin/ttune}
 JOBS=${JOBS:-1}
 METHODS=${METHODS:-transducer,lora,prefix,prompt,linear,full,none,transducer-paper,transducer-nograph}
-COMMON=(--model ttune-tiny --batch-size 16 --lr 3e-3 --eval-every 50 --no-run-progress)
+COMMON=(--model "${MODEL:-ttune-tiny}" --batch-size 16 --lr 3e-3 --eval-every 50 --no-run-progress)
 method_lrs() {  # METHODS -> the --method-lr options of those methods (compare refuses the others)
     for m_lr in full=3e-4 lora=1e-3; do
         [[ ",$1," == *",${m_lr%%=*},"* ]] && printf '%s\n' --method-lr "$m_lr"
