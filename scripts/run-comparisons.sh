@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The comparisons behind docs/results/: every method on the built-in backbone (ttune-tiny), same data,
-# budget and greedy decoding, two seeds; then the reports are copied into docs/results/<name>/.
+# budget and greedy decoding, seeds 18 and 99 (translate: 18); then the reports are copied into docs/results/<name>/.
 # Needs the cleaned data of scripts/build-builtin-models.sh step 1 (BUILD = runs/builtin).
 # Each compare resumes when run again (finished runs are skipped).
 #
