@@ -41,12 +41,14 @@ def _num(v: Any) -> float | None:
     return float(v) if isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v) else None
 
 
-def run_row(rec: dict[str, Any], metrics: list[str]) -> dict[str, Any]:
-    """The flat row of one run: its measures and test scores (None where missing)."""
+def run_row(rec: dict[str, Any], metrics: list[str],
+            curves: dict[str, dict[int, list[tuple[int, float]]]]) -> dict[str, Any]:
+    """The flat row of one run: its measures and test scores (None where missing); ``curves``
+    from :func:`validation_curves` of the successful runs give the best validation loss."""
     scores = rec.get("scores") or {}
     ipe = _num(rec.get("inference_seconds_per_example"))
     ok = rec.get("status", "ok") == "ok"
-    losses = [loss for _, loss in _valid_points(Path(rec["dir"]) / "log.jsonl")] if ok else []
+    losses = [loss for _, loss in curves.get(rec["method"], {}).get(rec["seed"], [])] if ok else []
     return {"method": rec["method"], "seed": rec["seed"], "status": rec.get("status", "ok"),
             "trainable_parameters": rec.get("trainable_parameters"),
             **{m: _num(scores.get(m)) for m in metrics},
@@ -170,26 +172,21 @@ def validation_curves(records: list[dict[str, Any]]) -> dict[str, dict[int, list
     """{method: {seed: [(step, validation loss), ...]}} from each run's log.jsonl."""
     out: dict[str, dict[int, list[tuple[int, float]]]] = {}
     for r in records:
-        pts = _valid_points(Path(r["dir"]) / "log.jsonl")
+        path = Path(r["dir"]) / "log.jsonl"
+        if not path.is_file():
+            continue
+        pts = []
+        for line in path.read_text(encoding="utf-8").splitlines():
+            try:
+                e = json.loads(line)
+            except json.JSONDecodeError:
+                continue
+            v = e.get("valid") if isinstance(e, dict) else None
+            if isinstance(v, dict) and _num(v.get("loss")) is not None:
+                pts.append((int(e.get("step", 0)), float(v["loss"])))
         if pts:
             out.setdefault(r["method"], {})[r["seed"]] = pts
     return out
-
-
-def _valid_points(path: Path) -> list[tuple[int, float]]:
-    """[(step, validation loss), ...] of a training log.jsonl (none if it is missing)."""
-    if not path.is_file():
-        return []
-    pts = []
-    for line in path.read_text(encoding="utf-8").splitlines():
-        try:
-            e = json.loads(line)
-        except json.JSONDecodeError:
-            continue
-        v = e.get("valid") if isinstance(e, dict) else None
-        if isinstance(v, dict) and _num(v.get("loss")) is not None:
-            pts.append((int(e.get("step", 0)), float(v["loss"])))
-    return pts
 
 
 # ------------------------------------------------------------------------------ plots
@@ -341,7 +338,8 @@ def write_report(config, records: list[dict[str, Any]]) -> dict[str, Any]:
     ok = [r for r in records if r.get("status") == "ok"]
     metrics = list(dict.fromkeys(m for r in ok for m in (r.get("scores") or {})))
     columns = ["trainable_parameters"] + metrics + [c for c in MEASURES if c != "trainable_parameters"]
-    rows = [run_row(r, metrics) for r in records]
+    curves = validation_curves(ok)
+    rows = [run_row(r, metrics, curves) for r in records]
     summary = summarize(rows, columns)
     metric = primary_metric(config.task, records)
     test_metrics = list(config.test_metrics) or ([metric] if metric else [])
@@ -350,7 +348,7 @@ def write_report(config, records: list[dict[str, Any]]) -> dict[str, Any]:
     n_test = next((r.get("test_records") for r in ok), 0) or 0
     header = results_header(config.test_file, "test", n_test, list(config.seeds), config.command, metrics)
     plot_metric = test_metrics[0] if test_metrics and test_metrics[0] in metrics else metric
-    plots, notes = make_plots(out, summary, plot_metric, validation_curves(ok))
+    plots, notes = make_plots(out, summary, plot_metric, curves)
     results = {"header": header, "settings": config.to_dict(), "primary_metric": metric,
                "columns": columns, "runs": records, "rows": rows, "summary": summary,
                "test_metrics": test_metrics, "wilcoxon": by_metric.get(test_metrics[0], {}) if test_metrics else {},

@@ -360,11 +360,8 @@ def generate_texts(adapted, examples, collate, tokenizer, batch_size: int, num_b
         for i in range(0, len(examples), batch_size):
             batch = _to_device(collate(examples[i:i + batch_size]), device)
             assert "labels" not in batch and "decoder_input_ids" not in batch
-            if accelerator is not None:
-                with accelerator.autocast():
-                    ids = adapted.generate(**batch, num_beams=num_beams,
-                                           max_new_tokens=max_new_tokens, **extra)
-            else:
+            ctx = accelerator.autocast() if accelerator is not None else contextlib.nullcontext()
+            with ctx:
                 ids = adapted.generate(**batch, num_beams=num_beams, max_new_tokens=max_new_tokens, **extra)
             out.extend(tokenizer.batch_decode(ids, skip_special_tokens=True))
     return [s.strip() for s in out]
