@@ -4,9 +4,9 @@
 # Needs the cleaned data of scripts/build-builtin-models.sh step 1 (BUILD = runs/builtin).
 # Each compare resumes when run again (finished runs are skipped).
 #
-# Budget that fits the 2-core CPU machine: summarize and assert each took about 90 min in one process
-# on one core (18 runs of about 5 min; both ran side by side); translate (9 runs of about 5.5 min)
-# about 25 min with JOBS=2. That budget:
+# Budget that fits the 2-core CPU machine: summarize took 90 min and assert about 97, each in one process
+# on one core (18 runs of about 5 min; both ran side by side); translate runs took 2.6-6.3 min (most
+# 5-6), and 8 of its 9 ran in about 21 min as two processes (JOBS=2). That budget:
 # 100 optimizer steps of 16 on the first 3,200 training records, validation on the first 200 dev records
 # every 50 steps, test on the first 200 (summarize, assert) or 100 (translate) test records; seeds 18
 # and 99, translate seed 18 only.
@@ -73,7 +73,7 @@ for t in "${tasks[@]}"; do
         summarize) run summarize tlcodesum summarize-tlcodesum 200 18,99 ;;
         # exact match, the assert headline, can be 0 for every method on this budget: BLEU-4 first
         assert) run assert atlas assert-atlas 200 18,99 --test-metric smooth_bleu4 --test-metric exact_match ;;
-        # one seed: a translation run (long outputs to generate) takes 5.5 min here
+        # one seed: a translation run (long outputs to generate) took 5-6 min here
         translate) run translate codexglue translate-codexglue 100 18 --test-metric codebleu --test-metric sacrebleu ;;
         *) echo "unknown task $t (summarize, assert, translate)" >&2; exit 1 ;;
     esac
