@@ -214,7 +214,7 @@ def evaluate(checkpoint: "str | Path", task: str, test: "str | Path", output: "s
                "predictions_file": str(pred_path)}
     if bad:
         results["malformed_note"] = describe_bad_lines(test, bad)
-    from ttune.train.io import atomic_write_text
+    from ttune.io import atomic_write_text
 
     atomic_write_text(Path(output), json.dumps(results, indent=2, ensure_ascii=False) + "\n")
     return results

@@ -100,7 +100,7 @@ def test_interrupted_and_resumed_run_ends_with_the_same_weights(make_config, tmp
 
 
 def test_second_run_reads_graphs_from_the_cache(make_config, tmp_path, monkeypatch):
-    import ttune.train.cache as cache
+    import ttune.cpg.cache as cache
     from ttune.train.engine import train
 
     cfg = dict(method="transducer", max_steps=1, cache_dir=str(tmp_path / "fresh_cache"))
@@ -115,7 +115,7 @@ def test_second_run_reads_graphs_from_the_cache(make_config, tmp_path, monkeypat
 
 def test_cache_entries_round_trip_and_parallel_extraction_matches(tmp_path, records):
     from ttune.cpg.export import to_json
-    from ttune.train.cache import extract_all
+    from ttune.cpg.cache import extract_all
 
     items = [(r["source"], "python") for r in records[:6]] + [(records[0]["source"], "python")]
     serial, s1 = extract_all(items, tmp_path / "a", num_workers=1, progress=False)
@@ -165,7 +165,7 @@ def test_empty_training_file_is_a_clear_error(make_config, tmp_path):
 
 
 def test_resuming_with_other_options_is_refused(make_config, tmp_path):
-    from ttune.train.checkpoint import ResumeError
+    from ttune.runs import ResumeError
     from ttune.train.engine import train
 
     out = str(tmp_path / "run")
@@ -235,7 +235,7 @@ def test_validation_by_a_metric_generates_and_scores(make_config, data_files):
 
 
 def test_unwritable_cache_is_a_clear_error(tmp_path, records):
-    from ttune.train.cache import CacheError, extract_all
+    from ttune.cpg.cache import CacheError, extract_all
 
     blocker = tmp_path / "a_file"
     blocker.write_text("not a folder")

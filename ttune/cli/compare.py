@@ -125,7 +125,7 @@ def compare(
     from ttune.cli.main import errors_as_fail, fail
     from ttune.cli.train import _quiet_libraries
     from ttune.compare import CompareConfig
-    from ttune.train.config import default_cache_dir
+    from ttune.cpg.cache import default_cache_dir
 
     _quiet_libraries()
     with errors_as_fail():

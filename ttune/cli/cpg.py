@@ -50,7 +50,7 @@ def cpg(
     if output is None:
         typer.echo(text, nl=False)
     else:
-        from ttune.train.io import atomic_write_text
+        from ttune.io import atomic_write_text
 
         atomic_write_text(output, text)
 

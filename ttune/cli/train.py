@@ -78,7 +78,8 @@ def train(
     """Train METHOD on TRAIN; the best method (by validation) ends up in OUTPUT."""
     from ttune import api
     from ttune.cli.main import errors_as_fail
-    from ttune.train.config import TrainConfig, default_cache_dir
+    from ttune.cpg.cache import default_cache_dir
+    from ttune.train.config import TrainConfig
 
     _quiet_libraries()
     with errors_as_fail():

@@ -332,7 +332,7 @@ def markdown(config, results: dict[str, Any]) -> str:
 def write_report(config, records: list[dict[str, Any]]) -> dict[str, Any]:
     """Write results.csv, results.json, the plots and report.md into the comparison folder."""
     from ttune.metrics.results import results_header
-    from ttune.train.io import atomic_write_text
+    from ttune.io import atomic_write_text
 
     out = Path(config.output_dir)
     ok = [r for r in records if r.get("status") == "ok"]

@@ -40,7 +40,8 @@ from pathlib import Path
 from typing import Any, Callable
 
 from ttune.metrics import check_metric_name
-from ttune.train.config import JsonConfig, default_cache_dir
+from ttune.cpg.cache import default_cache_dir
+from ttune.runs import JsonConfig
 
 
 class CompareError(ValueError):
@@ -312,7 +313,7 @@ def _time_generation(sink: list[float]):
 
 
 def _write_json(path: Path, obj: Any) -> None:
-    from ttune.train.io import atomic_write_text
+    from ttune.io import atomic_write_text
 
     atomic_write_text(path, json.dumps(obj, indent=2, ensure_ascii=False) + "\n")
 

@@ -11,7 +11,7 @@ from typing import Iterable
 from .base import CPGConfig, CPGError
 from .graph import CPG, EDGE_TYPES
 
-from ttune.train.io import atomic_write_text
+from ttune.io import atomic_write_text
 
 FORMATS = ("summary", "json", "dot", "graphml")
 _SUFFIX = {"json": ".cpg.json", "dot": ".dot", "graphml": ".graphml"}

@@ -22,6 +22,8 @@ import os
 from pathlib import Path
 from typing import Iterable, Iterator
 
+from ttune.io import atomic_file
+
 SCHEMA_KEYS = ("id", "source", "target", "source_lang", "target_lang", "split")
 SPLITS = ("train", "dev", "test")
 LANGS = ("python", "java", "csharp", "en")
@@ -114,8 +116,6 @@ def iter_jsonl_lines(records: Iterable[dict]) -> Iterator[str]:
 
 def write_jsonl(path: str | os.PathLike, records: Iterable[dict]) -> int:
     """Write ``records`` atomically (temp file in the same folder, then rename); returns the count."""
-    from ttune.train.io import atomic_file
-
     path = Path(path)
     n = 0
     opener = gzip.open if path.suffix == ".gz" else open

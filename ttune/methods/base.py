@@ -25,7 +25,7 @@ from typing import Any, ClassVar
 import torch
 from torch import Tensor, nn
 
-from ttune.train.io import atomic_file, atomic_write_text
+from ttune.io import atomic_file, atomic_write_text
 
 FORMAT_VERSION = 1
 CONFIG_FILE = "method_config.json"

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from ttune.train.config import JsonConfig
+from ttune.runs import JsonConfig
 
 
 class PretrainError(ValueError):

@@ -31,9 +31,9 @@ import numpy as np
 
 from ttune.pretrain.config import PretrainConfig, PretrainError
 from ttune.pretrain.spans import corrupt_batch, corrupted_lengths, span_counts
-from ttune.train.checkpoint import (STATE_FORMAT, RunFolder, latest_checkpoint, new_checkpoint,
-                                    optimizer_from_tensors, set_rng_state, write_trainer_state)
-from ttune.train.io import atomic_dir, atomic_write_text, remove_stale_temps
+from ttune.io import atomic_dir, atomic_write_text, remove_stale_temps
+from ttune.runs import (STATE_FORMAT, RunFolder, latest_checkpoint, new_checkpoint,
+                        optimizer_from_tensors, set_rng_state, write_trainer_state)
 
 log = logging.getLogger(__name__)
 
@@ -507,10 +507,6 @@ class Pretrainer(RunFolder):
             save_backbone(m, tok, tmp)
             c.save(tmp / "pretrain_config.json")
             atomic_write_text(tmp / "model_card.md", model_card(c, info, state, num_parameters(m), len(tok)))
-            # mkdtemp / mkstemp create owner-only modes; a backbone is meant to be shared.
-            tmp.chmod(0o755)
-            for f in tmp.iterdir():
-                f.chmod(0o644)
         _say(f"pretrain: backbone written to {final} (step {state['step']}, loss {state['last_loss']})")
         return final
 

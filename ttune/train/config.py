@@ -1,17 +1,17 @@
 """The training configuration: one dataclass, saved next to every trained method as train_config.json.
 
 Fields carry attribute docstrings (the CLI's --help text comes from the same words) and are checked in
-``__post_init__`` so that a bad value fails before any model is loaded. :class:`JsonConfig` gives
+``__post_init__`` so that a bad value fails before any model is loaded. :class:`ttune.runs.JsonConfig` gives
 this and the other run configs (pretraining, comparison) the same JSON round trip.
 """
 
 from __future__ import annotations
 
-import json
-import os
-from dataclasses import asdict, dataclass, field, fields
-from pathlib import Path
-from typing import Any, ClassVar, Self
+from dataclasses import dataclass, field
+from typing import Any
+
+from ttune.cpg.cache import default_cache_dir
+from ttune.runs import JsonConfig
 
 
 class ConfigError(ValueError):
@@ -26,58 +26,6 @@ RESUME_KEYS = ("task", "method", "method_options", "model", "train_file", "batch
 
 SCHEDULES = ("linear", "constant")
 PRECISIONS = ("auto", "no", "bf16", "fp16")
-
-
-def default_cache_dir() -> str:
-    """Where extracted CPGs live: $TTUNE_CACHE if set, else ~/.cache/ttune/cpg."""
-    env = os.environ.get("TTUNE_CACHE")
-    if env:
-        return env
-    return str(Path.home() / ".cache" / "ttune" / "cpg")
-
-
-class JsonConfig:
-    """JSON round trip of a config dataclass (mixed into TrainConfig, PretrainConfig, CompareConfig).
-
-    A subclass names the error it raises (``config_error``, one-line messages), what its options
-    are called in them (``options_name`` "training" -> "unknown training option(s): ...") and how
-    a file of it is named in read errors (``file_label``, default: the path alone).
-    """
-
-    config_error: ClassVar[type[ValueError]] = ValueError
-    options_name: ClassVar[str] = ""
-    file_label: ClassVar[str] = ""
-
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
-
-    @classmethod
-    def from_dict(cls, d: dict[str, Any]) -> Self:
-        # Unknown keys are refused rather than dropped: a typo in a hand-written file or a file of
-        # another version must not silently fall back to defaults. The values are checked by
-        # the dataclass's own __post_init__.
-        unknown = sorted(set(d) - {f.name for f in fields(cls)})
-        if unknown:
-            raise cls.config_error(f"unknown {cls.options_name} option(s): {', '.join(unknown)}")
-        return cls(**d)
-
-    def save(self, path: str | Path) -> None:
-        """Write as JSON atomically (temp file + os.replace)."""
-        from ttune.train.io import atomic_write_text
-
-        atomic_write_text(Path(path), json.dumps(self.to_dict(), indent=2, sort_keys=True) + "\n")
-
-    @classmethod
-    def load(cls, path: str | Path) -> Self:
-        """Read a file written by :meth:`save` (one-line ``config_error`` if unreadable)."""
-        name = f"{cls.file_label} {path}" if cls.file_label else str(path)
-        try:
-            d = json.loads(Path(path).read_text(encoding="utf-8"))
-        except (OSError, json.JSONDecodeError) as e:
-            raise cls.config_error(f"cannot read {name}: {str(e).splitlines()[0]}") from None
-        if not isinstance(d, dict):
-            raise cls.config_error(f"{name} is not a JSON object")
-        return cls.from_dict(d)
 
 
 @dataclass

@@ -135,7 +135,7 @@ def attach_graphs(examples: list[Example], records: Sequence[dict], task, tokeni
                   num_workers: int = 1, max_nodes: int | None = None, progress: bool = True,
                   desc: str = "CPGs", max_label_tokens: int = 16) -> None:
     """Extract (or read from the cache) each record's CPG and featurize it onto its example."""
-    from ttune.train.cache import extract_all
+    from ttune.cpg.cache import extract_all
     from ttune.transducer import featurize
 
     items = []

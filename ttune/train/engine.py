@@ -25,12 +25,12 @@ import time
 from pathlib import Path
 from typing import Any, Iterator
 
-from ttune.train.checkpoint import (ResumeError, RunFolder, TrainState, latest_checkpoint,
-                                    load_checkpoint, save_checkpoint)
+from ttune.runs import ResumeError, RunFolder, latest_checkpoint
+from ttune.train.checkpoint import TrainState, load_checkpoint, save_checkpoint
 from ttune.train.config import ConfigError, TrainConfig
 from ttune.train.data import (Collator, DataError, batch_order, build_examples, graph_options,
                               load_records)
-from ttune.train.io import atomic_dir, atomic_write_bytes, atomic_write_text
+from ttune.io import atomic_dir, atomic_write_bytes, atomic_write_text
 
 log = logging.getLogger(__name__)
 

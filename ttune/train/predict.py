@@ -12,7 +12,7 @@ import json
 from pathlib import Path
 from typing import Any, Sequence
 
-from ttune.train.io import atomic_write_text
+from ttune.io import atomic_write_text
 
 
 class CheckpointDirError(ValueError):
@@ -65,7 +65,7 @@ def predict(checkpoint_dir: str | Path, records: Sequence[dict], *, model: str |
     """One generated text per record, with beam search of width ``num_beams``, at most
     ``max_new_tokens`` tokens (default: the run's max_target_len, else the task's)."""
     from ttune.tasks import get_task
-    from ttune.train.config import default_cache_dir
+    from ttune.cpg.cache import default_cache_dir
     from ttune.train.data import Collator, build_examples, graph_options
     from ttune.train.engine import generate_texts
 

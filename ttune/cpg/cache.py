@@ -14,26 +14,37 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import multiprocessing as mp
+import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Sequence
 
-from ttune.train.io import atomic_write_text
+from tqdm.auto import tqdm
+
+from ttune.io import atomic_write_text
+
+from .base import CPGError
+from .export import from_json, to_json
+from .extract import EXTRACTOR_VERSION, extract
+from .graph import CPG
 
 log = logging.getLogger(__name__)
 
 ENTRY_FORMAT = 1
 
 
-def extractor_version() -> str:
-    import ttune.cpg as cpg
-
-    return str(getattr(cpg, "EXTRACTOR_VERSION", "unversioned"))
+def default_cache_dir() -> str:
+    """Where extracted CPGs live: $TTUNE_CACHE if set, else ~/.cache/ttune/cpg."""
+    env = os.environ.get("TTUNE_CACHE")
+    if env:
+        return env
+    return str(Path.home() / ".cache" / "ttune" / "cpg")
 
 
 def cache_key(code: str, lang: str, version: str | None = None) -> str:
     """Hex sha256 of the code, its language and the extractor version (NUL-separated)."""
-    v = extractor_version() if version is None else version
+    v = EXTRACTOR_VERSION if version is None else version
     h = hashlib.sha256()
     for part in (code, lang, v):
         h.update(part.encode("utf-8", "surrogatepass"))
@@ -69,17 +80,11 @@ def _extract_one(code: str, lang: str) -> dict[str, Any]:
     """Extract one CPG and return the cache entry (a JSON-able dict)."""
     global EXTRACTIONS
     EXTRACTIONS += 1
-    from ttune.cpg import CPGError, extract
-    from ttune.cpg.export import to_json
-
     try:
         cpg = extract(code, lang)
     except (CPGError, ValueError) as e:
         return {"format": ENTRY_FORMAT, "error": str(e).splitlines()[0] if str(e) else type(e).__name__}
-    data = to_json(cpg)
-    if isinstance(data, str):
-        data = json.loads(data)
-    return {"format": ENTRY_FORMAT, "cpg": data}
+    return {"format": ENTRY_FORMAT, "cpg": to_json(cpg)}
 
 
 def _extract_and_store(job: tuple[str, str, str]) -> str:
@@ -92,20 +97,12 @@ def _extract_and_store(job: tuple[str, str, str]) -> str:
 
 def _entry_to_cpg(text: str, lang: str):
     """Parse a cache entry; an error entry becomes an empty graph. Raises ValueError if corrupt."""
-    from ttune.cpg import CPG
-    from ttune.cpg.export import from_json
-
     entry = json.loads(text)
     if not isinstance(entry, dict) or entry.get("format") != ENTRY_FORMAT:
         raise ValueError("not a ttune CPG cache entry")
     if "error" in entry:
         return CPG(language=lang), True
-    data = entry["cpg"]
-    try:
-        return from_json(data), False
-    except (TypeError, AttributeError):
-        # from_json may want the JSON text rather than the parsed object.
-        return from_json(json.dumps(data)), False
+    return from_json(entry["cpg"]), False
 
 
 class CPGCache:
@@ -140,7 +137,7 @@ def extract_all(items: Sequence[tuple[str, str]], cache_dir: str | Path, num_wor
     (extracting) run and a second (cached) run see exactly the same graphs.
     """
     cache = CPGCache(cache_dir)
-    version = extractor_version()
+    version = EXTRACTOR_VERSION
     keys = [cache_key(code, lang, version) for code, lang in items]
     stats = CacheStats(total=len(items))
     first: dict[str, tuple[str, str]] = {}
@@ -177,13 +174,9 @@ def extract_all(items: Sequence[tuple[str, str]], cache_dir: str | Path, num_wor
 def _run_jobs(first: dict, misses: list[str], cache: CPGCache, num_workers: int, progress: bool,
               desc: str) -> list[str]:
     """Extract the missing graphs (in a pool when num_workers > 1); their entries' JSON, in order."""
-    from tqdm.auto import tqdm
-
     jobs = [(first[k][0], first[k][1], str(cache.path(k))) for k in misses]
     bar = tqdm(total=len(jobs), desc=f"extracting {desc}", disable=not progress, unit="graph")
     if num_workers > 1 and len(jobs) > 1:
-        import multiprocessing as mp
-
         with mp.get_context().Pool(min(num_workers, len(jobs))) as pool:
             # imap keeps order, so results line up with `misses`.
             texts = []

@@ -1,7 +1,10 @@
-"""Atomic file writes: a file or folder either appears whole or not at all, even if the process is killed.
+"""Atomic file writes: a file or folder either appears whole or not at all, even if the process is
+killed; and the run log's JSON lines.
 
 Everything is written to a temporary name in the destination's own folder (same file system, so
-``os.replace`` is an atomic rename) and renamed into place last.
+``os.replace`` is an atomic rename) and renamed into place last. Files and folders get the modes a
+plain ``open``/``mkdir`` would give them (0666 / 0777 less the umask), not the owner-only modes of
+``tempfile``: outputs are meant to be shared.
 """
 
 from __future__ import annotations
@@ -15,16 +18,38 @@ from pathlib import Path
 from typing import Any, Iterator
 
 
+def current_umask() -> int:
+    """The process's umask: from /proc where Linux shows it, else by setting it and setting it
+    back (there is no getter; the /proc read leaves other threads' file creation undisturbed)."""
+    try:
+        with open("/proc/self/status", encoding="ascii") as f:
+            for line in f:
+                if line.startswith("Umask:"):
+                    return int(line.split()[1], 8)
+    except (OSError, ValueError):
+        pass
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+def shared_mode(path: Path, directory: bool = False) -> None:
+    """Give ``path`` the mode ``open`` or ``mkdir`` would have: 0666 (0777 for a folder) & ~umask."""
+    os.chmod(path, (0o777 if directory else 0o666) & ~current_umask())
+
+
 @contextmanager
 def atomic_file(path: Path) -> Iterator[Path]:
     """Yield a temporary path in ``path``'s folder to write the file to; on success it is renamed
-    to ``path``, on any error it is removed and ``path`` is left as it was."""
+    to ``path`` (with the umask's mode, see :func:`shared_mode`), on any error it is removed and
+    ``path`` is left as it was."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     os.close(fd)
     try:
         yield Path(tmp)
+        shared_mode(Path(tmp))
         os.replace(tmp, path)
     except BaseException:
         try:
@@ -49,7 +74,9 @@ def temp_dir_beside(final: Path) -> Path:
     """A fresh empty folder next to ``final`` (same parent) to fill before :func:`replace_dir`."""
     final = Path(final)
     final.parent.mkdir(parents=True, exist_ok=True)
-    return Path(tempfile.mkdtemp(prefix=f".{final.name}.", suffix=".tmp", dir=final.parent))
+    tmp = Path(tempfile.mkdtemp(prefix=f".{final.name}.", suffix=".tmp", dir=final.parent))
+    shared_mode(tmp, directory=True)
+    return tmp
 
 
 def replace_dir(tmp: Path, final: Path) -> None:
