@@ -25,7 +25,7 @@ sys.path.insert(0, str(ROOT))
 
 
 def main() -> int:
-    from ttune.use import BUILTIN_BACKBONE, models_dir
+    from ttune.builtin import BUILTIN_BACKBONE, models_dir
 
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--build-dir", type=Path, default=ROOT / "runs" / "builtin",

@@ -19,7 +19,8 @@ import pytest
 from typer.testing import CliRunner
 
 from ttune.cli.main import app
-from ttune.use import NO_BUILTIN, UseError, find_functions, resolve_model, with_placeholder
+from ttune.builtin import NO_BUILTIN, ModelNotFoundError, resolve_model
+from ttune.use import find_functions, with_placeholder
 
 PY = '''import os
 
@@ -243,7 +244,7 @@ def test_builtin_models_folder_is_used(tiny, tmp_path, monkeypatch):
     resolved = resolve_model("summarize", "python")
     assert resolved.transducer == models / "summarize-python"
     assert resolved.backbone == str(models / "ttune-tiny") and resolved.builtin
-    with pytest.raises(UseError, match="no built-in model for summarize-java; built-in: summarize-python"):
+    with pytest.raises(ModelNotFoundError, match="no built-in model for summarize-java; built-in: summarize-python"):
         resolve_model("summarize", "java")
     # --model ttune-tiny names the built-in backbone, also under a transducer of one's own.
     assert resolve_model("summarize", "python", "ttune-tiny", tiny["transducer"]).backbone == \
@@ -257,7 +258,7 @@ def test_builtin_models_folder_is_used(tiny, tmp_path, monkeypatch):
     (own / "train_config.json").write_text(json.dumps({"model": "ttune-tiny"}))
     assert resolve_model("summarize", "python", None, own).backbone == str(models / "ttune-tiny")
     monkeypatch.setenv("TTUNE_MODELS_DIR", str(tmp_path / "none"))
-    with pytest.raises(UseError, match="no built-in model is installed"):
+    with pytest.raises(ModelNotFoundError, match="no built-in model is installed"):
         resolve_model("summarize", "python", None, own)
 
 
@@ -270,7 +271,7 @@ def test_moved_backbone_needs_model(tiny, tmp_path):
     assert resolved.backbone == str(tiny["backbone"]) and not resolved.builtin
     doc["backbone"]["name_or_path"] = str(tmp_path / "gone")
     (moved / "method_config.json").write_text(json.dumps(doc))
-    with pytest.raises(UseError, match="not at .*gone any more; pass --model PATH"):
+    with pytest.raises(ModelNotFoundError, match="not at .*gone any more; pass --model PATH"):
         resolve_model("summarize", "python", transducer=moved)
     assert resolve_model("summarize", "python", str(tiny["backbone"]), moved).backbone == str(tiny["backbone"])
 

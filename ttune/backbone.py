@@ -23,6 +23,8 @@ from transformers import (
     T5ForConditionalGeneration,
 )
 
+from ttune.builtin import BUILTIN_BACKBONE, ModelNotFoundError, builtin_backbone, models_dir
+
 PAD_ID, EOS_ID, UNK_ID = 0, 1, 2
 NUM_EXTRA_IDS = 100  # T5's sentinel tokens <extra_id_0..99>
 
@@ -56,12 +58,10 @@ def load_backbone(path_or_id: str, device: str | torch.device = "cpu"
     locally only; ``ttune-tiny`` (when no such folder exists here) is the built-in backbone inside
     ttune's models folder; anything else is tried as a hub id (which needs network access).
     """
-    from ttune.use import BUILTIN_BACKBONE, UseError, builtin_backbone, models_dir
-
     if path_or_id == BUILTIN_BACKBONE and not Path(path_or_id).exists():
         try:
             path_or_id = str(builtin_backbone())
-        except UseError as e:
+        except ModelNotFoundError as e:
             raise BackboneError(str(e)) from None
     p = Path(os.path.expanduser(path_or_id))
     looks_local = path_or_id.startswith((".", "/", "~")) or path_or_id.count("/") > 1

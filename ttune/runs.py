@@ -12,6 +12,7 @@
 from __future__ import annotations
 
 import json
+import math
 import random
 import re
 import shutil
@@ -28,6 +29,38 @@ _STEP_DIR = re.compile(r"^step-(\d+)$")
 
 class ResumeError(ValueError):
     """A checkpoint that cannot be resumed (corrupt, or from another configuration). One line."""
+
+
+def lr_multiplier(step: int, total: int, warmup: int, schedule: str, min_ratio: float = 0.0) -> float:
+    """Learning-rate multiplier of optimizer step ``step`` (0-based) of ``total``: linear warm-up
+    over ``warmup`` steps (reaching 1 at the last of them), then ``schedule``: "constant",
+    "linear" (to 0 at ``total``) or "cosine" (to ``min_ratio`` at ``total``)."""
+    if warmup > 0 and step < warmup:
+        return (step + 1) / warmup
+    if schedule == "constant":
+        return 1.0
+    frac = min(1.0, (step - warmup) / max(1, total - warmup))
+    if schedule == "linear":
+        return 1.0 - frac
+    if schedule == "cosine":
+        return min_ratio + (1 - min_ratio) * 0.5 * (1 + math.cos(math.pi * frac))
+    raise ValueError(f"unknown learning-rate schedule {schedule!r}")
+
+
+def resolve_precision(precision: str, device_type: str) -> str:
+    """The compute precision a run uses: ``precision`` itself unless it is "auto", which becomes
+    "bf16" where the device computes bfloat16 natively (a CUDA GPU that supports it; a CPU with
+    oneDNN bf16 support, AVX512-BF16 or AMX) and "fp32" elsewhere (emulated bf16 is slow)."""
+    if precision != "auto":
+        return precision
+    import torch  # lazy: ttune.runs is imported by light modules (configs, the CLI)
+
+    if device_type == "cuda":
+        return "bf16" if torch.cuda.is_available() and torch.cuda.is_bf16_supported() else "fp32"
+    try:
+        return "bf16" if torch.ops.mkldnn._is_mkldnn_bf16_supported() else "fp32"
+    except (AttributeError, RuntimeError):
+        return "fp32"
 
 
 class JsonConfig:
@@ -74,7 +107,7 @@ class JsonConfig:
 
 def json_safe(x: Any) -> Any:
     """Tuples -> lists, tensors -> numbers, recursively (scheduler/optimizer states)."""
-    import torch
+    import torch  # lazy: ttune.runs is imported by light modules (configs, the CLI)
 
     if isinstance(x, dict):
         return {str(k): json_safe(v) for k, v in x.items()}
@@ -88,7 +121,7 @@ def json_safe(x: Any) -> Any:
 def rng_state() -> tuple[dict[str, Any], dict[str, Any]]:
     """(tensors, JSON) of every RNG a training step may draw from."""
     import numpy as np
-    import torch
+    import torch  # lazy: ttune.runs is imported by light modules (configs, the CLI)
 
     tensors = {"rng.torch": torch.get_rng_state().clone()}
     if torch.cuda.is_available():
@@ -103,7 +136,7 @@ def rng_state() -> tuple[dict[str, Any], dict[str, Any]]:
 
 def set_rng_state(tensors: dict[str, Any], js: dict[str, Any]) -> None:
     import numpy as np
-    import torch
+    import torch  # lazy: ttune.runs is imported by light modules (configs, the CLI)
 
     torch.set_rng_state(tensors["rng.torch"])
     if torch.cuda.is_available():
@@ -123,7 +156,7 @@ def optimizer_to_tensors(optimizer) -> tuple[dict[str, Any], dict[str, Any]]:
     tensors: ``opt.<param id>.<name>`` -> a CPU copy (AdamW's moments and step counters);
     JSON: {"param_groups", "scalars" (non-tensor state entries by param id), "num_states"}.
     """
-    import torch
+    import torch  # lazy: ttune.runs is imported by light modules (configs, the CLI)
 
     opt = optimizer.state_dict()
     tensors: dict[str, Any] = {}
@@ -163,7 +196,7 @@ def optimizer_from_tensors(optimizer, tensors: dict[str, Any], js: dict[str, Any
 def write_trainer_state(folder: Path, optimizer, state: dict[str, Any], **extra: Any) -> None:
     """``folder``/trainer_state.safetensors (optimizer and RNG tensors) and trainer_state.json
     (format, ``state``, optimizer JSON, the JSON-safe ``extra`` entries, Python/NumPy RNGs)."""
-    from safetensors.torch import save_file
+    from safetensors.torch import save_file  # lazy: loads torch
 
     tensors, rng_js = rng_state()
     opt_tensors, opt_js = optimizer_to_tensors(optimizer)

@@ -5,14 +5,7 @@ nested functions and class methods included and qualified by their enclosing cla
 functions (``Foo.bar``, ``outer.inner``). Each function's text is sliced from the file by the node's
 byte span (from the start of its first line, then dedented), made into a task record, and given
 to the engine's prediction (:func:`ttune.train.predict.predict`: batching, CPGs, generation from
-the source only).
-
-Which model: :func:`resolve_model`. ``transducer`` is a trained method folder; its backbone is
-``model`` if given, else the one its train_config.json or method_config.json names. Without a
-transducer, the built-in models are used: the package data folder ``ttune/models/`` (or
-``$TTUNE_MODELS_DIR``) holding the ``ttune-tiny`` backbone and one transducer folder per task and
-language (``summarize-python``, ``summarize-java``, ``assert-java``, ``translate-java-csharp``).
-``model="ttune-tiny"`` names the built-in backbone.
+the source only). Which model runs: :func:`ttune.builtin.resolve_model`.
 
 Nothing here imports torch or transformers until a prediction actually runs, so bad input (an
 unknown function, a binary file) fails fast.
@@ -29,10 +22,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Sequence
 
-BUILTIN_BACKBONE = "ttune-tiny"
-"""Name of the built-in backbone (a folder of that name inside the models folder)."""
+from ttune.builtin import ResolvedModel, resolve_model
 
-NO_BUILTIN = "no built-in model is installed yet; pass --transducer DIR (and --model PATH if its backbone moved)"
 PLACEHOLDER = '"<AssertPlaceHolder>"'
 """The statement that marks where the assertion goes (ATLAS layout, also used by ttune.data)."""
 
@@ -170,86 +161,6 @@ def select_functions(functions: Sequence[Function], name: str) -> list[Function]
         raise UseError(f"no function named {name!r}{f' on line {line}' if line else ''}; "
                        f"available: {_names(functions)}")
     return found
-
-
-# ------------------------------------------------------------------------------ models
-@dataclass(frozen=True)
-class ResolvedModel:
-    """A transducer folder and the backbone to load it on."""
-
-    transducer: Path
-    """The trained method folder (method_config.json + method.safetensors)."""
-    backbone: str
-    """Local folder or hub id of the backbone."""
-    builtin: bool
-    """True when both come from the built-in models folder."""
-
-
-def models_dir() -> Path:
-    """Where the built-in models live: $TTUNE_MODELS_DIR, else the package's ``ttune/models``."""
-    env = os.environ.get("TTUNE_MODELS_DIR")
-    return Path(env) if env else Path(__file__).resolve().parent / "models"
-
-
-def builtin_backbone() -> Path:
-    """The built-in backbone's folder (``ttune-tiny`` in the models folder); UseError when absent."""
-    folder = models_dir() / BUILTIN_BACKBONE
-    if not folder.is_dir():
-        raise UseError(NO_BUILTIN)
-    return folder
-
-
-def builtin_name(task: str, lang: str, target_lang: str | None = None) -> str:
-    """Folder name of a built-in transducer: ``summarize-python``, ``translate-java-csharp``."""
-    return f"{task}-{lang}" + (f"-{target_lang}" if target_lang else "")
-
-
-def _backbone_of(folder: Path) -> str | None:
-    """The backbone a trained method folder names (train_config.json's ``model``, else the
-    ``name_or_path`` recorded in method_config.json)."""
-    for name, get in (("train_config.json", lambda d: d.get("model")),
-                      ("method_config.json", lambda d: (d.get("backbone") or {}).get("name_or_path"))):
-        path = folder / name
-        if path.is_file():
-            try:
-                value = get(json.loads(path.read_text(encoding="utf-8")))
-            except (OSError, ValueError, AttributeError):
-                raise UseError(f"corrupt {path}") from None
-            if value:
-                return str(value)
-    return None
-
-
-def resolve_model(task: str, lang: str, model: str | None = None, transducer: str | os.PathLike | None = None,
-                  target_lang: str | None = None) -> ResolvedModel:
-    """Which transducer and backbone run ``task`` on ``lang`` code (see the module docstring).
-    Reads a few JSON files only; UseError (one line) when nothing fits."""
-    root = models_dir()
-    if model == BUILTIN_BACKBONE:
-        model = str(builtin_backbone())
-    if transducer is not None:
-        folder = Path(transducer)
-        if not folder.is_dir():
-            raise UseError(f"transducer folder not found: {folder}")
-        if not (folder / "method_config.json").is_file():
-            raise UseError(f"{folder} is not a trained method folder (no method_config.json)")
-        backbone = model or _backbone_of(folder)
-        if not backbone:
-            raise UseError(f"{folder} does not name its backbone; pass --model PATH")
-        if backbone == BUILTIN_BACKBONE and not Path(backbone).exists():  # trained with --model ttune-tiny
-            backbone = str(builtin_backbone())
-        if model is None and Path(backbone).is_absolute() and not Path(backbone).exists():
-            raise UseError(f"the backbone of {folder} is not at {backbone} any more; pass --model PATH")
-        return ResolvedModel(folder, backbone, False)
-    if not root.is_dir() or not (root / BUILTIN_BACKBONE).is_dir():
-        raise UseError(NO_BUILTIN)
-    name = builtin_name(task, lang, target_lang)
-    folder = root / name
-    if not (folder / "method_config.json").is_file():
-        have = sorted(p.name for p in root.iterdir() if (p / "method_config.json").is_file())
-        raise UseError(f"no built-in model for {name}; built-in: {', '.join(have) or '(none)'}; "
-                       "pass --transducer DIR")
-    return ResolvedModel(folder, model or str(root / BUILTIN_BACKBONE), model is None)
 
 
 def _threads_for(backbone: str) -> int | None:

@@ -52,7 +52,7 @@ def without(graph, edge_types):
 
 
 def test_ablations_are_registered_with_their_presets():
-    from ttune.methods import MethodConfig, make_config, method_names
+    from ttune.methods import config_from_dict, make_config, method_names
 
     assert set(ABLATIONS) <= set(method_names())
     base = make_config("transducer")
@@ -68,7 +68,7 @@ def test_ablations_are_registered_with_their_presets():
         changed = {k for k in d if k not in ("method",) and d[k] != b[k]}
         assert d["method"] == name and changed == set(want[name]), name  # a thin preset
         assert {k: getattr(cfg, k) for k in want[name]} == want[name]
-        assert MethodConfig.from_dict(d) == cfg
+        assert config_from_dict(d) == cfg
 
 
 @pytest.mark.parametrize("name, override, needs", [

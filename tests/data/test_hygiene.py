@@ -8,6 +8,8 @@ import random
 import numpy as np
 import pytest
 
+from ttune.tasks import get_task
+
 from ttune.data.hygiene import (Hygiene, HygieneConfig, FileReport, MinHasher, clean_files,
                                 code_tokens, jaccard)
 from ttune.data.io import read_jsonl, write_jsonl
@@ -91,7 +93,8 @@ def test_length_and_graph_filters(tmp_path):
     sizes = {"int a() { return 1; }": 9, "int b() { return 2; }": 60}
     cfg = HygieneConfig(max_source_tokens=100, max_cpg_nodes=50)
     rep = FileReport("train", "mem")
-    kept = Hygiene(cfg, graph_size=lambda code, lang: sizes[code]).clean(recs, "train", rep)
+    kept = Hygiene(cfg, graph_size=lambda code, lang: sizes[code],
+                   graph_code=get_task(cfg.task).graph_code).clean(recs, "train", rep)
     assert [r["id"] for r in kept] == ["0"]
     assert rep.removed["too_long"] == 1 and rep.removed["graph_too_large"] == 1
 

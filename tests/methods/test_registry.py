@@ -31,12 +31,13 @@ def test_unknown_method_lists_known_names():
 
 @pytest.mark.parametrize("name", METHODS)
 def test_config_round_trip(name):
-    from ttune.methods import MethodConfig, make_config
+    from ttune.methods import config_from_dict, make_config
 
     cfg = make_config(name)
     d = cfg.to_dict()
     assert d["method"] == name and d["version"] == 1
-    back = MethodConfig.from_dict(d)
+    back = config_from_dict(d)
+    assert type(cfg).from_dict(d) == cfg
     assert type(back) is type(cfg) and back == cfg and back.to_dict() == d
 
 
@@ -69,10 +70,12 @@ def test_validation_errors(name, bad, match):
 
 
 def test_from_dict_refuses_newer_version():
-    from ttune.methods import MethodConfig, MethodConfigError
+    from ttune.methods import MethodConfigError, config_from_dict, make_config
 
     with pytest.raises(MethodConfigError, match="version 9 is not supported"):
-        MethodConfig.from_dict({"method": "lora", "version": 9})
+        config_from_dict({"method": "lora", "version": 9})
+    with pytest.raises(MethodConfigError, match="config is for method 'lora', not 'prompt'"):
+        make_config("prompt").from_dict({"method": "lora"})
 
 
 def test_third_party_entry_point(monkeypatch):

@@ -67,7 +67,7 @@ def test_summaries_never_repeat_a_trigram_code_may():
 def test_generate_texts_passes_the_task_setting():
     import torch
 
-    from ttune.train.engine import generate_texts
+    from ttune.train.inference import generate_texts
 
     seen = []
 

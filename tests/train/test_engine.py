@@ -19,7 +19,7 @@ def train_set_loss(out_dir: Path | None, config) -> float:
     from ttune.methods import apply_method, load_method, make_config
     from ttune.tasks import get_task
     from ttune.train.data import Collator, build_examples, load_records
-    from ttune.train.engine import dataset_loss
+    from ttune.train.inference import dataset_loss
 
     set_seed(config.seed)
     backbone, tok = load_backbone(config.model)
@@ -134,10 +134,10 @@ def test_cache_entries_round_trip_and_parallel_extraction_matches(tmp_path, reco
 
 
 def test_non_finite_loss_stops_with_the_step_named(make_config, monkeypatch):
-    import ttune.methods as methods
+    import ttune.train.engine as engine
     from ttune.train.engine import TrainingError, train
 
-    real = methods.apply_method
+    real = engine.apply_method
 
     def poisoned(backbone, config, tokenizer=None):
         adapted = real(backbone, config, tokenizer)
@@ -146,7 +146,7 @@ def test_non_finite_loss_stops_with_the_step_named(make_config, monkeypatch):
                 p.fill_(float("nan"))
         return adapted
 
-    monkeypatch.setattr(methods, "apply_method", poisoned)
+    monkeypatch.setattr(engine, "apply_method", poisoned)
     cfg = make_config(method="lora", max_steps=3)
     with pytest.raises(TrainingError, match=r"loss became nan at step 1 .*no checkpoint"):
         train(cfg)
@@ -186,16 +186,6 @@ def test_config_validation_names_the_option(backbone_dir, data_files):
         TrainConfig(model="m", train_file="t", output_dir="x", schedule="cosine")
     with pytest.raises(ConfigError, match="early_stopping_patience"):
         TrainConfig(model="m", train_file="t", output_dir="x", early_stopping_patience=2)
-
-
-def test_lr_schedule_warms_up_then_decays():
-    from ttune.train.engine import lr_factor
-
-    f = [lr_factor(s, total=10, warmup=2, schedule="linear") for s in range(10)]
-    assert f[0] == pytest.approx(1 / 3) and f[1] == pytest.approx(2 / 3)
-    assert f[2] == pytest.approx(1.0) and f[9] == pytest.approx(1 / 8)
-    assert all(a >= b for a, b in zip(f[2:], f[3:]))
-    assert lr_factor(7, total=10, warmup=0, schedule="constant") == 1.0
 
 
 def test_early_stopping_keeps_the_best_validation_checkpoint(make_config, data_files, monkeypatch):

@@ -33,6 +33,13 @@ import statistics
 from pathlib import Path
 from typing import Any
 
+from ttune.data.io import read_jsonl
+from ttune.io import atomic_write_text
+from ttune.metrics import per_example
+from ttune.metrics.results import results_header
+from ttune.metrics.significance import wilcoxon
+from ttune.tasks import get_task
+
 MEASURES = ("trainable_parameters", "best_valid_loss", "distinct_predictions", "peak_rss_mb",
             "train_seconds_per_step", "inference_ms_per_example", "steps")
 
@@ -91,8 +98,6 @@ def summarize(rows: list[dict[str, Any]], columns: list[str]) -> dict[str, dict[
 
 def primary_metric(task: str, records: list[dict[str, Any]]) -> str | None:
     """The first of the task's metrics that every successful run scored."""
-    from ttune.tasks import get_task
-
     ok = [r for r in records if r.get("status") == "ok"]
     for m in get_task(task).metrics:
         if ok and all(m in (r.get("scores") or {}) for r in ok):
@@ -103,8 +108,6 @@ def primary_metric(task: str, records: list[dict[str, Any]]) -> str | None:
 def _per_example(rec: dict[str, Any], metric: str, lang: str | None = None) -> dict[str, float]:
     """{record id: per-example score} from a run's predictions file (written by api.evaluate):
     the stored score when the file has ``metric``, else recomputed from prediction and target."""
-    from ttune.metrics import per_example
-
     path = Path(rec["dir"]) / "eval.predictions.jsonl"
     with open(path, encoding="utf-8") as f:
         rows = [json.loads(line) for line in f if line.strip()]
@@ -118,8 +121,6 @@ def _per_example(rec: dict[str, Any], metric: str, lang: str | None = None) -> d
 
 def target_lang(test_file: str, limit: int | None) -> str | None:
     """The one target language of the scored test records (CodeBLEU needs it), else None."""
-    from ttune.data.io import read_jsonl
-
     try:
         records, _ = read_jsonl(test_file)
     except (OSError, ValueError):
@@ -131,8 +132,6 @@ def target_lang(test_file: str, limit: int | None) -> str | None:
 def wilcoxon_tests(records: list[dict[str, Any]], baseline: str, metric: str,
                    lang: str | None = None) -> dict[str, Any]:
     """{method: test of ``baseline`` against it} on seed-averaged per-example scores (see module)."""
-    from ttune.metrics.significance import wilcoxon
-
     ok = [r for r in records if r.get("status") == "ok"]
     per: dict[str, dict[int, dict[str, float]]] = {}
     for r in ok:
@@ -331,9 +330,6 @@ def markdown(config, results: dict[str, Any]) -> str:
 
 def write_report(config, records: list[dict[str, Any]]) -> dict[str, Any]:
     """Write results.csv, results.json, the plots and report.md into the comparison folder."""
-    from ttune.metrics.results import results_header
-    from ttune.io import atomic_write_text
-
     out = Path(config.output_dir)
     ok = [r for r in records if r.get("status") == "ok"]
     metrics = list(dict.fromkeys(m for r in ok for m in (r.get("scores") or {})))

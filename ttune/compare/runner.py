@@ -1,13 +1,13 @@
 """Train and evaluate every method x seed on the same data, budget and generation settings.
 
 Each run goes through the training engine (:class:`ttune.train.engine.Trainer`, the code behind
-``ttune train``) and :func:`ttune.api.evaluate` (the code behind ``ttune evaluate``), so a
+``ttune train``) and :func:`ttune.train.evaluate.evaluate` (the code behind ``ttune eval``), so a
 comparison measures exactly what a user gets from those commands. Output folder::
 
     compare_config.json               the settings (a rerun with other settings is refused)
     runs/<method>/seed-<seed>/        the run's training folder (see ttune.train.engine) plus
         train_stats.json              trainable parameters, steps, training time, peak memory
-        eval.json                     test scores (ttune.api.evaluate's results file)
+        eval.json                     test scores (ttune.train.evaluate.evaluate's results file)
         eval.predictions.jsonl        id, prediction, target, per-example headline score
         run.json                      everything above in one record (written last: "finished")
     results.csv, results.json, report.md, *.png   (see ttune.compare.report)
@@ -30,18 +30,24 @@ Measurements (one process, runs one after another):
 
 from __future__ import annotations
 
-import contextlib
 import gc
 import json
+import os
 import threading
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
-from ttune.metrics import check_metric_name
+import psutil
+
+from ttune.compare.report import write_report
 from ttune.cpg.cache import default_cache_dir
+from ttune.io import atomic_write_text
+from ttune.metrics import check_metric_name
 from ttune.runs import JsonConfig
+from ttune.tasks import get_task
+from ttune.train.config import TrainConfig
 
 
 class CompareError(ValueError):
@@ -222,8 +228,6 @@ class PeakRSS:
     """
 
     def __init__(self, interval: float = 0.02) -> None:
-        import psutil
-
         self._proc = psutil.Process()
         self.interval = interval
         self.before = self.peak = 0
@@ -245,76 +249,23 @@ class PeakRSS:
         self.peak = max(self.peak, self._proc.memory_info().rss)
 
 
-def _timed_trainer_class():
-    """A Trainer that times its phases, so the loop's own time per step can be separated."""
-    from ttune.train.engine import Trainer
+class PhaseTimes:
+    """A training callback (:class:`ttune.train.engine.TrainerCallback` protocol) that adds up the
+    wall time of the phases outside the optimizer steps and notes the step a run resumed from, so
+    the loop's own time per step can be separated."""
 
-    class TimedTrainer(Trainer):
-        def __init__(self, config) -> None:
-            super().__init__(config)
-            self.phase_seconds = {"setup": 0.0, "validate": 0.0, "save": 0.0, "finalize": 0.0}
-            self.resumed_step = 0
+    def __init__(self) -> None:
+        self.seconds = {"setup": 0.0, "validate": 0.0, "save": 0.0, "finalize": 0.0}
+        self.resumed_step = 0
 
-        def _timed(self, phase: str, fn, *a):
-            t = time.perf_counter()
-            try:
-                return fn(*a)
-            finally:
-                self.phase_seconds[phase] += time.perf_counter() - t
+    def on_phase(self, phase: str, seconds: float) -> None:
+        self.seconds[phase] = self.seconds.get(phase, 0.0) + seconds
 
-        def _setup(self) -> None:
-            self._timed("setup", super()._setup)
-
-        def evaluate(self):
-            return self._timed("validate", super().evaluate)
-
-        def _save(self):
-            return self._timed("save", super()._save)
-
-        def _save_best(self, scores) -> None:
-            self._timed("save", super()._save_best, scores)
-
-        def _finalize(self):
-            return self._timed("finalize", super()._finalize)
-
-        def _truncate_log(self, step: int) -> None:
-            # Called exactly when the run resumes from a checkpoint at ``step``: the steps this
-            # process runs start there.
-            self.resumed_step = step
-            super()._truncate_log(step)
-
-    return TimedTrainer
-
-
-@contextlib.contextmanager
-def _time_generation(sink: list[float]):
-    """Add the wall time of every ``generate_texts`` call made inside the block to ``sink``.
-
-    ``ttune.train.predict.predict`` imports ``generate_texts`` from the engine module when called,
-    so wrapping the module attribute for the duration of one evaluation measures generation alone
-    (not backbone loading or CPG extraction) while the evaluation stays ``ttune.api.evaluate``.
-    """
-    import ttune.train.engine as engine
-
-    original = engine.generate_texts
-
-    def timed(*a, **kw):
-        t = time.perf_counter()
-        try:
-            return original(*a, **kw)
-        finally:
-            sink.append(time.perf_counter() - t)
-
-    engine.generate_texts = timed
-    try:
-        yield
-    finally:
-        engine.generate_texts = original
+    def on_resume(self, step: int) -> None:
+        self.resumed_step = step
 
 
 def _write_json(path: Path, obj: Any) -> None:
-    from ttune.io import atomic_write_text
-
     atomic_write_text(path, json.dumps(obj, indent=2, ensure_ascii=False) + "\n")
 
 
@@ -345,8 +296,6 @@ class CompareRunner:
 
     def new_tokens(self) -> int:
         """Most tokens generated per example: max_new_tokens, else the target length."""
-        from ttune.tasks import get_task
-
         c = self.config
         return c.max_new_tokens or c.max_target_len or get_task(c.task).max_target_len
 
@@ -356,8 +305,7 @@ class CompareRunner:
 
     # ------------------------------------------------------------------ checks
     def _check_methods(self) -> None:
-        import ttune.methods.ablations  # noqa: F401  (registers the transducer ablations)
-        from ttune.methods import make_config
+        from ttune.methods import make_config  # lazy: loads torch; --report runs without it
 
         for m in self.config.methods:
             # UnknownMethodError names the known methods; MethodConfigError the bad option
@@ -387,8 +335,6 @@ class CompareRunner:
 
     def train_config(self, method: str, seed: int):
         """The TrainConfig of one run: the shared budget, the method's lr and options, the seed."""
-        from ttune.train.config import TrainConfig
-
         c = self.config
         return TrainConfig(
             model=c.model, train_file=c.train_file, output_dir=str(self.run_dir(method, seed)),
@@ -404,7 +350,9 @@ class CompareRunner:
 
     # ------------------------------------------------------------------ one run
     def _train(self, method: str, seed: int) -> dict[str, Any]:
-        import torch
+        import torch  # lazy: loads torch; config checks and --report run without it
+
+        from ttune.train.engine import Trainer  # lazy: loads torch and transformers
 
         d = self.run_dir(method, seed)
         stats_path = d / "train_stats.json"
@@ -415,18 +363,19 @@ class CompareRunner:
         cuda = torch.cuda.is_available()
         if cuda:
             torch.cuda.reset_peak_memory_stats()
-        trainer = _timed_trainer_class()(cfg)
+        times = PhaseTimes()
+        trainer = Trainer(cfg, callbacks=[times])
         t0 = time.perf_counter()
         with PeakRSS() as rss:
             trainer.run()
         total = time.perf_counter() - t0
-        steps = trainer.state.step - trainer.resumed_step
-        loop = max(0.0, total - sum(trainer.phase_seconds.values()))
+        steps = trainer.state.step - times.resumed_step
+        loop = max(0.0, total - sum(times.seconds.values()))
         stats = {"trainable_parameters": int(trainer.adapted.num_trainable()),
                  "steps": int(trainer.state.step), "steps_this_process": int(steps),
                  "train_seconds_total": total, "train_loop_seconds": loop,
                  "train_seconds_per_step": loop / steps if steps else None,
-                 "phase_seconds": dict(trainer.phase_seconds),
+                 "phase_seconds": dict(times.seconds),
                  "train_peak_rss_mb": rss.peak / 2**20, "rss_before_mb": rss.before / 2**20,
                  "train_peak_cuda_mb": torch.cuda.max_memory_allocated() / 2**20 if cuda else None,
                  "train_examples": len(trainer.train_examples),
@@ -439,9 +388,9 @@ class CompareRunner:
         return stats
 
     def _evaluate(self, method: str, seed: int) -> dict[str, Any]:
-        import torch
+        import torch  # lazy: loads torch; config checks and --report run without it
 
-        from ttune import api
+        from ttune.train.evaluate import evaluate  # lazy: loads torch and transformers
 
         c = self.config
         d = self.run_dir(method, seed)
@@ -449,12 +398,12 @@ class CompareRunner:
         if cuda:
             torch.cuda.reset_peak_memory_stats()
         gen: list[float] = []
-        with PeakRSS() as rss, _time_generation(gen):
-            results = api.evaluate(d, c.task, c.test_file, d / "eval.json", limit=c.test_limit,
+        with PeakRSS() as rss:
+            results = evaluate(d, c.task, c.test_file, d / "eval.json", limit=c.test_limit,
                                    num_beams=c.num_beams, batch_size=c.batch_size,
                                    command=c.command, max_new_tokens=self.new_tokens(),
                                    cache_dir=c.cache_dir, num_workers=c.num_workers,
-                                   device="cuda" if cuda else "cpu")
+                                   device="cuda" if cuda else "cpu", on_generate=gen.append)
         n = int(results["header"]["n_records"])
         gc.collect()
         return {"scores": results["scores"], "unavailable_metrics": results["unavailable_metrics"],
@@ -469,9 +418,7 @@ class CompareRunner:
         t0 = time.perf_counter()
         stats = self._train(method, seed)
         ev = self._evaluate(method, seed)
-        import os
-
-        import torch
+        import torch  # lazy: loads torch; config checks and --report run without it
 
         # Wall-clock timings depend on the machine's state: record what they were measured under.
         machine = {"device": "cuda" if torch.cuda.is_available() else "cpu",
@@ -486,8 +433,6 @@ class CompareRunner:
     # ------------------------------------------------------------------ all runs
     def run(self) -> dict[str, Any]:
         """Every method x seed (finished ones read back), then the results files and the report."""
-        from ttune.compare.report import write_report
-
         c = self.config
         self._check_methods()
         for m in c.methods:  # every option checked before the first run starts
@@ -533,8 +478,6 @@ def run_comparison(config: CompareConfig,
 def rebuild_report(output_dir: str | Path) -> dict[str, Any]:
     """Rewrite the results files, plots and report of a comparison folder from the run.json of its
     finished runs (nothing is trained); unfinished runs are listed as not finished."""
-    from ttune.compare.report import write_report
-
     out = Path(output_dir)
     path = out / "compare_config.json"
     if not path.is_file():

@@ -2,7 +2,7 @@
 
 Every exporter takes ``edge_types``: the edge types to keep (None: all), for ``--edges``.
 networkx, torch and torch_geometric are imported inside the functions that need them, so
-importing this module stays cheap.
+importing this module stays cheap (the CPG cache and ``ttune cpg`` import it).
 """
 
 from __future__ import annotations
@@ -159,8 +159,13 @@ def to_graphml(cpg: CPG, edge_types: Iterable[str] | None = None) -> str:
 
 
 # ------------------------------------------------------------------------------------ PyG
-def to_pyg(cpg: CPG, edge_types: Iterable[str] | None = None) -> "Data":
-    """A torch_geometric ``Data`` of the graph.
+def to_pyg(cpg: CPG, edge_types: Iterable[str] | None = None,
+           first_nodes: int | None = None) -> Data:
+    """A torch_geometric ``Data`` of the graph: the one tensor schema of a CPG (the transducer's
+    ``featurize`` adds token ids of the labels to it).
+
+    ``first_nodes``: keep only the first N nodes (the front ends add AST nodes in pre-order, so
+    this is a pre-order prefix of the tree) and the edges among them.
 
     Shapes:
         kind: [N] long, index into graph.NODE_KINDS
@@ -169,21 +174,26 @@ def to_pyg(cpg: CPG, edge_types: Iterable[str] | None = None) -> "Data":
         span: [N, 2] long, (start_byte, end_byte) in the original source
         labels: list of N str; num_nodes: N
     """
-    import torch
-    from torch_geometric.data import Data
+    import torch  # lazy: torch is needed by this export only
+    from torch_geometric.data import Data  # lazy: loads torch
 
-    edges = _edges(cpg, edge_types)
-    kind = torch.tensor([KIND_ID[n.kind] for n in cpg.nodes], dtype=torch.long)
-    span = torch.tensor([(n.start_byte, n.end_byte) for n in cpg.nodes],
-                        dtype=torch.long).reshape(-1, 2)
-    if edges:
-        edge_index = torch.tensor([[e.source for e in edges], [e.target for e in edges]],
-                                  dtype=torch.long)
-    else:
-        edge_index = torch.zeros((2, 0), dtype=torch.long)
-    edge_type = torch.tensor([EDGE_TYPE_ID[e.type] for e in edges], dtype=torch.long)
+    nodes = cpg.nodes if first_nodes is None else cpg.nodes[:first_nodes]
+    n = len(nodes)
+    # Node ids index cpg.nodes; after a cut, only edges with both ends kept survive.
+    edges = [e for e in _edges(cpg, edge_types) if e.source < n and e.target < n]
+    try:
+        kind = torch.tensor([KIND_ID[x.kind] for x in nodes], dtype=torch.long)
+    except KeyError as e:
+        raise CPGError(f"unknown node kind {e.args[0]!r}") from None
+    try:
+        edge_type = torch.tensor([EDGE_TYPE_ID[e.type] for e in edges], dtype=torch.long)
+    except KeyError as e:
+        raise CPGError(f"unknown edge type {e.args[0]!r}") from None
+    span = torch.tensor([(x.start_byte, x.end_byte) for x in nodes], dtype=torch.long).view(n, 2)
+    edge_index = torch.tensor([[e.source for e in edges], [e.target for e in edges]],
+                              dtype=torch.long).view(2, -1)
     return Data(kind=kind, edge_index=edge_index, edge_type=edge_type, span=span,
-                labels=[n.label for n in cpg.nodes], num_nodes=len(cpg.nodes))
+                labels=[x.label for x in nodes], num_nodes=n)
 
 
 __all__ = ["EDGE_COLOURS", "NODE_KINDS", "from_json", "to_dot", "to_graphml", "to_json",

@@ -34,7 +34,7 @@ from typing import Iterator
 from ttune.cpg.base import iter_nodes
 from ttune.cpg.ts import SNode, parse
 from ttune.data.decode import split_test_and_focal
-from ttune.data.io import DataError, make_record
+from ttune.data.io import DataError, make_record, write_jsonl
 
 PLACEHOLDER = '"<AssertPlaceHolder>"'
 _EXT = {"python": ".py", "java": ".java"}
@@ -385,4 +385,27 @@ def build_assert(source: str | Path, limit: int | None = 200, per_file: int = 2,
                 break
     if not out:
         raise DataError(f"no test function with exactly one assertion found under {source}")
+    return out
+
+
+def build_to_file(task: str, source: str | Path, output: str | Path, lang: str = "python",
+                  limit: int | None = 200, per_file: int = 2) -> dict:
+    """Build task records from real code under ``source`` (folder or .zip) into ``output``:
+    ``summarize`` (python|java functions with docstrings) or ``assert`` (Python test functions
+    with one assertion). Returns {"output", "records", "splits", "with_focal"?}."""
+    if task == "summarize":
+        records = build_summarize(source, lang, limit=limit, per_file=per_file)
+    elif task == "assert":
+        if lang != "python":
+            raise DataError("the assert builder reads Python test files only (--lang python)")
+        records = build_assert(source, limit=limit, per_file=per_file)
+    else:
+        raise DataError(f"no builder for task {task!r}; builders: summarize, assert")
+    n = write_jsonl(output, records)
+    splits: dict[str, int] = {}
+    for r in records:
+        splits[r["split"]] = splits.get(r["split"], 0) + 1
+    out = {"output": str(output), "records": n, "splits": splits}
+    if task == "assert":
+        out["with_focal"] = sum(bool(split_test_and_focal(r["source"], "python")[1]) for r in records)
     return out

@@ -22,7 +22,7 @@ from typing import Callable, Iterator
 
 from ttune.data.decode import (decode_avatar_python, decode_avatar_strings, decode_dcnl,
                                decode_dcnl_text, split_first_method)
-from ttune.data.io import SPLITS, DataError, make_record
+from ttune.data.io import SPLITS, DataError, make_record, write_jsonl
 
 ATLAS_PLACEHOLDER = '"<AssertPlaceHolder>"'
 
@@ -286,3 +286,14 @@ def convert(fmt: str, input_path: str | Path, split: str | None = None,
     if not result.records:
         raise DataError(f"no records converted from {path} (format {fmt}, split {split or 'all'})")
     return result
+
+
+def convert_to_file(fmt: str, input_path: str | Path, output: str | Path, split: str | None = None,
+                    reverse: bool = False) -> dict:
+    """:func:`convert` written to ``output`` as schema JSONL. Returns {"output", "records",
+    "splits", "skipped", "skipped_examples"} (skipped: source lines that gave no record, with
+    reasons)."""
+    result = convert(fmt, input_path, split=split, reverse=reverse)
+    n = write_jsonl(output, result.records)
+    return {"output": str(output), "records": n, "splits": result.counts(),
+            "skipped": len(result.skipped), "skipped_examples": result.skipped[:10]}

@@ -30,6 +30,7 @@ from typing import Callable
 
 import numpy as np
 
+from ttune.cpg import extract
 from ttune.data.io import DataError, read_jsonl, write_jsonl
 
 _TOKEN = re.compile(r"\w+|[^\w\s]")
@@ -185,19 +186,25 @@ def load_token_counter(path: str | None) -> Callable[[str], int]:
 
 
 def default_graph_size(code: str, lang: str) -> int:
-    try:
-        from ttune.cpg import extract
-    except ImportError as e:
-        raise DataError(f"the CPG size filter needs ttune.cpg.extract ({e})") from None
     return len(extract(code, lang).nodes)
+
+
+GraphCode = Callable[[dict], tuple[str, str, int]]
+"""A task's ``graph_code(record)``: (code whose CPG the method reads, language, byte offset)."""
 
 
 class Hygiene:
     """Runs the steps over a train file and test files; keeps the train index for decontamination."""
 
     def __init__(self, config: HygieneConfig | None = None,
-                 graph_size: Callable[[str, str], int] | None = None) -> None:
+                 graph_size: Callable[[str, str], int] | None = None,
+                 graph_code: GraphCode | None = None) -> None:
+        """``graph_code``: the task's (``ttune.tasks.get_task(config.task).graph_code``), needed by
+        the CPG size filter only."""
         self.config = config or HygieneConfig()
+        if self.config.max_cpg_nodes is not None and graph_code is None:
+            raise DataError("the CPG size filter needs the task's graph_code")
+        self.graph_code = graph_code
         self.hasher = MinHasher(self.config.num_perm, self.config.seed)
         self.count_tokens = (load_token_counter(self.config.tokenizer)
                              if self.config.max_source_tokens is not None else None)
@@ -240,12 +247,9 @@ class Hygiene:
             records = [r for r in records if self.count_tokens(r["source"]) <= cfg.max_source_tokens]
             report.removed["too_long"] += n0 - len(records)
         if cfg.max_cpg_nodes is not None:
-            from ttune.tasks import get_task
-
-            task = get_task(cfg.task)
             kept = []
             for r in records:
-                code, lang, _ = task.graph_code(r)
+                code, lang, _ = self.graph_code(r)
                 if self.graph_size(code, lang) <= cfg.max_cpg_nodes:
                     kept.append(r)
                 else:
@@ -264,10 +268,11 @@ class Hygiene:
 
 def clean_files(train: str | Path, tests: list[str | Path], output_dir: str | Path,
                 config: HygieneConfig | None = None,
-                graph_size: Callable[[str, str], int] | None = None) -> dict:
+                graph_size: Callable[[str, str], int] | None = None,
+                graph_code: GraphCode | None = None) -> dict:
     """Clean ``train`` then each test file against it; write ``<output_dir>/<input name>`` for each
     and ``hygiene_report.json``. Returns the report (config + one entry per file)."""
-    hyg = Hygiene(config, graph_size)
+    hyg = Hygiene(config, graph_size, graph_code)
     out_dir = Path(output_dir)
     names = [Path(p).name for p in [train, *tests]]
     if len(set(names)) != len(names):
@@ -289,3 +294,18 @@ def clean_files(train: str | Path, tests: list[str | Path], output_dir: str | Pa
     out_dir.mkdir(parents=True, exist_ok=True)
     (out_dir / "hygiene_report.json").write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
     return report
+
+
+def clean_dataset(train: str | Path, tests: list[str | Path], output_dir: str | Path,
+                  preset: str | None = None, graph_size: Callable[[str, str], int] | None = None,
+                  graph_code: GraphCode | None = None, **options) -> dict:
+    """:func:`clean_files` with the settings of ``preset`` (``"paper"``: 400 tokens, 50 nodes)
+    changed by ``options`` (HygieneConfig fields; None values are ignored)."""
+    settings: dict = {}
+    if preset is not None:
+        if preset not in PRESETS:
+            raise DataError(f"unknown preset {preset!r}; known: {', '.join(PRESETS)}")
+        settings.update(PRESETS[preset])
+    settings.update({k: v for k, v in options.items() if v is not None})
+    return clean_files(train, list(tests), output_dir, HygieneConfig(**settings),
+                       graph_size=graph_size, graph_code=graph_code)

@@ -11,21 +11,20 @@ from ttune.methods.base import (
     MethodConfigError,
     MethodError,
     UnknownMethodError,
-    load_method,
-    read_method_config,
-    save_method,
 )
 from ttune.methods.registry import (
     MethodSpec,
     apply_method,
+    config_from_dict,
     get_method,
     make_config,
     method_names,
     register_method,
 )
+from ttune.methods.saving import load_method, read_method_config, save_method
 
 __all__ = [
     "AdaptedModel", "CheckpointError", "MethodConfig", "MethodConfigError", "MethodError", "MethodSpec",
-    "UnknownMethodError", "apply_method", "get_method", "load_method", "make_config", "method_names",
+    "UnknownMethodError", "apply_method", "config_from_dict", "get_method", "load_method", "make_config", "method_names",
     "read_method_config", "register_method", "save_method",
 ]

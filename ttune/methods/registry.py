@@ -72,6 +72,13 @@ def get_method(name: str) -> MethodSpec:
     return _REGISTRY[name]
 
 
+def config_from_dict(d: dict[str, Any]) -> MethodConfig:
+    """Rebuild the config of any registered method from its ``to_dict`` output."""
+    if not isinstance(d, dict) or "method" not in d:
+        raise MethodConfigError("a method config needs a 'method' field")
+    return get_method(str(d["method"])).config_cls.from_dict(d)
+
+
 def make_config(name: str, **overrides: Any) -> MethodConfig:
     """The config of method ``name`` with defaults, changed by ``overrides`` (validated)."""
     return get_method(name).config_cls.from_fields(**overrides)

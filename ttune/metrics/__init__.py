@@ -16,18 +16,22 @@ exact_match_lenient      equal as word/punctuation token sequences, case-folded,
 =======================  ====================================================================
 
 ``compute(names, predictions, references, lang=None) -> {name: score}``;
+``score(...)``: the same, leaving out (and naming) the metrics that cannot run here;
 ``per_example(name, predictions, references, lang=None) -> [score, ...]`` (for significance tests:
 :func:`ttune.metrics.significance.wilcoxon`). ``lang`` is the target language (CodeBLEU needs it).
 """
 
 from __future__ import annotations
 
+import logging
 from typing import Callable
 
-from ttune.metrics import bleu, exact
+from ttune.metrics import bleu, code_bleu, exact
 from ttune.metrics.code_bleu import MetricUnavailable, parse_weights
 
-__all__ = ["compute", "per_example", "metric_names", "describe_metric", "check_metric_name",
+log = logging.getLogger(__name__)
+
+__all__ = ["compute", "score", "per_example", "metric_names", "describe_metric", "check_metric_name",
            "UnknownMetricError", "MetricUnavailable"]
 
 
@@ -79,8 +83,6 @@ def _fixed(name: str) -> tuple[_Corpus, _PerEx]:
 def _resolve(name: str) -> tuple[_Corpus, _PerEx]:
     base, _, arg = name.partition(":")
     if base in ("codebleu", "codebleu_pkg"):
-        from ttune.metrics import code_bleu
-
         w = parse_weights(arg)
         pkg = base == "codebleu_pkg"
         return (lambda p, r, lang: code_bleu.codebleu_corpus(p, r, lang, w, pkg),
@@ -127,6 +129,22 @@ def compute(names, predictions: list[str], references: list[str], lang: str | No
     _check_lists(predictions, references)
     fns = {n: _resolve(n)[0] for n in names}
     return {n: float(fn(list(predictions), list(references), lang)) for n, fn in fns.items()}
+
+
+def score(names, predictions: list[str], references: list[str], lang: str | None = None
+          ) -> tuple[dict[str, float], dict[str, str]]:
+    """Corpus scores of each metric that can run here, and {metric: reason} for those that cannot
+    (codebleu not installed, no language), so one missing metric never stops a run."""
+    if isinstance(names, str):
+        names = [names]
+    scores, unavailable = {}, {}
+    for m in names:
+        try:
+            scores.update(compute([m], predictions, references, lang=lang))
+        except MetricUnavailable as e:
+            unavailable[m] = str(e).splitlines()[0]
+            log.warning("metric %s skipped: %s", m, unavailable[m])
+    return scores, unavailable
 
 
 def per_example(name: str, predictions: list[str], references: list[str], lang: str | None = None) -> list[float]:

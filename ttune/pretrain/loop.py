@@ -32,8 +32,10 @@ import numpy as np
 from ttune.pretrain.config import PretrainConfig, PretrainError
 from ttune.pretrain.spans import corrupt_batch, corrupted_lengths, span_counts
 from ttune.io import atomic_dir, atomic_write_text, remove_stale_temps
-from ttune.runs import (STATE_FORMAT, RunFolder, latest_checkpoint, new_checkpoint,
-                        optimizer_from_tensors, set_rng_state, write_trainer_state)
+from ttune.train.inference import evaluating
+from ttune.runs import (STATE_FORMAT, RunFolder, latest_checkpoint, lr_multiplier, new_checkpoint,
+                        optimizer_from_tensors, resolve_precision, set_rng_state,
+                        write_trainer_state)
 
 log = logging.getLogger(__name__)
 
@@ -45,20 +47,6 @@ def _say(msg: str) -> None:
 
 
 # ------------------------------------------------------------------ precision
-def resolve_precision(precision: str, device) -> str:
-    """"bf16" or "fp32" for the config's precision on ``device``."""
-    import torch
-
-    if precision != "auto":
-        return precision
-    if device.type == "cuda":
-        return "bf16" if torch.cuda.is_bf16_supported() else "fp32"
-    try:  # oneDNN computes bf16 natively on AVX512-BF16 / AMX CPUs; elsewhere it is emulated (slow)
-        return "bf16" if torch.ops.mkldnn._is_mkldnn_bf16_supported() else "fp32"
-    except (AttributeError, RuntimeError):
-        return "fp32"
-
-
 def autocast(device, precision: str):
     """The forward pass's autocast context (a no-op for fp32)."""
     import torch
@@ -69,14 +57,8 @@ def autocast(device, precision: str):
 # ------------------------------------------------------------------ schedule
 def lr_at(cfg: PretrainConfig, step: int) -> float:
     """Learning rate of optimizer step ``step`` (0-based): linear warm-up, then the schedule."""
-    if cfg.warmup_steps and step < cfg.warmup_steps:
-        return cfg.lr * (step + 1) / cfg.warmup_steps
-    if cfg.schedule == "constant":
-        return cfg.lr
-    frac = min(1.0, (step - cfg.warmup_steps) / max(1, cfg.max_steps - cfg.warmup_steps))
-    if cfg.schedule == "linear":
-        return cfg.lr * (1.0 - frac)
-    return cfg.lr * (cfg.min_lr_ratio + (1 - cfg.min_lr_ratio) * 0.5 * (1 + math.cos(math.pi * frac)))
+    return cfg.lr * lr_multiplier(step, cfg.max_steps, cfg.warmup_steps, cfg.schedule,
+                                  cfg.min_lr_ratio)
 
 
 # ------------------------------------------------------------------ corpus + tokenizer (cached)
@@ -296,8 +278,6 @@ def heldout_loss(model, inputs: np.ndarray, targets: np.ndarray, device, batch_s
     targets equal to -100 are padding, ``mask`` the inputs' attention mask (None: no padding)."""
     import torch
 
-    from ttune.train.engine import evaluating
-
     total, n = 0.0, 0
     with evaluating(model):
         for i in range(0, len(inputs), batch_size):
@@ -362,7 +342,7 @@ class Pretrainer(RunFolder):
         if c.threads:
             torch.set_num_threads(c.threads)
         device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
-        precision = resolve_precision(c.precision, device)
+        precision = resolve_precision(c.precision, device.type)
         tok, ids, info = prepare_data(c, self.out)
         sentinels = tok.convert_tokens_to_ids([f"<extra_id_{k}>" for k in range(NUM_SENTINELS)])
         if tok.unk_token_id in sentinels:

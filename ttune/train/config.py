@@ -90,7 +90,8 @@ class TrainConfig(JsonConfig):
     max_new_tokens: int | None = None
     """Most tokens generated per example during validation (default: max_target_len)."""
     mixed_precision: str = "auto"
-    """no, bf16 or fp16; auto = bf16 where a CUDA GPU supports it, otherwise no."""
+    """no, bf16 or fp16; auto = bf16 where the device computes it natively, otherwise no
+    (ttune.runs.resolve_precision)."""
     num_workers: int = 1
     """Processes extracting CPGs (the cache makes a second run skip extraction)."""
     cache_dir: str = field(default_factory=default_cache_dir)
@@ -150,16 +151,6 @@ class TrainConfig(JsonConfig):
         if self.save_every is not None:
             return self.save_every
         return self.eval_every
-
-    def resolved_precision(self) -> str:
-        """``mixed_precision`` with "auto" resolved for this machine."""
-        if self.mixed_precision != "auto":
-            return self.mixed_precision
-        import torch
-
-        if torch.cuda.is_available() and torch.cuda.is_bf16_supported():
-            return "bf16"
-        return "no"
 
     def resume_mismatch(self, other: "TrainConfig") -> list[str]:
         """Names of the options that differ from ``other`` and forbid resuming its checkpoints."""

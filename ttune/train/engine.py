@@ -23,14 +23,24 @@ import logging
 import math
 import time
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any, Iterator, Sequence
 
-from ttune.runs import ResumeError, RunFolder, latest_checkpoint
+import torch
+from accelerate import Accelerator
+from accelerate.utils import set_seed
+from tqdm.auto import tqdm
+
+from ttune.backbone import load_backbone
+from ttune.io import atomic_dir, atomic_write_bytes, atomic_write_text
+from ttune.methods import apply_method, make_config, save_method
+from ttune.metrics import check_metric_name, score
+from ttune.runs import ResumeError, RunFolder, latest_checkpoint, lr_multiplier, resolve_precision
+from ttune.tasks import get_task
 from ttune.train.checkpoint import TrainState, load_checkpoint, save_checkpoint
 from ttune.train.config import ConfigError, TrainConfig
-from ttune.train.data import (Collator, DataError, batch_order, build_examples, graph_options,
-                              load_records)
-from ttune.io import atomic_dir, atomic_write_bytes, atomic_write_text
+from ttune.train.data import DataError, batch_order, load_records
+from ttune.train.inference import (dataset_loss, generate_texts, method_collator, method_examples,
+                                   to_device)
 
 log = logging.getLogger(__name__)
 
@@ -39,18 +49,16 @@ class TrainingError(RuntimeError, ValueError):
     """Training stopped (non-finite loss, ...). The message is one line and names the step."""
 
 
-def lr_factor(step: int, total: int, warmup: int, schedule: str) -> float:
-    """Learning-rate multiplier after ``step`` optimizer steps: linear warm-up over ``warmup``
-    steps, then constant or linear decay to 0 at ``total``."""
-    if warmup > 0 and step < warmup:
-        return (step + 1) / (warmup + 1)
-    if schedule == "constant":
-        return 1.0
-    return max(0.0, (total - step) / max(1, total - warmup))
+class TrainerCallback:
+    """Hooks the training loop calls at fixed points; every method is a no-op here, so a callback
+    overrides only what it needs. Pass instances as ``Trainer(config, callbacks=[...])``."""
 
+    def on_phase(self, phase: str, seconds: float) -> None:
+        """A phase outside the optimizer steps ended: "setup" (data, model, CPGs), "validate",
+        "save" (checkpoints and the best weights) or "finalize"; ``seconds``: its wall time."""
 
-def _to_device(batch: dict[str, Any], device) -> dict[str, Any]:
-    return {k: v.to(device) for k, v in batch.items()}
+    def on_resume(self, step: int) -> None:
+        """The run continues from its checkpoint at optimizer step ``step``."""
 
 
 def _is_better(metric: str, new: float, best: float | None) -> bool:
@@ -62,28 +70,32 @@ def _is_better(metric: str, new: float, best: float | None) -> bool:
 class Trainer(RunFolder):
     """One training run. ``Trainer(config).run()`` returns the output folder.
     The run folder's config check (``_check_output``), ``_log`` and ``_truncate_log`` come from
-    :class:`RunFolder`."""
+    :class:`ttune.runs.RunFolder`; ``callbacks`` (:class:`TrainerCallback`) see its phases."""
 
     config: TrainConfig
     config_file = "train_config.json"
 
+    def __init__(self, config: TrainConfig, callbacks: Sequence[TrainerCallback] = ()) -> None:
+        super().__init__(config)
+        self.callbacks = list(callbacks)
+
+    @contextlib.contextmanager
+    def _phase(self, name: str) -> Iterator[None]:
+        started = time.perf_counter()
+        try:
+            yield
+        finally:
+            seconds = time.perf_counter() - started
+            for cb in self.callbacks:
+                cb.on_phase(name, seconds)
+
     # ------------------------------------------------------------------ setup
     def _setup(self) -> None:
-        import torch
-        from accelerate import Accelerator
-        from accelerate.utils import set_seed
-
-        from ttune.backbone import load_backbone
-        from ttune.methods import apply_method, make_config
-        from ttune.tasks import get_task
-
         c = self.config
         self.task = get_task(c.task)
         self.max_src = c.max_source_len or self.task.max_source_len
         self.max_tgt = c.max_target_len or self.task.max_target_len
         if c.early_stopping_metric != "loss":
-            from ttune.metrics import check_metric_name
-
             try:
                 check_metric_name(c.early_stopping_metric)
             except ValueError as e:
@@ -95,25 +107,24 @@ class Trainer(RunFolder):
         self._check_output()
 
         set_seed(c.seed)
-        self.accelerator = Accelerator(mixed_precision=c.resolved_precision())
+        device_type = "cuda" if torch.cuda.is_available() else "cpu"
+        precision = resolve_precision(c.mixed_precision, device_type)
+        self.accelerator = Accelerator(mixed_precision="no" if precision == "fp32" else precision)
         backbone, self.tokenizer = load_backbone(c.model)
         method_cfg = make_config(c.method, **c.method_options)
         self.adapted = apply_method(backbone, method_cfg, self.tokenizer)
         self.method_config = method_cfg
         self.params = [p for _, p in self.adapted.trainable_parameters()]
 
-        needs_graph = bool(getattr(self.adapted, "needs_graph", False))
         common = dict(max_source_len=self.max_src, max_target_len=self.max_tgt, with_labels=True,
-                      needs_graph=needs_graph, cache_dir=c.cache_dir, num_workers=c.num_workers,
-                      progress=c.progress, **graph_options(self.adapted))
-        self.train_examples = build_examples(self.train_records, self.task, self.tokenizer,
-                                             desc="training CPGs", **common)
-        self.valid_examples = (build_examples(self.valid_records, self.task, self.tokenizer,
-                                              desc="validation CPGs", **common)
+                      cache_dir=c.cache_dir, num_workers=c.num_workers, progress=c.progress)
+        self.train_examples = method_examples(self.adapted, self.train_records, self.task,
+                                              self.tokenizer, desc="training CPGs", **common)
+        self.valid_examples = (method_examples(self.adapted, self.valid_records, self.task,
+                                               self.tokenizer, desc="validation CPGs", **common)
                                if self.valid_records else None)
-        pad = self.tokenizer.pad_token_id if self.tokenizer.pad_token_id is not None else 0
-        self.collate = Collator(pad, with_labels=True, with_graph=needs_graph)
-        self.gen_collate = Collator(pad, with_labels=False, with_graph=needs_graph)
+        self.collate = method_collator(self.adapted, self.tokenizer, with_labels=True)
+        self.gen_collate = method_collator(self.adapted, self.tokenizer, with_labels=False)
 
         n_micro = math.ceil(len(self.train_examples) / c.batch_size)
         self.steps_per_epoch = math.ceil(n_micro / c.grad_accum)
@@ -126,7 +137,7 @@ class Trainer(RunFolder):
         else:  # method "none": nothing to train, but the loop still validates and saves
             optimizer = torch.optim.AdamW([torch.nn.Parameter(torch.zeros(1))], lr=c.lr)
         self.scheduler = torch.optim.lr_scheduler.LambdaLR(
-            optimizer, lambda s: lr_factor(s, total, warmup, schedule))
+            optimizer, lambda s: lr_multiplier(s, total, warmup, schedule))
         self.model, self.optimizer = self.accelerator.prepare(self.adapted, optimizer)
         self.scaler = getattr(self.accelerator, "scaler", None)
 
@@ -145,8 +156,6 @@ class Trainer(RunFolder):
     def evaluate(self) -> dict[str, float]:
         """Validation loss (mean over target tokens) and, if early stopping watches a metric,
         the task's metrics on text generated from the source only."""
-        import torch
-
         c = self.config
         scores = {"loss": dataset_loss(self.adapted, self.valid_examples, self.collate, c.batch_size,
                                        self.accelerator)}
@@ -155,7 +164,7 @@ class Trainer(RunFolder):
             refs = [r["target"] for r in self.valid_records]
             names = list(dict.fromkeys(self._metric_names() + [c.early_stopping_metric]))
             lang = self.valid_records[0].get("target_lang")
-            got, unavailable = score_texts(names, preds, refs, lang)
+            got, unavailable = score(names, preds, refs, lang)
             if c.early_stopping_metric in unavailable:
                 raise ConfigError(f"early_stopping_metric {c.early_stopping_metric}: "
                                   f"{unavailable[c.early_stopping_metric]}")
@@ -175,8 +184,6 @@ class Trainer(RunFolder):
                                self.config.keep_checkpoints)
 
     def _save_best(self, scores: dict[str, float]) -> None:
-        from ttune.methods import save_method
-
         with atomic_dir(self.ckpt_root / "best") as tmp:
             save_method(self.adapted, tmp, meta=self._meta(scores))
             self.config.save(tmp / "train_config.json")
@@ -201,17 +208,17 @@ class Trainer(RunFolder):
 
     # ------------------------------------------------------------------ the loop
     def run(self) -> Path:
-        import torch
-        from tqdm.auto import tqdm
-
         c = self.config
-        self._setup()
+        with self._phase("setup"):
+            self._setup()
         self.state = TrainState()
         latest = latest_checkpoint(self.ckpt_root)
         if latest is not None:
             self.state = load_checkpoint(latest, self.adapted, self.optimizer, self.scheduler,
                                          self.scaler)
             self._truncate_log(self.state.step)
+            for cb in self.callbacks:
+                cb.on_resume(self.state.step)
             log.info("resuming from %s (step %d)", latest, self.state.step)
             self._log({"event": "resume", "step": self.state.step, "checkpoint": str(latest)})
         st = self.state
@@ -228,18 +235,21 @@ class Trainer(RunFolder):
             nonlocal last_saved, paused
             started = time.perf_counter()
             if self.valid_examples:
-                scores = self.evaluate()
+                with self._phase("validate"):
+                    scores = self.evaluate()
                 st.last_valid = scores
-                score = scores[c.early_stopping_metric]
-                if _is_better(c.early_stopping_metric, score, st.best_score):
-                    st.best_score, st.best_step, st.bad_evals = score, st.step, 0
-                    self._save_best(scores)
+                value = scores[c.early_stopping_metric]
+                if _is_better(c.early_stopping_metric, value, st.best_score):
+                    st.best_score, st.best_step, st.bad_evals = value, st.step, 0
+                    with self._phase("save"):
+                        self._save_best(scores)
                 else:
                     st.bad_evals += 1
                 self._log({"step": st.step, "epoch": st.epoch, "valid": scores})
                 if c.early_stopping_patience and st.bad_evals >= c.early_stopping_patience:
                     st.stopped_early = True
-            self._save()
+            with self._phase("save"):
+                self._save()
             last_saved = st.step
             paused += time.perf_counter() - started  # examples/s counts training time only
 
@@ -249,7 +259,7 @@ class Trainer(RunFolder):
             for group in groups[st.batch_in_epoch // c.grad_accum:]:
                 self.optimizer.zero_grad(set_to_none=True)
                 for idx in group:
-                    batch = _to_device(self.collate([self.train_examples[j] for j in idx]), device)
+                    batch = to_device(self.collate([self.train_examples[j] for j in idx]), device)
                     loss = model(**batch).loss
                     if not torch.isfinite(loss.detach()).all():
                         where = (f"last good checkpoint: {self.ckpt_root / f'step-{last_saved}'}"
@@ -291,80 +301,8 @@ class Trainer(RunFolder):
         bar.close()
         if last_saved != st.step:
             checkpoint_and_validate()
-        return self._finalize()
-
-
-def score_texts(names, predictions: list[str], references: list[str], lang: str | None = None
-                ) -> tuple[dict[str, float], dict[str, str]]:
-    """Corpus scores of each metric that can run here, and {metric: reason} for those that cannot
-    (codebleu not installed, no language), so one missing metric never stops a run."""
-    from ttune.metrics import MetricUnavailable, compute
-
-    scores, unavailable = {}, {}
-    for m in names:
-        try:
-            scores.update(compute([m], predictions, references, lang=lang))
-        except MetricUnavailable as e:
-            unavailable[m] = str(e).splitlines()[0]
-            log.warning("metric %s skipped: %s", m, unavailable[m])
-    return scores, unavailable
-
-
-@contextlib.contextmanager
-def evaluating(model) -> Iterator[None]:
-    """Eval mode (no dropout) and no gradients inside the block; afterwards the model is back in
-    the mode it was in, so validation in the middle of training leaves it training."""
-    import torch
-
-    was_training = model.training
-    model.eval()
-    try:
-        with torch.no_grad():
-            yield
-    finally:
-        model.train(was_training)
-
-
-def _device_of(adapted, accelerator):
-    import torch
-
-    if accelerator is not None:
-        return accelerator.device
-    return next((p.device for p in adapted.parameters()), torch.device("cpu"))
-
-
-def dataset_loss(adapted, examples, collate, batch_size: int, accelerator=None) -> float:
-    """Mean cross-entropy per target token over ``examples`` (eval mode, no gradients)."""
-    device = _device_of(adapted, accelerator)
-    total_loss, total_tokens = 0.0, 0
-    with evaluating(adapted):
-        for i in range(0, len(examples), batch_size):
-            batch = _to_device(collate(examples[i:i + batch_size]), device)
-            ctx = accelerator.autocast() if accelerator is not None else contextlib.nullcontext()
-            with ctx:
-                loss = adapted(**batch).loss
-            n = int((batch["labels"] != -100).sum())
-            total_loss += float(loss) * n
-            total_tokens += n
-    return total_loss / max(1, total_tokens)
-
-
-def generate_texts(adapted, examples, collate, tokenizer, batch_size: int, num_beams: int,
-                   max_new_tokens: int, accelerator=None, no_repeat_ngram_size: int = 0) -> list[str]:
-    """Decode each example from its source alone (the collator is built without labels);
-    ``no_repeat_ngram_size`` as the task sets it (0 = off)."""
-    extra = {"no_repeat_ngram_size": no_repeat_ngram_size} if no_repeat_ngram_size else {}
-    device = _device_of(adapted, accelerator)
-    out: list[str] = []
-    with evaluating(adapted):
-        for i in range(0, len(examples), batch_size):
-            batch = _to_device(collate(examples[i:i + batch_size]), device)
-            assert "labels" not in batch and "decoder_input_ids" not in batch
-            ctx = accelerator.autocast() if accelerator is not None else contextlib.nullcontext()
-            with ctx:
-                ids = adapted.generate(**batch, num_beams=num_beams, max_new_tokens=max_new_tokens, **extra)
-            out.extend(tokenizer.batch_decode(ids, skip_special_tokens=True))
-    return [s.strip() for s in out]
+        with self._phase("finalize"):
+            return self._finalize()
 
 
 def model_card(config: TrainConfig, method_cfg: dict[str, Any], scores: dict[str, float],
@@ -399,5 +337,5 @@ def train(config: TrainConfig) -> Path:
     return Trainer(config).run()
 
 
-__all__ = ["Trainer", "TrainingError", "train", "generate_texts", "dataset_loss", "evaluating",
-           "lr_factor", "DataError", "ResumeError"]
+__all__ = ["Trainer", "TrainerCallback", "TrainingError", "train", "model_card", "DataError",
+           "ResumeError"]

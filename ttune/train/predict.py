@@ -12,7 +12,14 @@ import json
 from pathlib import Path
 from typing import Any, Sequence
 
+from ttune.backbone import load_backbone
+from ttune.cpg.cache import default_cache_dir
 from ttune.io import atomic_write_text
+from ttune.methods import load_method
+from ttune.metrics import score
+from ttune.tasks import get_task
+from ttune.train.data import load_records
+from ttune.train.inference import GenerateHook, generate_texts, method_collator, method_examples
 
 
 class CheckpointDirError(ValueError):
@@ -43,9 +50,6 @@ def _check_dir(checkpoint_dir: str | Path) -> Path:
 def load_trained(checkpoint_dir: str | Path, model: str | None = None, device: str = "cpu"):
     """(adapted model, tokenizer, training config dict) of a trained-method folder. The backbone is
     ``model`` if given, else the one named in the folder's train_config.json."""
-    from ttune.backbone import load_backbone
-    from ttune.methods import load_method
-
     d = _check_dir(checkpoint_dir)
     cfg = _read_json(d / "train_config.json") if (d / "train_config.json").is_file() else {}
     backbone_id = model or cfg.get("model")
@@ -61,31 +65,25 @@ def load_trained(checkpoint_dir: str | Path, model: str | None = None, device: s
 def predict(checkpoint_dir: str | Path, records: Sequence[dict], *, model: str | None = None,
             task: str | None = None, batch_size: int = 8, num_beams: int = 1,
             max_new_tokens: int | None = None, cache_dir: str | None = None, num_workers: int = 1,
-            device: str = "cpu", progress: bool = False) -> list[str]:
+            device: str = "cpu", progress: bool = False,
+            on_generate: GenerateHook | None = None) -> list[str]:
     """One generated text per record, with beam search of width ``num_beams``, at most
-    ``max_new_tokens`` tokens (default: the run's max_target_len, else the task's)."""
-    from ttune.tasks import get_task
-    from ttune.cpg.cache import default_cache_dir
-    from ttune.train.data import Collator, build_examples, graph_options
-    from ttune.train.engine import generate_texts
-
+    ``max_new_tokens`` tokens (default: the run's max_target_len, else the task's);
+    ``on_generate`` receives the seconds spent generating (not loading or CPG extraction)."""
     adapted, tokenizer, cfg = load_trained(checkpoint_dir, model=model, device=device)
     t = get_task(task or cfg.get("task") or "summarize")
     if not records:
         return []
     # The target never reaches the encoder: drop it before anything reads the record.
     sources = [{k: v for k, v in r.items() if k != "target"} for r in records]
-    needs_graph = bool(getattr(adapted, "needs_graph", False))
-    examples = build_examples(
-        sources, t, tokenizer, max_source_len=cfg.get("max_source_len") or t.max_source_len,
-        max_target_len=None, with_labels=False, needs_graph=needs_graph,
-        cache_dir=cache_dir or default_cache_dir(), num_workers=num_workers,
-        progress=progress, desc="CPGs", **graph_options(adapted))
-    pad = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0
-    collate = Collator(pad, with_labels=False, with_graph=needs_graph)
+    examples = method_examples(
+        adapted, sources, t, tokenizer, max_source_len=cfg.get("max_source_len") or t.max_source_len,
+        max_target_len=None, with_labels=False, cache_dir=cache_dir or default_cache_dir(),
+        num_workers=num_workers, progress=progress, desc="CPGs")
+    collate = method_collator(adapted, tokenizer, with_labels=False)
     new_tokens = max_new_tokens or cfg.get("max_target_len") or t.max_target_len
     return generate_texts(adapted, examples, collate, tokenizer, batch_size, num_beams, new_tokens,
-                          no_repeat_ngram_size=t.no_repeat_ngram_size)
+                          no_repeat_ngram_size=t.no_repeat_ngram_size, on_generate=on_generate)
 
 
 def predict_file(checkpoint_dir: str | Path, input_path: str | Path, output_path: str | Path,
@@ -93,8 +91,6 @@ def predict_file(checkpoint_dir: str | Path, input_path: str | Path, output_path
     """Predict every record of a JSON-lines file; write JSON lines {id, prediction[, target]}
     atomically. Returns {"records": n, "output": path, "scores": {...}} (scores where every
     record has a target)."""
-    from ttune.train.data import load_records
-
     inp, out = Path(input_path), Path(output_path)
     if out.exists() and inp.exists() and out.resolve() == inp.resolve():
         raise CheckpointDirError(f"--output {out} would overwrite the input file")
@@ -110,15 +106,12 @@ def predict_file(checkpoint_dir: str | Path, input_path: str | Path, output_path
     atomic_write_text(out, "".join(line + "\n" for line in lines))
     result: dict[str, Any] = {"records": len(records), "output": str(out), "scores": {}}
     if records and all(isinstance(r.get("target"), str) for r in records):
-        from ttune.tasks import get_task
-        from ttune.train.engine import score_texts
-
         cfg = _read_json(Path(checkpoint_dir) / "train_config.json") if (
             Path(checkpoint_dir) / "train_config.json").is_file() else {}
         t = get_task(kw.get("task") or cfg.get("task") or "summarize")
         names = list(getattr(t, "metrics", ()))
         if names:
-            result["scores"], result["unavailable_metrics"] = score_texts(
+            result["scores"], result["unavailable_metrics"] = score(
                 names, preds, [r["target"] for r in records], lang=records[0].get("target_lang"))
     return result
 

@@ -18,7 +18,9 @@ import torch
 from torch import Tensor, nn
 from torch_geometric.data import Data
 
-from ttune.cpg.graph import CPG, EDGE_TYPE_ID, KIND_ID, NODE_KINDS
+from ttune.cpg.base import CPGError
+from ttune.cpg.export import to_pyg
+from ttune.cpg.graph import CPG, NODE_KINDS
 
 VECTORIZERS = ("embedding", "hashed", "kind")
 
@@ -28,7 +30,8 @@ class FeaturizeError(ValueError):
 
 
 def featurize(cpg: CPG, tokenizer, max_label_tokens: int = 16, max_nodes: int | None = None) -> Data:
-    """Everything the transducer needs from one graph, as a PyG ``Data``.
+    """Everything the transducer needs from one graph, as a PyG ``Data``: the CPG's tensor
+    schema (:func:`ttune.cpg.export.to_pyg`) plus the node labels as token ids.
 
     Node labels are tokenized with the backbone's tokenizer (no special tokens), cut to
     ``max_label_tokens`` and padded with the pad id. A node with an empty label (the FILE node,
@@ -48,35 +51,25 @@ def featurize(cpg: CPG, tokenizer, max_label_tokens: int = 16, max_nodes: int | 
         raise FeaturizeError(f"max_label_tokens must be >= 1, got {max_label_tokens}")
     if max_nodes is not None and max_nodes < 1:
         raise FeaturizeError(f"max_nodes must be >= 1 or None, got {max_nodes}")
-    nodes = cpg.nodes if max_nodes is None else cpg.nodes[:max_nodes]
-    n = len(nodes)
+    try:
+        data = to_pyg(cpg, first_nodes=max_nodes)
+    except CPGError as e:
+        raise FeaturizeError(str(e)) from None
+    n = data.num_nodes
     pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0
-
     label_ids = torch.full((n, max_label_tokens), pad_id, dtype=torch.long)
     label_mask = torch.zeros((n, max_label_tokens), dtype=torch.bool)
     if n:
-        texts = [node.label or node.kind.lower() for node in nodes]
+        texts = [label or node.kind.lower() for label, node in zip(data.labels, cpg.nodes)]
         encoded = tokenizer(texts, add_special_tokens=False)["input_ids"]
         for i, ids in enumerate(encoded):
             ids = ids[:max_label_tokens]
             if ids:
                 label_ids[i, : len(ids)] = torch.tensor(ids, dtype=torch.long)
                 label_mask[i, : len(ids)] = True
-    try:
-        kind = torch.tensor([KIND_ID[node.kind] for node in nodes], dtype=torch.long)
-    except KeyError as e:
-        raise FeaturizeError(f"unknown node kind {e.args[0]!r}") from None
-    span = torch.tensor([[node.start_byte, node.end_byte] for node in nodes], dtype=torch.long).view(n, 2)
-
-    # Node ids index cpg.nodes; after a cut, only edges with both ends kept survive.
-    kept = [e for e in cpg.edges if e.source < n and e.target < n]
-    try:
-        edge_type = torch.tensor([EDGE_TYPE_ID[e.type] for e in kept], dtype=torch.long)
-    except KeyError as e:
-        raise FeaturizeError(f"unknown edge type {e.args[0]!r}") from None
-    edge_index = torch.tensor([[e.source for e in kept], [e.target for e in kept]], dtype=torch.long).view(2, -1)
-    return Data(label_ids=label_ids, label_mask=label_mask, kind=kind, edge_index=edge_index,
-                edge_type=edge_type, span=span, num_nodes=n)
+    del data.labels  # the token ids stand for them; strings would only travel through batching
+    data.label_ids, data.label_mask = label_ids, label_mask
+    return data
 
 
 class EmbeddingVectorizer(nn.Module):

@@ -1,0 +1,112 @@
+"""Running a method without training it: its examples and collators, the mean loss over a data
+set, and generation from the source only. Validation in the training loop and prediction
+(:mod:`ttune.train.predict`) both run through these functions.
+
+``generate_texts`` takes an ``on_generate`` hook that receives the wall time of the generation
+(seconds), so a caller can time generation alone (not model loading or CPG extraction).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import time
+from typing import Any, Callable, Iterator, Sequence
+
+from ttune.train.data import Collator, Example, build_examples, graph_options
+
+GenerateHook = Callable[[float], None]
+"""Called with the seconds one :func:`generate_texts` call spent generating."""
+
+
+def needs_graph(adapted) -> bool:
+    """Whether the method reads the code property graph of each example."""
+    return bool(getattr(adapted, "needs_graph", False))
+
+
+def method_examples(adapted, records: Sequence[dict], task, tokenizer, *, max_source_len: int,
+                    max_target_len: int | None, with_labels: bool, cache_dir: str,
+                    num_workers: int = 1, progress: bool = True, desc: str = "data") -> list[Example]:
+    """The examples of ``records`` as the method ``adapted`` reads them (graphs featurized with the
+    options it was configured with, only when it reads graphs)."""
+    return build_examples(records, task, tokenizer, max_source_len=max_source_len,
+                          max_target_len=max_target_len, with_labels=with_labels,
+                          needs_graph=needs_graph(adapted), cache_dir=cache_dir,
+                          num_workers=num_workers, progress=progress, desc=desc,
+                          **graph_options(adapted))
+
+
+def method_collator(adapted, tokenizer, with_labels: bool) -> Collator:
+    """The collator of the method's batches (labels for the loss, none for generation)."""
+    pad = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0
+    return Collator(pad, with_labels=with_labels, with_graph=needs_graph(adapted))
+
+
+def to_device(batch: dict[str, Any], device) -> dict[str, Any]:
+    return {k: v.to(device) for k, v in batch.items()}
+
+
+@contextlib.contextmanager
+def evaluating(model) -> Iterator[None]:
+    """Eval mode (no dropout) and no gradients inside the block; afterwards the model is back in
+    the mode it was in, so validation in the middle of training leaves it training."""
+    import torch  # lazy: importing this module must not load torch (CLI start-up)
+
+    was_training = model.training
+    model.eval()
+    try:
+        with torch.no_grad():
+            yield
+    finally:
+        model.train(was_training)
+
+
+def device_of(adapted, accelerator=None):
+    """The accelerator's device, else the device of the model's first parameter, else the CPU."""
+    import torch  # lazy: importing this module must not load torch (CLI start-up)
+
+    if accelerator is not None:
+        return accelerator.device
+    return next((p.device for p in adapted.parameters()), torch.device("cpu"))
+
+
+def _autocast(accelerator):
+    return accelerator.autocast() if accelerator is not None else contextlib.nullcontext()
+
+
+def dataset_loss(adapted, examples, collate, batch_size: int, accelerator=None) -> float:
+    """Mean cross-entropy per target token over ``examples`` (eval mode, no gradients)."""
+    device = device_of(adapted, accelerator)
+    total_loss, total_tokens = 0.0, 0
+    with evaluating(adapted):
+        for i in range(0, len(examples), batch_size):
+            batch = to_device(collate(examples[i:i + batch_size]), device)
+            with _autocast(accelerator):
+                loss = adapted(**batch).loss
+            n = int((batch["labels"] != -100).sum())
+            total_loss += float(loss) * n
+            total_tokens += n
+    return total_loss / max(1, total_tokens)
+
+
+def generate_texts(adapted, examples, collate, tokenizer, batch_size: int, num_beams: int,
+                   max_new_tokens: int, accelerator=None, no_repeat_ngram_size: int = 0,
+                   on_generate: GenerateHook | None = None) -> list[str]:
+    """Decode each example from its source alone (the collator is built without labels);
+    ``no_repeat_ngram_size`` as the task sets it (0 = off); ``on_generate`` gets the seconds spent."""
+    extra = {"no_repeat_ngram_size": no_repeat_ngram_size} if no_repeat_ngram_size else {}
+    device = device_of(adapted, accelerator)
+    out: list[str] = []
+    started = time.perf_counter()
+    try:
+        with evaluating(adapted):
+            for i in range(0, len(examples), batch_size):
+                batch = to_device(collate(examples[i:i + batch_size]), device)
+                assert "labels" not in batch and "decoder_input_ids" not in batch
+                with _autocast(accelerator):
+                    ids = adapted.generate(**batch, num_beams=num_beams,
+                                           max_new_tokens=max_new_tokens, **extra)
+                out.extend(tokenizer.batch_decode(ids, skip_special_tokens=True))
+    finally:
+        if on_generate is not None:
+            on_generate(time.perf_counter() - started)
+    return [s.strip() for s in out]
