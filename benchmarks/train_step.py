@@ -90,12 +90,12 @@ def worker(shape: str, method: str, steps: int, warmup: int, device: str, cache_
     import resource
 
     import torch
+    from transformers import T5ForConditionalGeneration
 
     from ttune.backbone import build_tokenizer, freeze, t5_config
     from ttune.methods import apply_method, make_config
     from ttune.tasks import get_task
     from ttune.train.data import Collator, build_examples, graph_options
-    from transformers import T5ForConditionalGeneration
 
     torch.manual_seed(0)
     if threads:

@@ -12,8 +12,8 @@ from __future__ import annotations
 
 import argparse
 import collections
-import os
 import json
+import os
 import shutil
 import sys
 from pathlib import Path

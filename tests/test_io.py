@@ -5,8 +5,15 @@ import stat
 
 import pytest
 
-from ttune.io import (append_jsonl, atomic_dir, atomic_file, atomic_write_text, current_umask,
-                      remove_stale_temps, truncate_jsonl)
+from ttune.io import (
+    append_jsonl,
+    atomic_dir,
+    atomic_file,
+    atomic_write_text,
+    current_umask,
+    remove_stale_temps,
+    truncate_jsonl,
+)
 
 
 @pytest.fixture

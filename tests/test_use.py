@@ -18,8 +18,8 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from ttune.cli.main import app
 from ttune.builtin import NO_BUILTIN, ModelNotFoundError, resolve_model
+from ttune.cli.main import app
 from ttune.use import find_functions, with_placeholder
 
 PY = '''import os

@@ -9,10 +9,13 @@ benchmarks never download: ``build_tokenizer`` trains a small byte-level BPE on 
 from __future__ import annotations
 
 import os
+import random
+import sysconfig
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Iterable
 
 import torch
+from tokenizers import Tokenizer, decoders, models, pre_tokenizers, processors, trainers
 from transformers import (
     AutoModelForSeq2SeqLM,
     AutoTokenizer,
@@ -93,8 +96,6 @@ def build_tokenizer(texts: Iterable[str], vocab_size: int = 2000, extra_ids: int
     Encodings end with ``</s>`` like T5's and carry character offsets
     (``return_offsets_mapping=True``), untrimmed so that every byte of the text is covered.
     """
-    from tokenizers import Tokenizer, decoders, models, pre_tokenizers, processors, trainers
-
     extras = [f"<extra_id_{i}>" for i in range(extra_ids)]
     specials = ["<pad>", "</s>", "<unk>", *extras]
     tok = Tokenizer(models.BPE(unk_token="<unk>"))
@@ -178,9 +179,6 @@ FINGERPRINT_KEYS = ("model_type", "d_model", "vocab_size", "num_layers")
 def stdlib_code_texts(max_files: int = 400, seed: int = 0) -> list[str]:
     """Source texts of up to ``max_files`` modules of the running Python's standard library, in a
     fixed order (sorted paths, a seeded sample): local code every machine has, for tokenizers."""
-    import random
-    import sysconfig
-
     root = Path(sysconfig.get_paths()["stdlib"])
     paths = sorted(p for p in root.rglob("*.py") if "site-packages" not in p.parts)
     random.Random(seed).shuffle(paths)

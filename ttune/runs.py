@@ -16,10 +16,11 @@ import math
 import random
 import re
 import shutil
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, fields
 from pathlib import Path
-from typing import Any, ClassVar, Iterator, Self
+from typing import Any, ClassVar, Self
 
 from ttune.io import append_jsonl, atomic_dir, atomic_write_text, remove_stale_temps, truncate_jsonl
 
@@ -120,7 +121,7 @@ def json_safe(x: Any) -> Any:
 
 def rng_state() -> tuple[dict[str, Any], dict[str, Any]]:
     """(tensors, JSON) of every RNG a training step may draw from."""
-    import numpy as np
+    import numpy as np  # lazy: with torch, for the RNG states only
     import torch  # lazy: ttune.runs is imported by light modules (configs, the CLI)
 
     tensors = {"rng.torch": torch.get_rng_state().clone()}
@@ -135,7 +136,7 @@ def rng_state() -> tuple[dict[str, Any], dict[str, Any]]:
 
 
 def set_rng_state(tensors: dict[str, Any], js: dict[str, Any]) -> None:
-    import numpy as np
+    import numpy as np  # lazy: with torch, for the RNG states only
     import torch  # lazy: ttune.runs is imported by light modules (configs, the CLI)
 
     torch.set_rng_state(tensors["rng.torch"])

@@ -13,16 +13,18 @@ unknown function, a binary file) fails fast.
 
 from __future__ import annotations
 
-import json
+import ast
 import os
 import re
 import textwrap
 import warnings
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 from ttune.builtin import ResolvedModel, resolve_model
+from ttune.cpg import SUPPORTED_LANGUAGES, detect_language, extract
 
 PLACEHOLDER = '"<AssertPlaceHolder>"'
 """The statement that marks where the assertion goes (ATLAS layout, also used by ttune.data)."""
@@ -59,8 +61,6 @@ class Function:
 def read_source(path: str | os.PathLike[str], lang: str | None = None) -> tuple[bytes, str]:
     """(bytes, language) of a source file; UseError/CPGError (one line) for a missing, binary,
     non-UTF-8 or unsupported file."""
-    from ttune.cpg import SUPPORTED_LANGUAGES, detect_language
-
     p = Path(path)
     if lang is None:
         try:
@@ -97,8 +97,6 @@ def _slice(data: bytes, start: int, end: int) -> str:
 
 def find_functions(source: str | bytes, lang: str) -> list[Function]:
     """The functions and methods of ``source`` in file order (lambdas left out)."""
-    from ttune.cpg import extract
-
     data = source.encode("utf-8") if isinstance(source, str) else bytes(source)
     cpg = extract(data, lang)
     parent: dict[int, int] = {}
@@ -177,9 +175,9 @@ def _threads_for(backbone: str) -> int | None:
 
 def _predict(resolved: ResolvedModel, records: list[dict], task: str, *, num_beams: int,
              batch_size: int, max_new_tokens: int | None, device: str) -> list[str]:
-    import torch
+    import torch  # lazy: a prediction loads torch; --help and bad input fail fast without it
 
-    from ttune.train.predict import predict
+    from ttune.train.predict import predict  # lazy: loads torch and transformers
 
     before = torch.get_num_threads()
     threads = _threads_for(resolved.backbone) if device == "cpu" else None
@@ -218,8 +216,6 @@ def summarize_file(path: str | os.PathLike[str], function: str | None = None, mo
 def _called_names(data: bytes, lang: str, fn: Function) -> list[str]:
     """Simple names of the calls inside ``fn``, in source order (``f.bar(1)`` -> ``bar``,
     ``new Foo()`` -> ``Foo``)."""
-    from ttune.cpg import extract
-
     cpg = extract(data, lang)
     names = []
     for n in cpg.nodes:
@@ -240,8 +236,6 @@ def with_placeholder(test: Function, lang: str) -> str:
     if "<AssertPlaceHolder>" in src:
         return src
     if lang == "python":
-        import ast
-
         indent = "    "
         try:
             fn = ast.parse(src).body[0]

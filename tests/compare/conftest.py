@@ -7,7 +7,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-
 from helpers import one_torch_thread, save_tiny_backbone, write_splits  # noqa: F401 (autouse fixture)
 
 VERBS = ["add", "scale", "clip", "shift"]

@@ -9,8 +9,8 @@ import networkx as nx
 import pytest
 import torch
 
-from ttune.cpg import CPGError, EDGE_TYPES, NODE_KINDS, SCHEMA_VERSION, extract
-from ttune.cpg.export import (from_json, to_dot, to_graphml, to_json, to_networkx, to_pyg)
+from ttune.cpg import EDGE_TYPES, NODE_KINDS, SCHEMA_VERSION, CPGError, extract
+from ttune.cpg.export import from_json, to_dot, to_graphml, to_json, to_networkx, to_pyg
 
 SRC = '''def f(a, b="x\\"y"):
     if a > 0:

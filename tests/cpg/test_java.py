@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from ttune.cpg import extract
-from ttune.cpg import ir
+from ttune.cpg import extract, ir
 from ttune.cpg.base import FrontEndResult
 from ttune.cpg.graph import CPG
 

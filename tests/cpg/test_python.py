@@ -5,8 +5,17 @@ from __future__ import annotations
 
 import pytest
 
-from ttune.cpg import (CPGConfig, CPGError, EDGE_TYPES, EXTRACTOR_VERSION, NODE_KINDS,
-                       detect_language, extract, extract_file, method_subgraph)
+from ttune.cpg import (
+    EDGE_TYPES,
+    EXTRACTOR_VERSION,
+    NODE_KINDS,
+    CPGConfig,
+    CPGError,
+    detect_language,
+    extract,
+    extract_file,
+    method_subgraph,
+)
 
 from .conftest import check_invariants, edges, py
 

@@ -8,8 +8,15 @@ from pathlib import Path
 
 import pytest
 
-from ttune.data.build import (PLACEHOLDER, build_assert, build_summarize, first_sentence, hash_split,
-                              javadoc_text, one_line)
+from ttune.data.build import (
+    PLACEHOLDER,
+    build_assert,
+    build_summarize,
+    first_sentence,
+    hash_split,
+    javadoc_text,
+    one_line,
+)
 from ttune.data.decode import split_test_and_focal
 from ttune.data.io import DataError
 from ttune.data.syntax import has_error_node

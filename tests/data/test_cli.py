@@ -79,8 +79,7 @@ def test_build_and_clean_commands(tmp_path):
 def tiny_checkpoint(tmp_path_factory):
     """A trained-method folder: a random tiny T5 + the `none` method (no download)."""
     from ttune.backbone import build_tokenizer, save_backbone, tiny_backbone
-    from ttune.methods import apply_method, make_config
-    from ttune.methods import save_method
+    from ttune.methods import apply_method, make_config, save_method
 
     d = tmp_path_factory.mktemp("ckpt")
     recs = [make_record(f"r{i}", f"def f{i}(x):\n    return x + {i}\n", f"add {i} to x", "python", "en", "test")

@@ -9,7 +9,7 @@ import pytest
 
 from ttune.data.convert import carve_split, convert, format_names
 from ttune.data.decode import split_first_method
-from ttune.data.io import DataError, SCHEMA_KEYS
+from ttune.data.io import SCHEMA_KEYS, DataError
 from ttune.data.syntax import parse_ok_rate
 
 from .conftest import need

@@ -1,7 +1,13 @@
 from __future__ import annotations
 
-from ttune.data.decode import (decode_avatar_python, decode_avatar_strings, decode_dcnl,
-                               decode_dcnl_text, split_first_method, split_test_and_focal)
+from ttune.data.decode import (
+    decode_avatar_python,
+    decode_avatar_strings,
+    decode_dcnl,
+    decode_dcnl_text,
+    split_first_method,
+    split_test_and_focal,
+)
 from ttune.data.syntax import has_error_node
 
 

@@ -8,11 +8,17 @@ import random
 import numpy as np
 import pytest
 
-from ttune.tasks import get_task
-
-from ttune.data.hygiene import (Hygiene, HygieneConfig, FileReport, MinHasher, clean_files,
-                                code_tokens, jaccard)
+from ttune.data.hygiene import (
+    FileReport,
+    Hygiene,
+    HygieneConfig,
+    MinHasher,
+    clean_files,
+    code_tokens,
+    jaccard,
+)
 from ttune.data.io import read_jsonl, write_jsonl
+from ttune.tasks import get_task
 
 
 def _rec(i, source, target="t", split="train"):

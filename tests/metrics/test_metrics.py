@@ -6,8 +6,14 @@ import math
 
 import pytest
 
-from ttune.metrics import (MetricUnavailable, UnknownMetricError, compute, describe_metric,
-                           metric_names, per_example)
+from ttune.metrics import (
+    MetricUnavailable,
+    UnknownMetricError,
+    compute,
+    describe_metric,
+    metric_names,
+    per_example,
+)
 from ttune.metrics.bleu import codenn_tokens, smooth_bleu4_sentence
 from ttune.metrics.exact import lenient_key
 from ttune.metrics.results import results_header

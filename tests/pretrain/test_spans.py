@@ -7,8 +7,14 @@ import pytest
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
-from ttune.pretrain.spans import (corrupt, corrupt_batch, corrupted_lengths, noise_mask, span_counts,
-                                  uncorrupt)
+from ttune.pretrain.spans import (
+    corrupt,
+    corrupt_batch,
+    corrupted_lengths,
+    noise_mask,
+    span_counts,
+    uncorrupt,
+)
 
 EOS = 1
 SENT = list(range(3, 103))  # <extra_id_0..99> as build_tokenizer numbers them

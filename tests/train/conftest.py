@@ -13,7 +13,6 @@ import textwrap
 from pathlib import Path
 
 import pytest
-
 from helpers import one_torch_thread, save_tiny_backbone, write_splits  # noqa: F401 (autouse fixture)
 
 MODULES = ("textwrap", "string", "shlex", "fnmatch", "glob", "posixpath", "genericpath")

@@ -5,8 +5,15 @@ from __future__ import annotations
 import pytest
 import torch
 
-from ttune.train.data import (IGNORE_INDEX, Collator, DataError, Example, batch_order,
-                              load_records, token_byte_spans)
+from ttune.train.data import (
+    IGNORE_INDEX,
+    Collator,
+    DataError,
+    Example,
+    batch_order,
+    load_records,
+    token_byte_spans,
+)
 
 
 def test_token_byte_spans_convert_characters_to_utf8_bytes_and_shift_to_code():

@@ -114,8 +114,8 @@ def test_second_run_reads_graphs_from_the_cache(make_config, tmp_path, monkeypat
 
 
 def test_cache_entries_round_trip_and_parallel_extraction_matches(tmp_path, records):
-    from ttune.cpg.export import to_json
     from ttune.cpg.cache import extract_all
+    from ttune.cpg.export import to_json
 
     items = [(r["source"], "python") for r in records[:6]] + [(records[0]["source"], "python")]
     serial, s1 = extract_all(items, tmp_path / "a", num_workers=1, progress=False)

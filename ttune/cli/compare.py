@@ -6,7 +6,6 @@ import json
 import shlex
 import sys
 from pathlib import Path
-from typing import List, Optional
 
 import typer
 
@@ -92,30 +91,30 @@ def compare(
                                 help="Methods to compare, separated by commas (ablations too: transducer-no-ddg, ...)."),
     model: str = typer.Option(..., "--model", help="Backbone: ttune-tiny (built-in), a local folder or a hub id (the same for every run)."),
     train_file: Path = typer.Option(..., "--train", help="Training data (JSON lines)."),
-    valid_file: Optional[Path] = typer.Option(None, "--valid", help="Validation data (best checkpoint, validation curves)."),
+    valid_file: Path | None = typer.Option(None, "--valid", help="Validation data (best checkpoint, validation curves)."),
     test_file: Path = typer.Option(..., "--test", help="Test data (JSON lines) every run is scored on."),
     output: Path = typer.Option(..., "--output", "-o", help="Comparison folder; the same command again resumes it."),
     seeds: str = typer.Option("18,99", "--seeds", help="Seeds separated by commas; each method runs once per seed."),
-    max_steps: Optional[int] = typer.Option(None, "--max-steps", help="Optimizer steps per run (overrides --epochs)."),
+    max_steps: int | None = typer.Option(None, "--max-steps", help="Optimizer steps per run (overrides --epochs)."),
     epochs: int = typer.Option(3, "--epochs", help="Passes over the training data per run."),
     batch_size: int = typer.Option(8, "--batch-size", help="Examples per micro-batch."),
     grad_accum: int = typer.Option(1, "--grad-accum", help="Micro-batches per optimizer step."),
     lr: float = typer.Option(1e-3, "--lr", help="Learning rate of every method without --method-lr."),
-    method_lr: List[str] = typer.Option([], "--method-lr", help="Learning rate of one method as METHOD=LR, e.g. full=1e-4 (repeatable)."),
-    method_option: List[str] = typer.Option([], "--method-option", "-m", help="Method config field as METHOD.KEY=VALUE, e.g. lora.r=8 (repeatable)."),
-    max_source_len: Optional[int] = typer.Option(None, "--max-source-len", help="Source tokens (default: the task's)."),
-    max_target_len: Optional[int] = typer.Option(None, "--max-target-len", help="Target tokens (default: the task's)."),
-    limit: Optional[int] = typer.Option(None, "--limit", help="Use only the first N training records."),
-    test_limit: Optional[int] = typer.Option(None, "--test-limit", help="Score only the first N test records."),
+    method_lr: list[str] = typer.Option([], "--method-lr", help="Learning rate of one method as METHOD=LR, e.g. full=1e-4 (repeatable)."),
+    method_option: list[str] = typer.Option([], "--method-option", "-m", help="Method config field as METHOD.KEY=VALUE, e.g. lora.r=8 (repeatable)."),
+    max_source_len: int | None = typer.Option(None, "--max-source-len", help="Source tokens (default: the task's)."),
+    max_target_len: int | None = typer.Option(None, "--max-target-len", help="Target tokens (default: the task's)."),
+    limit: int | None = typer.Option(None, "--limit", help="Use only the first N training records."),
+    test_limit: int | None = typer.Option(None, "--test-limit", help="Score only the first N test records."),
     num_beams: int = typer.Option(1, "--num-beams", help="Beam width of test generation."),
-    max_new_tokens: Optional[int] = typer.Option(None, "--max-new-tokens", help="Tokens generated per test example (default: the target length)."),
+    max_new_tokens: int | None = typer.Option(None, "--max-new-tokens", help="Tokens generated per test example (default: the target length)."),
     eval_every: int = typer.Option(0, "--eval-every", help="Validate every N steps (0 = every epoch)."),
     patience: int = typer.Option(0, "--patience", help="Early stopping after N validations without improvement (0 = off)."),
     baseline: str = typer.Option("transducer", "--baseline", help="Method the Wilcoxon tests compare the others with."),
-    test_metric: List[str] = typer.Option([], "--test-metric", help="Metric of the Wilcoxon tests, e.g. codebleu (repeatable; the first is plotted; default: the task's headline)."),
+    test_metric: list[str] = typer.Option([], "--test-metric", help="Metric of the Wilcoxon tests, e.g. codebleu (repeatable; the first is plotted; default: the task's headline)."),
     mixed_precision: str = typer.Option("auto", "--mixed-precision", help="auto, no, bf16 or fp16."),
     workers: int = typer.Option(1, "--workers", help="Processes extracting CPGs."),
-    cache_dir: Optional[Path] = typer.Option(None, "--cache-dir", help="CPG cache (default: $TTUNE_CACHE or ~/.cache/ttune/cpg)."),
+    cache_dir: Path | None = typer.Option(None, "--cache-dir", help="CPG cache (default: $TTUNE_CACHE or ~/.cache/ttune/cpg)."),
     log_every: int = typer.Option(10, "--log-every", help="Training log line every N steps."),
     run_progress: bool = typer.Option(False, "--run-progress/--no-run-progress", help="Also show each run's training bar."),
 ) -> None:

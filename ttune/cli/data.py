@@ -8,7 +8,6 @@ from __future__ import annotations
 import json
 import shlex
 from pathlib import Path
-from typing import List, Optional
 
 import typer
 
@@ -45,7 +44,7 @@ def convert(
     fmt: str = typer.Option(..., "--format", help="codexglue-trans, tl-codesum, code-docstring, atlas or avatar."),
     input: Path = typer.Option(..., "--input", help="The data set's folder (or one of its files)."),
     output: Path = typer.Option(..., "--output", help="JSONL file to write."),
-    split: Optional[str] = typer.Option(None, "--split", help="Keep one split: train, dev or test (default: all)."),
+    split: str | None = typer.Option(None, "--split", help="Keep one split: train, dev or test (default: all)."),
     reverse: bool = typer.Option(False, "--reverse", help="Swap source and target (e.g. Python -> Java)."),
 ) -> None:
     """Convert a research data set into ttune's JSONL schema."""
@@ -83,15 +82,15 @@ def build(
 @data_app.command("clean")
 def clean(
     train: Path = typer.Option(..., "--train", help="Training JSONL (deduplicated)."),
-    test: List[Path] = typer.Option([], "--test", help="Test/dev JSONL, deduplicated and decontaminated against train (repeatable)."),
+    test: list[Path] = typer.Option([], "--test", help="Test/dev JSONL, deduplicated and decontaminated against train (repeatable)."),
     output_dir: Path = typer.Option(..., "--output-dir", help="Folder for the cleaned files and hygiene_report.json."),
-    preset: Optional[str] = typer.Option(None, "--preset", help="paper: at most 400 source tokens and 50 CPG nodes."),
+    preset: str | None = typer.Option(None, "--preset", help="paper: at most 400 source tokens and 50 CPG nodes."),
     threshold: float = typer.Option(0.8, "--threshold", help="Jaccard threshold of near-duplicates."),
     no_near: bool = typer.Option(False, "--exact-only", help="Remove exact duplicates only."),
     near_min_tokens: int = typer.Option(0, "--near-min-tokens", help="Near-duplicate detection only for records with at least this many distinct tokens."),
-    max_source_tokens: Optional[int] = typer.Option(None, "--max-source-tokens", help="Length filter (tokens)."),
-    tokenizer: Optional[str] = typer.Option(None, "--tokenizer", help="Tokenizer folder for the length filter (default: code tokens)."),
-    max_cpg_nodes: Optional[int] = typer.Option(None, "--max-cpg-nodes", help="CPG size filter (nodes)."),
+    max_source_tokens: int | None = typer.Option(None, "--max-source-tokens", help="Length filter (tokens)."),
+    tokenizer: str | None = typer.Option(None, "--tokenizer", help="Tokenizer folder for the length filter (default: code tokens)."),
+    max_cpg_nodes: int | None = typer.Option(None, "--max-cpg-nodes", help="CPG size filter (nodes)."),
     task: str = typer.Option("custom", "--task", help="Task whose graph code the CPG filter measures."),
 ) -> None:
     """Exact and near-duplicate removal, decontamination, optional length / graph-size filters."""
@@ -118,7 +117,7 @@ def significance(
     a: Path = typer.Option(..., "--a", help="Predictions file of system A (*.predictions.jsonl)."),
     b: Path = typer.Option(..., "--b", help="Predictions file of system B on the same records."),
     metric: str = typer.Option("smooth_bleu4", "--metric", help="Per-example metric to compare."),
-    lang: Optional[str] = typer.Option(None, "--lang", help="Target language (codebleu needs it)."),
+    lang: str | None = typer.Option(None, "--lang", help="Target language (codebleu needs it)."),
 ) -> None:
     """Paired Wilcoxon signed-rank test with rank-biserial effect size."""
     from ttune import api
@@ -134,11 +133,11 @@ def evaluate(
     task: str = typer.Option(..., "--task", help="summarize, assert, translate or custom."),
     test: Path = typer.Option(..., "--test", help="Test JSONL."),
     output: Path = typer.Option(..., "--output", help="Results JSON to write (predictions go beside it)."),
-    limit: Optional[int] = typer.Option(None, "--limit", help="Evaluate the first N records only."),
-    metric: List[str] = typer.Option([], "--metric", help="Metric (repeatable; default: the task's)."),
+    limit: int | None = typer.Option(None, "--limit", help="Evaluate the first N records only."),
+    metric: list[str] = typer.Option([], "--metric", help="Metric (repeatable; default: the task's)."),
     num_beams: int = typer.Option(1, "--num-beams", help="Beam width."),
     batch_size: int = typer.Option(8, "--batch-size", help="Examples per generation batch."),
-    model: Optional[str] = typer.Option(None, "--model", help="Backbone (ttune-tiny, a folder or a hub id) if not the checkpoint's."),
+    model: str | None = typer.Option(None, "--model", help="Backbone (ttune-tiny, a folder or a hub id) if not the checkpoint's."),
 ) -> None:
     """Generate for the test records (sources only), score them, write the results file."""
     from ttune import api

@@ -10,7 +10,7 @@ import contextlib
 import importlib
 import importlib.util
 import sys
-from typing import Iterator
+from collections.abc import Iterator
 
 import typer
 
@@ -45,7 +45,7 @@ for _name in _COMMAND_MODULES:
         importlib.import_module(f"ttune.cli.{_name}").register(app)
 
 
-def fail(message: str, code: int = 1) -> "typer.Exit":
+def fail(message: str, code: int = 1) -> typer.Exit:
     """Print a one-line error to stderr and return the Exit to raise (no traceback)."""
     typer.echo(f"error: {message}", err=True)
     return typer.Exit(code)

@@ -5,7 +5,6 @@ from __future__ import annotations
 import shlex
 import sys
 from pathlib import Path
-from typing import Optional
 
 import typer
 
@@ -13,14 +12,14 @@ import typer
 def pretrain(
     output: Path = typer.Option(..., "--output", "-o", help="Run folder; the backbone goes to OUTPUT/backbone. Run the same command again to resume."),
     shape: str = typer.Option("ttune-tiny", "--shape", help="Model shape: ttune-tiny (d256, 4+4 layers), ttune-mini, tiny, small, codet5p-220m, codet5p-770m."),
-    d_model: Optional[int] = typer.Option(None, "--d-model", help="Override the shape's hidden size."),
-    d_ff: Optional[int] = typer.Option(None, "--d-ff", help="Override the shape's feed-forward size."),
-    layers: Optional[int] = typer.Option(None, "--layers", help="Override the shape's layers (encoder and decoder each)."),
-    heads: Optional[int] = typer.Option(None, "--heads", help="Override the shape's attention heads."),
+    d_model: int | None = typer.Option(None, "--d-model", help="Override the shape's hidden size."),
+    d_ff: int | None = typer.Option(None, "--d-ff", help="Override the shape's feed-forward size."),
+    layers: int | None = typer.Option(None, "--layers", help="Override the shape's layers (encoder and decoder each)."),
+    heads: int | None = typer.Option(None, "--heads", help="Override the shape's attention heads."),
     max_steps: int = typer.Option(3000, "--max-steps", help="Optimizer steps of the whole run (the schedule spans them)."),
-    max_minutes: Optional[float] = typer.Option(None, "--max-minutes", help="Wall-clock budget of this invocation; then checkpoint and write the backbone (rerun to continue)."),
+    max_minutes: float | None = typer.Option(None, "--max-minutes", help="Wall-clock budget of this invocation; then checkpoint and write the backbone (rerun to continue)."),
     corpus_bytes: int = typer.Option(48_000_000, "--corpus-bytes", help="Size cap of the corpus in bytes, shared equally by the sources."),
-    sources: Optional[str] = typer.Option(None, "--sources", help="Comma-separated corpus sources (default: all of python-stdlib, site-packages, jdk, codexglue-java-cs, avatar-java-python, code-docstring, tl-codesum, atlas)."),
+    sources: str | None = typer.Option(None, "--sources", help="Comma-separated corpus sources (default: all of python-stdlib, site-packages, jdk, codexglue-java-cs, avatar-java-python, code-docstring, tl-codesum, atlas)."),
     vocab_size: int = typer.Option(12_000, "--vocab-size", help="Byte-level BPE vocabulary (with 100 <extra_id_*> sentinels)."),
     seed: int = typer.Option(0, "--seed", help="Seed of the corpus sample, init, data order and noise."),
     batch_size: int = typer.Option(32, "--batch-size", help="Windows per optimizer step."),
@@ -34,9 +33,9 @@ def pretrain(
     checkpoint_every: int = typer.Option(200, "--checkpoint-every", help="Checkpoint (and held-out loss) every N steps."),
     log_every: int = typer.Option(10, "--log-every", help="A log.jsonl line every N steps."),
     save_dtype: str = typer.Option("float32", "--save-dtype", help="Storage dtype of the final backbone: float32, float16, bfloat16."),
-    data_dir: Optional[Path] = typer.Option(None, "--data-dir", help="Shared data sets folder (default $TTUNE_DATA_DIR or ../shared/datasets)."),
+    data_dir: Path | None = typer.Option(None, "--data-dir", help="Shared data sets folder (default $TTUNE_DATA_DIR or ../shared/datasets)."),
     precision: str = typer.Option("auto", "--precision", help="bf16 (autocast, float32 weights), fp32, or auto (bf16 where the hardware computes it natively)."),
-    threads: Optional[int] = typer.Option(None, "--threads", help="torch CPU threads."),
+    threads: int | None = typer.Option(None, "--threads", help="torch CPU threads."),
     progress: bool = typer.Option(True, "--progress/--no-progress", help="Show a progress bar."),
 ) -> None:
     """Train a byte-level BPE tokenizer and a small T5 (span corruption, prefix LM and docstring

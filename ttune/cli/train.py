@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Annotated, List, Optional
+from typing import Annotated
 
 import typer
 
@@ -46,12 +46,12 @@ def train(
     train_file: Path = typer.Option(..., "--train", help="Training data (JSON lines: source, target, source_lang, target_lang)."),
     output: Path = typer.Option(..., "--output", "-o", help="Run folder; running the same command again resumes it."),
     model: str = typer.Option(..., "--model", help="Backbone: ttune-tiny (built-in), a local folder or a hub id."),
-    valid_file: Optional[Path] = typer.Option(None, "--valid", help="Validation data (picks the best checkpoint)."),
+    valid_file: Path | None = typer.Option(None, "--valid", help="Validation data (picks the best checkpoint)."),
     task: str = typer.Option("summarize", "--task", help="summarize, assert, translate or custom."),
     method: str = typer.Option("transducer", "--method", help="transducer, lora, prefix, prompt, linear, full, none, ..."),
-    method_option: List[str] = typer.Option([], "--method-option", "-m", help="Method config field as KEY=VALUE (repeatable)."),
+    method_option: list[str] = typer.Option([], "--method-option", "-m", help="Method config field as KEY=VALUE (repeatable)."),
     epochs: int = typer.Option(3, "--epochs", help="Passes over the training data."),
-    max_steps: Optional[int] = typer.Option(None, "--max-steps", help="Stop after this many optimizer steps."),
+    max_steps: int | None = typer.Option(None, "--max-steps", help="Stop after this many optimizer steps."),
     batch_size: int = typer.Option(8, "--batch-size", help="Examples per micro-batch."),
     grad_accum: int = typer.Option(1, "--grad-accum", help="Micro-batches per optimizer step."),
     lr: float = typer.Option(1e-3, "--lr", help="Peak learning rate (AdamW)."),
@@ -59,19 +59,19 @@ def train(
     warmup_ratio: float = typer.Option(0.0, "--warmup-ratio", help="Fraction of steps of linear warm-up."),
     schedule: str = typer.Option("linear", "--schedule", help="linear or constant after warm-up."),
     max_grad_norm: float = typer.Option(1.0, "--max-grad-norm", help="Gradient clipping norm (0 = off)."),
-    max_source_len: Optional[int] = typer.Option(None, "--max-source-len", help="Source tokens (default: the task's)."),
-    max_target_len: Optional[int] = typer.Option(None, "--max-target-len", help="Target tokens (default: the task's)."),
-    max_train_records: Optional[int] = typer.Option(None, "--limit", help="Use only the first N training records."),
+    max_source_len: int | None = typer.Option(None, "--max-source-len", help="Source tokens (default: the task's)."),
+    max_target_len: int | None = typer.Option(None, "--max-target-len", help="Target tokens (default: the task's)."),
+    max_train_records: int | None = typer.Option(None, "--limit", help="Use only the first N training records."),
     seed: int = typer.Option(42, "--seed", help="Seed of every RNG and of the data order."),
     eval_every: int = typer.Option(0, "--eval-every", help="Validate and checkpoint every N steps (0 = every epoch)."),
-    save_every: Optional[int] = typer.Option(None, "--save-every", help="Checkpoint every N steps (default: --eval-every)."),
+    save_every: int | None = typer.Option(None, "--save-every", help="Checkpoint every N steps (default: --eval-every)."),
     patience: int = typer.Option(0, "--patience", help="Early stopping after N validations without improvement (0 = off)."),
     metric: str = typer.Option("loss", "--metric", help="Validation score for best/early stopping: loss or a metric name."),
     num_beams: int = typer.Option(1, "--num-beams", help="Beam width when validation generates."),
-    max_new_tokens: Optional[int] = typer.Option(None, "--max-new-tokens", help="Tokens generated per example in validation (default: --max-target-len)."),
+    max_new_tokens: int | None = typer.Option(None, "--max-new-tokens", help="Tokens generated per example in validation (default: --max-target-len)."),
     mixed_precision: str = typer.Option("auto", "--mixed-precision", help="auto, no, bf16 or fp16."),
     workers: WorkersOption = 1,
-    cache_dir: Optional[Path] = typer.Option(None, "--cache-dir", help="CPG cache (default: $TTUNE_CACHE or ~/.cache/ttune/cpg)."),
+    cache_dir: Path | None = typer.Option(None, "--cache-dir", help="CPG cache (default: $TTUNE_CACHE or ~/.cache/ttune/cpg)."),
     log_every: int = typer.Option(10, "--log-every", help="Log every N steps to log.jsonl."),
     progress: bool = typer.Option(True, "--progress/--no-progress", help="Show a progress bar."),
 ) -> None:
@@ -104,11 +104,11 @@ def predict(
     checkpoint: Path = typer.Option(..., "--checkpoint", "-c", help="A trained method folder (a run's output, or checkpoints/step-N)."),
     input_file: Path = typer.Option(..., "--input", "-i", help="JSON lines with source (and target to score)."),
     output: Path = typer.Option(..., "--output", "-o", help="JSON lines {id, prediction, target} written here."),
-    model: Optional[str] = typer.Option(None, "--model", help="Backbone (default: the one it was trained on)."),
-    task: Optional[str] = typer.Option(None, "--task", help="Task (default: the one it was trained on)."),
+    model: str | None = typer.Option(None, "--model", help="Backbone (default: the one it was trained on)."),
+    task: str | None = typer.Option(None, "--task", help="Task (default: the one it was trained on)."),
     batch_size: int = typer.Option(8, "--batch-size", help="Examples per batch."),
     num_beams: BeamsOption = 4,
-    max_new_tokens: Optional[int] = typer.Option(None, "--max-new-tokens", help="Most generated tokens per example."),
+    max_new_tokens: int | None = typer.Option(None, "--max-new-tokens", help="Most generated tokens per example."),
     workers: WorkersOption = 1,
     device: DeviceOption = "cpu",
 ) -> None:

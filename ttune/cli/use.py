@@ -7,8 +7,9 @@ command runs, so `ttune summarize --help` does not load torch.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated, Any, Callable, Optional, TypeVar
+from typing import Annotated, Any, TypeVar
 
 import typer
 
@@ -16,9 +17,9 @@ T = TypeVar("T")
 
 # The options all three commands share, declared once so their names and help stay the same
 # (`ttune predict` takes the same --num-beams and --device).
-ModelOption = Annotated[Optional[str], typer.Option(
+ModelOption = Annotated[str | None, typer.Option(
     "--model", help="Backbone: a local folder, a hub id, or ttune-tiny (the built-in one). Default: the transducer's own.")]
-TransducerOption = Annotated[Optional[Path], typer.Option(
+TransducerOption = Annotated[Path | None, typer.Option(
     "--transducer", help="A trained method folder (ttune train's output). Default: the built-in model for this task.")]
 BeamsOption = Annotated[int, typer.Option("--num-beams", help="Beam width.")]
 DeviceOption = Annotated[str, typer.Option("--device", help="cpu, cuda, cuda:1, ...")]
@@ -45,7 +46,7 @@ def _call(api_function: Callable[..., T], *args: Any, **kwargs: Any) -> T:
 
 def summarize(
     file: Path = typer.Argument(..., help="A Python, Java or C# source file."),
-    function: Optional[str] = typer.Option(None, "--function", "-f", help="Only this function: NAME, Class.NAME or NAME:LINE."),
+    function: str | None = typer.Option(None, "--function", "-f", help="Only this function: NAME, Class.NAME or NAME:LINE."),
     as_json: bool = typer.Option(False, "--json", help="Print a JSON list of {name, line, summary}."),
     model: ModelOption = None,
     transducer: TransducerOption = None,
@@ -67,7 +68,7 @@ def summarize(
 def assert_(
     test_file: Path = typer.Argument(..., help="A test file (Java, Python or C#)."),
     function: str = typer.Option(..., "--function", "-f", help="The test function: NAME, Class.NAME or NAME:LINE."),
-    focal: Optional[Path] = typer.Option(None, "--focal", help="The file of the code under test (default: the test file)."),
+    focal: Path | None = typer.Option(None, "--focal", help="The file of the code under test (default: the test file)."),
     as_json: bool = typer.Option(False, "--json", help="Print {name, line, focal, assertion} as JSON."),
     model: ModelOption = None,
     transducer: TransducerOption = None,
@@ -85,7 +86,7 @@ def assert_(
 def translate(
     file: Path = typer.Argument(..., help="A Java, Python or C# source file."),
     to: str = typer.Option(..., "--to", help="Target language: csharp, python or java."),
-    function: Optional[str] = typer.Option(None, "--function", "-f", help="Only this function: NAME, Class.NAME or NAME:LINE."),
+    function: str | None = typer.Option(None, "--function", "-f", help="Only this function: NAME, Class.NAME or NAME:LINE."),
     as_json: bool = typer.Option(False, "--json", help="Print a JSON list of {name, line, translation}."),
     model: ModelOption = None,
     transducer: TransducerOption = None,

@@ -8,9 +8,16 @@ Importing this package loads neither torch nor transformers (training and evalua
 when a run starts).
 """
 
-from ttune.compare.runner import (CompareConfig, CompareError, CompareRunner, PhaseTimes,
-                                  ProgressEvent, estimate_seconds_left, rebuild_report,
-                                  run_comparison)
+from ttune.compare.runner import (
+    CompareConfig,
+    CompareError,
+    CompareRunner,
+    PhaseTimes,
+    ProgressEvent,
+    estimate_seconds_left,
+    rebuild_report,
+    run_comparison,
+)
 
 __all__ = ["CompareConfig", "CompareError", "CompareRunner", "PhaseTimes", "ProgressEvent",
            "estimate_seconds_left", "rebuild_report", "run_comparison"]

@@ -193,10 +193,10 @@ def make_plots(out: Path, summary: dict, metric: str | None,
                curves: dict[str, dict[int, list[tuple[int, float]]]]) -> tuple[list[str], list[str]]:
     """Write the PNGs; returns (file names written, notes). No matplotlib -> no plots, one note."""
     try:
-        import matplotlib
+        import matplotlib  # lazy: optional dependency (the compare extra)
 
         matplotlib.use("Agg")  # files only; never needs a display
-        import matplotlib.pyplot as plt
+        import matplotlib.pyplot as plt  # lazy: optional dependency (the compare extra)
     except ImportError:
         return [], ["plots skipped: matplotlib is not installed (pip install 'ttune[compare]')"]
     written: list[str] = []

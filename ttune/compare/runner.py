@@ -35,9 +35,10 @@ import json
 import os
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import psutil
 
@@ -237,7 +238,7 @@ class PeakRSS:
         while not self._stop.wait(self.interval):
             self.peak = max(self.peak, self._proc.memory_info().rss)
 
-    def __enter__(self) -> "PeakRSS":
+    def __enter__(self) -> PeakRSS:
         self.before = self.peak = self._proc.memory_info().rss
         self._thread = threading.Thread(target=self._sample, daemon=True)
         self._thread.start()

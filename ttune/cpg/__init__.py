@@ -9,8 +9,14 @@ package is cheap: tree-sitter loads on first parse, networkx/torch only inside t
 """
 
 from .base import CPGConfig, CPGError
-from .extract import (EXTRACTOR_VERSION, SUPPORTED_LANGUAGES, detect_language, extract,
-                      extract_file, method_subgraph)
+from .extract import (
+    EXTRACTOR_VERSION,
+    SUPPORTED_LANGUAGES,
+    detect_language,
+    extract,
+    extract_file,
+    method_subgraph,
+)
 from .graph import CPG, EDGE_TYPES, NODE_KINDS, SCHEMA_VERSION
 
 __all__ = [

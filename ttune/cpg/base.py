@@ -7,8 +7,8 @@ A front end maps tree-sitter node types to the shared kinds (graph.NODE_KINDS), 
 from __future__ import annotations
 
 import bisect
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from typing import Callable, Iterator
 
 from .graph import CPG, LABEL_MAX_CHARS, Edge, Node
 from .ir import MethodIR

@@ -3,15 +3,21 @@ and a multi-process walk over a source tree with totals."""
 
 from __future__ import annotations
 
+import json
+import multiprocessing as mp
 import os
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterable
 
-from .base import CPGConfig, CPGError
-from .graph import CPG, EDGE_TYPES
+from tqdm import tqdm
 
 from ttune.io import atomic_write_text
+
+from . import export
+from .base import CPGConfig, CPGError
+from .extract import detect_language, extract_file
+from .graph import CPG, EDGE_TYPES
 
 FORMATS = ("summary", "json", "dot", "graphml")
 _SUFFIX = {"json": ".cpg.json", "dot": ".dot", "graphml": ".graphml"}
@@ -68,11 +74,7 @@ def render(cpg: CPG, fmt: str, edge_types: set[str] | None = None) -> str:
     """The CPG as text in ``fmt`` (one of FORMATS)."""
     if fmt == "summary":
         return format_summary(cpg, edge_types)
-    from . import export
-
     if fmt == "json":
-        import json
-
         return json.dumps(export.to_json(cpg, edge_types), indent=1) + "\n"
     if fmt == "dot":
         return export.to_dot(cpg, edge_types)
@@ -114,8 +116,6 @@ class DirectoryReport:
 
 
 def _language_of(path: Path) -> str | None:
-    from .extract import detect_language
-
     try:
         return detect_language(path)
     except CPGError:
@@ -135,8 +135,6 @@ def supported_files(root: Path) -> list[Path]:
 
 def _one_file(job: tuple) -> dict:
     path, root, out_dir, fmt, edge_types, config, lang = job
-    from .extract import extract_file
-
     try:
         cpg = extract_file(path, lang, config)
     except CPGError as exc:
@@ -170,13 +168,9 @@ def process_directory(root: Path, *, fmt: str = "summary", out_dir: Path | None 
         results = map(_one_file, jobs)
         pool = None
     else:
-        import multiprocessing as mp
-
         pool = mp.get_context("spawn" if os.name == "nt" else "fork").Pool(workers)
         results = pool.imap_unordered(_one_file, jobs, chunksize=8)
     try:
-        from tqdm import tqdm
-
         for r in tqdm(results, total=len(jobs), unit="file", disable=not progress,
                       desc=f"cpg {root}", leave=False):
             if "error" in r:

@@ -16,9 +16,10 @@ import json
 import logging
 import multiprocessing as mp
 import os
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 from tqdm.auto import tqdm
 

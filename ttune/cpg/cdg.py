@@ -18,7 +18,6 @@ from __future__ import annotations
 from .cfg import Flow
 
 
-
 def _reach_backwards(start: int, pred: dict[int, list[int]], reach: set[int]) -> None:
     """Add ``start`` and every node with a path to it (not yet in ``reach``) to ``reach``."""
     reach.add(start)

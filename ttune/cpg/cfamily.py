@@ -12,7 +12,7 @@ Everything here is iterative, as the front ends must be (base.py): nesting never
 
 from __future__ import annotations
 
-from typing import Iterable
+from collections.abc import Iterable
 
 from . import ir
 from .base import CPGConfig, FrontEndResult, add_ast, count_errors, parse_snippet, release_tree

@@ -20,7 +20,7 @@ Edge labels: ``"true"``/``"false"`` leave a condition (if, loop header, case tes
 
 from __future__ import annotations
 
-from typing import Generator, Iterable
+from collections.abc import Generator, Iterable
 
 from . import ir
 
@@ -35,7 +35,7 @@ class _Ctx:
     __slots__ = ("kind", "parent", "in_try", "label", "brk", "cont", "handlers", "catch_all",
                  "fin_entry", "targets", "exc")
 
-    def __init__(self, kind: int, parent: "_Ctx | None", label: str | None = None,
+    def __init__(self, kind: int, parent: _Ctx | None, label: str | None = None,
                  brk: int = 0, cont: int = 0, handlers: Iterable[int] = (),
                  catch_all: bool = False, fin_entry: int = 0) -> None:
         self.kind = kind
@@ -144,7 +144,7 @@ class _Builder:
 
     # -- statements --------------------------------------------------------------------------
     def seq(self, stmts: list[ir.Stmt], succ: int, ctx: _Ctx | None
-            ) -> Generator[tuple[list[ir.Stmt], int, "_Ctx | None"], int, int]:
+            ) -> Generator[tuple[list[ir.Stmt], int, _Ctx | None], int, int]:
         """Build ``stmts`` (which continue to ``succ``); returns the entry node.
 
         Yields (statements, successor, context) to have a nested list built; receives its entry.

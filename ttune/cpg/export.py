@@ -7,13 +7,14 @@ importing this module stays cheap (the CPG cache and ``ttune cpg`` import it).
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Iterable
+from collections.abc import Iterable
+from typing import TYPE_CHECKING, Any
 
 from .base import CPGError
 from .graph import CPG, EDGE_TYPE_ID, EDGE_TYPES, KIND_ID, NODE_KINDS, SCHEMA_VERSION, Edge, Node
 
 if TYPE_CHECKING:  # pragma: no cover
-    import networkx as nx
+    import networkx as nx  # lazy: about 0.3 s; only the networkx and GraphML exports use it
     from torch_geometric.data import Data
 
 EDGE_COLOURS = {"AST": "gray60", "CFG": "blue", "CDG": "darkgreen", "DDG": "red",
@@ -129,10 +130,10 @@ def to_dot(cpg: CPG, edge_types: Iterable[str] | None = None) -> str:
 
 
 # ------------------------------------------------------------------------------- networkx
-def to_networkx(cpg: CPG, edge_types: Iterable[str] | None = None) -> "nx.MultiDiGraph":
+def to_networkx(cpg: CPG, edge_types: Iterable[str] | None = None) -> nx.MultiDiGraph:
     """A networkx MultiDiGraph: node attrs kind/label/start_byte/end_byte/line (+name), edge
     attr ``type`` (+variable/label). Node keys are the CPG node ids."""
-    import networkx as nx
+    import networkx as nx  # lazy: about 0.3 s; only the networkx and GraphML exports use it
 
     g = nx.MultiDiGraph(language=cpg.language, syntax_errors=cpg.syntax_errors)
     for n in cpg.nodes:
@@ -153,7 +154,7 @@ def to_networkx(cpg: CPG, edge_types: Iterable[str] | None = None) -> "nx.MultiD
 
 def to_graphml(cpg: CPG, edge_types: Iterable[str] | None = None) -> str:
     """GraphML text (networkx.generate_graphml of :func:`to_networkx`)."""
-    import networkx as nx
+    import networkx as nx  # lazy: about 0.3 s; only the networkx and GraphML exports use it
 
     return "\n".join(nx.generate_graphml(to_networkx(cpg, edge_types))) + "\n"
 
@@ -174,7 +175,7 @@ def to_pyg(cpg: CPG, edge_types: Iterable[str] | None = None,
         span: [N, 2] long, (start_byte, end_byte) in the original source
         labels: list of N str; num_nodes: N
     """
-    import torch  # lazy: torch is needed by this export only
+    import torch  # lazy: only this export needs torch; ttune cpg runs without it
     from torch_geometric.data import Data  # lazy: loads torch
 
     nodes = cpg.nodes if first_nodes is None else cpg.nodes[:first_nodes]

@@ -8,7 +8,7 @@ Python's recursion limit.
 
 from __future__ import annotations
 
-from functools import lru_cache
+from functools import cache
 
 LANGUAGES = ("python", "java", "csharp")
 
@@ -21,7 +21,7 @@ class SNode:
 
     def __init__(self, type: str, field: str | None, start_byte: int, end_byte: int,
                  start_row: int, named: bool, is_error: bool, is_missing: bool,
-                 parent: "SNode | None") -> None:
+                 parent: SNode | None) -> None:
         self.type = type
         self.field = field
         self.start_byte = start_byte
@@ -34,35 +34,35 @@ class SNode:
         self.parent = parent
         self.cid = -1  # CPG node id once a front end has added this node (-1: none)
 
-    def child(self, field: str) -> "SNode | None":
+    def child(self, field: str) -> SNode | None:
         """First child filling ``field`` (tree-sitter's child_by_field_name)."""
         for c in self.children:
             if c.field == field:
                 return c
         return None
 
-    def children_of(self, field: str) -> list["SNode"]:
+    def children_of(self, field: str) -> list[SNode]:
         return [c for c in self.children if c.field == field]
 
     @property
-    def named_children(self) -> list["SNode"]:
+    def named_children(self) -> list[SNode]:
         return [c for c in self.children if c.named]
 
     def __repr__(self) -> str:
         return f"SNode({self.type!r}, {self.start_byte}..{self.end_byte})"
 
 
-@lru_cache(maxsize=None)
+@cache
 def _grammar(lang: str):
     """(parser, type name by kind id, named flag by kind id, field name by field id)."""
-    import tree_sitter
+    import tree_sitter  # lazy: the grammars below load only for the language asked for
 
     if lang == "python":
-        import tree_sitter_python as grammar
+        import tree_sitter_python as grammar  # lazy: one grammar per language used
     elif lang == "java":
-        import tree_sitter_java as grammar
+        import tree_sitter_java as grammar  # lazy: one grammar per language used
     elif lang == "csharp":
-        import tree_sitter_c_sharp as grammar
+        import tree_sitter_c_sharp as grammar  # lazy: one grammar per language used
     else:
         raise ValueError(f"unsupported language {lang!r}; supported: {', '.join(LANGUAGES)}")
     language = tree_sitter.Language(grammar.language())

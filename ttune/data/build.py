@@ -28,8 +28,8 @@ import re
 import textwrap
 import warnings
 import zipfile
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 
 from ttune.cpg.base import iter_nodes
 from ttune.cpg.ts import SNode, parse

@@ -16,12 +16,17 @@ from __future__ import annotations
 import gzip
 import hashlib
 import json
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Iterator
 
-from ttune.data.decode import (decode_avatar_python, decode_avatar_strings, decode_dcnl,
-                               decode_dcnl_text, split_first_method)
+from ttune.data.decode import (
+    decode_avatar_python,
+    decode_avatar_strings,
+    decode_dcnl,
+    decode_dcnl_text,
+    split_first_method,
+)
 from ttune.data.io import SPLITS, DataError, make_record, write_jsonl
 
 ATLAS_PLACEHOLDER = '"<AssertPlaceHolder>"'

@@ -24,9 +24,9 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Callable
 
 import numpy as np
 
@@ -173,7 +173,7 @@ def load_token_counter(path: str | None) -> Callable[[str], int]:
     if path is None:
         return lambda text: len(code_tokens(text))
     p = Path(path)
-    import tokenizers
+    import tokenizers  # lazy: only the optional length filter with a tokenizer reads it
 
     if (p / "tokenizer.json").is_file():
         tok = tokenizers.Tokenizer.from_file(str(p / "tokenizer.json"))

@@ -49,7 +49,7 @@ class LoraModel(AdaptedModel):
 
 
 def apply(backbone, config: LoraConfig, tokenizer=None) -> LoraModel:
-    import peft
+    import peft  # lazy: about 1 s; only the peft-based methods need it
 
     pc = peft.LoraConfig(task_type=peft.TaskType.SEQ_2_SEQ_LM, r=config.r, lora_alpha=config.alpha,
                          lora_dropout=config.dropout, target_modules=list(config.target_modules), bias="none")

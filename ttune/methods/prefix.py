@@ -77,7 +77,7 @@ class PrefixModel(AdaptedModel):
 
 
 def apply(backbone, config: PrefixConfig, tokenizer=None) -> PrefixModel:
-    import peft
+    import peft  # lazy: about 1 s; only the peft-based methods need it
 
     pc = peft.PrefixTuningConfig(task_type=peft.TaskType.SEQ_2_SEQ_LM, num_virtual_tokens=config.num_virtual_tokens)
     return PrefixModel(backbone, config, peft.get_peft_model(backbone, pc))

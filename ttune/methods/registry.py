@@ -10,9 +10,10 @@ lazily, the first time a name is looked up or listed.
 from __future__ import annotations
 
 import importlib
+from collections.abc import Callable
 from dataclasses import dataclass
 from importlib.metadata import entry_points
-from typing import Any, Callable
+from typing import Any
 
 from ttune.methods.base import AdaptedModel, MethodConfig, MethodConfigError, UnknownMethodError
 

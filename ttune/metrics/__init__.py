@@ -24,7 +24,7 @@ exact_match_lenient      equal as word/punctuation token sequences, case-folded,
 from __future__ import annotations
 
 import logging
-from typing import Callable
+from collections.abc import Callable
 
 from ttune.metrics import bleu, code_bleu, exact
 from ttune.metrics.code_bleu import MetricUnavailable, parse_weights

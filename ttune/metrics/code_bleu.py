@@ -40,7 +40,7 @@ def parse_weights(spec: str) -> tuple[float, float, float, float]:
 
 def _package():
     try:
-        import codebleu
+        import codebleu  # lazy: optional, installed apart (see INSTALL_HINT)
     except ImportError:
         raise MetricUnavailable(f"codebleu is not installed; run: {INSTALL_HINT}") from None
     return codebleu

@@ -6,6 +6,8 @@ import datetime as _dt
 import platform
 from importlib import metadata
 
+from ttune.metrics import describe_metric
+
 _PACKAGES = ("ttune", "torch", "transformers", "tokenizers", "peft", "torch-geometric",
              "tree-sitter", "sacrebleu", "codebleu")
 
@@ -24,8 +26,6 @@ def results_header(dataset: str, split: str, n_records: int, seeds: list[int] | 
                    command: str, metrics: list[str] | tuple[str, ...] = ()) -> dict:
     """Provenance for a results file: data set, split, record count, seeds, the exact command,
     package versions, the exact variant of every metric named, time (UTC) and Python version."""
-    from ttune.metrics import describe_metric
-
     return {
         "dataset": dataset,
         "split": split,
@@ -34,5 +34,5 @@ def results_header(dataset: str, split: str, n_records: int, seeds: list[int] | 
         "command": command,
         "metric_variants": {m: describe_metric(m) for m in metrics},
         "versions": {"python": platform.python_version(), **package_versions()},
-        "created_utc": _dt.datetime.now(_dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "created_utc": _dt.datetime.now(_dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
     }

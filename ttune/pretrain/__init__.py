@@ -10,9 +10,9 @@ from ttune.pretrain.config import PretrainConfig, PretrainError
 
 def pretrain(config: PretrainConfig):
     """Pretrain (or resume) the run of ``config``; returns the backbone folder (a Path)."""
-    from ttune.pretrain.loop import pretrain as _pretrain
+    from ttune.pretrain.loop import pretrain as run  # lazy: loads torch; configs stay light
 
-    return _pretrain(config)
+    return run(config)
 
 
 __all__ = ["PretrainConfig", "PretrainError", "pretrain"]

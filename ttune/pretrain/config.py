@@ -43,7 +43,7 @@ def shape_sizes(shape: str) -> dict[str, int]:
     """d_model, d_ff, num_layers, num_heads of a named shape (ours or ttune.backbone's)."""
     if shape in SHAPES:
         return dict(SHAPES[shape])
-    from ttune.backbone import _SHAPES
+    from ttune.backbone import _SHAPES  # lazy: loads torch and transformers; configs stay light
 
     if shape in _SHAPES:
         s = _SHAPES[shape]
@@ -239,7 +239,7 @@ class PretrainConfig(JsonConfig):
         d["sources"] = list(self.sources)
         return d
 
-    def resume_mismatch(self, other: "PretrainConfig") -> list[str]:
+    def resume_mismatch(self, other: PretrainConfig) -> list[str]:
         """Names of the options that differ from ``other`` and forbid resuming its run."""
         a, b = self.to_dict(), other.to_dict()
         return [k for k in a if k not in NON_RESUME_KEYS and a[k] != b.get(k)]

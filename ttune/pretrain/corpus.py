@@ -34,11 +34,15 @@ import logging
 import random
 import sysconfig
 import zipfile
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Iterator
 
-from ttune.pretrain.config import DATASET_SOURCES, LOCAL_SOURCES, PretrainConfig
+from ttune.data.convert import ATLAS_PLACEHOLDER, convert
+from ttune.data.io import DataError
+from ttune.data.io import data_dir as default_data_dir
+from ttune.pretrain.config import DATASET_SOURCES, LOCAL_SOURCES, PretrainConfig, PretrainError
+from ttune.pretrain.objectives import collect_pairs
 
 log = logging.getLogger(__name__)
 
@@ -162,8 +166,6 @@ def _norm(code: str) -> str:
 
 def _code_sides(name: str, rec: dict) -> list[tuple[str, str]]:
     """(side name, code) of a record: only the sides that are code, never English targets."""
-    from ttune.data.convert import ATLAS_PLACEHOLDER
-
     if name == "atlas":
         # Put the assertion back where the test had it: ordinary Java, no placeholder token.
         return [("source", rec["source"].replace(ATLAS_PLACEHOLDER, rec["target"].rstrip(";").strip(), 1))]
@@ -175,9 +177,6 @@ def _code_sides(name: str, rec: dict) -> list[tuple[str, str]]:
 
 def _dataset_docs(name: str, data_dir: Path) -> tuple[list[Doc], list[str], str]:
     """(train documents, normalized-code hashes of the test records, note) of one data set."""
-    from ttune.data.convert import convert
-    from ttune.data.io import DataError
-
     folder, fmt = _FOLDERS[name]
     path = data_dir / folder
     if not path.exists():
@@ -253,8 +252,6 @@ def _cut_to_bytes(text: str, limit: int) -> str:
 
 def build_corpus(cfg: PretrainConfig, say: Callable[[str], None] = log.info) -> Corpus:
     """Sample the corpus of ``cfg`` (deterministic for a seed and an unchanged machine)."""
-    from ttune.data.io import data_dir as default_data_dir
-
     data_dir = Path(cfg.data_dir) if cfg.data_dir else default_data_dir()
     entries: dict[str, list[Entry]] = {}
     notes: dict[str, str] = {}
@@ -299,8 +296,6 @@ def build_corpus(cfg: PretrainConfig, say: Callable[[str], None] = log.info) -> 
                            "available_bytes": available[s], "note": notes[s]}
         corpus.chunks.extend(chunks)
     if not corpus.chunks:
-        from ttune.pretrain.config import PretrainError
-
         raise PretrainError("the corpus is empty: no source gave any code (see the messages above)")
     # One seeded order over all chunks, so each window mixes sources and languages.
     random.Random(f"{cfg.seed}:chunks").shuffle(corpus.chunks)
@@ -311,12 +306,8 @@ def build_pairs(cfg: PretrainConfig, say: Callable[[str], None] = log.info
                 ) -> tuple[list[tuple[str, str]], dict[str, dict]]:
     """(code, docstring) pairs for the docstring objective from the config's LOCAL sources, minus
     any whose code equals a test record of the config's data sets. Returns (pairs, per-source stats)."""
-    from ttune.pretrain.objectives import collect_pairs
-
     data_dir = Path(cfg.data_dir) if cfg.data_dir else None
     if data_dir is None:
-        from ttune.data.io import data_dir as default_data_dir
-
         data_dir = default_data_dir()
     test_hashes: set[str] = set()
     local: dict[str, list[Entry]] = {}

@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import json
 import logging
-import math
 import shlex
 import sys
 import time
@@ -28,14 +27,30 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import torch
+from safetensors import SafetensorError
+from safetensors.torch import load_file, load_model, save_file, save_model
+from tqdm.auto import tqdm
+from transformers import AutoTokenizer, T5Config, T5ForConditionalGeneration
 
-from ttune.pretrain.config import PretrainConfig, PretrainError
-from ttune.pretrain.spans import corrupt_batch, corrupted_lengths, span_counts
+from ttune.backbone import build_tokenizer, save_backbone
 from ttune.io import atomic_dir, atomic_write_text, remove_stale_temps
+from ttune.pretrain.config import PretrainConfig, PretrainError
+from ttune.pretrain.corpus import build_corpus, build_pairs, tokenizer_sample
+from ttune.pretrain.objectives import Pairs, objective_of, pack_pairs, prefix_lm
+from ttune.pretrain.spans import corrupt_batch, corrupted_lengths, span_counts
+from ttune.runs import (
+    STATE_FORMAT,
+    RunFolder,
+    latest_checkpoint,
+    lr_multiplier,
+    new_checkpoint,
+    optimizer_from_tensors,
+    resolve_precision,
+    set_rng_state,
+    write_trainer_state,
+)
 from ttune.train.inference import evaluating
-from ttune.runs import (STATE_FORMAT, RunFolder, latest_checkpoint, lr_multiplier, new_checkpoint,
-                        optimizer_from_tensors, resolve_precision, set_rng_state,
-                        write_trainer_state)
 
 log = logging.getLogger(__name__)
 
@@ -49,8 +64,6 @@ def _say(msg: str) -> None:
 # ------------------------------------------------------------------ precision
 def autocast(device, precision: str):
     """The forward pass's autocast context (a no-op for fp32)."""
-    import torch
-
     return torch.autocast(device.type, dtype=torch.bfloat16, enabled=precision == "bf16")
 
 
@@ -64,13 +77,6 @@ def lr_at(cfg: PretrainConfig, step: int) -> float:
 # ------------------------------------------------------------------ corpus + tokenizer (cached)
 def prepare_data(cfg: PretrainConfig, out: Path):
     """(tokenizer, token ids int32 [N], corpus info) -- built once, then read from ``out``."""
-    import torch
-    from safetensors.torch import load_file, save_file
-    from transformers import AutoTokenizer
-
-    from ttune.backbone import build_tokenizer
-    from ttune.pretrain.corpus import build_corpus, tokenizer_sample
-
     info_p, tok_dir, ids_p = out / "corpus.json", out / "tokenizer", out / "corpus_tokens.safetensors"
     if info_p.is_file() and ids_p.is_file() and (tok_dir / "tokenizer.json").is_file():
         info = json.loads(info_p.read_text(encoding="utf-8"))
@@ -108,12 +114,6 @@ def prepare_data(cfg: PretrainConfig, out: Path):
 def prepare_pairs(cfg: PretrainConfig, out: Path, tok):
     """The docstring objective's tokenized pairs (``objectives.Pairs``) and their stats -- built once,
     then read from ``out/pairs_tokens.safetensors`` + ``out/pairs.json``; (None, {}) when off."""
-    import torch
-    from safetensors.torch import load_file, save_file
-
-    from ttune.pretrain.corpus import build_pairs
-    from ttune.pretrain.objectives import Pairs, pack_pairs
-
     if cfg.docstring_share <= 0:
         return None, {}
     info_p, ids_p = out / "pairs.json", out / "pairs_tokens.safetensors"
@@ -142,9 +142,6 @@ def prepare_pairs(cfg: PretrainConfig, out: Path, tok):
 # ------------------------------------------------------------------ model
 def init_model(cfg: PretrainConfig, tokenizer):
     """A freshly initialised T5 (seeded) of the config's sizes and the tokenizer's vocabulary."""
-    import torch
-    from transformers import T5Config, T5ForConditionalGeneration
-
     s = cfg.model_sizes()
     config = T5Config(vocab_size=len(tokenizer), d_model=s["d_model"], d_kv=s["d_model"] // s["num_heads"],
                       d_ff=s["d_ff"], num_layers=s["num_layers"], num_decoder_layers=s["num_layers"],
@@ -232,7 +229,7 @@ class StepBatches:
     docstring generation from a seeded permutation of the pairs. The last ``eval_windows`` pairs
     (at most a quarter) are held out for the docstring evaluation loss."""
 
-    def __init__(self, cfg: PretrainConfig, windows: "Windows", pairs, sentinels: list[int], eos_id: int,
+    def __init__(self, cfg: PretrainConfig, windows: Windows, pairs, sentinels: list[int], eos_id: int,
                  pad_id: int) -> None:
         self.cfg, self.windows, self.pairs = cfg, windows, pairs
         self.sentinel, self.eos, self.pad = sentinels[0], eos_id, pad_id
@@ -243,15 +240,11 @@ class StepBatches:
         self._pair_order = EpochOrder(self.n_train_pairs, cfg.seed, 6) if self.n_train_pairs else None
 
     def objective(self, step: int) -> str:
-        from ttune.pretrain.objectives import objective_of
-
         obj = objective_of(step, self.cfg.seed, self.shares)
         return "span" if obj == "docstring" and not self.n_train_pairs else obj
 
     def get(self, step: int):
         """(objective, inputs int64 [B, Li], mask int64 [B, Li] or None, labels int64 [B, Lt])."""
-        from ttune.pretrain.objectives import prefix_lm
-
         c, obj = self.cfg, self.objective(step)
         if obj == "span":
             x, y = self.windows.batch(step)
@@ -276,8 +269,6 @@ def heldout_loss(model, inputs: np.ndarray, targets: np.ndarray, device, batch_s
                  precision: str = "fp32", mask: np.ndarray | None = None) -> float:
     """Mean target-token cross-entropy on fixed (inputs, targets) (eval mode, no gradients);
     targets equal to -100 are padding, ``mask`` the inputs' attention mask (None: no padding)."""
-    import torch
-
     total, n = 0.0, 0
     with evaluating(model):
         for i in range(0, len(inputs), batch_size):
@@ -295,8 +286,6 @@ def heldout_loss(model, inputs: np.ndarray, targets: np.ndarray, device, batch_s
 # ------------------------------------------------------------------ checkpoints
 def save_state(root: Path, model, optimizer, state: dict[str, Any], keep: int) -> Path:
     """Write ``root/step-<step>`` atomically (weights, AdamW moments, RNGs; safetensors + JSON)."""
-    from safetensors.torch import save_model
-
     with new_checkpoint(root, state["step"], keep) as tmp:
         save_model(model, str(tmp / "model.safetensors"))
         write_trainer_state(tmp, optimizer, state)
@@ -305,9 +294,6 @@ def save_state(root: Path, model, optimizer, state: dict[str, Any], keep: int) -
 
 def load_state(path: Path, model, optimizer, device) -> dict[str, Any]:
     """Restore weights, AdamW state and RNGs from a checkpoint; return its state dict."""
-    from safetensors import SafetensorError
-    from safetensors.torch import load_file, load_model
-
     try:
         js = json.loads((path / "trainer_state.json").read_text(encoding="utf-8"))
         tensors = load_file(str(path / "trainer_state.safetensors"))
@@ -334,9 +320,6 @@ class Pretrainer(RunFolder):
     run_kind = "a pretraining run"
 
     def run(self) -> Path:
-        import torch
-        from tqdm.auto import tqdm
-
         c = self.config
         self._check_output()
         if c.threads:
@@ -473,10 +456,6 @@ class Pretrainer(RunFolder):
         return self._finalize(model, tok, info, state)
 
     def _finalize(self, model, tok, info: dict, state: dict) -> Path:
-        import torch
-
-        from ttune.backbone import save_backbone
-
         c = self.config
         dtype = {"float32": torch.float32, "float16": torch.float16, "bfloat16": torch.bfloat16}[c.save_dtype]
         final = self.out / "backbone"

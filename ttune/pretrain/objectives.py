@@ -20,10 +20,12 @@ when nothing is padded), labels int64 [B, Lt] with -100 at padding.
 from __future__ import annotations
 
 import random
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 import numpy as np
+
+from ttune.data.build import summarize_from_file
 
 OBJECTIVES = ("span", "prefix", "docstring")
 IGNORE = -100
@@ -117,8 +119,6 @@ def collect_pairs(entries: dict[str, list], max_pairs: int, seed: int, excluded:
     site-packages, jdk); ``excluded``: normalized-code hashes (test records) whose pairs are dropped.
     Returns the pairs and per-source counts.
     """
-    from ttune.data.build import summarize_from_file
-
     lang = {"python-stdlib": "python", "site-packages": "python", "jdk": "java"}
     names = [s for s in entries if s in lang]
     stats: dict[str, dict] = {}

@@ -34,6 +34,7 @@ from dataclasses import dataclass, replace
 
 from ttune.data.decode import split_test_and_focal
 from ttune.data.io import DataError, read_jsonl  # noqa: F401  (re-exported: the contract's reader)
+from ttune.metrics import check_metric_name
 
 __all__ = ["Task", "get_task", "task_names", "read_jsonl", "DataError", "UnknownTaskError"]
 
@@ -73,8 +74,6 @@ class Task:
         if self.graph_side not in ("source", "test", "both"):
             raise ValueError(f"task {self.name}: graph_side must be source, test or both, "
                              f"not {self.graph_side!r}")
-        from ttune.metrics import check_metric_name
-
         for m in self.metrics:
             check_metric_name(m)
 
@@ -96,7 +95,7 @@ class Task:
             return test, lang, offset
         return source, lang, offset
 
-    def with_options(self, **changes) -> "Task":
+    def with_options(self, **changes) -> Task:
         """A copy with some fields changed (validated again)."""
         return replace(self, **changes)
 

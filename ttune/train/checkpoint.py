@@ -16,18 +16,24 @@ the step-N folders, :class:`ttune.runs.RunFolder`) live in :mod:`ttune.runs`.
 from __future__ import annotations
 
 import json
-import random
-import re
-import shutil
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, ClassVar, Iterator
 
-from ttune.methods import save_method
-from ttune.runs import (STATE_FORMAT, ResumeError, json_safe, new_checkpoint, optimizer_from_tensors,
-                        set_rng_state, write_trainer_state)
+from safetensors import SafetensorError
+from safetensors.torch import load_file
+
 from ttune.io import atomic_write_text
+from ttune.methods import save_method
+from ttune.runs import (
+    STATE_FORMAT,
+    ResumeError,
+    json_safe,
+    new_checkpoint,
+    optimizer_from_tensors,
+    set_rng_state,
+    write_trainer_state,
+)
+
 
 @dataclass
 class TrainState:
@@ -58,9 +64,6 @@ def save_checkpoint(root: Path, adapted, optimizer, scheduler, scaler, state: Tr
 def load_checkpoint(path: Path, adapted, optimizer, scheduler, scaler) -> TrainState:
     """Restore weights, optimizer, scheduler, scaler and RNG states from ``path``; return the state.
     Raises ResumeError (one line) for anything missing, corrupt or of the wrong shape."""
-    from safetensors import SafetensorError
-    from safetensors.torch import load_file
-
     path = Path(path)
     try:
         js = json.loads((path / "trainer_state.json").read_text(encoding="utf-8"))

@@ -152,7 +152,7 @@ class TrainConfig(JsonConfig):
             return self.save_every
         return self.eval_every
 
-    def resume_mismatch(self, other: "TrainConfig") -> list[str]:
+    def resume_mismatch(self, other: TrainConfig) -> list[str]:
         """Names of the options that differ from ``other`` and forbid resuming its checkpoints."""
         a, b = self.to_dict(), other.to_dict()
         return [k for k in RESUME_KEYS if a.get(k) != b.get(k)]

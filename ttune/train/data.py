@@ -10,9 +10,15 @@ padding never enters the loss (the paper's code padded with EOS and trained on i
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
+
+import torch
+
+from ttune.cpg.cache import extract_all
+from ttune.tasks import read_jsonl
 
 log = logging.getLogger(__name__)
 
@@ -27,8 +33,6 @@ class DataError(ValueError):
 def load_records(path: str | Path, what: str = "data", limit: int | None = None) -> list[dict]:
     """Records of a JSON-lines file via ttune.tasks.read_jsonl; malformed lines are skipped with a
     warning naming the first few; no record at all -> DataError."""
-    from ttune.tasks import read_jsonl
-
     p = Path(path)
     if not p.is_file():
         raise DataError(f"{what} file not found: {p}")
@@ -135,8 +139,7 @@ def attach_graphs(examples: list[Example], records: Sequence[dict], task, tokeni
                   num_workers: int = 1, max_nodes: int | None = None, progress: bool = True,
                   desc: str = "CPGs", max_label_tokens: int = 16) -> None:
     """Extract (or read from the cache) each record's CPG and featurize it onto its example."""
-    from ttune.cpg.cache import extract_all
-    from ttune.transducer import featurize
+    from ttune.transducer import featurize  # lazy: torch_geometric, for graph-reading methods
 
     items = []
     for rec in records:
@@ -179,8 +182,6 @@ class Collator:
         self.with_graph = with_graph
 
     def __call__(self, examples: Sequence[Example]) -> dict[str, Any]:
-        import torch
-
         B = len(examples)
         T = max(len(e.input_ids) for e in examples)
         input_ids = torch.full((B, T), self.pad, dtype=torch.long)
@@ -200,7 +201,7 @@ class Collator:
                 labels[i, :len(e.labels)] = torch.tensor(e.labels, dtype=torch.long)
             batch["labels"] = labels
         if self.with_graph:
-            from torch_geometric.data import Batch
+            from torch_geometric.data import Batch  # lazy: for graph-reading methods only
 
             batch["graph"] = Batch.from_data_list([e.graph for e in examples])
         return batch
@@ -209,8 +210,6 @@ class Collator:
 def batch_order(n: int, batch_size: int, seed: int, epoch: int, shuffle: bool = True) -> list[list[int]]:
     """The micro-batches of one epoch, a pure function of (n, batch_size, seed, epoch), so a resumed
     run can skip exactly the batches it already consumed without touching any global RNG."""
-    import torch
-
     if shuffle:
         g = torch.Generator().manual_seed(seed * 1_000_003 + epoch)
         order = torch.randperm(n, generator=g).tolist()

@@ -22,8 +22,9 @@ import json
 import logging
 import math
 import time
+from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import Any, Iterator, Sequence
+from typing import Any
 
 import torch
 from accelerate import Accelerator
@@ -39,8 +40,13 @@ from ttune.tasks import get_task
 from ttune.train.checkpoint import TrainState, load_checkpoint, save_checkpoint
 from ttune.train.config import ConfigError, TrainConfig
 from ttune.train.data import DataError, batch_order, load_records
-from ttune.train.inference import (dataset_loss, generate_texts, method_collator, method_examples,
-                                   to_device)
+from ttune.train.inference import (
+    dataset_loss,
+    generate_texts,
+    method_collator,
+    method_examples,
+    to_device,
+)
 
 log = logging.getLogger(__name__)
 

@@ -10,7 +10,10 @@ from __future__ import annotations
 
 import contextlib
 import time
-from typing import Any, Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from typing import Any
+
+import torch
 
 from ttune.train.data import Collator, Example, build_examples, graph_options
 
@@ -49,8 +52,6 @@ def to_device(batch: dict[str, Any], device) -> dict[str, Any]:
 def evaluating(model) -> Iterator[None]:
     """Eval mode (no dropout) and no gradients inside the block; afterwards the model is back in
     the mode it was in, so validation in the middle of training leaves it training."""
-    import torch  # lazy: importing this module must not load torch (CLI start-up)
-
     was_training = model.training
     model.eval()
     try:
@@ -62,8 +63,6 @@ def evaluating(model) -> Iterator[None]:
 
 def device_of(adapted, accelerator=None):
     """The accelerator's device, else the device of the model's first parameter, else the CPU."""
-    import torch  # lazy: importing this module must not load torch (CLI start-up)
-
     if accelerator is not None:
         return accelerator.device
     return next((p.device for p in adapted.parameters()), torch.device("cpu"))

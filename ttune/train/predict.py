@@ -9,8 +9,9 @@ gets no labels or decoder inputs (the paper's released code passed the gold deco
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 from ttune.backbone import load_backbone
 from ttune.cpg.cache import default_cache_dir
