@@ -31,9 +31,13 @@ def main() -> int:
     ap.add_argument("--build-dir", type=Path, default=ROOT / "runs" / "builtin",
                     help="Folder of scripts/build-builtin-models.sh (holds data/).")
     ap.add_argument("--only", action="append", help="Check only this model (repeatable).")
-    ap.add_argument("--tolerance", type=float, default=0.5,
-                    help="Largest accepted difference in score points (greedy decoding is deterministic "
-                         "on one machine; another CPU may flip a few tokens).")
+    ap.add_argument(
+        "--tolerance",
+        type=float,
+        default=0.5,
+        help="Largest accepted difference in score points (greedy decoding is deterministic "
+        "on one machine; another CPU may flip a few tokens).",
+    )
     ap.add_argument("--batch-size", type=int, default=16)
     a = ap.parse_args()
 
@@ -43,7 +47,9 @@ def main() -> int:
     from ttune.api import evaluate
 
     root = models_dir()
-    folders = sorted(p for p in root.iterdir() if (p / "eval.json").is_file()) if root.is_dir() else []
+    folders = (
+        sorted(p for p in root.iterdir() if (p / "eval.json").is_file()) if root.is_dir() else []
+    )
     if a.only:
         folders = [p for p in folders if p.name in a.only]
     if not folders:
@@ -55,8 +61,12 @@ def main() -> int:
         h = card["header"]
         test = Path(h["dataset"].replace("$BUILD", str(a.build_dir)))
         if not test.is_file():
-            print(f"{folder.name}: {test} is missing; make it with step 1 of scripts/build-builtin-models.sh "
-                  f"(TTUNE_BUILD_DIR={a.build_dir})", file=sys.stderr)
+            print(
+                f"{folder.name}: {test} is missing; make it with step 1 of "
+                f"scripts/build-builtin-models.sh "
+                f"(TTUNE_BUILD_DIR={a.build_dir})",
+                file=sys.stderr,
+            )
             return 1
         t0 = time.perf_counter()
         with tempfile.TemporaryDirectory() as tmp:
@@ -65,19 +75,28 @@ def main() -> int:
                            model=str(root / BUILTIN_BACKBONE), metrics=list(card["scores"]))
         dt = time.perf_counter() - t0
         if now["header"]["n_records"] != h["n_records"]:
-            print(f"{folder.name}: {now['header']['n_records']} records now, {h['n_records']} in the card",
-                  file=sys.stderr)
+            print(
+                f"{folder.name}: {now['header']['n_records']} records now, {h['n_records']} in the "
+                f"card",
+                file=sys.stderr,
+            )
             return 1
         for m, v in card["scores"].items():
             got = now["scores"].get(m)
             diff = abs(got - v) if isinstance(got, (int, float)) else float("inf")
             worst = max(worst, diff)
             rows.append((folder.name, m, v, got, diff, h["n_records"], dt))
-    print(f"{'model':24} {'metric':20} {'card':>8} {'now':>8} {'diff':>7} {'records':>8} {'seconds':>8}")
+    print(
+        f"{'model':24} {'metric':20} {'card':>8} {'now':>8} {'diff':>7} {'records':>8} "
+        f"{'seconds':>8}"
+    )
     for name, m, v, got, diff, n, dt in rows:
         print(f"{name:24} {m:20} {v:8.2f} {got:8.2f} {diff:7.3f} {n:8d} {dt:8.0f}")
     ok = worst <= a.tolerance
-    print(f"largest difference {worst:.3f} points: {'within' if ok else 'OVER'} the tolerance {a.tolerance}")
+    print(
+        f"largest difference {worst:.3f} points: {'within' if ok else 'OVER'} the tolerance "
+        f"{a.tolerance}"
+    )
     return 0 if ok else 1
 
 

@@ -129,7 +129,7 @@ def main() -> None:
     try:
         import python_graphs  # noqa: F401
     except ImportError:
-        raise SystemExit("python-graphs is not installed (pip install python-graphs)")
+        raise SystemExit("python-graphs is not installed (pip install python-graphs)") from None
     stats: dict[str, Counter] = {"simple": Counter(), "all": Counter()}
     failures = Counter()
     for src in stdlib_functions(args.limit, args.seed):

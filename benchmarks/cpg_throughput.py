@@ -74,16 +74,22 @@ def measure(lang: str, sources: list[bytes]) -> None:
         errors += cpg.syntax_errors > 0
     t_cpg = time.perf_counter() - t0
     ratio = t_cpg / t_parse if t_parse else float("nan")
-    print(f"{lang:7} files {len(sources):>6}  lines {lines:>8}  parse {t_parse:7.2f} s "
-          f"({lines / t_parse:>9,.0f} lines/s)  cpg {t_cpg:7.2f} s ({lines / t_cpg:>9,.0f} lines/s)  "
-          f"ratio {ratio:5.2f}  [target <= 3: {'met' if ratio <= 3 else 'MISSED'}]  "
-          f"nodes {nodes:,} edges {edges:,} with-syntax-errors {errors} refused {failed}")
+    print(
+        f"{lang:7} files {len(sources):>6}  lines {lines:>8}  parse {t_parse:7.2f} s "
+        f"({lines / t_parse:>9,.0f} lines/s)  cpg {t_cpg:7.2f} s ({lines / t_cpg:>9,.0f} lines/s)  "
+        f"ratio {ratio:5.2f}  [target <= 3: {'met' if ratio <= 3 else 'MISSED'}]  "
+        f"nodes {nodes:,} edges {edges:,} with-syntax-errors {errors} refused {failed}"
+    )
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     ap.add_argument("--corpus", default="python,java,csharp")
-    ap.add_argument("--limit", type=int, default=0, help="use only the first N files of each corpus")
+    ap.add_argument(
+        "--limit", type=int, default=0, help="use only the first N files of each corpus"
+    )
     args = ap.parse_args()
     corpora = {"python": python_corpus, "java": java_corpus, "csharp": csharp_corpus}
     print(f"python {sys.version.split()[0]}, {os.cpu_count()} cpu(s), one process")

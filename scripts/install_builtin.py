@@ -24,14 +24,30 @@ BACKBONE_FILES = ("config.json", "generation_config.json", "model.safetensors", 
                   "tokenizer_config.json", "model_card.md", "pretrain_config.json")
 # name -> (task, data set, data folder in the build dir, what the records are)
 TRANSDUCERS = {
-    "summarize-python": ("summarize", "code-docstring-corpus (canonical split)", "codedocstring",
-                         "Python functions (docstring removed) -> the docstring"),
-    "summarize-java": ("summarize", "TL-CodeSum", "tlcodesum",
-                       "Java methods (tokenised) -> the first sentence of their Javadoc"),
-    "assert-java": ("assert", "ATLAS (real identifiers)", "atlas",
-                    "Java test method with an assert placeholder, then the focal method -> the assert"),
-    "translate-java-csharp": ("translate", "CodeXGLUE code-to-code-trans", "codexglue",
-                              "Java methods -> the same methods in C#"),
+    "summarize-python": (
+        "summarize",
+        "code-docstring-corpus (canonical split)",
+        "codedocstring",
+        "Python functions (docstring removed) -> the docstring",
+    ),
+    "summarize-java": (
+        "summarize",
+        "TL-CodeSum",
+        "tlcodesum",
+        "Java methods (tokenised) -> the first sentence of their Javadoc",
+    ),
+    "assert-java": (
+        "assert",
+        "ATLAS (real identifiers)",
+        "atlas",
+        "Java test method with an assert placeholder, then the focal method -> the assert",
+    ),
+    "translate-java-csharp": (
+        "translate",
+        "CodeXGLUE code-to-code-trans",
+        "codexglue",
+        "Java methods -> the same methods in C#",
+    ),
 }
 
 
@@ -52,12 +68,33 @@ def _rel(path: str, build: Path) -> str:
 
 
 def train_command(cfg: dict, build: Path) -> str:
-    parts = ["ttune train", "--model", _rel(cfg["model"], build), "--method", cfg["method"], "--task", cfg["task"],
-             "--train", _rel(cfg["train_file"], build), "--valid", _rel(cfg["valid_file"], build),
-             "--output", _rel(cfg["output_dir"], build), "--max-steps", str(cfg["max_steps"]),
-             "--batch-size", str(cfg["batch_size"]), "--lr", str(cfg["lr"]),
-             "--warmup-ratio", str(cfg["warmup_ratio"]), "--eval-every", str(cfg["eval_every"]),
-             "--seed", str(cfg["seed"])]
+    parts = [
+        "ttune train",
+        "--model",
+        _rel(cfg["model"], build),
+        "--method",
+        cfg["method"],
+        "--task",
+        cfg["task"],
+        "--train",
+        _rel(cfg["train_file"], build),
+        "--valid",
+        _rel(cfg["valid_file"], build),
+        "--output",
+        _rel(cfg["output_dir"], build),
+        "--max-steps",
+        str(cfg["max_steps"]),
+        "--batch-size",
+        str(cfg["batch_size"]),
+        "--lr",
+        str(cfg["lr"]),
+        "--warmup-ratio",
+        str(cfg["warmup_ratio"]),
+        "--eval-every",
+        str(cfg["eval_every"]),
+        "--seed",
+        str(cfg["seed"]),
+    ]
     return " ".join(parts)
 
 
@@ -66,48 +103,80 @@ def card(name: str, method_cfg: dict, train_cfg: dict, ev: dict, build: Path,
     task, dataset, folder, what = TRANSDUCERS[name]
     meta = method_cfg["meta"]
     h = ev["header"]
-    lines = [f"# {name}: ttune's built-in transducer for {task}", "",
-             f"A Transducer Tuning adapter (`node` fusion) for the frozen built-in backbone `{BACKBONE}`: "
-             f"{what}.", "",
-             "## Data", "",
-             f"- data set: {dataset}, cleaned by `ttune data clean` (exact and near duplicates removed, "
-             "test decontaminated against train; docs/data.md)",
-             f"- training: `$BUILD/data/{folder}/clean/train.jsonl`, {meta['train_records']:,} records; "
-             f"validation (best checkpoint by loss): `$BUILD/data/{folder}/clean/dev.jsonl`, "
-             f"{meta['valid_records']:,} records",
-             f"- test: `$BUILD/data/{folder}/clean/test.jsonl`, split `{h['split']}`, the first "
-             f"{h['n_records']:,} records", "",
-             "## Model", "",
-             f"- trainable parameters: {meta['trainable_parameters']:,} (the backbone's "
-             "10,417,920 stay frozen)",
-             f"- weights: `method.safetensors`, {size:,} bytes",
-             f"- method config: `{json.dumps(method_cfg['config'], sort_keys=True)}`",
-             f"- weights from step {meta['step']} of {train_cfg['max_steps']} (best validation loss"
-             + (f" {meta['scores'].get('loss'):.4f})" if isinstance(meta.get("scores", {}).get("loss"), float) else ")"),
-             "", f"## Test scores (`ttune eval`, beam {h.get('num_beams', 1)}, "
-             + (f"no repeated {h['no_repeat_ngram_size']}-gram)" if h.get("no_repeat_ngram_size")
-                else "n-gram repeats allowed)"), "",
-             "| metric | value | exact variant |", "|---|---:|---|"]
+    lines = [
+        f"# {name}: ttune's built-in transducer for {task}",
+        "",
+        f"A Transducer Tuning adapter (`node` fusion) for the frozen built-in backbone "
+        f"`{BACKBONE}`: "
+        f"{what}.",
+        "",
+        "## Data",
+        "",
+        f"- data set: {dataset}, cleaned by `ttune data clean` (exact and near duplicates removed, "
+        "test decontaminated against train; docs/data.md)",
+        f"- training: `$BUILD/data/{folder}/clean/train.jsonl`, {meta['train_records']:,} records; "
+        f"validation (best checkpoint by loss): `$BUILD/data/{folder}/clean/dev.jsonl`, "
+        f"{meta['valid_records']:,} records",
+        f"- test: `$BUILD/data/{folder}/clean/test.jsonl`, split `{h['split']}`, the first "
+        f"{h['n_records']:,} records",
+        "",
+        "## Model",
+        "",
+        f"- trainable parameters: {meta['trainable_parameters']:,} (the backbone's "
+        "10,417,920 stay frozen)",
+        f"- weights: `method.safetensors`, {size:,} bytes",
+        f"- method config: `{json.dumps(method_cfg['config'], sort_keys=True)}`",
+        f"- weights from step {meta['step']} of {train_cfg['max_steps']} (best validation loss"
+        + (
+            f" {meta['scores'].get('loss'):.4f})"
+            if isinstance(meta.get("scores", {}).get("loss"), float)
+            else ")"
+        ),
+        "",
+        f"## Test scores (`ttune eval`, beam {h.get('num_beams', 1)}, "
+        + (
+            f"no repeated {h['no_repeat_ngram_size']}-gram)"
+            if h.get("no_repeat_ngram_size")
+            else "n-gram repeats allowed)"
+        ),
+        "",
+        "| metric | value | exact variant |",
+        "|---|---:|---|",
+    ]
     for m, v in ev["scores"].items():
         variant = h["metric_variants"].get(m, "")
-        lines.append(f"| {m} | {v:.2f} | {variant} |" if isinstance(v, (int, float)) else f"| {m} | {v} | {variant} |")
+        lines.append(
+            f"| {m} | {v:.2f} | {variant} |"
+            if isinstance(v, (int, float))
+            else f"| {m} | {v} | {variant} |"
+        )
     if ev.get("unavailable_metrics"):
         lines.append(f"\nNot computed: {ev['unavailable_metrics']}")
     preds = collections.Counter(diversity)
     top, k = preds.most_common(1)[0] if preds else ("", 0)
-    lines += ["", f"Distinct predictions: {len(preds):,} of {sum(preds.values()):,}; the most common, "
-              f"{k:,} times: `{top[:120]}`. These are the scores of a 10M-parameter backbone pretrained for "
-              "an hour on two CPU cores and adapted by about ten thousand parameters: the commands work "
-              "offline, the output is mostly generic. Train a transducer on a real backbone for useful "
-              "output (README, \"Use a real backbone\").", "",
-              "## Reproduce", "", "```",
-              "scripts/build-builtin-models.sh        # BUILD = runs/builtin; steps 1-3 make these files",
-              train_command(train_cfg, build),
-              h["command"].replace(str(build.resolve()) + "/", "$BUILD/").replace(str(build) + "/", "$BUILD/"),
-              "python benchmarks/builtin_models.py   # re-measures the scores above on the same records",
-              "```", "",
-              f"Measured with ttune {h['versions'].get('ttune')}, torch {h['versions'].get('torch')}, "
-              f"transformers {h['versions'].get('transformers')} on {h['created_utc']}."]
+    lines += [
+        "",
+        f"Distinct predictions: {len(preds):,} of {sum(preds.values()):,}; the most common, "
+        f"{k:,} times: `{top[:120]}`. These are the scores of a 10M-parameter backbone pretrained "
+        f"for "
+        "an hour on two CPU cores and adapted by about ten thousand parameters: the commands work "
+        "offline, the output is mostly generic. Train a transducer on a real backbone for useful "
+        'output (README, "Use a real backbone").',
+        "",
+        "## Reproduce",
+        "",
+        "```",
+        "scripts/build-builtin-models.sh        # BUILD = runs/builtin; steps 1-3 make these files",
+        train_command(train_cfg, build),
+        h["command"]
+        .replace(str(build.resolve()) + "/", "$BUILD/")
+        .replace(str(build) + "/", "$BUILD/"),
+        "python benchmarks/builtin_models.py   # re-measures the scores above on the same records",
+        "```",
+        "",
+        f"Measured with ttune {h['versions'].get('ttune')}, torch {h['versions'].get('torch')}, "
+        f"transformers {h['versions'].get('transformers')} on {h['created_utc']}.",
+    ]
     return "\n".join(lines) + "\n"
 
 
@@ -120,14 +189,17 @@ def main() -> int:
     src_bb = build / BACKBONE / "backbone"
     missing = [f for f in BACKBONE_FILES if not (src_bb / f).is_file()]
     if missing:
-        print(f"error: {src_bb} lacks {', '.join(missing)}; run scripts/build-builtin-models.sh", file=sys.stderr)
+        print(
+            f"error: {src_bb} lacks {', '.join(missing)}; run scripts/build-builtin-models.sh",
+            file=sys.stderr,
+        )
         return 1
     dest.mkdir(parents=True, exist_ok=True)
     (dest / BACKBONE).mkdir(exist_ok=True)
     for f in BACKBONE_FILES:
         shutil.copyfile(src_bb / f, dest / BACKBONE / f)
     print(f"installed {BACKBONE}")
-    for name, (task, *_rest) in TRANSDUCERS.items():
+    for name in TRANSDUCERS:
         src = build / name
         if not (src / "eval.json").is_file():
             print(f"skipped {name}: no {src / 'eval.json'} yet", file=sys.stderr)
@@ -142,12 +214,24 @@ def main() -> int:
                 mc["meta"][k] = _rel(mc["meta"][k], build)
         tc = _json(src / "train_config.json")
         original_tc = dict(tc)
-        tc.update(model=BACKBONE, output_dir=_rel(tc["output_dir"], build), cache_dir=None,
-                  train_file=_rel(tc["train_file"], build), valid_file=_rel(tc["valid_file"], build))
+        tc.update(
+            model=BACKBONE,
+            output_dir=_rel(tc["output_dir"], build),
+            cache_dir=None,
+            train_file=_rel(tc["train_file"], build),
+            valid_file=_rel(tc["valid_file"], build),
+        )
         ev = _json(src / "eval.json")
         pred_file = src / "eval.predictions.jsonl"
-        preds = [json.loads(x)["prediction"] for x in pred_file.read_text(encoding="utf-8").splitlines()
-                 if x.strip()] if pred_file.is_file() else []
+        preds = (
+            [
+                json.loads(x)["prediction"]
+                for x in pred_file.read_text(encoding="utf-8").splitlines()
+                if x.strip()
+            ]
+            if pred_file.is_file()
+            else []
+        )
         ev["header"]["checkpoint"] = f"ttune/models/{name}"
         ev["header"]["dataset"] = _rel(ev["header"]["dataset"], build)
         ev.pop("predictions_file", None)
@@ -156,8 +240,13 @@ def main() -> int:
         _write_json(out / "train_config.json", tc)
         _write_json(out / "eval.json", ev)
         size = (out / "method.safetensors").stat().st_size
-        (out / "model_card.md").write_text(card(name, mc, original_tc, ev, build, size, preds), encoding="utf-8")
-        print(f"installed {name}: {', '.join(f'{k} {v:.2f}' for k, v in ev['scores'].items() if isinstance(v, float))}")
+        (out / "model_card.md").write_text(
+            card(name, mc, original_tc, ev, build, size, preds), encoding="utf-8"
+        )
+        print(
+            f"installed {name}: "
+            f"{', '.join(f'{k} {v:.2f}' for k, v in ev['scores'].items() if isinstance(v, float))}"
+        )
     total = sum(f.stat().st_size for f in dest.rglob("*") if f.is_file())
     print(f"ttune/models: {total / 1e6:.1f} MB")
     return 0

@@ -50,14 +50,21 @@ def table(results: dict[str, dict], fit: bool = False) -> list[str]:
     best validation loss and the distinct predictions."""
     names = list(results)
     methods = list(dict.fromkeys(m for r in results.values() for m in r["summary"]))
-    head = ["method", "trainable"] + [f"{n}: " + ("valid loss (distinct)" if fit else metric_of(results[n]))
-                                      for n in names]
+    head = ["method", "trainable"] + [
+        f"{n}: " + ("valid loss (distinct)" if fit else metric_of(results[n])) for n in names
+    ]
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for m in methods:
         tp = next((r["summary"][m]["trainable_parameters"]["mean"] for r in results.values()
                    if m in r["summary"]), None)
-        lines.append("| " + " | ".join([f"`{m}`", f"{int(tp):,}" if tp is not None else "-"]
-                                       + [(fit_cell if fit else cell)(results[n], m) for n in names]) + " |")
+        lines.append(
+            "| "
+            + " | ".join(
+                [f"`{m}`", f"{int(tp):,}" if tp is not None else "-"]
+                + [(fit_cell if fit else cell)(results[n], m) for n in names]
+            )
+            + " |"
+        )
     return lines
 
 

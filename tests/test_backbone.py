@@ -17,12 +17,15 @@ def tok():
 
 def test_tokenizer_special_ids_and_offsets(tok):
     assert (tok.pad_token_id, tok.eos_token_id, tok.unk_token_id) == (0, 1, 2)
-    assert tok.convert_tokens_to_ids("<extra_id_0>") == 3 and tok.convert_tokens_to_ids("<extra_id_99>") == 102
+    assert (
+        tok.convert_tokens_to_ids("<extra_id_0>") == 3
+        and tok.convert_tokens_to_ids("<extra_id_99>") == 102
+    )
     text = "def add(a, b):"
     enc = tok(text, return_offsets_mapping=True)
     assert enc["input_ids"][-1] == 1                                   # ends with </s>
     pieces = [text[s:e] for s, e in enc["offset_mapping"][:-1]]
-    assert "".join(pieces) == text                                     # offsets cover every character
+    assert "".join(pieces) == text  # offsets cover every character
     assert tok.decode(enc["input_ids"], skip_special_tokens=True) == text
 
 
@@ -31,7 +34,11 @@ def test_tiny_backbone_is_frozen_sized_and_seeded(tok):
 
     m = tiny_backbone(tok)
     assert m.config.vocab_size == len(tok) and m.config.d_model == 64 and m.config.num_layers == 2
-    assert (m.config.pad_token_id, m.config.eos_token_id, m.config.decoder_start_token_id) == (0, 1, 0)
+    assert (m.config.pad_token_id, m.config.eos_token_id, m.config.decoder_start_token_id) == (
+        0,
+        1,
+        0,
+    )
     assert not any(p.requires_grad for p in m.parameters())
     again, other = tiny_backbone(tok), tiny_backbone(tok, seed=1)
     w = m.get_input_embeddings().weight
@@ -43,8 +50,15 @@ def test_named_shapes():
     from ttune.backbone import BackboneError, t5_config
 
     c = t5_config("codet5p-220m")
-    assert (c.d_model, c.d_ff, c.num_layers, c.num_decoder_layers, c.num_heads, c.d_kv, c.vocab_size) == \
-        (768, 3072, 12, 12, 12, 64, 32100)
+    assert (
+        c.d_model,
+        c.d_ff,
+        c.num_layers,
+        c.num_decoder_layers,
+        c.num_heads,
+        c.d_kv,
+        c.vocab_size,
+    ) == (768, 3072, 12, 12, 12, 64, 32100)
     assert c.feed_forward_proj == "relu" and t5_config("tiny", vocab_size=99).vocab_size == 99
     assert t5_config("codet5p-770m").d_model == 1024
     with pytest.raises(BackboneError, match="unknown backbone shape 'huge'; known: tiny, small"):
@@ -61,7 +75,9 @@ def test_save_and_load_round_trip(tok, tmp_path):
     assert tok2("def add(a, b):")["input_ids"] == tok("def add(a, b):")["input_ids"]
     ids = torch.tensor([tok("def add(a, b):")["input_ids"]])
     lab = torch.tensor([[5, 6, 1]])
-    assert torch.equal(m(input_ids=ids, labels=lab).logits, m2.eval()(input_ids=ids, labels=lab).logits)
+    assert torch.equal(
+        m(input_ids=ids, labels=lab).logits, m2.eval()(input_ids=ids, labels=lab).logits
+    )
     fp = backbone_fingerprint(m2)
     assert {k: fp[k] for k in ("model_type", "d_model", "vocab_size", "num_layers")} == \
         {"model_type": "t5", "d_model": 64, "vocab_size": len(tok), "num_layers": 2}

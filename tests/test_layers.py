@@ -39,6 +39,16 @@ def modules() -> dict[str, tuple[Path, bool]]:
     return found
 
 
+def _imports(tree: ast.AST, in_function: bool = False):
+    """(import node, inside a function?) of every import statement under ``tree``."""
+    for child in ast.iter_child_nodes(tree):
+        if isinstance(child, (ast.Import, ast.ImportFrom)):
+            yield child, in_function
+        inner = in_function or isinstance(child, (ast.FunctionDef, ast.AsyncFunctionDef,
+                                                  ast.Lambda))
+        yield from _imports(child, inner)
+
+
 def import_edges() -> tuple[set[tuple[str, str]], list[tuple[str, int, str]]]:
     """(edges module -> ttune module, [(module, line, target)] of the imports inside functions)."""
     mods = modules()
@@ -52,31 +62,24 @@ def import_edges() -> tuple[set[tuple[str, str]], list[tuple[str, int, str]]]:
     in_functions: list[tuple[str, int, str]] = []
     for name, (path, is_pkg) in mods.items():
         package = name if is_pkg else name.rpartition(".")[0]
-
-        def visit(node: ast.AST, in_function: bool) -> None:
-            for child in ast.iter_child_nodes(node):
-                inner = in_function or isinstance(child, (ast.FunctionDef, ast.AsyncFunctionDef,
-                                                          ast.Lambda))
-                targets: list[str] = []
-                if isinstance(child, ast.Import):
-                    targets = [a.name for a in child.names]
-                elif isinstance(child, ast.ImportFrom):
-                    if child.level:
-                        base = package.split(".")[: len(package.split(".")) - child.level + 1]
-                        module = ".".join(base + ([child.module] if child.module else []))
-                    else:
-                        module = child.module or ""
-                    # `from pkg import name`: the submodule pkg.name if there is one, else pkg.
-                    targets = [f"{module}.{a.name}" if f"{module}.{a.name}" in mods else module
-                               for a in child.names]
-                hits = {resolve(t) for t in targets if t.split(".")[0] == "ttune"} - {None, name}
-                for target in sorted(hits):
-                    edges.add((name, target))
-                    if in_function:
-                        in_functions.append((name, child.lineno, target))
-                visit(child, inner)
-
-        visit(ast.parse(path.read_text(encoding="utf-8")), False)
+        for node, in_function in _imports(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Import):
+                targets = [a.name for a in node.names]
+            else:
+                if node.level:
+                    parts = package.split(".")
+                    base = parts[: len(parts) - node.level + 1]
+                    module = ".".join(base + ([node.module] if node.module else []))
+                else:
+                    module = node.module or ""
+                # `from pkg import name`: the submodule pkg.name if there is one, else pkg.
+                targets = [f"{module}.{a.name}" if f"{module}.{a.name}" in mods else module
+                           for a in node.names]
+            hits = {resolve(t) for t in targets if t.split(".")[0] == "ttune"} - {None, name}
+            for target in sorted(hits):
+                edges.add((name, target))
+                if in_function:
+                    in_functions.append((name, node.lineno, target))
     return edges, in_functions
 
 

@@ -61,7 +61,10 @@ def test_builtin_backbone_by_name_without_network(monkeypatch):
     monkeypatch.setattr(socket.socket, "connect", refuse)
     model, tok = load_backbone("ttune-tiny")
     assert model.config.d_model == 256 and len(tok) == 12000
-    assert next(model.parameters()).dtype.is_floating_point and next(model.parameters()).element_size() == 4
+    assert (
+        next(model.parameters()).dtype.is_floating_point
+        and next(model.parameters()).element_size() == 4
+    )
 
 
 @pytest.mark.parametrize("example", ["inventory.py", "Stack.java"])
@@ -86,4 +89,6 @@ def test_builtin_summarize_prints_one_line_per_function_offline(example, monkeyp
     _, functions = functions_of_file(path)
     assert [re.match(r"^(\S+) \(line (\d+)\): (.+)$", x).group(1, 2) for x in lines] == \
         [(f.name, str(f.line)) for f in functions]
-    assert all(len(x.split(": ", 1)[1].split()) >= 2 for x in lines), lines  # a few words each, not empty
+    assert all(len(x.split(": ", 1)[1].split()) >= 2 for x in lines), (
+        lines
+    )  # a few words each, not empty

@@ -16,7 +16,9 @@ def _block(tag: str) -> str:
 
 def test_readme_opens_with_the_two_commands():
     text = (ROOT / "README.md").read_text(encoding="utf-8")
-    assert text.index("<!-- ttune:main -->") < text.index("<!-- ttune:test -->") < text.index("\n## ")
+    assert (
+        text.index("<!-- ttune:main -->") < text.index("<!-- ttune:test -->") < text.index("\n## ")
+    )
     assert "ttune " in _block("main") and "pytest" in _block("test")
 
 
@@ -33,8 +35,16 @@ def test_readme_main_command_runs():
     assert proc.returncode == 0, proc.stderr[-2000:]
     out = proc.stdout
     # `ttune summarize` with the built-in models: one "name (line N): summary" line per function.
-    for name in ("Inventory.add", "Inventory.remove", "Inventory.total_value", "cheapest", "read_prices"):
-        assert re.search(rf"^{re.escape(name)} \(line \d+\): \S", out, re.M), f"no summary line for {name}:\n{out}"
+    for name in (
+        "Inventory.add",
+        "Inventory.remove",
+        "Inventory.total_value",
+        "cheapest",
+        "read_prices",
+    ):
+        assert re.search(rf"^{re.escape(name)} \(line \d+\): \S", out, re.M), (
+            f"no summary line for {name}:\n{out}"
+        )
 
 
 def test_readme_train_example_runs(tmp_path):

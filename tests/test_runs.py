@@ -17,7 +17,10 @@ def test_warm_up_reaches_the_peak_then_linear_decays_to_zero():
 
 
 def test_cosine_ends_at_the_floor():
-    f = [lr_multiplier(s, total=110, warmup=10, schedule="cosine", min_ratio=0.1) for s in (9, 10, 60, 110)]
+    f = [
+        lr_multiplier(s, total=110, warmup=10, schedule="cosine", min_ratio=0.1)
+        for s in (9, 10, 60, 110)
+    ]
     assert f == pytest.approx([1.0, 1.0, 0.55, 0.1])
     with pytest.raises(ValueError, match="unknown learning-rate schedule 'step'"):
         lr_multiplier(50, total=100, warmup=0, schedule="step")

@@ -98,7 +98,12 @@ def names_lines(source: str, lang: str) -> list[tuple[str, int]]:
 
 def test_python_functions_names_and_lines():
     assert names_lines(PY, "python") == [
-        ("top", 4), ("top.inner", 6), ("Shape.area", 12), ("Shape.unit", 16), ("Shape.Meta.tag", 20)]
+        ("top", 4),
+        ("top.inner", 6),
+        ("Shape.area", 12),
+        ("Shape.unit", 16),
+        ("Shape.Meta.tag", 20),
+    ]
     fns = find_functions(PY, "python")
     # Methods are dedented so that they parse on their own; nested functions are marked.
     assert fns[2].source == "def area(self):\n    return 0\n"
@@ -187,13 +192,19 @@ def test_summarize_json_and_function(tiny, tmp_path):
     assert r.exit_code == 0, r.output
     rows = json.loads(r.stdout)
     assert [(d["name"], d["line"]) for d in rows] == names_lines(JAVA, "java")
-    assert all(isinstance(d["summary"], str) and set(d) == {"name", "line", "summary"} for d in rows)
+    assert all(
+        isinstance(d["summary"], str) and set(d) == {"name", "line", "summary"} for d in rows
+    )
 
-    r = run("summarize", f, "--transducer", tiny["transducer"], "--function", "add", "--num-beams", "1")
+    r = run(
+        "summarize", f, "--transducer", tiny["transducer"], "--function", "add", "--num-beams", "1"
+    )
     assert r.exit_code == 0, r.output
     assert len(r.stdout.splitlines()) == 1 and r.stdout.startswith("Calc.add (line 7): ")
     # The same function by its qualified name and line gives the same (deterministic) summary.
-    again = run("summarize", f, "--transducer", tiny["transducer"], "-f", "Calc.add:7", "--num-beams", "1")
+    again = run(
+        "summarize", f, "--transducer", tiny["transducer"], "-f", "Calc.add:7", "--num-beams", "1"
+    )
     assert again.stdout == r.stdout
 
 
@@ -218,9 +229,16 @@ def test_bad_input_one_line_errors(tiny, tmp_path):
     assert_one_line_error(r, r"no function named 'nope'; available: top, top.inner, Shape.area")
     r = run("summarize", write(tmp_path, "notes.txt", "hello\n"), "--transducer", t)
     assert_one_line_error(r, r"unsupported file type '.txt'")
-    r = run("summarize", write(tmp_path, "blob.py", b"\x00\x01\x02def f(): pass\n"), "--transducer", t)
+    r = run(
+        "summarize", write(tmp_path, "blob.py", b"\x00\x01\x02def f(): pass\n"), "--transducer", t
+    )
     assert_one_line_error(r, r"binary file")
-    r = run("summarize", write(tmp_path, "consts.py", "X = 1\nY = [i for i in range(3)]\n"), "--transducer", t)
+    r = run(
+        "summarize",
+        write(tmp_path, "consts.py", "X = 1\nY = [i for i in range(3)]\n"),
+        "--transducer",
+        t,
+    )
     assert_one_line_error(r, r"holds no function")
     r = run("summarize", tmp_path / "missing.py", "--transducer", t)
     assert_one_line_error(r, r"no such file")
@@ -229,7 +247,9 @@ def test_bad_input_one_line_errors(tiny, tmp_path):
 
 
 def test_no_builtin_model_message(tmp_path, monkeypatch):
-    monkeypatch.setenv("TTUNE_MODELS_DIR", str(tmp_path / "no-models"))  # whatever the package ships
+    monkeypatch.setenv(
+        "TTUNE_MODELS_DIR", str(tmp_path / "no-models")
+    )  # whatever the package ships
     r = run("summarize", write(tmp_path, "a.py", PY))
     assert_one_line_error(r, "^error: " + re.escape(NO_BUILTIN) + "$")
     r = run("summarize", write(tmp_path, "b.py", PY), "--model", "ttune-tiny")
@@ -244,7 +264,9 @@ def test_builtin_models_folder_is_used(tiny, tmp_path, monkeypatch):
     resolved = resolve_model("summarize", "python")
     assert resolved.transducer == models / "summarize-python"
     assert resolved.backbone == str(models / "ttune-tiny") and resolved.builtin
-    with pytest.raises(ModelNotFoundError, match="no built-in model for summarize-java; built-in: summarize-python"):
+    with pytest.raises(
+        ModelNotFoundError, match="no built-in model for summarize-java; built-in: summarize-python"
+    ):
         resolve_model("summarize", "java")
     # --model ttune-tiny names the built-in backbone, also under a transducer of one's own.
     assert resolve_model("summarize", "python", "ttune-tiny", tiny["transducer"]).backbone == \
@@ -273,7 +295,9 @@ def test_moved_backbone_needs_model(tiny, tmp_path):
     (moved / "method_config.json").write_text(json.dumps(doc))
     with pytest.raises(ModelNotFoundError, match="not at .*gone any more; pass --model PATH"):
         resolve_model("summarize", "python", transducer=moved)
-    assert resolve_model("summarize", "python", str(tiny["backbone"]), moved).backbone == str(tiny["backbone"])
+    assert resolve_model("summarize", "python", str(tiny["backbone"]), moved).backbone == str(
+        tiny["backbone"]
+    )
 
 
 def test_summarize_help_does_not_import_torch():
@@ -307,31 +331,50 @@ def test_assert_input_has_placeholder_and_focal(tiny, tmp_path, monkeypatch):
     r = run("assert", test, "--function", "test_double", "--focal", focal, "--transducer",
             tiny["transducer"], "--json")
     assert r.exit_code == 0, r.output
-    assert json.loads(r.stdout) == {"name": "test_double", "line": 1, "focal": "double", "assertion": "out0"}
+    assert json.loads(r.stdout) == {
+        "name": "test_double",
+        "line": 1,
+        "focal": "double",
+        "assertion": "out0",
+    }
     [(task, [record])] = seen
     assert task == "assert" and record["source_lang"] == "python"
-    assert record["source"] == ('def test_double():\n    r = double(3)\n    "<AssertPlaceHolder>"\n\n'
-                                "def double(x):\n    return helper(x) * 2\n")
+    assert record["source"] == (
+        'def test_double():\n    r = double(3)\n    "<AssertPlaceHolder>"\n\n'
+        "def double(x):\n    return helper(x) * 2\n"
+    )
     r = run("assert", test, "--function", "test_nope", "--transducer", tiny["transducer"])
     assert_one_line_error(r, "no function named 'test_nope'; available: test_double")
 
 
 def test_placeholder_in_java_and_one_line_python():
     [java] = find_functions("class T { void testX() { int r = f.bar(1); } }", "java")
-    assert with_placeholder(java, "java") == 'void testX() { int r = f.bar(1); "<AssertPlaceHolder>" ; }\n'
+    assert (
+        with_placeholder(java, "java")
+        == 'void testX() { int r = f.bar(1); "<AssertPlaceHolder>" ; }\n'
+    )
     [py] = find_functions("def test_a(x: int): r = g(x)\n", "python")
-    assert with_placeholder(py, "python") == 'def test_a(x: int):\n    r = g(x)\n    "<AssertPlaceHolder>"\n'
+    assert (
+        with_placeholder(py, "python")
+        == 'def test_a(x: int):\n    r = g(x)\n    "<AssertPlaceHolder>"\n'
+    )
 
 
 def test_assert_runs_the_model(tiny, tmp_path):
     test = write(tmp_path, "test_m.py", TEST_PY + "\n\n" + FOCAL_PY)
-    r = run("assert", test, "-f", "test_double", "--transducer", tiny["transducer"], "--num-beams", "1")
+    r = run(
+        "assert", test, "-f", "test_double", "--transducer", tiny["transducer"], "--num-beams", "1"
+    )
     assert r.exit_code == 0, r.output
-    assert len(r.stdout.splitlines()) <= 1  # the assertion alone (possibly empty from a random model)
+    assert (
+        len(r.stdout.splitlines()) <= 1
+    )  # the assertion alone (possibly empty from a random model)
 
 
 def test_translate_outermost_functions(tiny, tmp_path, monkeypatch):
-    monkeypatch.setenv("TTUNE_MODELS_DIR", str(tmp_path / "no-models"))  # whatever the package ships
+    monkeypatch.setenv(
+        "TTUNE_MODELS_DIR", str(tmp_path / "no-models")
+    )  # whatever the package ships
     seen = capture_records(monkeypatch)
     f = write(tmp_path, "Calc.java", JAVA)
     r = run("translate", f, "--to", "csharp", "--transducer", tiny["transducer"])
@@ -341,10 +384,22 @@ def test_translate_outermost_functions(tiny, tmp_path, monkeypatch):
     [(task, records)] = seen
     assert task == "translate"
     assert {(x["source_lang"], x["target_lang"]) for x in records} == {("java", "csharp")}
-    r = run("translate", write(tmp_path, "a.py", PY), "--to", "java", "--transducer", tiny["transducer"],
-            "--json")
+    r = run(
+        "translate",
+        write(tmp_path, "a.py", PY),
+        "--to",
+        "java",
+        "--transducer",
+        tiny["transducer"],
+        "--json",
+    )
     # Python's nested function travels with its parent: 4 outermost functions.
-    assert [d["name"] for d in json.loads(r.stdout)] == ["top", "Shape.area", "Shape.unit", "Shape.Meta.tag"]
+    assert [d["name"] for d in json.loads(r.stdout)] == [
+        "top",
+        "Shape.area",
+        "Shape.unit",
+        "Shape.Meta.tag",
+    ]
     assert_one_line_error(run("translate", f, "--to", "go", "--transducer", tiny["transducer"]),
                           "cannot translate to 'go'")
     assert_one_line_error(run("translate", f, "--to", "java", "--transducer", tiny["transducer"]),

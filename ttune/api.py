@@ -162,7 +162,9 @@ def summarize_file(path, function=None, model=None, transducer=None, **kw: Any) 
     return _summarize(path, function, model=model, transducer=transducer, **kw)
 
 
-def generate_assert(test_file, function, focal=None, model=None, transducer=None, **kw: Any) -> dict:
+def generate_assert(
+    test_file, function, focal=None, model=None, transducer=None, **kw: Any
+) -> dict:
     """The assertion of one test function: {"name", "line", "focal", "assertion"} (see
     ttune.use.generate_assert)."""
     from ttune.use import generate_assert as _assert  # lazy: loads tree-sitter

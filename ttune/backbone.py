@@ -41,8 +41,12 @@ class BackboneError(ValueError):
 _SHAPES: dict[str, dict] = {
     "tiny": dict(d_model=64, d_ff=128, num_layers=2, num_heads=4, d_kv=16, vocab_size=2000),
     "small": dict(d_model=512, d_ff=2048, num_layers=6, num_heads=8, d_kv=64, vocab_size=32128),
-    "codet5p-220m": dict(d_model=768, d_ff=3072, num_layers=12, num_heads=12, d_kv=64, vocab_size=32100),
-    "codet5p-770m": dict(d_model=1024, d_ff=4096, num_layers=24, num_heads=16, d_kv=64, vocab_size=32100),
+    "codet5p-220m": dict(
+        d_model=768, d_ff=3072, num_layers=12, num_heads=12, d_kv=64, vocab_size=32100
+    ),
+    "codet5p-770m": dict(
+        d_model=1024, d_ff=4096, num_layers=24, num_heads=16, d_kv=64, vocab_size=32100
+    ),
 }
 
 
@@ -91,7 +95,8 @@ def load_backbone(path_or_id: str, device: str | torch.device = "cpu"
 
 def build_tokenizer(texts: Iterable[str], vocab_size: int = 2000, extra_ids: int = NUM_EXTRA_IDS
                     ) -> PreTrainedTokenizerFast:
-    """Train a byte-level BPE on ``texts`` (special ids: <pad>=0, </s>=1, <unk>=2, then <extra_id_*>).
+    """Train a byte-level BPE on ``texts`` (special ids: <pad>=0, </s>=1, <unk>=2, then
+    <extra_id_*>).
 
     Encodings end with ``</s>`` like T5's and carry character offsets
     (``return_offsets_mapping=True``), untrimmed so that every byte of the text is covered.
@@ -101,8 +106,12 @@ def build_tokenizer(texts: Iterable[str], vocab_size: int = 2000, extra_ids: int
     tok = Tokenizer(models.BPE(unk_token="<unk>"))
     tok.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
     tok.decoder = decoders.ByteLevel()
-    trainer = trainers.BpeTrainer(vocab_size=vocab_size, special_tokens=specials, show_progress=False,
-                                  initial_alphabet=pre_tokenizers.ByteLevel.alphabet())
+    trainer = trainers.BpeTrainer(
+        vocab_size=vocab_size,
+        special_tokens=specials,
+        show_progress=False,
+        initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
+    )
     tok.train_from_iterator(list(texts), trainer=trainer)
     tok.post_processor = processors.Sequence([
         processors.ByteLevel(trim_offsets=False),
@@ -120,24 +129,46 @@ def t5_config(shape: str, vocab_size: int | None = None) -> T5Config:
     s = dict(_SHAPES[shape])
     if vocab_size is not None:
         s["vocab_size"] = vocab_size
-    return T5Config(vocab_size=s["vocab_size"], d_model=s["d_model"], d_kv=s["d_kv"], d_ff=s["d_ff"],
-                    num_layers=s["num_layers"], num_decoder_layers=s["num_layers"],
-                    num_heads=s["num_heads"], feed_forward_proj="relu", pad_token_id=PAD_ID,
-                    eos_token_id=EOS_ID, decoder_start_token_id=PAD_ID, tie_word_embeddings=True)
+    return T5Config(
+        vocab_size=s["vocab_size"],
+        d_model=s["d_model"],
+        d_kv=s["d_kv"],
+        d_ff=s["d_ff"],
+        num_layers=s["num_layers"],
+        num_decoder_layers=s["num_layers"],
+        num_heads=s["num_heads"],
+        feed_forward_proj="relu",
+        pad_token_id=PAD_ID,
+        eos_token_id=EOS_ID,
+        decoder_start_token_id=PAD_ID,
+        tie_word_embeddings=True,
+    )
 
 
 def tiny_backbone(tokenizer: PreTrainedTokenizerBase, d_model: int = 64, d_ff: int = 128,
                   num_layers: int = 2, num_heads: int = 4, seed: int = 0) -> PreTrainedModel:
-    """A random, frozen ``T5ForConditionalGeneration`` sized to ``tokenizer`` (dropout 0, eval mode).
+    """A random, frozen ``T5ForConditionalGeneration`` sized to ``tokenizer`` (dropout 0, eval
+    mode).
 
     Dropout is off so that two forward passes agree exactly (tests compare logits with torch.equal).
     """
     if d_model % num_heads:
         raise BackboneError(f"d_model {d_model} is not divisible by num_heads {num_heads}")
-    config = T5Config(vocab_size=len(tokenizer), d_model=d_model, d_kv=d_model // num_heads, d_ff=d_ff,
-                      num_layers=num_layers, num_decoder_layers=num_layers, num_heads=num_heads,
-                      feed_forward_proj="relu", dropout_rate=0.0, pad_token_id=PAD_ID, eos_token_id=EOS_ID,
-                      decoder_start_token_id=PAD_ID, tie_word_embeddings=True)
+    config = T5Config(
+        vocab_size=len(tokenizer),
+        d_model=d_model,
+        d_kv=d_model // num_heads,
+        d_ff=d_ff,
+        num_layers=num_layers,
+        num_decoder_layers=num_layers,
+        num_heads=num_heads,
+        feed_forward_proj="relu",
+        dropout_rate=0.0,
+        pad_token_id=PAD_ID,
+        eos_token_id=EOS_ID,
+        decoder_start_token_id=PAD_ID,
+        tie_word_embeddings=True,
+    )
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
         model = T5ForConditionalGeneration(config)
@@ -147,7 +178,9 @@ def tiny_backbone(tokenizer: PreTrainedTokenizerBase, d_model: int = 64, d_ff: i
     return freeze(model).eval()
 
 
-def save_backbone(model: PreTrainedModel, tokenizer: PreTrainedTokenizerBase, out_dir: str | Path) -> Path:
+def save_backbone(
+    model: PreTrainedModel, tokenizer: PreTrainedTokenizerBase, out_dir: str | Path
+) -> Path:
     """Write the model (safetensors) and its tokenizer to ``out_dir`` with ``save_pretrained``."""
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
@@ -168,7 +201,9 @@ def backbone_fingerprint(model: PreTrainedModel) -> dict:
         "d_model": int(getattr(cfg, "d_model", getattr(cfg, "hidden_size", 0))),
         "vocab_size": int(model.get_input_embeddings().weight.shape[0]),
         "num_layers": int(getattr(cfg, "num_layers", getattr(cfg, "num_hidden_layers", 0))),
-        "name_or_path": str(getattr(cfg, "_name_or_path", "") or getattr(model, "name_or_path", "") or ""),
+        "name_or_path": str(
+            getattr(cfg, "_name_or_path", "") or getattr(model, "name_or_path", "") or ""
+        ),
     }
 
 

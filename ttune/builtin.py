@@ -24,7 +24,8 @@ class ModelNotFoundError(ValueError):
 BUILTIN_BACKBONE = "ttune-tiny"
 """Name of the built-in backbone (a folder of that name inside the models folder)."""
 
-NO_BUILTIN = "no built-in model is installed yet; pass --transducer DIR (and --model PATH if its backbone moved)"
+NO_BUILTIN = ("no built-in model is installed yet; pass --transducer DIR "
+              "(and --model PATH if its backbone moved)")
 
 
 @dataclass(frozen=True)
@@ -46,7 +47,8 @@ def models_dir() -> Path:
 
 
 def builtin_backbone() -> Path:
-    """The built-in backbone's folder (``ttune-tiny`` in the models folder); ModelNotFoundError when absent."""
+    """The built-in backbone's folder (``ttune-tiny`` in the models folder); ModelNotFoundError when
+    absent."""
     folder = models_dir() / BUILTIN_BACKBONE
     if not folder.is_dir():
         raise ModelNotFoundError(NO_BUILTIN)
@@ -61,8 +63,10 @@ def builtin_name(task: str, lang: str, target_lang: str | None = None) -> str:
 def _backbone_of(folder: Path) -> str | None:
     """The backbone a trained method folder names (train_config.json's ``model``, else the
     ``name_or_path`` recorded in method_config.json)."""
-    for name, get in (("train_config.json", lambda d: d.get("model")),
-                      ("method_config.json", lambda d: (d.get("backbone") or {}).get("name_or_path"))):
+    for name, get in (
+        ("train_config.json", lambda d: d.get("model")),
+        ("method_config.json", lambda d: (d.get("backbone") or {}).get("name_or_path")),
+    ):
         path = folder / name
         if path.is_file():
             try:
@@ -74,8 +78,13 @@ def _backbone_of(folder: Path) -> str | None:
     return None
 
 
-def resolve_model(task: str, lang: str, model: str | None = None, transducer: str | os.PathLike | None = None,
-                  target_lang: str | None = None) -> ResolvedModel:
+def resolve_model(
+    task: str,
+    lang: str,
+    model: str | None = None,
+    transducer: str | os.PathLike | None = None,
+    target_lang: str | None = None,
+) -> ResolvedModel:
     """Which transducer and backbone run ``task`` on ``lang`` code (see the module docstring).
     Reads a few JSON files only; ModelNotFoundError (one line) when nothing fits."""
     root = models_dir()
@@ -86,14 +95,20 @@ def resolve_model(task: str, lang: str, model: str | None = None, transducer: st
         if not folder.is_dir():
             raise ModelNotFoundError(f"transducer folder not found: {folder}")
         if not (folder / "method_config.json").is_file():
-            raise ModelNotFoundError(f"{folder} is not a trained method folder (no method_config.json)")
+            raise ModelNotFoundError(
+                f"{folder} is not a trained method folder (no method_config.json)"
+            )
         backbone = model or _backbone_of(folder)
         if not backbone:
             raise ModelNotFoundError(f"{folder} does not name its backbone; pass --model PATH")
-        if backbone == BUILTIN_BACKBONE and not Path(backbone).exists():  # trained with --model ttune-tiny
+        if (
+            backbone == BUILTIN_BACKBONE and not Path(backbone).exists()
+        ):  # trained with --model ttune-tiny
             backbone = str(builtin_backbone())
         if model is None and Path(backbone).is_absolute() and not Path(backbone).exists():
-            raise ModelNotFoundError(f"the backbone of {folder} is not at {backbone} any more; pass --model PATH")
+            raise ModelNotFoundError(
+                f"the backbone of {folder} is not at {backbone} any more; pass --model PATH"
+            )
         return ResolvedModel(folder, backbone, False)
     if not root.is_dir() or not (root / BUILTIN_BACKBONE).is_dir():
         raise ModelNotFoundError(NO_BUILTIN)
@@ -101,6 +116,8 @@ def resolve_model(task: str, lang: str, model: str | None = None, transducer: st
     folder = root / name
     if not (folder / "method_config.json").is_file():
         have = sorted(p.name for p in root.iterdir() if (p / "method_config.json").is_file())
-        raise ModelNotFoundError(f"no built-in model for {name}; built-in: {', '.join(have) or '(none)'}; "
-                       "pass --transducer DIR")
+        raise ModelNotFoundError(
+            f"no built-in model for {name}; built-in: {', '.join(have) or '(none)'}; "
+            "pass --transducer DIR"
+        )
     return ResolvedModel(folder, model or str(root / BUILTIN_BACKBONE), model is None)

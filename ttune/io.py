@@ -35,7 +35,8 @@ def current_umask() -> int:
 
 
 def shared_mode(path: Path, directory: bool = False) -> None:
-    """Give ``path`` the mode ``open`` or ``mkdir`` would have: 0666 (0777 for a folder) & ~umask."""
+    """Give ``path`` the mode ``open`` or ``mkdir`` would have: 0666 (0777 for a folder) &
+    ~umask."""
     os.chmod(path, (0o777 if directory else 0o666) & ~current_umask())
 
 
@@ -98,7 +99,8 @@ def replace_dir(tmp: Path, final: Path) -> None:
 @contextmanager
 def atomic_dir(final: Path) -> Iterator[Path]:
     """Fill the yielded temporary folder; it becomes ``final`` when the block ends, or is deleted
-    when the block raises (a kill leaves a ``.tmp`` folder that :func:`remove_stale_temps` removes)."""
+    when the block raises (a kill leaves a ``.tmp`` folder that :func:`remove_stale_temps`
+    removes)."""
     tmp = temp_dir_beside(final)
     try:
         yield tmp
@@ -132,7 +134,8 @@ def truncate_jsonl(path: Path, step: int) -> None:
 
 
 def remove_stale_temps(folder: Path) -> None:
-    """Delete leftovers of writes that a kill interrupted (names starting with '.' and ending '.tmp')."""
+    """Delete leftovers of writes that a kill interrupted (names starting with '.' and ending
+    '.tmp')."""
     folder = Path(folder)
     if not folder.is_dir():
         return

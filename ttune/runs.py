@@ -32,7 +32,9 @@ class ResumeError(ValueError):
     """A checkpoint that cannot be resumed (corrupt, or from another configuration). One line."""
 
 
-def lr_multiplier(step: int, total: int, warmup: int, schedule: str, min_ratio: float = 0.0) -> float:
+def lr_multiplier(
+    step: int, total: int, warmup: int, schedule: str, min_ratio: float = 0.0
+) -> float:
     """Learning-rate multiplier of optimizer step ``step`` (0-based) of ``total``: linear warm-up
     over ``warmup`` steps (reaching 1 at the last of them), then ``schedule``: "constant",
     "linear" (to 0 at ``total``) or "cosine" (to ``min_ratio`` at ``total``)."""
@@ -65,7 +67,8 @@ def resolve_precision(precision: str, device_type: str) -> str:
 
 
 class JsonConfig:
-    """JSON round trip of a config dataclass (mixed into TrainConfig, PretrainConfig, CompareConfig).
+    """JSON round trip of a config dataclass (mixed into TrainConfig, PretrainConfig,
+    CompareConfig).
 
     A subclass names the error it raises (``config_error``, one-line messages), what its options
     are called in them (``options_name`` "training" -> "unknown training option(s): ...") and how
@@ -244,8 +247,10 @@ class RunFolder:
         if cfg_path.is_file() and list_checkpoints(self.ckpt_root):
             diff = self.config.resume_mismatch(type(self.config).load(cfg_path))
             if diff:
-                raise self.resume_error(f"{self.out} holds {self.run_kind} with other {', '.join(diff)}; "
-                                        "use another --output or the same options to resume")
+                raise self.resume_error(
+                    f"{self.out} holds {self.run_kind} with other {', '.join(diff)}; "
+                    "use another --output or the same options to resume"
+                )
         self.out.mkdir(parents=True, exist_ok=True)
         self.config.save(cfg_path)
 

@@ -47,7 +47,8 @@ class Function:
     simple_name: str
     """The declared name alone (``bar``)."""
     line: int
-    """1-based line of the declared name (decorators, annotations and attributes above it not counted)."""
+    """1-based line of the declared name (decorators, annotations and attributes above it not
+    counted)."""
     start_byte: int
     """Byte span of the declaration in the file (UTF-8)."""
     end_byte: int
@@ -66,8 +67,10 @@ def read_source(path: str | os.PathLike[str], lang: str | None = None) -> tuple[
         try:
             lang = detect_language(p)
         except ValueError:
-            raise UseError(f"unsupported file type {p.suffix or '(no extension)'!r} ({os.fspath(path)}); "
-                           "supported: .py, .java, .cs") from None
+            raise UseError(
+                f"unsupported file type {p.suffix or '(no extension)'!r} ({os.fspath(path)}); "
+                "supported: .py, .java, .cs"
+            ) from None
     elif lang not in SUPPORTED_LANGUAGES:
         raise UseError(f"unknown language {lang!r}; supported: {', '.join(SUPPORTED_LANGUAGES)}")
     if not p.is_file():
@@ -81,7 +84,9 @@ def read_source(path: str | os.PathLike[str], lang: str | None = None) -> tuple[
     try:
         data.decode("utf-8")
     except UnicodeDecodeError as e:
-        raise UseError(f"{os.fspath(path)} is not UTF-8 text (invalid byte at offset {e.start})") from None
+        raise UseError(
+            f"{os.fspath(path)} is not UTF-8 text (invalid byte at offset {e.start})"
+        ) from None
     return data, lang
 
 
@@ -123,13 +128,24 @@ def find_functions(source: str | bytes, lang: str) -> list[Function]:
                 chain.append(anc.name)
             p = parent.get(p)
         qualified = ".".join([*reversed(chain), n.name])
-        out.append(Function(qualified, n.name, name_line.get(n.id, n.line), n.start_byte, n.end_byte,
-                            _slice(data, n.start_byte, n.end_byte), nested))
+        out.append(
+            Function(
+                qualified,
+                n.name,
+                name_line.get(n.id, n.line),
+                n.start_byte,
+                n.end_byte,
+                _slice(data, n.start_byte, n.end_byte),
+                nested,
+            )
+        )
     out.sort(key=lambda f: (f.start_byte, f.end_byte))
     return out
 
 
-def functions_of_file(path: str | os.PathLike[str], lang: str | None = None) -> tuple[str, list[Function]]:
+def functions_of_file(
+    path: str | os.PathLike[str], lang: str | None = None
+) -> tuple[str, list[Function]]:
     """(language, functions) of a file; UseError when it holds no function."""
     data, lang = read_source(path, lang)
     functions = find_functions(data, lang)
@@ -186,27 +202,45 @@ def _predict(resolved: ResolvedModel, records: list[dict], task: str, *, num_bea
     try:
         with warnings.catch_warnings():
             if resolved.builtin:
-                # The built-in transducers were trained on the backbone at another path; same weights.
+                # The built-in transducers were trained on the backbone at another path; same
+                # weights.
                 warnings.filterwarnings("ignore", message="method was trained on")
-            return predict(resolved.transducer, records, model=resolved.backbone, task=task,
-                           batch_size=batch_size, num_beams=num_beams, max_new_tokens=max_new_tokens,
-                           device=device)
+            return predict(
+                resolved.transducer,
+                records,
+                model=resolved.backbone,
+                task=task,
+                batch_size=batch_size,
+                num_beams=num_beams,
+                max_new_tokens=max_new_tokens,
+                device=device,
+            )
     finally:
         torch.set_num_threads(before)
 
 
 # ------------------------------------------------------------------------------ summarize
-def summarize_file(path: str | os.PathLike[str], function: str | None = None, model: str | None = None,
-                   transducer: str | os.PathLike | None = None, *, num_beams: int = 4, batch_size: int = 8,
-                   max_new_tokens: int | None = None, device: str = "cpu") -> list[dict[str, Any]]:
+def summarize_file(
+    path: str | os.PathLike[str],
+    function: str | None = None,
+    model: str | None = None,
+    transducer: str | os.PathLike | None = None,
+    *,
+    num_beams: int = 4,
+    batch_size: int = 8,
+    max_new_tokens: int | None = None,
+    device: str = "cpu",
+) -> list[dict[str, Any]]:
     """One summary per function of ``path`` (only those matching ``function`` when given):
     ``[{"name", "line", "summary"}]`` in file order."""
     lang, functions = functions_of_file(path)
     if function is not None:
         functions = select_functions(functions, function)
     resolved = resolve_model("summarize", lang, model, transducer)
-    records = [{"id": f"{f.name}:{f.line}", "source": f.source, "source_lang": lang, "target_lang": "en"}
-               for f in functions]
+    records = [
+        {"id": f"{f.name}:{f.line}", "source": f.source, "source_lang": lang, "target_lang": "en"}
+        for f in functions
+    ]
     texts = _predict(resolved, records, "summarize", num_beams=num_beams, batch_size=batch_size,
                      max_new_tokens=max_new_tokens, device=device)
     return [{"name": f.name, "line": f.line, "summary": s} for f, s in zip(functions, texts)]
@@ -249,7 +283,10 @@ def with_placeholder(test: Function, lang: str) -> str:
             lines = src.splitlines()
             row = lines[body.lineno - 1].encode("utf-8")
             head, rest = row[:body.col_offset].decode().rstrip(), row[body.col_offset:].decode()
-            src = "\n".join(lines[:body.lineno - 1] + [head, indent + rest] + lines[body.lineno:]) + "\n"
+            src = (
+                "\n".join(lines[: body.lineno - 1] + [head, indent + rest] + lines[body.lineno :])
+                + "\n"
+            )
         return src.rstrip("\n") + f"\n{indent}{PLACEHOLDER}\n"
     close = src.rstrip().rfind("}")
     if close < 0:
@@ -257,14 +294,22 @@ def with_placeholder(test: Function, lang: str) -> str:
     return src[:close].rstrip() + f" {PLACEHOLDER} ; }}\n"
 
 
-def generate_assert(test_file: str | os.PathLike[str], function: str, focal: str | os.PathLike | None = None,
-                    model: str | None = None, transducer: str | os.PathLike | None = None, *,
-                    num_beams: int = 4, max_new_tokens: int | None = None,
-                    device: str = "cpu") -> dict[str, Any]:
+def generate_assert(
+    test_file: str | os.PathLike[str],
+    function: str,
+    focal: str | os.PathLike | None = None,
+    model: str | None = None,
+    transducer: str | os.PathLike | None = None,
+    *,
+    num_beams: int = 4,
+    max_new_tokens: int | None = None,
+    device: str = "cpu",
+) -> dict[str, Any]:
     """The assertion for test ``function`` of ``test_file`` (at its ``"<AssertPlaceHolder>"``
     statement, else at the end of its body). The focal method (the method under test, given to the
     model after the test as in ATLAS) is the last function the test calls that ``focal`` (a file)
-    defines, else that the test file itself defines. Returns {"name", "line", "focal", "assertion"}."""
+    defines, else that the test file itself defines. Returns {"name", "line", "focal",
+    "assertion"}."""
     lang, functions = functions_of_file(test_file)
     matches = select_functions(functions, function)
     if len(matches) > 1:
@@ -296,9 +341,18 @@ def generate_assert(test_file: str | os.PathLike[str], function: str, focal: str
 
 
 # ------------------------------------------------------------------------------ translate
-def translate_file(path: str | os.PathLike[str], to: str, function: str | None = None, model: str | None = None,
-                   transducer: str | os.PathLike | None = None, *, num_beams: int = 4, batch_size: int = 4,
-                   max_new_tokens: int | None = None, device: str = "cpu") -> list[dict[str, Any]]:
+def translate_file(
+    path: str | os.PathLike[str],
+    to: str,
+    function: str | None = None,
+    model: str | None = None,
+    transducer: str | os.PathLike | None = None,
+    *,
+    num_beams: int = 4,
+    batch_size: int = 4,
+    max_new_tokens: int | None = None,
+    device: str = "cpu",
+) -> list[dict[str, Any]]:
     """Each outermost function of ``path`` (nested ones travel with their parent) translated into
     language ``to``: ``[{"name", "line", "translation"}]``."""
     if to not in _TRANSLATE_TARGETS:
@@ -309,8 +363,10 @@ def translate_file(path: str | os.PathLike[str], to: str, function: str | None =
     functions = select_functions(functions, function) if function is not None else \
         [f for f in functions if not f.nested]
     resolved = resolve_model("translate", lang, model, transducer, target_lang=to)
-    records = [{"id": f"{f.name}:{f.line}", "source": f.source, "source_lang": lang, "target_lang": to}
-               for f in functions]
+    records = [
+        {"id": f"{f.name}:{f.line}", "source": f.source, "source_lang": lang, "target_lang": to}
+        for f in functions
+    ]
     texts = _predict(resolved, records, "translate", num_beams=num_beams, batch_size=batch_size,
                      max_new_tokens=max_new_tokens, device=device)
     return [{"name": f.name, "line": f.line, "translation": t} for f, t in zip(functions, texts)]
@@ -319,4 +375,6 @@ def translate_file(path: str | os.PathLike[str], to: str, function: str | None =
 def render_translations(results: Sequence[dict], to: str) -> str:
     """The translations as one text, each after a comment naming its source function."""
     mark = _COMMENT.get(to, "//")
-    return "\n".join(f"{mark} {r['name']} (line {r['line']})\n{r['translation'].rstrip()}\n" for r in results)
+    return "\n".join(
+        f"{mark} {r['name']} (line {r['line']})\n{r['translation'].rstrip()}\n" for r in results
+    )

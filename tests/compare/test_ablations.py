@@ -95,7 +95,10 @@ def test_no_edge_type_ablation_never_sees_that_edge_type(loaded, graph, removed)
     assert removed not in m.config.edge_types
     assert int(m.transducer.gve.relation_of[EDGE_TYPE_ID[removed]]) == -1
     with torch.no_grad():
-        full, cut = m.transducer.encode_graph(graph), m.transducer.encode_graph(without(graph, [removed]))
+        full, cut = (
+            m.transducer.encode_graph(graph),
+            m.transducer.encode_graph(without(graph, [removed])),
+        )
         assert torch.equal(full, cut)  # those edges change nothing
         # ... while the full transducer with the same weights does read them
         base = adapted(loaded, "transducer")
@@ -124,7 +127,12 @@ def test_parameter_counts_differ_by_exactly_the_gnn(loaded):
     b = 8  # graph_bottleneck: GATv2Conv(b, b) has lin_l b*b + lin_r b*b + att b; Linear(b, b) b*b
     assert full - nograph.num_trainable() == 2 * b * b + b
     assert full - linear.num_trainable() == b * b + b
-    for name in ("transducer-no-ast", "transducer-no-cfg", "transducer-no-cdg", "transducer-no-ddg"):
+    for name in (
+        "transducer-no-ast",
+        "transducer-no-cfg",
+        "transducer-no-cdg",
+        "transducer-no-ddg",
+    ):
         assert adapted(loaded, name).num_trainable() == full  # gatv2 has no per-type weights
 
 

@@ -12,8 +12,13 @@ import pytest
 
 from compare.conftest import METHODS, SEEDS
 
-COLUMNS_MEASURED = ("best_valid_loss", "distinct_predictions", "peak_rss_mb", "train_seconds_per_step",
-                    "inference_ms_per_example")
+COLUMNS_MEASURED = (
+    "best_valid_loss",
+    "distinct_predictions",
+    "peak_rss_mb",
+    "train_seconds_per_step",
+    "inference_ms_per_example",
+)
 
 
 def read_csv(path: Path) -> list[dict]:
@@ -31,9 +36,19 @@ def test_results_csv_has_a_row_per_run_and_mean_std_rows(comparison, backbone_di
     assert [(r["method"], int(r["seed"])) for r in runs] == [(m, s) for m in METHODS for s in SEEDS]
     assert all(r["status"] == "ok" for r in runs)
     metrics = ["smooth_bleu4", "sacrebleu", "chrf", "exact_match"]  # the summarize task's
-    assert list(rows[0]) == ["method", "seed", "status", "trainable_parameters", *metrics, "best_valid_loss",
-                             "distinct_predictions", "peak_rss_mb", "train_seconds_per_step",
-                             "inference_ms_per_example", "steps"]
+    assert list(rows[0]) == [
+        "method",
+        "seed",
+        "status",
+        "trainable_parameters",
+        *metrics,
+        "best_valid_loss",
+        "distinct_predictions",
+        "peak_rss_mb",
+        "train_seconds_per_step",
+        "inference_ms_per_example",
+        "steps",
+    ]
     for r in runs:  # from the run's own files
         d = Path(cfg.output_dir) / "runs" / r["method"] / f"seed-{r['seed']}"
         log = [json.loads(x) for x in (d / "log.jsonl").read_text(encoding="utf-8").splitlines()]
@@ -52,9 +67,14 @@ def test_results_csv_has_a_row_per_run_and_mean_std_rows(comparison, backbone_di
         std = next(r for r in rows if r["method"] == method and r["seed"] == "std")
         for col in ("trainable_parameters", *metrics, *COLUMNS_MEASURED):
             vals = [float(r[col]) for r in mine]
-            assert float(mean[col]) == pytest.approx(statistics.fmean(vals), abs=2e-6), (method, col)
+            assert float(mean[col]) == pytest.approx(statistics.fmean(vals), abs=2e-6), (
+                method,
+                col,
+            )
             assert float(std[col]) == pytest.approx(statistics.stdev(vals), abs=2e-6), (method, col)
-    assert {r["method"]: float(r["trainable_parameters"]) for r in rows if r["seed"] == "mean"}["none"] == 0
+    assert {r["method"]: float(r["trainable_parameters"]) for r in rows if r["seed"] == "mean"}[
+        "none"
+    ] == 0
 
 
 def test_results_json_matches_the_runs(comparison):
@@ -63,7 +83,9 @@ def test_results_json_matches_the_runs(comparison):
     assert on_disk["primary_metric"] == results["primary_metric"] == "smooth_bleu4"
     assert on_disk["header"]["seeds"] == list(SEEDS) and on_disk["header"]["n_records"] == 8
     assert on_disk["header"]["command"] == "pytest tests/compare"
-    assert [(r["method"], r["seed"]) for r in on_disk["runs"]] == [(m, s) for m in METHODS for s in SEEDS]
+    assert [(r["method"], r["seed"]) for r in on_disk["runs"]] == [
+        (m, s) for m in METHODS for s in SEEDS
+    ]
     for rec in on_disk["runs"]:
         run = json.loads((Path(rec["dir"]) / "run.json").read_text(encoding="utf-8"))
         eval_ = json.loads((Path(rec["dir"]) / "eval.json").read_text(encoding="utf-8"))
@@ -87,7 +109,9 @@ def test_wilcoxon_of_the_transducer_against_each_other_method(comparison):
     def per_example(method):  # seed-averaged per-example scores, by record id
         by_seed = []
         for seed in SEEDS:
-            path = Path(cfg.output_dir) / "runs" / method / f"seed-{seed}" / "eval.predictions.jsonl"
+            path = (
+                Path(cfg.output_dir) / "runs" / method / f"seed-{seed}" / "eval.predictions.jsonl"
+            )
             by_seed.append({json.loads(x)["id"]: json.loads(x)["smooth_bleu4"]
                             for x in path.read_text(encoding="utf-8").splitlines()})
         return {i: statistics.fmean(s[i] for s in by_seed) for i in by_seed[0]}
@@ -159,7 +183,9 @@ def test_rerun_keeps_finished_runs(comparison, make_compare_config, tmp_path):
     assert [e.kind for e in events] == ["skip"] * 6
     assert {p: p.stat().st_mtime_ns for p in weights} == weights
     assert again["summary"] == results["summary"]
-    assert all(Path(r["dir"]).parent.parent.parent == out for r in again["runs"])  # the moved folder
+    assert all(
+        Path(r["dir"]).parent.parent.parent == out for r in again["runs"]
+    )  # the moved folder
 
 
 def test_trained_run_without_eval_is_only_evaluated(comparison, make_compare_config, tmp_path):
@@ -192,7 +218,9 @@ def test_other_budget_in_the_same_folder_is_refused(comparison, make_compare_con
         run_comparison(make_compare_config(cfg.output_dir, max_steps=3))
 
 
-def test_method_subsets_with_their_own_lrs_share_a_folder(comparison, make_compare_config, tmp_path):
+def test_method_subsets_with_their_own_lrs_share_a_folder(
+    comparison, make_compare_config, tmp_path
+):
     """Two processes may split the methods of one comparison: per-method settings need only agree
     on the methods both run."""
     from ttune.compare import CompareError, run_comparison
@@ -211,7 +239,9 @@ def test_method_subsets_with_their_own_lrs_share_a_folder(comparison, make_compa
     assert {e.kind for e in events} == {"skip"}
     merged = json.loads(path.read_text(encoding="utf-8"))
     assert merged["method_lr"] == {"full": 1e-4} and merged["methods"][-1] == "full"
-    with pytest.raises(CompareError, match="holds a comparison with other method_lr of transducer;"):
+    with pytest.raises(
+        CompareError, match="holds a comparison with other method_lr of transducer;"
+    ):
         run_comparison(make_compare_config(out, method_lr={"transducer": 5e-2}))
 
 
@@ -219,7 +249,9 @@ def test_unknown_method_fails_before_anything_is_written(make_compare_config, tm
     from ttune.compare import run_comparison
     from ttune.methods import UnknownMethodError
 
-    with pytest.raises(UnknownMethodError, match="unknown method 'nope'; known: .*transducer-no-ddg"):
+    with pytest.raises(
+        UnknownMethodError, match="unknown method 'nope'; known: .*transducer-no-ddg"
+    ):
         run_comparison(make_compare_config(tmp_path / "x", methods=("transducer", "nope")))
     assert not (tmp_path / "x").exists()
 
@@ -241,9 +273,12 @@ def test_bad_settings_are_one_line_errors(make_compare_config, tmp_path, kw, mes
     assert message in str(e.value) and "\n" not in str(e.value)
 
 
-def test_other_test_metrics_are_recomputed_from_the_predictions(comparison, make_compare_config, tmp_path):
+def test_other_test_metrics_are_recomputed_from_the_predictions(
+    comparison, make_compare_config, tmp_path
+):
     """chrf is not stored in the predictions files (only the headline smooth_bleu4 is): the tests
-    recompute it per example from prediction and target, on a finished comparison, training nothing."""
+    recompute it per example from prediction and target, on a finished comparison, training
+    nothing."""
     from ttune.compare import run_comparison
     from ttune.metrics import per_example
     from ttune.metrics.significance import wilcoxon
@@ -262,18 +297,30 @@ def test_other_test_metrics_are_recomputed_from_the_predictions(comparison, make
     def chrf(method):  # seed-averaged per-example chrF, in record order
         by_seed = []
         for seed in SEEDS:
-            rows = [json.loads(x) for x in (out / "runs" / method / f"seed-{seed}" / "eval.predictions.jsonl")
-                    .read_text(encoding="utf-8").splitlines()]
+            rows = [
+                json.loads(x)
+                for x in (out / "runs" / method / f"seed-{seed}" / "eval.predictions.jsonl")
+                .read_text(encoding="utf-8")
+                .splitlines()
+            ]
             assert "chrf" not in rows[0]
-            by_seed.append(per_example("chrf", [r["prediction"] for r in rows], [r["target"] for r in rows]))
+            by_seed.append(
+                per_example("chrf", [r["prediction"] for r in rows], [r["target"] for r in rows])
+            )
         return [statistics.fmean(v) for v in zip(*by_seed)]
 
     want = wilcoxon(chrf("transducer"), chrf("lora"))
     got = again["wilcoxon_by_metric"]["chrf"]["lora"]
-    assert got["metric"] == "chrf" and got["p_value"] == pytest.approx(want.p_value) and got["n"] == want.n
+    assert (
+        got["metric"] == "chrf"
+        and got["p_value"] == pytest.approx(want.p_value)
+        and got["n"] == want.n
+    )
     report = (out / "report.md").read_text(encoding="utf-8")
     assert "## Wilcoxon signed-rank tests: `transducer` against each method (chrf)" in report
-    assert "## Wilcoxon signed-rank tests: `transducer` against each method (smooth_bleu4)" in report
+    assert (
+        "## Wilcoxon signed-rank tests: `transducer` against each method (smooth_bleu4)" in report
+    )
 
 
 def test_rebuild_report_from_finished_runs(comparison, tmp_path):
@@ -341,7 +388,9 @@ def test_a_failed_run_is_reported_and_retried_next_time(comparison, make_compare
     assert failed["status"] == "failed" and failed["smooth_bleu4"] == ""
     lora = results["summary"]["lora"]["smooth_bleu4"]
     assert lora["n"] == 1 and lora["std"] is None  # the mean is over the successful seed only
-    assert "Failed runs: `lora` seed 18: loss became nan" in (out / "report.md").read_text(encoding="utf-8")
+    assert "Failed runs: `lora` seed 18: loss became nan" in (out / "report.md").read_text(
+        encoding="utf-8"
+    )
     monkeypatch.setattr(CompareRunner, "run_one", original)
     events.clear()
     run_comparison(make_compare_config(out), on_event=events.append)
@@ -358,12 +407,19 @@ def test_results_table_script_summarises_the_reports(comparison, tmp_path):
     (tmp_path / "sum").mkdir()
     shutil.copy(Path(cfg.output_dir) / "results.json", tmp_path / "sum" / "results.json")
     root = Path(__file__).resolve().parents[2]
-    out = subprocess.run([sys.executable, str(root / "scripts" / "results_table.py"), str(tmp_path)],
-                         capture_output=True, text=True, check=True).stdout
+    out = subprocess.run(
+        [sys.executable, str(root / "scripts" / "results_table.py"), str(tmp_path)],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
     s = results["summary"]
     t, lora = s["transducer"]["smooth_bleu4"]["mean"], s["lora"]["smooth_bleu4"]["mean"]
     p = results["wilcoxon"]["lora"]["p_value"]
-    assert f"| `transducer` | {int(s['transducer']['trainable_parameters']['mean']):,} | {t:.2f}" in out
+    assert (
+        f"| `transducer` | {int(s['transducer']['trainable_parameters']['mean']):,} | {t:.2f}"
+        in out
+    )
     assert f"| `lora` | {int(s['lora']['trainable_parameters']['mean']):,} | {lora:.2f}" in out
     assert f"(p {p:.2g})" in out
     assert f"{s['transducer']['best_valid_loss']['mean']:.3f} (" in out

@@ -76,7 +76,10 @@ public class Box {
 def test_first_sentence_and_javadoc():
     assert first_sentence("Return x. Then y.") == "Return x."
     assert first_sentence("Return v1.2 of\n  the thing.\n\nMore.") == "Return v1.2 of the thing."
-    assert javadoc_text("/**\n * Returns the {@link Foo#bar baz} <i>x</i>.\n * @param a b\n */") == "Returns the bar x."
+    assert (
+        javadoc_text("/**\n * Returns the {@link Foo#bar baz} <i>x</i>.\n * @param a b\n */")
+        == "Returns the bar x."
+    )
     # Tags with nothing after the '#' (seen in the JDK sources) keep the class name.
     assert javadoc_text("/** Uses {@link Foo#} and {@link #m}. */") == "Uses Foo and m."
 
@@ -151,7 +154,11 @@ def test_build_assert(tmp_path):
     assert focal.startswith("def area(w, h):") and "return w * h" in focal
     assert not has_error_node(first["source"], "python")
     assert split_test_and_focal(recs[1]["source"], "python")[1] == ""  # helper() is not in geo.py
-    assert (first["source_lang"], first["target_lang"], first["id"]) == ("python", "python", "test/test_geo.py:7:test_area")
+    assert (first["source_lang"], first["target_lang"], first["id"]) == (
+        "python",
+        "python",
+        "test/test_geo.py:7:test_area",
+    )
     assert len(build_assert(tests, limit=None, per_file=10, require_focal=True)) == 1
 
 
@@ -170,5 +177,7 @@ def test_stdlib_builders_small():
     assert sum(not has_error_node(r["source"], "python") for r in recs) == 20
     tests = build_assert(STDLIB / "test", limit=10)
     assert len(tests) == 10
-    assert all(PLACEHOLDER in r["source"] and not has_error_node(r["source"], "python") for r in tests)
+    assert all(
+        PLACEHOLDER in r["source"] and not has_error_node(r["source"], "python") for r in tests
+    )
     assert build_summarize(STDLIB, "python", limit=20) == recs  # deterministic

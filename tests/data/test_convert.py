@@ -31,8 +31,11 @@ def test_codexglue_trans_fixture(tmp_path):
     _w(tmp_path / "test.java-cs.txt.java", ["int h() {return 2;}"])
     _w(tmp_path / "test.java-cs.txt.cs", ["int H(){return 2;}"])
     res = convert("codexglue-trans", tmp_path)
-    assert [r["id"] for r in res.records] == ["codexglue-java-cs/train/1", "codexglue-java-cs/train/3",
-                                             "codexglue-java-cs/test/1"]
+    assert [r["id"] for r in res.records] == [
+        "codexglue-java-cs/train/1",
+        "codexglue-java-cs/train/3",
+        "codexglue-java-cs/test/1",
+    ]
     assert res.skipped == [("train.java-cs.txt.java:2", "empty Java or C# side")]
     r = res.records[0]
     assert list(r) == list(SCHEMA_KEYS)
@@ -52,8 +55,11 @@ def test_codexglue_misaligned_is_an_error(tmp_path):
 
 
 def test_tl_codesum_fixture_and_carve(tmp_path):
-    _w(tmp_path / "valid.token.code", [f"{i}\tpublic int f{i} ( ) {{ return _NUM ; }}" for i in range(40)]
-       + ["garbage-without-tab", "99\tint g ( ) { }"])
+    _w(
+        tmp_path / "valid.token.code",
+        [f"{i}\tpublic int f{i} ( ) {{ return _NUM ; }}" for i in range(40)]
+        + ["garbage-without-tab", "99\tint g ( ) { }"],
+    )
     _w(tmp_path / "valid.token.nl", [f"{i}\treturns number {i} ." for i in range(40)]
        + ["x\ty", "98\tmismatch"])
     _w(tmp_path / "test.token.code", ["7\tvoid t ( ) { }"])
@@ -68,7 +74,10 @@ def test_tl_codesum_fixture_and_carve(tmp_path):
         rid = f"tl-codesum/valid/{i}"
         assert splits[rid] == carve_split(rid) and splits[rid] in ("train", "dev")
     r = next(r for r in res.records if r["id"] == "tl-codesum/valid/3")
-    assert (r["source"], r["target"]) == ("public int f3 ( ) { return _NUM ; }", "returns number 3 .")
+    assert (r["source"], r["target"]) == (
+        "public int f3 ( ) { return _NUM ; }",
+        "returns number 3 .",
+    )
 
 
 def test_carve_split_is_deterministic_and_about_ten_percent():
@@ -99,34 +108,72 @@ def test_code_docstring_fixture(tmp_path):
 
 def test_atlas_fixture(tmp_path):
     rows = [
-        {"id": 1, "split": "eval", "test_method": 'testA ( ) { int x = f ( ) ; "<AssertPlaceHolder>" ; } '
-         'f ( ) { return 1 ; }', "assertion": "org . junit . Assert . assertEquals ( 1 , x )",
-         "deabstraction_complete": True},
-        {"id": 2, "split": "eval", "test_method": 'testB ( ) { "<AssertPlaceHolder>" ; }',
-         "assertion": "assertTrue ( true )", "deabstraction_complete": False},
-        {"id": 3, "split": "eval", "test_method": "testC ( ) { }", "assertion": "x",
-         "deabstraction_complete": True},
+        {
+            "id": 1,
+            "split": "eval",
+            "test_method": 'testA ( ) { int x = f ( ) ; "<AssertPlaceHolder>" ; } '
+            "f ( ) { return 1 ; }",
+            "assertion": "org . junit . Assert . assertEquals ( 1 , x )",
+            "deabstraction_complete": True,
+        },
+        {
+            "id": 2,
+            "split": "eval",
+            "test_method": 'testB ( ) { "<AssertPlaceHolder>" ; }',
+            "assertion": "assertTrue ( true )",
+            "deabstraction_complete": False,
+        },
+        {
+            "id": 3,
+            "split": "eval",
+            "test_method": "testC ( ) { }",
+            "assertion": "x",
+            "deabstraction_complete": True,
+        },
     ]
     with gzip.open(tmp_path / "atlas_eval.jsonl.gz", "wt", encoding="utf-8") as f:
         for r in rows:
             f.write(json.dumps(r) + "\n")
         f.write("{broken\n")
     with gzip.open(tmp_path / "atlas_testing.jsonl.gz", "wt", encoding="utf-8") as f:
-        f.write(json.dumps({"id": 9, "split": "testing", "test_method": 'testT ( ) { "<AssertPlaceHolder>" ; }',
-                            "assertion": "assertNull ( y )", "deabstraction_complete": True}) + "\n")
+        f.write(
+            json.dumps(
+                {
+                    "id": 9,
+                    "split": "testing",
+                    "test_method": 'testT ( ) { "<AssertPlaceHolder>" ; }',
+                    "assertion": "assertNull ( y )",
+                    "deabstraction_complete": True,
+                }
+            )
+            + "\n"
+        )
     res = convert("atlas", tmp_path)
     assert [w for w, _ in res.skipped] == ["atlas_eval.jsonl.gz:2", "atlas_eval.jsonl.gz:3",
                                            "atlas_eval.jsonl.gz:4"]
     a, t = res.records
-    assert a["source"] == 'testA ( ) { int x = f ( ) ; "<AssertPlaceHolder>" ; }\nf ( ) { return 1 ; }'
+    assert (
+        a["source"] == 'testA ( ) { int x = f ( ) ; "<AssertPlaceHolder>" ; }\nf ( ) { return 1 ; }'
+    )
     assert a["target"] == "org . junit . Assert . assertEquals ( 1 , x )"
     assert a["split"] == carve_split("atlas/eval/1")
-    assert (t["id"], t["split"], t["source_lang"], t["target_lang"]) == ("atlas/testing/9", "test", "java", "java")
+    assert (t["id"], t["split"], t["source_lang"], t["target_lang"]) == (
+        "atlas/testing/9",
+        "test",
+        "java",
+        "java",
+    )
 
 
 def test_avatar_fixture(tmp_path):
-    _w(tmp_path / "valid.java-python.java", ['static int f ( ) { return " a ▁ b " . length ( ) ; }'])
-    _w(tmp_path / "valid.java-python.python", ['def f ( ) : NEW_LINE INDENT return len ( " a ▁ b " ) NEW_LINE DEDENT'])
+    _w(
+        tmp_path / "valid.java-python.java",
+        ['static int f ( ) { return " a ▁ b " . length ( ) ; }'],
+    )
+    _w(
+        tmp_path / "valid.java-python.python",
+        ['def f ( ) : NEW_LINE INDENT return len ( " a ▁ b " ) NEW_LINE DEDENT'],
+    )
     _w(tmp_path / "valid.java-python.id", ["geeksforgeeks_1_A"])
     r = convert("avatar", tmp_path).records[0]
     assert r == {"id": "avatar/valid/geeksforgeeks_1_A",

@@ -95,7 +95,11 @@ def test_decontamination_and_report(tmp_path):
 
 
 def test_length_and_graph_filters(tmp_path):
-    recs = [_rec(0, "int a() { return 1; }"), _rec(1, _func(1, n=200)), _rec(2, "int b() { return 2; }")]
+    recs = [
+        _rec(0, "int a() { return 1; }"),
+        _rec(1, _func(1, n=200)),
+        _rec(2, "int b() { return 2; }"),
+    ]
     sizes = {"int a() { return 1; }": 9, "int b() { return 2; }": 60}
     cfg = HygieneConfig(max_source_tokens=100, max_cpg_nodes=50)
     rep = FileReport("train", "mem")

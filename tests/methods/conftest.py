@@ -31,12 +31,17 @@ def make_backbone(tok):
 
 
 def encode(tok, sources, targets=None):
-    """input_ids/attention_mask [B, T], token_spans [B, T, 2] (bytes; sources are ASCII), labels [B, L]."""
+    """input_ids/attention_mask [B, T], token_spans [B, T, 2] (bytes; sources are ASCII), labels [B,
+    L]."""
     enc = tok(sources, return_tensors="pt", padding=True, return_offsets_mapping=True)
     spans = enc["offset_mapping"].clone().long()
     special = (enc["input_ids"] == tok.pad_token_id) | (enc["input_ids"] == tok.eos_token_id)
     spans[special] = -1
-    out = {"input_ids": enc["input_ids"], "attention_mask": enc["attention_mask"], "token_spans": spans}
+    out = {
+        "input_ids": enc["input_ids"],
+        "attention_mask": enc["attention_mask"],
+        "token_spans": spans,
+    }
     if targets is not None:
         labels = tok(targets, return_tensors="pt", padding=True)["input_ids"]
         labels[labels == tok.pad_token_id] = -100

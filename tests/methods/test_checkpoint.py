@@ -46,7 +46,11 @@ def test_save_then_load_gives_identical_logits(name, tmp_path, make_backbone, ba
     out = save_method(adapted, tmp_path / name, meta={"note": "x"})
     assert sorted(p.name for p in out.iterdir()) == ["method.safetensors", "method_config.json"]
     doc = json.loads((out / "method_config.json").read_text())
-    assert doc["format_version"] == 1 and doc["config"]["method"] == name and doc["meta"] == {"note": "x"}
+    assert (
+        doc["format_version"] == 1
+        and doc["config"]["method"] == name
+        and doc["meta"] == {"note": "x"}
+    )
     assert doc["backbone"]["d_model"] == 64
     assert set(load_file(out / "method.safetensors")) == set(adapted.method_state_dict())
     loaded = load_method(out, make_backbone(), tok)
@@ -61,14 +65,27 @@ def test_other_backbone_shape_is_refused(saved, make_backbone, tok):
         load_method(saved, make_backbone(d_model=32, num_heads=4), tok)
 
 
-@pytest.mark.parametrize("damage, match", [
-    (lambda d: (d / "method_config.json").write_text("{not json"), "corrupt .*method_config.json"),
-    (lambda d: (d / "method_config.json").unlink(), "no method_config.json"),
-    (lambda d: (d / "method.safetensors").unlink(), "no method.safetensors"),
-    (lambda d: (d / "method.safetensors").write_bytes(b"\x00garbage" * 5), "corrupt .*method.safetensors"),
-    (lambda d: (d / "method.safetensors").write_bytes((d / "method.safetensors").read_bytes()[:100]),
-     "corrupt .*method.safetensors"),
-])
+@pytest.mark.parametrize(
+    "damage, match",
+    [
+        (
+            lambda d: (d / "method_config.json").write_text("{not json"),
+            "corrupt .*method_config.json",
+        ),
+        (lambda d: (d / "method_config.json").unlink(), "no method_config.json"),
+        (lambda d: (d / "method.safetensors").unlink(), "no method.safetensors"),
+        (
+            lambda d: (d / "method.safetensors").write_bytes(b"\x00garbage" * 5),
+            "corrupt .*method.safetensors",
+        ),
+        (
+            lambda d: (d / "method.safetensors").write_bytes(
+                (d / "method.safetensors").read_bytes()[:100]
+            ),
+            "corrupt .*method.safetensors",
+        ),
+    ],
+)
 def test_damaged_files_raise_checkpoint_error(saved, damage, match, make_backbone, tok):
     from ttune.methods import CheckpointError, load_method
 

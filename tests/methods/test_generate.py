@@ -13,7 +13,9 @@ def _gen(adapted, batch, **kw):
                             token_spans=batch["token_spans"], **kw)
 
 
-@pytest.mark.parametrize("name, overrides", [(m, {}) for m in METHODS] + [("prefix", {"encoder_prefix": False})])
+@pytest.mark.parametrize(
+    "name, overrides", [(m, {}) for m in METHODS] + [("prefix", {"encoder_prefix": False})]
+)
 def test_generate_shape_and_agrees_with_forward(name, overrides, make_backbone, batch, tok):
     """Greedy output == argmax of the method's teacher-forced logits on that output, so generate
     sees the same adapted inputs as forward (prompts, prefixes, transducer embeddings)."""
@@ -24,7 +26,9 @@ def test_generate_shape_and_agrees_with_forward(name, overrides, make_backbone, 
     adapted.eval()
     out = _gen(adapted, batch, max_new_tokens=6)
     B = batch["input_ids"].shape[0]
-    assert out.dtype == torch.long and out.dim() == 2 and out.shape[0] == B and 2 <= out.shape[1] <= 7
+    assert (
+        out.dtype == torch.long and out.dim() == 2 and out.shape[0] == B and 2 <= out.shape[1] <= 7
+    )
     assert (out[:, 0] == 0).all()                           # decoder start
     with torch.no_grad():
         logits = adapted(batch["input_ids"], batch["attention_mask"], labels=out[:, 1:],

@@ -34,7 +34,8 @@ def test_transducer_paper_mode_is_30728(t5_220m):
 def test_transducer_node_mode_default(t5_220m):
     from ttune.methods import apply_method, make_config
 
-    # GVE 768 + 6,144 + 136 + 1,024; fusion 768 + 128 + 6,144 + 1,024 + 1,024 + 6,144 + gate 1 + span bias 1
+    # GVE 768 + 6,144 + 136 + 1,024; fusion 768 + 128 + 6,144 + 1,024 + 1,024 + 6,144 + gate 1 +
+    # span bias 1
     assert apply_method(t5_220m, make_config("transducer")).num_trainable() == 23_306
 
 
@@ -45,14 +46,21 @@ def test_lora_is_884736(t5_220m):
     assert apply_method(t5_220m, make_config("lora")).num_trainable() == 884_736
 
 
-@pytest.mark.parametrize("name, overrides, expected", [
-    ("linear", {}, 768 * 768),
-    ("prompt", {"num_virtual_tokens": 25}, 25 * 768),                   # only the rows it uses
-    ("prefix", {"num_virtual_tokens": 10}, 10 * 24 * 768 + 10 * 768),    # peft decoder prefix + encoder prefix
-    ("prefix", {"num_virtual_tokens": 10, "encoder_prefix": False}, 10 * 24 * 768),
-    ("none", {}, 0),
-    ("full", {}, 222_882_048),
-])
+@pytest.mark.parametrize(
+    "name, overrides, expected",
+    [
+        ("linear", {}, 768 * 768),
+        ("prompt", {"num_virtual_tokens": 25}, 25 * 768),  # only the rows it uses
+        (
+            "prefix",
+            {"num_virtual_tokens": 10},
+            10 * 24 * 768 + 10 * 768,
+        ),  # peft decoder prefix + encoder prefix
+        ("prefix", {"num_virtual_tokens": 10, "encoder_prefix": False}, 10 * 24 * 768),
+        ("none", {}, 0),
+        ("full", {}, 222_882_048),
+    ],
+)
 def test_other_counts(t5_220m, name, overrides, expected):
     from ttune.methods import apply_method, make_config
 

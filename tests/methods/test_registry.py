@@ -46,7 +46,10 @@ def test_make_config_overrides_and_unknown_field():
 
     cfg = make_config("transducer", gnn="typed", edge_types=["AST", "DDG"], fusion="paper")
     assert (cfg.gnn, cfg.edge_types, cfg.fusion) == ("typed", ("AST", "DDG"), "paper")
-    with pytest.raises(MethodConfigError, match=r"unknown field\(s\) rank .*valid: r, alpha, dropout, target_modules"):
+    with pytest.raises(
+        MethodConfigError,
+        match=r"unknown field\(s\) rank .*valid: r, alpha, dropout, target_modules",
+    ):
         make_config("lora", rank=4)
 
 
@@ -94,7 +97,9 @@ def test_third_party_entry_point(monkeypatch):
             return register
 
     monkeypatch.setitem(registry._loaded, "entry_points", False)
-    monkeypatch.setattr(registry, "entry_points", lambda group: [FakeEP()] if group == "ttune.methods" else [])
+    monkeypatch.setattr(
+        registry, "entry_points", lambda group: [FakeEP()] if group == "ttune.methods" else []
+    )
     monkeypatch.setattr(registry, "_REGISTRY", dict(registry._REGISTRY))
     assert "echo" in method_names()
     assert registry.make_config("echo").to_dict() == {"method": "echo", "version": 1}

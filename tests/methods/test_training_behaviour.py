@@ -11,7 +11,9 @@ TRAINABLE = {  # which parameter names a method may train
     "full": lambda n: n.startswith("model."),
     "linear": lambda n: n == "proj.weight",
     "lora": lambda n: ".lora_A." in n or ".lora_B." in n,
-    "prefix": lambda n: n in ("model.prompt_encoder.default.embedding.weight", "encoder_prompt.weight"),
+    "prefix": lambda n: (
+        n in ("model.prompt_encoder.default.embedding.weight", "encoder_prompt.weight")
+    ),
     "prompt": lambda n: n == "prompt.weight",
     "transducer": lambda n: n.startswith("transducer."),
 }
@@ -78,7 +80,8 @@ def test_none_trains_nothing(make_backbone, batch, tok):
 
 @pytest.mark.parametrize("name", ["none", "linear", "transducer"])
 def test_untrained_identity_methods_leave_logits_exactly_unchanged(name, make_backbone, batch, tok):
-    """linear starts at the identity; the transducer's zero gate leaves the embeddings as they were."""
+    """linear starts at the identity; the transducer's zero gate leaves the embeddings as they
+    were."""
     from ttune.methods import apply_method, make_config
 
     ref = make_backbone()(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"],

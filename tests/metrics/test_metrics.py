@@ -20,21 +20,35 @@ from ttune.metrics.results import results_header
 
 
 def test_codenn_tokenisation():
-    assert codenn_tokens("Returns the Foo-bar, 3.5x!") == ["returns", "the", "foo", "-", "bar", ",", "3", ".",
-                                                          "5x", "!"]
+    assert codenn_tokens("Returns the Foo-bar, 3.5x!") == [
+        "returns",
+        "the",
+        "foo",
+        "-",
+        "bar",
+        ",",
+        "3",
+        ".",
+        "5x",
+        "!",
+    ]
 
 
 def test_smooth_bleu4_hand_computed():
     # unigram 5/6 (no smoothing), bigram (3+1)/(5+1), trigram (1+1)/(4+1), 4-gram (0+1)/(3+1), BP 1.
     expected = ((5 / 6) * (4 / 6) * (2 / 5) * (1 / 4)) ** 0.25
-    assert smooth_bleu4_sentence("The cat sat on the mat", "the cat is on the mat") == pytest.approx(expected, rel=1e-12)
+    assert smooth_bleu4_sentence(
+        "The cat sat on the mat", "the cat is on the mat"
+    ) == pytest.approx(expected, rel=1e-12)
     # Brevity penalty with the script's +1: hyp 2 tokens, ref 4 -> exp(1 - 5/3).
     # unigram 2/2, bigram (1+1)/(1+1), trigram (0+1)/(0+1), 4-gram (0+1)/(0+1).
     assert smooth_bleu4_sentence("a b", "a b c d") == pytest.approx(math.exp(1 - 5 / 3), rel=1e-12)
     # An empty prediction still scores exp(1 - (ref+1)/1) (a quirk of the original script).
     assert smooth_bleu4_sentence("", "a b c d") == pytest.approx(math.exp(-4), rel=1e-9)
     assert smooth_bleu4_sentence("x y z", "x y z") == pytest.approx(1.0)
-    scores = compute(["smooth_bleu4"], ["The cat sat on the mat", "x y z"], ["the cat is on the mat", "x y z"])
+    scores = compute(
+        ["smooth_bleu4"], ["The cat sat on the mat", "x y z"], ["the cat is on the mat", "x y z"]
+    )
     assert scores["smooth_bleu4"] == pytest.approx(50 * (expected + 1))
     assert per_example("smooth_bleu4", ["x y z"], ["x y z"]) == [pytest.approx(100.0)]
 
@@ -48,7 +62,9 @@ def test_sacrebleu_and_chrf_match_sacrebleu():
     assert s["sacrebleu"] == pytest.approx(sacrebleu.corpus_bleu(hyp, [ref]).score)
     assert s["chrf"] == pytest.approx(sacrebleu.corpus_chrf(hyp, [ref]).score)
     assert compute("sacrebleu", ref, ref)["sacrebleu"] == pytest.approx(100.0)
-    assert per_example("chrf", hyp, ref)[0] == pytest.approx(sacrebleu.sentence_chrf(hyp[0], [ref[0]]).score)
+    assert per_example("chrf", hyp, ref)[0] == pytest.approx(
+        sacrebleu.sentence_chrf(hyp[0], [ref[0]]).score
+    )
 
 
 def test_exact_match_strict_and_lenient():
@@ -61,8 +77,15 @@ def test_exact_match_strict_and_lenient():
 
 
 def test_names_errors_and_descriptions():
-    assert metric_names() == ["chrf", "codebleu", "codebleu_pkg", "exact_match", "exact_match_lenient",
-                              "sacrebleu", "smooth_bleu4"]
+    assert metric_names() == [
+        "chrf",
+        "codebleu",
+        "codebleu_pkg",
+        "exact_match",
+        "exact_match_lenient",
+        "sacrebleu",
+        "smooth_bleu4",
+    ]
     with pytest.raises(UnknownMetricError, match="unknown metric 'bleu'"):
         compute("bleu", ["a"], ["a"])
     with pytest.raises(ValueError, match="4 non-negative weights summing to 1"):
@@ -74,29 +97,43 @@ def test_names_errors_and_descriptions():
 
 
 PAIRS = [
-    ("public int add(int a, int b) { return a + b; }", "public int add(int x, int y) { return x + y; }"),
-    ("int f(int n) { int s = 0; for (int i = 0; i < n; i++) s += i; return s; }",
-     "int f(int n) { int s = 0; for (int i = 0; i < n; i++) { s = s + i; } return s; }"),
+    (
+        "public int add(int a, int b) { return a + b; }",
+        "public int add(int x, int y) { return x + y; }",
+    ),
+    (
+        "int f(int n) { int s = 0; for (int i = 0; i < n; i++) s += i; return s; }",
+        "int f(int n) { int s = 0; for (int i = 0; i < n; i++) { s = s + i; } return s; }",
+    ),
     ("void g() { System.out.println(1); }", "void g() { System.out.println(2); }"),
 ]
 
 
 def test_codebleu_matches_package():
-    codebleu = pytest.importorskip("codebleu", reason="codebleu not installed: pip install --no-deps codebleu==0.7.0")
+    codebleu = pytest.importorskip(
+        "codebleu", reason="codebleu not installed: pip install --no-deps codebleu==0.7.0"
+    )
     hyps, refs = [p for p, _ in PAIRS], [r for _, r in PAIRS]
     direct = codebleu.calc_codebleu([[r] for r in refs], hyps, lang="java")
     assert direct["dataflow_match_score"] > 0  # here the package's total is the plain formula
-    assert compute("codebleu", hyps, refs, lang="java")["codebleu"] == pytest.approx(100 * direct["codebleu"])
-    assert compute("codebleu_pkg", hyps, refs, lang="java")["codebleu_pkg"] == pytest.approx(100 * direct["codebleu"])
+    assert compute("codebleu", hyps, refs, lang="java")["codebleu"] == pytest.approx(
+        100 * direct["codebleu"]
+    )
+    assert compute("codebleu_pkg", hyps, refs, lang="java")["codebleu_pkg"] == pytest.approx(
+        100 * direct["codebleu"]
+    )
     w = (0.1, 0.1, 0.4, 0.4)
     direct_w = codebleu.calc_codebleu([[r] for r in refs], hyps, lang="java", weights=w)["codebleu"]
-    assert compute("codebleu:0.1,0.1,0.4,0.4", hyps, refs, lang="java")["codebleu:0.1,0.1,0.4,0.4"] == \
-        pytest.approx(100 * direct_w)
+    assert compute("codebleu:0.1,0.1,0.4,0.4", hyps, refs, lang="java")[
+        "codebleu:0.1,0.1,0.4,0.4"
+    ] == pytest.approx(100 * direct_w)
     each = per_example("codebleu_pkg", hyps, refs, lang="java")
     assert each == [pytest.approx(100 * codebleu.calc_codebleu([[r]], [h], lang="java")["codebleu"])
                     for h, r in zip(hyps, refs)]
     # Identical code scores 100; Python and C# grammars load beside tree-sitter 0.26.
-    assert compute("codebleu", [refs[0]], [refs[0]], lang="java")["codebleu"] == pytest.approx(100.0)
+    assert compute("codebleu", [refs[0]], [refs[0]], lang="java")["codebleu"] == pytest.approx(
+        100.0
+    )
     py = "def f(a):\n    b = a + 1\n    return b\n"
     assert compute("codebleu", [py], [py], lang="python")["codebleu"] == pytest.approx(100.0)
     cs = "public int F(int a) { int b = a + 1; return b; }"
@@ -106,16 +143,22 @@ def test_codebleu_matches_package():
 
 
 def test_codebleu_zero_dataflow_is_not_counted_as_one():
-    codebleu = pytest.importorskip("codebleu", reason="codebleu not installed: pip install --no-deps codebleu==0.7.0")
+    codebleu = pytest.importorskip(
+        "codebleu", reason="codebleu not installed: pip install --no-deps codebleu==0.7.0"
+    )
     ref = "int g(int a) { int b = a; return b; }"
     parts = codebleu.calc_codebleu([[ref]], [""], lang="java")
-    assert parts["dataflow_match_score"] == 0 and parts["codebleu"] == pytest.approx(0.25)  # the package's "or 1"
+    assert parts["dataflow_match_score"] == 0 and parts["codebleu"] == pytest.approx(
+        0.25
+    )  # the package's "or 1"
     assert per_example("codebleu_pkg", [""], [ref], lang="java") == [pytest.approx(25.0)]
     assert per_example("codebleu", [""], [ref], lang="java") == [pytest.approx(0.0)]
 
 
 def test_results_header():
-    h = results_header("tl-codesum", "test", 8714, [1, 2], "ttune eval ...", ["smooth_bleu4", "codebleu"])
+    h = results_header(
+        "tl-codesum", "test", 8714, [1, 2], "ttune eval ...", ["smooth_bleu4", "codebleu"]
+    )
     assert (h["dataset"], h["split"], h["n_records"], h["seeds"], h["command"]) == \
         ("tl-codesum", "test", 8714, [1, 2], "ttune eval ...")
     assert h["versions"]["sacrebleu"] == "2.6.0" and h["versions"]["tree-sitter"] == "0.26.1"

@@ -17,7 +17,8 @@ def marker(ds: str, split: str, i: int, side: str) -> str:
 
 
 def _java(ds, split, i, side="java"):
-    return f"public int f{i} ( int x ) {{ int {marker(ds, split, i, side)} = x * {i} ; return {marker(ds, split, i, side)} ; }}"
+    name = marker(ds, split, i, side)
+    return f"public int f{i} ( int x ) {{ int {name} = x * {i} ; return {name} ; }}"
 
 
 def _write_lines(path: Path, lines) -> None:
@@ -32,24 +33,39 @@ def make_fake_data_dir(root: Path) -> Path:
     for split in ("train", "valid", "test"):
         # CodeXGLUE Java -> C#: line i of .java and .cs is a pair.
         _write_lines(cxg / f"{split}.java-cs.txt.java", (_java("cxg", split, i) for i in range(N)))
-        _write_lines(cxg / f"{split}.java-cs.txt.cs",
-                     (f"public int F{i}(int x){{ var {marker('cxg', split, i, 'cs')} = x; return x; }}"
-                      for i in range(N)))
+        _write_lines(
+            cxg / f"{split}.java-cs.txt.cs",
+            (
+                f"public int F{i}(int x){{ var {marker('cxg', split, i, 'cs')} = x; return x; }}"
+                for i in range(N)
+            ),
+        )
         # AVATAR Java <-> Python, space tokenised with NEW_LINE / INDENT / DEDENT.
         _write_lines(av / f"{split}.java-python.java", (_java("av", split, i) for i in range(N)))
-        _write_lines(av / f"{split}.java-python.python",
-                     (f"def f{i} ( x ) : NEW_LINE INDENT {marker('av', split, i, 'py')} = x NEW_LINE "
-                      f"return x NEW_LINE DEDENT" for i in range(N)))
+        _write_lines(
+            av / f"{split}.java-python.python",
+            (
+                f"def f{i} ( x ) : NEW_LINE INDENT {marker('av', split, i, 'py')} = x NEW_LINE "
+                f"return x NEW_LINE DEDENT"
+                for i in range(N)
+            ),
+        )
         _write_lines(av / f"{split}.java-python.id", (f"{split}_{i}" for i in range(N)))
     for split in ("valid", "test"):
         # code-docstring-corpus (canonical): valid is carved into train/dev, test stays test.
-        _write_lines(cds / f"data_ps.declbodies.{split}",
-                     (f"def g{i} ( x ) : DCNL DCSP {marker('cd', split, i, 'py')} = x DCNL DCSP return x"
-                      for i in range(N)))
+        _write_lines(
+            cds / f"data_ps.declbodies.{split}",
+            (
+                f"def g{i} ( x ) : DCNL DCSP {marker('cd', split, i, 'py')} = x DCNL DCSP return x"
+                for i in range(N)
+            ),
+        )
         _write_lines(cds / f"data_ps.descriptions.{split}",
                      (f"'Return {marker('cd', split, i, 'nl')}.'" for i in range(N)))
         # TL-CodeSum: id<TAB>text; valid is carved, test stays test.
-        _write_lines(tl / f"{split}.token.code", (f"{split}{i}\t{_java('tl', split, i)}" for i in range(N)))
+        _write_lines(
+            tl / f"{split}.token.code", (f"{split}{i}\t{_java('tl', split, i)}" for i in range(N))
+        )
         _write_lines(tl / f"{split}.token.nl",
                      (f"{split}{i}\treturns {marker('tl', split, i, 'nl')}" for i in range(N)))
     # ATLAS: gzipped JSON lines; eval is carved, testing is test.
@@ -60,9 +76,18 @@ def make_fake_data_dir(root: Path) -> Path:
             for i in range(N):
                 test = (f"@Test public void t{i} ( ) {{ int {marker('at', split, i, 'test')} = 1 ; "
                         f"\"<AssertPlaceHolder>\" ; }} int focal{i} ( ) {{ return {i} ; }}")
-                f.write(json.dumps({"id": i, "split": split, "test_method": test,
-                                    "assertion": f"assertEquals ( {marker('at', split, i, 'assert')} , 1 )",
-                                    "deabstraction_complete": True}) + "\n")
+                f.write(
+                    json.dumps(
+                        {
+                            "id": i,
+                            "split": split,
+                            "test_method": test,
+                            "assertion": f"assertEquals ( {marker('at', split, i, 'assert')} , 1 )",
+                            "deabstraction_complete": True,
+                        }
+                    )
+                    + "\n"
+                )
     return root
 
 

@@ -52,14 +52,18 @@ def test_no_test_dev_or_english_records(tmp_path, fake_data_dir):
 
 def test_train_copy_of_a_test_record_is_dropped(tmp_path, fake_data_dir):
     java = fake_data_dir / "codexglue-java-cs" / "train.java-cs.txt.java"
-    test_line = (fake_data_dir / "codexglue-java-cs" / "test.java-cs.txt.java").read_text().splitlines()[0]
+    test_line = (
+        (fake_data_dir / "codexglue-java-cs" / "test.java-cs.txt.java").read_text().splitlines()[0]
+    )
     lines = java.read_text().splitlines()
     lines[3] = "  " + test_line.replace(" ; ", " ;  ")  # same code up to whitespace
     java.write_text("\n".join(lines) + "\n")
     corpus = build_corpus(_cfg(tmp_path, sources=("codexglue-java-cs",)), say=lambda m: None)
     assert marker("cxg", "test", 0, "java") not in "\n".join(corpus.chunks)
     assert corpus.stats["codexglue-java-cs"]["documents"] == 2 * N - 1
-    assert "1 train sides equal to a test record dropped" in corpus.stats["codexglue-java-cs"]["note"]
+    assert (
+        "1 train sides equal to a test record dropped" in corpus.stats["codexglue-java-cs"]["note"]
+    )
 
 
 def test_deterministic_and_capped(tmp_path, fake_data_dir):
@@ -114,8 +118,13 @@ def test_config_round_trip_and_resume_keys(tmp_path):
     c.save(tmp_path / "c.json")
     d = PretrainConfig.load(tmp_path / "c.json")
     assert d == c
-    assert PretrainConfig(output_dir="x", sources=("jdk", "atlas"), max_minutes=9.0).resume_mismatch(c) == []
-    assert PretrainConfig(output_dir="x", sources=("jdk", "atlas"), seed=5).resume_mismatch(c) == ["seed"]
+    assert (
+        PretrainConfig(output_dir="x", sources=("jdk", "atlas"), max_minutes=9.0).resume_mismatch(c)
+        == []
+    )
+    assert PretrainConfig(output_dir="x", sources=("jdk", "atlas"), seed=5).resume_mismatch(c) == [
+        "seed"
+    ]
 
 
 def test_jdk_sources_are_read_inside_the_zip(tmp_path, monkeypatch):
@@ -126,12 +135,17 @@ def test_jdk_sources_are_read_inside_the_zip(tmp_path, monkeypatch):
         f.writestr("java.base/java/lang/A.java", "class A { int JDK_A; }\n")
         f.writestr("java.base/java/lang/B.java", "class B { int JDK_B; }\n")
         f.writestr("java.base/java/lang/notes.txt", "NOT_JAVA\n")
-        f.writestr("java.base/java/lang/Huge.java", "class Huge { int JDK_HUGE; }\n" + "//x\n" * 100)
+        f.writestr(
+            "java.base/java/lang/Huge.java", "class Huge { int JDK_HUGE; }\n" + "//x\n" * 100
+        )
     monkeypatch.setenv("TTUNE_DATA_DIR", str(tmp_path / "nowhere"))
     corpus = build_corpus(_cfg(tmp_path, sources=("jdk",), jdk_src_zip=str(z), max_file_bytes=100),
                           say=lambda m: None)
     text = "\n".join(corpus.chunks)
     assert "JDK_A" in text and "JDK_B" in text
     assert "NOT_JAVA" not in text and "JDK_HUGE" not in text  # not .java / over max_file_bytes
-    assert sorted(corpus.names["jdk"]) == ["java.base/java/lang/A.java", "java.base/java/lang/B.java"]
+    assert sorted(corpus.names["jdk"]) == [
+        "java.base/java/lang/A.java",
+        "java.base/java/lang/B.java",
+    ]
     assert corpus.stats["jdk"]["bytes"] == 2 * len("class A { int JDK_A; }\n")

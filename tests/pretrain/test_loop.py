@@ -16,10 +16,29 @@ from ttune.pretrain.loop import Windows, lr_at, prepare_data, prepare_pairs, pre
 
 
 def tiny(out, **kw) -> PretrainConfig:
-    base = dict(sources=("python-stdlib",), corpus_bytes=120_000, tokenizer_bytes=120_000, vocab_size=600,
-                shape="ttune-mini", d_model=32, d_ff=64, num_layers=2, num_heads=4, input_length=64,
-                batch_size=4, eval_windows=8, warmup_steps=2, lr=3e-3, max_steps=10, checkpoint_every=4,
-                log_every=1, progress=False, seed=3, docstring_pairs=200, prefix_target_length=16)
+    base = dict(
+        sources=("python-stdlib",),
+        corpus_bytes=120_000,
+        tokenizer_bytes=120_000,
+        vocab_size=600,
+        shape="ttune-mini",
+        d_model=32,
+        d_ff=64,
+        num_layers=2,
+        num_heads=4,
+        input_length=64,
+        batch_size=4,
+        eval_windows=8,
+        warmup_steps=2,
+        lr=3e-3,
+        max_steps=10,
+        checkpoint_every=4,
+        log_every=1,
+        progress=False,
+        seed=3,
+        docstring_pairs=200,
+        prefix_target_length=16,
+    )
     base.update(kw)
     return PretrainConfig(output_dir=str(out), **base)
 
@@ -35,7 +54,12 @@ def prepared(tmp_path_factory):
 
 def run_dir(prepared, path):
     path.mkdir(parents=True)
-    for name in ("corpus.json", "corpus_tokens.safetensors", "pairs.json", "pairs_tokens.safetensors"):
+    for name in (
+        "corpus.json",
+        "corpus_tokens.safetensors",
+        "pairs.json",
+        "pairs_tokens.safetensors",
+    ):
         shutil.copy(prepared / name, path / name)
     shutil.copytree(prepared / "tokenizer", path / "tokenizer")
     return path
@@ -58,10 +82,16 @@ def test_loss_falls_on_the_held_out_batch(prepared, tmp_path):
     assert [e["step"] for e in steps] == list(range(1, 25))
     assert all(e["tokens_per_s"] > 0 for e in steps)
     # Window steps read 4 x 64 corpus tokens; docstring steps the code tokens of 4 pairs (fewer).
-    gained = [b["tokens_seen"] - a["tokens_seen"] for a, b in zip([{"tokens_seen": 0}] + steps, steps)]
+    gained = [
+        b["tokens_seen"] - a["tokens_seen"] for a, b in zip([{"tokens_seen": 0}] + steps, steps)
+    ]
     assert all(0 < g <= 4 * 64 for g in gained) and gained.count(4 * 64) >= 12
     # All three objectives ran, each logged with its own loss.
-    assert {k for e in steps for k in e if k.startswith("loss_")} == {"loss_span", "loss_prefix", "loss_docstring"}
+    assert {k for e in steps for k in e if k.startswith("loss_")} == {
+        "loss_span",
+        "loss_prefix",
+        "loss_docstring",
+    }
     assert evals[-1]["heldout_docstring_loss"] < evals[0]["heldout_docstring_loss"]
 
 
@@ -83,7 +113,9 @@ def test_resume_after_a_kill_gives_the_same_weights(prepared, tmp_path, monkeypa
     assert sorted(p.name for p in (b / "checkpoints").iterdir()) == ["step-4"]
     assert not (b / "backbone").exists()
     monkeypatch.setattr(Windows, "batch", original)
-    pretrain(tiny(b, precision=precision, max_minutes=30.0))  # budgets may change between invocations
+    pretrain(
+        tiny(b, precision=precision, max_minutes=30.0)
+    )  # budgets may change between invocations
     log = log_lines(b)
     assert {"event": "resume", "step": 4, "checkpoint": "step-4"} in log
     assert [e["step"] for e in log if "loss" in e] == list(range(1, 11))  # step 5, 6 redone once
@@ -142,6 +174,10 @@ def test_cli_bad_option_is_one_line(tmp_path):
 
     from ttune.cli.main import app
 
-    res = CliRunner().invoke(app, ["pretrain", "--output", str(tmp_path / "o"), "--schedule", "steps"])
+    res = CliRunner().invoke(
+        app, ["pretrain", "--output", str(tmp_path / "o"), "--schedule", "steps"]
+    )
     assert res.exit_code == 1
-    assert res.output.strip().splitlines() == ["error: schedule must be one of cosine, linear, constant, got 'steps'"]
+    assert res.output.strip().splitlines() == [
+        "error: schedule must be one of cosine, linear, constant, got 'steps'"
+    ]

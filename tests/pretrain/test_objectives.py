@@ -21,7 +21,9 @@ def test_prefix_lm_splits_each_window_at_the_same_place():
 def test_objective_shares_and_determinism():
     shares = {"span": 0.5, "prefix": 0.25, "docstring": 0.25}
     picks = [objective_of(s, 0, shares) for s in range(4000)]
-    assert picks == [objective_of(s, 0, shares) for s in range(4000)]  # a pure function of (seed, step)
+    assert picks == [
+        objective_of(s, 0, shares) for s in range(4000)
+    ]  # a pure function of (seed, step)
     c = Counter(picks)
     assert abs(c["span"] / 4000 - 0.5) < 0.03 and abs(c["prefix"] / 4000 - 0.25) < 0.03
     assert picks != [objective_of(s, 1, shares) for s in range(4000)]
@@ -44,16 +46,25 @@ def _entries(files: dict[str, str]):
 
 
 def test_collect_pairs_strips_the_docstring_and_drops_test_copies():
-    files = {"a.py": 'def area(r):\n    """Return the area of a circle."""\n    return 3.14 * r * r\n',
-             "b.py": 'def grow(x):\n    """Grow the list by one element."""\n    x.append(1)\n    return x\n',
-             "c.py": "def nodoc(x):\n    return x\n"}
+    files = {
+        "a.py": 'def area(r):\n    """Return the area of a circle."""\n    return 3.14 * r * r\n',
+        "b.py": ('def grow(x):\n    """Grow the list by one element."""\n'
+                 '    x.append(1)\n    return x\n'),
+        "c.py": "def nodoc(x):\n    return x\n",
+    }
     norm = lambda code: " ".join(code.split())  # noqa: E731
-    pairs, stats = collect_pairs({"python-stdlib": _entries(files)}, 10, 0, set(), norm, lambda m: None)
-    assert sorted(pairs) == [("def area(r):\n    return 3.14 * r * r\n", "Return the area of a circle."),
-                             ("def grow(x):\n    x.append(1)\n    return x\n", "Grow the list by one element.")]
+    pairs, stats = collect_pairs(
+        {"python-stdlib": _entries(files)}, 10, 0, set(), norm, lambda m: None
+    )
+    assert sorted(pairs) == [
+        ("def area(r):\n    return 3.14 * r * r\n", "Return the area of a circle."),
+        ("def grow(x):\n    x.append(1)\n    return x\n", "Grow the list by one element."),
+    ]
     assert stats["python-stdlib"]["pairs"] == 2
     excluded = {norm("def area(r):\n    return 3.14 * r * r\n")}
-    pairs, stats = collect_pairs({"python-stdlib": _entries(files)}, 10, 0, excluded, norm, lambda m: None)
+    pairs, stats = collect_pairs(
+        {"python-stdlib": _entries(files)}, 10, 0, excluded, norm, lambda m: None
+    )
     assert [d for _, d in pairs] == ["Grow the list by one element."]
     assert stats["python-stdlib"]["dropped_as_test"] == 1
     pairs, _ = collect_pairs({"python-stdlib": _entries(files)}, 1, 0, set(), norm, lambda m: None)

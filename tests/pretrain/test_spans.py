@@ -72,7 +72,10 @@ def test_batch_is_deterministic_per_generator():
     windows = np.arange(4 * 64).reshape(4, 64) + 200
     a = corrupt_batch(windows, [np.random.default_rng([0, j]) for j in range(4)], SENT, EOS)
     b = corrupt_batch(windows, [np.random.default_rng([0, j]) for j in range(4)], SENT, EOS)
-    assert a[0].shape == (4, corrupted_lengths(64)[0]) and a[1].shape == (4, corrupted_lengths(64)[1])
+    assert a[0].shape == (4, corrupted_lengths(64)[0]) and a[1].shape == (
+        4,
+        corrupted_lengths(64)[1],
+    )
     assert np.array_equal(a[0], b[0]) and np.array_equal(a[1], b[1])
     for row_in, row_tg, w in zip(*a, windows):
         assert uncorrupt(row_in, row_tg, SENT, EOS).tolist() == w.tolist()

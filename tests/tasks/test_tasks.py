@@ -15,13 +15,20 @@ def test_names_and_defaults():
             check_metric_name(m)
     assert get_task("translate").metrics[:2] == ("sacrebleu", "codebleu")
     assert get_task("assert").graph_side == "test"
-    with pytest.raises(UnknownTaskError, match="unknown task 'x'; known: assert, custom, summarize, translate"):
+    with pytest.raises(
+        UnknownTaskError, match="unknown task 'x'; known: assert, custom, summarize, translate"
+    ):
         get_task("x")
     assert callable(read_jsonl)
 
 
 def test_format_input_and_graph_code_offsets():
-    rec = {"source": "int f() { return 1; }", "target": "one", "source_lang": "java", "target_lang": "en"}
+    rec = {
+        "source": "int f() { return 1; }",
+        "target": "one",
+        "source_lang": "java",
+        "target_lang": "en",
+    }
     t = get_task("summarize")
     assert t.format_input(rec) == rec["source"]
     assert t.graph_code(rec) == (rec["source"], "java", 0)
@@ -34,10 +41,19 @@ def test_format_input_and_graph_code_offsets():
 
 def test_assert_graph_reads_the_test_method_only():
     src = ' testA ( ) { int x = f ( ) ; "<AssertPlaceHolder>" ; }\nf ( int ) { return 1 ; }'
-    rec = {"source": src, "target": "assertEquals ( 1 , x )", "source_lang": "java", "target_lang": "java"}
+    rec = {
+        "source": src,
+        "target": "assertEquals ( 1 , x )",
+        "source_lang": "java",
+        "target_lang": "java",
+    }
     t = get_task("assert")
     code, lang, off = t.graph_code(rec)
-    assert code == 'testA ( ) { int x = f ( ) ; "<AssertPlaceHolder>" ; }' and lang == "java" and off == 1
+    assert (
+        code == 'testA ( ) { int x = f ( ) ; "<AssertPlaceHolder>" ; }'
+        and lang == "java"
+        and off == 1
+    )
     assert t.format_input(rec).encode()[off:off + len(code)] == code.encode()
     both = t.with_options(graph_side="both")
     assert both.graph_code(rec) == (src, "java", 0)

@@ -37,8 +37,15 @@ def stdlib_functions(n: int = 40) -> list[dict]:
             body = [ln for i, ln in enumerate(lines[start:node.end_lineno], start)
                     if not (ds.lineno - 1 <= i <= ds.end_lineno - 1)]
             code = textwrap.dedent("\n".join(body)) + "\n"
-            records.append({"id": f"{mod}.{node.name}.{node.lineno}", "source": code, "target": first,
-                            "source_lang": "python", "target_lang": "en"})
+            records.append(
+                {
+                    "id": f"{mod}.{node.name}.{node.lineno}",
+                    "source": code,
+                    "target": first,
+                    "source_lang": "python",
+                    "target_lang": "en",
+                }
+            )
             if len(records) >= n:
                 return records
     return records
@@ -53,7 +60,8 @@ def records() -> list[dict]:
 
 @pytest.fixture(scope="session")
 def backbone_dir(tmp_path_factory, records) -> Path:
-    """A tiny random T5 (d_model 64, 2+2 layers) with a BPE trained on the records, saved to disk."""
+    """A tiny random T5 (d_model 64, 2+2 layers) with a BPE trained on the records, saved to
+    disk."""
     return save_tiny_backbone(records, tmp_path_factory.mktemp("backbone"), vocab_size=600,
                               d_model=64, d_ff=128, num_layers=2, num_heads=4)
 

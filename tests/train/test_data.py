@@ -84,7 +84,9 @@ def test_encoded_batch_from_real_tokenizer_has_minus_100_labels(backbone_dir, re
 
     _, tok = load_backbone(str(backbone_dir))
     task = get_task("summarize")
-    exs = encode_records(records[:8], task, tok, max_source_len=64, max_target_len=64, with_labels=True)
+    exs = encode_records(
+        records[:8], task, tok, max_source_len=64, max_target_len=64, with_labels=True
+    )
     batch = Collator(tok.pad_token_id, with_labels=True, with_graph=False)(exs)
     labels = batch["labels"]
     lengths = [len(e.labels) for e in exs]

@@ -1,4 +1,5 @@
-"""The training loop: it learns, resumes exactly, refuses bad input, and stops on a non-finite loss."""
+"""The training loop: it learns, resumes exactly, refuses bad input, and stops on a non-finite
+loss."""
 
 from __future__ import annotations
 
@@ -29,9 +30,17 @@ def train_set_loss(out_dir: Path | None, config) -> float:
         adapted = load_method(out_dir, backbone, tok)
     task = get_task(config.task)
     recs = load_records(config.train_file)
-    exs = build_examples(recs, task, tok, max_source_len=config.max_source_len,
-                         max_target_len=config.max_target_len, with_labels=True,
-                         needs_graph=adapted.needs_graph, cache_dir=config.cache_dir, progress=False)
+    exs = build_examples(
+        recs,
+        task,
+        tok,
+        max_source_len=config.max_source_len,
+        max_target_len=config.max_target_len,
+        with_labels=True,
+        needs_graph=adapted.needs_graph,
+        cache_dir=config.cache_dir,
+        progress=False,
+    )
     return dataset_loss(adapted, exs, Collator(tok.pad_token_id, True, adapted.needs_graph), 16)
 
 
@@ -216,7 +225,9 @@ def test_validation_by_a_metric_generates_and_scores(make_config, data_files):
 
     out = train(make_config(method="transducer", valid_file=str(data_files["valid"]), max_steps=2,
                             eval_every=1, early_stopping_metric="exact_match", max_new_tokens=4))
-    valid = [e for e in map(json.loads, (out / "log.jsonl").read_text().splitlines()) if "valid" in e]
+    valid = [
+        e for e in map(json.loads, (out / "log.jsonl").read_text().splitlines()) if "valid" in e
+    ]
     assert [e["step"] for e in valid] == [1, 2]
     names = set(get_task("summarize").metrics) | {"loss"}
     assert all(set(e["valid"]) == names for e in valid)
@@ -236,7 +247,9 @@ def test_unwritable_cache_is_a_clear_error(tmp_path, records):
 def test_unknown_validation_metric_fails_before_training(make_config, data_files):
     from ttune.train.engine import train
 
-    cfg = make_config(method="lora", valid_file=str(data_files["valid"]), early_stopping_metric="blue")
+    cfg = make_config(
+        method="lora", valid_file=str(data_files["valid"]), early_stopping_metric="blue"
+    )
     with pytest.raises(ValueError, match="early_stopping_metric: unknown metric 'blue'"):
         train(cfg)
     assert not (Path(cfg.output_dir) / "checkpoints").exists()

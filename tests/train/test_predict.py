@@ -1,4 +1,5 @@
-"""Prediction sees the source only; bad checkpoints fail with one line; `ttune info` describes a run."""
+"""Prediction sees the source only; bad checkpoints fail with one line; `ttune info` describes a
+run."""
 
 from __future__ import annotations
 
@@ -15,11 +16,22 @@ def trained(tmp_path_factory, backbone_dir, data_files, cache_dir) -> Path:
     from ttune.train.config import TrainConfig
     from ttune.train.engine import train
 
-    cfg = TrainConfig(model=str(backbone_dir), train_file=str(data_files["train"]),
-                      valid_file=str(data_files["valid"]),
-                      output_dir=str(tmp_path_factory.mktemp("trained") / "run"), method="transducer",
-                      max_steps=6, eval_every=3, batch_size=8, lr=2e-2, max_source_len=128,
-                      max_target_len=24, max_new_tokens=10, cache_dir=str(cache_dir), progress=False)
+    cfg = TrainConfig(
+        model=str(backbone_dir),
+        train_file=str(data_files["train"]),
+        valid_file=str(data_files["valid"]),
+        output_dir=str(tmp_path_factory.mktemp("trained") / "run"),
+        method="transducer",
+        max_steps=6,
+        eval_every=3,
+        batch_size=8,
+        lr=2e-2,
+        max_source_len=128,
+        max_target_len=24,
+        max_new_tokens=10,
+        cache_dir=str(cache_dir),
+        progress=False,
+    )
     return train(cfg)
 
 
@@ -109,8 +121,22 @@ def test_cli_train_predict_info_and_errors(trained, backbone_dir, data_files, ca
 
     runner = CliRunner()
     out = tmp_path / "pred.jsonl"
-    r = runner.invoke(app, ["predict", "--checkpoint", str(trained), "--input", str(data_files["test"]),
-                            "--output", str(out), "--num-beams", "1", "--max-new-tokens", "6"])
+    r = runner.invoke(
+        app,
+        [
+            "predict",
+            "--checkpoint",
+            str(trained),
+            "--input",
+            str(data_files["test"]),
+            "--output",
+            str(out),
+            "--num-beams",
+            "1",
+            "--max-new-tokens",
+            "6",
+        ],
+    )
     assert r.exit_code == 0, r.output
     assert len(out.read_text().splitlines()) == 8
 
@@ -128,13 +154,39 @@ def test_cli_train_predict_info_and_errors(trained, backbone_dir, data_files, ca
 
     empty = tmp_path / "empty.jsonl"
     empty.write_text("")
-    r = runner.invoke(app, ["train", "--train", str(empty), "--output", str(tmp_path / "run"),
-                            "--model", str(backbone_dir), "--cache-dir", str(cache_dir), "--no-progress"])
+    r = runner.invoke(
+        app,
+        [
+            "train",
+            "--train",
+            str(empty),
+            "--output",
+            str(tmp_path / "run"),
+            "--model",
+            str(backbone_dir),
+            "--cache-dir",
+            str(cache_dir),
+            "--no-progress",
+        ],
+    )
     assert r.exit_code == 1
     assert_one_line_error(r.stderr, "no usable record|empty")
 
-    r = runner.invoke(app, ["train", "--train", str(data_files["train"]), "--output", str(tmp_path / "r2"),
-                            "--model", str(backbone_dir), "--method", "nope", "--no-progress"])
+    r = runner.invoke(
+        app,
+        [
+            "train",
+            "--train",
+            str(data_files["train"]),
+            "--output",
+            str(tmp_path / "r2"),
+            "--model",
+            str(backbone_dir),
+            "--method",
+            "nope",
+            "--no-progress",
+        ],
+    )
     assert r.exit_code == 1
     assert_one_line_error(r.stderr, "unknown method 'nope'")
 
@@ -144,6 +196,8 @@ def test_predict_on_another_backbone_is_refused(trained, records, tmp_path):
     from ttune.train.predict import predict
 
     tok = build_tokenizer([r["source"] for r in records], vocab_size=600)
-    other = save_backbone(tiny_backbone(tok, d_model=32, d_ff=64, num_heads=4), tok, tmp_path / "other")
+    other = save_backbone(
+        tiny_backbone(tok, d_model=32, d_ff=64, num_heads=4), tok, tmp_path / "other"
+    )
     with pytest.raises(ValueError, match="another backbone"):
         predict(trained, records[:2], model=str(other))

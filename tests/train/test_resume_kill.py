@@ -16,11 +16,43 @@ import pytest
 @pytest.mark.skipif(os.name != "posix", reason="SIGKILL is POSIX")
 def test_killed_run_resumes_from_its_checkpoint(backbone_dir, data_files, cache_dir, tmp_path):
     out = tmp_path / "run"
-    cmd = [sys.executable, "-m", "ttune.cli.main", "train", "--train", str(data_files["train"]),
-           "--output", str(out), "--model", str(backbone_dir), "--method", "lora",
-           "--max-steps", "100", "--save-every", "5", "--batch-size", "4", "--max-source-len", "64",
-           "--max-target-len", "16", "--cache-dir", str(cache_dir), "--no-progress", "--log-every", "5"]
-    env = dict(os.environ, OMP_NUM_THREADS="1", PYTHONPATH=os.pathsep.join([str(Path(__file__).resolve().parents[2])] + [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p]))
+    cmd = [
+        sys.executable,
+        "-m",
+        "ttune.cli.main",
+        "train",
+        "--train",
+        str(data_files["train"]),
+        "--output",
+        str(out),
+        "--model",
+        str(backbone_dir),
+        "--method",
+        "lora",
+        "--max-steps",
+        "100",
+        "--save-every",
+        "5",
+        "--batch-size",
+        "4",
+        "--max-source-len",
+        "64",
+        "--max-target-len",
+        "16",
+        "--cache-dir",
+        str(cache_dir),
+        "--no-progress",
+        "--log-every",
+        "5",
+    ]
+    env = dict(
+        os.environ,
+        OMP_NUM_THREADS="1",
+        PYTHONPATH=os.pathsep.join(
+            [str(Path(__file__).resolve().parents[2])]
+            + [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p]
+        ),
+    )
     proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     ckpts = out / "checkpoints"
     deadline = time.monotonic() + 120
@@ -45,6 +77,8 @@ def test_killed_run_resumes_from_its_checkpoint(backbone_dir, data_files, cache_
     resumes = [e for e in log if e.get("event") == "resume"]
     assert len(resumes) == 1 and resumes[0]["step"] == max(done)
     steps = [e["step"] for e in log if "loss" in e and "event" not in e]
-    assert steps == list(range(5, 101, 5))  # every step trained once: nothing lost, nothing repeated
+    assert steps == list(
+        range(5, 101, 5)
+    )  # every step trained once: nothing lost, nothing repeated
     assert (out / "method.safetensors").is_file()
     assert not [p for p in ckpts.iterdir() if p.name.startswith(".")]  # no half-written leftovers

@@ -11,8 +11,9 @@ SRC = "def f(x):\n    return x + 1\n"
 def tok():
     from ttune.backbone import build_tokenizer
 
-    return build_tokenizer([SRC, "def g(a, b):\n    return a * b\n", "x = [i for i in range(3)]\n"] * 4,
-                           vocab_size=400)
+    return build_tokenizer(
+        [SRC, "def g(a, b):\n    return a * b\n", "x = [i for i in range(3)]\n"] * 4, vocab_size=400
+    )
 
 
 def hand_cpg(src: str = SRC, ddg: bool = True):

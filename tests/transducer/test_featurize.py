@@ -17,10 +17,12 @@ def test_fields_are_exact(tok):
     assert d.num_nodes == 5
     ids = tok("return x + 1", add_special_tokens=False)["input_ids"][:4]
     assert d.label_ids[3, : len(ids)].tolist() == ids and d.label_mask[3].sum() == len(ids)
-    file_ids = tok("file", add_special_tokens=False)["input_ids"]          # empty label -> kind name
+    file_ids = tok("file", add_special_tokens=False)["input_ids"]  # empty label -> kind name
     assert d.label_ids[0, : len(file_ids)].tolist() == file_ids
     assert (d.label_ids[~d.label_mask] == tok.pad_token_id).all()
-    assert d.kind.tolist() == [KIND_ID[k] for k in ("FILE", "METHOD", "PARAM", "RETURN", "IDENTIFIER")]
+    assert d.kind.tolist() == [
+        KIND_ID[k] for k in ("FILE", "METHOD", "PARAM", "RETURN", "IDENTIFIER")
+    ]
     assert d.edge_index.tolist() == [[0, 1, 1, 3, 2, 2], [1, 2, 3, 4, 3, 4]]
     a, cfg, ddg = EDGE_TYPE_ID["AST"], EDGE_TYPE_ID["CFG"], EDGE_TYPE_ID["DDG"]
     assert d.edge_type.tolist() == [a, a, a, a, cfg, ddg]
@@ -41,7 +43,11 @@ def test_empty_graph_and_batching(tok):
     from ttune.transducer import featurize
 
     empty = featurize(CPG("python"), tok)
-    assert empty.num_nodes == 0 and empty.label_ids.shape == (0, 16) and empty.edge_index.shape == (2, 0)
+    assert (
+        empty.num_nodes == 0
+        and empty.label_ids.shape == (0, 16)
+        and empty.edge_index.shape == (2, 0)
+    )
     one = featurize(hand_cpg(), tok)
     b = Batch.from_data_list([one, empty, one])
     assert b.num_graphs == 3 and b.num_nodes == 10

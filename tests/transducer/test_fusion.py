@@ -25,7 +25,8 @@ def _setup(tok, seed=0):
 
 
 def _node(span_bias=2.0, gate=1.0, trained=True):
-    """A node fusion; ``trained`` gives W_o random weights, as after training (it starts at zero)."""
+    """A node fusion; ``trained`` gives W_o random weights, as after training (it starts at
+    zero)."""
     from ttune.transducer import NodeFusion
 
     torch.manual_seed(0)
@@ -117,7 +118,7 @@ def test_node_graph_encoder_gets_gradient_and_graph_changes_output(tok):
     out = t(x, enc["attention_mask"], g1)
     out.pow(2).sum().backward()
     assert all(p.grad is not None and p.grad.abs().sum() > 0 for p in t.gve.parameters())
-    assert not torch.allclose(out, t(x, enc["attention_mask"], g2))   # different edges, other output
+    assert not torch.allclose(out, t(x, enc["attention_mask"], g2))  # different edges, other output
 
 
 def _paper_grads(tok, dtype):
@@ -128,7 +129,9 @@ def _paper_grads(tok, dtype):
     t = Transducer(TransducerConfig(fusion="paper", graph_dim=G), D, emb).to(dtype)
     enc = tok([SRC, "x = 1"], return_tensors="pt", padding=True)
     x = emb(enc["input_ids"]).detach().to(dtype)
-    g = Batch.from_data_list([featurize(hand_cpg(), tok), featurize(hand_cpg(ddg=False), tok, max_nodes=3)])
+    g = Batch.from_data_list(
+        [featurize(hand_cpg(), tok), featurize(hand_cpg(ddg=False), tok, max_nodes=3)]
+    )
     out = t(x, enc["attention_mask"], g)
     (out * torch.randn_like(out)).sum().backward()
     gve = max(p.grad.abs().max().item() for p in t.gve.parameters())
@@ -152,10 +155,14 @@ def test_paper_output_ignores_graph_replaces_embeddings_and_attends_padding(tok)
     t, x, enc, g, out, *_ = _paper_grads(tok, torch.float32)
     other = Batch.from_data_list([featurize(hand_cpg(ddg=False), tok, max_nodes=2)] * 2)
     with torch.no_grad():
-        assert torch.equal(t(x, enc["attention_mask"], other), out)      # the graph has no effect at all
-        assert torch.allclose(out[:, :1].expand_as(out), out, atol=1e-6)  # the same vector at every position
+        assert torch.equal(
+            t(x, enc["attention_mask"], other), out
+        )  # the graph has no effect at all
+        assert torch.allclose(
+            out[:, :1].expand_as(out), out, atol=1e-6
+        )  # the same vector at every position
         assert not torch.allclose(out, x, atol=1e-2)                      # no residual: replaced
         assert (enc["attention_mask"][1] == 0).any()
         x2 = x.clone()
-        x2[1][enc["attention_mask"][1] == 0] += 1.0                       # change only padding positions
+        x2[1][enc["attention_mask"][1] == 0] += 1.0  # change only padding positions
         assert not torch.allclose(t(x2, enc["attention_mask"], g)[1], out[1])

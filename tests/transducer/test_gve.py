@@ -55,7 +55,9 @@ def test_typed_gnn_tells_edge_types_apart(tok):
     typed = GraphVectorizationEngine(32, 8, 12, "typed")
     gat = GraphVectorizationEngine(32, 8, 12, "gatv2")
     x = _x(g)
-    assert not torch.allclose(typed(x, g.edge_index, g.edge_type), typed(x, g.edge_index, relabelled))
+    assert not torch.allclose(
+        typed(x, g.edge_index, g.edge_type), typed(x, g.edge_index, relabelled)
+    )
     assert torch.equal(gat(x, g.edge_index, g.edge_type), gat(x, g.edge_index, relabelled))
 
 

@@ -14,8 +14,15 @@ def test_config_defaults_follow_the_paper():
     from ttune.transducer import TransducerConfig
 
     c = TransducerConfig()
-    assert (c.vectorizer, c.gnn, c.gnn_layers, c.graph_bottleneck, c.graph_dim, c.fusion, c.fusion_dim) == \
-        ("embedding", "gatv2", 1, 8, 128, "node", 8)
+    assert (
+        c.vectorizer,
+        c.gnn,
+        c.gnn_layers,
+        c.graph_bottleneck,
+        c.graph_dim,
+        c.fusion,
+        c.fusion_dim,
+    ) == ("embedding", "gatv2", 1, 8, 128, "node", 8)
     assert c.edge_types == tuple(EDGE_TYPES) and c.resolved_node_dim(768) == 768
     assert TransducerConfig(vectorizer="hashed").resolved_node_dim(768) == 1024
     assert TransducerConfig(vectorizer="kind").resolved_node_dim(768) == 23
@@ -53,7 +60,9 @@ def test_forward_shapes(vectorizer, gnn, tok):
     g = Batch.from_data_list([featurize(hand_cpg(), tok)] * 2)
     out = t(emb(enc["input_ids"]), enc["attention_mask"], g)
     assert out.shape == (2, enc["input_ids"].shape[1], 16)
-    assert all("embedding" not in n for n, _ in t.named_parameters())   # the backbone table is not ours
+    assert all(
+        "embedding" not in n for n, _ in t.named_parameters()
+    )  # the backbone table is not ours
 
 
 def test_graph_count_must_match_batch(tok):
@@ -63,4 +72,8 @@ def test_graph_count_must_match_batch(tok):
     t = Transducer(TransducerConfig(), 16, emb)
     enc = tok([SRC, SRC], return_tensors="pt")
     with pytest.raises(TransducerConfigError, match="got 1 graphs for a batch of 2"):
-        t(emb(enc["input_ids"]), enc["attention_mask"], Batch.from_data_list([featurize(hand_cpg(), tok)]))
+        t(
+            emb(enc["input_ids"]),
+            enc["attention_mask"],
+            Batch.from_data_list([featurize(hand_cpg(), tok)]),
+        )

@@ -19,7 +19,7 @@ def test_embedding_vectorizer_is_masked_mean(tok):
     ids = d.label_ids[3][d.label_mask[3]]
     assert x.shape == (5, 16)
     assert torch.allclose(x[3], emb.weight[ids].mean(0))
-    assert list(vec.parameters()) == [] and not x.requires_grad     # the table is not the transducer's
+    assert list(vec.parameters()) == [] and not x.requires_grad  # the table is not the transducer's
 
 
 def test_hashed_vectorizer(tok):

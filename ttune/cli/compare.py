@@ -54,7 +54,9 @@ def parse_seeds(text: str) -> tuple[int, ...]:
     try:
         seeds = tuple(int(s) for s in text.split(",") if s.strip())
     except ValueError:
-        raise ValueError(f"--seeds {text!r}: expected integers separated by commas, e.g. 18,99") from None
+        raise ValueError(
+            f"--seeds {text!r}: expected integers separated by commas, e.g. 18,99"
+        ) from None
     if not seeds:
         raise ValueError("--seeds: give at least one seed")
     return seeds
@@ -87,36 +89,94 @@ def parse_method_options(items: list[str]) -> dict[str, dict]:
 
 def compare(
     task: str = typer.Option(..., "--task", help="summarize, assert, translate or custom."),
-    methods: str = typer.Option("transducer,lora,prefix,prompt,linear,full,none", "--methods",
-                                help="Methods to compare, separated by commas (ablations too: transducer-no-ddg, ...)."),
-    model: str = typer.Option(..., "--model", help="Backbone: ttune-tiny (built-in), a local folder or a hub id (the same for every run)."),
+    methods: str = typer.Option(
+        "transducer,lora,prefix,prompt,linear,full,none",
+        "--methods",
+        help="Methods to compare, separated by commas (ablations too: transducer-no-ddg, ...).",
+    ),
+    model: str = typer.Option(
+        ...,
+        "--model",
+        help="Backbone: ttune-tiny (built-in), a local folder or a hub id (the same for every "
+             "run).",
+    ),
     train_file: Path = typer.Option(..., "--train", help="Training data (JSON lines)."),
-    valid_file: Path | None = typer.Option(None, "--valid", help="Validation data (best checkpoint, validation curves)."),
-    test_file: Path = typer.Option(..., "--test", help="Test data (JSON lines) every run is scored on."),
-    output: Path = typer.Option(..., "--output", "-o", help="Comparison folder; the same command again resumes it."),
-    seeds: str = typer.Option("18,99", "--seeds", help="Seeds separated by commas; each method runs once per seed."),
-    max_steps: int | None = typer.Option(None, "--max-steps", help="Optimizer steps per run (overrides --epochs)."),
+    valid_file: Path | None = typer.Option(
+        None, "--valid", help="Validation data (best checkpoint, validation curves)."
+    ),
+    test_file: Path = typer.Option(
+        ..., "--test", help="Test data (JSON lines) every run is scored on."
+    ),
+    output: Path = typer.Option(
+        ..., "--output", "-o", help="Comparison folder; the same command again resumes it."
+    ),
+    seeds: str = typer.Option(
+        "18,99", "--seeds", help="Seeds separated by commas; each method runs once per seed."
+    ),
+    max_steps: int | None = typer.Option(
+        None, "--max-steps", help="Optimizer steps per run (overrides --epochs)."
+    ),
     epochs: int = typer.Option(3, "--epochs", help="Passes over the training data per run."),
     batch_size: int = typer.Option(8, "--batch-size", help="Examples per micro-batch."),
     grad_accum: int = typer.Option(1, "--grad-accum", help="Micro-batches per optimizer step."),
-    lr: float = typer.Option(1e-3, "--lr", help="Learning rate of every method without --method-lr."),
-    method_lr: list[str] = typer.Option([], "--method-lr", help="Learning rate of one method as METHOD=LR, e.g. full=1e-4 (repeatable)."),
-    method_option: list[str] = typer.Option([], "--method-option", "-m", help="Method config field as METHOD.KEY=VALUE, e.g. lora.r=8 (repeatable)."),
-    max_source_len: int | None = typer.Option(None, "--max-source-len", help="Source tokens (default: the task's)."),
-    max_target_len: int | None = typer.Option(None, "--max-target-len", help="Target tokens (default: the task's)."),
-    limit: int | None = typer.Option(None, "--limit", help="Use only the first N training records."),
-    test_limit: int | None = typer.Option(None, "--test-limit", help="Score only the first N test records."),
+    lr: float = typer.Option(
+        1e-3, "--lr", help="Learning rate of every method without --method-lr."
+    ),
+    method_lr: list[str] = typer.Option(
+        [],
+        "--method-lr",
+        help="Learning rate of one method as METHOD=LR, e.g. full=1e-4 (repeatable).",
+    ),
+    method_option: list[str] = typer.Option(
+        [],
+        "--method-option",
+        "-m",
+        help="Method config field as METHOD.KEY=VALUE, e.g. lora.r=8 (repeatable).",
+    ),
+    max_source_len: int | None = typer.Option(
+        None, "--max-source-len", help="Source tokens (default: the task's)."
+    ),
+    max_target_len: int | None = typer.Option(
+        None, "--max-target-len", help="Target tokens (default: the task's)."
+    ),
+    limit: int | None = typer.Option(
+        None, "--limit", help="Use only the first N training records."
+    ),
+    test_limit: int | None = typer.Option(
+        None, "--test-limit", help="Score only the first N test records."
+    ),
     num_beams: int = typer.Option(1, "--num-beams", help="Beam width of test generation."),
-    max_new_tokens: int | None = typer.Option(None, "--max-new-tokens", help="Tokens generated per test example (default: the target length)."),
-    eval_every: int = typer.Option(0, "--eval-every", help="Validate every N steps (0 = every epoch)."),
-    patience: int = typer.Option(0, "--patience", help="Early stopping after N validations without improvement (0 = off)."),
-    baseline: str = typer.Option("transducer", "--baseline", help="Method the Wilcoxon tests compare the others with."),
-    test_metric: list[str] = typer.Option([], "--test-metric", help="Metric of the Wilcoxon tests, e.g. codebleu (repeatable; the first is plotted; default: the task's headline)."),
-    mixed_precision: str = typer.Option("auto", "--mixed-precision", help="auto, no, bf16 or fp16."),
+    max_new_tokens: int | None = typer.Option(
+        None,
+        "--max-new-tokens",
+        help="Tokens generated per test example (default: the target length).",
+    ),
+    eval_every: int = typer.Option(
+        0, "--eval-every", help="Validate every N steps (0 = every epoch)."
+    ),
+    patience: int = typer.Option(
+        0, "--patience", help="Early stopping after N validations without improvement (0 = off)."
+    ),
+    baseline: str = typer.Option(
+        "transducer", "--baseline", help="Method the Wilcoxon tests compare the others with."
+    ),
+    test_metric: list[str] = typer.Option(
+        [],
+        "--test-metric",
+        help="Metric of the Wilcoxon tests, e.g. codebleu (repeatable; the first is plotted; "
+             "default: the task's headline).",
+    ),
+    mixed_precision: str = typer.Option(
+        "auto", "--mixed-precision", help="auto, no, bf16 or fp16."
+    ),
     workers: int = typer.Option(1, "--workers", help="Processes extracting CPGs."),
-    cache_dir: Path | None = typer.Option(None, "--cache-dir", help="CPG cache (default: $TTUNE_CACHE or ~/.cache/ttune/cpg)."),
+    cache_dir: Path | None = typer.Option(
+        None, "--cache-dir", help="CPG cache (default: $TTUNE_CACHE or ~/.cache/ttune/cpg)."
+    ),
     log_every: int = typer.Option(10, "--log-every", help="Training log line every N steps."),
-    run_progress: bool = typer.Option(False, "--run-progress/--no-run-progress", help="Also show each run's training bar."),
+    run_progress: bool = typer.Option(
+        False, "--run-progress/--no-run-progress", help="Also show each run's training bar."
+    ),
 ) -> None:
     """Train and evaluate every method x seed on the same data and budget; write results.csv,
     results.json, Wilcoxon tests, plots and report.md into OUTPUT."""
@@ -129,25 +189,48 @@ def compare(
     _quiet_libraries()
     with errors_as_fail():
         config = CompareConfig(
-            task=task, methods=methods, model=model, train_file=str(train_file),
-            valid_file=str(valid_file) if valid_file else None, test_file=str(test_file),
-            output_dir=str(output), seeds=parse_seeds(seeds), max_steps=max_steps, epochs=epochs,
-            batch_size=batch_size, grad_accum=grad_accum, lr=lr, method_lr=parse_method_lr(method_lr),
-            method_options=parse_method_options(method_option), max_source_len=max_source_len,
-            max_target_len=max_target_len, max_train_records=limit, test_limit=test_limit,
-            num_beams=num_beams, max_new_tokens=max_new_tokens, eval_every=eval_every,
-            early_stopping_patience=patience, baseline=baseline, test_metrics=tuple(test_metric),
+            task=task,
+            methods=methods,
+            model=model,
+            train_file=str(train_file),
+            valid_file=str(valid_file) if valid_file else None,
+            test_file=str(test_file),
+            output_dir=str(output),
+            seeds=parse_seeds(seeds),
+            max_steps=max_steps,
+            epochs=epochs,
+            batch_size=batch_size,
+            grad_accum=grad_accum,
+            lr=lr,
+            method_lr=parse_method_lr(method_lr),
+            method_options=parse_method_options(method_option),
+            max_source_len=max_source_len,
+            max_target_len=max_target_len,
+            max_train_records=limit,
+            test_limit=test_limit,
+            num_beams=num_beams,
+            max_new_tokens=max_new_tokens,
+            eval_every=eval_every,
+            early_stopping_patience=patience,
+            baseline=baseline,
+            test_metrics=tuple(test_metric),
             mixed_precision=mixed_precision,
-            cache_dir=str(cache_dir) if cache_dir else default_cache_dir(), num_workers=workers,
-            log_every=log_every, progress=run_progress,
-            command=_command_line())
+            cache_dir=str(cache_dir) if cache_dir else default_cache_dir(),
+            num_workers=workers,
+            log_every=log_every,
+            progress=run_progress,
+            command=_command_line(),
+        )
         results = api.compare(config, on_event=lambda e: typer.echo(progress_line(e), err=True))
     metric = results["primary_metric"]
     for method, cols in results["summary"].items():
         tp = cols["trainable_parameters"]["mean"]
         s = cols.get(metric, {}) if metric else {}
-        score = (f"{metric} {s['mean']:.2f}" + (f" ± {s['std']:.2f}" if s.get("std") is not None else "")
-                 if s.get("mean") is not None else "no score")
+        score = (
+            f"{metric} {s['mean']:.2f}" + (f" ± {s['std']:.2f}" if s.get("std") is not None else "")
+            if s.get("mean") is not None
+            else "no score"
+        )
         typer.echo(f"{method:24s} {int(tp) if tp is not None else '?':>12} trainable  {score}")
     typer.echo(f"report: {Path(config.output_dir) / 'report.md'}")
     failed = [r for r in results["runs"] if r.get("status") != "ok"]

@@ -8,15 +8,34 @@ import typer
 
 
 def cpg(
-    path: Path = typer.Argument(..., help="A source file (.py, .java, .cs) or a directory of them."),
-    lang: str | None = typer.Option(None, "--lang", help="python, java or csharp (default: from the file extension)."),
+    path: Path = typer.Argument(
+        ..., help="A source file (.py, .java, .cs) or a directory of them."
+    ),
+    lang: str | None = typer.Option(
+        None, "--lang", help="python, java or csharp (default: from the file extension)."
+    ),
     fmt: str = typer.Option("summary", "--format", "-f", help="summary, json, dot or graphml."),
-    edges: str | None = typer.Option(None, "--edges", help="Edge types to keep, e.g. AST,CFG,CDG,DDG,CALL (default: all)."),
-    function: str | None = typer.Option(None, "--function", help="Only the method or function with this name."),
-    output: Path | None = typer.Option(None, "--output", "-o", help="Write here instead of stdout (a folder when PATH is a folder)."),
-    workers: int | None = typer.Option(None, "--workers", help="Processes for a directory (default: CPU count)."),
-    max_bytes: int = typer.Option(2_000_000, "--max-bytes", help="Refuse source files larger than this."),
-    max_nodes: int = typer.Option(1_000_000, "--max-nodes", help="Refuse graphs with more nodes than this."),
+    edges: str | None = typer.Option(
+        None, "--edges", help="Edge types to keep, e.g. AST,CFG,CDG,DDG,CALL (default: all)."
+    ),
+    function: str | None = typer.Option(
+        None, "--function", help="Only the method or function with this name."
+    ),
+    output: Path | None = typer.Option(
+        None,
+        "--output",
+        "-o",
+        help="Write here instead of stdout (a folder when PATH is a folder).",
+    ),
+    workers: int | None = typer.Option(
+        None, "--workers", help="Processes for a directory (default: CPU count)."
+    ),
+    max_bytes: int = typer.Option(
+        2_000_000, "--max-bytes", help="Refuse source files larger than this."
+    ),
+    max_nodes: int = typer.Option(
+        1_000_000, "--max-nodes", help="Refuse graphs with more nodes than this."
+    ),
 ) -> None:
     """Extract the code property graph (AST, CFG, CDG, DDG, CALL edges) of PATH."""
     from ttune import api
@@ -45,7 +64,7 @@ def cpg(
                        "the graph marks them as ERROR nodes", err=True)
         text = api.render_cpg(graph, fmt, edges)
     except CPGError as exc:
-        raise fail(str(exc))
+        raise fail(str(exc)) from None
     if output is None:
         typer.echo(text, nl=False)
     else:

@@ -1,4 +1,5 @@
-"""`ttune data convert|build|clean|significance` and `ttune eval`: data sets, hygiene and evaluation.
+"""`ttune data convert|build|clean|significance` and `ttune eval`: data sets, hygiene and
+evaluation.
 
 Commands only parse arguments and call ttune.api; errors become one line on stderr and exit 1.
 """
@@ -41,11 +42,17 @@ def _echo(obj: dict) -> None:
 
 @data_app.command("convert")
 def convert(
-    fmt: str = typer.Option(..., "--format", help="codexglue-trans, tl-codesum, code-docstring, atlas or avatar."),
+    fmt: str = typer.Option(
+        ..., "--format", help="codexglue-trans, tl-codesum, code-docstring, atlas or avatar."
+    ),
     input: Path = typer.Option(..., "--input", help="The data set's folder (or one of its files)."),
     output: Path = typer.Option(..., "--output", help="JSONL file to write."),
-    split: str | None = typer.Option(None, "--split", help="Keep one split: train, dev or test (default: all)."),
-    reverse: bool = typer.Option(False, "--reverse", help="Swap source and target (e.g. Python -> Java)."),
+    split: str | None = typer.Option(
+        None, "--split", help="Keep one split: train, dev or test (default: all)."
+    ),
+    reverse: bool = typer.Option(
+        False, "--reverse", help="Swap source and target (e.g. Python -> Java)."
+    ),
 ) -> None:
     """Convert a research data set into ttune's JSONL schema."""
     from ttune import api
@@ -53,7 +60,7 @@ def convert(
     try:
         res = api.convert_dataset(fmt, input, output, split=split, reverse=reverse)
     except (ValueError, OSError) as exc:
-        raise _fail(exc)
+        raise _fail(exc) from None
     if res["skipped"]:
         shown = "; ".join(f"{w}: {why}" for w, why in res["skipped_examples"][:5])
         typer.echo(f"skipped {res['skipped']} source line(s): {shown}", err=True)
@@ -63,7 +70,9 @@ def convert(
 @data_app.command("build")
 def build(
     task: str = typer.Argument(..., help="summarize or assert."),
-    source: Path = typer.Option(..., "--source", help="Folder of source files (or a .zip such as openjdk's src.zip)."),
+    source: Path = typer.Option(
+        ..., "--source", help="Folder of source files (or a .zip such as openjdk's src.zip)."
+    ),
     output: Path = typer.Option(..., "--output", help="JSONL file to write."),
     lang: str = typer.Option("python", "--lang", help="python or java (assert: python only)."),
     limit: int = typer.Option(200, "--limit", help="Records to build (0 = all)."),
@@ -73,35 +82,69 @@ def build(
     from ttune import api
 
     try:
-        res = api.build_dataset(task, source, output, lang=lang, limit=limit or None, per_file=per_file)
+        res = api.build_dataset(
+            task, source, output, lang=lang, limit=limit or None, per_file=per_file
+        )
     except (ValueError, OSError) as exc:
-        raise _fail(exc)
+        raise _fail(exc) from None
     _echo(res)
 
 
 @data_app.command("clean")
 def clean(
     train: Path = typer.Option(..., "--train", help="Training JSONL (deduplicated)."),
-    test: list[Path] = typer.Option([], "--test", help="Test/dev JSONL, deduplicated and decontaminated against train (repeatable)."),
-    output_dir: Path = typer.Option(..., "--output-dir", help="Folder for the cleaned files and hygiene_report.json."),
-    preset: str | None = typer.Option(None, "--preset", help="paper: at most 400 source tokens and 50 CPG nodes."),
-    threshold: float = typer.Option(0.8, "--threshold", help="Jaccard threshold of near-duplicates."),
+    test: list[Path] = typer.Option(
+        [],
+        "--test",
+        help="Test/dev JSONL, deduplicated and decontaminated against train (repeatable).",
+    ),
+    output_dir: Path = typer.Option(
+        ..., "--output-dir", help="Folder for the cleaned files and hygiene_report.json."
+    ),
+    preset: str | None = typer.Option(
+        None, "--preset", help="paper: at most 400 source tokens and 50 CPG nodes."
+    ),
+    threshold: float = typer.Option(
+        0.8, "--threshold", help="Jaccard threshold of near-duplicates."
+    ),
     no_near: bool = typer.Option(False, "--exact-only", help="Remove exact duplicates only."),
-    near_min_tokens: int = typer.Option(0, "--near-min-tokens", help="Near-duplicate detection only for records with at least this many distinct tokens."),
-    max_source_tokens: int | None = typer.Option(None, "--max-source-tokens", help="Length filter (tokens)."),
-    tokenizer: str | None = typer.Option(None, "--tokenizer", help="Tokenizer folder for the length filter (default: code tokens)."),
-    max_cpg_nodes: int | None = typer.Option(None, "--max-cpg-nodes", help="CPG size filter (nodes)."),
-    task: str = typer.Option("custom", "--task", help="Task whose graph code the CPG filter measures."),
+    near_min_tokens: int = typer.Option(
+        0,
+        "--near-min-tokens",
+        help="Near-duplicate detection only for records with at least this many distinct tokens.",
+    ),
+    max_source_tokens: int | None = typer.Option(
+        None, "--max-source-tokens", help="Length filter (tokens)."
+    ),
+    tokenizer: str | None = typer.Option(
+        None, "--tokenizer", help="Tokenizer folder for the length filter (default: code tokens)."
+    ),
+    max_cpg_nodes: int | None = typer.Option(
+        None, "--max-cpg-nodes", help="CPG size filter (nodes)."
+    ),
+    task: str = typer.Option(
+        "custom", "--task", help="Task whose graph code the CPG filter measures."
+    ),
 ) -> None:
     """Exact and near-duplicate removal, decontamination, optional length / graph-size filters."""
     from ttune import api
 
     try:
-        rep = api.clean_dataset(train, test, output_dir, preset=preset, threshold=threshold,
-                                near_dedup=not no_near, near_min_tokens=near_min_tokens, max_source_tokens=max_source_tokens,
-                                tokenizer=tokenizer, max_cpg_nodes=max_cpg_nodes, task=task)
+        rep = api.clean_dataset(
+            train,
+            test,
+            output_dir,
+            preset=preset,
+            threshold=threshold,
+            near_dedup=not no_near,
+            near_min_tokens=near_min_tokens,
+            max_source_tokens=max_source_tokens,
+            tokenizer=tokenizer,
+            max_cpg_nodes=max_cpg_nodes,
+            task=task,
+        )
     except (ValueError, OSError) as exc:
-        raise _fail(exc)
+        raise _fail(exc) from None
     for f in rep["files"]:
         removed = ", ".join(f"{k} {v}" for k, v in f["removed"].items() if v)
         typer.echo(f"{f['role']:5s} {f['input']}: read {f['read']}, malformed {f['malformed']}, "
@@ -125,33 +168,58 @@ def significance(
     try:
         _echo(api.compare_results(a, b, metric, lang=lang))
     except (ValueError, OSError) as exc:
-        raise _fail(exc)
+        raise _fail(exc) from None
 
 
 def evaluate(
     checkpoint: Path = typer.Option(..., "--checkpoint", help="Trained method folder."),
     task: str = typer.Option(..., "--task", help="summarize, assert, translate or custom."),
     test: Path = typer.Option(..., "--test", help="Test JSONL."),
-    output: Path = typer.Option(..., "--output", help="Results JSON to write (predictions go beside it)."),
+    output: Path = typer.Option(
+        ..., "--output", help="Results JSON to write (predictions go beside it)."
+    ),
     limit: int | None = typer.Option(None, "--limit", help="Evaluate the first N records only."),
-    metric: list[str] = typer.Option([], "--metric", help="Metric (repeatable; default: the task's)."),
+    metric: list[str] = typer.Option(
+        [], "--metric", help="Metric (repeatable; default: the task's)."
+    ),
     num_beams: int = typer.Option(1, "--num-beams", help="Beam width."),
     batch_size: int = typer.Option(8, "--batch-size", help="Examples per generation batch."),
-    model: str | None = typer.Option(None, "--model", help="Backbone (ttune-tiny, a folder or a hub id) if not the checkpoint's."),
+    model: str | None = typer.Option(
+        None, "--model", help="Backbone (ttune-tiny, a folder or a hub id) if not the checkpoint's."
+    ),
 ) -> None:
     """Generate for the test records (sources only), score them, write the results file."""
     from ttune import api
 
     kw = {"model": model} if model else {}
     try:
-        res = api.evaluate(checkpoint, task, test, output, limit=limit, metrics=metric or None,
-                           num_beams=num_beams, batch_size=batch_size, **kw,
-                           command=_command("eval", {
-                               "--checkpoint": checkpoint, "--task": task, "--test": test,
-                               "--output": output, "--limit": limit, "--metric": metric,
-                               "--num-beams": num_beams, "--batch-size": batch_size, "--model": model}))
+        res = api.evaluate(
+            checkpoint,
+            task,
+            test,
+            output,
+            limit=limit,
+            metrics=metric or None,
+            num_beams=num_beams,
+            batch_size=batch_size,
+            **kw,
+            command=_command(
+                "eval",
+                {
+                    "--checkpoint": checkpoint,
+                    "--task": task,
+                    "--test": test,
+                    "--output": output,
+                    "--limit": limit,
+                    "--metric": metric,
+                    "--num-beams": num_beams,
+                    "--batch-size": batch_size,
+                    "--model": model,
+                },
+            ),
+        )
     except (ValueError, OSError) as exc:
-        raise _fail(exc)
+        raise _fail(exc) from None
     if res.get("malformed_note"):
         typer.echo(res["malformed_note"], err=True)
     _echo({"scores": res["scores"], "unavailable_metrics": res["unavailable_metrics"],

@@ -63,7 +63,7 @@ def errors_as_fail(*types: type[BaseException]) -> Iterator[None]:
     the block as one line on stderr with exit code 1, not a traceback."""
     try:
         yield
-    except (types or (ValueError,)) as exc:
+    except (types or (ValueError,)) as exc:  # noqa: B030 (types: a tuple of exception classes)
         raise fail(one_line(exc)) from None
 
 

@@ -17,10 +17,22 @@ T = TypeVar("T")
 
 # The options all three commands share, declared once so their names and help stay the same
 # (`ttune predict` takes the same --num-beams and --device).
-ModelOption = Annotated[str | None, typer.Option(
-    "--model", help="Backbone: a local folder, a hub id, or ttune-tiny (the built-in one). Default: the transducer's own.")]
-TransducerOption = Annotated[Path | None, typer.Option(
-    "--transducer", help="A trained method folder (ttune train's output). Default: the built-in model for this task.")]
+ModelOption = Annotated[
+    str | None,
+    typer.Option(
+        "--model",
+        help="Backbone: a local folder, a hub id, or ttune-tiny (the built-in one). Default: the "
+             "transducer's own.",
+    ),
+]
+TransducerOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--transducer",
+        help="A trained method folder (ttune train's output). Default: the built-in model for this "
+             "task.",
+    ),
+]
 BeamsOption = Annotated[int, typer.Option("--num-beams", help="Beam width.")]
 DeviceOption = Annotated[str, typer.Option("--device", help="cpu, cuda, cuda:1, ...")]
 
@@ -31,7 +43,9 @@ def _quiet_libraries() -> None:
 
     os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
-    os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")  # also transformers' "Loading weights" bar
+    os.environ.setdefault(
+        "HF_HUB_DISABLE_PROGRESS_BARS", "1"
+    )  # also transformers' "Loading weights" bar
 
 
 def _call(api_function: Callable[..., T], *args: Any, **kwargs: Any) -> T:
@@ -46,8 +60,12 @@ def _call(api_function: Callable[..., T], *args: Any, **kwargs: Any) -> T:
 
 def summarize(
     file: Path = typer.Argument(..., help="A Python, Java or C# source file."),
-    function: str | None = typer.Option(None, "--function", "-f", help="Only this function: NAME, Class.NAME or NAME:LINE."),
-    as_json: bool = typer.Option(False, "--json", help="Print a JSON list of {name, line, summary}."),
+    function: str | None = typer.Option(
+        None, "--function", "-f", help="Only this function: NAME, Class.NAME or NAME:LINE."
+    ),
+    as_json: bool = typer.Option(
+        False, "--json", help="Print a JSON list of {name, line, summary}."
+    ),
     model: ModelOption = None,
     transducer: TransducerOption = None,
     num_beams: BeamsOption = 4,
@@ -67,9 +85,15 @@ def summarize(
 
 def assert_(
     test_file: Path = typer.Argument(..., help="A test file (Java, Python or C#)."),
-    function: str = typer.Option(..., "--function", "-f", help="The test function: NAME, Class.NAME or NAME:LINE."),
-    focal: Path | None = typer.Option(None, "--focal", help="The file of the code under test (default: the test file)."),
-    as_json: bool = typer.Option(False, "--json", help="Print {name, line, focal, assertion} as JSON."),
+    function: str = typer.Option(
+        ..., "--function", "-f", help="The test function: NAME, Class.NAME or NAME:LINE."
+    ),
+    focal: Path | None = typer.Option(
+        None, "--focal", help="The file of the code under test (default: the test file)."
+    ),
+    as_json: bool = typer.Option(
+        False, "--json", help="Print {name, line, focal, assertion} as JSON."
+    ),
     model: ModelOption = None,
     transducer: TransducerOption = None,
     num_beams: BeamsOption = 4,
@@ -78,16 +102,28 @@ def assert_(
     """Generate the assertion of test FUNCTION (at its "<AssertPlaceHolder>", else at its end)."""
     from ttune import api
 
-    result = _call(api.generate_assert, test_file, function, focal, model=model, transducer=transducer,
-                   num_beams=num_beams, device=device)
+    result = _call(
+        api.generate_assert,
+        test_file,
+        function,
+        focal,
+        model=model,
+        transducer=transducer,
+        num_beams=num_beams,
+        device=device,
+    )
     typer.echo(json.dumps(result, indent=2, ensure_ascii=False) if as_json else result["assertion"])
 
 
 def translate(
     file: Path = typer.Argument(..., help="A Java, Python or C# source file."),
     to: str = typer.Option(..., "--to", help="Target language: csharp, python or java."),
-    function: str | None = typer.Option(None, "--function", "-f", help="Only this function: NAME, Class.NAME or NAME:LINE."),
-    as_json: bool = typer.Option(False, "--json", help="Print a JSON list of {name, line, translation}."),
+    function: str | None = typer.Option(
+        None, "--function", "-f", help="Only this function: NAME, Class.NAME or NAME:LINE."
+    ),
+    as_json: bool = typer.Option(
+        False, "--json", help="Print a JSON list of {name, line, translation}."
+    ),
     model: ModelOption = None,
     transducer: TransducerOption = None,
     num_beams: BeamsOption = 4,

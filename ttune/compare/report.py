@@ -7,7 +7,8 @@ Columns: status, trainable_parameters, one per test metric, best_valid_loss, dis
 inference_ms_per_example, steps.
 
 ``results.json``: {"header" (results_header: data, seeds, command, versions), "settings",
-"primary_metric", "columns", "runs" [run.json records], "rows" [the CSV's run rows], "summary" {method: {column: {"mean", "std", "n"}}},
+"primary_metric", "columns", "runs" [run.json records], "rows" [the CSV's run rows], "summary"
+{method: {column: {"mean", "std", "n"}}},
 "test_metrics" [...], "wilcoxon" {method: {...}} (first test metric),
 "wilcoxon_by_metric" {metric: {method: {...}}}, "plots" [...], "notes" [...]}.
 
@@ -45,7 +46,11 @@ MEASURES = ("trainable_parameters", "best_valid_loss", "distinct_predictions", "
 
 
 def _num(v: Any) -> float | None:
-    return float(v) if isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v) else None
+    return (
+        float(v)
+        if isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
+        else None
+    )
 
 
 def run_row(rec: dict[str, Any], metrics: list[str],
@@ -83,8 +88,11 @@ def mean_std(values: list[float]) -> dict[str, float | int | None]:
     vals = [v for v in values if v is not None]
     if not vals:
         return {"mean": None, "std": None, "n": 0}
-    return {"mean": statistics.fmean(vals), "std": statistics.stdev(vals) if len(vals) > 1 else None,
-            "n": len(vals)}
+    return {
+        "mean": statistics.fmean(vals),
+        "std": statistics.stdev(vals) if len(vals) > 1 else None,
+        "n": len(vals),
+    }
 
 
 def summarize(rows: list[dict[str, Any]], columns: list[str]) -> dict[str, dict[str, dict]]:
@@ -114,8 +122,9 @@ def _per_example(rec: dict[str, Any], metric: str, lang: str | None = None) -> d
     ids = [str(row.get("id", i)) for i, row in enumerate(rows)]
     if all(metric in row for row in rows):
         return {i: float(row[metric]) for i, row in zip(ids, rows)}
-    scores = per_example(metric, [row["prediction"] for row in rows], [row["target"] for row in rows],
-                         lang=lang)
+    scores = per_example(
+        metric, [row["prediction"] for row in rows], [row["target"] for row in rows], lang=lang
+    )
     return dict(zip(ids, scores))
 
 
@@ -131,7 +140,8 @@ def target_lang(test_file: str, limit: int | None) -> str | None:
 
 def wilcoxon_tests(records: list[dict[str, Any]], baseline: str, metric: str,
                    lang: str | None = None) -> dict[str, Any]:
-    """{method: test of ``baseline`` against it} on seed-averaged per-example scores (see module)."""
+    """{method: test of ``baseline`` against it} on seed-averaged per-example scores (see
+    module)."""
     ok = [r for r in records if r.get("status") == "ok"]
     per: dict[str, dict[int, dict[str, float]]] = {}
     for r in ok:
@@ -161,13 +171,18 @@ def wilcoxon_tests(records: list[dict[str, Any]], baseline: str, metric: str,
             sid = sorted(set(sa) & set(sb))
             if sid:
                 w = wilcoxon([sa[i] for i in sid], [sb[i] for i in sid])
-                res["per_seed"][str(seed)] = {"p_value": w.p_value, "rank_biserial": w.rank_biserial,
-                                              "n": w.n}
+                res["per_seed"][str(seed)] = {
+                    "p_value": w.p_value,
+                    "rank_biserial": w.rank_biserial,
+                    "n": w.n,
+                }
         out[method] = res
     return out
 
 
-def validation_curves(records: list[dict[str, Any]]) -> dict[str, dict[int, list[tuple[int, float]]]]:
+def validation_curves(
+    records: list[dict[str, Any]],
+) -> dict[str, dict[int, list[tuple[int, float]]]]:
     """{method: {seed: [(step, validation loss), ...]}} from each run's log.jsonl."""
     out: dict[str, dict[int, list[tuple[int, float]]]] = {}
     for r in records:
@@ -189,8 +204,12 @@ def validation_curves(records: list[dict[str, Any]]) -> dict[str, dict[int, list
 
 
 # ------------------------------------------------------------------------------ plots
-def make_plots(out: Path, summary: dict, metric: str | None,
-               curves: dict[str, dict[int, list[tuple[int, float]]]]) -> tuple[list[str], list[str]]:
+def make_plots(
+    out: Path,
+    summary: dict,
+    metric: str | None,
+    curves: dict[str, dict[int, list[tuple[int, float]]]],
+) -> tuple[list[str], list[str]]:
     """Write the PNGs; returns (file names written, notes). No matplotlib -> no plots, one note."""
     try:
         import matplotlib  # lazy: optional dependency (the compare extra)
@@ -265,17 +284,23 @@ def markdown(config, results: dict[str, Any]) -> str:
     """report.md: settings, the table, the tests, the plots, how things were measured."""
     summary, columns = results["summary"], results["columns"]
     metrics = [c for c in columns if c not in MEASURES]
-    lines = [f"# ttune compare: {config.task}", "",
-             f"- backbone: `{config.model}`",
-             f"- data: train `{config.train_file}`, valid `{config.valid_file}`, test `{config.test_file}`"
-             f" ({results['header']['n_records']} test records)",
-             f"- seeds: {', '.join(map(str, config.seeds))}; budget: "
-             + (f"{config.max_steps} steps" if config.max_steps else f"{config.epochs} epochs")
-             + f", batch {config.batch_size} x {config.grad_accum}, lr {config.lr}"
-             + (f" (per method: {json.dumps(config.method_lr)})" if config.method_lr else "")
-             + f"; generation: beam {config.num_beams}",
-             f"- command: `{config.command}`" if config.command else "- command: (library call)",
-             "", "## Results (test set, mean ± std over seeds)", ""]
+    lines = [
+        f"# ttune compare: {config.task}",
+        "",
+        f"- backbone: `{config.model}`",
+        f"- data: train `{config.train_file}`, valid `{config.valid_file}`, test "
+        f"`{config.test_file}`"
+        f" ({results['header']['n_records']} test records)",
+        f"- seeds: {', '.join(map(str, config.seeds))}; budget: "
+        + (f"{config.max_steps} steps" if config.max_steps else f"{config.epochs} epochs")
+        + f", batch {config.batch_size} x {config.grad_accum}, lr {config.lr}"
+        + (f" (per method: {json.dumps(config.method_lr)})" if config.method_lr else "")
+        + f"; generation: beam {config.num_beams}",
+        f"- command: `{config.command}`" if config.command else "- command: (library call)",
+        "",
+        "## Results (test set, mean ± std over seeds)",
+        "",
+    ]
     head = (["method", "trainable"] + metrics
             + ["best valid loss", "distinct %", "peak RSS MB", "s/step", "ms/example"])
     lines += ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
@@ -284,7 +309,9 @@ def markdown(config, results: dict[str, Any]) -> str:
         s = cols[col]
         if s["mean"] is None:
             return "n/a"
-        return _fmt(s["mean"], digits) + (f" ± {_fmt(s['std'], digits)}" if s["std"] is not None else "")
+        return _fmt(s["mean"], digits) + (
+            f" ± {_fmt(s['std'], digits)}" if s["std"] is not None else ""
+        )
 
     for method, cols in summary.items():
         tp = cols["trainable_parameters"]["mean"]
@@ -295,35 +322,49 @@ def markdown(config, results: dict[str, Any]) -> str:
             + " |")
     failed = [r for r in results["runs"] if r["status"] != "ok"]
     if failed:
-        lines += ["", "Failed runs: " + "; ".join(f"`{r['method']}` seed {r['seed']}: {r.get('error', '')}"
-                                               for r in failed)]
+        lines += [
+            "",
+            "Failed runs: "
+            + "; ".join(f"`{r['method']}` seed {r['seed']}: {r.get('error', '')}" for r in failed),
+        ]
     for test_metric, tests in (results["wilcoxon_by_metric"] or {None: {}}).items():
         lines += ["", f"## Wilcoxon signed-rank tests: `{config.baseline}` against each method"
                   + (f" ({test_metric})" if test_metric else ""), ""]
         if not tests:
-            lines.append(f"none (`{config.baseline}` is not among the successful runs, or no metric)")
+            lines.append(
+                f"none (`{config.baseline}` is not among the successful runs, or no metric)"
+            )
             continue
-        lines += [f"Per-example {test_metric}, averaged over seeds, paired by test record; two-sided.", "",
-                  f"| method | n | mean {config.baseline} | mean method | p | rank-biserial |",
-                  "|---|---|---|---|---|---|"]
+        lines += [
+            f"Per-example {test_metric}, averaged over seeds, paired by test record; two-sided.",
+            "",
+            f"| method | n | mean {config.baseline} | mean method | p | rank-biserial |",
+            "|---|---|---|---|---|---|",
+        ]
         for method, t in tests.items():
-            lines.append(f"| `{method}` | {t['n_records']} | {t['mean_baseline']:.2f} | "
-                         f"{t['mean_other']:.2f} | {t['p_value']:.4g} | {t['rank_biserial']:+.3f} |")
+            lines.append(
+                f"| `{method}` | {t['n_records']} | {t['mean_baseline']:.2f} | "
+                f"{t['mean_other']:.2f} | {t['p_value']:.4g} | {t['rank_biserial']:+.3f} |"
+            )
     if results["plots"]:
         lines += ["", "## Plots", ""] + [f"![{p[:-4]}]({p})" for p in results["plots"]]
-    lines += ["", "## How it was measured", "",
-              "- trainable parameters: parameters the method trains and forward uses "
-              "(`AdaptedModel.num_trainable`).",
-              "- best valid loss: lowest validation loss (mean token cross-entropy, nats) of the run; "
-              "the test scores come from that checkpoint.",
-              "- distinct %: distinct test predictions / test records (low = the same output for "
-              "many inputs).",
-              "- peak RSS: resident set size of the process, sampled with psutil every 20 ms during "
-              "training and evaluation; it includes the Python process and the frozen backbone.",
-              "- s/step: wall time of the optimizer steps alone (no loading, CPG extraction, "
-              "validation or checkpointing) / steps.",
-              "- ms/example: generation time over the test set (graph encoding and decoding; no "
-              "loading or CPG extraction) / test records."]
+    lines += [
+        "",
+        "## How it was measured",
+        "",
+        "- trainable parameters: parameters the method trains and forward uses "
+        "(`AdaptedModel.num_trainable`).",
+        "- best valid loss: lowest validation loss (mean token cross-entropy, nats) of the run; "
+        "the test scores come from that checkpoint.",
+        "- distinct %: distinct test predictions / test records (low = the same output for "
+        "many inputs).",
+        "- peak RSS: resident set size of the process, sampled with psutil every 20 ms during "
+        "training and evaluation; it includes the Python process and the frozen backbone.",
+        "- s/step: wall time of the optimizer steps alone (no loading, CPG extraction, "
+        "validation or checkpointing) / steps.",
+        "- ms/example: generation time over the test set (graph encoding and decoding; no "
+        "loading or CPG extraction) / test records.",
+    ]
     lines += [f"- note: {n}" for n in results["notes"]]
     return "\n".join(lines) + "\n"
 
@@ -333,7 +374,9 @@ def write_report(config, records: list[dict[str, Any]]) -> dict[str, Any]:
     out = Path(config.output_dir)
     ok = [r for r in records if r.get("status") == "ok"]
     metrics = list(dict.fromkeys(m for r in ok for m in (r.get("scores") or {})))
-    columns = ["trainable_parameters"] + metrics + [c for c in MEASURES if c != "trainable_parameters"]
+    columns = (
+        ["trainable_parameters"] + metrics + [c for c in MEASURES if c != "trainable_parameters"]
+    )
     curves = validation_curves(ok)
     rows = [run_row(r, metrics, curves) for r in records]
     summary = summarize(rows, columns)
@@ -342,14 +385,28 @@ def write_report(config, records: list[dict[str, Any]]) -> dict[str, Any]:
     lang = target_lang(config.test_file, config.test_limit) if test_metrics != [metric] else None
     by_metric = {m: wilcoxon_tests(records, config.baseline, m, lang) for m in test_metrics}
     n_test = next((r.get("test_records") for r in ok), 0) or 0
-    header = results_header(config.test_file, "test", n_test, list(config.seeds), config.command, metrics)
+    header = results_header(
+        config.test_file, "test", n_test, list(config.seeds), config.command, metrics
+    )
     plot_metric = test_metrics[0] if test_metrics and test_metrics[0] in metrics else metric
     plots, notes = make_plots(out, summary, plot_metric, curves)
-    results = {"header": header, "settings": config.to_dict(), "primary_metric": metric,
-               "columns": columns, "runs": records, "rows": rows, "summary": summary,
-               "test_metrics": test_metrics, "wilcoxon": by_metric.get(test_metrics[0], {}) if test_metrics else {},
-               "wilcoxon_by_metric": by_metric, "plots": plots, "notes": notes}
+    results = {
+        "header": header,
+        "settings": config.to_dict(),
+        "primary_metric": metric,
+        "columns": columns,
+        "runs": records,
+        "rows": rows,
+        "summary": summary,
+        "test_metrics": test_metrics,
+        "wilcoxon": by_metric.get(test_metrics[0], {}) if test_metrics else {},
+        "wilcoxon_by_metric": by_metric,
+        "plots": plots,
+        "notes": notes,
+    }
     atomic_write_text(out / "results.csv", csv_text(rows, summary, columns))
-    atomic_write_text(out / "results.json", json.dumps(results, indent=2, ensure_ascii=False) + "\n")
+    atomic_write_text(
+        out / "results.json", json.dumps(results, indent=2, ensure_ascii=False) + "\n"
+    )
     atomic_write_text(out / "report.md", markdown(config, results))
     return results

@@ -61,7 +61,10 @@ BUDGET_KEYS = ("task", "model", "train_file", "valid_file", "test_file", "max_st
                "batch_size", "grad_accum", "lr", "method_lr", "method_options", "max_source_len",
                "max_target_len", "max_train_records", "test_limit", "num_beams", "max_new_tokens",
                "eval_every", "early_stopping_patience")
-PER_METHOD_KEYS = ("method_lr", "method_options")  # compared per method run by both (see _check_output)
+PER_METHOD_KEYS = (
+    "method_lr",
+    "method_options",
+)  # compared per method run by both (see _check_output)
 
 
 @dataclass
@@ -123,7 +126,8 @@ class CompareConfig(JsonConfig):
     test_metrics: tuple[str, ...] = ()
     """Metrics of the Wilcoxon tests (the first also gives the score plot); empty = the task's
     headline metric. Per-example scores are recomputed from each run's predictions, so this can
-    change on a finished comparison (e.g. smooth_bleu4 for assert, where exact match is all zero)."""
+    change on a finished comparison (e.g. smooth_bleu4 for assert, where exact match is all
+    zero)."""
     mixed_precision: str = "auto"
     """no, bf16 or fp16; auto = bf16 where a CUDA GPU supports it."""
     cache_dir: str = field(default_factory=default_cache_dir)
@@ -149,7 +153,9 @@ class CompareConfig(JsonConfig):
         if len(set(self.methods)) != len(self.methods):
             raise bad("methods", "lists a method twice")
         self.seeds = tuple(self.seeds)
-        if not self.seeds or not all(isinstance(s, int) and not isinstance(s, bool) for s in self.seeds):
+        if not self.seeds or not all(
+            isinstance(s, int) and not isinstance(s, bool) for s in self.seeds
+        ):
             raise bad("seeds", "must be one or more integers")
         if len(set(self.seeds)) != len(self.seeds):
             raise bad("seeds", "lists a seed twice")
@@ -176,7 +182,9 @@ class CompareConfig(JsonConfig):
                 raise CompareError(f"test_metrics: {e}") from None
         unknown = sorted((set(self.method_lr) | set(self.method_options)) - set(self.methods))
         if unknown:
-            raise CompareError(f"method_lr/method_options name methods not compared: {', '.join(unknown)}")
+            raise CompareError(
+                f"method_lr/method_options name methods not compared: {', '.join(unknown)}"
+            )
         for m, v in self.method_lr.items():
             if not (isinstance(v, (int, float)) and v > 0):
                 raise CompareError(f"method_lr: the learning rate of {m} must be > 0 (got {v!r})")
@@ -301,8 +309,12 @@ class CompareRunner:
         return c.max_new_tokens or c.max_target_len or get_task(c.task).max_target_len
 
     def finished_record(self, method: str, seed: int) -> dict[str, Any]:
-        """The run.json of a finished run, its folder as it is now (the comparison may have moved)."""
-        return {**_read_json(self.run_dir(method, seed) / "run.json"), "dir": str(self.run_dir(method, seed))}
+        """The run.json of a finished run, its folder as it is now (the comparison may have
+        moved)."""
+        return {
+            **_read_json(self.run_dir(method, seed) / "run.json"),
+            "dir": str(self.run_dir(method, seed)),
+        }
 
     # ------------------------------------------------------------------ checks
     def _check_methods(self) -> None:
@@ -313,12 +325,15 @@ class CompareRunner:
             make_config(m, **self.config.method_options.get(m, {}))
 
     def _check_output(self) -> None:
-        """Refuse to mix comparisons with other budgets in one folder; record this one's settings."""
+        """Refuse to mix comparisons with other budgets in one folder; record this one's
+        settings."""
         path = self.out / "compare_config.json"
         now = self.config.to_dict()
         if path.is_file():
             before = _read_json(path)
-            diff = [k for k in BUDGET_KEYS if k not in PER_METHOD_KEYS and before.get(k) != now.get(k)]
+            diff = [
+                k for k in BUDGET_KEYS if k not in PER_METHOD_KEYS and before.get(k) != now.get(k)
+            ]
             # A method's own lr and options must match where both comparisons run it; methods run
             # by only one of them may differ (two processes can share a folder, methods split).
             shared = set(before.get("methods", [])) & set(now["methods"])
@@ -425,9 +440,17 @@ class CompareRunner:
         machine = {"device": "cuda" if torch.cuda.is_available() else "cpu",
                    "torch_threads": torch.get_num_threads(),
                    "load_average_1m": os.getloadavg()[0] if hasattr(os, "getloadavg") else None}
-        record = {"method": method, "seed": seed, "status": "ok", "dir": str(d), **stats, **ev, **machine,
-                  "peak_rss_mb": max(stats["train_peak_rss_mb"], ev["eval_peak_rss_mb"]),
-                  "run_seconds": time.perf_counter() - t0}
+        record = {
+            "method": method,
+            "seed": seed,
+            "status": "ok",
+            "dir": str(d),
+            **stats,
+            **ev,
+            **machine,
+            "peak_rss_mb": max(stats["train_peak_rss_mb"], ev["eval_peak_rss_mb"]),
+            "run_seconds": time.perf_counter() - t0,
+        }
         _write_json(d / "run.json", record)
         return record
 

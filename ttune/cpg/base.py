@@ -24,9 +24,11 @@ class CPGConfig:
     """Limits and options of the extractor."""
 
     max_bytes: int = 2_000_000
-    """Largest source accepted, in bytes; bigger input is refused with a message naming this limit."""
+    """Largest source accepted, in bytes; bigger input is refused with a message naming this
+    limit."""
     max_nodes: int = 1_000_000
-    """Most CPG nodes built for one source; past it extraction stops with a message naming this limit."""
+    """Most CPG nodes built for one source; past it extraction stops with a message naming this
+    limit."""
     snippets: bool = True
     """Wrap a bare Java/C# method (as the data sets hold them) in a class to parse it, then map
     spans back to the original text."""

@@ -84,7 +84,10 @@ def _extract_one(code: str, lang: str) -> dict[str, Any]:
     try:
         cpg = extract(code, lang)
     except (CPGError, ValueError) as e:
-        return {"format": ENTRY_FORMAT, "error": str(e).splitlines()[0] if str(e) else type(e).__name__}
+        return {
+            "format": ENTRY_FORMAT,
+            "error": str(e).splitlines()[0] if str(e) else type(e).__name__,
+        }
     return {"format": ENTRY_FORMAT, "cpg": to_json(cpg)}
 
 
@@ -116,7 +119,8 @@ class CPGCache:
         return self.dir / key[:2] / f"{key}.json"
 
     def read(self, key: str, lang: str):
-        """(CPG, was_error) for a cached key, or None if absent or unreadable (then re-extracted)."""
+        """(CPG, was_error) for a cached key, or None if absent or unreadable (then
+        re-extracted)."""
         p = self.path(key)
         try:
             text = p.read_text(encoding="utf-8")
@@ -148,7 +152,7 @@ def extract_all(items: Sequence[tuple[str, str]], cache_dir: str | Path, num_wor
 
     graphs: dict[str, Any] = {}
     misses: list[str] = []
-    for key, (code, lang) in first.items():
+    for key, (_, lang) in first.items():
         got = cache.read(key, lang)
         if got is None:
             misses.append(key)
@@ -174,7 +178,8 @@ def extract_all(items: Sequence[tuple[str, str]], cache_dir: str | Path, num_wor
 
 def _run_jobs(first: dict, misses: list[str], cache: CPGCache, num_workers: int, progress: bool,
               desc: str) -> list[str]:
-    """Extract the missing graphs (in a pool when num_workers > 1); their entries' JSON, in order."""
+    """Extract the missing graphs (in a pool when num_workers > 1); their entries' JSON, in
+    order."""
     jobs = [(first[k][0], first[k][1], str(cache.path(k))) for k in misses]
     bar = tqdm(total=len(jobs), desc=f"extracting {desc}", disable=not progress, unit="graph")
     if num_workers > 1 and len(jobs) > 1:

@@ -60,7 +60,8 @@ class Node:
 
 
 # Not frozen: a frozen dataclass's __init__ goes through object.__setattr__ per field, which made
-# creating the millions of edges of a large corpus three times slower. Hashable by value all the same.
+# creating the millions of edges of a large corpus three times slower. Hashable by value all the
+# same.
 @dataclass(slots=True, unsafe_hash=True)
 class Edge:
     source: int

@@ -16,7 +16,8 @@ Conventions
 - Variables are strings: ``x``; ``self.x`` / ``this.x`` for attribute and field access on the
   receiver. Augmented assignment (``x += 1``) both uses and defines ``x``. Tuple unpacking defines
   each name. Nested functions, lambdas and classes are a single ``Simple`` statement in the
-  enclosing method (defining the function's name, in Python); their bodies get a MethodIR of their own.
+  enclosing method (defining the function's name, in Python); their bodies get a MethodIR of their
+  own.
 - ``label`` on loops, switches and jumps is the Java/C# statement label (``outer:``) or None.
 """
 
@@ -34,7 +35,8 @@ class Stmt:
 
 @dataclass
 class Simple(Stmt):
-    """Any statement that falls through to the next one (expression, declaration, pass, nested def)."""
+    """Any statement that falls through to the next one (expression, declaration, pass, nested
+    def)."""
 
 
 @dataclass
@@ -93,7 +95,7 @@ class Handler:
     body: list[Stmt] = field(default_factory=list)
     defs: list[str] = field(default_factory=list)
     uses: list[str] = field(default_factory=list)
-    catch_all: bool = False   # bare except / catch (Exception e) with no filter / catch without type
+    catch_all: bool = False  # bare except / catch (Exception e) with no filter / catch without type
 
 
 @dataclass
@@ -120,7 +122,8 @@ class With(Stmt):
 
 @dataclass
 class Case:
-    """One case of a switch / match. ``node`` is the case label test; ``default`` matches anything."""
+    """One case of a switch / match. ``node`` is the case label test; ``default`` matches
+    anything."""
 
     node: int
     body: list[Stmt] = field(default_factory=list)

@@ -97,7 +97,8 @@ def _line_start(src: bytes, byte: int) -> int:
 
 def _dedented_def(src: bytes, node: SNode, cut: tuple[int, int] | None = None,
                   replacement: bytes = b"") -> str:
-    """The text of ``node`` from the start of its first line, with ``src[cut]`` replaced, dedented."""
+    """The text of ``node`` from the start of its first line, with ``src[cut]`` replaced,
+    dedented."""
     start = _line_start(src, node.start_byte)
     end = node.end_byte
     if cut is None:
@@ -154,7 +155,8 @@ _JAVADOC_TAG = re.compile(r"\{@(?:code|link|linkplain|literal|value)\s+([^}]*)\}
 
 
 def _tag_word(m: re.Match) -> str:
-    """``{@link Foo#bar(int) label}`` -> ``bar(int)``; ``{@link Foo#}`` -> ``Foo``; ``{@code}`` -> ""."""
+    """``{@link Foo#bar(int) label}`` -> ``bar(int)``; ``{@link Foo#}`` -> ``Foo``; ``{@code}`` ->
+    ""."""
     member = m.group(1).split("#")[-1].split()
     return member[0] if member else " ".join(m.group(1).replace("#", " ").split()[:1])
 
@@ -173,7 +175,9 @@ def javadoc_text(comment: str) -> str:
     text = "\n".join(lines)
     text = _JAVADOC_TAG.sub(_tag_word, text)
     text = re.sub(r"<[^>]+>", "", text)
-    text = text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&").replace("&nbsp;", " ")
+    text = (
+        text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&").replace("&nbsp;", " ")
+    )
     return text.strip()
 
 
@@ -184,7 +188,10 @@ def _java_methods(root: SNode) -> Iterator[tuple[SNode, SNode | None]]:
             continue
         prev = None
         for c in n.children:
-            if c.type in ("method_declaration", "constructor_declaration") and c.child("body") is not None:
+            if (
+                c.type in ("method_declaration", "constructor_declaration")
+                and c.child("body") is not None
+            ):
                 yield c, prev if prev is not None and prev.type == "block_comment" else None
             if c.named:
                 prev = c
@@ -260,7 +267,8 @@ def _is_assert_call(src: bytes, n: SNode) -> bool:
 
 
 def _assertions(src: bytes, fn: SNode) -> list[SNode]:
-    """Every assertion in ``fn``: assert statements and self.assert*(...) calls (also in ``with``)."""
+    """Every assertion in ``fn``: assert statements and self.assert*(...) calls (also in
+    ``with``)."""
     return [n for n in iter_nodes(fn) if n.type == "assert_statement" or _is_assert_call(src, n)]
 
 
@@ -270,7 +278,11 @@ def _statement_of(n: SNode) -> SNode | None:
     if n.type == "assert_statement":
         return n
     parent = n.parent
-    if parent is not None and parent.type == "expression_statement" and len(parent.named_children) == 1:
+    if (
+        parent is not None
+        and parent.type == "expression_statement"
+        and len(parent.named_children) == 1
+    ):
         return parent
     return None
 
@@ -370,8 +382,10 @@ def build_assert(source: str | Path, limit: int | None = 200, per_file: int = 2,
     files = {rel: data for rel, data in iter_source_files(top, "python")}
     prefix = path.relative_to(top).as_posix() + "/" if top != path else ""
     out: list[dict] = []
-    for rel in sorted((r for r in files if r.startswith(prefix) and Path(r).name.startswith("test")),
-                      key=_path_hash):
+    for rel in sorted(
+        (r for r in files if r.startswith(prefix) and Path(r).name.startswith("test")),
+        key=_path_hash,
+    ):
         module = _module_under_test(rel, files)
         n = 0
         for rec in assert_from_file(rel, files[rel], module):
@@ -407,5 +421,7 @@ def build_to_file(task: str, source: str | Path, output: str | Path, lang: str =
         splits[r["split"]] = splits.get(r["split"], 0) + 1
     out = {"output": str(output), "records": n, "splits": splits}
     if task == "assert":
-        out["with_focal"] = sum(bool(split_test_and_focal(r["source"], "python")[1]) for r in records)
+        out["with_focal"] = sum(
+            bool(split_test_and_focal(r["source"], "python")[1]) for r in records
+        )
     return out

@@ -1,4 +1,5 @@
-"""Converters from the research data sets' own formats to the one JSONL schema (:mod:`ttune.data.io`).
+"""Converters from the research data sets' own formats to the one JSONL schema
+(:mod:`ttune.data.io`).
 
 Each converter takes the data set's folder (or one of its files) and yields records of every split
 it has. Splits are named ``train`` / ``dev`` / ``test``. Where a data set has no train split
@@ -53,7 +54,8 @@ class _Skip:
 
 
 def carve_split(record_id: str, dev_mod: int = 10) -> str:
-    """``dev`` for ids whose sha256 is 0 mod ``dev_mod``, else ``train`` (deterministic carve-out)."""
+    """``dev`` for ids whose sha256 is 0 mod ``dev_mod``, else ``train`` (deterministic
+    carve-out)."""
     h = int.from_bytes(hashlib.sha256(record_id.encode("utf-8")).digest()[:8], "big")
     return "dev" if h % dev_mod == 0 else "train"
 
@@ -83,7 +85,8 @@ _CODEXGLUE_SPLITS = {"train": "train", "valid": "dev", "test": "test"}
 
 
 def _codexglue_trans(path: Path) -> Iterator[dict | _Skip]:
-    """CodeXGLUE code-to-code-trans: ``{split}.java-cs.txt.java`` / ``.cs``, line i of each a pair."""
+    """CodeXGLUE code-to-code-trans: ``{split}.java-cs.txt.java`` / ``.cs``, line i of each a
+    pair."""
     folder = path if path.is_dir() else path.parent
     found = False
     for src_split, split in _CODEXGLUE_SPLITS.items():
@@ -154,7 +157,9 @@ def _code_docstring(path: Path) -> Iterator[dict | _Skip]:
         folder = folder / "parallel-corpus"
     prefixes = {p.name.rsplit(".declbodies.", 1)[0] for p in _find(folder, "*data_ps.declbodies.*")}
     if len(prefixes) != 1:
-        raise DataError(f"expected one *data_ps.declbodies.* family in {folder}, found {sorted(prefixes)}")
+        raise DataError(
+            f"expected one *data_ps.declbodies.* family in {folder}, found {sorted(prefixes)}"
+        )
     prefix = prefixes.pop()
     variant = "repo_split" if prefix.startswith("repo_split") else "canonical"
     for src_split in ("train", "valid", "test"):
@@ -192,7 +197,8 @@ def _atlas(path: Path) -> Iterator[dict | _Skip]:
     """ATLAS with real identifiers: gzipped JSON lines. Source = the test method with its
     ``"<AssertPlaceHolder>"`` statement, then (on a new line) the focal method where the record
     has one; target = the assertion. ``eval`` is carved into train/dev, ``testing`` is test.
-    Records whose identifiers could not be put back (``deabstraction_complete`` false) are skipped."""
+    Records whose identifiers could not be put back (``deabstraction_complete`` false) are
+    skipped."""
     for f in _atlas_files(path):
         opener = gzip.open if f.suffix == ".gz" else open
         with opener(f, "rt", encoding="utf-8") as fh:
@@ -206,11 +212,17 @@ def _atlas(path: Path) -> Iterator[dict | _Skip]:
                     yield _Skip(where, f"invalid JSON ({e.msg})")
                     continue
                 test, assertion = obj.get("test_method"), obj.get("assertion")
-                if not isinstance(test, str) or not isinstance(assertion, str) or not assertion.strip():
+                if (
+                    not isinstance(test, str)
+                    or not isinstance(assertion, str)
+                    or not assertion.strip()
+                ):
                     yield _Skip(where, "missing test_method or assertion")
                     continue
                 if obj.get("deabstraction_complete") is False:
-                    yield _Skip(where, "deabstraction_complete is false (abstract identifiers left)")
+                    yield _Skip(
+                        where, "deabstraction_complete is false (abstract identifiers left)"
+                    )
                     continue
                 if ATLAS_PLACEHOLDER not in test:
                     yield _Skip(where, "no <AssertPlaceHolder> in test_method")
@@ -237,7 +249,10 @@ def _avatar(path: Path) -> Iterator[dict | _Skip]:
         if not java_f.exists():
             continue
         found = True
-        py_f, id_f = folder / f"{src_split}.java-python.python", folder / f"{src_split}.java-python.id"
+        py_f, id_f = (
+            folder / f"{src_split}.java-python.python",
+            folder / f"{src_split}.java-python.id",
+        )
         javas, pys, ids = _aligned([java_f, py_f, id_f])
         for i, (j, p, rid) in enumerate(zip(javas, pys, ids), 1):
             if not j.strip() or not p.strip():

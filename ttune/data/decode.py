@@ -3,7 +3,8 @@
 - code-docstring-corpus (Barone & Sennrich 2017) writes a function on one line: ``DCNL`` is a
   newline; ``DCSP`` at the start of a line is one indentation level, elsewhere (inside string
   literals) a single space.
-- AVATAR (Ahmad et al. 2021) space-tokenises Python with ``NEW_LINE`` / ``INDENT`` / ``DEDENT`` layout
+- AVATAR (Ahmad et al. 2021) space-tokenises Python with ``NEW_LINE`` / ``INDENT`` / ``DEDENT``
+layout
   tokens and writes spaces inside string literals as ``▁``.
 """
 
@@ -35,7 +36,8 @@ def decode_dcnl(code: str, indent: str = INDENT) -> str:
 
 
 def decode_dcnl_text(description: str) -> str:
-    """Decode a code-docstring-corpus description: a Python string literal with ``DCNL`` / ``DCSP``."""
+    """Decode a code-docstring-corpus description: a Python string literal with ``DCNL`` /
+    ``DCSP``."""
     s = description.strip()
     s = re.sub(r"\s*\bDCNL\b\s*", "\\\\n", s)
     s = _DCSP_INLINE.sub(" ", s)
@@ -91,7 +93,8 @@ def decode_avatar_strings(text: str) -> str:
 
 
 def decode_avatar_python(text: str, indent: str = INDENT) -> str:
-    """Turn AVATAR's one-line Python (``NEW_LINE`` / ``INDENT`` / ``DEDENT``) into indented source."""
+    """Turn AVATAR's one-line Python (``NEW_LINE`` / ``INDENT`` / ``DEDENT``) into indented
+    source."""
     lines: list[str] = []
     depth = 0
     current: list[str] = []

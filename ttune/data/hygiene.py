@@ -75,7 +75,8 @@ class HygieneConfig:
     """Tokenizer for the length filter: a folder with tokenizer.json or *vocab.json + *merges.txt
     (e.g. ../shared/datasets/codet5-tokenizer); None counts code tokens (words + punctuation)."""
     max_cpg_nodes: int | None = None
-    """Drop records whose CPG (of the task's graph code) has more nodes than this (None: no filter)."""
+    """Drop records whose CPG (of the task's graph code) has more nodes than this (None: no
+    filter)."""
     task: str = "custom"
     """Task whose graph_code() gives the code for the CPG filter (assert: the test method)."""
 
@@ -83,7 +84,9 @@ class HygieneConfig:
         if not 0.0 < self.threshold <= 1.0:
             raise ValueError(f"threshold must be in (0, 1], got {self.threshold}")
         if self.bands < 1 or self.num_perm % self.bands:
-            raise ValueError(f"num_perm ({self.num_perm}) must be a multiple of bands ({self.bands})")
+            raise ValueError(
+                f"num_perm ({self.num_perm}) must be a multiple of bands ({self.bands})"
+            )
         if self.near_min_tokens < 0:
             raise ValueError(f"near_min_tokens must be >= 0, got {self.near_min_tokens}")
         for name in ("max_source_tokens", "max_cpg_nodes"):
@@ -107,7 +110,9 @@ class MinHasher:
     def _hash(self, token: str) -> int:
         h = self._cache.get(token)
         if h is None:
-            h = int.from_bytes(hashlib.blake2b(token.encode("utf-8"), digest_size=4).digest(), "little")
+            h = int.from_bytes(
+                hashlib.blake2b(token.encode("utf-8"), digest_size=4).digest(), "little"
+            )
             if len(self._cache) < 2_000_000:
                 self._cache[token] = h
         return h
@@ -121,7 +126,8 @@ class MinHasher:
 
 
 class NearDupIndex:
-    """LSH index of kept token sets; :meth:`find` returns the first kept entry at Jaccard >= threshold."""
+    """LSH index of kept token sets; :meth:`find` returns the first kept entry at Jaccard >=
+    threshold."""
 
     def __init__(self, config: HygieneConfig, hasher: MinHasher) -> None:
         self.threshold = config.threshold
@@ -194,7 +200,8 @@ GraphCode = Callable[[dict], tuple[str, str, int]]
 
 
 class Hygiene:
-    """Runs the steps over a train file and test files; keeps the train index for decontamination."""
+    """Runs the steps over a train file and test files; keeps the train index for
+    decontamination."""
 
     def __init__(self, config: HygieneConfig | None = None,
                  graph_size: Callable[[str, str], int] | None = None,
@@ -244,7 +251,9 @@ class Hygiene:
         cfg = self.config
         if cfg.max_source_tokens is not None:
             n0 = len(records)
-            records = [r for r in records if self.count_tokens(r["source"]) <= cfg.max_source_tokens]
+            records = [
+                r for r in records if self.count_tokens(r["source"]) <= cfg.max_source_tokens
+            ]
             report.removed["too_long"] += n0 - len(records)
         if cfg.max_cpg_nodes is not None:
             kept = []
@@ -278,7 +287,9 @@ def clean_files(train: str | Path, tests: list[str | Path], output_dir: str | Pa
     if len(set(names)) != len(names):
         raise DataError(f"input files must have distinct names (outputs share one folder): {names}")
     if out_dir.resolve() in {Path(p).resolve().parent for p in [train, *tests]}:
-        raise DataError(f"--output-dir {out_dir} would overwrite an input file; pick another folder")
+        raise DataError(
+            f"--output-dir {out_dir} would overwrite an input file; pick another folder"
+        )
     reports = []
     for role, path in [("train", train), *[("test", t) for t in tests]]:
         records, bad = read_jsonl(path)
@@ -292,7 +303,9 @@ def clean_files(train: str | Path, tests: list[str | Path], output_dir: str | Pa
         reports.append(rep)
     report = {"config": asdict(hyg.config), "files": [asdict(r) for r in reports]}
     out_dir.mkdir(parents=True, exist_ok=True)
-    (out_dir / "hygiene_report.json").write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
+    (out_dir / "hygiene_report.json").write_text(
+        json.dumps(report, indent=2) + "\n", encoding="utf-8"
+    )
     return report
 
 

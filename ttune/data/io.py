@@ -34,7 +34,8 @@ class DataError(ValueError):
 
 
 def data_dir() -> Path:
-    """Folder of the shared research data sets: ``$TTUNE_DATA_DIR`` or ``<repo>/../shared/datasets``."""
+    """Folder of the shared research data sets: ``$TTUNE_DATA_DIR`` or
+    ``<repo>/../shared/datasets``."""
     env = os.environ.get("TTUNE_DATA_DIR")
     if env:
         return Path(env)
@@ -97,7 +98,9 @@ def read_jsonl(path: str | os.PathLike) -> tuple[list[dict], list[tuple[int, str
     if not records:
         if bad:
             first = bad[0]
-            raise DataError(f"{path}: all {len(bad)} lines are malformed (line {first[0]}: {first[1]})")
+            raise DataError(
+                f"{path}: all {len(bad)} lines are malformed (line {first[0]}: {first[1]})"
+            )
         raise DataError(f"{path}: no records (empty file)")
     return records, bad
 
@@ -115,7 +118,8 @@ def iter_jsonl_lines(records: Iterable[dict]) -> Iterator[str]:
 
 
 def write_jsonl(path: str | os.PathLike, records: Iterable[dict]) -> int:
-    """Write ``records`` atomically (temp file in the same folder, then rename); returns the count."""
+    """Write ``records`` atomically (temp file in the same folder, then rename); returns the
+    count."""
     path = Path(path)
     n = 0
     opener = gzip.open if path.suffix == ".gz" else open

@@ -1,4 +1,5 @@
-"""Does a decoded record parse? (tree-sitter through :func:`ttune.cpg.ts.parse`, the only entry point).
+"""Does a decoded record parse? (tree-sitter through :func:`ttune.cpg.ts.parse`, the only entry
+point).
 
 The data sets hold bare Java / C# methods; those are wrapped in ``class W { ... }`` to parse, as the
 CPG front ends do. Used by tests (parse rate of converted data) and by the builders.

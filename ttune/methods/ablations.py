@@ -75,7 +75,8 @@ class LinearGNNConfig(TransducerMethodConfig):
 
 @dataclass
 class PaperFusionConfig(TransducerMethodConfig):
-    """Transducer with the paper's fusion (``fusion="paper"``) instead of the corrected node fusion."""
+    """Transducer with the paper's fusion (``fusion="paper"``) instead of the corrected node
+    fusion."""
 
     name = "transducer-paper"
     fusion: str = "paper"

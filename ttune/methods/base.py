@@ -68,8 +68,10 @@ class MethodConfig:
         known = [f.name for f in dataclasses.fields(cls)]
         unknown = sorted(set(fields) - set(known))
         if unknown:
-            raise MethodConfigError(f"unknown field(s) {', '.join(unknown)} for method {cls.name!r}; "
-                                    f"valid: {', '.join(known) or '(none)'}")
+            raise MethodConfigError(
+                f"unknown field(s) {', '.join(unknown)} for method {cls.name!r}; "
+                f"valid: {', '.join(known) or '(none)'}"
+            )
         try:
             return cls(**fields)
         except TypeError as e:
@@ -85,17 +87,22 @@ class AdaptedModel(nn.Module):
 
     Shapes:
         - input_ids, attention_mask: ``[B, T]``; labels: ``[B, L]`` padded with -100
-        - token_spans: ``[B, T, 2]`` (transducer only); graph: PyG Batch of B graphs (transducer only)
+        - token_spans: ``[B, T, 2]`` (transducer only); graph: PyG Batch of B graphs (transducer
+        only)
         - logits: ``[B, L, vocab]``; generate: ``[B, L']``
     """
 
     needs_graph: ClassVar[bool] = False
 
-    def __init__(self, backbone: nn.Module, config: MethodConfig, model: nn.Module | None = None) -> None:
+    def __init__(
+        self, backbone: nn.Module, config: MethodConfig, model: nn.Module | None = None
+    ) -> None:
         super().__init__()
         self.config = config
         self.model = backbone if model is None else model
-        self.__dict__["backbone"] = backbone  # the bare backbone, kept by reference (not re-registered)
+        self.__dict__["backbone"] = (
+            backbone  # the bare backbone, kept by reference (not re-registered)
+        )
 
     # --- inputs -------------------------------------------------------------------------------
     def embed(self, input_ids: Tensor) -> Tensor:
@@ -112,8 +119,14 @@ class AdaptedModel(nn.Module):
             raise MethodError(f"method {self.config.name!r} needs the code graph (graph=...)")
 
     # --- API ------------------------------------------------------------------------------------
-    def forward(self, input_ids: Tensor, attention_mask: Tensor, labels: Tensor | None = None, graph=None,
-                token_spans: Tensor | None = None):
+    def forward(
+        self,
+        input_ids: Tensor,
+        attention_mask: Tensor,
+        labels: Tensor | None = None,
+        graph=None,
+        token_spans: Tensor | None = None,
+    ):
         self._check_graph(graph)
         kw = self.prepare_inputs(input_ids, attention_mask, graph, token_spans)
         if labels is not None:
@@ -121,10 +134,22 @@ class AdaptedModel(nn.Module):
         return self.model(**kw, labels=labels, return_dict=True)
 
     @torch.no_grad()
-    def generate(self, input_ids: Tensor, attention_mask: Tensor, graph=None, token_spans: Tensor | None = None,
-                 num_beams: int = 1, max_new_tokens: int = 64, **kw: Any) -> Tensor:
-        """Generate from the source only. Shapes: ``[B, T]`` -> ``[B, L]`` (starts with decoder start)."""
-        leaked = sorted(set(kw) & {"labels", "decoder_input_ids", "decoder_inputs_embeds", "decoder_attention_mask"})
+    def generate(
+        self,
+        input_ids: Tensor,
+        attention_mask: Tensor,
+        graph=None,
+        token_spans: Tensor | None = None,
+        num_beams: int = 1,
+        max_new_tokens: int = 64,
+        **kw: Any,
+    ) -> Tensor:
+        """Generate from the source only. Shapes: ``[B, T]`` -> ``[B, L]`` (starts with decoder
+        start)."""
+        leaked = sorted(
+            set(kw)
+            & {"labels", "decoder_input_ids", "decoder_inputs_embeds", "decoder_attention_mask"}
+        )
         if leaked:
             raise MethodError(f"generate sees the source only; do not pass {', '.join(leaked)}")
         self._check_graph(graph)
@@ -150,11 +175,16 @@ class AdaptedModel(nn.Module):
         own = dict(self.trainable_parameters())
         missing, unexpected = sorted(set(own) - set(sd)), sorted(set(sd) - set(own))
         if missing or unexpected:
-            raise CheckpointError(f"method weights do not match: missing {missing[:3]}{'...' if len(missing) > 3 else ''}"
-                                  f", unexpected {unexpected[:3]}{'...' if len(unexpected) > 3 else ''}")
+            raise CheckpointError(
+                f"method weights do not match: missing "
+                f"{missing[:3]}{'...' if len(missing) > 3 else ''}"
+                f", unexpected {unexpected[:3]}{'...' if len(unexpected) > 3 else ''}"
+            )
         for n, p in own.items():
             if tuple(sd[n].shape) != tuple(p.shape):
-                raise CheckpointError(f"method weight {n} has shape {tuple(sd[n].shape)}, expected {tuple(p.shape)}")
+                raise CheckpointError(
+                    f"method weight {n} has shape {tuple(sd[n].shape)}, expected {tuple(p.shape)}"
+                )
         with torch.no_grad():
             for n, p in own.items():
                 p.copy_(sd[n].to(device=p.device, dtype=p.dtype))

@@ -43,9 +43,14 @@ class LinearModel(AdaptedModel):
                 self.proj.bias.zero_()
         self.proj.to(backbone.get_input_embeddings().weight.device)
 
-    def prepare_inputs(self, input_ids: Tensor, attention_mask: Tensor, graph=None, token_spans=None) -> dict:
+    def prepare_inputs(
+        self, input_ids: Tensor, attention_mask: Tensor, graph=None, token_spans=None
+    ) -> dict:
         e = self.embed(input_ids)
-        return {"inputs_embeds": self.proj(e.to(self.proj.weight.dtype)).to(e.dtype), "attention_mask": attention_mask}
+        return {
+            "inputs_embeds": self.proj(e.to(self.proj.weight.dtype)).to(e.dtype),
+            "attention_mask": attention_mask,
+        }
 
 
 def apply(backbone, config: LinearConfig, tokenizer=None) -> LinearModel:

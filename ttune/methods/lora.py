@@ -40,7 +40,9 @@ class LoraConfig(MethodConfig):
             raise MethodConfigError(f"lora: alpha must be > 0, got {self.alpha!r}")
         if not (isinstance(self.dropout, (int, float)) and 0.0 <= self.dropout < 1.0):
             raise MethodConfigError(f"lora: dropout must be in [0, 1), got {self.dropout!r}")
-        if not self.target_modules or not all(isinstance(t, str) and t for t in self.target_modules):
+        if not self.target_modules or not all(
+            isinstance(t, str) and t for t in self.target_modules
+        ):
             raise MethodConfigError("lora: target_modules must be a non-empty list of module names")
 
 
@@ -51,8 +53,14 @@ class LoraModel(AdaptedModel):
 def apply(backbone, config: LoraConfig, tokenizer=None) -> LoraModel:
     import peft  # lazy: about 1 s; only the peft-based methods need it
 
-    pc = peft.LoraConfig(task_type=peft.TaskType.SEQ_2_SEQ_LM, r=config.r, lora_alpha=config.alpha,
-                         lora_dropout=config.dropout, target_modules=list(config.target_modules), bias="none")
+    pc = peft.LoraConfig(
+        task_type=peft.TaskType.SEQ_2_SEQ_LM,
+        r=config.r,
+        lora_alpha=config.alpha,
+        lora_dropout=config.dropout,
+        target_modules=list(config.target_modules),
+        bias="none",
+    )
     try:
         wrapped = peft.get_peft_model(backbone, pc)
     except ValueError as e:

@@ -1,4 +1,5 @@
-"""``prefix``: prefix tuning (Li & Liang, ACL 2021): peft on the decoder plus ttune's encoder prefix.
+"""``prefix``: prefix tuning (Li & Liang, ACL 2021): peft on the decoder plus ttune's encoder
+prefix.
 
 peft's seq2seq prefix tuning only feeds ``past_key_values`` to the decoder (its self-attention
 and cross-attention), so it never reaches the T5 encoder. With ``encoder_prefix=True`` ttune adds
@@ -41,15 +42,26 @@ class PrefixConfig(MethodConfig):
 
     def __post_init__(self) -> None:
         if not (isinstance(self.num_virtual_tokens, int) and self.num_virtual_tokens >= 1):
-            raise MethodConfigError(f"prefix: num_virtual_tokens must be an integer >= 1, got {self.num_virtual_tokens!r}")
+            raise MethodConfigError(
+                f"prefix: num_virtual_tokens must be an integer >= 1, got "
+                f"{self.num_virtual_tokens!r}"
+            )
         if not isinstance(self.encoder_prefix, bool):
-            raise MethodConfigError(f"prefix: encoder_prefix must be true or false, got {self.encoder_prefix!r}")
-        if self.encoder_tokens is not None and not (isinstance(self.encoder_tokens, int) and self.encoder_tokens >= 1):
-            raise MethodConfigError(f"prefix: encoder_tokens must be an integer >= 1 or null, got {self.encoder_tokens!r}")
+            raise MethodConfigError(
+                f"prefix: encoder_prefix must be true or false, got {self.encoder_prefix!r}"
+            )
+        if self.encoder_tokens is not None and not (
+            isinstance(self.encoder_tokens, int) and self.encoder_tokens >= 1
+        ):
+            raise MethodConfigError(
+                f"prefix: encoder_tokens must be an integer >= 1 or null, got "
+                f"{self.encoder_tokens!r}"
+            )
 
 
 class PrefixModel(AdaptedModel):
-    """``self.model`` is peft's ``PeftModelForSeq2SeqLM``; ``self.encoder_prompt`` the encoder prefix."""
+    """``self.model`` is peft's ``PeftModelForSeq2SeqLM``; ``self.encoder_prompt`` the encoder
+    prefix."""
 
     def __init__(self, backbone, config: PrefixConfig, wrapped) -> None:
         super().__init__(backbone, config, model=wrapped)
@@ -58,7 +70,9 @@ class PrefixModel(AdaptedModel):
             n = config.encoder_tokens or config.num_virtual_tokens
             self.encoder_prompt = SoftPrompt(n, backbone.get_input_embeddings(), "vocab", seed=1)
 
-    def prepare_inputs(self, input_ids: Tensor, attention_mask: Tensor, graph=None, token_spans=None) -> dict:
+    def prepare_inputs(
+        self, input_ids: Tensor, attention_mask: Tensor, graph=None, token_spans=None
+    ) -> dict:
         if self.encoder_prompt is None:
             return {"input_ids": input_ids, "attention_mask": attention_mask}
         embeds, mask = self.encoder_prompt(self.embed(input_ids), attention_mask)
@@ -79,7 +93,9 @@ class PrefixModel(AdaptedModel):
 def apply(backbone, config: PrefixConfig, tokenizer=None) -> PrefixModel:
     import peft  # lazy: about 1 s; only the peft-based methods need it
 
-    pc = peft.PrefixTuningConfig(task_type=peft.TaskType.SEQ_2_SEQ_LM, num_virtual_tokens=config.num_virtual_tokens)
+    pc = peft.PrefixTuningConfig(
+        task_type=peft.TaskType.SEQ_2_SEQ_LM, num_virtual_tokens=config.num_virtual_tokens
+    )
     return PrefixModel(backbone, config, peft.get_peft_model(backbone, pc))
 
 

@@ -28,7 +28,9 @@ class SoftPrompt(nn.Module):
         - output: ``[B, P + T, d]`` and ``[B, P + T]``
     """
 
-    def __init__(self, num_tokens: int, embedding: nn.Embedding, init: str = "vocab", seed: int = 0) -> None:
+    def __init__(
+        self, num_tokens: int, embedding: nn.Embedding, init: str = "vocab", seed: int = 0
+    ) -> None:
         super().__init__()
         table = embedding.weight
         g = torch.Generator().manual_seed(seed)
@@ -38,7 +40,10 @@ class SoftPrompt(nn.Module):
             rows = torch.randint(0, table.shape[0], (num_tokens,), generator=g)
             weight = table.detach().cpu()[rows].clone().float()
         else:
-            weight = torch.randn(num_tokens, table.shape[1], generator=g) * table.detach().float().std().cpu()
+            weight = (
+                torch.randn(num_tokens, table.shape[1], generator=g)
+                * table.detach().float().std().cpu()
+            )
         self.weight = nn.Parameter(weight.to(device=table.device, dtype=table.dtype))
 
     def forward(self, embeds: Tensor, attention_mask: Tensor) -> tuple[Tensor, Tensor]:
@@ -64,17 +69,26 @@ class PromptConfig(MethodConfig):
 
     def __post_init__(self) -> None:
         if not (isinstance(self.num_virtual_tokens, int) and self.num_virtual_tokens >= 1):
-            raise MethodConfigError(f"prompt: num_virtual_tokens must be an integer >= 1, got {self.num_virtual_tokens!r}")
+            raise MethodConfigError(
+                f"prompt: num_virtual_tokens must be an integer >= 1, got "
+                f"{self.num_virtual_tokens!r}"
+            )
         if self.init not in PROMPT_INITS:
-            raise MethodConfigError(f"prompt: init must be one of {', '.join(PROMPT_INITS)}, got {self.init!r}")
+            raise MethodConfigError(
+                f"prompt: init must be one of {', '.join(PROMPT_INITS)}, got {self.init!r}"
+            )
 
 
 class PromptModel(AdaptedModel):
     def __init__(self, backbone, config: PromptConfig) -> None:
         super().__init__(backbone, config)
-        self.prompt = SoftPrompt(config.num_virtual_tokens, backbone.get_input_embeddings(), config.init, config.seed)
+        self.prompt = SoftPrompt(
+            config.num_virtual_tokens, backbone.get_input_embeddings(), config.init, config.seed
+        )
 
-    def prepare_inputs(self, input_ids: Tensor, attention_mask: Tensor, graph=None, token_spans=None) -> dict:
+    def prepare_inputs(
+        self, input_ids: Tensor, attention_mask: Tensor, graph=None, token_spans=None
+    ) -> dict:
         embeds, mask = self.prompt(self.embed(input_ids), attention_mask)
         return {"inputs_embeds": embeds, "attention_mask": mask}
 

@@ -32,7 +32,9 @@ _REGISTRY: dict[str, MethodSpec] = {}
 _loaded = {"builtins": False, "entry_points": False}
 
 
-def register_method(name: str, config_cls: type[MethodConfig], apply_fn: Callable[..., AdaptedModel]) -> None:
+def register_method(
+    name: str, config_cls: type[MethodConfig], apply_fn: Callable[..., AdaptedModel]
+) -> None:
     """Register a method. Re-registering the same name with another config class is an error."""
     if not (isinstance(config_cls, type) and issubclass(config_cls, MethodConfig)):
         raise MethodConfigError(f"method {name!r}: config class must subclass MethodConfig")
@@ -64,7 +66,8 @@ def method_names() -> list[str]:
 
 
 def get_method(name: str) -> MethodSpec:
-    """The registered method ``name``; unknown -> :class:`UnknownMethodError` listing known names."""
+    """The registered method ``name``; unknown -> :class:`UnknownMethodError` listing known
+    names."""
     _ensure_loaded(with_entry_points=False)
     if name not in _REGISTRY:
         _ensure_loaded(with_entry_points=True)

@@ -31,7 +31,8 @@ WEIGHTS_FILE = "method.safetensors"
 
 
 def save_method(adapted: AdaptedModel, out_dir: str | Path, meta: dict | None = None) -> Path:
-    """Write ``method_config.json`` and ``method.safetensors`` (trainable weights only) to ``out_dir``."""
+    """Write ``method_config.json`` and ``method.safetensors`` (trainable weights only) to
+    ``out_dir``."""
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     doc = {"format_version": FORMAT_VERSION, "config": adapted.config.to_dict(),
@@ -57,12 +58,15 @@ def read_method_config(in_dir: str | Path) -> dict:
         raise CheckpointError(f"corrupt {path}: no 'config' object")
     fv = doc.get("format_version")
     if fv != FORMAT_VERSION:
-        raise CheckpointError(f"{path}: format_version {fv!r} is not supported (expected {FORMAT_VERSION})")
+        raise CheckpointError(
+            f"{path}: format_version {fv!r} is not supported (expected {FORMAT_VERSION})"
+        )
     return doc
 
 
 def load_method(in_dir: str | Path, backbone: nn.Module, tokenizer=None) -> AdaptedModel:
-    """Apply a saved method to ``backbone`` and load its weights. Errors: :class:`CheckpointError`."""
+    """Apply a saved method to ``backbone`` and load its weights. Errors:
+    :class:`CheckpointError`."""
     in_dir = Path(in_dir)
     doc = read_method_config(in_dir)
     try:
@@ -74,16 +78,25 @@ def load_method(in_dir: str | Path, backbone: nn.Module, tokenizer=None) -> Adap
     if diff:
         raise CheckpointError("method was trained on another backbone: " + ", ".join(
             f"{k} {saved.get(k)!r} != {now[k]!r}" for k in diff))
-    if saved.get("name_or_path") and now["name_or_path"] and saved["name_or_path"] != now["name_or_path"]:
-        warnings.warn(f"method was trained on {saved['name_or_path']!r}, loading onto {now['name_or_path']!r}",
-                      stacklevel=2)
+    if (
+        saved.get("name_or_path")
+        and now["name_or_path"]
+        and saved["name_or_path"] != now["name_or_path"]
+    ):
+        warnings.warn(
+            f"method was trained on {saved['name_or_path']!r}, loading onto "
+            f"{now['name_or_path']!r}",
+            stacklevel=2,
+        )
     wpath = in_dir / WEIGHTS_FILE
     if not wpath.is_file():
         raise CheckpointError(f"no {WEIGHTS_FILE} in {in_dir}")
     try:
         sd = load_file(str(wpath))
     except (SafetensorError, OSError, ValueError, RuntimeError) as e:
-        raise CheckpointError(f"corrupt {wpath}: {str(e).splitlines()[0] if str(e) else type(e).__name__}") from None
+        raise CheckpointError(
+            f"corrupt {wpath}: {str(e).splitlines()[0] if str(e) else type(e).__name__}"
+        ) from None
     adapted = apply_method(backbone, config, tokenizer)
     adapted.load_method_state_dict(sd)
     return adapted

@@ -43,7 +43,9 @@ class TransducerModel(AdaptedModel):
         except (TransducerConfigError, ValueError) as e:
             raise MethodConfigError(f"transducer: {e}") from None
 
-    def prepare_inputs(self, input_ids: Tensor, attention_mask: Tensor, graph=None, token_spans=None) -> dict:
+    def prepare_inputs(
+        self, input_ids: Tensor, attention_mask: Tensor, graph=None, token_spans=None
+    ) -> dict:
         embeds = self.transducer(self.embed(input_ids), attention_mask, graph, token_spans)
         return {"inputs_embeds": embeds, "attention_mask": attention_mask}
 

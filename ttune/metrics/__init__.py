@@ -12,7 +12,8 @@ codebleu                 CodeBLEU (CodeXGLUE formula) on the components of packa
 codebleu:a,b,c,d         CodeBLEU with weights a (BLEU), b (weighted BLEU), c (AST), d (data flow)
 codebleu_pkg[:a,b,c,d]   the package's own total (a data-flow match of 0 counts as 1)
 exact_match              strict: equal after stripping outer whitespace
-exact_match_lenient      equal as word/punctuation token sequences, case-folded, final . or ; dropped
+exact_match_lenient      equal as word/punctuation token sequences, case-folded, final . or ;
+dropped
 =======================  ====================================================================
 
 ``compute(names, predictions, references, lang=None) -> {name: score}``;
@@ -31,8 +32,16 @@ from ttune.metrics.code_bleu import MetricUnavailable, parse_weights
 
 log = logging.getLogger(__name__)
 
-__all__ = ["compute", "score", "per_example", "metric_names", "describe_metric", "check_metric_name",
-           "UnknownMetricError", "MetricUnavailable"]
+__all__ = [
+    "compute",
+    "score",
+    "per_example",
+    "metric_names",
+    "describe_metric",
+    "check_metric_name",
+    "UnknownMetricError",
+    "MetricUnavailable",
+]
 
 
 class UnknownMetricError(ValueError):
@@ -93,7 +102,8 @@ def _resolve(name: str) -> tuple[_Corpus, _PerEx]:
         return _fixed(base)
     except KeyError:
         raise UnknownMetricError(
-            f"unknown metric {name!r}; known: {', '.join(metric_names())}, codebleu[_pkg]:a,b,c,d") from None
+            f"unknown metric {name!r}; known: {', '.join(metric_names())}, codebleu[_pkg]:a,b,c,d"
+        ) from None
 
 
 def metric_names() -> list[str]:
@@ -122,7 +132,9 @@ def _check_lists(predictions: list[str], references: list[str]) -> None:
         raise ValueError("no references to score")
 
 
-def compute(names, predictions: list[str], references: list[str], lang: str | None = None) -> dict[str, float]:
+def compute(
+    names, predictions: list[str], references: list[str], lang: str | None = None
+) -> dict[str, float]:
     """Corpus-level scores (0-100) for each metric in ``names`` (a name or a sequence of names)."""
     if isinstance(names, str):
         names = [names]
@@ -147,7 +159,9 @@ def score(names, predictions: list[str], references: list[str], lang: str | None
     return scores, unavailable
 
 
-def per_example(name: str, predictions: list[str], references: list[str], lang: str | None = None) -> list[float]:
+def per_example(
+    name: str, predictions: list[str], references: list[str], lang: str | None = None
+) -> list[float]:
     """Per-example scores (0-100) of metric ``name``, in input order."""
     _check_lists(predictions, references)
     return [float(x) for x in _resolve(name)[1](list(predictions), list(references), lang)]

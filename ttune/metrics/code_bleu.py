@@ -8,7 +8,8 @@ must sum to 1). Scores are scaled to 0-100.
 package's own total (``codebleu_pkg``) differs in one place: codebleu 0.7.0 adds
 ``d * (dataflow or 1)``, i.e. a data-flow match of exactly 0 (no data flow matched, or none in the
 references) counts as 1. Per example that adds 25 points to many pairs (an empty prediction scores
-25), so ttune's headline ``codebleu`` does not do it; ``codebleu_pkg`` reproduces the package. The package parses code with tree-sitter: it runs beside
+25), so ttune's headline ``codebleu`` does not do it; ``codebleu_pkg`` reproduces the package. The
+package parses code with tree-sitter: it runs beside
 tree-sitter 0.26.1 with the grammars ttune already pins (python, java, c-sharp), so it is installed
 without its dependencies: ``pip install --no-deps codebleu==0.7.0``.
 """
@@ -26,7 +27,8 @@ class MetricUnavailable(ValueError):
 
 
 def parse_weights(spec: str) -> tuple[float, float, float, float]:
-    """``""`` -> standard weights; ``"0.1,0.1,0.4,0.4"`` -> those (must be 4 numbers summing to 1)."""
+    """``""`` -> standard weights; ``"0.1,0.1,0.4,0.4"`` -> those (must be 4 numbers summing to
+    1)."""
     if not spec:
         return STANDARD_WEIGHTS
     try:
@@ -48,12 +50,18 @@ def _package():
 
 def _lang(lang: str | None) -> str:
     if lang is None or lang.lower() not in _LANG:
-        raise MetricUnavailable(f"codebleu needs the code language (python, java or csharp), got {lang!r}")
+        raise MetricUnavailable(
+            f"codebleu needs the code language (python, java or csharp), got {lang!r}"
+        )
     return _LANG[lang.lower()]
 
 
-def codebleu_components(predictions: list[str], references: list[str], lang: str | None,
-                        weights: tuple[float, float, float, float] = STANDARD_WEIGHTS) -> dict[str, float]:
+def codebleu_components(
+    predictions: list[str],
+    references: list[str],
+    lang: str | None,
+    weights: tuple[float, float, float, float] = STANDARD_WEIGHTS,
+) -> dict[str, float]:
     """The package's corpus-level result (all components, 0-1)."""
     pkg = _package()
     return pkg.calc_codebleu([[r] for r in references], list(predictions), lang=_lang(lang),
@@ -71,12 +79,18 @@ def _combine(parts: dict, weights: tuple[float, float, float, float], package_to
 def codebleu_corpus(predictions: list[str], references: list[str], lang: str | None,
                     weights: tuple[float, float, float, float] = STANDARD_WEIGHTS,
                     package_total: bool = False) -> float:
-    return _combine(codebleu_components(predictions, references, lang, weights), weights, package_total)
+    return _combine(
+        codebleu_components(predictions, references, lang, weights), weights, package_total
+    )
 
 
 def codebleu_per_example(predictions: list[str], references: list[str], lang: str | None,
                          weights: tuple[float, float, float, float] = STANDARD_WEIGHTS,
                          package_total: bool = False) -> list[float]:
     pkg, code_lang = _package(), _lang(lang)
-    return [_combine(pkg.calc_codebleu([[r]], [p], lang=code_lang, weights=weights), weights, package_total)
-            for p, r in zip(predictions, references)]
+    return [
+        _combine(
+            pkg.calc_codebleu([[r]], [p], lang=code_lang, weights=weights), weights, package_total
+        )
+        for p, r in zip(predictions, references)
+    ]

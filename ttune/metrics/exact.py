@@ -26,4 +26,6 @@ def exact_per_example(predictions: list[str], references: list[str]) -> list[flo
 
 
 def lenient_per_example(predictions: list[str], references: list[str]) -> list[float]:
-    return [100.0 if lenient_key(p) == lenient_key(r) else 0.0 for p, r in zip(predictions, references)]
+    return [
+        100.0 if lenient_key(p) == lenient_key(r) else 0.0 for p, r in zip(predictions, references)
+    ]

@@ -22,8 +22,14 @@ def package_versions() -> dict[str, str | None]:
     return out
 
 
-def results_header(dataset: str, split: str, n_records: int, seeds: list[int] | tuple[int, ...] | None,
-                   command: str, metrics: list[str] | tuple[str, ...] = ()) -> dict:
+def results_header(
+    dataset: str,
+    split: str,
+    n_records: int,
+    seeds: list[int] | tuple[int, ...] | None,
+    command: str,
+    metrics: list[str] | tuple[str, ...] = (),
+) -> dict:
     """Provenance for a results file: data set, split, record count, seeds, the exact command,
     package versions, the exact variant of every metric named, time (UTC) and Python version."""
     return {

@@ -1,4 +1,5 @@
-"""Paired significance: the Wilcoxon signed-rank test with the matched-pairs rank-biserial effect size.
+"""Paired significance: the Wilcoxon signed-rank test with the matched-pairs rank-biserial effect
+size.
 
 Implemented with math only (scipy is not a dependency).
 
@@ -99,7 +100,9 @@ def wilcoxon(a: list[float], b: list[float], exact: bool | None = None,
     use_exact = n <= 50 if exact is None else exact
     if use_exact:
         p = _exact_p(ranks, w_plus)
-        return WilcoxonResult(n, n_zero, w_plus, w_minus, min(w_plus, w_minus), None, p, "exact", r_rb)
+        return WilcoxonResult(
+            n, n_zero, w_plus, w_minus, min(w_plus, w_minus), None, p, "exact", r_rb
+        )
     mean = n * (n + 1) / 4.0
     var = n * (n + 1) * (2 * n + 1) / 24.0 - sum(t ** 3 - t for t in ties) / 48.0
     diff = w_plus - mean

@@ -19,7 +19,13 @@ class PretrainError(ValueError):
 # Corpus sources, in the order the corpus lists them. "local" ones are read from this machine,
 # the others are the TRAINING parts of the shared research data sets (see corpus.py).
 LOCAL_SOURCES = ("python-stdlib", "site-packages", "jdk")
-DATASET_SOURCES = ("codexglue-java-cs", "avatar-java-python", "code-docstring", "tl-codesum", "atlas")
+DATASET_SOURCES = (
+    "codexglue-java-cs",
+    "avatar-java-python",
+    "code-docstring",
+    "tl-codesum",
+    "atlas",
+)
 SOURCES = LOCAL_SOURCES + DATASET_SOURCES
 
 SCHEDULES = ("cosine", "linear", "constant")
@@ -62,9 +68,11 @@ class PretrainConfig(JsonConfig):
     options_name = "pretraining"
 
     output_dir: str
-    """Run folder: pretrain_config.json, log.jsonl, corpus files, checkpoints/, and backbone/ at the end."""
+    """Run folder: pretrain_config.json, log.jsonl, corpus files, checkpoints/, and backbone/ at the
+    end."""
     seed: int = 0
-    """Seed of the corpus sample, the tokenizer sample, the model init, the data order and the noise."""
+    """Seed of the corpus sample, the tokenizer sample, the model init, the data order and the
+    noise."""
     # ---------------------------------------------------------------- corpus
     sources: tuple[str, ...] = SOURCES
     """Corpus sources (python-stdlib, site-packages, jdk, codexglue-java-cs, avatar-java-python,
@@ -147,7 +155,8 @@ class PretrainConfig(JsonConfig):
     keep_checkpoints: int = 2
     """Checkpoints kept (oldest deleted)."""
     save_dtype: str = "float32"
-    """Storage dtype of the final backbone (float16 halves its size; load it with a float32 dtype)."""
+    """Storage dtype of the final backbone (float16 halves its size; load it with a float32
+    dtype)."""
     precision: str = "auto"
     """Compute precision: bf16 (autocast; weights and AdamW state stay float32), fp32, or auto
     (bf16 where the CPU/GPU computes it natively, e.g. AVX512-BF16, else fp32)."""
@@ -168,8 +177,18 @@ class PretrainConfig(JsonConfig):
                                 f"known: {', '.join(SOURCES)}")
         if len(set(self.sources)) != len(self.sources):
             raise PretrainError("sources: a source is listed twice")
-        positive = ("corpus_bytes", "max_file_bytes", "chunk_chars", "tokenizer_bytes", "input_length",
-                    "batch_size", "max_steps", "log_every", "checkpoint_every", "keep_checkpoints")
+        positive = (
+            "corpus_bytes",
+            "max_file_bytes",
+            "chunk_chars",
+            "tokenizer_bytes",
+            "input_length",
+            "batch_size",
+            "max_steps",
+            "log_every",
+            "checkpoint_every",
+            "keep_checkpoints",
+        )
         for name in positive:
             v = getattr(self, name)
             if not isinstance(v, int) or isinstance(v, bool) or v <= 0:
@@ -184,15 +203,19 @@ class PretrainConfig(JsonConfig):
         if not 0.0 < self.noise_density < 0.5:
             raise PretrainError(f"noise_density must be in (0, 0.5), got {self.noise_density}")
         if not 1.0 <= self.mean_span_length <= self.input_length / 2:
-            raise PretrainError(f"mean_span_length must be in [1, input_length/2], got {self.mean_span_length}")
+            raise PretrainError(
+                f"mean_span_length must be in [1, input_length/2], got {self.mean_span_length}"
+            )
         n_spans = round(round(self.input_length * self.noise_density) / self.mean_span_length)
         if n_spans > 99:
             raise PretrainError(f"input_length {self.input_length} gives {n_spans} noise spans; "
                                 "at most 99 fit the 100 sentinels")
         if not (0 <= self.prefix_share <= 1 and 0 <= self.docstring_share <= 1
                 and self.prefix_share + self.docstring_share <= 1):
-            raise PretrainError("prefix_share and docstring_share must be in [0, 1] and sum to at most 1, "
-                                f"got {self.prefix_share} and {self.docstring_share}")
+            raise PretrainError(
+                "prefix_share and docstring_share must be in [0, 1] and sum to at most 1, "
+                f"got {self.prefix_share} and {self.docstring_share}"
+            )
         for name in ("docstring_pairs", "docstring_target_length", "prefix_target_length"):
             v = getattr(self, name)
             if not isinstance(v, int) or isinstance(v, bool) or v < 2:
@@ -209,11 +232,17 @@ class PretrainConfig(JsonConfig):
         if not 0.0 <= self.min_lr_ratio <= 1.0:
             raise PretrainError(f"min_lr_ratio must be in [0, 1], got {self.min_lr_ratio}")
         if self.schedule not in SCHEDULES:
-            raise PretrainError(f"schedule must be one of {', '.join(SCHEDULES)}, got {self.schedule!r}")
+            raise PretrainError(
+                f"schedule must be one of {', '.join(SCHEDULES)}, got {self.schedule!r}"
+            )
         if self.save_dtype not in SAVE_DTYPES:
-            raise PretrainError(f"save_dtype must be one of {', '.join(SAVE_DTYPES)}, got {self.save_dtype!r}")
+            raise PretrainError(
+                f"save_dtype must be one of {', '.join(SAVE_DTYPES)}, got {self.save_dtype!r}"
+            )
         if self.precision not in PRECISIONS:
-            raise PretrainError(f"precision must be one of {', '.join(PRECISIONS)}, got {self.precision!r}")
+            raise PretrainError(
+                f"precision must be one of {', '.join(PRECISIONS)}, got {self.precision!r}"
+            )
         if self.max_minutes is not None and not self.max_minutes > 0:
             raise PretrainError(f"max_minutes must be positive, got {self.max_minutes}")
         if self.threads is not None and self.threads <= 0:
@@ -223,7 +252,9 @@ class PretrainConfig(JsonConfig):
             if v <= 0:
                 raise PretrainError(f"{k} must be positive, got {v}")
         if sizes["d_model"] % sizes["num_heads"]:
-            raise PretrainError(f"d_model {sizes['d_model']} is not divisible by num_heads {sizes['num_heads']}")
+            raise PretrainError(
+                f"d_model {sizes['d_model']} is not divisible by num_heads {sizes['num_heads']}"
+            )
 
     # ---------------------------------------------------------------- helpers
     def model_sizes(self) -> dict[str, int]:

@@ -1,14 +1,18 @@
-"""The pretraining corpus: code from this machine and from the TRAINING parts of the shared data sets.
+"""The pretraining corpus: code from this machine and from the TRAINING parts of the shared data
+sets.
 
 Sources (``PretrainConfig.sources``):
 
 - ``python-stdlib``: ``*.py`` under ``sysconfig.get_paths()["stdlib"]`` (not its site-packages);
-- ``site-packages``: ``*.py`` under the ``purelib`` / ``platlib`` folders of the running interpreter;
-- ``jdk``: ``*.java`` inside ``/usr/lib/jvm/openjdk-17/lib/src.zip`` (read in the zip; skipped with a
+- ``site-packages``: ``*.py`` under the ``purelib`` / ``platlib`` folders of the running
+interpreter;
+- ``jdk``: ``*.java`` inside ``/usr/lib/jvm/openjdk-17/lib/src.zip`` (read in the zip; skipped with
+a
   message when the file is absent);
 - ``codexglue-java-cs``: the Java and the C# side of ``train.java-cs.txt.*`` (never valid or test);
 - ``avatar-java-python``: the Java and the Python side of ``train.java-python.*``;
-- ``code-docstring``: the code (declaration + body) of the canonical ``parallel-corpus`` records whose
+- ``code-docstring``: the code (declaration + body) of the canonical ``parallel-corpus`` records
+whose
   :func:`ttune.data.convert.carve_split` is ``train`` (valid split minus its carved dev tenth; never
   test, never the repo_split variant);
 - ``tl-codesum``: the code of the ``valid`` records carved to ``train`` (never test);
@@ -168,7 +172,12 @@ def _code_sides(name: str, rec: dict) -> list[tuple[str, str]]:
     """(side name, code) of a record: only the sides that are code, never English targets."""
     if name == "atlas":
         # Put the assertion back where the test had it: ordinary Java, no placeholder token.
-        return [("source", rec["source"].replace(ATLAS_PLACEHOLDER, rec["target"].rstrip(";").strip(), 1))]
+        return [
+            (
+                "source",
+                rec["source"].replace(ATLAS_PLACEHOLDER, rec["target"].rstrip(";").strip(), 1),
+            )
+        ]
     sides = [("source", rec["source"])]
     if rec.get("target_lang") in ("java", "csharp", "python"):
         sides.append(("target", rec["target"]))
@@ -190,8 +199,11 @@ def _dataset_docs(name: str, data_dir: Path) -> tuple[list[Doc], list[str], str]
         if rec["split"] == "test":
             test_hashes.extend(_norm(code) for _, code in _code_sides(name, rec))
         elif rec["split"] == "train":
-            docs.extend(Doc(name, f"{rec['id']}#{side}", code) for side, code in _code_sides(name, rec)
-                        if code.strip())
+            docs.extend(
+                Doc(name, f"{rec['id']}#{side}", code)
+                for side, code in _code_sides(name, rec)
+                if code.strip()
+            )
     return docs, test_hashes, str(path)
 
 
@@ -305,7 +317,8 @@ def build_corpus(cfg: PretrainConfig, say: Callable[[str], None] = log.info) -> 
 def build_pairs(cfg: PretrainConfig, say: Callable[[str], None] = log.info
                 ) -> tuple[list[tuple[str, str]], dict[str, dict]]:
     """(code, docstring) pairs for the docstring objective from the config's LOCAL sources, minus
-    any whose code equals a test record of the config's data sets. Returns (pairs, per-source stats)."""
+    any whose code equals a test record of the config's data sets. Returns (pairs, per-source
+    stats)."""
     data_dir = Path(cfg.data_dir) if cfg.data_dir else None
     if data_dir is None:
         data_dir = default_data_dir()
@@ -331,4 +344,12 @@ def tokenizer_sample(corpus: Corpus, n_bytes: int, seed: int) -> Iterator[str]:
         yield corpus.chunks[i]
 
 
-__all__ = ["Doc", "Corpus", "build_corpus", "build_pairs", "chunk_text", "tokenizer_sample", "DATASET_SOURCES"]
+__all__ = [
+    "Doc",
+    "Corpus",
+    "build_corpus",
+    "build_pairs",
+    "chunk_text",
+    "tokenizer_sample",
+    "DATASET_SOURCES",
+]

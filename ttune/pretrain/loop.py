@@ -3,7 +3,8 @@
 Output folder (``PretrainConfig.output_dir``)::
 
     pretrain_config.json        the run's config and seed (checked when the same command runs again)
-    corpus.json                 sources, byte counts, the exact files / record ids taken, fingerprint
+    corpus.json                 sources, byte counts, the exact files / record ids taken,
+    fingerprint
     tokenizer/                  the trained tokenizer (reused on resume)
     corpus_tokens.safetensors   the tokenized corpus, int32 [N] (reused on resume)
     log.jsonl                   one JSON line per log / evaluation / resume event
@@ -11,7 +12,8 @@ Output folder (``PretrainConfig.output_dir``)::
     backbone/                   the result: save_pretrained (safetensors), tokenizer, model_card.md
 
 Determinism: the batch of step s and its noise are pure functions of (seed, s) -- window order is a
-seeded permutation per epoch, the noise of window j of step s comes from ``default_rng([seed, 2, s, j])``
+seeded permutation per epoch, the noise of window j of step s comes from ``default_rng([seed, 2, s,
+j])``
 -- and the torch RNG is saved with each checkpoint, so a killed run resumed from its checkpoint
 ends with the same weights as one that was never interrupted.
 """
@@ -77,7 +79,11 @@ def lr_at(cfg: PretrainConfig, step: int) -> float:
 # ------------------------------------------------------------------ corpus + tokenizer (cached)
 def prepare_data(cfg: PretrainConfig, out: Path):
     """(tokenizer, token ids int32 [N], corpus info) -- built once, then read from ``out``."""
-    info_p, tok_dir, ids_p = out / "corpus.json", out / "tokenizer", out / "corpus_tokens.safetensors"
+    info_p, tok_dir, ids_p = (
+        out / "corpus.json",
+        out / "tokenizer",
+        out / "corpus_tokens.safetensors",
+    )
     if info_p.is_file() and ids_p.is_file() and (tok_dir / "tokenizer.json").is_file():
         info = json.loads(info_p.read_text(encoding="utf-8"))
         if info.get("key") == cfg.corpus_key():
@@ -95,24 +101,38 @@ def prepare_data(cfg: PretrainConfig, out: Path):
     tok = build_tokenizer(tokenizer_sample(corpus, cfg.tokenizer_bytes, cfg.seed),
                           vocab_size=cfg.vocab_size, extra_ids=NUM_SENTINELS)
     tok.save_pretrained(str(tok_dir))
-    _say(f"pretrain: tokenizer of {len(tok):,} tokens ({time.perf_counter() - t0:.0f} s); tokenizing ...")
+    _say(
+        f"pretrain: tokenizer of {len(tok):,} tokens ({time.perf_counter() - t0:.0f} s); "
+        f"tokenizing ..."
+    )
     t0 = time.perf_counter()
     backend = tok.backend_tokenizer
     parts = []
     for i in range(0, len(corpus.chunks), 2000):  # each encoding ends with </s>
-        parts.extend(np.asarray(e.ids, dtype=np.int32) for e in backend.encode_batch(corpus.chunks[i:i + 2000]))
+        parts.extend(
+            np.asarray(e.ids, dtype=np.int32)
+            for e in backend.encode_batch(corpus.chunks[i : i + 2000])
+        )
     ids = torch.from_numpy(np.concatenate(parts)) if parts else torch.zeros(0, dtype=torch.int32)
     save_file({"ids": ids.contiguous()}, str(ids_p))
     _say(f"pretrain: {ids.numel():,} tokens ({time.perf_counter() - t0:.0f} s)")
-    info = {"key": cfg.corpus_key(), "bytes": corpus.total_bytes(), "chunks": len(corpus.chunks),
-            "tokens": int(ids.numel()), "tokenizer_size": len(tok), "fingerprint": corpus.fingerprint(),
-            "sources": corpus.stats, "documents": corpus.names}
+    info = {
+        "key": cfg.corpus_key(),
+        "bytes": corpus.total_bytes(),
+        "chunks": len(corpus.chunks),
+        "tokens": int(ids.numel()),
+        "tokenizer_size": len(tok),
+        "fingerprint": corpus.fingerprint(),
+        "sources": corpus.stats,
+        "documents": corpus.names,
+    }
     atomic_write_text(info_p, json.dumps(info, indent=1) + "\n")
     return tok, ids, info
 
 
 def prepare_pairs(cfg: PretrainConfig, out: Path, tok):
-    """The docstring objective's tokenized pairs (``objectives.Pairs``) and their stats -- built once,
+    """The docstring objective's tokenized pairs (``objectives.Pairs``) and their stats -- built
+    once,
     then read from ``out/pairs_tokens.safetensors`` + ``out/pairs.json``; (None, {}) when off."""
     if cfg.docstring_share <= 0:
         return None, {}
@@ -127,11 +147,18 @@ def prepare_pairs(cfg: PretrainConfig, out: Path, tok):
     t0 = time.perf_counter()
     pairs, stats = build_pairs(cfg, say=_say)
     if len(pairs) < 2:
-        raise PretrainError("docstring_share > 0 but the local sources gave fewer than 2 (code, docstring) "
-                            "pairs; add python-stdlib, site-packages or jdk to sources, or set it to 0")
+        raise PretrainError(
+            "docstring_share > 0 but the local sources gave fewer than 2 (code, docstring) "
+            "pairs; add python-stdlib, site-packages or jdk to sources, or set it to 0"
+        )
     packed = pack_pairs(tok, pairs)
-    save_file({k: torch.from_numpy(getattr(packed, k)).contiguous() for k in ("src", "src_off", "tgt", "tgt_off")},
-              str(ids_p))
+    save_file(
+        {
+            k: torch.from_numpy(getattr(packed, k)).contiguous()
+            for k in ("src", "src_off", "tgt", "tgt_off")
+        },
+        str(ids_p),
+    )
     info = {"key": cfg.pairs_key(), "pairs": len(pairs), "sources": stats,
             "source_tokens": int(len(packed.src)), "target_tokens": int(len(packed.tgt))}
     atomic_write_text(info_p, json.dumps(info, indent=1) + "\n")
@@ -143,11 +170,21 @@ def prepare_pairs(cfg: PretrainConfig, out: Path, tok):
 def init_model(cfg: PretrainConfig, tokenizer):
     """A freshly initialised T5 (seeded) of the config's sizes and the tokenizer's vocabulary."""
     s = cfg.model_sizes()
-    config = T5Config(vocab_size=len(tokenizer), d_model=s["d_model"], d_kv=s["d_model"] // s["num_heads"],
-                      d_ff=s["d_ff"], num_layers=s["num_layers"], num_decoder_layers=s["num_layers"],
-                      num_heads=s["num_heads"], feed_forward_proj="relu", dropout_rate=cfg.dropout,
-                      pad_token_id=tokenizer.pad_token_id, eos_token_id=tokenizer.eos_token_id,
-                      decoder_start_token_id=tokenizer.pad_token_id, tie_word_embeddings=True)
+    config = T5Config(
+        vocab_size=len(tokenizer),
+        d_model=s["d_model"],
+        d_kv=s["d_model"] // s["num_heads"],
+        d_ff=s["d_ff"],
+        num_layers=s["num_layers"],
+        num_decoder_layers=s["num_layers"],
+        num_heads=s["num_heads"],
+        feed_forward_proj="relu",
+        dropout_rate=cfg.dropout,
+        pad_token_id=tokenizer.pad_token_id,
+        eos_token_id=tokenizer.eos_token_id,
+        decoder_start_token_id=tokenizer.pad_token_id,
+        tie_word_embeddings=True,
+    )
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(cfg.seed)
         model = T5ForConditionalGeneration(config)
@@ -174,7 +211,10 @@ class EpochOrder:
     def __getitem__(self, g: int) -> int:
         epoch = g // self.n
         if epoch != self._epoch:
-            self._epoch, self._perm = epoch, np.random.default_rng([self.seed, self.stream, epoch]).permutation(self.n)
+            self._epoch, self._perm = (
+                epoch,
+                np.random.default_rng([self.seed, self.stream, epoch]).permutation(self.n),
+            )
         return int(self._perm[g % self.n])
 
 
@@ -212,7 +252,9 @@ class Windows:
         return self.windows[self.train_idx[[self._order[step * B + j] for j in range(B)]]]
 
     def batch(self, step: int):
-        rngs = [np.random.default_rng([self.cfg.seed, 2, step, j]) for j in range(self.cfg.batch_size)]
+        rngs = [
+            np.random.default_rng([self.cfg.seed, 2, step, j]) for j in range(self.cfg.batch_size)
+        ]
         return self._corrupt(self.rows(step), rngs)
 
     def eval_batch(self):
@@ -225,19 +267,29 @@ class Windows:
 
 class StepBatches:
     """The batch of every optimizer step: its objective (``objectives.objective_of``), then
-    (inputs, attention mask or None, labels) -- span corruption and prefix LM from the step's windows,
+    (inputs, attention mask or None, labels) -- span corruption and prefix LM from the step's
+    windows,
     docstring generation from a seeded permutation of the pairs. The last ``eval_windows`` pairs
     (at most a quarter) are held out for the docstring evaluation loss."""
 
-    def __init__(self, cfg: PretrainConfig, windows: Windows, pairs, sentinels: list[int], eos_id: int,
-                 pad_id: int) -> None:
+    def __init__(
+        self,
+        cfg: PretrainConfig,
+        windows: Windows,
+        pairs,
+        sentinels: list[int],
+        eos_id: int,
+        pad_id: int,
+    ) -> None:
         self.cfg, self.windows, self.pairs = cfg, windows, pairs
         self.sentinel, self.eos, self.pad = sentinels[0], eos_id, pad_id
         self.shares = cfg.shares()
         n = len(pairs) if pairs is not None else 0
         self.n_eval_pairs = min(cfg.eval_windows, n // 4)
         self.n_train_pairs = n - self.n_eval_pairs
-        self._pair_order = EpochOrder(self.n_train_pairs, cfg.seed, 6) if self.n_train_pairs else None
+        self._pair_order = (
+            EpochOrder(self.n_train_pairs, cfg.seed, 6) if self.n_train_pairs else None
+        )
 
     def objective(self, step: int) -> str:
         obj = objective_of(step, self.cfg.seed, self.shares)
@@ -250,11 +302,15 @@ class StepBatches:
             x, y = self.windows.batch(step)
             return obj, x, None, y
         if obj == "prefix":
-            x, y = prefix_lm(self.windows.rows(step), c.prefix_target_length, self.sentinel, self.eos)
+            x, y = prefix_lm(
+                self.windows.rows(step), c.prefix_target_length, self.sentinel, self.eos
+            )
             return obj, x.astype(np.int64), None, y.astype(np.int64)
         B = c.batch_size
         idx = np.asarray([self._pair_order[step * B + j] for j in range(B)])
-        x, mask, y = self.pairs.batch(idx, c.input_length, c.docstring_target_length, self.pad, self.eos)
+        x, mask, y = self.pairs.batch(
+            idx, c.input_length, c.docstring_target_length, self.pad, self.eos
+        )
         return obj, x, mask, y
 
     def eval_pairs(self):
@@ -262,7 +318,9 @@ class StepBatches:
         if not self.n_eval_pairs:
             return None
         idx = np.arange(self.n_train_pairs, self.n_train_pairs + self.n_eval_pairs)
-        return self.pairs.batch(idx, self.cfg.input_length, self.cfg.docstring_target_length, self.pad, self.eos)
+        return self.pairs.batch(
+            idx, self.cfg.input_length, self.cfg.docstring_target_length, self.pad, self.eos
+        )
 
 
 def heldout_loss(model, inputs: np.ndarray, targets: np.ndarray, device, batch_size: int = 32,
@@ -304,7 +362,9 @@ def load_state(path: Path, model, optimizer, device) -> dict[str, Any]:
                             "(delete that folder to resume from an earlier checkpoint)") from None
     if missing or unexpected or js.get("format") != STATE_FORMAT:
         raise PretrainError(f"cannot resume from {path}: the checkpoint does not fit this model")
-    optimizer_from_tensors(optimizer, tensors, js["optimizer"], path, device=device, error=PretrainError)
+    optimizer_from_tensors(
+        optimizer, tensors, js["optimizer"], path, device=device, error=PretrainError
+    )
     set_rng_state(tensors, js["rng"])
     return js["state"]
 
@@ -342,8 +402,13 @@ class Pretrainer(RunFolder):
         no_decay = [p for n, p in model.named_parameters() if p.dim() < 2]  # layer-norm scales
         optimizer = torch.optim.AdamW([{"params": decay, "weight_decay": c.weight_decay},
                                        {"params": no_decay, "weight_decay": 0.0}], lr=c.lr)
-        state: dict[str, Any] = {"step": 0, "tokens_seen": 0, "train_seconds": 0.0, "last_loss": None,
-                                 "heldout_loss": None}
+        state: dict[str, Any] = {
+            "step": 0,
+            "tokens_seen": 0,
+            "train_seconds": 0.0,
+            "last_loss": None,
+            "heldout_loss": None,
+        }
         remove_stale_temps(self.ckpt_root)
         latest = latest_checkpoint(self.ckpt_root)
         if latest is not None:
@@ -354,27 +419,51 @@ class Pretrainer(RunFolder):
         else:
             torch.manual_seed(c.seed)  # dropout masks, if any, are seeded too
             self._truncate_log(-1)
-            h = heldout_loss(model, eval_in, eval_tgt, device, precision=precision) if c.eval_windows else None
+            h = (
+                heldout_loss(model, eval_in, eval_tgt, device, precision=precision)
+                if c.eval_windows
+                else None
+            )
             state["heldout_loss"] = h
             if eval_doc is not None:
-                state["heldout_docstring_loss"] = heldout_loss(model, eval_doc[0], eval_doc[2], device,
-                                                               precision=precision, mask=eval_doc[1])
-            self._log({"event": "start", "step": 0, "heldout_loss": h,
-                       "heldout_docstring_loss": state.get("heldout_docstring_loss"),
-                       "docstring_pairs": len(pairs) if pairs is not None else 0,
-                       "parameters": num_parameters(model),
-                       "corpus_tokens": info["tokens"], "windows": len(data),
-                       "tokenizer_size": len(tok), "corpus_bytes": info["bytes"],
-                       "precision": precision, "device": str(device), "threads": torch.get_num_threads()})
+                state["heldout_docstring_loss"] = heldout_loss(
+                    model, eval_doc[0], eval_doc[2], device, precision=precision, mask=eval_doc[1]
+                )
+            self._log(
+                {
+                    "event": "start",
+                    "step": 0,
+                    "heldout_loss": h,
+                    "heldout_docstring_loss": state.get("heldout_docstring_loss"),
+                    "docstring_pairs": len(pairs) if pairs is not None else 0,
+                    "parameters": num_parameters(model),
+                    "corpus_tokens": info["tokens"],
+                    "windows": len(data),
+                    "tokenizer_size": len(tok),
+                    "corpus_bytes": info["bytes"],
+                    "precision": precision,
+                    "device": str(device),
+                    "threads": torch.get_num_threads(),
+                }
+            )
         li, lt = corrupted_lengths(c.input_length, c.noise_density, c.mean_span_length)
-        _say(f"pretrain: {num_parameters(model):,} parameters, {len(data):,} training windows of "
-             f"{c.input_length} tokens (inputs {li}, targets {lt}), {c.max_steps} steps of {c.batch_size}, "
-             f"{precision} on {device}")
+        _say(
+            f"pretrain: {num_parameters(model):,} parameters, {len(data):,} training windows of "
+            f"{c.input_length} tokens (inputs {li}, targets {lt}), {c.max_steps} steps of "
+            f"{c.batch_size}, "
+            f"{precision} on {device}"
+        )
         state["precision"] = precision
 
         model.train()
-        bar = tqdm(total=c.max_steps, initial=state["step"], disable=not c.progress, desc="pretraining",
-                   unit="step", dynamic_ncols=True)
+        bar = tqdm(
+            total=c.max_steps,
+            initial=state["step"],
+            disable=not c.progress,
+            desc="pretraining",
+            unit="step",
+            dynamic_ncols=True,
+        )
         started = time.perf_counter()
         last_saved = state["step"] if latest is not None else -1
         win_t, win_loss, win_n, win_steps, win_tokens = time.perf_counter(), 0.0, 0, 0, 0
@@ -384,12 +473,19 @@ class Pretrainer(RunFolder):
         def checkpoint() -> None:
             nonlocal last_saved
             if c.eval_windows:
-                state["heldout_loss"] = heldout_loss(model, eval_in, eval_tgt, device, precision=precision)
-                entry = {"event": "eval", "step": state["step"], "heldout_loss": state["heldout_loss"]}
+                state["heldout_loss"] = heldout_loss(
+                    model, eval_in, eval_tgt, device, precision=precision
+                )
+                entry = {
+                    "event": "eval",
+                    "step": state["step"],
+                    "heldout_loss": state["heldout_loss"],
+                }
                 if eval_doc is not None:
                     x, m, y = eval_doc
-                    state["heldout_docstring_loss"] = heldout_loss(model, x, y, device, precision=precision,
-                                                                   mask=m)
+                    state["heldout_docstring_loss"] = heldout_loss(
+                        model, x, y, device, precision=precision, mask=m
+                    )
                     entry["heldout_docstring_loss"] = state["heldout_docstring_loss"]
                 self._log(entry)
             save_state(self.ckpt_root, model, optimizer, dict(state), c.keep_checkpoints)
@@ -405,7 +501,8 @@ class Pretrainer(RunFolder):
                 g["lr"] = lr
             t_step = time.perf_counter()
             obj, x, mask, y = batches.get(step)
-            # Corpus tokens read: whole windows for span / prefix steps, the code tokens of docstring steps.
+            # Corpus tokens read: whole windows for span / prefix steps, the code tokens of
+            # docstring steps.
             n_in = int(mask.sum()) if mask is not None else c.batch_size * c.input_length
             x, y = torch.from_numpy(x).to(device), torch.from_numpy(y).to(device)
             mask = torch.from_numpy(mask).to(device) if mask is not None else None
@@ -414,8 +511,14 @@ class Pretrainer(RunFolder):
             if not torch.isfinite(loss.detach()):
                 bar.close()
                 self._log({"event": "non-finite loss", "step": step + 1})
-                where = f"last checkpoint: step {last_saved}" if last_saved >= 0 else "no checkpoint yet"
-                raise PretrainError(f"loss became {float(loss)} at step {step + 1}; stopped ({where})")
+                where = (
+                    f"last checkpoint: step {last_saved}"
+                    if last_saved >= 0
+                    else "no checkpoint yet"
+                )
+                raise PretrainError(
+                    f"loss became {float(loss)} at step {step + 1}; stopped ({where})"
+                )
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             gnorm = (float(torch.nn.utils.clip_grad_norm_(model.parameters(), c.max_grad_norm))
@@ -434,10 +537,17 @@ class Pretrainer(RunFolder):
                 dt = time.perf_counter() - win_t
                 tps = win_tokens / dt if dt > 0 else 0.0
                 state["last_loss"] = win_loss / win_n
-                entry = {"step": state["step"], "loss": state["last_loss"], "lr": lr, "grad_norm": gnorm,
-                         "tokens_per_s": tps, "tokens_seen": state["tokens_seen"],
-                         "epoch": data.epoch_of(state["step"]), "elapsed_s": time.perf_counter() - started,
-                         **{f"loss_{k}": sum(v) / len(v) for k, v in sorted(win_obj.items())}}
+                entry = {
+                    "step": state["step"],
+                    "loss": state["last_loss"],
+                    "lr": lr,
+                    "grad_norm": gnorm,
+                    "tokens_per_s": tps,
+                    "tokens_seen": state["tokens_seen"],
+                    "epoch": data.epoch_of(state["step"]),
+                    "elapsed_s": time.perf_counter() - started,
+                    **{f"loss_{k}": sum(v) / len(v) for k, v in sorted(win_obj.items())},
+                }
                 self._log(entry)
                 bar.set_postfix(loss=f"{entry['loss']:.3f}", tok_s=f"{tps:,.0f}", lr=f"{lr:.1e}")
                 win_t, win_loss, win_n, win_steps, win_tokens = time.perf_counter(), 0.0, 0, 0, 0
@@ -457,7 +567,9 @@ class Pretrainer(RunFolder):
 
     def _finalize(self, model, tok, info: dict, state: dict) -> Path:
         c = self.config
-        dtype = {"float32": torch.float32, "float16": torch.float16, "bfloat16": torch.bfloat16}[c.save_dtype]
+        dtype = {"float32": torch.float32, "float16": torch.float16, "bfloat16": torch.bfloat16}[
+            c.save_dtype
+        ]
         final = self.out / "backbone"
         with atomic_dir(final) as tmp:
             m = init_model(c, tok)
@@ -465,8 +577,13 @@ class Pretrainer(RunFolder):
             m = m.to(dtype).eval()
             save_backbone(m, tok, tmp)
             c.save(tmp / "pretrain_config.json")
-            atomic_write_text(tmp / "model_card.md", model_card(c, info, state, num_parameters(m), len(tok)))
-        _say(f"pretrain: backbone written to {final} (step {state['step']}, loss {state['last_loss']})")
+            atomic_write_text(
+                tmp / "model_card.md", model_card(c, info, state, num_parameters(m), len(tok))
+            )
+        _say(
+            f"pretrain: backbone written to {final} (step {state['step']}, loss "
+            f"{state['last_loss']})"
+        )
         return final
 
 
@@ -477,57 +594,106 @@ def model_card(c: PretrainConfig, info: dict, state: dict, n_params: int, vocab:
     sh = c.shares()
     noise, spans = span_counts(c.input_length, c.noise_density, c.mean_span_length)
     fmt = lambda v: "n/a" if v is None else f"{v:.4f}"  # noqa: E731
-    lines = [f"# ttune pretrained T5 backbone ({c.shape})", "",
-             "A small T5 encoder-decoder pretrained from scratch by `ttune pretrain` with T5 span "
-             "corruption on code from local sources and the TRAINING parts of the shared research data sets.",
-             "", "## Corpus", "",
-             f"{info['bytes']:,} bytes, {info['chunks']:,} chunks, {info['tokens']:,} tokens; "
-             f"fingerprint `{info['fingerprint'][:16]}`; the exact files and record ids are in the run's "
-             "`corpus.json`.", "",
-             "| source | documents | bytes | available bytes | note |", "|---|---:|---:|---:|---|"]
+    lines = [
+        f"# ttune pretrained T5 backbone ({c.shape})",
+        "",
+        "A small T5 encoder-decoder pretrained from scratch by `ttune pretrain` with T5 span "
+        "corruption on code from local sources and the TRAINING parts of the shared research data "
+        "sets.",
+        "",
+        "## Corpus",
+        "",
+        f"{info['bytes']:,} bytes, {info['chunks']:,} chunks, {info['tokens']:,} tokens; "
+        f"fingerprint `{info['fingerprint'][:16]}`; the exact files and record ids are in the "
+        f"run's "
+        "`corpus.json`.",
+        "",
+        "| source | documents | bytes | available bytes | note |",
+        "|---|---:|---:|---:|---|",
+    ]
     for name, st in info["sources"].items():
-        lines.append(f"| {name} | {st['documents']:,} | {st['bytes']:,} | {st['available_bytes']:,} | "
-                     f"{st['note']} |")
+        lines.append(
+            f"| {name} | {st['documents']:,} | {st['bytes']:,} | {st['available_bytes']:,} | "
+            f"{st['note']} |"
+        )
     pi = info.get("pairs") or {}
     if pi:
-        lines += ["", f"Docstring pairs (code without its doc -> the doc's first sentence): {pi['pairs']:,}, "
-                  "from the local sources only; the run's `pairs.json` has the counts.", "",
-                  "| source | pairs | files read | dropped (equal to a test record) |", "|---|---:|---:|---:|"]
+        lines += [
+            "",
+            f"Docstring pairs (code without its doc -> the doc's first sentence): {pi['pairs']:,}, "
+            "from the local sources only; the run's `pairs.json` has the counts.",
+            "",
+            "| source | pairs | files read | dropped (equal to a test record) |",
+            "|---|---:|---:|---:|",
+        ]
         for name, st in pi["sources"].items():
-            lines.append(f"| {name} | {st['pairs']:,} | {st['files']:,} | {st['dropped_as_test']:,} |")
-    lines += ["", "Never included: any test split, the carved dev parts, and the research data sets' English "
-              "summaries. Not held out: Python standard library, site-packages and JDK code and their "
-              "docstrings, so records that `ttune data build` makes from those same sources have been seen "
-              "by this model.",
-              "", "## Model and training", "",
-              f"- tokenizer: byte-level BPE, {vocab:,} tokens (<pad>=0, </s>=1, <unk>=2, <extra_id_0..99>)",
-              f"- model: T5 (ReLU feed-forward, tied embeddings), d_model {s['d_model']}, d_ff {s['d_ff']}, "
-              f"{s['num_layers']}+{s['num_layers']} layers, {s['num_heads']} heads, {n_params:,} parameters, "
-              f"stored as {c.save_dtype}",
-              f"- objectives, by share of steps: span corruption {sh['span']:.2f} (windows of "
-              f"{c.input_length} tokens, noise density {c.noise_density}: {noise} tokens in {spans} spans, mean "
-              f"span {c.mean_span_length}; inputs {li}, targets {lt} tokens); prefix LM {sh['prefix']:.2f} "
-              f"(the decoder writes a window's last {c.prefix_target_length} tokens); docstring generation "
-              f"{sh['docstring']:.2f} (code cut at {c.input_length} tokens, docstring at "
-              f"{c.docstring_target_length})",
-              f"- optimisation: AdamW lr {c.lr}, weight decay {c.weight_decay}, {c.schedule} schedule with "
-              f"{c.warmup_steps} warm-up steps, batch {c.batch_size} windows, clip {c.max_grad_norm}, "
-              f"dropout {c.dropout}, seed {c.seed}, compute {state.get('precision', c.precision)}",
-              f"- steps: {state['step']:,} of {c.max_steps:,} ({state['tokens_seen']:,} corpus tokens, "
-              f"{state['tokens_seen'] / max(1, info['tokens']):.2f} epochs, "
-              f"{state['train_seconds'] / 60:.1f} min of training)",
-              f"- final training loss (last log window): {fmt(state['last_loss'])}",
-              f"- held-out span-corruption loss ({c.eval_windows} windows, fixed noise): "
-              f"{fmt(state['heldout_loss'])}",
-              f"- held-out docstring loss (the last pairs, never trained on): "
-              f"{fmt(state.get('heldout_docstring_loss'))}",
-              "", "## Reproduce", "", "```", c.command or "ttune pretrain " + _cli_args(c), "```", ""]
+            lines.append(
+                f"| {name} | {st['pairs']:,} | {st['files']:,} | {st['dropped_as_test']:,} |"
+            )
+    lines += [
+        "",
+        "Never included: any test split, the carved dev parts, and the research data sets' English "
+        "summaries. Not held out: Python standard library, site-packages and JDK code and their "
+        "docstrings, so records that `ttune data build` makes from those same sources have been "
+        "seen "
+        "by this model.",
+        "",
+        "## Model and training",
+        "",
+        f"- tokenizer: byte-level BPE, {vocab:,} tokens (<pad>=0, </s>=1, <unk>=2, "
+        f"<extra_id_0..99>)",
+        f"- model: T5 (ReLU feed-forward, tied embeddings), d_model {s['d_model']}, d_ff "
+        f"{s['d_ff']}, "
+        f"{s['num_layers']}+{s['num_layers']} layers, {s['num_heads']} heads, {n_params:,} "
+        f"parameters, "
+        f"stored as {c.save_dtype}",
+        f"- objectives, by share of steps: span corruption {sh['span']:.2f} (windows of "
+        f"{c.input_length} tokens, noise density {c.noise_density}: {noise} tokens in {spans} "
+        f"spans, mean "
+        f"span {c.mean_span_length}; inputs {li}, targets {lt} tokens); prefix LM "
+        f"{sh['prefix']:.2f} "
+        f"(the decoder writes a window's last {c.prefix_target_length} tokens); docstring "
+        f"generation "
+        f"{sh['docstring']:.2f} (code cut at {c.input_length} tokens, docstring at "
+        f"{c.docstring_target_length})",
+        f"- optimisation: AdamW lr {c.lr}, weight decay {c.weight_decay}, {c.schedule} schedule "
+        f"with "
+        f"{c.warmup_steps} warm-up steps, batch {c.batch_size} windows, clip {c.max_grad_norm}, "
+        f"dropout {c.dropout}, seed {c.seed}, compute {state.get('precision', c.precision)}",
+        f"- steps: {state['step']:,} of {c.max_steps:,} ({state['tokens_seen']:,} corpus tokens, "
+        f"{state['tokens_seen'] / max(1, info['tokens']):.2f} epochs, "
+        f"{state['train_seconds'] / 60:.1f} min of training)",
+        f"- final training loss (last log window): {fmt(state['last_loss'])}",
+        f"- held-out span-corruption loss ({c.eval_windows} windows, fixed noise): "
+        f"{fmt(state['heldout_loss'])}",
+        f"- held-out docstring loss (the last pairs, never trained on): "
+        f"{fmt(state.get('heldout_docstring_loss'))}",
+        "",
+        "## Reproduce",
+        "",
+        "```",
+        c.command or "ttune pretrain " + _cli_args(c),
+        "```",
+        "",
+    ]
     return "\n".join(lines)
 
 
 def _cli_args(c: PretrainConfig) -> str:
-    parts = ["--output", c.output_dir, "--shape", c.shape, "--max-steps", str(c.max_steps),
-             "--corpus-bytes", str(c.corpus_bytes), "--vocab-size", str(c.vocab_size), "--seed", str(c.seed)]
+    parts = [
+        "--output",
+        c.output_dir,
+        "--shape",
+        c.shape,
+        "--max-steps",
+        str(c.max_steps),
+        "--corpus-bytes",
+        str(c.corpus_bytes),
+        "--vocab-size",
+        str(c.vocab_size),
+        "--seed",
+        str(c.seed),
+    ]
     return " ".join(shlex.quote(p) for p in parts)
 
 
@@ -536,5 +702,13 @@ def pretrain(config: PretrainConfig) -> Path:
     return Pretrainer(config).run()
 
 
-__all__ = ["pretrain", "Pretrainer", "prepare_data", "init_model", "Windows", "lr_at", "heldout_loss",
-           "model_card"]
+__all__ = [
+    "pretrain",
+    "Pretrainer",
+    "prepare_data",
+    "init_model",
+    "Windows",
+    "lr_at",
+    "heldout_loss",
+    "model_card",
+]

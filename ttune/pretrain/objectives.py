@@ -44,7 +44,8 @@ def objective_of(step: int, seed: int, shares: dict[str, float]) -> str:
 
 def prefix_lm(windows: np.ndarray, target_length: int, sentinel_id: int, eos_id: int
               ) -> tuple[np.ndarray, np.ndarray]:
-    """Split each window into an encoder prefix (ending in a sentinel) and the decoder's continuation.
+    """Split each window into an encoder prefix (ending in a sentinel) and the decoder's
+    continuation.
 
     Shapes: windows int [B, L] -> inputs int [B, L - T + 2] (prefix, sentinel, </s>),
     targets int [B, T + 1] (continuation, </s>), with T = ``target_length``.
@@ -78,8 +79,12 @@ class Pairs:
 
         Shapes: -> int64 [B, <= max_source], int64 [B, <= max_source], int64 [B, <= max_target].
         """
-        srcs = [_cut(self.src[self.src_off[i]:self.src_off[i + 1]], max_source, eos_id) for i in idx]
-        tgts = [_cut(self.tgt[self.tgt_off[i]:self.tgt_off[i + 1]], max_target, eos_id) for i in idx]
+        srcs = [
+            _cut(self.src[self.src_off[i] : self.src_off[i + 1]], max_source, eos_id) for i in idx
+        ]
+        tgts = [
+            _cut(self.tgt[self.tgt_off[i] : self.tgt_off[i + 1]], max_target, eos_id) for i in idx
+        ]
         li, lt = max(map(len, srcs)), max(map(len, tgts))
         x = np.full((len(idx), li), pad_id, dtype=np.int64)
         mask = np.zeros((len(idx), li), dtype=np.int64)
@@ -90,7 +95,9 @@ class Pairs:
 
 
 def _cut(ids: np.ndarray, limit: int, eos_id: int) -> np.ndarray:
-    return ids if len(ids) <= limit else np.concatenate([ids[:limit - 1], [eos_id]]).astype(ids.dtype)
+    return (
+        ids if len(ids) <= limit else np.concatenate([ids[: limit - 1], [eos_id]]).astype(ids.dtype)
+    )
 
 
 def pack_pairs(tok, pairs: list[tuple[str, str]]) -> Pairs:
@@ -100,7 +107,9 @@ def pack_pairs(tok, pairs: list[tuple[str, str]]) -> Pairs:
     def packed(texts: list[str]) -> tuple[np.ndarray, np.ndarray]:
         parts = []
         for i in range(0, len(texts), 2000):
-            parts.extend(np.asarray(e.ids, dtype=np.int32) for e in backend.encode_batch(texts[i:i + 2000]))
+            parts.extend(
+                np.asarray(e.ids, dtype=np.int32) for e in backend.encode_batch(texts[i : i + 2000])
+            )
         off = np.zeros(len(parts) + 1, dtype=np.int64)
         off[1:] = np.cumsum([len(p) for p in parts])
         flat = np.concatenate(parts) if parts else np.zeros(0, dtype=np.int32)
@@ -111,12 +120,19 @@ def pack_pairs(tok, pairs: list[tuple[str, str]]) -> Pairs:
     return Pairs(src, src_off, tgt, tgt_off)
 
 
-def collect_pairs(entries: dict[str, list], max_pairs: int, seed: int, excluded: set[str],
-                  norm: Callable[[str], str], say: Callable[[str], None]) -> tuple[list[tuple[str, str]], dict]:
+def collect_pairs(
+    entries: dict[str, list],
+    max_pairs: int,
+    seed: int,
+    excluded: set[str],
+    norm: Callable[[str], str],
+    say: Callable[[str], None],
+) -> tuple[list[tuple[str, str]], dict]:
     """(code, doc) pairs from local source files, an equal share per source, in seeded file order.
 
     ``entries``: source name -> [(path, size, load)] as the corpus lists them (python-stdlib,
-    site-packages, jdk); ``excluded``: normalized-code hashes (test records) whose pairs are dropped.
+    site-packages, jdk); ``excluded``: normalized-code hashes (test records) whose pairs are
+    dropped.
     Returns the pairs and per-source counts.
     """
     lang = {"python-stdlib": "python", "site-packages": "python", "jdk": "java"}

@@ -92,8 +92,9 @@ def corrupt(tokens: np.ndarray, mask: np.ndarray, sentinel_ids: list[int] | np.n
     return inputs, targets
 
 
-def uncorrupt(inputs: np.ndarray, targets: np.ndarray, sentinel_ids: list[int] | np.ndarray, eos_id: int
-              ) -> np.ndarray:
+def uncorrupt(
+    inputs: np.ndarray, targets: np.ndarray, sentinel_ids: list[int] | np.ndarray, eos_id: int
+) -> np.ndarray:
     """The window back from (inputs, targets): each sentinel in the inputs replaced by the tokens
     that follow the same sentinel in the targets. Inverse of :func:`corrupt`."""
     pos = {int(s): k for k, s in enumerate(sentinel_ids)}
@@ -123,7 +124,8 @@ def corrupt_batch(windows: np.ndarray, rngs: list[np.random.Generator], sentinel
                   ) -> tuple[np.ndarray, np.ndarray]:
     """Corrupt every window of a batch, window i with ``rngs[i]``.
 
-    Shapes: windows int [B, L] -> inputs int [B, L - noise + spans + 1], targets int [B, noise + spans + 1].
+    Shapes: windows int [B, L] -> inputs int [B, L - noise + spans + 1], targets int [B, noise +
+    spans + 1].
     """
     ins, tgts = [], []
     length = windows.shape[1]
@@ -135,4 +137,11 @@ def corrupt_batch(windows: np.ndarray, rngs: list[np.random.Generator], sentinel
     return np.stack(ins), np.stack(tgts)
 
 
-__all__ = ["span_counts", "corrupted_lengths", "noise_mask", "corrupt", "uncorrupt", "corrupt_batch"]
+__all__ = [
+    "span_counts",
+    "corrupted_lengths",
+    "noise_mask",
+    "corrupt",
+    "uncorrupt",
+    "corrupt_batch",
+]

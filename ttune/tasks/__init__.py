@@ -11,12 +11,18 @@ summarize  the code (Java / Python function)           the whole code           
                                                                                     sacrebleu, chrf,
                                                                                     exact_match
 assert     test method with ``"<AssertPlaceHolder>"``  the test method only (the    exact_match,
-           then the focal method (ATLAS layout)        first method of the input)   exact_match_lenient,
-                                                                                    smooth_bleu4, sacrebleu
-translate  the code in the source language             the whole code               sacrebleu, codebleu,
-                                                                                    exact_match, chrf
-custom     ``source`` as it is                         ``source`` as it is          sacrebleu, smooth_bleu4,
-                                                                                    exact_match, chrf
+           then the focal method (ATLAS layout)        first method of the input)
+           exact_match_lenient,
+                                                                                    smooth_bleu4,
+                                                                                    sacrebleu
+translate  the code in the source language             the whole code               sacrebleu,
+codebleu,
+                                                                                    exact_match,
+                                                                                    chrf
+custom     ``source`` as it is                         ``source`` as it is          sacrebleu,
+smooth_bleu4,
+                                                                                    exact_match,
+                                                                                    chrf
 =========  ==========================================  ===========================  ==============
 
 Why the assert CPG covers the test method only: the focal methods in ATLAS are abstracted
@@ -58,7 +64,8 @@ class Task:
     model's greedy or beam decoding otherwise loops ("the given given given ..."); code repeats
     n-grams legitimately, so code tasks keep it off."""
     prefix: str = ""
-    """Text put before the source in the model input (empty: none). The graph offset accounts for it."""
+    """Text put before the source in the model input (empty: none). The graph offset accounts for
+    it."""
     graph_side: str = "source"
     """Which code the CPG is built from: ``source`` (all of it), ``test`` (the first method only:
     the test method of an assert input; Java/C# split at the first balanced brace block, Python at
@@ -120,13 +127,26 @@ def _builtin() -> None:
     _register(Task("summarize", 400, 64,
                    ("smooth_bleu4", "sacrebleu", "chrf", "exact_match"), no_repeat_ngram_size=3,
                    description="code -> one-sentence summary (Java / Python)"))
-    _register(Task("assert", 400, 64,
-                   ("exact_match", "exact_match_lenient", "smooth_bleu4", "sacrebleu"),
-                   graph_side="test",
-                   description="test method with an assert placeholder + focal method -> the assert"))
-    _register(Task("translate", 400, 400,
-                   ("sacrebleu", "codebleu", "exact_match", "chrf"),
-                   description="code in one language -> the same code in another (Java->C#, Java<->Python)"))
+    _register(
+        Task(
+            "assert",
+            400,
+            64,
+            ("exact_match", "exact_match_lenient", "smooth_bleu4", "sacrebleu"),
+            graph_side="test",
+            description="test method with an assert placeholder + focal method -> the assert",
+        )
+    )
+    _register(
+        Task(
+            "translate",
+            400,
+            400,
+            ("sacrebleu", "codebleu", "exact_match", "chrf"),
+            description="code in one language -> the same code in another (Java->C#, "
+                        "Java<->Python)",
+        )
+    )
     _register(Task("custom", 400, 128,
                    ("sacrebleu", "smooth_bleu4", "exact_match", "chrf"),
                    description="any JSONL with source, target, source_lang, target_lang"))

@@ -1,7 +1,8 @@
 """Training checkpoints: everything needed to continue a run exactly where it stopped.
 
 A checkpoint is a folder ``<output>/checkpoints/step-N`` holding
-- method_config.json + method.safetensors: the method's trainable weights (ttune.methods.save_method),
+- method_config.json + method.safetensors: the method's trainable weights
+(ttune.methods.save_method),
 - train_config.json: the run's TrainConfig (so `ttune predict` can use a checkpoint directly),
 - trainer_state.safetensors: optimizer moment tensors and the torch/CUDA RNG states,
 - trainer_state.json: step, epoch, position in the epoch, optimizer hyper-parameters, scheduler,
@@ -54,7 +55,9 @@ def save_checkpoint(root: Path, adapted, optimizer, scheduler, scaler, state: Tr
     """Write ``root/step-<state.step>`` atomically and delete all but the newest ``keep``."""
     with new_checkpoint(root, state.step, keep) as tmp:
         save_method(adapted, tmp, meta=meta)
-        atomic_write_text(tmp / "train_config.json", json.dumps(config_dict, indent=2, sort_keys=True) + "\n")
+        atomic_write_text(
+            tmp / "train_config.json", json.dumps(config_dict, indent=2, sort_keys=True) + "\n"
+        )
         write_trainer_state(tmp, optimizer, state.__dict__.copy(),
                             scheduler=json_safe(scheduler.state_dict()),
                             scaler=json_safe(scaler.state_dict()) if scaler is not None else None)

@@ -1,7 +1,10 @@
-"""The training configuration: one dataclass, saved next to every trained method as train_config.json.
+"""The training configuration: one dataclass, saved next to every trained method as
+train_config.json.
 
-Fields carry attribute docstrings (the CLI's --help text comes from the same words) and are checked in
-``__post_init__`` so that a bad value fails before any model is loaded. :class:`ttune.runs.JsonConfig` gives
+Fields carry attribute docstrings (the CLI's --help text comes from the same words) and are checked
+in
+``__post_init__`` so that a bad value fails before any model is loaded.
+:class:`ttune.runs.JsonConfig` gives
 this and the other run configs (pretraining, comparison) the same JSON round trip.
 """
 
@@ -20,9 +23,24 @@ class ConfigError(ValueError):
 
 # Options that must match when a run resumes from an output folder that already holds checkpoints:
 # changing any of them would silently mix two different trainings in one folder.
-RESUME_KEYS = ("task", "method", "method_options", "model", "train_file", "batch_size", "grad_accum",
-               "lr", "weight_decay", "warmup_ratio", "schedule", "max_grad_norm", "max_source_len",
-               "max_target_len", "seed", "max_train_records")
+RESUME_KEYS = (
+    "task",
+    "method",
+    "method_options",
+    "model",
+    "train_file",
+    "batch_size",
+    "grad_accum",
+    "lr",
+    "weight_decay",
+    "warmup_ratio",
+    "schedule",
+    "max_grad_norm",
+    "max_source_len",
+    "max_target_len",
+    "seed",
+    "max_train_records",
+)
 
 SCHEDULES = ("linear", "constant")
 PRECISIONS = ("auto", "no", "bf16", "fp16")
@@ -39,9 +57,11 @@ class TrainConfig(JsonConfig):
     model: str
     """Backbone: a local folder (saved with save_pretrained) or a hub id."""
     train_file: str
-    """Training data: JSON lines with source, target, source_lang, target_lang (and optionally id)."""
+    """Training data: JSON lines with source, target, source_lang, target_lang (and optionally
+    id)."""
     output_dir: str
-    """Run folder: checkpoints/, log.jsonl, and at the end the trained method (method_config.json, ...)."""
+    """Run folder: checkpoints/, log.jsonl, and at the end the trained method (method_config.json,
+    ...)."""
     task: str = "summarize"
     """Task name (summarize, assert, translate, custom): how a record becomes model input."""
     method: str = "transducer"

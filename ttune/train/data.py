@@ -1,6 +1,7 @@
 """From JSON-lines records to model batches: tokens with byte spans onto the CPG, labels, graphs.
 
-A record becomes one :class:`Example`: the token ids of ``task.format_input(record)``, for each token
+A record becomes one :class:`Example`: the token ids of ``task.format_input(record)``, for each
+token
 its (start, end) byte span inside the code whose CPG the transducer reads (``task.graph_code``), the
 tokenized target (training/validation only) and the featurized graph (only for methods that read
 graphs). :class:`Collator` pads a list of examples into one batch; labels are padded with -100 so
@@ -107,9 +108,11 @@ def encode_records(records: Sequence[dict], task, tokenizer, max_source_len: int
             text = task.format_input(rec)
             code, _lang, code_offset = task.graph_code(rec)
         except (KeyError, TypeError, AttributeError) as e:
-            raise DataError(f"record {i} ({rec.get('id', 'no id') if isinstance(rec, dict) else rec!r}) "
-                            f"does not fit task {getattr(task, 'name', '?')!r}: "
-                            f"{type(e).__name__} {e}") from None
+            raise DataError(
+                f"record {i} ({rec.get('id', 'no id') if isinstance(rec, dict) else rec!r}) "
+                f"does not fit task {getattr(task, 'name', '?')!r}: "
+                f"{type(e).__name__} {e}"
+            ) from None
         enc = tokenizer(text, truncation=True, max_length=max_source_len,
                         return_offsets_mapping=True, return_special_tokens_mask=True)
         spans = token_byte_spans(text, enc["offset_mapping"], code_offset,
@@ -145,7 +148,9 @@ def attach_graphs(examples: list[Example], records: Sequence[dict], task, tokeni
     for rec in records:
         code, lang, _ = task.graph_code(rec)
         items.append((code, lang))
-    cpgs, stats = extract_all(items, cache_dir, num_workers=num_workers, progress=progress, desc=desc)
+    cpgs, stats = extract_all(
+        items, cache_dir, num_workers=num_workers, progress=progress, desc=desc
+    )
     log.log(logging.WARNING if stats.errors else logging.INFO,
             "%s: %d graphs, %d from cache, %d extracted, %d failed (empty graph used)",
             desc, stats.total, stats.hits, stats.extracted, stats.errors)
@@ -207,7 +212,9 @@ class Collator:
         return batch
 
 
-def batch_order(n: int, batch_size: int, seed: int, epoch: int, shuffle: bool = True) -> list[list[int]]:
+def batch_order(
+    n: int, batch_size: int, seed: int, epoch: int, shuffle: bool = True
+) -> list[list[int]]:
     """The micro-batches of one epoch, a pure function of (n, batch_size, seed, epoch), so a resumed
     run can skip exactly the batches it already consumed without touching any global RNG."""
     if shuffle:

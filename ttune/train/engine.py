@@ -105,8 +105,10 @@ class Trainer(RunFolder):
             try:
                 check_metric_name(c.early_stopping_metric)
             except ValueError as e:
-                raise ConfigError(f"early_stopping_metric: {str(e).splitlines()[0]} "
-                                  f"(or 'loss'; the task's: {', '.join(self._metric_names())})") from None
+                raise ConfigError(
+                    f"early_stopping_metric: {str(e).splitlines()[0]} "
+                    f"(or 'loss'; the task's: {', '.join(self._metric_names())})"
+                ) from None
         # Data first: a missing or empty file fails before the model is loaded.
         self.train_records = load_records(c.train_file, "training", c.max_train_records)
         self.valid_records = load_records(c.valid_file, "validation") if c.valid_file else None
@@ -152,19 +154,29 @@ class Trainer(RunFolder):
 
     def _meta(self, scores: dict[str, float] | None = None) -> dict[str, Any]:
         c = self.config
-        return {"task": c.task, "backbone": c.model, "trainable_parameters": self.adapted.num_trainable(),
-                "train_file": c.train_file, "train_records": len(self.train_examples),
-                "valid_file": c.valid_file,
-                "valid_records": len(self.valid_examples) if self.valid_examples else 0,
-                "step": self.state.step, "epoch": self.state.epoch, "scores": scores or {}}
+        return {
+            "task": c.task,
+            "backbone": c.model,
+            "trainable_parameters": self.adapted.num_trainable(),
+            "train_file": c.train_file,
+            "train_records": len(self.train_examples),
+            "valid_file": c.valid_file,
+            "valid_records": len(self.valid_examples) if self.valid_examples else 0,
+            "step": self.state.step,
+            "epoch": self.state.epoch,
+            "scores": scores or {},
+        }
 
     # ------------------------------------------------------------------ validation
     def evaluate(self) -> dict[str, float]:
         """Validation loss (mean over target tokens) and, if early stopping watches a metric,
         the task's metrics on text generated from the source only."""
         c = self.config
-        scores = {"loss": dataset_loss(self.adapted, self.valid_examples, self.collate, c.batch_size,
-                                       self.accelerator)}
+        scores = {
+            "loss": dataset_loss(
+                self.adapted, self.valid_examples, self.collate, c.batch_size, self.accelerator
+            )
+        }
         if c.early_stopping_metric != "loss":
             preds = self.generate(self.valid_examples)
             refs = [r["target"] for r in self.valid_records]
@@ -209,7 +221,9 @@ class Trainer(RunFolder):
         for name in ("method_config.json", "method.safetensors"):
             atomic_write_bytes(self.out / name, (src / name).read_bytes())
         cfg = json.loads((src / "method_config.json").read_text(encoding="utf-8"))
-        atomic_write_text(self.out / "model_card.md", model_card(self.config, cfg, scores, src.name))
+        atomic_write_text(
+            self.out / "model_card.md", model_card(self.config, cfg, scores, src.name)
+        )
         return self.out
 
     # ------------------------------------------------------------------ the loop
@@ -273,8 +287,10 @@ class Trainer(RunFolder):
                         self._log({"event": "non-finite loss", "step": st.step + 1,
                                    "loss": float(loss.detach())})
                         bar.close()
-                        raise TrainingError(f"loss became {float(loss.detach())} at step {st.step + 1} "
-                                            f"(epoch {st.epoch}); training stopped; {where}")
+                        raise TrainingError(
+                            f"loss became {float(loss.detach())} at step {st.step + 1} "
+                            f"(epoch {st.epoch}); training stopped; {where}"
+                        )
                     if self.params:  # method "none" has nothing to differentiate
                         self.accelerator.backward(loss / len(group))
                     loss_sum += float(loss.detach())
@@ -293,7 +309,9 @@ class Trainer(RunFolder):
                              "lr": self.scheduler.get_last_lr()[0],
                              "examples_per_s": seen / dt if dt > 0 else 0.0}
                     self._log(entry)
-                    bar.set_postfix(loss=f"{entry['loss']:.4f}", ex_s=f"{entry['examples_per_s']:.1f}")
+                    bar.set_postfix(
+                        loss=f"{entry['loss']:.4f}", ex_s=f"{entry['examples_per_s']:.1f}"
+                    )
                     t0, seen, loss_sum, loss_n, paused = time.perf_counter(), 0, 0.0, 0, 0.0
                 if every and st.step % every == 0 and st.step < self.total_steps:
                     checkpoint_and_validate()
@@ -317,18 +335,24 @@ def model_card(config: TrainConfig, method_cfg: dict[str, Any], scores: dict[str
     meta = method_cfg.get("meta", {}) if isinstance(method_cfg.get("meta"), dict) else {}
     method = method_cfg.get("config") if isinstance(method_cfg.get("config"), dict) else {
         k: v for k, v in method_cfg.items() if k not in ("meta", "backbone", "format_version")}
-    lines = [f"# {config.method} on {config.task}", "",
-             f"- backbone: `{config.model}`",
-             f"- method: `{config.method}` {json.dumps(method, sort_keys=True)}",
-             f"- trainable parameters: {meta.get('trainable_parameters', 'unknown')}",
-             f"- training data: `{config.train_file}` ({meta.get('train_records', '?')} records)",
-             f"- validation data: `{config.valid_file}` ({meta.get('valid_records', 0)} records)"
-             if config.valid_file else "- validation data: none (final = last weights)",
-             f"- weights from: {source} (step {meta.get('step', '?')})"
-             + (f", best validation {config.early_stopping_metric}" if source == "best" else ""),
-             f"- optimisation: AdamW lr {config.lr}, batch {config.batch_size} x {config.grad_accum}, "
-             f"{config.schedule} schedule, warm-up {config.warmup_ratio}, seed {config.seed}", "",
-             "## Scores (validation)", ""]
+    lines = [
+        f"# {config.method} on {config.task}",
+        "",
+        f"- backbone: `{config.model}`",
+        f"- method: `{config.method}` {json.dumps(method, sort_keys=True)}",
+        f"- trainable parameters: {meta.get('trainable_parameters', 'unknown')}",
+        f"- training data: `{config.train_file}` ({meta.get('train_records', '?')} records)",
+        f"- validation data: `{config.valid_file}` ({meta.get('valid_records', 0)} records)"
+        if config.valid_file
+        else "- validation data: none (final = last weights)",
+        f"- weights from: {source} (step {meta.get('step', '?')})"
+        + (f", best validation {config.early_stopping_metric}" if source == "best" else ""),
+        f"- optimisation: AdamW lr {config.lr}, batch {config.batch_size} x {config.grad_accum}, "
+        f"{config.schedule} schedule, warm-up {config.warmup_ratio}, seed {config.seed}",
+        "",
+        "## Scores (validation)",
+        "",
+    ]
     if scores:
         lines += [f"| {k} | {v:.4f} |" if isinstance(v, (int, float)) else f"| {k} | {v} |"
                   for k, v in sorted(scores.items())]

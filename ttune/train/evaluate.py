@@ -53,7 +53,11 @@ def evaluate(checkpoint: str | Path, task: str, test: str | Path, output: str | 
     header = results_header(dataset or str(test), splits.pop() if len(splits) == 1 else "mixed",
                             len(records), seeds, command, names)
     headline = next((m for m in names if m in scores), None)
-    per = per_example(headline, predictions, references, lang=lang) if headline else [None] * len(records)
+    per = (
+        per_example(headline, predictions, references, lang=lang)
+        if headline
+        else [None] * len(records)
+    )
     pred_path = Path(str(output) + ".predictions.jsonl") if not str(output).endswith(".json") else \
         Path(str(output)[:-5] + ".predictions.jsonl")
     write_jsonl(pred_path, ({"id": r.get("id", i), "prediction": p, "target": r["target"],

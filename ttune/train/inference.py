@@ -26,9 +26,20 @@ def needs_graph(adapted) -> bool:
     return bool(getattr(adapted, "needs_graph", False))
 
 
-def method_examples(adapted, records: Sequence[dict], task, tokenizer, *, max_source_len: int,
-                    max_target_len: int | None, with_labels: bool, cache_dir: str,
-                    num_workers: int = 1, progress: bool = True, desc: str = "data") -> list[Example]:
+def method_examples(
+    adapted,
+    records: Sequence[dict],
+    task,
+    tokenizer,
+    *,
+    max_source_len: int,
+    max_target_len: int | None,
+    with_labels: bool,
+    cache_dir: str,
+    num_workers: int = 1,
+    progress: bool = True,
+    desc: str = "data",
+) -> list[Example]:
     """The examples of ``records`` as the method ``adapted`` reads them (graphs featurized with the
     options it was configured with, only when it reads graphs)."""
     return build_examples(records, task, tokenizer, max_source_len=max_source_len,
@@ -91,7 +102,8 @@ def generate_texts(adapted, examples, collate, tokenizer, batch_size: int, num_b
                    max_new_tokens: int, accelerator=None, no_repeat_ngram_size: int = 0,
                    on_generate: GenerateHook | None = None) -> list[str]:
     """Decode each example from its source alone (the collator is built without labels);
-    ``no_repeat_ngram_size`` as the task sets it (0 = off); ``on_generate`` gets the seconds spent."""
+    ``no_repeat_ngram_size`` as the task sets it (0 = off); ``on_generate`` gets the seconds
+    spent."""
     extra = {"no_repeat_ngram_size": no_repeat_ngram_size} if no_repeat_ngram_size else {}
     device = device_of(adapted, accelerator)
     out: list[str] = []

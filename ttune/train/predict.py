@@ -78,9 +78,18 @@ def predict(checkpoint_dir: str | Path, records: Sequence[dict], *, model: str |
     # The target never reaches the encoder: drop it before anything reads the record.
     sources = [{k: v for k, v in r.items() if k != "target"} for r in records]
     examples = method_examples(
-        adapted, sources, t, tokenizer, max_source_len=cfg.get("max_source_len") or t.max_source_len,
-        max_target_len=None, with_labels=False, cache_dir=cache_dir or default_cache_dir(),
-        num_workers=num_workers, progress=progress, desc="CPGs")
+        adapted,
+        sources,
+        t,
+        tokenizer,
+        max_source_len=cfg.get("max_source_len") or t.max_source_len,
+        max_target_len=None,
+        with_labels=False,
+        cache_dir=cache_dir or default_cache_dir(),
+        num_workers=num_workers,
+        progress=progress,
+        desc="CPGs",
+    )
     collate = method_collator(adapted, tokenizer, with_labels=False)
     new_tokens = max_new_tokens or cfg.get("max_target_len") or t.max_target_len
     return generate_texts(adapted, examples, collate, tokenizer, batch_size, num_beams, new_tokens,
@@ -136,13 +145,17 @@ def checkpoint_info(checkpoint_dir: str | Path) -> dict[str, Any]:
         "backbone": tc.get("model") or meta.get("backbone") or (fp or {}).get("name_or_path"),
         "backbone_fingerprint": fp or {},
         "method": cfg.get("method") or tc.get("method"),
-        "method_config": {k: v for k, v in cfg.items() if k not in ("meta", "backbone", "fingerprint")},
+        "method_config": {
+            k: v for k, v in cfg.items() if k not in ("meta", "backbone", "fingerprint")
+        },
         "trainable_parameters": meta.get("trainable_parameters"),
         "task": tc.get("task") or meta.get("task"),
-        "data": {"train_file": tc.get("train_file") or meta.get("train_file"),
-                 "train_records": meta.get("train_records"),
-                 "valid_file": tc.get("valid_file") or meta.get("valid_file"),
-                 "valid_records": meta.get("valid_records")},
+        "data": {
+            "train_file": tc.get("train_file") or meta.get("train_file"),
+            "train_records": meta.get("train_records"),
+            "valid_file": tc.get("valid_file") or meta.get("valid_file"),
+            "valid_records": meta.get("valid_records"),
+        },
         "step": meta.get("step"),
         "scores": scores,
         "files": files,

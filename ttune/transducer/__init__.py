@@ -1,4 +1,5 @@
-"""The transducer: a CPG read by a tiny graph encoder and fused into a frozen model's input embeddings.
+"""The transducer: a CPG read by a tiny graph encoder and fused into a frozen model's input
+embeddings.
 
 ``featurize`` (collator side: CPG -> PyG ``Data``), ``TransducerConfig`` and ``Transducer`` (model
 side: token embeddings + a PyG ``Batch`` of graphs -> new token embeddings).
@@ -10,7 +11,17 @@ from ttune.transducer.model import Transducer, TransducerConfig, TransducerConfi
 from ttune.transducer.vectorize import VECTORIZERS, FeaturizeError, featurize, make_vectorizer
 
 __all__ = [
-    "FUSIONS", "GNNS", "VECTORIZERS", "FeaturizeError", "GraphVectorizationEngine", "NodeFusion",
-    "PaperFusion", "RMSNorm", "Transducer", "TransducerConfig", "TransducerConfigError", "featurize",
+    "FUSIONS",
+    "GNNS",
+    "VECTORIZERS",
+    "FeaturizeError",
+    "GraphVectorizationEngine",
+    "NodeFusion",
+    "PaperFusion",
+    "RMSNorm",
+    "Transducer",
+    "TransducerConfig",
+    "TransducerConfigError",
+    "featurize",
     "make_vectorizer",
 ]

@@ -3,7 +3,8 @@ r"""Attention-Based Fusion Layer (ABFL): node features rewrite the frozen model'
 Transducer Tuning (Yusuf & Jiang, arXiv 2412.13467), section "Attention-Based Fusion Layer". Two
 modes:
 
-``paper`` (:class:`PaperFusion`) reproduces the released code exactly (FeatureFusionModuleAttention):
+``paper`` (:class:`PaperFusion`) reproduces the released code exactly
+(FeatureFusionModuleAttention):
 
 .. math::
     g_b = \mathrm{RMSNorm}\big(\tfrac{1}{N_b}\textstyle\sum_v z_v\big), \quad
@@ -29,7 +30,8 @@ padding tokens; a graph with no nodes gives a zero update. ``W_o`` starts at zer
 transducer leaves the frozen model's logits exactly unchanged; ``gamma`` is a learned scalar gate
 that starts at one. Why ``W_o`` and not the gate (as LoRA zeroes B, not A): with a zero gate the
 update's direction stays the random one of the initial ``W_o`` until the gate grows, and a random
-direction gives the gate no consistent gradient; measured on ttune-tiny, TL-CodeSum, 100 steps of 16,
+direction gives the gate no consistent gradient; measured on ttune-tiny, TL-CodeSum, 100 steps of
+16,
 seed 18, validation loss 7.015 (zero gate) against 6.918 (zero ``W_o``); frozen backbone 7.064.
 """
 
@@ -51,7 +53,8 @@ class PaperFusion(nn.Module):
     """The released ABFL: pooled graph vector as every key; output replaces the embeddings.
 
     Shapes:
-        - embeds: ``[B, T, d_model]``; nodes: ``[N, graph_dim]``; batch: ``[N]`` graph index of each node
+        - embeds: ``[B, T, d_model]``; nodes: ``[N, graph_dim]``; batch: ``[N]`` graph index of each
+        node
         - output: ``[B, T, d_model]``
     """
 
@@ -68,7 +71,7 @@ class PaperFusion(nn.Module):
     def forward(self, embeds: Tensor, attention_mask: Tensor, nodes: Tensor, batch: Tensor,
                 node_span: Tensor | None = None, token_spans: Tensor | None = None) -> Tensor:
         B, T, _ = embeds.shape
-        dt = self.q.weight.dtype                                       # compute in the layer's dtype
+        dt = self.q.weight.dtype  # compute in the layer's dtype
         pooled = global_mean_pool(nodes.to(dt), batch, size=B)         # [B, g]
         e = self.norm_embeds(embeds.to(dt))
         g = self.norm_graph(pooled)
@@ -83,11 +86,14 @@ class NodeFusion(nn.Module):
     Shapes:
         - embeds: ``[B, T, d_model]``; attention_mask: ``[B, T]``
         - nodes: ``[N, graph_dim]``; batch: ``[N]``; node_span: ``[N, 2]``
-        - token_spans: ``[B, T, 2]`` byte (start, end) of each token in the graph's source, (-1, -1) if none
+        - token_spans: ``[B, T, 2]`` byte (start, end) of each token in the graph's source, (-1, -1)
+        if none
         - output: ``[B, T, d_model]``
     """
 
-    def __init__(self, d_model: int, graph_dim: int, fusion_dim: int, span_bias: float = 2.0) -> None:
+    def __init__(
+        self, d_model: int, graph_dim: int, fusion_dim: int, span_bias: float = 2.0
+    ) -> None:
         super().__init__()
         self.norm_tokens = RMSNorm(d_model)
         self.norm_nodes = RMSNorm(graph_dim)
@@ -95,7 +101,7 @@ class NodeFusion(nn.Module):
         self.k = nn.Linear(graph_dim, fusion_dim, bias=False)
         self.v = nn.Linear(graph_dim, fusion_dim, bias=False)
         self.o = nn.Linear(fusion_dim, d_model, bias=False)
-        nn.init.zeros_(self.o.weight)                                   # exact identity until trained
+        nn.init.zeros_(self.o.weight)  # exact identity until trained
         self.gate = nn.Parameter(torch.ones(1))
         self.span_bias = nn.Parameter(torch.tensor([float(span_bias)])) if span_bias else None
         self.scale = 1.0 / math.sqrt(fusion_dim)
@@ -103,7 +109,7 @@ class NodeFusion(nn.Module):
     def forward(self, embeds: Tensor, attention_mask: Tensor, nodes: Tensor, batch: Tensor,
                 node_span: Tensor | None = None, token_spans: Tensor | None = None) -> Tensor:
         B, T, _ = embeds.shape
-        dt = self.q.weight.dtype                                        # compute in the layer's dtype
+        dt = self.q.weight.dtype  # compute in the layer's dtype
         z, node_mask = to_dense_batch(nodes.to(dt), batch, batch_size=B)  # [B, Nmax, g], [B, Nmax]
         q = self.q(self.norm_tokens(embeds.to(dt)))                     # [B, T, f]
         k = self.k(self.norm_nodes(z))                                  # [B, Nmax, f]
@@ -111,9 +117,9 @@ class NodeFusion(nn.Module):
         scores = q @ k.transpose(1, 2) * self.scale                     # [B, T, Nmax]
         if self.span_bias is not None and token_spans is not None and node_span is not None:
             span, _ = to_dense_batch(node_span, batch, fill_value=-1, batch_size=B)  # [B, Nmax, 2]
-            ts, te = token_spans[..., 0].unsqueeze(2), token_spans[..., 1].unsqueeze(2)   # [B, T, 1]
-            ns, ne = span[..., 0].unsqueeze(1), span[..., 1].unsqueeze(1)                 # [B, 1, Nmax]
-            covers = (ts >= 0) & (te > ts) & (ns <= ts) & (te <= ne)                      # [B, T, Nmax]
+            ts, te = token_spans[..., 0].unsqueeze(2), token_spans[..., 1].unsqueeze(2)  # [B, T, 1]
+            ns, ne = span[..., 0].unsqueeze(1), span[..., 1].unsqueeze(1)  # [B, 1, Nmax]
+            covers = (ts >= 0) & (te > ts) & (ns <= ts) & (te <= ne)  # [B, T, Nmax]
             scores = scores + self.span_bias * covers.to(scores.dtype)
         scores = scores.masked_fill(~node_mask.unsqueeze(1), torch.finfo(scores.dtype).min)
         # A graph with no nodes has all scores at the minimum -> uniform over padding; the node mask

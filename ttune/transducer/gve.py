@@ -55,7 +55,8 @@ class RMSNorm(nn.Module):
 
 
 class GraphVectorizationEngine(nn.Module):
-    """RMSNorm -> down-projection -> ``layers`` GNN layers -> up-projection (see module docstring)."""
+    """RMSNorm -> down-projection -> ``layers`` GNN layers -> up-projection (see module
+    docstring)."""
 
     def __init__(self, node_dim: int, bottleneck: int, graph_dim: int, gnn: str = "gatv2",
                  layers: int = 1, edge_types: tuple[str, ...] = tuple(EDGE_TYPE_ID)) -> None:
@@ -73,7 +74,9 @@ class GraphVectorizationEngine(nn.Module):
             rel[EDGE_TYPE_ID[t]] = i
         self.register_buffer("relation_of", rel, persistent=False)
         n_layers = 0 if gnn == "none" else layers
-        self.convs = nn.ModuleList(self._make_layer(gnn, bottleneck, len(edge_types)) for _ in range(n_layers))
+        self.convs = nn.ModuleList(
+            self._make_layer(gnn, bottleneck, len(edge_types)) for _ in range(n_layers)
+        )
 
     @staticmethod
     def _make_layer(gnn: str, b: int, num_relations: int) -> nn.Module:

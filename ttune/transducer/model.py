@@ -75,12 +75,24 @@ class TransducerConfig:
             if not ok:
                 raise TransducerConfigError(msg)
 
-        need(self.vectorizer in VECTORIZERS, f"unknown vectorizer {self.vectorizer!r}; known: {', '.join(VECTORIZERS)}")
+        need(
+            self.vectorizer in VECTORIZERS,
+            f"unknown vectorizer {self.vectorizer!r}; known: {', '.join(VECTORIZERS)}",
+        )
         need(self.gnn in GNNS, f"unknown gnn {self.gnn!r}; known: {', '.join(GNNS)}")
         need(self.fusion in FUSIONS, f"unknown fusion {self.fusion!r}; known: {', '.join(FUSIONS)}")
-        for name in ("gnn_layers", "graph_bottleneck", "graph_dim", "fusion_dim", "max_label_tokens"):
+        for name in (
+            "gnn_layers",
+            "graph_bottleneck",
+            "graph_dim",
+            "fusion_dim",
+            "max_label_tokens",
+        ):
             v = getattr(self, name)
-            need(isinstance(v, int) and not isinstance(v, bool) and v >= 1, f"{name} must be an integer >= 1, got {v!r}")
+            need(
+                isinstance(v, int) and not isinstance(v, bool) and v >= 1,
+                f"{name} must be an integer >= 1, got {v!r}",
+            )
         for name in ("node_dim", "max_nodes"):
             v = getattr(self, name)
             need(v is None or (isinstance(v, int) and not isinstance(v, bool) and v >= 1),
@@ -96,15 +108,20 @@ class TransducerConfig:
              f"span_bias must be a number, got {self.span_bias!r}")
         self.span_bias = float(self.span_bias)
         if self.vectorizer == "kind":
-            need(self.node_dim in (None, len(NODE_KINDS)),
-                 f"the kind vectorizer gives {len(NODE_KINDS)}-d vectors; node_dim {self.node_dim} does not match")
+            need(
+                self.node_dim in (None, len(NODE_KINDS)),
+                f"the kind vectorizer gives {len(NODE_KINDS)}-d vectors; node_dim {self.node_dim} "
+                f"does not match",
+            )
 
     def resolved_node_dim(self, d_model: int) -> int:
         """The node-vector width for a backbone of width ``d_model``."""
         if self.vectorizer == "embedding":
             if self.node_dim not in (None, d_model):
                 raise TransducerConfigError(
-                    f"the embedding vectorizer gives {d_model}-d vectors (backbone width); node_dim is {self.node_dim}")
+                    f"the embedding vectorizer gives {d_model}-d vectors (backbone width); "
+                    f"node_dim is {self.node_dim}"
+                )
             return d_model
         if self.vectorizer == "kind":
             return len(NODE_KINDS)
@@ -121,13 +138,21 @@ class Transducer(nn.Module):
         - output: ``[B, T, d_model]`` embeddings to pass as ``inputs_embeds``
     """
 
-    def __init__(self, config: TransducerConfig, d_model: int, embedding: nn.Embedding | None = None) -> None:
+    def __init__(
+        self, config: TransducerConfig, d_model: int, embedding: nn.Embedding | None = None
+    ) -> None:
         super().__init__()
         self.config = config
         node_dim = config.resolved_node_dim(d_model)
         self.vectorizer = make_vectorizer(config.vectorizer, node_dim, embedding)
-        self.gve = GraphVectorizationEngine(node_dim, config.graph_bottleneck, config.graph_dim, config.gnn,
-                                            config.gnn_layers, config.edge_types)
+        self.gve = GraphVectorizationEngine(
+            node_dim,
+            config.graph_bottleneck,
+            config.graph_dim,
+            config.gnn,
+            config.gnn_layers,
+            config.edge_types,
+        )
         if config.fusion == "paper":
             self.fusion: nn.Module = PaperFusion(d_model, config.graph_dim, config.fusion_dim)
         else:
@@ -137,11 +162,15 @@ class Transducer(nn.Module):
         """Node features of every node in the batch. Shapes: ``[N, graph_dim]``."""
         x = self.vectorizer(graph.label_ids, graph.label_mask, graph.kind)        # [N, node_dim]
         x = x.to(self.gve.down.weight.dtype)
-        return self.gve(x, graph.edge_index, graph.edge_type)                    # [N, graph_dim]
+        return self.gve(x, graph.edge_index, graph.edge_type)  # [N, graph_dim]
 
-    def forward(self, embeds: Tensor, attention_mask: Tensor, graph, token_spans: Tensor | None = None) -> Tensor:
+    def forward(
+        self, embeds: Tensor, attention_mask: Tensor, graph, token_spans: Tensor | None = None
+    ) -> Tensor:
         B = embeds.shape[0]
         if int(graph.num_graphs) != B:
-            raise TransducerConfigError(f"got {int(graph.num_graphs)} graphs for a batch of {B} examples")
+            raise TransducerConfigError(
+                f"got {int(graph.num_graphs)} graphs for a batch of {B} examples"
+            )
         nodes = self.encode_graph(graph)
         return self.fusion(embeds, attention_mask, nodes, graph.batch, graph.span, token_spans)

@@ -29,7 +29,9 @@ class FeaturizeError(ValueError):
     """A CPG cannot be turned into tensors (unknown kind or edge type, bad sizes)."""
 
 
-def featurize(cpg: CPG, tokenizer, max_label_tokens: int = 16, max_nodes: int | None = None) -> Data:
+def featurize(
+    cpg: CPG, tokenizer, max_label_tokens: int = 16, max_nodes: int | None = None
+) -> Data:
     """Everything the transducer needs from one graph, as a PyG ``Data``: the CPG's tensor
     schema (:func:`ttune.cpg.export.to_pyg`) plus the node labels as token ids.
 
@@ -113,7 +115,7 @@ class HashedVectorizer(nn.Module):
         self.out_dim = dim
 
     def forward(self, label_ids: Tensor, label_mask: Tensor, kind: Tensor) -> Tensor:
-        h = (label_ids * 2654435761) % (1 << 32)                          # Knuth's multiplicative hash
+        h = (label_ids * 2654435761) % (1 << 32)  # Knuth's multiplicative hash
         bucket = h % self.out_dim                                        # [N, L]
         sign = ((h >> 16) & 1).float() * 2 - 1                           # [N, L] in {-1, +1}
         val = sign * label_mask.float()
@@ -151,5 +153,7 @@ def make_vectorizer(name: str, node_dim: int, embedding: nn.Embedding | None = N
     else:
         raise FeaturizeError(f"unknown vectorizer {name!r}; known: {', '.join(VECTORIZERS)}")
     if vec.out_dim != node_dim:
-        raise FeaturizeError(f"vectorizer {name!r} gives {vec.out_dim}-d vectors, but node_dim is {node_dim}")
+        raise FeaturizeError(
+            f"vectorizer {name!r} gives {vec.out_dim}-d vectors, but node_dim is {node_dim}"
+        )
     return vec
