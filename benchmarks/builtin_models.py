@@ -3,9 +3,10 @@
     python benchmarks/builtin_models.py [--build-dir runs/builtin] [--only NAME] [--tolerance 0.5]
 
 For every transducer in ttune/models/ (or $TTUNE_MODELS_DIR) with an ``eval.json``, this runs
-``ttune.api.evaluate`` on the test file, split and record count that file names (greedy decoding,
-the built-in backbone) and prints, per metric, the card's score, the score measured now and the
-difference. Exit status 1 when a difference exceeds the tolerance (in score points).
+``ttune.train.evaluate.evaluate`` on the test file, split and record count that file names
+(greedy decoding, the built-in backbone) and prints, per metric, the card's score, the score
+measured now and the difference. Exit status 1 when a difference exceeds the tolerance (in
+score points).
 
 The test files are the cleaned data sets that step 1 of scripts/build-builtin-models.sh makes under
 the build folder (``$BUILD/data/...``); the script says which command to run when one is missing.

@@ -16,8 +16,7 @@ method:
 - CPU: peak resident set size during warm-up and timed steps minus the RSS just before the first
   step (backbone, method and batch already in memory). The peak is
   the process's ru_maxrss when the steps raised it (exact), else the highest RSS sampled every 2 ms
-  by
-  a thread (psutil). tracemalloc is not used: it does not see torch's allocator.
+  by a thread (psutil). tracemalloc is not used: it does not see torch's allocator.
 - GPU: torch.cuda.max_memory_allocated() after reset_peak_memory_stats(), minus memory_allocated()
   before the first step (tensors only, not the caching allocator's reserve).
 The memory of "none" (no backward) is its forward's activations only.

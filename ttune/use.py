@@ -180,8 +180,8 @@ def select_functions(functions: Sequence[Function], name: str) -> list[Function]
 def _threads_for(backbone: str) -> int | None:
     """Intra-op threads for a backbone: 1 for a small local one (under 100 MB of weights), else
     torch's default. Why: a tiny model's matrices gain nothing from more threads, and OpenMP's
-    spin-waiting threads made generation 5 to 15 times slower on a 2-core machine whose other
-    core was busy (measured: 14 summaries in 1.5 s with 1 thread, 8 to 22 s with 2)."""
+    spin-waiting threads slow generation down on a busy machine (figures: docs/results/README.md,
+    "Design measurements")."""
     p = Path(backbone)
     if not p.is_dir():
         return None

@@ -16,8 +16,8 @@ Wilcoxon: per test record, a test metric's per-example score is averaged over th
 method; the baseline's averages are then paired with each other method's by record id and tested
 with the two-sided Wilcoxon signed-rank test (ttune.metrics.significance). Per-seed tests are kept
 too. The test metrics are ``config.test_metrics``, or the primary metric when it is empty. The
-headline metric's per-example scores are read from each predictions file (ttune.api.evaluate
-writes them); any other metric's are recomputed from its predictions and targets.
+headline metric's per-example scores are read from each predictions file (written by
+ttune.train.evaluate.evaluate); any other metric's are recomputed from its predictions and targets.
 
 Plots (only when matplotlib is importable; ``pip install ttune[compare]``): score against
 trainable parameters on a log axis (a method with 0 trainable parameters is drawn at 1 and
@@ -114,7 +114,8 @@ def primary_metric(task: str, records: list[dict[str, Any]]) -> str | None:
 
 
 def _per_example(rec: dict[str, Any], metric: str, lang: str | None = None) -> dict[str, float]:
-    """{record id: per-example score} from a run's predictions file (written by api.evaluate):
+    """{record id: per-example score} from a run's predictions file (written by
+    ttune.train.evaluate.evaluate):
     the stored score when the file has ``metric``, else recomputed from prediction and target."""
     path = Path(rec["dir"]) / "eval.predictions.jsonl"
     with open(path, encoding="utf-8") as f:

@@ -188,7 +188,7 @@ def add_ast(cpg: CPG, root: SNode, source: bytes, kind_of: Callable[[SNode], str
 def release_tree(root: SNode) -> None:
     """Cut the parent links of a syntax tree a front end is done with, so reference counting
     frees it at once instead of leaving millions of objects in reference cycles for the cyclic
-    garbage collector to trace (about 15% of extraction time on the Python stdlib)."""
+    garbage collector to trace."""
     stack = [root]
     pop = stack.pop
     push = stack.extend

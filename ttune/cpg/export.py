@@ -14,7 +14,7 @@ from .base import CPGError
 from .graph import CPG, EDGE_TYPE_ID, EDGE_TYPES, KIND_ID, NODE_KINDS, SCHEMA_VERSION, Edge, Node
 
 if TYPE_CHECKING:  # pragma: no cover
-    import networkx as nx  # lazy: about 0.3 s; only the networkx and GraphML exports use it
+    import networkx as nx  # lazy: slow to import; only the networkx and GraphML exports use it
     from torch_geometric.data import Data
 
 EDGE_COLOURS = {"AST": "gray60", "CFG": "blue", "CDG": "darkgreen", "DDG": "red",
@@ -133,7 +133,7 @@ def to_dot(cpg: CPG, edge_types: Iterable[str] | None = None) -> str:
 def to_networkx(cpg: CPG, edge_types: Iterable[str] | None = None) -> nx.MultiDiGraph:
     """A networkx MultiDiGraph: node attrs kind/label/start_byte/end_byte/line (+name), edge
     attr ``type`` (+variable/label). Node keys are the CPG node ids."""
-    import networkx as nx  # lazy: about 0.3 s; only the networkx and GraphML exports use it
+    import networkx as nx  # lazy: slow to import; only the networkx and GraphML exports use it
 
     g = nx.MultiDiGraph(language=cpg.language, syntax_errors=cpg.syntax_errors)
     for n in cpg.nodes:
@@ -154,7 +154,7 @@ def to_networkx(cpg: CPG, edge_types: Iterable[str] | None = None) -> nx.MultiDi
 
 def to_graphml(cpg: CPG, edge_types: Iterable[str] | None = None) -> str:
     """GraphML text (networkx.generate_graphml of :func:`to_networkx`)."""
-    import networkx as nx  # lazy: about 0.3 s; only the networkx and GraphML exports use it
+    import networkx as nx  # lazy: slow to import; only the networkx and GraphML exports use it
 
     return "\n".join(nx.generate_graphml(to_networkx(cpg, edge_types))) + "\n"
 

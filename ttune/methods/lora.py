@@ -51,7 +51,7 @@ class LoraModel(AdaptedModel):
 
 
 def apply(backbone, config: LoraConfig, tokenizer=None) -> LoraModel:
-    import peft  # lazy: about 1 s; only the peft-based methods need it
+    import peft  # lazy: slow to import; only the peft-based methods need it
 
     pc = peft.LoraConfig(
         task_type=peft.TaskType.SEQ_2_SEQ_LM,

@@ -91,7 +91,7 @@ class PrefixModel(AdaptedModel):
 
 
 def apply(backbone, config: PrefixConfig, tokenizer=None) -> PrefixModel:
-    import peft  # lazy: about 1 s; only the peft-based methods need it
+    import peft  # lazy: slow to import; only the peft-based methods need it
 
     pc = peft.PrefixTuningConfig(
         task_type=peft.TaskType.SEQ_2_SEQ_LM, num_virtual_tokens=config.num_virtual_tokens

@@ -73,24 +73,24 @@ def smooth_bleu4_per_example(predictions: list[str], references: list[str]) -> l
 
 
 def sacrebleu_corpus(predictions: list[str], references: list[str]) -> float:
-    import sacrebleu  # lazy: about 0.2 s; importing ttune.metrics must stay cheap
+    import sacrebleu  # lazy: slow to import; importing ttune.metrics stays cheap
 
     return float(sacrebleu.corpus_bleu(predictions, [references]).score)
 
 
 def sacrebleu_per_example(predictions: list[str], references: list[str]) -> list[float]:
-    import sacrebleu  # lazy: about 0.2 s; importing ttune.metrics must stay cheap
+    import sacrebleu  # lazy: slow to import; importing ttune.metrics stays cheap
 
     return [float(sacrebleu.sentence_bleu(p, [r]).score) for p, r in zip(predictions, references)]
 
 
 def chrf_corpus(predictions: list[str], references: list[str]) -> float:
-    import sacrebleu  # lazy: about 0.2 s; importing ttune.metrics must stay cheap
+    import sacrebleu  # lazy: slow to import; importing ttune.metrics stays cheap
 
     return float(sacrebleu.corpus_chrf(predictions, [references]).score)
 
 
 def chrf_per_example(predictions: list[str], references: list[str]) -> list[float]:
-    import sacrebleu  # lazy: about 0.2 s; importing ttune.metrics must stay cheap
+    import sacrebleu  # lazy: slow to import; importing ttune.metrics stays cheap
 
     return [float(sacrebleu.sentence_chrf(p, [r]).score) for p, r in zip(predictions, references)]

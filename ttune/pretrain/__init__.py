@@ -2,7 +2,7 @@
 
 ``config`` (PretrainConfig), ``corpus`` (what code is read, from where), ``spans`` (T5 span
 corruption), ``loop`` (tokenizer, packing, AdamW loop, checkpoints, the final backbone folder).
-Heavy imports (torch, transformers) happen inside the functions that need them.
+Importing this package loads only the config; ``loop`` imports torch and transformers.
 """
 
 from ttune.pretrain.config import PretrainConfig, PretrainError

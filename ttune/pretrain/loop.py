@@ -3,8 +3,7 @@
 Output folder (``PretrainConfig.output_dir``)::
 
     pretrain_config.json        the run's config and seed (checked when the same command runs again)
-    corpus.json                 sources, byte counts, the exact files / record ids taken,
-    fingerprint
+    corpus.json                 sources, byte counts, the files / record ids taken, fingerprint
     tokenizer/                  the trained tokenizer (reused on resume)
     corpus_tokens.safetensors   the tokenized corpus, int32 [N] (reused on resume)
     log.jsonl                   one JSON line per log / evaluation / resume event

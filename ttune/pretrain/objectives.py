@@ -132,8 +132,7 @@ def collect_pairs(
 
     ``entries``: source name -> [(path, size, load)] as the corpus lists them (python-stdlib,
     site-packages, jdk); ``excluded``: normalized-code hashes (test records) whose pairs are
-    dropped.
-    Returns the pairs and per-source counts.
+    dropped. Returns the pairs and per-source counts.
     """
     lang = {"python-stdlib": "python", "site-packages": "python", "jdk": "java"}
     names = [s for s in entries if s in lang]

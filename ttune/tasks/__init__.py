@@ -26,10 +26,10 @@ smooth_bleu4,
 =========  ==========================================  ===========================  ==============
 
 Why the assert CPG covers the test method only: the focal methods in ATLAS are abstracted
-signatures (parameter types without names), which are not valid Java (about 20 % of ATLAS inputs
-get tree-sitter ERROR nodes when the focal method is included, 3 % without it), and the paper's
-graphs are capped at 50 nodes, which the test method alone already fills. ``graph_side="both"``
-(a field of the task) reads the whole input instead.
+signatures (parameter types without names), which are not valid Java (far more ATLAS inputs get
+tree-sitter ERROR nodes with the focal method than without it: docs/results/README.md), and the
+paper's graphs are capped at 50 nodes, which the test method alone already fills.
+``graph_side="both"`` (a field of the task) reads the whole input instead.
 
 Lengths are in backbone tokens: the paper truncates sources at 400 tokens.
 """

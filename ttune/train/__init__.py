@@ -1,14 +1,17 @@
-"""Training, prediction and checkpoints of adaptation methods.
+"""Training, prediction and evaluation of adaptation methods.
 
 - :mod:`ttune.train.config`: :class:`TrainConfig`, every option of a run.
 - :mod:`ttune.train.data`: records -> token ids, byte spans onto the CPG, -100-padded labels,
-graphs.
-- :mod:`ttune.cpg.cache`: CPGs extracted once per (code, language, extractor version), on disk.
-- :mod:`ttune.train.engine`: the accelerate training loop (:func:`train`), validation, early
-stopping.
-- :mod:`ttune.train.checkpoint`: resumable checkpoints (safetensors + JSON, written atomically).
-- :mod:`ttune.train.predict`: generation from the source only, ``predict_file``,
-``checkpoint_info``.
+  graphs (CPGs come from the cache, :mod:`ttune.cpg.cache`).
+- :mod:`ttune.train.inference`: a method's examples and collators, the loss over a data set and
+  generation from the source only, shared by validation and prediction.
+- :mod:`ttune.train.engine`: the accelerate training loop (:class:`Trainer`, :func:`train`),
+  validation, early stopping, :class:`TrainerCallback` hooks.
+- :mod:`ttune.train.checkpoint`: resumable checkpoints of a method (the method-independent pieces
+  live in :mod:`ttune.runs`).
+- :mod:`ttune.train.predict`: ``predict``, ``predict_file``, ``checkpoint_info``.
+- :mod:`ttune.train.evaluate`: ``evaluate`` (scores and a predictions file) and
+  ``compare_results`` (paired Wilcoxon test of two evaluations).
 
-Importing this package loads nothing heavy; the submodules import torch when they need it.
+Importing this package loads nothing; the submodules import torch.
 """
