@@ -29,6 +29,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Sequence
 
+from ttune.cpg.languages import describe_extensions, find_language, language_names, language_of_path
+
 BUILTIN_BACKBONE = "ttune-tiny"
 """Name of the built-in backbone (a folder of that name inside the models folder)."""
 
@@ -37,8 +39,6 @@ PLACEHOLDER = '"<AssertPlaceHolder>"'
 """The statement that marks where the assertion goes (ATLAS layout, also used by ttune.data)."""
 
 _LAMBDA_TYPES = {"lambda", "lambda_expression", "anonymous_method_expression"}
-_TRANSLATE_TARGETS = ("java", "csharp", "python")
-_COMMENT = {"python": "#", "java": "//", "csharp": "//"}
 
 
 class UseError(ValueError):
@@ -68,17 +68,18 @@ class Function:
 def read_source(path: str | os.PathLike[str], lang: str | None = None) -> tuple[bytes, str]:
     """(bytes, language) of a source file; UseError/CPGError (one line) for a missing, binary,
     non-UTF-8 or unsupported file."""
-    from ttune.cpg import SUPPORTED_LANGUAGES, detect_language
-
     p = Path(path)
     if lang is None:
-        try:
-            lang = detect_language(p)
-        except ValueError:
+        found = language_of_path(p)
+        if found is None:
             raise UseError(f"unsupported file type {p.suffix or '(no extension)'!r} ({os.fspath(path)}); "
-                           "supported: .py, .java, .cs") from None
-    elif lang not in SUPPORTED_LANGUAGES:
-        raise UseError(f"unknown language {lang!r}; supported: {', '.join(SUPPORTED_LANGUAGES)}")
+                           f"supported: {describe_extensions()}")
+        lang = found.name
+    else:
+        found = find_language(lang)
+        if found is None:
+            raise UseError(f"unknown language {lang!r}; supported: {', '.join(language_names())}")
+        lang = found.name
     if not p.is_file():
         raise UseError(f"no such file: {os.fspath(path)}")
     try:
@@ -396,8 +397,10 @@ def translate_file(path: str | os.PathLike[str], to: str, function: str | None =
                    max_new_tokens: int | None = None, device: str = "cpu") -> list[dict[str, Any]]:
     """Each outermost function of ``path`` (nested ones travel with their parent) translated into
     language ``to``: ``[{"name", "line", "translation"}]``."""
-    if to not in _TRANSLATE_TARGETS:
-        raise UseError(f"cannot translate to {to!r}; targets: {', '.join(_TRANSLATE_TARGETS)}")
+    target = find_language(to)
+    if target is None:
+        raise UseError(f"cannot translate to {to!r}; targets: {', '.join(language_names())}")
+    to = target.name
     lang, functions = functions_of_file(path)
     if to == lang:
         raise UseError(f"{os.fspath(path)} is already {lang}")
@@ -413,5 +416,6 @@ def translate_file(path: str | os.PathLike[str], to: str, function: str | None =
 
 def render_translations(results: Sequence[dict], to: str) -> str:
     """The translations as one text, each after a comment naming its source function."""
-    mark = _COMMENT.get(to, "//")
+    found = find_language(to)
+    mark = found.line_comment if found is not None else "//"
     return "\n".join(f"{mark} {r['name']} (line {r['line']})\n{r['translation'].rstrip()}\n" for r in results)

@@ -7,6 +7,7 @@ through the ``ttune.methods`` entry-point group.
 from ttune.methods.base import (
     AdaptedModel,
     CheckpointError,
+    GraphOptions,
     MethodConfig,
     MethodConfigError,
     MethodError,
@@ -25,7 +26,8 @@ from ttune.methods.registry import (
 )
 
 __all__ = [
-    "AdaptedModel", "CheckpointError", "MethodConfig", "MethodConfigError", "MethodError", "MethodSpec",
+    "AdaptedModel", "CheckpointError", "GraphOptions", "MethodConfig", "MethodConfigError",
+    "MethodError", "MethodSpec",
     "UnknownMethodError", "apply_method", "get_method", "load_method", "make_config", "method_names",
     "read_method_config", "register_method", "save_method",
 ]
