@@ -4,12 +4,14 @@ A method registers with one call, ``register_method(name, config_cls, apply_fn)`
 ``apply_fn(backbone, config, tokenizer) -> AdaptedModel``. Third-party packages declare an entry
 point in the ``ttune.methods`` group whose object is either a module that calls
 ``register_method`` when imported or a zero-argument callable that does; entry points load
-lazily, the first time a name is looked up or listed.
+lazily, the first time an unknown name is looked up or the names are listed. A plugin that fails
+to load is named in a warning and left out. See docs/plugins.md.
 """
 
 from __future__ import annotations
 
 import importlib
+import warnings
 from dataclasses import dataclass
 from importlib.metadata import entry_points
 from typing import Any, Callable
@@ -51,9 +53,13 @@ def _ensure_loaded(with_entry_points: bool) -> None:
     if with_entry_points and not _loaded["entry_points"]:
         _loaded["entry_points"] = True
         for ep in entry_points(group=ENTRY_POINT_GROUP):
-            obj = ep.load()
-            if callable(obj) and not isinstance(obj, type):
-                obj()
+            try:
+                obj = ep.load()
+                if callable(obj) and not isinstance(obj, type):
+                    obj()
+            except Exception as e:  # any error of a broken plugin: name it, keep ttune working
+                warnings.warn(f"{ENTRY_POINT_GROUP} entry point {ep.name!r} ({ep.value}) failed "
+                              f"to load: {type(e).__name__}: {e}", stacklevel=3)
 
 
 def method_names() -> list[str]:
