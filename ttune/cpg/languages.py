@@ -32,6 +32,8 @@ from importlib.metadata import entry_points
 from pathlib import Path
 from typing import Literal
 
+from ttune.plugins import load_entry_points
+
 ENTRY_POINT_GROUP = "ttune.languages"
 """Entry-point group of third-party languages."""
 
@@ -137,10 +139,7 @@ def _load_entry_points() -> bool:
     if _loaded["entry_points"]:
         return False
     _loaded["entry_points"] = True
-    for ep in entry_points(group=ENTRY_POINT_GROUP):
-        obj = ep.load()
-        if callable(obj) and not isinstance(obj, type):
-            obj = obj()
+    for obj in load_entry_points(entry_points(group=ENTRY_POINT_GROUP), ENTRY_POINT_GROUP):
         if isinstance(obj, Language):
             register_language(obj)
     return True

@@ -11,12 +11,12 @@ to load is named in a warning and left out. See docs/plugins.md.
 from __future__ import annotations
 
 import importlib
-import warnings
 from dataclasses import dataclass
 from importlib.metadata import entry_points
 from typing import Any, Callable
 
 from ttune.methods.base import AdaptedModel, MethodConfig, MethodConfigError, UnknownMethodError
+from ttune.plugins import load_entry_points
 
 BUILTINS = ("none", "full", "linear", "lora", "prefix", "prompt", "transducer", "ablations")
 ENTRY_POINT_GROUP = "ttune.methods"
@@ -52,14 +52,8 @@ def _ensure_loaded(with_entry_points: bool) -> None:
             importlib.import_module(f"ttune.methods.{mod}")
     if with_entry_points and not _loaded["entry_points"]:
         _loaded["entry_points"] = True
-        for ep in entry_points(group=ENTRY_POINT_GROUP):
-            try:
-                obj = ep.load()
-                if callable(obj) and not isinstance(obj, type):
-                    obj()
-            except Exception as e:  # any error of a broken plugin: name it, keep ttune working
-                warnings.warn(f"{ENTRY_POINT_GROUP} entry point {ep.name!r} ({ep.value}) failed "
-                              f"to load: {type(e).__name__}: {e}", stacklevel=3)
+        # Each entry point registers its method(s) when its module is imported or it is called.
+        load_entry_points(entry_points(group=ENTRY_POINT_GROUP), ENTRY_POINT_GROUP)
 
 
 def method_names() -> list[str]:

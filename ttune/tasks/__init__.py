@@ -38,6 +38,7 @@ from importlib.metadata import entry_points
 
 from ttune.data.decode import split_test_and_focal
 from ttune.data.io import DataError, read_jsonl  # noqa: F401  (re-exported: the contract's reader)
+from ttune.plugins import load_entry_points
 
 __all__ = ["Task", "get_task", "task_names", "register_task", "read_jsonl", "DataError",
            "UnknownTaskError", "ENTRY_POINT_GROUP"]
@@ -170,10 +171,7 @@ def _entry_points() -> None:
     if _loaded["entry_points"]:
         return
     _loaded["entry_points"] = True
-    for ep in entry_points(group=ENTRY_POINT_GROUP):
-        obj = ep.load()
-        if callable(obj) and not isinstance(obj, type):
-            obj = obj()
+    for obj in load_entry_points(entry_points(group=ENTRY_POINT_GROUP), ENTRY_POINT_GROUP):
         if isinstance(obj, Task):
             register_task(obj)
 
