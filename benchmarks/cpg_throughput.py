@@ -54,7 +54,7 @@ def csharp_corpus() -> list[bytes]:
 
 def measure(lang: str, sources: list[bytes]) -> None:
     lines = sum(s.count(b"\n") + 1 for s in sources)
-    config = CPGConfig(max_bytes=50_000_000, max_nodes=50_000_000)
+    config = CPGConfig(max_bytes=50_000_000, max_extract_nodes=50_000_000)
     gc.collect()
     t0 = time.perf_counter()
     for s in sources:

@@ -89,6 +89,19 @@ def test_builtin_summarize_prints_one_line_per_function_offline(example, monkeyp
     _, functions = functions_of_file(path)
     assert [re.match(r"^(\S+) \(line (\d+)\): (.+)$", x).group(1, 2) for x in lines] == \
         [(f.name, str(f.line)) for f in functions]
-    assert all(len(x.split(": ", 1)[1].split()) >= 2 for x in lines), (
-        lines
-    )  # a few words each, not empty
+    assert all(len(x.split(": ", 1)[1].split()) >= 2 for x in lines), lines  # a few words each, not empty
+
+
+@pytest.mark.parametrize("name", TRANSDUCERS)
+def test_shipped_configs_with_the_old_max_nodes_key_still_load(name):
+    """The shipped method_config.json files predate the rename max_nodes -> max_graph_nodes."""
+    from ttune.backbone import load_backbone
+    from ttune.methods import load_method
+
+    saved = json.loads((MODELS / name / "method_config.json").read_text())["config"]
+    assert "max_nodes" in saved and "max_graph_nodes" not in saved
+    model, tok = load_backbone(str(MODELS / "ttune-tiny"))
+    adapted = load_method(MODELS / name, model, tok)
+    assert adapted.config.max_graph_nodes is None and adapted.config.max_label_tokens == 16
+    assert adapted.num_trainable() == json.loads(
+        (MODELS / name / "method_config.json").read_text())["meta"]["trainable_parameters"]

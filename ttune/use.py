@@ -23,15 +23,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ttune.builtin import ResolvedModel, resolve_model
-from ttune.cpg import SUPPORTED_LANGUAGES, detect_language, extract
+from ttune.cpg.languages import describe_extensions, find_language, language_names, language_of_path
+
+BUILTIN_BACKBONE = "ttune-tiny"
+"""Name of the built-in backbone (a folder of that name inside the models folder)."""
 
 PLACEHOLDER = '"<AssertPlaceHolder>"'
 """The statement that marks where the assertion goes (ATLAS layout, also used by ttune.data)."""
 
 _LAMBDA_TYPES = {"lambda", "lambda_expression", "anonymous_method_expression"}
-_TRANSLATE_TARGETS = ("java", "csharp", "python")
-_COMMENT = {"python": "#", "java": "//", "csharp": "//"}
 
 
 class UseError(ValueError):
@@ -64,15 +64,16 @@ def read_source(path: str | os.PathLike[str], lang: str | None = None) -> tuple[
     non-UTF-8 or unsupported file."""
     p = Path(path)
     if lang is None:
-        try:
-            lang = detect_language(p)
-        except ValueError:
-            raise UseError(
-                f"unsupported file type {p.suffix or '(no extension)'!r} ({os.fspath(path)}); "
-                "supported: .py, .java, .cs"
-            ) from None
-    elif lang not in SUPPORTED_LANGUAGES:
-        raise UseError(f"unknown language {lang!r}; supported: {', '.join(SUPPORTED_LANGUAGES)}")
+        found = language_of_path(p)
+        if found is None:
+            raise UseError(f"unsupported file type {p.suffix or '(no extension)'!r} ({os.fspath(path)}); "
+                           f"supported: {describe_extensions()}")
+        lang = found.name
+    else:
+        found = find_language(lang)
+        if found is None:
+            raise UseError(f"unknown language {lang!r}; supported: {', '.join(language_names())}")
+        lang = found.name
     if not p.is_file():
         raise UseError(f"no such file: {os.fspath(path)}")
     try:
@@ -355,8 +356,10 @@ def translate_file(
 ) -> list[dict[str, Any]]:
     """Each outermost function of ``path`` (nested ones travel with their parent) translated into
     language ``to``: ``[{"name", "line", "translation"}]``."""
-    if to not in _TRANSLATE_TARGETS:
-        raise UseError(f"cannot translate to {to!r}; targets: {', '.join(_TRANSLATE_TARGETS)}")
+    target = find_language(to)
+    if target is None:
+        raise UseError(f"cannot translate to {to!r}; targets: {', '.join(language_names())}")
+    to = target.name
     lang, functions = functions_of_file(path)
     if to == lang:
         raise UseError(f"{os.fspath(path)} is already {lang}")
@@ -374,7 +377,6 @@ def translate_file(
 
 def render_translations(results: Sequence[dict], to: str) -> str:
     """The translations as one text, each after a comment naming its source function."""
-    mark = _COMMENT.get(to, "//")
-    return "\n".join(
-        f"{mark} {r['name']} (line {r['line']})\n{r['translation'].rstrip()}\n" for r in results
-    )
+    found = find_language(to)
+    mark = found.line_comment if found is not None else "//"
+    return "\n".join(f"{mark} {r['name']} (line {r['line']})\n{r['translation'].rstrip()}\n" for r in results)

@@ -253,8 +253,8 @@ def test_oversize_input_refused_with_the_limit_named():
 
 
 def test_node_limit():
-    with pytest.raises(CPGError, match="max_nodes=5"):
-        extract("x = [1, 2, 3, 4, 5]\n", "python", CPGConfig(max_nodes=5))
+    with pytest.raises(CPGError, match="max_extract_nodes=5"):
+        extract("x = [1, 2, 3, 4, 5]\n", "python", CPGConfig(max_extract_nodes=5))
 
 
 def test_unknown_language_lists_supported():

@@ -111,3 +111,37 @@ def test_register_rejects_mismatched_name():
 
     with pytest.raises(MethodConfigError, match="says name='lora'"):
         register_method("lora2", LoraConfig, lambda *a: None)
+
+
+def test_renamed_fields_load_under_their_old_name():
+    from ttune.methods import GraphOptions, MethodConfig, MethodConfigError, make_config
+
+    cfg = make_config("transducer", max_nodes=50)  # `-m max_nodes=50` as older READMEs wrote it
+    assert cfg.max_graph_nodes == 50 and cfg.to_dict()["max_graph_nodes"] == 50
+    assert "max_nodes" not in cfg.to_dict()
+    assert cfg.graph_options() == GraphOptions(max_graph_nodes=50, max_label_tokens=16)
+    old = {"method": "transducer-no-ddg", "version": 1, "max_nodes": 7, "max_label_tokens": 4}
+    back = MethodConfig.from_dict(old)
+    assert back.name == "transducer-no-ddg" and back.graph_options() == GraphOptions(7, 4)
+    with pytest.raises(MethodConfigError, match="'max_nodes' is the old name of 'max_graph_nodes'"):
+        make_config("transducer", max_nodes=5, max_graph_nodes=5)
+    assert make_config("lora").graph_options() == GraphOptions()  # reads no graph: the defaults
+
+
+def test_a_broken_plugin_is_named_in_a_warning_and_left_out(monkeypatch):
+    from ttune.methods import UnknownMethodError, get_method, registry
+
+    class BrokenEP:
+        name, value = "broken", "broken_plugin"
+
+        def load(self):
+            raise ImportError("No module named 'broken_plugin'")
+
+    monkeypatch.setitem(registry._loaded, "entry_points", False)
+    monkeypatch.setattr(registry, "entry_points",
+                        lambda group: [BrokenEP()] if group == "ttune.methods" else [])
+    with pytest.warns(UserWarning, match=r"ttune.methods entry point 'broken' \(broken_plugin\) "
+                                         r"failed to load: ImportError: No module named"):
+        with pytest.raises(UnknownMethodError, match="unknown method 'broken'"):
+            get_method("broken")
+    assert get_method("lora").name == "lora"

@@ -102,3 +102,59 @@ def test_generate_texts_passes_the_task_setting():
     generate_texts(Fake(), [{}], collate, Tok(), 8, 2, 5)
     assert seen == [{"num_beams": 2, "max_new_tokens": 5, "no_repeat_ngram_size": 3},
                     {"num_beams": 2, "max_new_tokens": 5}]
+
+
+@pytest.fixture
+def fresh_tasks(monkeypatch):
+    """ttune.tasks as if just imported: no task loaded yet; restored after the test."""
+    import ttune.tasks as tasks
+
+    monkeypatch.setattr(tasks, "_TASKS", {})
+    monkeypatch.setattr(tasks, "_loaded", {"builtins": False, "entry_points": False})
+    return tasks
+
+
+def test_register_task_adds_a_task_beside_the_builtins(fresh_tasks):
+    from ttune.tasks import register_task
+
+    doc = Task("docstring", 300, 32, ("smooth_bleu4", "exact_match"), prefix="doc: ",
+               description="code -> its docstring")
+    assert register_task(doc) is doc  # before any lookup: the built-ins still load
+    assert task_names() == ["assert", "custom", "docstring", "summarize", "translate"]
+    assert get_task("docstring") is doc and get_task("summarize").no_repeat_ngram_size == 3
+    rec = {"source": "def f(): pass", "target": "nothing", "source_lang": "python"}
+    assert get_task("docstring").format_input(rec) == "doc: def f(): pass"
+    assert get_task("docstring").graph_code(rec) == ("def f(): pass", "python", 5)
+    register_task(Task("docstring", 300, 32, ("smooth_bleu4", "exact_match"), prefix="doc: ",
+                       description="code -> its docstring"))  # an equal task again: harmless
+    with pytest.raises(ValueError, match="task 'summarize' is already registered"):
+        register_task(Task("summarize", 10, 10))
+    assert get_task("summarize").max_source_len == 400
+    register_task(Task("summarize", 10, 10), overwrite=True)
+    assert get_task("summarize").max_source_len == 10
+    with pytest.raises(TypeError, match="needs a ttune.tasks.Task"):
+        register_task({"name": "x"})
+    with pytest.raises(ValueError, match="non-empty string"):
+        register_task(Task(" "))
+
+
+def test_tasks_from_the_entry_point_group(fresh_tasks, monkeypatch):
+    class EP:
+        def __init__(self, obj):
+            self.obj = obj
+
+        def load(self):
+            return self.obj
+
+    groups = []
+
+    def fake_entry_points(group):
+        groups.append(group)
+        return [EP(Task("review", 400, 64, ("chrf",))),
+                EP(lambda: fresh_tasks.register_task(Task("lint", 200, 16, ("exact_match",))))]
+
+    monkeypatch.setattr(fresh_tasks, "entry_points", fake_entry_points)
+    assert get_task("summarize").name == "summarize" and groups == []  # built-ins need no scan
+    assert get_task("review").metrics == ("chrf",) and groups == ["ttune.tasks"]
+    assert task_names() == ["assert", "custom", "lint", "review", "summarize", "translate"]
+    assert groups == ["ttune.tasks"]  # scanned once

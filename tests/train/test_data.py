@@ -110,3 +110,42 @@ def test_encoded_batch_from_real_tokenizer_has_minus_100_labels(backbone_dir, re
         elif ce <= code_start or cs >= code_end:
             assert (s, e) == (-1, -1)
     assert inside > 10
+
+
+def test_graph_options_come_from_the_method_whatever_its_fields_are_called(backbone_dir, records,
+                                                                            tmp_path):
+    """train/data featurizes as the method's config declares (MethodConfig.graph_options), not by
+    reading fields of fixed names: this method calls its limits node_budget and label_budget."""
+    from dataclasses import dataclass
+
+    from ttune.backbone import load_backbone
+    from ttune.methods import AdaptedModel, GraphOptions, MethodConfig
+    from ttune.tasks import get_task
+    from ttune.train.data import build_examples, graph_options
+
+    @dataclass
+    class BudgetConfig(MethodConfig):
+        name = "budget"
+        node_budget: int = 5
+        """Graph nodes read."""
+        label_budget: int = 3
+        """Tokens per node label."""
+
+        def graph_options(self) -> GraphOptions:
+            return GraphOptions(max_graph_nodes=self.node_budget,
+                                max_label_tokens=self.label_budget)
+
+    class BudgetModel(AdaptedModel):
+        needs_graph = True
+
+    backbone, tok = load_backbone(str(backbone_dir))
+    adapted = BudgetModel(backbone, BudgetConfig(node_budget=7, label_budget=2))
+    assert graph_options(adapted) == {"max_graph_nodes": 7, "max_label_tokens": 2}
+    common = dict(max_source_len=64, max_target_len=16, with_labels=True, needs_graph=True,
+                  cache_dir=str(tmp_path / "cache"), progress=False)
+    exs = build_examples(records[:3], get_task("summarize"), tok, **common,
+                         **graph_options(adapted))
+    assert [tuple(e.graph.label_ids.shape) for e in exs] == [(7, 2)] * 3
+    full = build_examples(records[:3], get_task("summarize"), tok, **common)
+    assert min(e.graph.label_ids.shape[0] for e in full) > 7  # the budget really cut the graphs
+    assert torch.equal(exs[0].graph.kind, full[0].graph.kind[:7])

@@ -30,10 +30,10 @@ def test_fields_are_exact(tok):
     assert d.label_ids.shape == (5, 4) and d.label_mask.dtype == torch.bool
 
 
-def test_max_nodes_keeps_prefix_and_inner_edges(tok):
+def test_max_graph_nodes_keeps_prefix_and_inner_edges(tok):
     from ttune.transducer import featurize
 
-    d = featurize(hand_cpg(), tok, max_nodes=3)
+    d = featurize(hand_cpg(), tok, max_graph_nodes=3)
     assert d.num_nodes == 3 and d.edge_index.tolist() == [[0, 1], [1, 2]]
     assert d.span.shape == (3, 2) and d.kind.shape == (3,)
 

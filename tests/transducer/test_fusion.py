@@ -14,7 +14,8 @@ def _setup(tok, seed=0):
     """Two graphs (5 and 3 nodes), token embeddings with one padding position in example 1."""
     from ttune.transducer import featurize
 
-    g = Batch.from_data_list([featurize(hand_cpg(), tok), featurize(hand_cpg(), tok, max_nodes=3)])
+    g = Batch.from_data_list([featurize(hand_cpg(), tok),
+                              featurize(hand_cpg(), tok, max_graph_nodes=3)])
     gen = torch.Generator().manual_seed(seed)
     nodes = torch.randn(g.num_nodes, G, generator=gen)
     embeds = torch.randn(B, T, D, generator=gen)
@@ -129,9 +130,8 @@ def _paper_grads(tok, dtype):
     t = Transducer(TransducerConfig(fusion="paper", graph_dim=G), D, emb).to(dtype)
     enc = tok([SRC, "x = 1"], return_tensors="pt", padding=True)
     x = emb(enc["input_ids"]).detach().to(dtype)
-    g = Batch.from_data_list(
-        [featurize(hand_cpg(), tok), featurize(hand_cpg(ddg=False), tok, max_nodes=3)]
-    )
+    g = Batch.from_data_list([featurize(hand_cpg(), tok),
+                              featurize(hand_cpg(ddg=False), tok, max_graph_nodes=3)])
     out = t(x, enc["attention_mask"], g)
     (out * torch.randn_like(out)).sum().backward()
     gve = max(p.grad.abs().max().item() for p in t.gve.parameters())
@@ -153,7 +153,7 @@ def test_paper_output_ignores_graph_replaces_embeddings_and_attends_padding(tok)
     from ttune.transducer import featurize
 
     t, x, enc, g, out, *_ = _paper_grads(tok, torch.float32)
-    other = Batch.from_data_list([featurize(hand_cpg(ddg=False), tok, max_nodes=2)] * 2)
+    other = Batch.from_data_list([featurize(hand_cpg(ddg=False), tok, max_graph_nodes=2)] * 2)
     with torch.no_grad():
         assert torch.equal(
             t(x, enc["attention_mask"], other), out

@@ -32,7 +32,7 @@ def test_config_defaults_follow_the_paper():
     ({"gnn": "gin"}, "unknown gnn"),
     ({"edge_types": ()}, "non-empty"),
     ({"edge_types": ("AST", "AST")}, "without repeats"),
-    ({"max_nodes": 0}, "max_nodes"),
+    ({"max_graph_nodes": 0}, "max_graph_nodes"),
     ({"gnn_layers": 0}, "gnn_layers"),
 ])
 def test_config_errors(kw, match):

@@ -6,36 +6,23 @@ from pathlib import Path
 
 import typer
 
+from ttune.cpg.languages import describe, describe_extensions
+
 
 def cpg(
     path: Path = typer.Argument(
-        ..., help="A source file (.py, .java, .cs) or a directory of them."
-    ),
-    lang: str | None = typer.Option(
-        None, "--lang", help="python, java or csharp (default: from the file extension)."
-    ),
+        ..., help=f"A source file ({describe_extensions()}) or a directory of them."),
+    lang: Optional[str] = typer.Option(
+        None, "--lang", help=f"{describe()} (default: from the file extension)."),
     fmt: str = typer.Option("summary", "--format", "-f", help="summary, json, dot or graphml."),
-    edges: str | None = typer.Option(
-        None, "--edges", help="Edge types to keep, e.g. AST,CFG,CDG,DDG,CALL (default: all)."
-    ),
-    function: str | None = typer.Option(
-        None, "--function", help="Only the method or function with this name."
-    ),
-    output: Path | None = typer.Option(
-        None,
-        "--output",
-        "-o",
-        help="Write here instead of stdout (a folder when PATH is a folder).",
-    ),
-    workers: int | None = typer.Option(
-        None, "--workers", help="Processes for a directory (default: CPU count)."
-    ),
-    max_bytes: int = typer.Option(
-        2_000_000, "--max-bytes", help="Refuse source files larger than this."
-    ),
-    max_nodes: int = typer.Option(
-        1_000_000, "--max-nodes", help="Refuse graphs with more nodes than this."
-    ),
+    edges: Optional[str] = typer.Option(None, "--edges", help="Edge types to keep, e.g. AST,CFG,CDG,DDG,CALL (default: all)."),
+    function: Optional[str] = typer.Option(None, "--function", help="Only the method or function with this name."),
+    output: Optional[Path] = typer.Option(None, "--output", "-o", help="Write here instead of stdout (a folder when PATH is a folder)."),
+    workers: Optional[int] = typer.Option(None, "--workers", help="Processes for a directory (default: CPU count)."),
+    max_bytes: int = typer.Option(2_000_000, "--max-bytes", help="Refuse source files larger than this."),
+    max_extract_nodes: int = typer.Option(
+        1_000_000, "--max-extract-nodes", "--max-nodes",
+        help="Refuse to extract a graph of more nodes than this (a guard, not a filter)."),
 ) -> None:
     """Extract the code property graph (AST, CFG, CDG, DDG, CALL edges) of PATH."""
     from ttune import api
@@ -44,7 +31,7 @@ def cpg(
     from ttune.cpg.batch import FORMATS
 
     try:
-        config = CPGConfig(max_bytes=max_bytes, max_nodes=max_nodes)
+        config = CPGConfig(max_bytes=max_bytes, max_extract_nodes=max_extract_nodes)
         if fmt not in FORMATS:
             raise CPGError(f"unknown format {fmt!r}; known: {', '.join(FORMATS)}")
         if path.is_dir():

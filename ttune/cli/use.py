@@ -13,6 +13,8 @@ from typing import Annotated, Any, TypeVar
 
 import typer
 
+from ttune.cpg.languages import describe
+
 T = TypeVar("T")
 
 # The options all three commands share, declared once so their names and help stay the same
@@ -59,13 +61,9 @@ def _call(api_function: Callable[..., T], *args: Any, **kwargs: Any) -> T:
 
 
 def summarize(
-    file: Path = typer.Argument(..., help="A Python, Java or C# source file."),
-    function: str | None = typer.Option(
-        None, "--function", "-f", help="Only this function: NAME, Class.NAME or NAME:LINE."
-    ),
-    as_json: bool = typer.Option(
-        False, "--json", help="Print a JSON list of {name, line, summary}."
-    ),
+    file: Path = typer.Argument(..., help=f"A {describe(display=True)} source file."),
+    function: Optional[str] = typer.Option(None, "--function", "-f", help="Only this function: NAME, Class.NAME or NAME:LINE."),
+    as_json: bool = typer.Option(False, "--json", help="Print a JSON list of {name, line, summary}."),
     model: ModelOption = None,
     transducer: TransducerOption = None,
     num_beams: BeamsOption = 4,
@@ -84,16 +82,10 @@ def summarize(
 
 
 def assert_(
-    test_file: Path = typer.Argument(..., help="A test file (Java, Python or C#)."),
-    function: str = typer.Option(
-        ..., "--function", "-f", help="The test function: NAME, Class.NAME or NAME:LINE."
-    ),
-    focal: Path | None = typer.Option(
-        None, "--focal", help="The file of the code under test (default: the test file)."
-    ),
-    as_json: bool = typer.Option(
-        False, "--json", help="Print {name, line, focal, assertion} as JSON."
-    ),
+    test_file: Path = typer.Argument(..., help=f"A test file ({describe(display=True)})."),
+    function: str = typer.Option(..., "--function", "-f", help="The test function: NAME, Class.NAME or NAME:LINE."),
+    focal: Optional[Path] = typer.Option(None, "--focal", help="The file of the code under test (default: the test file)."),
+    as_json: bool = typer.Option(False, "--json", help="Print {name, line, focal, assertion} as JSON."),
     model: ModelOption = None,
     transducer: TransducerOption = None,
     num_beams: BeamsOption = 4,
@@ -116,14 +108,10 @@ def assert_(
 
 
 def translate(
-    file: Path = typer.Argument(..., help="A Java, Python or C# source file."),
-    to: str = typer.Option(..., "--to", help="Target language: csharp, python or java."),
-    function: str | None = typer.Option(
-        None, "--function", "-f", help="Only this function: NAME, Class.NAME or NAME:LINE."
-    ),
-    as_json: bool = typer.Option(
-        False, "--json", help="Print a JSON list of {name, line, translation}."
-    ),
+    file: Path = typer.Argument(..., help=f"A {describe(display=True)} source file."),
+    to: str = typer.Option(..., "--to", help=f"Target language: {describe()}."),
+    function: Optional[str] = typer.Option(None, "--function", "-f", help="Only this function: NAME, Class.NAME or NAME:LINE."),
+    as_json: bool = typer.Option(False, "--json", help="Print a JSON list of {name, line, translation}."),
     model: ModelOption = None,
     transducer: TransducerOption = None,
     num_beams: BeamsOption = 4,

@@ -24,11 +24,11 @@ class CPGConfig:
     """Limits and options of the extractor."""
 
     max_bytes: int = 2_000_000
-    """Largest source accepted, in bytes; bigger input is refused with a message naming this
-    limit."""
-    max_nodes: int = 1_000_000
-    """Most CPG nodes built for one source; past it extraction stops with a message naming this
-    limit."""
+    """Largest source accepted, in bytes; bigger input is refused with a message naming this limit."""
+    max_extract_nodes: int = 1_000_000
+    """Most CPG nodes extraction builds for one source; past it extraction stops with a message
+    naming this limit (a guard against runaway input, not a size filter: see
+    ``ttune.data.hygiene``'s ``max_cpg_nodes`` and the transducer's ``max_graph_nodes``)."""
     snippets: bool = True
     """Wrap a bare Java/C# method (as the data sets hold them) in a class to parse it, then map
     spans back to the original text."""
@@ -93,7 +93,7 @@ def add_ast(cpg: CPG, root: SNode, source: bytes, kind_of: Callable[[SNode], str
     root_cid = root.cid
     nodes = cpg.nodes
     edges = cpg.edges
-    max_nodes = config.max_nodes
+    node_limit = config.max_extract_nodes
     lines = LineIndex(source) if offset else None
     text = source.decode("ascii") if source.isascii() else None
     errors = 0
@@ -116,9 +116,10 @@ def add_ast(cpg: CPG, root: SNode, source: bytes, kind_of: Callable[[SNode], str
             if keep is not None and not keep(n):
                 continue
             nid = len(nodes)
-            if nid >= max_nodes:
-                raise CPGError(f"more than max_nodes={config.max_nodes} CPG nodes; raise the "
-                               "limit (CPGConfig.max_nodes / --max-nodes) or split the file")
+            if nid >= node_limit:
+                raise CPGError(f"more than max_extract_nodes={config.max_extract_nodes} CPG nodes; "
+                               "raise the limit (CPGConfig.max_extract_nodes / "
+                               "--max-extract-nodes) or split the file")
             sb = n.start_byte
             eb = n.end_byte
             if bad:
@@ -152,9 +153,10 @@ def add_ast(cpg: CPG, root: SNode, source: bytes, kind_of: Callable[[SNode], str
         if keep is not None and not keep(n):
             continue
         nid = len(nodes)
-        if nid >= max_nodes:
-            raise CPGError(f"more than max_nodes={config.max_nodes} CPG nodes; raise the limit "
-                           "(CPGConfig.max_nodes / --max-nodes) or split the file")
+        if nid >= node_limit:
+            raise CPGError(f"more than max_extract_nodes={config.max_extract_nodes} CPG nodes; "
+                           "raise the limit (CPGConfig.max_extract_nodes / --max-extract-nodes) "
+                           "or split the file")
         sb = n.start_byte - offset
         eb = n.end_byte - offset
         start = min(max(sb, 0), total)

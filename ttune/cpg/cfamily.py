@@ -17,12 +17,13 @@ from collections.abc import Iterable
 from . import ir
 from .base import CPGConfig, FrontEndResult, add_ast, count_errors, parse_snippet, release_tree
 from .graph import CPG
+from .languages import BRACE_WRAPPER
 from .ts import SNode, parse
 
 # A bare member (the data sets' one-method snippets) parses better inside a class; the wrapper
-# is the same for both languages and gets no CPG node (see build's ``keep``).
-PREFIX = b"class __W__ {\n"
-SUFFIX = b"\n}"
+# (the language table's) is the same for both languages and gets no CPG node (see build's
+# ``keep``).
+PREFIX, SUFFIX = BRACE_WRAPPER
 
 
 def kind_table(groups: dict[str, Iterable[str]], **single: str) -> dict[str, str]:

@@ -24,7 +24,6 @@ from .cfamily import dedupe, has_token
 from .graph import CPG
 from .ts import SNode
 
-EXTENSIONS: tuple[str, ...] = (".cs",)
 LANG = "csharp"
 
 _TYPE_DECLS = ("class_declaration", "interface_declaration", "enum_declaration",

@@ -1,7 +1,8 @@
 """Source text -> CPG: input checks, the language front end, then CFG/CDG/DDG/CALL edges.
 
-The front ends (python.py, java.py, csharp.py) add the AST and return statement IR; everything
-after that is language-independent (cfg.py, cdg.py, ddg.py).
+The front ends (python.py, java.py, csharp.py; the language table, languages.py, names each
+language's) add the AST and return statement IR; everything after that is language-independent
+(cfg.py, cdg.py, ddg.py).
 """
 
 from __future__ import annotations
@@ -16,31 +17,43 @@ from .cdg import build_cdg
 from .cfg import build_cfg
 from .ddg import build_ddg
 from .graph import CPG, Edge
+from .languages import describe_extensions, find_language, language_names, language_of_path
 
 EXTRACTOR_VERSION = "1"
 """Bump whenever extraction output changes for the same input (caches key on it)."""
 
-_FRONT_ENDS = {"python": "ttune.cpg.python", "java": "ttune.cpg.java",
-               "csharp": "ttune.cpg.csharp"}
-_EXTENSIONS = {".py": "python", ".pyi": "python", ".java": "java", ".cs": "csharp"}
-SUPPORTED_LANGUAGES: tuple[str, ...] = tuple(_FRONT_ENDS)
 _BINARY_PROBE = 8192
 
 
+def __getattr__(name: str):
+    # SUPPORTED_LANGUAGES is read from the language table each time, so it includes languages
+    # registered after this module was imported.
+    if name == "SUPPORTED_LANGUAGES":
+        return language_names()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
 def detect_language(path: str | os.PathLike[str]) -> str:
-    """Language of a file from its extension (.py, .java, .cs)."""
-    ext = Path(path).suffix.lower()
-    lang = _EXTENSIONS.get(ext)
+    """Language of a file from its extension (the language table's, e.g. .py, .java, .cs)."""
+    lang = language_of_path(path)
     if lang is None:
         raise CPGError(f"cannot tell the language of {os.fspath(path)!r} from its extension; "
-                       f"supported: {', '.join(sorted(_EXTENSIONS))} (or pass the language)")
-    return lang
+                       f"supported: {describe_extensions()} (or pass the language)")
+    return lang.name
 
 
 def _check_language(lang: str) -> str:
-    if not isinstance(lang, str) or lang not in _FRONT_ENDS:
-        raise CPGError(f"unknown language {lang!r}; supported: {', '.join(SUPPORTED_LANGUAGES)}")
-    return lang
+    """The table name of ``lang`` (an alias such as ``c#`` is accepted); CPGError if unknown."""
+    found = find_language(lang)
+    if found is None:
+        raise CPGError(f"unknown language {lang!r}; supported: {', '.join(language_names())}")
+    return found.name
+
+
+def _front_end(lang: str):
+    """The ``build`` function of a language's front end (imported on first use)."""
+    module, _, function = find_language(lang).front_end.partition(":")  # type: ignore[union-attr]
+    return getattr(importlib.import_module(module), function or "build")
 
 
 def _as_bytes(source: str | bytes | bytearray | memoryview, config: CPGConfig) -> bytes:
@@ -72,17 +85,17 @@ def extract(source: str | bytes, lang: str, config: CPGConfig | None = None) -> 
     """The CPG of ``source`` (text or UTF-8 bytes) in language ``lang``.
 
     Raises CPGError (one line) for unknown languages, binary or non-UTF-8 input, input over
-    ``config.max_bytes``, or more than ``config.max_nodes`` nodes. Syntax errors never raise:
-    they become ERROR nodes (``cpg.syntax_errors`` counts them).
+    ``config.max_bytes``, or more than ``config.max_extract_nodes`` nodes. Syntax errors never
+    raise: they become ERROR nodes (``cpg.syntax_errors`` counts them).
     """
     config = config if config is not None else CPGConfig()
-    _check_language(lang)
+    lang = _check_language(lang)
     data = _as_bytes(source, config)
     cpg = CPG(language=lang, source_bytes=len(data))
     if not data:
         cpg.add_node("FILE", "", 0, 0, 1)
         return cpg
-    front = importlib.import_module(_FRONT_ENDS[lang])
+    build = _front_end(lang)
     # Extraction allocates millions of small objects; the cyclic GC would rescan them over
     # and over (up to half the run time). Pause it for the duration. (Front ends cut the
     # parent links of their syntax tree with base.release_tree when done, so the tree is
@@ -90,7 +103,7 @@ def extract(source: str | bytes, lang: str, config: CPGConfig | None = None) -> 
     gc_was_enabled = gc.isenabled()
     gc.disable()
     try:
-        result: FrontEndResult = front.build(data, cpg, config)
+        result: FrontEndResult = build(data, cpg, config)
         _add_flows(cpg, result, config)
     except RecursionError:  # defensive: front ends are iterative, but never leak a traceback
         raise CPGError("source nested too deeply to analyse") from None
@@ -110,9 +123,10 @@ def _add_flows(cpg: CPG, result: FrontEndResult, config: CPGConfig) -> None:
     for m in result.methods:
         mnode = nodes[m.method]
         name = mnode.name or ("<module>" if mnode.kind == "FILE" else "<anonymous>")
-        if len(nodes) + 2 > config.max_nodes:
-            raise CPGError(f"more than max_nodes={config.max_nodes} CPG nodes; raise the limit "
-                           "(CPGConfig.max_nodes / --max-nodes) or split the file")
+        if len(nodes) + 2 > config.max_extract_nodes:
+            raise CPGError(f"more than max_extract_nodes={config.max_extract_nodes} CPG nodes; "
+                           "raise the limit (CPGConfig.max_extract_nodes / --max-extract-nodes) "
+                           "or split the file")
         entry = cpg.add_node("METHOD_ENTRY", f"ENTRY {name}", mnode.start_byte, mnode.end_byte,
                              mnode.line, "", None)
         exit = cpg.add_node("METHOD_EXIT", f"EXIT {name}", mnode.start_byte, mnode.end_byte,

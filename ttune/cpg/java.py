@@ -23,7 +23,6 @@ from .cfamily import PREFIX, SUFFIX, dedupe
 from .graph import CPG
 from .ts import SNode, parse
 
-EXTENSIONS: tuple[str, ...] = (".java",)
 LANG = "java"
 
 _TYPE_DECLS = ("class_declaration", "interface_declaration", "enum_declaration",

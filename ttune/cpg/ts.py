@@ -8,9 +8,10 @@ Python's recursion limit.
 
 from __future__ import annotations
 
-from functools import cache
+import importlib
+from functools import lru_cache
 
-LANGUAGES = ("python", "java", "csharp")
+from .languages import get_language
 
 
 class SNode:
@@ -52,20 +53,20 @@ class SNode:
         return f"SNode({self.type!r}, {self.start_byte}..{self.end_byte})"
 
 
-@cache
 def _grammar(lang: str):
-    """(parser, type name by kind id, named flag by kind id, field name by field id)."""
-    import tree_sitter  # lazy: the grammars below load only for the language asked for
+    """(parser, type name by kind id, named flag by kind id, field name by field id) of a language
+    of the table (:mod:`ttune.cpg.languages`); UnknownLanguageError for another name."""
+    return _load_grammar(get_language(lang).grammar)
 
-    if lang == "python":
-        import tree_sitter_python as grammar  # lazy: one grammar per language used
-    elif lang == "java":
-        import tree_sitter_java as grammar  # lazy: one grammar per language used
-    elif lang == "csharp":
-        import tree_sitter_c_sharp as grammar  # lazy: one grammar per language used
-    else:
-        raise ValueError(f"unsupported language {lang!r}; supported: {', '.join(LANGUAGES)}")
-    language = tree_sitter.Language(grammar.language())
+
+@lru_cache(maxsize=None)
+def _load_grammar(spec: str):
+    # Lazy: tree-sitter and the grammar packages load on the first parse, not on import.
+    import tree_sitter
+
+    module, _, function = spec.partition(":")
+    grammar = getattr(importlib.import_module(module), function or "language")
+    language = tree_sitter.Language(grammar())
     # Tables indexed by kind id / field id: reading an int off each node and looking the string up
     # is cheaper than asking tree-sitter for the type string and the named flag per node.
     types = [language.node_kind_for_id(i) or "" for i in range(language.node_kind_count)]

@@ -32,12 +32,15 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from ttune.cpg.base import iter_nodes
+from ttune.cpg.languages import find_language, language_names
 from ttune.cpg.ts import SNode, parse
 from ttune.data.decode import split_test_and_focal
-from ttune.data.io import DataError, make_record, write_jsonl
+from ttune.data.io import DataError, make_record
+from ttune.data.syntax import parse_code
 
 PLACEHOLDER = '"<AssertPlaceHolder>"'
-_EXT = {"python": ".py", "java": ".java"}
+SUMMARY_LANGUAGES = ("python", "java")
+"""Languages whose doc comments the summarize builder reads (Python docstrings, Javadoc)."""
 
 
 def hash_split(record_id: str) -> str:
@@ -47,11 +50,13 @@ def hash_split(record_id: str) -> str:
 
 # ---------------------------------------------------------------------------- files
 def iter_source_files(source: str | Path, lang: str) -> Iterator[tuple[str, bytes]]:
-    """(relative path, bytes) of the ``lang`` files under a folder or inside a zip, in the order of
-    sha256(relative path) (deterministic and spread over the whole tree)."""
-    if lang not in _EXT:
-        raise DataError(f"unsupported builder language {lang!r}; supported: python, java")
-    ext = _EXT[lang]
+    """(relative path, bytes) of the ``lang`` files (the usual extension of the language table's
+    record) under a folder or inside a zip, in the order of sha256(relative path) (deterministic
+    and spread over the whole tree)."""
+    found = find_language(lang)
+    if found is None:
+        raise DataError(f"unsupported language {lang!r}; supported: {', '.join(language_names())}")
+    ext = found.extensions[0]
     path = Path(source)
     if path.is_file() and path.suffix == ".zip":
         with zipfile.ZipFile(path) as zf:
@@ -229,8 +234,7 @@ def summarize_from_file(rel: str, src: bytes, lang: str) -> Iterator[dict]:
             if not _good_summary(target):
                 continue
             code = _dedented_def(src, method)
-            wrapped = ("class W {\n" + code + "\n}\n").encode("utf-8")
-            if _has_error(parse(wrapped, "java")):
+            if _has_error(parse_code(code, "java")):
                 continue
             name = _text(src, method.child("name")) if method.child("name") else "?"
             rid = f"{rel}:{_line_no(src, method)}:{name}"
@@ -240,6 +244,9 @@ def summarize_from_file(rel: str, src: bytes, lang: str) -> Iterator[dict]:
 def build_summarize(source: str | Path, lang: str, limit: int | None = 200,
                     per_file: int = 2) -> list[dict]:
     """Summarisation records from the ``lang`` files under ``source`` (see module docstring)."""
+    if lang not in SUMMARY_LANGUAGES:
+        raise DataError(f"unsupported builder language {lang!r}; supported: "
+                        f"{', '.join(SUMMARY_LANGUAGES)}")
     out: list[dict] = []
     for rel, src in iter_source_files(source, lang):
         for i, rec in enumerate(summarize_from_file(rel, src, lang)):

@@ -14,6 +14,8 @@ import ast
 import re
 import warnings
 
+from ttune.cpg.languages import find_language
+
 INDENT = "    "
 
 _DCSP_INLINE = re.compile(r" ?DCSP ?")
@@ -143,10 +145,12 @@ _PY_TOP_DEF = re.compile(r"^(?:@|def |async def |class )", re.MULTILINE)
 
 
 def split_test_and_focal(source: str, lang: str) -> tuple[str, str]:
-    """Split an assert-task input into (test method, focal method or ""): Java/C# by the first
-    brace-balanced block (ATLAS), Python at the second top-level ``def`` (the builders' layout:
-    the dedented test function, a blank line, the dedented focal function)."""
-    if lang != "python":
+    """Split an assert-task input into (test method, focal method or ""): a ``braces`` language of
+    the language table (Java, C#; or an unknown one) by the first brace-balanced block (ATLAS), an
+    ``indentation`` one (Python) at the second top-level ``def`` (the builders' layout: the
+    dedented test function, a blank line, the dedented focal function)."""
+    language = find_language(lang)
+    if language is None or language.blocks == "braces":
         return split_first_method(source)
     for m in _PY_TOP_DEF.finditer(source):
         pos = m.start()

@@ -4,8 +4,9 @@ A record is one JSON object per line::
 
     {"id": str, "source": str, "target": str, "source_lang": str, "target_lang": str, "split": str}
 
-``source_lang`` / ``target_lang`` are ``python``, ``java``, ``csharp`` (the tree-sitter names of
-:mod:`ttune.cpg.ts`) or ``en`` for natural language. ``split`` is ``train``, ``dev`` or ``test``.
+``source_lang`` / ``target_lang`` are a language name of the language table
+(:mod:`ttune.cpg.languages`: ``python``, ``java``, ``csharp``) or ``en`` for natural language.
+``split`` is ``train``, ``dev`` or ``test``.
 Readers only require ``source`` and ``target`` (strings) so that hand-made ``custom`` files work;
 other keys are kept as they are.
 
@@ -24,9 +25,24 @@ from pathlib import Path
 
 from ttune.io import atomic_file
 
+from ttune.cpg.languages import language_names
+
 SCHEMA_KEYS = ("id", "source", "target", "source_lang", "target_lang", "split")
 SPLITS = ("train", "dev", "test")
-LANGS = ("python", "java", "csharp", "en")
+NATURAL_LANGUAGE = "en"
+"""The ``source_lang``/``target_lang`` of English text (summaries)."""
+
+
+def record_languages() -> tuple[str, ...]:
+    """Every value ``source_lang``/``target_lang`` may hold: the table's languages, then ``en``."""
+    return (*language_names(), NATURAL_LANGUAGE)
+
+
+def __getattr__(name: str):
+    # LANGS follows the language table (languages may be registered after import).
+    if name == "LANGS":
+        return record_languages()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 class DataError(ValueError):

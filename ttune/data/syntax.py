@@ -1,15 +1,15 @@
 """Does a decoded record parse? (tree-sitter through :func:`ttune.cpg.ts.parse`, the only entry
 point).
 
-The data sets hold bare Java / C# methods; those are wrapped in ``class W { ... }`` to parse, as the
-CPG front ends do. Used by tests (parse rate of converted data) and by the builders.
+The data sets hold bare Java / C# methods; those are wrapped in the language table's ``wrapper``
+(``class __W__ { ... }``) to parse, as the CPG front ends do. Used by tests (parse rate of
+converted data) and by the builders.
 """
 
 from __future__ import annotations
 
+from ttune.cpg.languages import get_language
 from ttune.cpg.ts import SNode, parse
-
-_WRAP = {"java": (b"class W {\n", b"\n}\n"), "csharp": (b"class W {\n", b"\n}\n")}
 
 
 def count_error_nodes(root: SNode) -> int:
@@ -23,12 +23,14 @@ def count_error_nodes(root: SNode) -> int:
 
 
 def parse_code(code: str, lang: str) -> SNode:
-    """Parse a snippet; bare Java/C# members are parsed inside a wrapper class."""
+    """Parse a snippet; bare members of a language with a ``wrapper`` (Java, C#) are parsed inside
+    it."""
+    language = get_language(lang)
     data = code.encode("utf-8")
-    if lang in _WRAP:
-        prefix, suffix = _WRAP[lang]
+    if language.wrapper is not None:
+        prefix, suffix = language.wrapper
         data = prefix + data + suffix
-    return parse(data, lang)
+    return parse(data, language.name)
 
 
 def has_error_node(code: str, lang: str) -> bool:

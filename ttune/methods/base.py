@@ -32,12 +32,33 @@ class CheckpointError(ValueError):
     """A saved method cannot be loaded (missing or corrupt files, other backbone, bad tensors)."""
 
 
+@dataclass(frozen=True)
+class GraphOptions:
+    """How the CPGs of a graph-reading method are featurized (keyword arguments of
+    :func:`ttune.transducer.featurize`). A method declares them through
+    :meth:`MethodConfig.graph_options`; training and prediction both read them from the saved
+    config, so the two featurize alike."""
+
+    max_graph_nodes: int | None = None
+    """Nodes of each CPG the method reads: a pre-order prefix of this many; None reads all."""
+    max_label_tokens: int = 16
+    """Tokens kept per node label."""
+
+
 @dataclass
 class MethodConfig:
     """Base of every method config. Subclasses are dataclasses with typed, documented fields."""
 
     name: ClassVar[str] = ""
     version: ClassVar[int] = 1
+    renamed_fields: ClassVar[dict[str, str]] = {}
+    """Old field name -> current name: configs saved (or ``-m`` options given) under an old name
+    still load."""
+
+    def graph_options(self) -> GraphOptions:
+        """How this method's CPGs are featurized (only read when its model has ``needs_graph``).
+        The default suits any method; one with its own limits returns them from its fields."""
+        return GraphOptions()
 
     def to_dict(self) -> dict[str, Any]:
         """``{"method": name, "version": version, **fields}`` with tuples as lists (JSON-ready)."""
@@ -64,7 +85,14 @@ class MethodConfig:
 
     @classmethod
     def from_fields(cls, **fields: Any) -> MethodConfig:
-        """Build from keyword fields, naming the valid fields if one is unknown."""
+        """Build from keyword fields (old names in ``renamed_fields`` accepted), naming the valid
+        fields if one is unknown."""
+        for old, new in cls.renamed_fields.items():
+            if old in fields:
+                if new in fields:
+                    raise MethodConfigError(f"method {cls.name!r}: {old!r} is the old name of "
+                                            f"{new!r}; give only {new!r}")
+                fields[new] = fields.pop(old)
         known = [f.name for f in dataclasses.fields(cls)]
         unknown = sorted(set(fields) - set(known))
         if unknown:

@@ -4,7 +4,8 @@ A method registers with one call, ``register_method(name, config_cls, apply_fn)`
 ``apply_fn(backbone, config, tokenizer) -> AdaptedModel``. Third-party packages declare an entry
 point in the ``ttune.methods`` group whose object is either a module that calls
 ``register_method`` when imported or a zero-argument callable that does; entry points load
-lazily, the first time a name is looked up or listed.
+lazily, the first time an unknown name is looked up or the names are listed. A plugin that fails
+to load is named in a warning and left out. See docs/plugins.md.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from importlib.metadata import entry_points
 from typing import Any
 
 from ttune.methods.base import AdaptedModel, MethodConfig, MethodConfigError, UnknownMethodError
+from ttune.plugins import load_entry_points
 
 BUILTINS = ("none", "full", "linear", "lora", "prefix", "prompt", "transducer", "ablations")
 ENTRY_POINT_GROUP = "ttune.methods"
@@ -53,10 +55,8 @@ def _ensure_loaded(with_entry_points: bool) -> None:
             importlib.import_module(f"ttune.methods.{mod}")
     if with_entry_points and not _loaded["entry_points"]:
         _loaded["entry_points"] = True
-        for ep in entry_points(group=ENTRY_POINT_GROUP):
-            obj = ep.load()
-            if callable(obj) and not isinstance(obj, type):
-                obj()
+        # Each entry point registers its method(s) when its module is imported or it is called.
+        load_entry_points(entry_points(group=ENTRY_POINT_GROUP), ENTRY_POINT_GROUP)
 
 
 def method_names() -> list[str]:

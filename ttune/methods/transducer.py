@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 from torch import Tensor
 
-from ttune.methods.base import AdaptedModel, MethodConfig, MethodConfigError
+from ttune.methods.base import AdaptedModel, GraphOptions, MethodConfig, MethodConfigError
 from ttune.methods.registry import register_method
 from ttune.transducer.model import Transducer, TransducerConfig, TransducerConfigError
 
@@ -22,12 +22,17 @@ class TransducerMethodConfig(TransducerConfig, MethodConfig):
 
     name = "transducer"
     version = 1
+    renamed_fields = {"max_nodes": "max_graph_nodes"}
 
     def __post_init__(self) -> None:
         try:
             super().__post_init__()
         except TransducerConfigError as e:
             raise MethodConfigError(f"transducer: {e}") from None
+
+    def graph_options(self) -> GraphOptions:
+        return GraphOptions(max_graph_nodes=self.max_graph_nodes,
+                            max_label_tokens=self.max_label_tokens)
 
 
 class TransducerModel(AdaptedModel):

@@ -16,9 +16,9 @@ without its dependencies: ``pip install --no-deps codebleu==0.7.0``.
 
 from __future__ import annotations
 
+from ttune.cpg.languages import find_language, languages
+
 STANDARD_WEIGHTS = (0.25, 0.25, 0.25, 0.25)
-_LANG = {"python": "python", "java": "java", "csharp": "c_sharp", "c_sharp": "c_sharp",
-         "c#": "c_sharp", "cs": "c_sharp"}
 INSTALL_HINT = "pip install --no-deps codebleu==0.7.0"
 
 
@@ -49,11 +49,12 @@ def _package():
 
 
 def _lang(lang: str | None) -> str:
-    if lang is None or lang.lower() not in _LANG:
-        raise MetricUnavailable(
-            f"codebleu needs the code language (python, java or csharp), got {lang!r}"
-        )
-    return _LANG[lang.lower()]
+    """The codebleu package's name of ``lang`` (a name or alias of the language table)."""
+    found = find_language(lang) if lang is not None else None
+    if found is None or found.codebleu is None:
+        scored = ", ".join(x.name for x in languages() if x.codebleu is not None)
+        raise MetricUnavailable(f"codebleu needs the code language ({scored}), got {lang!r}")
+    return found.codebleu
 
 
 def codebleu_components(

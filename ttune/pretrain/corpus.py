@@ -42,11 +42,8 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ttune.data.convert import ATLAS_PLACEHOLDER, convert
-from ttune.data.io import DataError
-from ttune.data.io import data_dir as default_data_dir
-from ttune.pretrain.config import DATASET_SOURCES, LOCAL_SOURCES, PretrainConfig, PretrainError
-from ttune.pretrain.objectives import collect_pairs
+from ttune.cpg.languages import get_language, language_names
+from ttune.pretrain.config import DATASET_SOURCES, LOCAL_SOURCES, PretrainConfig
 
 log = logging.getLogger(__name__)
 
@@ -101,7 +98,7 @@ def _py_files(roots: list[Path], exclude_site: bool, max_bytes: int) -> list[Ent
     for root in roots:
         if not root.is_dir():
             continue
-        for p in root.rglob("*.py"):
+        for p in root.rglob("*" + get_language("python").extensions[0]):
             if exclude_site and ("site-packages" in p.parts or "dist-packages" in p.parts):
                 continue
             try:
@@ -143,8 +140,9 @@ def _jdk_entries(cfg: PretrainConfig) -> tuple[list[Entry], str]:
         except UnicodeDecodeError:
             return None
 
+    java = get_language("java").extensions
     for info in z.infolist():
-        if info.is_dir() or not info.filename.endswith(".java"):
+        if info.is_dir() or not info.filename.endswith(java):
             continue
         if info.file_size == 0 or info.file_size > cfg.max_file_bytes:
             continue
@@ -179,7 +177,7 @@ def _code_sides(name: str, rec: dict) -> list[tuple[str, str]]:
             )
         ]
     sides = [("source", rec["source"])]
-    if rec.get("target_lang") in ("java", "csharp", "python"):
+    if rec.get("target_lang") in language_names():
         sides.append(("target", rec["target"]))
     return sides
 

@@ -1,6 +1,9 @@
 """Tasks: what the model reads, which code its CPG comes from, default lengths and metrics.
 
-``get_task(name)`` returns a :class:`Task`; ``task_names()`` lists them. A record is a dict with
+``get_task(name)`` returns a :class:`Task`; ``task_names()`` lists them; ``register_task(task)``
+adds one (third-party packages can also name a module or a zero-argument callable that calls it in
+the ``ttune.tasks`` entry-point group, loaded the first time a task is looked up or listed; see
+docs/plugins.md). A record is a dict with
 ``source``, ``target``, ``source_lang``, ``target_lang`` (and optionally ``id``, ``split``), as
 written by :mod:`ttune.data` (schema in :mod:`ttune.data.io`).
 
@@ -37,12 +40,17 @@ Lengths are in backbone tokens: the paper truncates sources at 400 tokens.
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
+from importlib.metadata import entry_points
 
 from ttune.data.decode import split_test_and_focal
 from ttune.data.io import DataError, read_jsonl  # noqa: F401  (re-exported: the contract's reader)
-from ttune.metrics import check_metric_name
+from ttune.plugins import load_entry_points
 
-__all__ = ["Task", "get_task", "task_names", "read_jsonl", "DataError", "UnknownTaskError"]
+__all__ = ["Task", "get_task", "task_names", "register_task", "read_jsonl", "DataError",
+           "UnknownTaskError", "ENTRY_POINT_GROUP"]
+
+ENTRY_POINT_GROUP = "ttune.tasks"
+"""Entry-point group of third-party tasks (see :func:`register_task`)."""
 
 
 class UnknownTaskError(ValueError):
@@ -115,50 +123,76 @@ def _field(record: dict, key: str) -> str:
 
 
 _TASKS: dict[str, Task] = {}
+_loaded = {"builtins": False, "entry_points": False}
 
 
-def _register(task: Task) -> None:
+def register_task(task: Task, *, overwrite: bool = False) -> Task:
+    """Make ``task`` known to :func:`get_task` (and so to ``ttune train --task``, eval, compare).
+
+    ``task`` is a :class:`Task` (``Task("docstring", 400, 64, ("smooth_bleu4",), prefix="doc: ")``).
+    Registering another task under a taken name raises ValueError unless ``overwrite`` is True;
+    registering the same task twice is harmless. Returns ``task``.
+    """
+    if not isinstance(task, Task):
+        raise TypeError(f"register_task needs a ttune.tasks.Task, not {type(task).__name__}")
+    if not isinstance(task.name, str) or not task.name.strip() or task.name != task.name.strip():
+        raise ValueError(f"a task name must be a non-empty string without surrounding spaces, "
+                         f"got {task.name!r}")
+    _builtin()
+    old = _TASKS.get(task.name)
+    if old is not None and old != task and not overwrite:
+        raise ValueError(f"task {task.name!r} is already registered (pass overwrite=True to "
+                         "replace it)")
     _TASKS[task.name] = task
+    return task
 
 
 def _builtin() -> None:
-    if _TASKS:
+    if _loaded["builtins"]:
         return
-    _register(Task("summarize", 400, 64,
-                   ("smooth_bleu4", "sacrebleu", "chrf", "exact_match"), no_repeat_ngram_size=3,
-                   description="code -> one-sentence summary (Java / Python)"))
-    _register(
-        Task(
-            "assert",
-            400,
-            64,
-            ("exact_match", "exact_match_lenient", "smooth_bleu4", "sacrebleu"),
-            graph_side="test",
-            description="test method with an assert placeholder + focal method -> the assert",
-        )
-    )
-    _register(
-        Task(
-            "translate",
-            400,
-            400,
-            ("sacrebleu", "codebleu", "exact_match", "chrf"),
-            description="code in one language -> the same code in another (Java->C#, "
-                        "Java<->Python)",
-        )
-    )
-    _register(Task("custom", 400, 128,
-                   ("sacrebleu", "smooth_bleu4", "exact_match", "chrf"),
-                   description="any JSONL with source, target, source_lang, target_lang"))
+    _loaded["builtins"] = True
+    for task in (
+        Task("summarize", 400, 64,
+             ("smooth_bleu4", "sacrebleu", "chrf", "exact_match"), no_repeat_ngram_size=3,
+             description="code -> one-sentence summary (Java / Python)"),
+        Task("assert", 400, 64,
+             ("exact_match", "exact_match_lenient", "smooth_bleu4", "sacrebleu"),
+             graph_side="test",
+             description="test method with an assert placeholder + focal method -> the assert"),
+        Task("translate", 400, 400,
+             ("sacrebleu", "codebleu", "exact_match", "chrf"),
+             description="code in one language -> the same code in another (Java->C#, "
+                         "Java<->Python)"),
+        Task("custom", 400, 128,
+             ("sacrebleu", "smooth_bleu4", "exact_match", "chrf"),
+             description="any JSONL with source, target, source_lang, target_lang"),
+    ):
+        _TASKS.setdefault(task.name, task)
+
+
+def _entry_points() -> None:
+    """Load the ``ttune.tasks`` entry points once: each names a Task, a module that calls
+    :func:`register_task` on import, or a zero-argument callable that does (or returns a Task)."""
+    if _loaded["entry_points"]:
+        return
+    _loaded["entry_points"] = True
+    for obj in load_entry_points(entry_points(group=ENTRY_POINT_GROUP), ENTRY_POINT_GROUP):
+        if isinstance(obj, Task):
+            register_task(obj)
 
 
 def task_names() -> list[str]:
+    """Every known task name (built-in, registered, from entry points), sorted."""
     _builtin()
+    _entry_points()
     return sorted(_TASKS)
 
 
 def get_task(name: str) -> Task:
+    """The task ``name``; unknown -> :class:`UnknownTaskError` listing the known ones."""
     _builtin()
+    if name not in _TASKS:
+        _entry_points()
     if name not in _TASKS:
         raise UnknownTaskError(f"unknown task {name!r}; known: {', '.join(task_names())}")
     return _TASKS[name]

@@ -10,6 +10,7 @@ padding never enters the loss (the paper's code padded with EOS and trained on i
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -129,17 +130,14 @@ def encode_records(records: Sequence[dict], task, tokenizer, max_source_len: int
 
 
 def graph_options(adapted) -> dict[str, Any]:
-    """featurize() options a graph-reading method was configured with (saved with the method, so
-    training and prediction featurize alike): max_nodes (paper: 50) and max_label_tokens."""
-    cfg = getattr(adapted, "config", None)
-    opts: dict[str, Any] = {"max_nodes": getattr(cfg, "max_nodes", None)}
-    if getattr(cfg, "max_label_tokens", None):
-        opts["max_label_tokens"] = cfg.max_label_tokens
-    return opts
+    """featurize() options of a method, as its config declares them
+    (:meth:`ttune.methods.MethodConfig.graph_options`; saved with the method, so training and
+    prediction featurize alike): ``max_graph_nodes`` and ``max_label_tokens``."""
+    return dataclasses.asdict(adapted.config.graph_options())
 
 
 def attach_graphs(examples: list[Example], records: Sequence[dict], task, tokenizer, cache_dir: str,
-                  num_workers: int = 1, max_nodes: int | None = None, progress: bool = True,
+                  num_workers: int = 1, max_graph_nodes: int | None = None, progress: bool = True,
                   desc: str = "CPGs", max_label_tokens: int = 16) -> None:
     """Extract (or read from the cache) each record's CPG and featurize it onto its example."""
     from ttune.transducer import featurize  # lazy: torch_geometric, for graph-reading methods
@@ -155,18 +153,19 @@ def attach_graphs(examples: list[Example], records: Sequence[dict], task, tokeni
             "%s: %d graphs, %d from cache, %d extracted, %d failed (empty graph used)",
             desc, stats.total, stats.hits, stats.extracted, stats.errors)
     for ex, cpg in zip(examples, cpgs):
-        ex.graph = featurize(cpg, tokenizer, max_label_tokens=max_label_tokens, max_nodes=max_nodes)
+        ex.graph = featurize(cpg, tokenizer, max_label_tokens=max_label_tokens,
+                             max_graph_nodes=max_graph_nodes)
 
 
 def build_examples(records: Sequence[dict], task, tokenizer, *, max_source_len: int,
                    max_target_len: int | None, with_labels: bool, needs_graph: bool,
-                   cache_dir: str, num_workers: int = 1, max_nodes: int | None = None,
+                   cache_dir: str, num_workers: int = 1, max_graph_nodes: int | None = None,
                    max_label_tokens: int = 16, progress: bool = True,
                    desc: str = "data") -> list[Example]:
     """:func:`encode_records` plus, for graph-reading methods, :func:`attach_graphs`."""
     examples = encode_records(records, task, tokenizer, max_source_len, max_target_len, with_labels)
     if needs_graph:
-        attach_graphs(examples, records, task, tokenizer, cache_dir, num_workers, max_nodes,
+        attach_graphs(examples, records, task, tokenizer, cache_dir, num_workers, max_graph_nodes,
                       progress, desc, max_label_tokens)
     return examples
 

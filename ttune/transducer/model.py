@@ -67,8 +67,9 @@ class TransducerConfig:
     """Initial value of the learned bias toward nodes whose span covers the token (0 = no bias)."""
     max_label_tokens: int = 16
     """Tokens kept per node label when featurizing."""
-    max_nodes: int | None = None
-    """Keep at most this many nodes per graph (pre-order prefix); None keeps all."""
+    max_graph_nodes: int | None = None
+    """Nodes of each CPG the transducer reads: the first this many (a pre-order prefix of the AST)
+    and the edges among them; None reads all. (Saved configs may call it ``max_nodes``.)"""
 
     def __post_init__(self) -> None:
         def need(ok: bool, msg: str) -> None:
@@ -89,11 +90,8 @@ class TransducerConfig:
             "max_label_tokens",
         ):
             v = getattr(self, name)
-            need(
-                isinstance(v, int) and not isinstance(v, bool) and v >= 1,
-                f"{name} must be an integer >= 1, got {v!r}",
-            )
-        for name in ("node_dim", "max_nodes"):
+            need(isinstance(v, int) and not isinstance(v, bool) and v >= 1, f"{name} must be an integer >= 1, got {v!r}")
+        for name in ("node_dim", "max_graph_nodes"):
             v = getattr(self, name)
             need(v is None or (isinstance(v, int) and not isinstance(v, bool) and v >= 1),
                  f"{name} must be an integer >= 1 or null, got {v!r}")

@@ -29,18 +29,16 @@ class FeaturizeError(ValueError):
     """A CPG cannot be turned into tensors (unknown kind or edge type, bad sizes)."""
 
 
-def featurize(
-    cpg: CPG, tokenizer, max_label_tokens: int = 16, max_nodes: int | None = None
-) -> Data:
-    """Everything the transducer needs from one graph, as a PyG ``Data``: the CPG's tensor
-    schema (:func:`ttune.cpg.export.to_pyg`) plus the node labels as token ids.
+def featurize(cpg: CPG, tokenizer, max_label_tokens: int = 16,
+              max_graph_nodes: int | None = None) -> Data:
+    """Everything the transducer needs from one graph, as a PyG ``Data``.
 
     Node labels are tokenized with the backbone's tokenizer (no special tokens), cut to
     ``max_label_tokens`` and padded with the pad id. A node with an empty label (the FILE node,
     synthetic METHOD_ENTRY/EXIT nodes) uses its kind name in lower case instead, so that every node
-    has at least one token. With ``max_nodes`` set, the first ``max_nodes`` nodes are kept (the
-    front ends add AST nodes in pre-order, so this is a pre-order prefix of the tree) and only the
-    edges among them.
+    has at least one token. With ``max_graph_nodes`` set, the first ``max_graph_nodes`` nodes are
+    kept (the front ends add AST nodes in pre-order, so this is a pre-order prefix of the tree) and
+    only the edges among them.
 
     Shapes:
         - label_ids: ``[N, max_label_tokens]`` long (pad id where masked)
@@ -51,13 +49,10 @@ def featurize(
     """
     if max_label_tokens < 1:
         raise FeaturizeError(f"max_label_tokens must be >= 1, got {max_label_tokens}")
-    if max_nodes is not None and max_nodes < 1:
-        raise FeaturizeError(f"max_nodes must be >= 1 or None, got {max_nodes}")
-    try:
-        data = to_pyg(cpg, first_nodes=max_nodes)
-    except CPGError as e:
-        raise FeaturizeError(str(e)) from None
-    n = data.num_nodes
+    if max_graph_nodes is not None and max_graph_nodes < 1:
+        raise FeaturizeError(f"max_graph_nodes must be >= 1 or None, got {max_graph_nodes}")
+    nodes = cpg.nodes if max_graph_nodes is None else cpg.nodes[:max_graph_nodes]
+    n = len(nodes)
     pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0
     label_ids = torch.full((n, max_label_tokens), pad_id, dtype=torch.long)
     label_mask = torch.zeros((n, max_label_tokens), dtype=torch.bool)
