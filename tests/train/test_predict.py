@@ -135,8 +135,9 @@ def test_cli_train_predict_info_and_errors(trained, backbone_dir, data_files, ca
 
     r = runner.invoke(app, ["train", "--train", str(data_files["train"]), "--output", str(tmp_path / "r2"),
                             "--model", str(backbone_dir), "--method", "nope", "--no-progress"])
-    assert r.exit_code == 1
+    assert r.exit_code == 2  # a usage error: refused while the options are parsed
     assert_one_line_error(r.stderr, "unknown method 'nope'")
+    assert not (tmp_path / "r2").exists()
 
 
 def test_predict_on_another_backbone_is_refused(trained, records, tmp_path):

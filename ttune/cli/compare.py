@@ -123,11 +123,9 @@ def compare(
     results.json, Wilcoxon tests, plots and report.md into OUTPUT."""
     from ttune import api
     from ttune.cli.main import errors_as_fail, fail
-    from ttune.cli.train import _quiet_libraries
     from ttune.compare import CompareConfig
     from ttune.train.config import default_cache_dir
 
-    _quiet_libraries()
     with errors_as_fail():
         config = CompareConfig(
             task=task, methods=methods, model=model, train_file=str(train_file),

@@ -7,7 +7,7 @@ Every field has an attribute docstring (the CLI's --help says the same) and is c
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
-from typing import Any
+from typing import Any, Literal, get_args
 
 from ttune.train.config import JsonConfig
 
@@ -22,9 +22,12 @@ LOCAL_SOURCES = ("python-stdlib", "site-packages", "jdk")
 DATASET_SOURCES = ("codexglue-java-cs", "avatar-java-python", "code-docstring", "tl-codesum", "atlas")
 SOURCES = LOCAL_SOURCES + DATASET_SOURCES
 
-SCHEDULES = ("cosine", "linear", "constant")
-SAVE_DTYPES = ("float32", "float16", "bfloat16")
-PRECISIONS = ("auto", "bf16", "fp32")
+Schedule = Literal["cosine", "linear", "constant"]
+SaveDtype = Literal["float32", "float16", "bfloat16"]
+Precision = Literal["auto", "bf16", "fp32"]
+SCHEDULES: tuple[str, ...] = get_args(Schedule)
+SAVE_DTYPES: tuple[str, ...] = get_args(SaveDtype)
+PRECISIONS: tuple[str, ...] = get_args(Precision)
 
 # Named model shapes. "ttune-tiny" is the built-in backbone's: about 10.4M parameters with the
 # default 12,000-token vocabulary (21 MB in float16). The others come from ttune.backbone.
@@ -126,7 +129,7 @@ class PretrainConfig(JsonConfig):
     """AdamW decoupled weight decay."""
     warmup_steps: int = 200
     """Linear warm-up steps."""
-    schedule: str = "cosine"
+    schedule: Schedule = "cosine"
     """After warm-up: cosine (to min_lr_ratio at max_steps), linear (to 0) or constant."""
     min_lr_ratio: float = 0.1
     """Final learning rate of the cosine schedule as a fraction of lr."""
@@ -146,9 +149,9 @@ class PretrainConfig(JsonConfig):
     """Write a resumable checkpoint every N steps."""
     keep_checkpoints: int = 2
     """Checkpoints kept (oldest deleted)."""
-    save_dtype: str = "float32"
+    save_dtype: SaveDtype = "float32"
     """Storage dtype of the final backbone (float16 halves its size; load it with a float32 dtype)."""
-    precision: str = "auto"
+    precision: Precision = "auto"
     """Compute precision: bf16 (autocast; weights and AdamW state stay float32), fp32, or auto
     (bf16 where the CPU/GPU computes it natively, e.g. AVX512-BF16, else fp32)."""
     threads: int | None = None

@@ -21,12 +21,14 @@ import contextlib
 import json
 import logging
 import math
+import shutil
 import time
 from pathlib import Path
 from typing import Any, Iterator
 
+from ttune.options import resolve_device
 from ttune.train.checkpoint import (ResumeError, RunFolder, TrainState, latest_checkpoint,
-                                    load_checkpoint, save_checkpoint)
+                                    list_checkpoints, load_checkpoint, save_checkpoint)
 from ttune.train.config import ConfigError, TrainConfig
 from ttune.train.data import (Collator, DataError, batch_order, build_examples, graph_options,
                               load_records)
@@ -69,12 +71,7 @@ class Trainer(RunFolder):
 
     # ------------------------------------------------------------------ setup
     def _setup(self) -> None:
-        import torch
-        from accelerate import Accelerator
-        from accelerate.utils import set_seed
-
-        from ttune.backbone import load_backbone
-        from ttune.methods import apply_method, make_config
+        from ttune.methods import make_config
         from ttune.tasks import get_task
 
         c = self.config
@@ -89,15 +86,39 @@ class Trainer(RunFolder):
             except ValueError as e:
                 raise ConfigError(f"early_stopping_metric: {str(e).splitlines()[0]} "
                                   f"(or 'loss'; the task's: {', '.join(self._metric_names())})") from None
-        # Data first: a missing or empty file fails before the model is loaded.
+        device = resolve_device(c.device)
+        # Data, method and backbone first: a missing file, an unknown method or a bad model path
+        # fails before the run folder is written.
         self.train_records = load_records(c.train_file, "training", c.max_train_records)
         self.valid_records = load_records(c.valid_file, "validation") if c.valid_file else None
-        self._check_output()
-
-        set_seed(c.seed)
-        self.accelerator = Accelerator(mixed_precision=c.resolved_precision())
-        backbone, self.tokenizer = load_backbone(c.model)
         method_cfg = make_config(c.method, **c.method_options)
+        created, had_config = not self.out.exists(), (self.out / self.config_file).exists()
+        self._check_output()
+        try:
+            self._setup_model(method_cfg, device)
+        except BaseException:
+            # A run that never got going leaves nothing behind (not a lone train_config.json).
+            if not list_checkpoints(self.ckpt_root):
+                if created:
+                    shutil.rmtree(self.out, ignore_errors=True)
+                elif not had_config:
+                    (self.out / self.config_file).unlink(missing_ok=True)
+            raise
+
+    def _setup_model(self, method_cfg, device: str) -> None:
+        import torch
+        from accelerate import Accelerator
+        from accelerate.utils import set_seed
+
+        from ttune.backbone import load_backbone
+        from ttune.methods import apply_method
+
+        c = self.config
+        set_seed(c.seed)
+        if device.startswith("cuda:"):
+            torch.cuda.set_device(int(device.split(":")[1]))
+        self.accelerator = Accelerator(mixed_precision=c.resolved_precision(), cpu=device == "cpu")
+        backbone, self.tokenizer = load_backbone(c.model)
         self.adapted = apply_method(backbone, method_cfg, self.tokenizer)
         self.method_config = method_cfg
         self.params = [p for _, p in self.adapted.trainable_parameters()]
@@ -228,7 +249,10 @@ class Trainer(RunFolder):
             nonlocal last_saved, paused
             started = time.perf_counter()
             if self.valid_examples:
+                # The bar would otherwise stand still without a word while validation runs.
+                bar.set_description_str(f"validating {len(self.valid_examples)} examples")
                 scores = self.evaluate()
+                bar.set_description_str("training")
                 st.last_valid = scores
                 score = scores[c.early_stopping_metric]
                 if _is_better(c.early_stopping_metric, score, st.best_score):
