@@ -525,7 +525,12 @@ class CompareRunner:
 def run_comparison(config: CompareConfig,
                    on_event: Callable[[ProgressEvent], None] | None = None) -> dict[str, Any]:
     """Train and evaluate every method x seed of ``config``; write results.csv, results.json, the
-    plots and report.md into ``config.output_dir``; return the results dict."""
+    plots and report.md into ``config.output_dir``; return the results dict. A missing data file
+    fails at once (CompareError), not once per run."""
+    for what, name in (("training", config.train_file), ("test", config.test_file),
+                       ("validation", config.valid_file)):
+        if name is not None and not Path(name).is_file():
+            raise CompareError(f"{what} file not found: {name}")
     return CompareRunner(config, on_event).run()
 
 

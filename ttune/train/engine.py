@@ -22,6 +22,7 @@ import json
 import logging
 import math
 import shutil
+import sys
 import time
 from pathlib import Path
 from typing import Any, Iterator
@@ -235,6 +236,12 @@ class Trainer(RunFolder):
             self._truncate_log(self.state.step)
             log.info("resuming from %s (step %d)", latest, self.state.step)
             self._log({"event": "resume", "step": self.state.step, "checkpoint": str(latest)})
+            if c.progress:  # a rerun resumes: say so, or it looks like a suspiciously fast training
+                done = self.state.step >= self.total_steps
+                tqdm.write(f"{self.out} already holds this run at step {self.state.step}: "
+                           + ("nothing left to train; writing the final method again (another "
+                              "--output, or removing the folder, trains from scratch)" if done
+                              else f"resuming towards step {self.total_steps}"), file=sys.stderr)
         st = self.state
         model, device = self.model, self.accelerator.device
         model.train()

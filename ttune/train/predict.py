@@ -147,10 +147,42 @@ def predict_file(checkpoint_dir: str | Path, input_path: str | Path, output_path
     return result
 
 
+def check_safetensors(path: Path) -> None:
+    """CheckpointDirError (one line) unless ``path`` is a whole safetensors file: its header parses
+    and the tensors it lists end exactly at the end of the file (a truncated copy fails)."""
+    try:
+        with open(path, "rb") as f:
+            head = f.read(8)
+            if len(head) < 8:
+                raise CheckpointDirError(f"{path} is truncated ({len(head)} bytes)")
+            n = int.from_bytes(head, "little")
+            size = path.stat().st_size
+            if n > size - 8:
+                raise CheckpointDirError(f"{path} is truncated or not a safetensors file "
+                                         f"(header of {n} bytes, file of {size})")
+            header = json.loads(f.read(n))
+    except OSError as e:
+        raise CheckpointDirError(f"cannot read {path}: {e.strerror or e}") from None
+    except (ValueError, UnicodeDecodeError):
+        raise CheckpointDirError(f"{path} is corrupt (its header is not JSON)") from None
+    if not isinstance(header, dict):
+        raise CheckpointDirError(f"{path} is corrupt (its header is not a JSON object)")
+    ends = [t["data_offsets"][1] for k, t in header.items()
+            if k != "__metadata__" and isinstance(t, dict) and "data_offsets" in t]
+    if ends and max(ends) != size - 8 - n:
+        raise CheckpointDirError(f"{path} is truncated or corrupt (its tensors need "
+                                 f"{max(ends)} bytes after the header, the file has {size - 8 - n})")
+
+
 def checkpoint_info(checkpoint_dir: str | Path) -> dict[str, Any]:
     """What a trained-method folder holds: backbone, method, trainable parameters, data, scores.
-    Reads JSON only (no model is loaded)."""
+    Reads the JSON files and the weights file's header (no model is loaded); a missing,
+    truncated or corrupt ``method.safetensors`` is an error."""
     d = _check_dir(checkpoint_dir)
+    weights = d / "method.safetensors"
+    if not weights.is_file():
+        raise CheckpointDirError(f"{d} has no method.safetensors (the method's weights)")
+    check_safetensors(weights)
     mc = _read_json(d / "method_config.json")
     tc = _read_json(d / "train_config.json") if (d / "train_config.json").is_file() else {}
     meta = mc.get("meta") if isinstance(mc.get("meta"), dict) else {}
