@@ -148,3 +148,27 @@ def test_predict_on_another_backbone_is_refused(trained, records, tmp_path):
     other = save_backbone(tiny_backbone(tok, d_model=32, d_ff=64, num_heads=4), tok, tmp_path / "other")
     with pytest.raises(ValueError, match="another backbone"):
         predict(trained, records[:2], model=str(other))
+
+
+def test_info_checks_the_weights_file(trained, tmp_path):
+    """Issue 11 defect 9: `ttune info` called a checkpoint with a truncated method.safetensors
+    fine, because it read the JSON files only."""
+    import shutil
+
+    from typer.testing import CliRunner
+
+    from ttune.cli.main import app
+
+    copy = tmp_path / "copy"
+    shutil.copytree(trained, copy)
+    assert CliRunner().invoke(app, ["info", str(copy)]).exit_code == 0
+    weights = copy / "method.safetensors"
+    data = weights.read_bytes()
+    weights.write_bytes(data[:-100])
+    r = CliRunner().invoke(app, ["info", str(copy)])
+    assert r.exit_code == 1
+    assert_one_line_error(r.stderr, r"method\.safetensors is truncated or corrupt")
+    weights.write_bytes(data[:5])
+    assert_one_line_error(CliRunner().invoke(app, ["info", str(copy)]).stderr, "truncated or corrupt")
+    weights.unlink()
+    assert_one_line_error(CliRunner().invoke(app, ["info", str(copy)]).stderr, "no method.safetensors")

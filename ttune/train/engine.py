@@ -319,9 +319,9 @@ class Trainer(RunFolder):
                 st.batch_in_epoch = 0
                 if not every and st.step < self.total_steps and last_saved != st.step:
                     checkpoint_and_validate()
-        bar.close()
         if last_saved != st.step:
             checkpoint_and_validate()
+        bar.close()
         return self._finalize()
 
 

@@ -151,19 +151,18 @@ def check_safetensors(path: Path) -> None:
     """CheckpointDirError (one line) unless ``path`` is a whole safetensors file: its header parses
     and the tensors it lists end exactly at the end of the file (a truncated copy fails)."""
     try:
+        size = path.stat().st_size
         with open(path, "rb") as f:
             head = f.read(8)
-            if len(head) < 8:
-                raise CheckpointDirError(f"{path} is truncated ({len(head)} bytes)")
             n = int.from_bytes(head, "little")
-            size = path.stat().st_size
-            if n > size - 8:
-                raise CheckpointDirError(f"{path} is truncated or not a safetensors file "
-                                         f"(header of {n} bytes, file of {size})")
-            header = json.loads(f.read(n))
+            raw = f.read(n) if len(head) == 8 and n <= size - 8 else None
     except OSError as e:
         raise CheckpointDirError(f"cannot read {path}: {e.strerror or e}") from None
-    except (ValueError, UnicodeDecodeError):
+    if raw is None:
+        raise CheckpointDirError(f"{path} is truncated or corrupt (file of {size} bytes)")
+    try:
+        header = json.loads(raw)
+    except ValueError:  # JSONDecodeError and UnicodeDecodeError
         raise CheckpointDirError(f"{path} is corrupt (its header is not JSON)") from None
     if not isinstance(header, dict):
         raise CheckpointDirError(f"{path} is corrupt (its header is not a JSON object)")
