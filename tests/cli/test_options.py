@@ -187,3 +187,33 @@ def test_help_has_no_bool_type_no_braces_and_no_hard_breaks():
         nxt = following[17:-1].strip()
         if cell and nxt and not following[2:16].strip():  # the next row continues this description
             assert len(cell) + 1 + len(nxt.split()[0]) > 100 - 20, (row, following)
+
+
+def test_compare_options_agree_with_compare_config():
+    """`ttune compare` keeps its hand-written options (lists given as text: seeds, methods,
+    METHOD=LR pairs); each names a CompareConfig field and has its default."""
+    from ttune.compare import CompareConfig
+
+    renamed = {"train_file": "train", "valid_file": "valid", "test_file": "test",
+               "output_dir": "output", "max_train_records": "limit",
+               "early_stopping_patience": "patience", "test_metrics": "test_metric",
+               "method_options": "method_option", "num_workers": "workers",
+               "progress": "run_progress"}
+    opts = options_of(command("compare"))
+    docs = field_docs(CompareConfig)
+    for f in dataclasses.fields(CompareConfig):
+        if f.name == "command":
+            assert f.name not in opts
+            continue
+        flag = "--" + renamed.get(f.name, f.name).replace("_", "-")
+        [p] = [p for p in opts.values() if p.opts[0] == flag]
+        assert docs.get(f.name), f.name
+        default = cli_default(f)
+        if f.name == "seeds":
+            assert p.default == ",".join(map(str, default))
+        elif default is ...:
+            assert p.required or f.name == "methods", f.name
+        elif isinstance(default, (dict, tuple)) or default is None:
+            assert p.default in (None, [], ()), (f.name, p.default)
+        else:
+            assert p.default == default, (f.name, p.default, default)
