@@ -69,7 +69,7 @@ def test_readme_cpg_examples_write_into_an_ignored_folder(tmp_path):
     text = (ROOT / "README.md").read_text(encoding="utf-8")
     assert "Graphviz" in text and "dot -Tsvg out/counter.dot -o out/counter.svg" in text
     commands = "\n".join(re.findall(r"```bash\n(.*?)```", text, re.S))
-    assert not re.search(r">\s*\S+\.svg", commands), "a shell redirection leaves an empty svg behind"
+    assert not re.search(r">\s*\S+\.svg", commands), "a redirection leaves an empty svg behind"
     assert "/out/" in (ROOT / ".gitignore").read_text(encoding="utf-8").split()
     (tmp_path / "examples").symlink_to(ROOT / "examples")
     env = dict(os.environ, PATH=f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}",

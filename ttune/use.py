@@ -127,7 +127,8 @@ def _functions_and_errors(source: str | bytes, lang: str, max_bytes: int = MAX_B
 
     data = source.encode("utf-8") if isinstance(source, str) else bytes(source)
     cpg = extract(data, lang, CPGConfig(max_bytes=max_bytes))
-    error_lines = sorted({n.line for n in cpg.nodes if n.kind == "ERROR"}) if cpg.syntax_errors else []
+    error_lines = (sorted({n.line for n in cpg.nodes if n.kind == "ERROR"})
+                   if cpg.syntax_errors else [])
     parent: dict[int, int] = {}
     name_line: dict[int, int] = {}
     for e in cpg.edges:
@@ -488,7 +489,8 @@ def with_placeholder(test: Function, lang: str) -> str:
     return src[:close].rstrip() + f" {PLACEHOLDER} ; }}\n"
 
 
-def _assert_record(test: Function, lang: str, data: bytes, candidates: Sequence[Function]) -> tuple[dict, Function | None]:
+def _assert_record(test: Function, lang: str, data: bytes, candidates: Sequence[Function]
+                   ) -> tuple[dict, Function | None]:
     """The model input of one test (placeholder, then its focal method) and the focal method."""
     by_name: dict[str, Function] = {}
     for f in candidates:
@@ -511,10 +513,12 @@ def iter_asserts(test_path: str | os.PathLike[str], function: str | None = None,
     ``function`` names, else every function whose name starts with ``test``. The assertion goes
     at the test's ``"<AssertPlaceHolder>"`` statement, else at the end of its body. The focal
     method (the method under test, given to the model after the test as in ATLAS) is the last
-    function the test calls that ``focal`` (a file) defines, else that the test's own file defines."""
+    function the test calls that ``focal`` (a file) defines, else that the test's own file
+    defines."""
     focal_functions = None
     if focal is not None:
-        focal_lang, focal_functions = functions_of_file(focal, max_bytes=kw.get("max_bytes", MAX_BYTES))
+        focal_lang, focal_functions = functions_of_file(
+            focal, max_bytes=kw.get("max_bytes", MAX_BYTES))
 
     def plan(file: Path, lang: str, functions: list[Function]) -> list[Job]:
         if function is not None:
@@ -540,9 +544,9 @@ def iter_asserts(test_path: str | os.PathLike[str], function: str | None = None,
                "focal": job.record["focal"], "assertion": text}
 
 
-def generate_assert(test_file: str | os.PathLike[str], function: str, focal: str | os.PathLike | None = None,
-                    model: str | None = None, transducer: str | os.PathLike | None = None,
-                    **kw: Any) -> dict[str, Any]:
+def generate_assert(test_file: str | os.PathLike[str], function: str,
+                    focal: str | os.PathLike | None = None, model: str | None = None,
+                    transducer: str | os.PathLike | None = None, **kw: Any) -> dict[str, Any]:
     """The assertion for test ``function`` of the file ``test_file`` (see :func:`iter_asserts`).
     Returns {"name", "line", "focal", "assertion"}."""
     lang, functions = functions_of_file(test_file, max_bytes=kw.get("max_bytes", MAX_BYTES))
@@ -578,8 +582,9 @@ def iter_translations(path: str | os.PathLike[str], to: str, function: str | Non
                "translation": text}
 
 
-def translate_file(path: str | os.PathLike[str], to: str, function: str | None = None, model: str | None = None,
-                   transducer: str | os.PathLike | None = None, **kw: Any) -> list[dict[str, Any]]:
+def translate_file(path: str | os.PathLike[str], to: str, function: str | None = None,
+                   model: str | None = None, transducer: str | os.PathLike | None = None,
+                   **kw: Any) -> list[dict[str, Any]]:
     """Each outermost function of the file ``path`` translated into language ``to``:
     ``[{"name", "line", "translation"}]`` (see :func:`iter_translations`)."""
     return [{k: v for k, v in r.items() if k != "file"}

@@ -25,13 +25,15 @@ BASE = {
     ("init-backbone",): ["--output", "{tmp}/bb", "--shape", "no-such-shape"],
     ("pretrain",): ["--output", "{tmp}/pt", "--sources", "no-such-source"],
     ("train",): ["--model", MISSING, "--train", f"{MISSING}.jsonl", "--output", "{tmp}/run"],
-    ("predict",): ["--checkpoint", MISSING, "--input", f"{MISSING}.jsonl", "--output", "{tmp}/p.jsonl"],
+    ("predict",): ["--checkpoint", MISSING, "--input", f"{MISSING}.jsonl",
+                   "--output", "{tmp}/p.jsonl"],
     ("info",): [MISSING],
     ("eval",): ["--checkpoint", MISSING, "--task", "summarize", "--test", f"{MISSING}.jsonl",
                 "--output", "{tmp}/r.json"],
     ("compare",): ["--task", "summarize", "--model", MISSING, "--train", f"{MISSING}.jsonl",
                    "--test", f"{MISSING}.jsonl", "--output", "{tmp}/cmp"],
-    ("data", "convert"): ["--format", "no-such-format", "--input", MISSING, "--output", "{tmp}/c.jsonl"],
+    ("data", "convert"): ["--format", "no-such-format", "--input", MISSING,
+                          "--output", "{tmp}/c.jsonl"],
     ("data", "build"): ["summarize", "--source", MISSING, "--output", "{tmp}/b.jsonl"],
     ("data", "clean"): ["--train", f"{MISSING}.jsonl", "--output-dir", "{tmp}/clean"],
     ("data", "significance"): ["--a", f"{MISSING}.jsonl", "--b", f"{MISSING}.jsonl"],
@@ -88,7 +90,8 @@ def test_bad_value_is_one_line(path, option, param, tmp_path):
 
 
 @pytest.mark.parametrize("args,pattern", [
-    (["summarize", "examples/inventory.py", "--num-beams", "0"], "num_beams: must be an integer >= 1"),
+    (["summarize", "examples/inventory.py", "--num-beams", "0"],
+     "num_beams: must be an integer >= 1"),
     (["predict", "-c", "x", "-i", "y", "-o", "z", "--num-beams", "0"], "num_beams: must be"),
     (["summarize", "examples/inventory.py", "--device", "banana"], "'banana' is not a device"),
     (["train", "--model", "m", "--train", "t", "-o", "o", "--device", "cuda:x"], "not a device"),
@@ -115,8 +118,11 @@ def test_cuda_on_a_cpu_only_torch_is_one_line(monkeypatch):
     from ttune.options import OptionError, resolve_device
 
     monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
-    with pytest.raises(OptionError, match=r"^device: cuda is not available \(.*\); use --device cpu$"):
+    with pytest.raises(OptionError,
+                       match=r"^device: cuda is not available \(.*\); use --device cpu$"):
         resolve_device("cuda")
     assert resolve_device("cpu") == "cpu" and resolve_device("auto") in ("cpu", "mps")
-    r = runner.invoke(app, ["train", "--model", "m", "--train", "t", "-o", "o", "--device", "cuda:0"])
-    assert r.exit_code == 1 and r.stderr.startswith("error: device: cuda:0 is not available"), r.stderr
+    r = runner.invoke(app, ["train", "--model", "m", "--train", "t", "-o", "o",
+                            "--device", "cuda:0"])
+    assert r.exit_code == 1, r.output
+    assert r.stderr.startswith("error: device: cuda:0 is not available"), r.stderr

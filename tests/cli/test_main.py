@@ -51,6 +51,8 @@ def test_deprecation_warnings_of_the_libraries_are_filtered():
 
 def test_usage_errors_are_one_line():
     r = CliRunner().invoke(app, ["summarise", "x.py"])
-    assert r.exit_code == 2 and r.stderr == "error: No such command 'summarise'. Did you mean 'summarize'?\n"
+    assert r.exit_code == 2
+    assert r.stderr == "error: No such command 'summarise'. Did you mean 'summarize'?\n"
     r = CliRunner().invoke(app, ["train", "--model", "m"])
-    assert r.exit_code == 2 and r.stderr.count("\n") == 1 and r.stderr.startswith("error: Missing option")
+    assert r.exit_code == 2 and r.stderr.count("\n") == 1
+    assert r.stderr.startswith("error: Missing option")

@@ -56,7 +56,8 @@ def test_every_field_is_an_option_with_its_name_default_and_docstring(path, cls,
         assert option_name(f.name, flag) in p.opts, (f.name, p.opts)
         if flag is None:  # no rename: the option is the field name with dashes
             assert p.opts[0] == "--" + f.name.replace("_", "-")
-        default = cli_default(f) if flag is None or flag.default == "<field default>" else flag.default
+        default = (cli_default(f) if flag is None or flag.default == "<field default>"
+                   else flag.default)
         if default is ...:
             assert p.required, f.name
         elif f.type == "bool" or isinstance(default, bool):
@@ -83,7 +84,8 @@ def test_parsed_defaults_build_the_dataclass_defaults(monkeypatch, tmp_path):
     defaults (so the two cannot drift apart)."""
     seen = {}
     monkeypatch.setattr(ttune.api, "train", lambda c: seen.setdefault("train", c) and tmp_path)
-    monkeypatch.setattr(ttune.api, "pretrain", lambda c: seen.setdefault("pretrain", c) and tmp_path)
+    monkeypatch.setattr(ttune.api, "pretrain",
+                        lambda c: seen.setdefault("pretrain", c) and tmp_path)
 
     def fake_predict_file(checkpoint, input, output, **kw):
         seen["predict"] = kw

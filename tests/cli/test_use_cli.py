@@ -36,7 +36,7 @@ def calls(monkeypatch):
 
     def fake(resolved, records, task, **kw):
         sys.stdout.flush()
-        printed = sys.stdout.buffer.getvalue().decode() if hasattr(sys.stdout.buffer, "getvalue") else None
+        printed = sys.stdout.buffer.getvalue().decode()
         seen.append({"task": task, "ids": [r["id"] for r in records], "printed": printed, "kw": kw})
         return [f"Summary {r['id']}." for r in records]
 
@@ -56,7 +56,8 @@ def test_each_batch_is_printed_before_the_next_is_generated(tmp_path, transducer
     """Defect 3: a large file printed nothing until every function was done."""
     f = tmp_path / "many.py"
     f.write_text(functions(20))
-    r = runner.invoke(app, ["summarize", str(f), "--transducer", str(transducer), "--batch-size", "8"])
+    r = runner.invoke(app, ["summarize", str(f), "--transducer", str(transducer),
+                            "--batch-size", "8"])
     assert r.exit_code == 0, r.output
     assert [len(c["ids"]) for c in calls] == [8, 8, 4]
     assert [c["printed"].count("\n") for c in calls] == [0, 8, 16]
@@ -78,9 +79,11 @@ def test_max_bytes_exists_and_is_named(tmp_path, transducer, calls):
     f = tmp_path / "big.py"
     f.write_text(functions(100))
     size = f.stat().st_size
-    r = runner.invoke(app, ["summarize", str(f), "--transducer", str(transducer), "--max-bytes", "1000"])
+    r = runner.invoke(app, ["summarize", str(f), "--transducer", str(transducer),
+                            "--max-bytes", "1000"])
     assert r.exit_code == 1
-    assert err_lines(r) == [f"error: {f} is {size} bytes, over the limit of 1000; raise it with --max-bytes"]
+    assert err_lines(r) == [
+        f"error: {f} is {size} bytes, over the limit of 1000; raise it with --max-bytes"]
     r = runner.invoke(app, ["summarize", str(f), "--transducer", str(transducer),
                             "--max-bytes", str(size)])
     assert r.exit_code == 0 and len(r.stdout.splitlines()) == 100, r.output
@@ -113,7 +116,8 @@ def test_assert_and_translate_take_folders(tmp_path, transducer, calls):
     d = tmp_path / "tests"
     d.mkdir()
     (d / "test_a.py").write_text("def helper(x):\n    return x\n\n"
-                                 "def test_one():\n    r = helper(1)\n\ndef test_two():\n    pass\n")
+                                 "def test_one():\n    r = helper(1)\n\n"
+                                 "def test_two():\n    pass\n")
     r = runner.invoke(app, ["assert", str(d), "--transducer", str(transducer)])
     assert r.exit_code == 0, r.output
     assert r.stdout.splitlines() == [f"{d / 'test_a.py'}: test_one (line 4): Summary test_one.",

@@ -145,4 +145,5 @@ def test_cli_bad_option_is_one_line(tmp_path):
     res = CliRunner().invoke(app, ["pretrain", "--output", str(tmp_path / "o"), "--schedule", "steps"])
     assert res.exit_code == 2  # refused while the options are parsed: a Literal field is a choice
     assert res.output.strip().splitlines() == [
-        "error: Invalid value for '--schedule': 'steps' is not one of 'cosine', 'linear', 'constant'."]
+        "error: Invalid value for '--schedule': "
+        "'steps' is not one of 'cosine', 'linear', 'constant'."]

@@ -169,6 +169,7 @@ def test_info_checks_the_weights_file(trained, tmp_path):
     assert r.exit_code == 1
     assert_one_line_error(r.stderr, r"method\.safetensors is truncated or corrupt")
     weights.write_bytes(data[:5])
-    assert_one_line_error(CliRunner().invoke(app, ["info", str(copy)]).stderr, "truncated or corrupt")
+    info = ["info", str(copy)]
+    assert_one_line_error(CliRunner().invoke(app, info).stderr, "truncated or corrupt")
     weights.unlink()
-    assert_one_line_error(CliRunner().invoke(app, ["info", str(copy)]).stderr, "no method.safetensors")
+    assert_one_line_error(CliRunner().invoke(app, info).stderr, "no method.safetensors")

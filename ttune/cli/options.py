@@ -97,8 +97,9 @@ def _check_choice(choices: Callable[[], Sequence[str]], option: str) -> Callable
         if value is not None:
             known = list(choices())
             if value not in known:
-                raise typer.BadParameter(f"unknown {option[2:]} {value!r}; known: {', '.join(known)}",
-                                         param_hint=f"'{option}'")
+                raise typer.BadParameter(
+                    f"unknown {option[2:]} {value!r}; known: {', '.join(known)}",
+                    param_hint=f"'{option}'")
         return value
     return callback
 
@@ -183,7 +184,6 @@ def with_config(cls: type, *, flags: dict[str, Flag] | None = None, skip: Sequen
         command.__signature__ = inspect.Signature(all_params)  # type: ignore[attr-defined]
         command.__annotations__ = {p.name: p.annotation for p in all_params}
         del command.__wrapped__  # typer must read the signature above, not the function's
-        command.config_class = getattr(func, "config_class", ()) + ((cls, flags or {}, tuple(skip)),)
         return command
 
     return decorate

@@ -95,16 +95,20 @@ def summarize(
 @with_config(GenerationOptions, param="gen")
 def assert_(
     gen: GenerationOptions,
-    test_path: Path = typer.Argument(..., help="A test file (Java, Python or C#), or a folder of them."),
+    test_path: Path = typer.Argument(
+        ..., help="A test file (Java, Python or C#), or a folder of them."),
     function: Annotated[Optional[str], typer.Option(
-        "--function", "-f", help="The test function: NAME, Class.NAME or NAME:LINE (default: every function named test...).")] = None,
-    focal: Optional[Path] = typer.Option(None, "--focal", help="The file of the code under test (default: the test's own file)."),
+        "--function", "-f", help="The test function: NAME, Class.NAME or NAME:LINE "
+                                 "(default: every function named test...).")] = None,
+    focal: Optional[Path] = typer.Option(
+        None, "--focal", help="The file of the code under test (default: the test's own file)."),
     as_json: JsonOption = False,
     model: ModelOption = None,
     transducer: TransducerOption = None,
     max_bytes: MaxBytesOption = MAX_BYTES,
 ) -> None:
-    """Generate the assertion of each test function (at its "<AssertPlaceHolder>", else at its end)."""
+    """Generate the assertion of each test function (at its "<AssertPlaceHolder>", else at its
+    end)."""
     from ttune import api
 
     single = function is not None and not test_path.is_dir()

@@ -79,7 +79,8 @@ class Predictor:
         self.task = get_task(task or self.cfg.get("task") or "summarize")
         self.batch_size, self.num_beams = batch_size, num_beams
         self.cache_dir, self.num_workers, self.progress = cache_dir, num_workers, progress
-        self.new_tokens = max_new_tokens or self.cfg.get("max_target_len") or self.task.max_target_len
+        self.new_tokens = (max_new_tokens or self.cfg.get("max_target_len")
+                           or self.task.max_target_len)
 
     def __call__(self, records: Sequence[dict]) -> list[str]:
         """One generated text per record, from its source only."""
@@ -94,7 +95,8 @@ class Predictor:
         sources = [{k: v for k, v in r.items() if k != "target"} for r in records]
         needs_graph = bool(getattr(self.adapted, "needs_graph", False))
         examples = build_examples(
-            sources, t, tokenizer, max_source_len=self.cfg.get("max_source_len") or t.max_source_len,
+            sources, t, tokenizer,
+            max_source_len=self.cfg.get("max_source_len") or t.max_source_len,
             max_target_len=None, with_labels=False, needs_graph=needs_graph,
             cache_dir=self.cache_dir or default_cache_dir(), num_workers=self.num_workers,
             progress=self.progress, desc="CPGs", **graph_options(self.adapted))
@@ -169,8 +171,8 @@ def check_safetensors(path: Path) -> None:
     ends = [t["data_offsets"][1] for k, t in header.items()
             if k != "__metadata__" and isinstance(t, dict) and "data_offsets" in t]
     if ends and max(ends) != size - 8 - n:
-        raise CheckpointDirError(f"{path} is truncated or corrupt (its tensors need "
-                                 f"{max(ends)} bytes after the header, the file has {size - 8 - n})")
+        raise CheckpointDirError(f"{path} is truncated or corrupt (its tensors need {max(ends)} "
+                                 f"bytes after the header, the file has {size - 8 - n})")
 
 
 def checkpoint_info(checkpoint_dir: str | Path) -> dict[str, Any]:
