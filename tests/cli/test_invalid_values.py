@@ -111,7 +111,7 @@ def test_out_of_range_values_fail_before_anything_loads(args, pattern):
     assert line.startswith("error: ") and re.search(pattern, line), line
 
 
-def test_cuda_on_a_cpu_only_torch_is_one_line(monkeypatch):
+def test_cuda_on_a_cpu_only_torch_is_one_line(monkeypatch, tmp_path):
     """Defect 1: `--device cuda` on a CPU-only torch was an AssertionError from torch."""
     import torch
 
@@ -126,3 +126,6 @@ def test_cuda_on_a_cpu_only_torch_is_one_line(monkeypatch):
                             "--device", "cuda:0"])
     assert r.exit_code == 1, r.output
     assert r.stderr.startswith("error: device: cuda:0 is not available"), r.stderr
+    r = runner.invoke(app, ["pretrain", "-o", str(tmp_path / "pt"), "--device", "cuda"])
+    assert r.exit_code == 1 and r.stderr.startswith("error: device: cuda is not available")
+    assert not (tmp_path / "pt").exists()

@@ -162,7 +162,8 @@ def test_model_commands_share_checkpoint_output_device_and_beams():
     for name in ("predict", "eval"):
         opts = options_of(command(name))
         assert "-c" in opts["checkpoint"].opts and "-o" in opts["output"].opts
-    for name in ("train", "predict", "eval", "summarize", "assert", "translate"):
+    for name in ("train", "pretrain", "compare", "predict", "eval", "summarize", "assert",
+                 "translate"):
         assert "device" in options_of(command(name)), name
     beams = {name: options_of(command(name))["num_beams"].default
              for name in ("predict", "eval", "summarize", "assert", "translate", "train")}

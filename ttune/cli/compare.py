@@ -114,6 +114,8 @@ def compare(
     baseline: str = typer.Option("transducer", "--baseline", help="Method the Wilcoxon tests compare the others with."),
     test_metric: List[str] = typer.Option([], "--test-metric", help="Metric of the Wilcoxon tests, e.g. codebleu (repeatable; the first is plotted; default: the task's headline)."),
     mixed_precision: str = typer.Option("auto", "--mixed-precision", help="auto, no, bf16 or fp16."),
+    device: str = typer.Option("auto", "--device",
+                               help="Device of every run: auto, cpu, cuda, cuda:N or mps."),
     workers: int = typer.Option(1, "--workers", help="Processes extracting CPGs."),
     cache_dir: Optional[Path] = typer.Option(None, "--cache-dir", help="CPG cache (default: $TTUNE_CACHE or ~/.cache/ttune/cpg)."),
     log_every: int = typer.Option(10, "--log-every", help="Training log line every N steps."),
@@ -136,7 +138,7 @@ def compare(
             max_target_len=max_target_len, max_train_records=limit, test_limit=test_limit,
             num_beams=num_beams, max_new_tokens=max_new_tokens, eval_every=eval_every,
             early_stopping_patience=patience, baseline=baseline, test_metrics=tuple(test_metric),
-            mixed_precision=mixed_precision,
+            mixed_precision=mixed_precision, device=device,
             cache_dir=str(cache_dir) if cache_dir else default_cache_dir(), num_workers=workers,
             log_every=log_every, progress=run_progress,
             command=_command_line())

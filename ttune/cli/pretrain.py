@@ -34,7 +34,7 @@ def pretrain(config: PretrainConfig) -> None:
     is a backbone folder."""
     from ttune import api
 
-    with errors_as_fail(PretrainError):
+    with errors_as_fail(PretrainError, ValueError):
         path = api.pretrain(config)
     typer.echo(f"wrote the pretrained backbone to {path}")
 

@@ -40,6 +40,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from ttune.metrics import check_metric_name
+from ttune.options import check_device
 from ttune.train.config import JsonConfig, default_cache_dir
 
 
@@ -118,6 +119,9 @@ class CompareConfig(JsonConfig):
     change on a finished comparison (e.g. smooth_bleu4 for assert, where exact match is all zero)."""
     mixed_precision: str = "auto"
     """no, bf16 or fp16; auto = bf16 where a CUDA GPU supports it."""
+    device: str = "auto"
+    """Device of every run: auto (a CUDA GPU when there is one, else mps, else cpu), cpu, cuda,
+    cuda:N or mps."""
     cache_dir: str = field(default_factory=default_cache_dir)
     """CPG cache folder (shared by every run: graphs are extracted once)."""
     num_workers: int = 1
@@ -132,6 +136,8 @@ class CompareConfig(JsonConfig):
     def __post_init__(self) -> None:
         def bad(name: str, why: str) -> CompareError:
             return CompareError(f"{name}: {why} (got {getattr(self, name)!r})")
+
+        check_device(self.device)
 
         if isinstance(self.methods, str):
             self.methods = tuple(m.strip() for m in self.methods.split(",") if m.strip())
@@ -397,7 +403,7 @@ class CompareRunner:
             max_source_len=c.max_source_len, max_target_len=c.max_target_len,
             max_train_records=c.max_train_records, seed=seed, eval_every=c.eval_every,
             early_stopping_patience=c.early_stopping_patience, num_beams=c.num_beams,
-            max_new_tokens=self.new_tokens(), mixed_precision=c.mixed_precision,
+            max_new_tokens=self.new_tokens(), mixed_precision=c.mixed_precision, device=c.device,
             num_workers=c.num_workers, cache_dir=c.cache_dir, log_every=c.log_every,
             progress=c.progress)
 
@@ -453,7 +459,7 @@ class CompareRunner:
                                    num_beams=c.num_beams, batch_size=c.batch_size,
                                    command=c.command, max_new_tokens=self.new_tokens(),
                                    cache_dir=c.cache_dir, num_workers=c.num_workers,
-                                   device="cuda" if cuda else "cpu")
+                                   device=c.device)
         n = int(results["header"]["n_records"])
         gc.collect()
         return {"scores": results["scores"], "unavailable_metrics": results["unavailable_metrics"],

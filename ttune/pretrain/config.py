@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from typing import Any, Literal, get_args
 
+from ttune.options import check_device
 from ttune.train.config import JsonConfig
 
 
@@ -39,7 +40,7 @@ SHAPES: dict[str, dict[str, int]] = {
 # Options that may change between two invocations of one run (budgets and reporting); any other
 # difference means another training, which must not be mixed into the same folder.
 NON_RESUME_KEYS = ("output_dir", "max_minutes", "progress", "log_every", "checkpoint_every",
-                   "keep_checkpoints", "save_dtype", "command")
+                   "keep_checkpoints", "save_dtype", "command", "device")
 
 
 def shape_sizes(shape: str) -> dict[str, int]:
@@ -156,6 +157,8 @@ class PretrainConfig(JsonConfig):
     (bf16 where the CPU/GPU computes it natively, e.g. AVX512-BF16, else fp32)."""
     threads: int | None = None
     """torch CPU threads (default: torch's choice)."""
+    device: str = "auto"
+    """Device to train on: auto (a CUDA GPU when there is one, else cpu), cpu, cuda or cuda:N."""
     progress: bool = True
     """Show a progress bar."""
     command: str = ""
@@ -219,6 +222,7 @@ class PretrainConfig(JsonConfig):
             raise PretrainError(f"precision must be one of {', '.join(PRECISIONS)}, got {self.precision!r}")
         if self.max_minutes is not None and not self.max_minutes > 0:
             raise PretrainError(f"max_minutes must be positive, got {self.max_minutes}")
+        check_device(self.device)
         if self.threads is not None and self.threads <= 0:
             raise PretrainError(f"threads must be positive, got {self.threads}")
         sizes = self.model_sizes()  # unknown shape / bad override fail here, not after the corpus

@@ -29,6 +29,7 @@ from typing import Any
 
 import numpy as np
 
+from ttune.options import resolve_device
 from ttune.pretrain.config import PretrainConfig, PretrainError
 from ttune.pretrain.spans import corrupt_batch, corrupted_lengths, span_counts
 from ttune.train.checkpoint import (STATE_FORMAT, RunFolder, latest_checkpoint, new_checkpoint,
@@ -358,10 +359,12 @@ class Pretrainer(RunFolder):
         from tqdm.auto import tqdm
 
         c = self.config
+        # "auto" keeps to cuda or cpu here: the loop's precision choice knows no mps.
+        name = "cpu" if c.device == "auto" and not torch.cuda.is_available() else c.device
+        device = torch.device(resolve_device("cuda" if name == "auto" else name))
         self._check_output()
         if c.threads:
             torch.set_num_threads(c.threads)
-        device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
         precision = resolve_precision(c.precision, device)
         tok, ids, info = prepare_data(c, self.out)
         sentinels = tok.convert_tokens_to_ids([f"<extra_id_{k}>" for k in range(NUM_SENTINELS)])
