@@ -36,7 +36,8 @@ def calls(monkeypatch):
 
     def fake(resolved, records, task, **kw):
         sys.stdout.flush()
-        printed = sys.stdout.buffer.getvalue().decode()
+        buffer = getattr(sys.stdout, "buffer", None)  # CliRunner's output so far
+        printed = buffer.getvalue().decode() if hasattr(buffer, "getvalue") else None
         seen.append({"task": task, "ids": [r["id"] for r in records], "printed": printed, "kw": kw})
         return [f"Summary {r['id']}." for r in records]
 
