@@ -28,5 +28,7 @@ def errors_as_fail(*types: type[BaseException]) -> Iterator[None]:
     the block as one line on stderr with exit code 1, not a traceback."""
     try:
         yield
+    except BrokenPipeError:  # not an input error: the reader of stdout went away (ttune.cli.main)
+        raise
     except (types or (ValueError,)) as exc:
         raise fail(one_line(exc)) from None
