@@ -30,8 +30,8 @@ def _command() -> dict:
              errors=(PretrainError, ValueError))
 def pretrain(config: PretrainConfig) -> None:
     """Train a byte-level BPE tokenizer and a small T5 (span corruption, prefix LM and docstring
-    generation) on code from this machine and the training splits of the shared data sets; the result
-    is a backbone folder."""
+    generation) on code from this machine and the training splits of the shared data sets; the
+    result is a backbone folder."""
     from ttune import api
 
     with errors_as_fail(PretrainError, ValueError):

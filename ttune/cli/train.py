@@ -62,11 +62,17 @@ def train(config: TrainConfig) -> None:
 @with_config(GenerationOptions, param="gen")
 def predict(
     gen: GenerationOptions,
-    checkpoint: Path = typer.Option(..., "--checkpoint", "-c", help="A trained method folder (a run's output, or checkpoints/step-N)."),
-    input_file: Path = typer.Option(..., "--input", "-i", help="JSON lines with source (and target to score)."),
-    output: Path = typer.Option(..., "--output", "-o", help="JSON lines {id, prediction, target} written here."),
-    model: Optional[str] = typer.Option(None, "--model", help="Backbone (default: the one it was trained on)."),
-    task: Optional[str] = typer.Option(None, "--task", help="Task (default: the one it was trained on)."),
+    checkpoint: Path = typer.Option(
+        ..., "--checkpoint", "-c",
+        help="A trained method folder (a run's output, or checkpoints/step-N)."),
+    input_file: Path = typer.Option(
+        ..., "--input", "-i", help="JSON lines with source (and target to score)."),
+    output: Path = typer.Option(
+        ..., "--output", "-o", help="JSON lines {id, prediction, target} written here."),
+    model: Optional[str] = typer.Option(
+        None, "--model", help="Backbone (default: the one it was trained on)."),
+    task: Optional[str] = typer.Option(
+        None, "--task", help="Task (default: the one it was trained on)."),
     workers: WorkersOption = 1,
 ) -> None:
     """Generate a prediction for every record of INPUT (from the source only)."""
@@ -76,7 +82,8 @@ def predict(
         result = api.predict_file(checkpoint, input_file, output, model=model, task=task,
                                   num_workers=workers, **asdict(gen))
     scores = ", ".join(f"{k} {v:.4f}" for k, v in result["scores"].items())
-    typer.echo(f"{result['records']} predictions -> {result['output']}" + (f" ({scores})" if scores else ""))
+    typer.echo(f"{result['records']} predictions -> {result['output']}"
+               + (f" ({scores})" if scores else ""))
 
 
 def info(
@@ -98,9 +105,11 @@ def info(
              f"trainable:  {d['trainable_parameters']} parameters",
              f"task:       {d['task']}",
              f"data:       train {data['train_file']} ({data['train_records']} records)"
-             + (f", valid {data['valid_file']} ({data['valid_records']} records)" if data['valid_file'] else ""),
+             + (f", valid {data['valid_file']} ({data['valid_records']} records)"
+                if data['valid_file'] else ""),
              f"step:       {d['step']}",
-             "scores:     " + (", ".join(f"{k} {v:.4f}" if isinstance(v, (int, float)) else f"{k} {v}"
+             "scores:     " + (", ".join(f"{k} {v:.4f}" if isinstance(v, (int, float))
+                                        else f"{k} {v}"
                                         for k, v in sorted(d["scores"].items())) or "none")]
     typer.echo("\n".join(lines))
 

@@ -20,13 +20,15 @@ import typer
 from ttune.cli.errors import errors_as_fail
 from ttune.cli.options import with_config
 from ttune.options import GenerationOptions
-from ttune.use import MAX_BYTES, SourceWarning, UseError
+from ttune.use import MAX_BYTES, SourceWarning
 
 # The options all three commands share, declared once so their names and help stay the same.
 ModelOption = Annotated[Optional[str], typer.Option(
-    "--model", help="Backbone: a local folder, a hub id, or ttune-tiny (the built-in one). Default: the transducer's own.")]
+    "--model", help="Backbone: a local folder, a hub id, or ttune-tiny (the built-in one). "
+                    "Default: the transducer's own.")]
 TransducerOption = Annotated[Optional[Path], typer.Option(
-    "--transducer", help="A trained method folder (ttune train's output). Default: the built-in model for this task.")]
+    "--transducer", help="A trained method folder (ttune train's output). "
+                         "Default: the built-in model for this task.")]
 FunctionOption = Annotated[Optional[str], typer.Option(
     "--function", "-f", help="Only this function: NAME, Class.NAME or NAME:LINE.")]
 MaxBytesOption = Annotated[int, typer.Option(
@@ -151,5 +153,3 @@ def register(app: typer.Typer) -> None:
     app.command("assert")(assert_)
     app.command("translate")(translate)
 
-
-__all__ = ["register", "UseError"]
