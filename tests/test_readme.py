@@ -66,3 +66,28 @@ def test_readme_train_example_runs(tmp_path):
         assert (runs / f).is_file(), f
     assert re.search(r"^cheapest \(line 45\): ", proc.stdout, re.M), proc.stdout[-2000:]
     assert "transducer" in proc.stdout
+
+
+def test_readme_cpg_examples_write_into_an_ignored_folder(tmp_path):
+    """Issue 11 defect 15: the cpg examples wrote stack.json, remove.graphml and counter.svg into
+    the repository root, needed Graphviz without saying so, and `| dot -Tsvg > counter.svg` left
+    an empty counter.svg when dot failed."""
+    import os
+    import sys
+
+    block = _block("cpg")
+    text = (ROOT / "README.md").read_text(encoding="utf-8")
+    assert "Graphviz" in text and "dot -Tsvg out/counter.dot -o out/counter.svg" in text
+    commands = "\n".join(re.findall(r"```bash\n(.*?)```", text, re.S))
+    assert not re.search(r">\s*\S+\.svg", commands), "a redirection leaves an empty svg behind"
+    assert "/out/" in (ROOT / ".gitignore").read_text(encoding="utf-8").split()
+    (tmp_path / "examples").symlink_to(ROOT / "examples")
+    env = dict(os.environ, PATH=f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}",
+               OMP_NUM_THREADS="1")
+    proc = subprocess.run(["bash", "-euo", "pipefail", "-c", block], cwd=tmp_path,
+                          capture_output=True, text=True, timeout=600, env=env)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["examples", "out"]
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == [
+        "counter.dot", "remove.graphml", "stack.json"]
+    assert (tmp_path / "out" / "counter.dot").read_text().startswith("digraph")

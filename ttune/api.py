@@ -180,6 +180,30 @@ def translate_file(path, to, function=None, model=None, transducer=None, **kw: A
     return _translate(path, to, function, model=model, transducer=transducer, **kw)
 
 
+def iter_summaries(path, function=None, model=None, transducer=None, **kw):
+    """Summaries of the functions of a file or a folder, yielded as each batch is generated:
+    {"file", "name", "line", "summary"} (see ttune.use.iter_summaries)."""
+    from ttune.use import iter_summaries as _iter
+
+    return _iter(path, function, model=model, transducer=transducer, **kw)
+
+
+def iter_asserts(test_path, function=None, focal=None, model=None, transducer=None, **kw):
+    """Assertions of the test functions of a file or a folder, yielded as generated:
+    {"file", "name", "line", "focal", "assertion"} (see ttune.use.iter_asserts)."""
+    from ttune.use import iter_asserts as _iter
+
+    return _iter(test_path, function, focal, model=model, transducer=transducer, **kw)
+
+
+def iter_translations(path, to, function=None, model=None, transducer=None, **kw):
+    """Translations of the functions of a file or a folder, yielded as generated:
+    {"file", "name", "line", "translation"} (see ttune.use.iter_translations)."""
+    from ttune.use import iter_translations as _iter
+
+    return _iter(path, to, function, model=model, transducer=transducer, **kw)
+
+
 # ---------------------------------------------------------------- comparison
 
 

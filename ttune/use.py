@@ -31,6 +31,9 @@ BUILTIN_BACKBONE = "ttune-tiny"
 PLACEHOLDER = '"<AssertPlaceHolder>"'
 """The statement that marks where the assertion goes (ATLAS layout, also used by ttune.data)."""
 
+MAX_BYTES = 2_000_000
+"""Largest source file the end-user commands read (``--max-bytes``), as ``ttune cpg``."""
+
 _LAMBDA_TYPES = {"lambda", "lambda_expression", "anonymous_method_expression"}
 
 
@@ -59,10 +62,16 @@ class Function:
 
 
 # ------------------------------------------------------------------------------ reading files
-def read_source(path: str | os.PathLike[str], lang: str | None = None) -> tuple[bytes, str]:
+def read_source(path: str | os.PathLike[str], lang: str | None = None,
+                max_bytes: int = MAX_BYTES) -> tuple[bytes, str]:
     """(bytes, language) of a source file; UseError/CPGError (one line) for a missing, binary,
-    non-UTF-8 or unsupported file."""
+    non-UTF-8, unsupported or oversize (``max_bytes``) file."""
+    from ttune.cpg import SUPPORTED_LANGUAGES, detect_language
+
     p = Path(path)
+    if p.is_dir():
+        raise UseError(f"{os.fspath(path)} is a folder; the library call takes one file "
+                       "(the commands take folders)")
     if lang is None:
         found = language_of_path(p)
         if found is None:
@@ -77,6 +86,10 @@ def read_source(path: str | os.PathLike[str], lang: str | None = None) -> tuple[
     if not p.is_file():
         raise UseError(f"no such file: {os.fspath(path)}")
     try:
+        size = p.stat().st_size
+        if size > max_bytes:
+            raise UseError(f"{os.fspath(path)} is {size} bytes, over the limit of {max_bytes}; "
+                           "raise it with --max-bytes")
         data = p.read_bytes()
     except OSError as e:
         raise UseError(f"cannot read {os.fspath(path)}: {e.strerror or e}") from None
@@ -101,10 +114,20 @@ def _slice(data: bytes, start: int, end: int) -> str:
     return textwrap.dedent(text).rstrip() + "\n"
 
 
-def find_functions(source: str | bytes, lang: str) -> list[Function]:
+def find_functions(source: str | bytes, lang: str, max_bytes: int = MAX_BYTES) -> list[Function]:
     """The functions and methods of ``source`` in file order (lambdas left out)."""
+    return _functions_and_errors(source, lang, max_bytes)[0]
+
+
+def _functions_and_errors(source: str | bytes, lang: str, max_bytes: int = MAX_BYTES
+                          ) -> tuple[list[Function], list[int]]:
+    """(functions, lines of the syntax errors) of ``source``."""
+    from ttune.cpg import CPGConfig, extract
+
     data = source.encode("utf-8") if isinstance(source, str) else bytes(source)
-    cpg = extract(data, lang)
+    cpg = extract(data, lang, CPGConfig(max_bytes=max_bytes))
+    error_lines = (sorted({n.line for n in cpg.nodes if n.kind == "ERROR"})
+                   if cpg.syntax_errors else [])
     parent: dict[int, int] = {}
     name_line: dict[int, int] = {}
     for e in cpg.edges:
@@ -141,17 +164,32 @@ def find_functions(source: str | bytes, lang: str) -> list[Function]:
             )
         )
     out.sort(key=lambda f: (f.start_byte, f.end_byte))
-    return out
+    return out, error_lines
 
 
-def functions_of_file(
-    path: str | os.PathLike[str], lang: str | None = None
-) -> tuple[str, list[Function]]:
-    """(language, functions) of a file; UseError when it holds no function."""
-    data, lang = read_source(path, lang)
-    functions = find_functions(data, lang)
+class SourceWarning(UserWarning):
+    """A source file the commands can read only in part (syntax errors). One line."""
+
+
+def _syntax_note(error_lines: Sequence[int]) -> str:
+    n = len(error_lines)
+    return (f"{n} syntax error{'s' if n > 1 else ''} (line{'s' if n > 1 else ''} "
+            f"{', '.join(map(str, error_lines[:5]))}{', ...' if n > 5 else ''})")
+
+
+def functions_of_file(path: str | os.PathLike[str], lang: str | None = None,
+                      max_bytes: int = MAX_BYTES) -> tuple[str, list[Function]]:
+    """(language, functions) of a file; UseError when it holds no function. Syntax errors are
+    named: in the error when no function is left, else in a :class:`SourceWarning` (functions
+    around them may be missing or cut)."""
+    data, lang = read_source(path, lang, max_bytes)
+    functions, error_lines = _functions_and_errors(data, lang, max_bytes)
     if not functions:
-        raise UseError(f"{os.fspath(path)} holds no function or method")
+        why = f" it could parse: {_syntax_note(error_lines)}" if error_lines else ""
+        raise UseError(f"{os.fspath(path)} holds no function or method{why}")
+    if error_lines:
+        warnings.warn(SourceWarning(f"{os.fspath(path)}: {_syntax_note(error_lines)}; functions "
+                                    "near them may be missing or cut"), stacklevel=2)
     return lang, functions
 
 
@@ -191,60 +229,144 @@ def _threads_for(backbone: str) -> int | None:
 
 
 def _predict(resolved: ResolvedModel, records: list[dict], task: str, *, num_beams: int,
-             batch_size: int, max_new_tokens: int | None, device: str) -> list[str]:
-    import torch  # lazy: a prediction loads torch; --help and bad input fail fast without it
+             batch_size: int, max_new_tokens: int | None, device: str,
+             loaded: dict | None = None) -> list[str]:
+    """Texts generated for ``records`` with ``resolved``; ``loaded`` keeps the model loaded
+    between calls of one command (a folder of files, a file read a batch at a time)."""
+    import torch
 
-    from ttune.train.predict import predict  # lazy: loads torch and transformers
+    from ttune.options import resolve_device
+    from ttune.train.predict import Predictor
 
-    before = torch.get_num_threads()
-    threads = _threads_for(resolved.backbone) if device == "cpu" else None
-    if threads:
-        torch.set_num_threads(threads)
-    try:
+    loaded = {} if loaded is None else loaded
+    key = (resolved, task, num_beams, batch_size, max_new_tokens, device)
+    if key not in loaded:
         with warnings.catch_warnings():
             if resolved.builtin:
                 # The built-in transducers were trained on the backbone at another path; same
                 # weights.
                 warnings.filterwarnings("ignore", message="method was trained on")
-            return predict(
-                resolved.transducer,
-                records,
-                model=resolved.backbone,
-                task=task,
-                batch_size=batch_size,
-                num_beams=num_beams,
-                max_new_tokens=max_new_tokens,
-                device=device,
-            )
+            loaded[key] = Predictor(resolved.transducer, model=resolved.backbone, task=task,
+                                    batch_size=batch_size, num_beams=num_beams,
+                                    max_new_tokens=max_new_tokens, device=device)
+    predictor = loaded[key]
+    before = torch.get_num_threads()
+    threads = _threads_for(resolved.backbone) if resolve_device(device) == "cpu" else None
+    if threads:
+        torch.set_num_threads(threads)
+    try:
+        return predictor(records)
     finally:
         torch.set_num_threads(before)
 
 
+def source_files(path: str | os.PathLike[str]) -> list[Path]:
+    """``[path]`` for a file; every .py, .java and .cs file under a folder (sorted, hidden
+    folders skipped), as ``ttune cpg`` reads one."""
+    from ttune.cpg.batch import supported_files
+
+    p = Path(path)
+    if p.is_dir():
+        return supported_files(p)
+    return [p]
+
+
+@dataclass(frozen=True)
+class Job:
+    """One function of one file to generate for."""
+
+    file: Path
+    function: Function
+    record: dict[str, Any]
+    resolved: ResolvedModel
+
+
+def _run(task: str, path: str | os.PathLike[str], plan: Any, *, num_beams: int = 1,
+         batch_size: int = 8, max_new_tokens: int | None = None, device: str = "auto",
+         max_bytes: int = MAX_BYTES, on_skip: Any = None, progress: bool = False) -> Any:
+    """Generate for the functions that ``plan(file, lang, functions, data)`` picks (a list of Jobs)
+    in every file of ``path``; yields (Job, text) a batch at a time, in file order. A folder's
+    unreadable files go to ``on_skip(path, reason)`` and are skipped; one named file fails."""
+    from ttune.options import GenerationOptions
+
+    GenerationOptions(num_beams=num_beams, max_new_tokens=max_new_tokens, batch_size=batch_size,
+                      device=device)  # bad settings fail before any file is read
+    folder = Path(path).is_dir()
+    files = source_files(path)
+    if not files:
+        raise UseError(f"{os.fspath(path)} holds no .py, .java or .cs file")
+    bar = None
+    if progress:
+        from tqdm.auto import tqdm
+
+        # Shown only when the run takes longer than 2 s.
+        bar = tqdm(total=0, desc=f"{task} functions", unit="fn", delay=2, leave=False)
+    loaded: dict = {}
+    try:
+        for file in files:
+            try:
+                lang, functions = functions_of_file(file, max_bytes=max_bytes)
+                jobs = plan(file, lang, functions)
+            except (UseError, ValueError) as e:
+                if not folder:
+                    raise
+                if on_skip is not None:
+                    on_skip(file, str(e).splitlines()[0])
+                continue
+            if bar is not None:
+                bar.total += len(jobs)
+                bar.refresh()
+            for i in range(0, len(jobs), batch_size):
+                chunk = jobs[i:i + batch_size]
+                texts = _predict(chunk[0].resolved, [j.record for j in chunk], task,
+                                 num_beams=num_beams, batch_size=batch_size,
+                                 max_new_tokens=max_new_tokens, device=device, loaded=loaded)
+                if bar is not None:
+                    bar.update(len(chunk))
+                yield from zip(chunk, texts)
+    finally:
+        if bar is not None:
+            bar.close()
+
+
 # ------------------------------------------------------------------------------ summarize
-def summarize_file(
-    path: str | os.PathLike[str],
-    function: str | None = None,
-    model: str | None = None,
-    transducer: str | os.PathLike | None = None,
-    *,
-    num_beams: int = 4,
-    batch_size: int = 8,
-    max_new_tokens: int | None = None,
-    device: str = "cpu",
-) -> list[dict[str, Any]]:
-    """One summary per function of ``path`` (only those matching ``function`` when given):
-    ``[{"name", "line", "summary"}]`` in file order."""
-    lang, functions = functions_of_file(path)
-    if function is not None:
-        functions = select_functions(functions, function)
-    resolved = resolve_model("summarize", lang, model, transducer)
-    records = [
-        {"id": f"{f.name}:{f.line}", "source": f.source, "source_lang": lang, "target_lang": "en"}
-        for f in functions
-    ]
-    texts = _predict(resolved, records, "summarize", num_beams=num_beams, batch_size=batch_size,
-                     max_new_tokens=max_new_tokens, device=device)
-    return [{"name": f.name, "line": f.line, "summary": s} for f, s in zip(functions, texts)]
+NO_SUMMARY = "(no summary: the model's output was not text)"
+"""What a summary that is not text (punctuation and quotes only) is replaced with."""
+
+
+def is_text(summary: str) -> bool:
+    """Whether a generated summary reads as text: it holds a word of two or more letters and at
+    least half of its non-space characters are letters or digits."""
+    chars = [c for c in summary if not c.isspace()]
+    if not chars or not re.search(r"[^\W\d_]{2,}", summary):
+        return False
+    return sum(c.isalnum() for c in chars) >= len(chars) / 2
+
+
+def iter_summaries(path: str | os.PathLike[str], function: str | None = None,
+                   model: str | None = None, transducer: str | os.PathLike | None = None,
+                   **kw: Any) -> Any:
+    """Summaries of the functions of a file or of every source file under a folder, yielded as
+    they are generated: ``{"file", "name", "line", "summary"}`` (a summary that is not text is
+    :data:`NO_SUMMARY`). ``kw``: :func:`_run`'s."""
+    def plan(file: Path, lang: str, functions: list[Function]) -> list[Job]:
+        if function is not None:
+            functions = select_functions(functions, function)
+        resolved = resolve_model("summarize", lang, model, transducer)
+        return [Job(file, f, {"id": f"{f.name}:{f.line}", "source": f.source, "source_lang": lang,
+                              "target_lang": "en"}, resolved) for f in functions]
+
+    for job, text in _run("summarize", path, plan, **kw):
+        yield {"file": str(job.file), "name": job.function.name, "line": job.function.line,
+               "summary": text if is_text(text) else NO_SUMMARY}
+
+
+def summarize_file(path: str | os.PathLike[str], function: str | None = None, model: str | None = None,
+                   transducer: str | os.PathLike | None = None, **kw: Any) -> list[dict[str, Any]]:
+    """One summary per function of the file ``path`` (only those matching ``function`` when
+    given): ``[{"name", "line", "summary"}]`` in file order."""
+    return [{k: v for k, v in r.items() if k != "file"}
+            for r in iter_summaries(path, function, model, transducer, **kw)]
 
 
 # ------------------------------------------------------------------------------ assert
@@ -295,88 +417,113 @@ def with_placeholder(test: Function, lang: str) -> str:
     return src[:close].rstrip() + f" {PLACEHOLDER} ; }}\n"
 
 
-def generate_assert(
-    test_file: str | os.PathLike[str],
-    function: str,
-    focal: str | os.PathLike | None = None,
-    model: str | None = None,
-    transducer: str | os.PathLike | None = None,
-    *,
-    num_beams: int = 4,
-    max_new_tokens: int | None = None,
-    device: str = "cpu",
-) -> dict[str, Any]:
-    """The assertion for test ``function`` of ``test_file`` (at its ``"<AssertPlaceHolder>"``
-    statement, else at the end of its body). The focal method (the method under test, given to the
-    model after the test as in ATLAS) is the last function the test calls that ``focal`` (a file)
-    defines, else that the test file itself defines. Returns {"name", "line", "focal",
-    "assertion"}."""
-    lang, functions = functions_of_file(test_file)
-    matches = select_functions(functions, function)
-    if len(matches) > 1:
-        raise UseError(f"{function!r} names {len(matches)} functions (lines "
-                       f"{', '.join(str(f.line) for f in matches)}); pass --function NAME:LINE")
-    test = matches[0]
-    data, _ = read_source(test_file, lang)
-    if focal is not None:
-        focal_lang, candidates = functions_of_file(focal)
-        if focal_lang != lang:
-            raise UseError(f"the focal file is {focal_lang} but the test is {lang}")
-    else:
-        candidates = [f for f in functions if f.start_byte != test.start_byte]
+def _assert_record(test: Function, lang: str, data: bytes, candidates: Sequence[Function]
+                   ) -> tuple[dict, Function | None]:
+    """The model input of one test (placeholder, then its focal method) and the focal method."""
     by_name: dict[str, Function] = {}
     for f in candidates:
-        by_name.setdefault(f.simple_name, f)
+        if f.start_byte != test.start_byte:
+            by_name.setdefault(f.simple_name, f)
     focal_fn = None
     for called in reversed(_called_names(data, lang, test)):
         if not called.startswith("assert") and called in by_name and called != test.simple_name:
             focal_fn = by_name[called]
             break
     source = with_placeholder(test, lang) + ("\n" + focal_fn.source if focal_fn else "")
-    resolved = resolve_model("assert", lang, model, transducer)
-    record = {"id": test.name, "source": source, "source_lang": lang, "target_lang": lang}
-    [assertion] = _predict(resolved, [record], "assert", num_beams=num_beams, batch_size=1,
-                           max_new_tokens=max_new_tokens, device=device)
-    return {"name": test.name, "line": test.line, "focal": focal_fn.name if focal_fn else None,
-            "assertion": assertion}
+    return {"id": test.name, "source": source, "source_lang": lang, "target_lang": lang}, focal_fn
+
+
+def iter_asserts(test_path: str | os.PathLike[str], function: str | None = None,
+                 focal: str | os.PathLike | None = None, model: str | None = None,
+                 transducer: str | os.PathLike | None = None, **kw: Any) -> Any:
+    """Assertions for the test functions of a file or of every source file under a folder, yielded
+    as they are generated: ``{"file", "name", "line", "focal", "assertion"}``. The tests are those
+    ``function`` names, else every function whose name starts with ``test``. The assertion goes
+    at the test's ``"<AssertPlaceHolder>"`` statement, else at the end of its body. The focal
+    method (the method under test, given to the model after the test as in ATLAS) is the last
+    function the test calls that ``focal`` (a file) defines, else that the test's own file
+    defines."""
+    focal_functions = None
+    if focal is not None:
+        focal_lang, focal_functions = functions_of_file(
+            focal, max_bytes=kw.get("max_bytes", MAX_BYTES))
+
+    def plan(file: Path, lang: str, functions: list[Function]) -> list[Job]:
+        if function is not None:
+            tests = select_functions(functions, function)
+        else:
+            tests = [f for f in functions if f.simple_name.lower().startswith("test")]
+            if not tests:
+                raise UseError(f"{os.fspath(file)} holds no test function (named test...); "
+                               "pass --function NAME")
+        if focal_functions is not None and focal_lang != lang:
+            raise UseError(f"the focal file is {focal_lang} but the test is {lang}")
+        data, _ = read_source(file, lang, kw.get("max_bytes", MAX_BYTES))
+        resolved = resolve_model("assert", lang, model, transducer)
+        jobs = []
+        for test in tests:
+            record, focal_fn = _assert_record(test, lang, data, focal_functions or functions)
+            record["focal"] = focal_fn.name if focal_fn else None
+            jobs.append(Job(file, test, record, resolved))
+        return jobs
+
+    for job, text in _run("assert", test_path, plan, **kw):
+        yield {"file": str(job.file), "name": job.function.name, "line": job.function.line,
+               "focal": job.record["focal"], "assertion": text}
+
+
+def generate_assert(test_file: str | os.PathLike[str], function: str,
+                    focal: str | os.PathLike | None = None, model: str | None = None,
+                    transducer: str | os.PathLike | None = None, **kw: Any) -> dict[str, Any]:
+    """The assertion for test ``function`` of the file ``test_file`` (see :func:`iter_asserts`).
+    Returns {"name", "line", "focal", "assertion"}."""
+    lang, functions = functions_of_file(test_file, max_bytes=kw.get("max_bytes", MAX_BYTES))
+    matches = select_functions(functions, function)
+    if len(matches) > 1:
+        raise UseError(f"{function!r} names {len(matches)} functions (lines "
+                       f"{', '.join(str(f.line) for f in matches)}); pass --function NAME:LINE")
+    [result] = iter_asserts(test_file, function, focal, model, transducer, **kw)
+    return {k: v for k, v in result.items() if k != "file"}
 
 
 # ------------------------------------------------------------------------------ translate
-def translate_file(
-    path: str | os.PathLike[str],
-    to: str,
-    function: str | None = None,
-    model: str | None = None,
-    transducer: str | os.PathLike | None = None,
-    *,
-    num_beams: int = 4,
-    batch_size: int = 4,
-    max_new_tokens: int | None = None,
-    device: str = "cpu",
-) -> list[dict[str, Any]]:
-    """Each outermost function of ``path`` (nested ones travel with their parent) translated into
-    language ``to``: ``[{"name", "line", "translation"}]``."""
-    target = find_language(to)
-    if target is None:
-        raise UseError(f"cannot translate to {to!r}; targets: {', '.join(language_names())}")
-    to = target.name
-    lang, functions = functions_of_file(path)
-    if to == lang:
-        raise UseError(f"{os.fspath(path)} is already {lang}")
-    functions = select_functions(functions, function) if function is not None else \
-        [f for f in functions if not f.nested]
-    resolved = resolve_model("translate", lang, model, transducer, target_lang=to)
-    records = [
-        {"id": f"{f.name}:{f.line}", "source": f.source, "source_lang": lang, "target_lang": to}
-        for f in functions
-    ]
-    texts = _predict(resolved, records, "translate", num_beams=num_beams, batch_size=batch_size,
-                     max_new_tokens=max_new_tokens, device=device)
-    return [{"name": f.name, "line": f.line, "translation": t} for f, t in zip(functions, texts)]
+def iter_translations(path: str | os.PathLike[str], to: str, function: str | None = None,
+                      model: str | None = None, transducer: str | os.PathLike | None = None,
+                      **kw: Any) -> Any:
+    """Each outermost function (nested ones travel with their parent), or those ``function``
+    names, of a file or of every source file under a folder, translated into language ``to``;
+    yielded as they are generated: ``{"file", "name", "line", "translation"}``."""
+    if to not in _TRANSLATE_TARGETS:
+        raise UseError(f"cannot translate to {to!r}; targets: {', '.join(_TRANSLATE_TARGETS)}")
+
+    def plan(file: Path, lang: str, functions: list[Function]) -> list[Job]:
+        if to == lang:
+            raise UseError(f"{os.fspath(file)} is already {lang}")
+        functions = select_functions(functions, function) if function is not None else \
+            [f for f in functions if not f.nested]
+        resolved = resolve_model("translate", lang, model, transducer, target_lang=to)
+        return [Job(file, f, {"id": f"{f.name}:{f.line}", "source": f.source, "source_lang": lang,
+                              "target_lang": to}, resolved) for f in functions]
+
+    for job, text in _run("translate", path, plan, **kw):
+        yield {"file": str(job.file), "name": job.function.name, "line": job.function.line,
+               "translation": text}
+
+
+def translate_file(path: str | os.PathLike[str], to: str, function: str | None = None,
+                   model: str | None = None, transducer: str | os.PathLike | None = None,
+                   **kw: Any) -> list[dict[str, Any]]:
+    """Each outermost function of the file ``path`` translated into language ``to``:
+    ``[{"name", "line", "translation"}]`` (see :func:`iter_translations`)."""
+    return [{k: v for k, v in r.items() if k != "file"}
+            for r in iter_translations(path, to, function, model, transducer, **kw)]
+
+
+def render_translation(r: dict, to: str) -> str:
+    """One translation after a comment naming its source function."""
+    return f"{_COMMENT.get(to, '//')} {r['name']} (line {r['line']})\n{r['translation'].rstrip()}\n"
 
 
 def render_translations(results: Sequence[dict], to: str) -> str:
     """The translations as one text, each after a comment naming its source function."""
-    found = find_language(to)
-    mark = found.line_comment if found is not None else "//"
-    return "\n".join(f"{mark} {r['name']} (line {r['line']})\n{r['translation'].rstrip()}\n" for r in results)
+    return "\n".join(render_translation(r, to) for r in results)

@@ -253,3 +253,48 @@ def test_unknown_validation_metric_fails_before_training(make_config, data_files
     with pytest.raises(ValueError, match="early_stopping_metric: unknown metric 'blue'"):
         train(cfg)
     assert not (Path(cfg.output_dir) / "checkpoints").exists()
+
+
+def test_garbled_training_file_is_named_once(make_config, tmp_path):
+    """Issue 11 defect 7: the message named the file twice, the second time in stray quotes."""
+    from ttune.train.engine import train
+
+    garbled = tmp_path / "garbled.jsonl"
+    garbled.write_text("garbage\n{\"x\": 1\nnot json\n")
+    with pytest.raises(ValueError) as e:
+        train(make_config(train_file=str(garbled)))
+    assert str(e.value) == (f"training file {garbled}: all 3 lines are malformed "
+                            "(line 1: invalid JSON (Expecting value at column 1))")
+
+
+def test_a_run_that_fails_to_start_leaves_no_folder(make_config, tmp_path):
+    """Issue 11 defect 8: a bad model path left an output folder holding only train_config.json."""
+    from ttune.train.engine import train
+
+    out = tmp_path / "new-run"
+    with pytest.raises(ValueError, match="backbone path not found"):
+        train(make_config(output_dir=str(out), model=str(tmp_path / "no-such-model")))
+    assert not out.exists()
+    with pytest.raises(ValueError, match="unknown method"):
+        train(make_config(output_dir=str(out), method="nope"))
+    assert not out.exists()
+    kept = tmp_path / "users-folder"
+    kept.mkdir()
+    (kept / "notes.txt").write_text("mine")
+    with pytest.raises(ValueError, match="backbone path not found"):
+        train(make_config(output_dir=str(kept), model=str(tmp_path / "no-such-model")))
+    assert sorted(p.name for p in kept.iterdir()) == ["notes.txt"]
+
+
+def test_progress_bar_says_validating_and_a_rerun_says_it_resumes(make_config, data_files, capsys):
+    """Issue 11 defects 14 and 16: the bar stalled without a word while validating; a rerun of
+    the README's command finished in a fraction of the time because it only resumed, silently."""
+    from ttune.train.engine import train
+
+    config = make_config(valid_file=str(data_files["valid"]), progress=True, max_steps=2)
+    train(config)
+    err = capsys.readouterr().err
+    assert "validating" in err and "training" in err
+    train(config)
+    err = capsys.readouterr().err
+    assert f"{config.output_dir} already holds this run at step 2: nothing left to train" in err

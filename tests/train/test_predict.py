@@ -172,23 +172,11 @@ def test_cli_train_predict_info_and_errors(trained, backbone_dir, data_files, ca
     assert r.exit_code == 1
     assert_one_line_error(r.stderr, "no usable record|empty")
 
-    r = runner.invoke(
-        app,
-        [
-            "train",
-            "--train",
-            str(data_files["train"]),
-            "--output",
-            str(tmp_path / "r2"),
-            "--model",
-            str(backbone_dir),
-            "--method",
-            "nope",
-            "--no-progress",
-        ],
-    )
-    assert r.exit_code == 1
+    r = runner.invoke(app, ["train", "--train", str(data_files["train"]), "--output", str(tmp_path / "r2"),
+                            "--model", str(backbone_dir), "--method", "nope", "--no-progress"])
+    assert r.exit_code == 2  # a usage error: refused while the options are parsed
     assert_one_line_error(r.stderr, "unknown method 'nope'")
+    assert not (tmp_path / "r2").exists()
 
 
 def test_predict_on_another_backbone_is_refused(trained, records, tmp_path):
@@ -201,3 +189,28 @@ def test_predict_on_another_backbone_is_refused(trained, records, tmp_path):
     )
     with pytest.raises(ValueError, match="another backbone"):
         predict(trained, records[:2], model=str(other))
+
+
+def test_info_checks_the_weights_file(trained, tmp_path):
+    """Issue 11 defect 9: `ttune info` called a checkpoint with a truncated method.safetensors
+    fine, because it read the JSON files only."""
+    import shutil
+
+    from typer.testing import CliRunner
+
+    from ttune.cli.main import app
+
+    copy = tmp_path / "copy"
+    shutil.copytree(trained, copy)
+    assert CliRunner().invoke(app, ["info", str(copy)]).exit_code == 0
+    weights = copy / "method.safetensors"
+    data = weights.read_bytes()
+    weights.write_bytes(data[:-100])
+    r = CliRunner().invoke(app, ["info", str(copy)])
+    assert r.exit_code == 1
+    assert_one_line_error(r.stderr, r"method\.safetensors is truncated or corrupt")
+    weights.write_bytes(data[:5])
+    info = ["info", str(copy)]
+    assert_one_line_error(CliRunner().invoke(app, info).stderr, "truncated or corrupt")
+    weights.unlink()
+    assert_one_line_error(CliRunner().invoke(app, info).stderr, "no method.safetensors")

@@ -8,9 +8,13 @@ from __future__ import annotations
 
 import json
 import shlex
+from dataclasses import asdict
 from pathlib import Path
 
 import typer
+
+from ttune.cli.options import with_config
+from ttune.options import GenerationOptions
 
 data_app = typer.Typer(help="Convert research data sets, build samples from real code, clean data.",
                        no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False)
@@ -171,53 +175,31 @@ def significance(
         raise _fail(exc) from None
 
 
+@with_config(GenerationOptions, param="gen")
 def evaluate(
-    checkpoint: Path = typer.Option(..., "--checkpoint", help="Trained method folder."),
+    gen: GenerationOptions,
+    checkpoint: Path = typer.Option(..., "--checkpoint", "-c", help="Trained method folder."),
     task: str = typer.Option(..., "--task", help="summarize, assert, translate or custom."),
     test: Path = typer.Option(..., "--test", help="Test JSONL."),
-    output: Path = typer.Option(
-        ..., "--output", help="Results JSON to write (predictions go beside it)."
-    ),
-    limit: int | None = typer.Option(None, "--limit", help="Evaluate the first N records only."),
-    metric: list[str] = typer.Option(
-        [], "--metric", help="Metric (repeatable; default: the task's)."
-    ),
-    num_beams: int = typer.Option(1, "--num-beams", help="Beam width."),
-    batch_size: int = typer.Option(8, "--batch-size", help="Examples per generation batch."),
-    model: str | None = typer.Option(
-        None, "--model", help="Backbone (ttune-tiny, a folder or a hub id) if not the checkpoint's."
-    ),
+    output: Path = typer.Option(..., "--output", "-o",
+                                help="Results JSON to write (predictions go beside it)."),
+    limit: Optional[int] = typer.Option(None, "--limit", help="Evaluate the first N records only."),
+    metric: List[str] = typer.Option([], "--metric", help="Metric (repeatable; default: the task's)."),
+    model: Optional[str] = typer.Option(None, "--model", help="Backbone (ttune-tiny, a folder or a hub id) if not the checkpoint's."),
 ) -> None:
     """Generate for the test records (sources only), score them, write the results file."""
     from ttune import api
 
     kw = {"model": model} if model else {}
     try:
-        res = api.evaluate(
-            checkpoint,
-            task,
-            test,
-            output,
-            limit=limit,
-            metrics=metric or None,
-            num_beams=num_beams,
-            batch_size=batch_size,
-            **kw,
-            command=_command(
-                "eval",
-                {
-                    "--checkpoint": checkpoint,
-                    "--task": task,
-                    "--test": test,
-                    "--output": output,
-                    "--limit": limit,
-                    "--metric": metric,
-                    "--num-beams": num_beams,
-                    "--batch-size": batch_size,
-                    "--model": model,
-                },
-            ),
-        )
+        res = api.evaluate(checkpoint, task, test, output, limit=limit, metrics=metric or None,
+                           **asdict(gen), **kw,
+                           command=_command("eval", {
+                               "--checkpoint": checkpoint, "--task": task, "--test": test,
+                               "--output": output, "--limit": limit, "--metric": metric,
+                               "--num-beams": gen.num_beams, "--batch-size": gen.batch_size,
+                               "--max-new-tokens": gen.max_new_tokens, "--device": gen.device,
+                               "--model": model}))
     except (ValueError, OSError) as exc:
         raise _fail(exc) from None
     if res.get("malformed_note"):

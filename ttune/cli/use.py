@@ -1,133 +1,155 @@
 """`ttune summarize`, `ttune assert`, `ttune translate`: the end-user commands.
 
 Argument parsing only; the work is in ttune.api (ttune.use). Nothing heavy is imported until a
-command runs, so `ttune summarize --help` does not load torch.
+command runs, so `ttune summarize --help` does not load torch. Each result is printed as soon as
+it is generated (a folder or a large file shows a progress bar on stderr while it runs).
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+import sys
+import warnings
+from collections.abc import Callable, Iterator
+from dataclasses import asdict
 from pathlib import Path
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, Any, Optional
 
 import typer
 
-from ttune.cpg.languages import describe
+from ttune.cli.errors import errors_as_fail
+from ttune.cli.options import with_config
+from ttune.options import GenerationOptions
+from ttune.use import MAX_BYTES, SourceWarning
 
-T = TypeVar("T")
-
-# The options all three commands share, declared once so their names and help stay the same
-# (`ttune predict` takes the same --num-beams and --device).
-ModelOption = Annotated[
-    str | None,
-    typer.Option(
-        "--model",
-        help="Backbone: a local folder, a hub id, or ttune-tiny (the built-in one). Default: the "
-             "transducer's own.",
-    ),
-]
-TransducerOption = Annotated[
-    Path | None,
-    typer.Option(
-        "--transducer",
-        help="A trained method folder (ttune train's output). Default: the built-in model for this "
-             "task.",
-    ),
-]
-BeamsOption = Annotated[int, typer.Option("--num-beams", help="Beam width.")]
-DeviceOption = Annotated[str, typer.Option("--device", help="cpu, cuda, cuda:1, ...")]
+# The options all three commands share, declared once so their names and help stay the same.
+ModelOption = Annotated[Optional[str], typer.Option(
+    "--model", help="Backbone: a local folder, a hub id, or ttune-tiny (the built-in one). "
+                    "Default: the transducer's own.")]
+TransducerOption = Annotated[Optional[Path], typer.Option(
+    "--transducer", help="A trained method folder (ttune train's output). "
+                         "Default: the built-in model for this task.")]
+FunctionOption = Annotated[Optional[str], typer.Option(
+    "--function", "-f", help="Only this function: NAME, Class.NAME or NAME:LINE.")]
+MaxBytesOption = Annotated[int, typer.Option(
+    "--max-bytes", help="Refuse source files larger than this (as ttune cpg).")]
+JsonOption = Annotated[bool, typer.Option(
+    "--json", help="Print one JSON list when every function is done.")]
 
 
-def _quiet_libraries() -> None:
-    """Keep stderr for ttune's one-line errors: no load bars or advice from transformers."""
-    import os
-
-    os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
-    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
-    os.environ.setdefault(
-        "HF_HUB_DISABLE_PROGRESS_BARS", "1"
-    )  # also transformers' "Loading weights" bar
+def _warn(message: Any, category: type, *args: Any, **kwargs: Any) -> None:
+    if issubclass(category, SourceWarning):
+        typer.echo(f"warning: {message}", err=True)
 
 
-def _call(api_function: Callable[..., T], *args: Any, **kwargs: Any) -> T:
-    """Run a command's ttune.api function with quiet libraries; a bad input (ValueError) or an
-    unreadable file (OSError) ends the command with one line and exit code 1."""
-    from ttune.cli.main import errors_as_fail
+def _stream(results: Callable[..., Iterator[dict]], *args: Any, as_json: bool,
+            line: Callable[[dict, bool], str], blank_between: bool = False, **kwargs: Any) -> None:
+    """Print each result of ``results(*args, **kwargs)`` as it comes (``line(result, folder)``),
+    or one JSON list at the end; skipped files and syntax errors go to stderr as one line each."""
+    from tqdm import tqdm
 
-    _quiet_libraries()
-    with errors_as_fail(ValueError, OSError):
-        return api_function(*args, **kwargs)
+    folder = Path(args[0]).is_dir()
+    skipped: list[str] = []
 
+    def on_skip(path: Path, reason: str) -> None:
+        skipped.append(str(path))
+        typer.echo(f"skipped {path}: {reason}", err=True)
 
-def summarize(
-    file: Path = typer.Argument(..., help=f"A {describe(display=True)} source file."),
-    function: Optional[str] = typer.Option(None, "--function", "-f", help="Only this function: NAME, Class.NAME or NAME:LINE."),
-    as_json: bool = typer.Option(False, "--json", help="Print a JSON list of {name, line, summary}."),
-    model: ModelOption = None,
-    transducer: TransducerOption = None,
-    num_beams: BeamsOption = 4,
-    device: DeviceOption = "cpu",
-) -> None:
-    """Summarize every function and method of FILE: one line each, NAME (line N): summary."""
-    from ttune import api
-
-    results = _call(api.summarize_file, file, function, model=model, transducer=transducer,
-                    num_beams=num_beams, device=device)
+    collected, n = [], 0
+    with warnings.catch_warnings(), errors_as_fail(ValueError, OSError):
+        warnings.simplefilter("always", SourceWarning)
+        warnings.showwarning = _warn
+        for r in results(*args, on_skip=on_skip, progress=sys.stderr.isatty(), **kwargs):
+            n += 1
+            if as_json:
+                collected.append(r if folder else {k: v for k, v in r.items() if k != "file"})
+                continue
+            with tqdm.external_write_mode(file=sys.stdout):
+                print(("\n" if blank_between and n > 1 else "") + line(r, folder), flush=True)
     if as_json:
-        typer.echo(json.dumps(results, indent=2, ensure_ascii=False))
-        return
-    for r in results:
-        typer.echo(f"{r['name']} (line {r['line']}): {r['summary']}")
+        typer.echo(json.dumps(collected, indent=2, ensure_ascii=False))
+    if folder and skipped and n == 0:
+        raise typer.Exit(1)
 
 
+def _where(r: dict, folder: bool) -> str:
+    return (f"{r['file']}: " if folder else "") + f"{r['name']} (line {r['line']})"
+
+
+@with_config(GenerationOptions, param="gen")
+def summarize(
+    gen: GenerationOptions,
+    path: Path = typer.Argument(..., help="A Python, Java or C# source file, or a folder of them."),
+    function: FunctionOption = None,
+    as_json: JsonOption = False,
+    model: ModelOption = None,
+    transducer: TransducerOption = None,
+    max_bytes: MaxBytesOption = MAX_BYTES,
+) -> None:
+    """Summarize every function and method of PATH: one line each, NAME (line N): summary."""
+    from ttune import api
+
+    _stream(api.iter_summaries, path, function, model=model, transducer=transducer,
+            max_bytes=max_bytes, as_json=as_json,
+            line=lambda r, folder: f"{_where(r, folder)}: {r['summary']}", **asdict(gen))
+
+
+@with_config(GenerationOptions, param="gen")
 def assert_(
-    test_file: Path = typer.Argument(..., help=f"A test file ({describe(display=True)})."),
-    function: str = typer.Option(..., "--function", "-f", help="The test function: NAME, Class.NAME or NAME:LINE."),
-    focal: Optional[Path] = typer.Option(None, "--focal", help="The file of the code under test (default: the test file)."),
-    as_json: bool = typer.Option(False, "--json", help="Print {name, line, focal, assertion} as JSON."),
+    gen: GenerationOptions,
+    test_path: Path = typer.Argument(
+        ..., help="A test file (Java, Python or C#), or a folder of them."),
+    function: Annotated[Optional[str], typer.Option(
+        "--function", "-f", help="The test function: NAME, Class.NAME or NAME:LINE "
+                                 "(default: every function named test...).")] = None,
+    focal: Optional[Path] = typer.Option(
+        None, "--focal", help="The file of the code under test (default: the test's own file)."),
+    as_json: JsonOption = False,
     model: ModelOption = None,
     transducer: TransducerOption = None,
-    num_beams: BeamsOption = 4,
-    device: DeviceOption = "cpu",
+    max_bytes: MaxBytesOption = MAX_BYTES,
 ) -> None:
-    """Generate the assertion of test FUNCTION (at its "<AssertPlaceHolder>", else at its end)."""
+    """Generate the assertion of each test function (at its "<AssertPlaceHolder>", else at its
+    end)."""
     from ttune import api
 
-    result = _call(
-        api.generate_assert,
-        test_file,
-        function,
-        focal,
-        model=model,
-        transducer=transducer,
-        num_beams=num_beams,
-        device=device,
-    )
-    typer.echo(json.dumps(result, indent=2, ensure_ascii=False) if as_json else result["assertion"])
+    single = function is not None and not test_path.is_dir()
+    if single:  # one named test of one file: the assertion alone, or one JSON object
+        with errors_as_fail(ValueError, OSError):
+            r = api.generate_assert(test_path, function, focal, model=model, transducer=transducer,
+                                    max_bytes=max_bytes, **asdict(gen))
+        typer.echo(json.dumps(r, indent=2, ensure_ascii=False) if as_json else r["assertion"])
+        return
+    _stream(api.iter_asserts, test_path, function, focal, model=model, transducer=transducer,
+            max_bytes=max_bytes, as_json=as_json,
+            line=lambda r, folder: f"{_where(r, folder)}: {r['assertion']}", **asdict(gen))
 
 
+@with_config(GenerationOptions, param="gen")
 def translate(
-    file: Path = typer.Argument(..., help=f"A {describe(display=True)} source file."),
-    to: str = typer.Option(..., "--to", help=f"Target language: {describe()}."),
-    function: Optional[str] = typer.Option(None, "--function", "-f", help="Only this function: NAME, Class.NAME or NAME:LINE."),
-    as_json: bool = typer.Option(False, "--json", help="Print a JSON list of {name, line, translation}."),
+    gen: GenerationOptions,
+    path: Path = typer.Argument(..., help="A Java, Python or C# source file, or a folder of them."),
+    to: str = typer.Option(..., "--to", help="Target language: csharp, python or java."),
+    function: FunctionOption = None,
+    as_json: JsonOption = False,
     model: ModelOption = None,
     transducer: TransducerOption = None,
-    num_beams: BeamsOption = 4,
-    device: DeviceOption = "cpu",
+    max_bytes: MaxBytesOption = MAX_BYTES,
 ) -> None:
-    """Translate each function of FILE into another language (one method at a time)."""
+    """Translate each function of PATH into another language (one method at a time)."""
     from ttune import api
-    from ttune.use import render_translations
+    from ttune.use import render_translation
 
-    results = _call(api.translate_file, file, to, function, model=model, transducer=transducer,
-                    num_beams=num_beams, device=device)
-    typer.echo(json.dumps(results, indent=2, ensure_ascii=False) if as_json
-               else render_translations(results, to).rstrip("\n"))
+    def line(r: dict, folder: bool) -> str:
+        r = {**r, "name": _where(r, folder).rsplit(" (line", 1)[0]}
+        return render_translation(r, to).rstrip("\n")
+
+    _stream(api.iter_translations, path, to, function, model=model, transducer=transducer,
+            max_bytes=max_bytes, as_json=as_json, line=line, blank_between=True, **asdict(gen))
 
 
 def register(app: typer.Typer) -> None:
     app.command("summarize")(summarize)
     app.command("assert")(assert_)
     app.command("translate")(translate)
+

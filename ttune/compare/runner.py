@@ -46,9 +46,8 @@ from ttune.compare.report import write_report
 from ttune.cpg.cache import default_cache_dir
 from ttune.io import atomic_write_text
 from ttune.metrics import check_metric_name
-from ttune.runs import JsonConfig
-from ttune.tasks import get_task
-from ttune.train.config import TrainConfig
+from ttune.options import check_device
+from ttune.train.config import JsonConfig, default_cache_dir
 
 
 class CompareError(ValueError):
@@ -130,6 +129,9 @@ class CompareConfig(JsonConfig):
     zero)."""
     mixed_precision: str = "auto"
     """no, bf16 or fp16; auto = bf16 where a CUDA GPU supports it."""
+    device: str = "auto"
+    """Device of every run: auto (a CUDA GPU when there is one, else mps, else cpu), cpu, cuda,
+    cuda:N or mps."""
     cache_dir: str = field(default_factory=default_cache_dir)
     """CPG cache folder (shared by every run: graphs are extracted once)."""
     num_workers: int = 1
@@ -144,6 +146,8 @@ class CompareConfig(JsonConfig):
     def __post_init__(self) -> None:
         def bad(name: str, why: str) -> CompareError:
             return CompareError(f"{name}: {why} (got {getattr(self, name)!r})")
+
+        check_device(self.device)
 
         if isinstance(self.methods, str):
             self.methods = tuple(m.strip() for m in self.methods.split(",") if m.strip())
@@ -360,7 +364,7 @@ class CompareRunner:
             max_source_len=c.max_source_len, max_target_len=c.max_target_len,
             max_train_records=c.max_train_records, seed=seed, eval_every=c.eval_every,
             early_stopping_patience=c.early_stopping_patience, num_beams=c.num_beams,
-            max_new_tokens=self.new_tokens(), mixed_precision=c.mixed_precision,
+            max_new_tokens=self.new_tokens(), mixed_precision=c.mixed_precision, device=c.device,
             num_workers=c.num_workers, cache_dir=c.cache_dir, log_every=c.log_every,
             progress=c.progress)
 
@@ -419,7 +423,7 @@ class CompareRunner:
                                    num_beams=c.num_beams, batch_size=c.batch_size,
                                    command=c.command, max_new_tokens=self.new_tokens(),
                                    cache_dir=c.cache_dir, num_workers=c.num_workers,
-                                   device="cuda" if cuda else "cpu", on_generate=gen.append)
+                                   device=c.device)
         n = int(results["header"]["n_records"])
         gc.collect()
         return {"scores": results["scores"], "unavailable_metrics": results["unavailable_metrics"],
@@ -495,7 +499,12 @@ class CompareRunner:
 def run_comparison(config: CompareConfig,
                    on_event: Callable[[ProgressEvent], None] | None = None) -> dict[str, Any]:
     """Train and evaluate every method x seed of ``config``; write results.csv, results.json, the
-    plots and report.md into ``config.output_dir``; return the results dict."""
+    plots and report.md into ``config.output_dir``; return the results dict. A missing data file
+    fails at once (CompareError), not once per run."""
+    for what, name in (("training", config.train_file), ("test", config.test_file),
+                       ("validation", config.valid_file)):
+        if name is not None and not Path(name).is_file():
+            raise CompareError(f"{what} file not found: {name}")
     return CompareRunner(config, on_event).run()
 
 

@@ -7,9 +7,10 @@ Every field has an attribute docstring (the CLI's --help says the same) and is c
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
-from typing import Any
+from typing import Any, Literal, get_args
 
-from ttune.runs import JsonConfig
+from ttune.options import check_device
+from ttune.train.config import JsonConfig
 
 
 class PretrainError(ValueError):
@@ -28,9 +29,12 @@ DATASET_SOURCES = (
 )
 SOURCES = LOCAL_SOURCES + DATASET_SOURCES
 
-SCHEDULES = ("cosine", "linear", "constant")
-SAVE_DTYPES = ("float32", "float16", "bfloat16")
-PRECISIONS = ("auto", "bf16", "fp32")
+Schedule = Literal["cosine", "linear", "constant"]
+SaveDtype = Literal["float32", "float16", "bfloat16"]
+Precision = Literal["auto", "bf16", "fp32"]
+SCHEDULES: tuple[str, ...] = get_args(Schedule)
+SAVE_DTYPES: tuple[str, ...] = get_args(SaveDtype)
+PRECISIONS: tuple[str, ...] = get_args(Precision)
 
 # Named model shapes. "ttune-tiny" is the built-in backbone's: about 10.4M parameters with the
 # default 12,000-token vocabulary (21 MB in float16). The others come from ttune.backbone.
@@ -42,7 +46,7 @@ SHAPES: dict[str, dict[str, int]] = {
 # Options that may change between two invocations of one run (budgets and reporting); any other
 # difference means another training, which must not be mixed into the same folder.
 NON_RESUME_KEYS = ("output_dir", "max_minutes", "progress", "log_every", "checkpoint_every",
-                   "keep_checkpoints", "save_dtype", "command")
+                   "keep_checkpoints", "save_dtype", "command", "device")
 
 
 def shape_sizes(shape: str) -> dict[str, int]:
@@ -134,7 +138,7 @@ class PretrainConfig(JsonConfig):
     """AdamW decoupled weight decay."""
     warmup_steps: int = 200
     """Linear warm-up steps."""
-    schedule: str = "cosine"
+    schedule: Schedule = "cosine"
     """After warm-up: cosine (to min_lr_ratio at max_steps), linear (to 0) or constant."""
     min_lr_ratio: float = 0.1
     """Final learning rate of the cosine schedule as a fraction of lr."""
@@ -154,14 +158,15 @@ class PretrainConfig(JsonConfig):
     """Write a resumable checkpoint every N steps."""
     keep_checkpoints: int = 2
     """Checkpoints kept (oldest deleted)."""
-    save_dtype: str = "float32"
-    """Storage dtype of the final backbone (float16 halves its size; load it with a float32
-    dtype)."""
-    precision: str = "auto"
+    save_dtype: SaveDtype = "float32"
+    """Storage dtype of the final backbone (float16 halves its size; load it with a float32 dtype)."""
+    precision: Precision = "auto"
     """Compute precision: bf16 (autocast; weights and AdamW state stay float32), fp32, or auto
     (bf16 where the CPU/GPU computes it natively, e.g. AVX512-BF16, else fp32)."""
     threads: int | None = None
     """torch CPU threads (default: torch's choice)."""
+    device: str = "auto"
+    """Device to train on: auto (a CUDA GPU when there is one, else cpu), cpu, cuda or cuda:N."""
     progress: bool = True
     """Show a progress bar."""
     command: str = ""
@@ -245,6 +250,7 @@ class PretrainConfig(JsonConfig):
             )
         if self.max_minutes is not None and not self.max_minutes > 0:
             raise PretrainError(f"max_minutes must be positive, got {self.max_minutes}")
+        check_device(self.device)
         if self.threads is not None and self.threads <= 0:
             raise PretrainError(f"threads must be positive, got {self.threads}")
         sizes = self.model_sizes()  # unknown shape / bad override fail here, not after the corpus

@@ -34,8 +34,7 @@ from safetensors.torch import load_file, load_model, save_file, save_model
 from tqdm.auto import tqdm
 from transformers import AutoTokenizer, T5Config, T5ForConditionalGeneration
 
-from ttune.backbone import build_tokenizer, save_backbone
-from ttune.io import atomic_dir, atomic_write_text, remove_stale_temps
+from ttune.options import resolve_device
 from ttune.pretrain.config import PretrainConfig, PretrainError
 from ttune.pretrain.corpus import build_corpus, build_pairs, tokenizer_sample
 from ttune.pretrain.objectives import Pairs, objective_of, pack_pairs, prefix_lm
@@ -380,11 +379,13 @@ class Pretrainer(RunFolder):
 
     def run(self) -> Path:
         c = self.config
+        # "auto" keeps to cuda or cpu here: the loop's precision choice knows no mps.
+        name = "cpu" if c.device == "auto" and not torch.cuda.is_available() else c.device
+        device = torch.device(resolve_device("cuda" if name == "auto" else name))
         self._check_output()
         if c.threads:
             torch.set_num_threads(c.threads)
-        device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
-        precision = resolve_precision(c.precision, device.type)
+        precision = resolve_precision(c.precision, device)
         tok, ids, info = prepare_data(c, self.out)
         sentinels = tok.convert_tokens_to_ids([f"<extra_id_{k}>" for k in range(NUM_SENTINELS)])
         if tok.unk_token_id in sentinels:

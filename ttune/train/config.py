@@ -10,11 +10,13 @@ this and the other run configs (pretraining, comparison) the same JSON round tri
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import Any
+import json
+import os
+from dataclasses import asdict, dataclass, field, fields
+from pathlib import Path
+from typing import Any, ClassVar, Literal, Self, get_args
 
-from ttune.cpg.cache import default_cache_dir
-from ttune.runs import JsonConfig
+from ttune.options import check_device
 
 
 class ConfigError(ValueError):
@@ -42,8 +44,10 @@ RESUME_KEYS = (
     "max_train_records",
 )
 
-SCHEDULES = ("linear", "constant")
-PRECISIONS = ("auto", "no", "bf16", "fp16")
+Schedule = Literal["linear", "constant"]
+Precision = Literal["auto", "no", "bf16", "fp16"]
+SCHEDULES: tuple[str, ...] = get_args(Schedule)
+PRECISIONS: tuple[str, ...] = get_args(Precision)
 
 
 @dataclass
@@ -63,9 +67,9 @@ class TrainConfig(JsonConfig):
     """Run folder: checkpoints/, log.jsonl, and at the end the trained method (method_config.json,
     ...)."""
     task: str = "summarize"
-    """Task name (summarize, assert, translate, custom): how a record becomes model input."""
+    """Task name, registered in ttune.tasks: how a record becomes model input."""
     method: str = "transducer"
-    """Adaptation method (transducer, lora, prefix, prompt, linear, full, none, ...)."""
+    """Adaptation method, registered in ttune.methods."""
     method_options: dict[str, Any] = field(default_factory=dict)
     """Overrides of the method's config fields, e.g. {"r": 8} for lora."""
     valid_file: str | None = None
@@ -84,7 +88,7 @@ class TrainConfig(JsonConfig):
     """AdamW decoupled weight decay."""
     warmup_ratio: float = 0.0
     """Fraction of the optimizer steps spent warming the learning rate up linearly from 0."""
-    schedule: str = "linear"
+    schedule: Schedule = "linear"
     """Learning rate after warm-up: linear (decay to 0 at the last step) or constant."""
     max_grad_norm: float = 1.0
     """Clip the global gradient norm to this value (0 = no clipping)."""
@@ -109,9 +113,11 @@ class TrainConfig(JsonConfig):
     """Beam width when validation generates text for a metric."""
     max_new_tokens: int | None = None
     """Most tokens generated per example during validation (default: max_target_len)."""
-    mixed_precision: str = "auto"
-    """no, bf16 or fp16; auto = bf16 where the device computes it natively, otherwise no
-    (ttune.runs.resolve_precision)."""
+    mixed_precision: Precision = "auto"
+    """no, bf16 or fp16; auto = bf16 where a CUDA GPU supports it, otherwise no."""
+    device: str = "auto"
+    """Device to train on: auto (a CUDA GPU when there is one, else mps, else cpu), cpu, cuda,
+    cuda:N or mps."""
     num_workers: int = 1
     """Processes extracting CPGs (the cache makes a second run skip extraction)."""
     cache_dir: str = field(default_factory=default_cache_dir)
@@ -157,6 +163,7 @@ class TrainConfig(JsonConfig):
             raise bad("schedule", f"must be one of {', '.join(SCHEDULES)}")
         if self.mixed_precision not in PRECISIONS:
             raise bad("mixed_precision", f"must be one of {', '.join(PRECISIONS)}")
+        check_device(self.device)
         if not isinstance(self.seed, int):
             raise bad("seed", "must be an integer")
         if not self.early_stopping_metric:

@@ -41,7 +41,12 @@ def load_records(path: str | Path, what: str = "data", limit: int | None = None)
     try:
         records, bad = read_jsonl(p)
     except ValueError as e:
-        raise DataError(f"{what} file {p}: {str(e).splitlines()[0] if str(e) else e!r}") from None
+        # args[0], not str(e): a KeyError-based error would quote its message; the reader's
+        # message may already start with the path.
+        msg = str(e.args[0]) if e.args else type(e).__name__
+        msg = msg.splitlines()[0] if msg else type(e).__name__
+        raise DataError(f"{what} file {msg}" if msg.startswith(f"{p}:")
+                        else f"{what} file {p}: {msg}") from None
     if bad:
         shown = "; ".join(f"line {n}: {why}" for n, why in list(bad)[:3])
         log.warning("%s file %s: skipped %d malformed line(s) (%s)", what, p, len(bad), shown)

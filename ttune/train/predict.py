@@ -13,14 +13,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from ttune.backbone import load_backbone
-from ttune.cpg.cache import default_cache_dir
-from ttune.io import atomic_write_text
-from ttune.methods import load_method
-from ttune.metrics import score
-from ttune.tasks import get_task
-from ttune.train.data import load_records
-from ttune.train.inference import GenerateHook, generate_texts, method_collator, method_examples
+from ttune.options import GenerationOptions, resolve_device
+from ttune.train.io import atomic_write_text
 
 
 class CheckpointDirError(ValueError):
@@ -63,37 +57,59 @@ def load_trained(checkpoint_dir: str | Path, model: str | None = None, device: s
     return adapted, tokenizer, cfg
 
 
-def predict(checkpoint_dir: str | Path, records: Sequence[dict], *, model: str | None = None,
-            task: str | None = None, batch_size: int = 8, num_beams: int = 1,
-            max_new_tokens: int | None = None, cache_dir: str | None = None, num_workers: int = 1,
-            device: str = "cpu", progress: bool = False,
-            on_generate: GenerateHook | None = None) -> list[str]:
-    """One generated text per record, with beam search of width ``num_beams``, at most
-    ``max_new_tokens`` tokens (default: the run's max_target_len, else the task's);
-    ``on_generate`` receives the seconds spent generating (not loading or CPG extraction)."""
-    adapted, tokenizer, cfg = load_trained(checkpoint_dir, model=model, device=device)
-    t = get_task(task or cfg.get("task") or "summarize")
-    if not records:
-        return []
-    # The target never reaches the encoder: drop it before anything reads the record.
-    sources = [{k: v for k, v in r.items() if k != "target"} for r in records]
-    examples = method_examples(
-        adapted,
-        sources,
-        t,
-        tokenizer,
-        max_source_len=cfg.get("max_source_len") or t.max_source_len,
-        max_target_len=None,
-        with_labels=False,
-        cache_dir=cache_dir or default_cache_dir(),
-        num_workers=num_workers,
-        progress=progress,
-        desc="CPGs",
-    )
-    collate = method_collator(adapted, tokenizer, with_labels=False)
-    new_tokens = max_new_tokens or cfg.get("max_target_len") or t.max_target_len
-    return generate_texts(adapted, examples, collate, tokenizer, batch_size, num_beams, new_tokens,
-                          no_repeat_ngram_size=t.no_repeat_ngram_size, on_generate=on_generate)
+class Predictor:
+    """A trained method loaded once, generating for records a batch at a time (so that a caller
+    can show each result as soon as it is ready). The generation settings are checked, and the
+    device resolved, before anything is loaded."""
+
+    def __init__(self, checkpoint_dir: str | Path, *, model: str | None = None,
+                 task: str | None = None, batch_size: int = 8, num_beams: int = 1,
+                 max_new_tokens: int | None = None, cache_dir: str | None = None,
+                 num_workers: int = 1, device: str = "auto", progress: bool = False) -> None:
+        from ttune.tasks import get_task
+
+        GenerationOptions(num_beams=num_beams, max_new_tokens=max_new_tokens,
+                          batch_size=batch_size, device=device)
+        _check_dir(checkpoint_dir)
+        self.device = resolve_device(device)
+        self.adapted, self.tokenizer, self.cfg = load_trained(checkpoint_dir, model=model,
+                                                              device=self.device)
+        self.task = get_task(task or self.cfg.get("task") or "summarize")
+        self.batch_size, self.num_beams = batch_size, num_beams
+        self.cache_dir, self.num_workers, self.progress = cache_dir, num_workers, progress
+        self.new_tokens = (max_new_tokens or self.cfg.get("max_target_len")
+                           or self.task.max_target_len)
+
+    def __call__(self, records: Sequence[dict]) -> list[str]:
+        """One generated text per record, from its source only."""
+        from ttune.train.config import default_cache_dir
+        from ttune.train.data import Collator, build_examples, graph_options
+        from ttune.train.engine import generate_texts
+
+        if not records:
+            return []
+        t, tokenizer = self.task, self.tokenizer
+        # The target never reaches the encoder: drop it before anything reads the record.
+        sources = [{k: v for k, v in r.items() if k != "target"} for r in records]
+        needs_graph = bool(getattr(self.adapted, "needs_graph", False))
+        examples = build_examples(
+            sources, t, tokenizer,
+            max_source_len=self.cfg.get("max_source_len") or t.max_source_len,
+            max_target_len=None, with_labels=False, needs_graph=needs_graph,
+            cache_dir=self.cache_dir or default_cache_dir(), num_workers=self.num_workers,
+            progress=self.progress, desc="CPGs", **graph_options(self.adapted))
+        pad = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0
+        collate = Collator(pad, with_labels=False, with_graph=needs_graph)
+        return generate_texts(self.adapted, examples, collate, tokenizer, self.batch_size,
+                              self.num_beams, self.new_tokens,
+                              no_repeat_ngram_size=t.no_repeat_ngram_size)
+
+
+def predict(checkpoint_dir: str | Path, records: Sequence[dict], **kw: Any) -> list[str]:
+    """One generated text per record, with beam search of width ``num_beams`` (default 1:
+    greedy), at most ``max_new_tokens`` tokens (default: the run's max_target_len, else the
+    task's); the keywords are :class:`Predictor`'s."""
+    return Predictor(checkpoint_dir, **kw)(records)
 
 
 def predict_file(checkpoint_dir: str | Path, input_path: str | Path, output_path: str | Path,
@@ -126,10 +142,41 @@ def predict_file(checkpoint_dir: str | Path, input_path: str | Path, output_path
     return result
 
 
+def check_safetensors(path: Path) -> None:
+    """CheckpointDirError (one line) unless ``path`` is a whole safetensors file: its header parses
+    and the tensors it lists end exactly at the end of the file (a truncated copy fails)."""
+    try:
+        size = path.stat().st_size
+        with open(path, "rb") as f:
+            head = f.read(8)
+            n = int.from_bytes(head, "little")
+            raw = f.read(n) if len(head) == 8 and n <= size - 8 else None
+    except OSError as e:
+        raise CheckpointDirError(f"cannot read {path}: {e.strerror or e}") from None
+    if raw is None:
+        raise CheckpointDirError(f"{path} is truncated or corrupt (file of {size} bytes)")
+    try:
+        header = json.loads(raw)
+    except ValueError:  # JSONDecodeError and UnicodeDecodeError
+        raise CheckpointDirError(f"{path} is corrupt (its header is not JSON)") from None
+    if not isinstance(header, dict):
+        raise CheckpointDirError(f"{path} is corrupt (its header is not a JSON object)")
+    ends = [t["data_offsets"][1] for k, t in header.items()
+            if k != "__metadata__" and isinstance(t, dict) and "data_offsets" in t]
+    if ends and max(ends) != size - 8 - n:
+        raise CheckpointDirError(f"{path} is truncated or corrupt (its tensors need {max(ends)} "
+                                 f"bytes after the header, the file has {size - 8 - n})")
+
+
 def checkpoint_info(checkpoint_dir: str | Path) -> dict[str, Any]:
     """What a trained-method folder holds: backbone, method, trainable parameters, data, scores.
-    Reads JSON only (no model is loaded)."""
+    Reads the JSON files and the weights file's header (no model is loaded); a missing,
+    truncated or corrupt ``method.safetensors`` is an error."""
     d = _check_dir(checkpoint_dir)
+    weights = d / "method.safetensors"
+    if not weights.is_file():
+        raise CheckpointDirError(f"{d} has no method.safetensors (the method's weights)")
+    check_safetensors(weights)
     mc = _read_json(d / "method_config.json")
     tc = _read_json(d / "train_config.json") if (d / "train_config.json").is_file() else {}
     meta = mc.get("meta") if isinstance(mc.get("meta"), dict) else {}

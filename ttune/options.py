@@ -1,0 +1,76 @@
+"""Options shared by every command that loads a model: the device and the generation settings.
+
+:class:`GenerationOptions` is the one declaration of how text is generated (``ttune eval``,
+``ttune predict``, ``ttune summarize``/``assert``/``translate``); the CLI builds its options from
+it. Device names are checked here without importing torch (:func:`check_device`), and
+:func:`resolve_device` says in one line when the machine lacks the device asked for.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+DEVICE_HELP = "auto, cpu, cuda, cuda:N or mps"
+_DEVICE = re.compile(r"auto|cpu|mps|cuda(:\d+)?")
+
+
+class OptionError(ValueError):
+    """An option with a bad value. The message is one line and names the option."""
+
+
+def check_device(name: object) -> str:
+    """``name`` if it spells a device (auto, cpu, cuda, cuda:N, mps), else OptionError."""
+    if not isinstance(name, str) or not _DEVICE.fullmatch(name):
+        raise OptionError(f"device: {name!r} is not a device; use {DEVICE_HELP}")
+    return name
+
+
+def resolve_device(name: str) -> str:
+    """The torch device for ``name`` ("auto": cuda if there is one, else mps, else cpu);
+    OptionError (one line) when this machine or this build of torch lacks it."""
+    import torch  # heavy: only commands that load a model get here
+
+    check_device(name)
+    mps = getattr(torch.backends, "mps", None)
+    has_mps = bool(mps is not None and mps.is_available())
+    if name == "auto":
+        return "cuda" if torch.cuda.is_available() else "mps" if has_mps else "cpu"
+    if name.startswith("cuda"):
+        if not torch.cuda.is_available():
+            why = ("this torch was built without CUDA" if torch.version.cuda is None
+                   else "no CUDA GPU is visible")
+            raise OptionError(f"device: {name} is not available ({why}); use --device cpu")
+        index = int(name.split(":")[1]) if ":" in name else 0
+        if index >= torch.cuda.device_count():
+            raise OptionError(f"device: {name} is not available (this machine has "
+                              f"{torch.cuda.device_count()} CUDA device(s))")
+    if name == "mps" and not has_mps:
+        raise OptionError("device: mps is not available on this machine; use --device cpu")
+    return name
+
+
+@dataclass
+class GenerationOptions:
+    """How a trained method generates text. One default for every command: greedy decoding
+    (``num_beams=1``), as the training validation, ``ttune compare`` and the reported scores use."""
+
+    num_beams: int = 1
+    """Beam width (1 = greedy decoding)."""
+    max_new_tokens: int | None = None
+    """Most tokens generated per example (default: the run's or the task's target length)."""
+    batch_size: int = 8
+    """Examples generated together."""
+    device: str = "auto"
+    """Device to run on: auto (a CUDA GPU when there is one, else mps, else cpu), cpu, cuda,
+    cuda:N or mps."""
+
+    def __post_init__(self) -> None:
+        for name in ("num_beams", "batch_size"):
+            v = getattr(self, name)
+            if not isinstance(v, int) or isinstance(v, bool) or v < 1:
+                raise OptionError(f"{name}: must be an integer >= 1 (got {v!r})")
+        v = self.max_new_tokens
+        if v is not None and (not isinstance(v, int) or isinstance(v, bool) or v < 1):
+            raise OptionError(f"max_new_tokens: must be an integer >= 1 or unset (got {v!r})")
+        check_device(self.device)
