@@ -12,7 +12,8 @@ SOURCES = [
     "def first(items):\n    for it in items:\n        return it\n    return None\n",
 ]
 TARGETS = ["add two numbers", "negate a value", "the first item"]
-METHODS = ["none", "full", "linear", "lora", "prefix", "prompt", "transducer"]
+METHODS = ["none", "full", "linear", "lora", "prefix", "prompt", "transducer", "adapter",
+           "prompt-adapter", "prompt-attention", "cpg-prompt", "xprompt"]
 
 
 @pytest.fixture(scope="session")
@@ -59,10 +60,11 @@ def batch(tok):
 
 
 def make_trainable_nonzero(adapted) -> None:
-    """Move zero-initialised parts off zero (LoRA's B, the transducer's W_o) so every trainable
+    """Move zero-initialised parts off zero (LoRA's B, the transducer's W_o, adapters' up) so every trainable
     tensor gets a gradient, and so that a saved checkpoint is not just the initialisation."""
     g = torch.Generator().manual_seed(123)
     with torch.no_grad():
         for n, p in adapted.trainable_parameters():
-            if "lora_B" in n or n.endswith("fusion.o.weight"):
+            adapter_up = n.startswith("adapters.") and ".up." in n
+            if "lora_B" in n or n.endswith("fusion.o.weight") or adapter_up:
                 p.copy_(torch.randn(p.shape, generator=g) * 0.1)

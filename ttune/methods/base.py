@@ -155,6 +155,10 @@ class AdaptedModel(nn.Module):
     def _generate(self, inputs: dict[str, Tensor], **kw: Any) -> Tensor:
         return self.model.generate(**inputs, **kw)
 
+    def after_optimizer_step(self, step: int, optimizer=None) -> None:
+        """Called by the trainer after optimizer step ``step`` (1-based); a method with a training
+        schedule of its own (``xprompt``'s stages) overrides it. Default: nothing."""
+
     def trainable_parameters(self) -> list[tuple[str, nn.Parameter]]:
         return [(n, p) for n, p in self.named_parameters() if p.requires_grad]
 

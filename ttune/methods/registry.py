@@ -16,7 +16,8 @@ from typing import Any, Callable
 
 from ttune.methods.base import AdaptedModel, MethodConfig, MethodConfigError, UnknownMethodError
 
-BUILTINS = ("none", "full", "linear", "lora", "prefix", "prompt", "transducer", "ablations")
+BUILTINS = ("none", "full", "linear", "lora", "prefix", "prompt", "transducer", "ablations",
+            "adapter", "prompt_attention", "cpg_prompt", "xprompt")
 ENTRY_POINT_GROUP = "ttune.methods"
 
 

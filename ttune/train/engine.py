@@ -269,6 +269,7 @@ class Trainer(RunFolder):
                 self.optimizer.step()
                 self.scheduler.step()
                 st.step += 1
+                self.adapted.after_optimizer_step(st.step, self.optimizer)
                 st.batch_in_epoch += len(group)
                 bar.update(1)
                 if st.step % c.log_every == 0 or st.step == self.total_steps:
