@@ -103,10 +103,12 @@ def convert_dataset(fmt: str, input: "str | Path", output: "str | Path", split: 
 def build_dataset(task: str, source: "str | Path", output: "str | Path", lang: str = "python",
                   limit: "int | None" = 200, per_file: int = 2) -> dict:
     """Build task records from real code under ``source`` (folder or .zip): ``summarize``
-    (python|java functions with docstrings) or ``assert`` (Python test functions with one
-    assertion). Returns {"output", "records", "splits", "with_focal"?}."""
+    (python|java functions with docstrings), ``assert`` (Python test functions with one
+    assertion) or ``types`` (annotated Python functions, annotations as labels).
+    Returns {"output", "records", "splits", "with_focal"?}."""
     from ttune.data.build import build_assert, build_summarize
     from ttune.data.io import DataError, write_jsonl
+    from ttune.data.types import build_types
 
     if task == "summarize":
         records = build_summarize(source, lang, limit=limit, per_file=per_file)
@@ -114,8 +116,10 @@ def build_dataset(task: str, source: "str | Path", output: "str | Path", lang: s
         if lang != "python":
             raise DataError("the assert builder reads Python test files only (--lang python)")
         records = build_assert(source, limit=limit, per_file=per_file)
+    elif task == "types":
+        records = build_types(source, limit=limit, per_file=per_file)
     else:
-        raise DataError(f"no builder for task {task!r}; builders: summarize, assert")
+        raise DataError(f"no builder for task {task!r}; builders: summarize, assert, types")
     n = write_jsonl(output, records)
     splits: dict[str, int] = {}
     for r in records:

@@ -13,7 +13,7 @@ SOURCES = [
 ]
 TARGETS = ["add two numbers", "negate a value", "the first item"]
 METHODS = ["none", "full", "linear", "lora", "prefix", "prompt", "transducer", "adapter",
-           "prompt-adapter", "prompt-attention", "cpg-prompt", "xprompt"]
+           "prompt-adapter", "prompt-attention", "cpg-prompt", "xprompt", "topro"]
 
 
 @pytest.fixture(scope="session")

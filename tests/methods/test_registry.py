@@ -20,7 +20,7 @@ def test_unknown_method_lists_known_names():
     from ttune.methods import UnknownMethodError, get_method, make_config
 
     msg = ("unknown method 'nope'; known: adapter, cpg-prompt, full, linear, lora, none, prefix, "
-           "prompt, prompt-adapter, prompt-attention, transducer, "
+           "prompt, prompt-adapter, prompt-attention, topro, transducer, "
            "transducer-linear, transducer-no-ast, transducer-no-cdg, transducer-no-cfg, "
            "transducer-no-ddg, transducer-nograph, transducer-paper, xprompt")
     with pytest.raises(UnknownMethodError) as e:

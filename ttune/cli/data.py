@@ -63,7 +63,7 @@ def convert(
 
 @data_app.command("build")
 def build(
-    task: str = typer.Argument(..., help="summarize or assert."),
+    task: str = typer.Argument(..., help="summarize, assert or types."),
     source: Path = typer.Option(..., "--source", help="Folder of source files (or a .zip such as openjdk's src.zip)."),
     output: Path = typer.Option(..., "--output", help="JSONL file to write."),
     lang: str = typer.Option("python", "--lang", help="python or java (assert: python only)."),

@@ -17,7 +17,7 @@ from typing import Any, Callable
 from ttune.methods.base import AdaptedModel, MethodConfig, MethodConfigError, UnknownMethodError
 
 BUILTINS = ("none", "full", "linear", "lora", "prefix", "prompt", "transducer", "ablations",
-            "adapter", "prompt_attention", "cpg_prompt", "xprompt")
+            "adapter", "prompt_attention", "cpg_prompt", "xprompt", "topro")
 ENTRY_POINT_GROUP = "ttune.methods"
 
 

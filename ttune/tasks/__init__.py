@@ -17,6 +17,8 @@ translate  the code in the source language             the whole code           
                                                                                     exact_match, chrf
 custom     ``source`` as it is                         ``source`` as it is          sacrebleu, smooth_bleu4,
                                                                                     exact_match, chrf
+types      the function without annotations, then the  the function                 type_exact,
+           identifiers asked about (ttune.data.types)                               type_outer
 =========  ==========================================  ===========================  ==============
 
 Why the assert CPG covers the test method only: the focal methods in ATLAS are abstracted
@@ -31,9 +33,11 @@ Lengths are in backbone tokens: the paper truncates sources at 400 tokens.
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
+from typing import Callable
 
 from ttune.data.decode import split_test_and_focal
 from ttune.data.io import DataError, read_jsonl  # noqa: F401  (re-exported: the contract's reader)
+from ttune.data.types import types_input
 
 __all__ = ["Task", "get_task", "task_names", "read_jsonl", "DataError", "UnknownTaskError"]
 
@@ -64,6 +68,9 @@ class Task:
     the second top-level def) or ``both`` (same as source, named for the assert task)."""
     description: str = ""
     """One line for ``--help`` and model cards."""
+    formatter: Callable[[dict], str] | None = None
+    """Builds the input text from the record (None: its ``source``); the code whose CPG is read
+    must stay at the start of that text."""
 
     def __post_init__(self) -> None:
         if self.no_repeat_ngram_size < 0:
@@ -80,6 +87,8 @@ class Task:
 
     def format_input(self, record: dict) -> str:
         """The text given to the tokenizer."""
+        if self.formatter is not None:
+            return self.prefix + self.formatter(record)
         return self.prefix + _field(record, "source")
 
     def graph_code(self, record: dict) -> tuple[str, str, int]:
@@ -128,6 +137,9 @@ def _builtin() -> None:
     _register(Task("translate", 400, 400,
                    ("sacrebleu", "codebleu", "exact_match", "chrf"),
                    description="code in one language -> the same code in another (Java->C#, Java<->Python)"))
+    _register(Task("types", 400, 128, ("type_exact", "type_outer"), formatter=types_input,
+                   description="Python function without annotations -> the type of each "
+                               "parameter and annotated local"))
     _register(Task("custom", 400, 128,
                    ("sacrebleu", "smooth_bleu4", "exact_match", "chrf"),
                    description="any JSONL with source, target, source_lang, target_lang"))

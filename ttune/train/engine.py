@@ -101,6 +101,11 @@ class Trainer(RunFolder):
         self.adapted = apply_method(backbone, method_cfg, self.tokenizer)
         self.method_config = method_cfg
         self.params = [p for _, p in self.adapted.trainable_parameters()]
+        # what the model reads: the method may decompose records (topro: one per identifier)
+        self.valid_source_records = self.valid_records
+        self.train_records = self.adapted.expand_records(self.train_records, self.task)
+        if self.valid_records:
+            self.valid_records = self.adapted.expand_records(self.valid_records, self.task)
 
         needs_graph = bool(getattr(self.adapted, "needs_graph", False))
         common = dict(max_source_len=self.max_src, max_target_len=self.max_tgt, with_labels=True,
@@ -151,10 +156,11 @@ class Trainer(RunFolder):
         scores = {"loss": dataset_loss(self.adapted, self.valid_examples, self.collate, c.batch_size,
                                        self.accelerator)}
         if c.early_stopping_metric != "loss":
-            preds = self.generate(self.valid_examples)
-            refs = [r["target"] for r in self.valid_records]
+            preds = self.adapted.merge_predictions(self.valid_source_records,
+                                                   self.generate(self.valid_examples), self.task)
+            refs = [r["target"] for r in self.valid_source_records]
             names = list(dict.fromkeys(self._metric_names() + [c.early_stopping_metric]))
-            lang = self.valid_records[0].get("target_lang")
+            lang = self.valid_source_records[0].get("target_lang")
             got, unavailable = score_texts(names, preds, refs, lang)
             if c.early_stopping_metric in unavailable:
                 raise ConfigError(f"early_stopping_metric {c.early_stopping_metric}: "

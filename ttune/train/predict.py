@@ -76,16 +76,18 @@ def predict(checkpoint_dir: str | Path, records: Sequence[dict], *, model: str |
     # The target never reaches the encoder: drop it before anything reads the record.
     sources = [{k: v for k, v in r.items() if k != "target"} for r in records]
     needs_graph = bool(getattr(adapted, "needs_graph", False))
+    expanded = adapted.expand_records(sources, t)  # topro: one record per identifier
     examples = build_examples(
-        sources, t, tokenizer, max_source_len=cfg.get("max_source_len") or t.max_source_len,
+        expanded, t, tokenizer, max_source_len=cfg.get("max_source_len") or t.max_source_len,
         max_target_len=None, with_labels=False, needs_graph=needs_graph,
         cache_dir=cache_dir or default_cache_dir(), num_workers=num_workers,
         progress=progress, desc="CPGs", **graph_options(adapted))
     pad = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0
     collate = Collator(pad, with_labels=False, with_graph=needs_graph)
     new_tokens = max_new_tokens or cfg.get("max_target_len") or t.max_target_len
-    return generate_texts(adapted, examples, collate, tokenizer, batch_size, num_beams, new_tokens,
-                          no_repeat_ngram_size=t.no_repeat_ngram_size)
+    preds = generate_texts(adapted, examples, collate, tokenizer, batch_size, num_beams, new_tokens,
+                           no_repeat_ngram_size=t.no_repeat_ngram_size)
+    return adapted.merge_predictions(sources, preds, t)
 
 
 def predict_file(checkpoint_dir: str | Path, input_path: str | Path, output_path: str | Path,
