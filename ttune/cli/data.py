@@ -131,7 +131,7 @@ def significance(
 
 def evaluate(
     checkpoint: Path = typer.Option(..., "--checkpoint", help="Trained method folder."),
-    task: str = typer.Option(..., "--task", help="summarize, assert, translate or custom."),
+    task: str = typer.Option(..., "--task", help="summarize, assert, translate, types or custom."),
     test: Path = typer.Option(..., "--test", help="Test JSONL."),
     output: Path = typer.Option(..., "--output", help="Results JSON to write (predictions go beside it)."),
     limit: Optional[int] = typer.Option(None, "--limit", help="Evaluate the first N records only."),
