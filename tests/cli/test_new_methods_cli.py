@@ -9,7 +9,7 @@ from typer.testing import CliRunner
 
 from compare.conftest import tiny_records
 from compare.test_new_methods import types_records
-from helpers import one_torch_thread, save_tiny_backbone, write_splits  # noqa: F401 (autouse fixture)
+from helpers import one_torch_thread, save_tiny_backbone, write_splits  # noqa: F401 (autouse)
 from ttune.cli.main import app
 
 runner = CliRunner()
