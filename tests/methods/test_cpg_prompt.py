@@ -5,8 +5,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from helpers import save_tiny_backbone, write_splits
-from methods.conftest import SOURCES, TARGETS, graphs
+from methods.conftest import SOURCES, graphs
 
 
 def _model(make_backbone, tok, **kw):
@@ -49,17 +48,12 @@ def test_count_on_tiny_backbone(make_backbone, tok):
     assert adapted.num_trainable() == expected
 
 
-def test_generator_and_fusion_are_in_the_trainers_optimizer_and_get_gradients(tmp_path, tok):
+def test_generator_and_fusion_are_in_the_trainers_optimizer_and_get_gradients(tmp_path, run_files):
     """The released CPTPP code never gives these parameters to its optimizer; ttune's must."""
     from ttune.train.config import TrainConfig
     from ttune.train.engine import Trainer
 
-    records = [{"id": f"r{i}", "source": s, "target": t, "source_lang": "python",
-                "target_lang": "en"} for i, (s, t) in enumerate(zip(SOURCES, TARGETS))]
-    model = save_tiny_backbone(records * 4, tmp_path / "bb", vocab_size=300, d_model=32, d_ff=64,
-                               num_layers=1, num_heads=4)
-    files = write_splits(tmp_path, train=records)
-    cfg = TrainConfig(model=str(model), train_file=str(files["train"]),
+    cfg = TrainConfig(model=str(run_files["model"]), train_file=str(run_files["train"]),
                       output_dir=str(tmp_path / "run"),
                       method="cpg-prompt", method_options={"fuse": True, "hidden": 8},
                       batch_size=3, max_steps=1, cache_dir=str(tmp_path / "cache"), progress=False)

@@ -8,8 +8,6 @@ import pytest
 import torch
 from safetensors.torch import load_file
 
-from helpers import save_tiny_backbone, write_splits
-from methods.conftest import SOURCES, TARGETS
 
 SMALL = dict(num_virtual_tokens=4, pieces=4, stage_a_steps=2, round_steps=2, token_rounds=1,
              piece_rounds=1, token_prune_ratio=0.5, piece_prune_ratio=0.5)
@@ -111,20 +109,16 @@ def test_count_and_validation(make_backbone, tok):
         make_config("xprompt", token_prune_ratio=1.0)
 
 
-def test_one_resumable_run_through_the_three_stages(tmp_path, tok):
+def test_one_resumable_run_through_the_three_stages(tmp_path, run_files):
     """A run stopped in stage (b) and resumed ends with the same weights as one never stopped."""
     from ttune.train.config import TrainConfig
     from ttune.train.engine import train
 
-    records = [{"id": f"r{i}", "source": s, "target": t, "source_lang": "python",
-                "target_lang": "en"} for i, (s, t) in enumerate(zip(SOURCES, TARGETS))]
-    model = save_tiny_backbone(records * 4, tmp_path / "bb", vocab_size=300, d_model=32, d_ff=64,
-                               num_layers=1, num_heads=4)
-    files = write_splits(tmp_path, train=records)
     opts = dict(SMALL, round_steps=1)
 
     def run(out):
-        cfg = TrainConfig(model=str(model), train_file=str(files["train"]), output_dir=str(out),
+        cfg = TrainConfig(model=str(run_files["model"]), train_file=str(run_files["train"]),
+                          output_dir=str(out),
                           method="xprompt", method_options=opts, batch_size=2, max_steps=6,
                           save_every=1, keep_checkpoints=10, lr=1e-2,
                           cache_dir=str(tmp_path / "cache"), progress=False, seed=3)
