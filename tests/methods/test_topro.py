@@ -64,13 +64,14 @@ def test_refuses_sequence_tasks(make_backbone, tok):
                                            ("lora", {"r": 2}), ("transducer", {"max_nodes": 30})])
 def test_wraps_the_base_method_unchanged(base, options, make_backbone, tok, batch):
     from ttune.methods import apply_method, make_config
+    from ttune.train.data import graph_options
 
     adapted = _topro(make_backbone, tok, base=base, base_options=options)
     plain = apply_method(make_backbone(), make_config(base, **options), tok)
     assert adapted.num_trainable() == plain.num_trainable() > 0
     assert sorted(adapted.method_state_dict()) == sorted(plain.method_state_dict())
     assert adapted.needs_graph == (base == "transducer")
-    assert adapted.config.max_nodes == (30 if base == "transducer" else None)
+    assert graph_options(adapted) == graph_options(plain)       # featurized like the base method
     kw = dict(graph=batch["graph"], token_spans=batch["token_spans"], labels=batch["labels"])
     a = adapted(batch["input_ids"], batch["attention_mask"], **kw).logits
     b = plain(batch["input_ids"], batch["attention_mask"], **kw).logits

@@ -32,9 +32,10 @@ features (CPTPP's profile vector is already one vector); the fusion is residual 
 embedding by the MLP output, which in a frozen backbone would throw away the pre-trained token
 embeddings the backbone was trained on); the generator's hidden width is 64.
 
-Args (config fields): the graph encoder's (``vectorizer``, ``node_dim``, ``gnn``, ``gnn_layers``,
-``graph_bottleneck``, ``graph_dim``, ``edge_types``, ``max_label_tokens``, ``max_nodes``, as in
-:class:`ttune.transducer.TransducerConfig`), ``num_virtual_tokens`` (m), ``hidden`` (h), ``fuse``.
+Args (config fields): the graph encoder's ``vectorizer``, ``node_dim``, ``gnn``, ``gnn_layers``,
+``graph_bottleneck``, ``graph_dim``, ``edge_types`` (as in
+:class:`ttune.transducer.TransducerConfig`); the featurization's ``max_label_tokens`` and
+``max_graph_nodes``; ``num_virtual_tokens`` (m), ``hidden`` (h), ``fuse``.
 
 Shapes:
     - embeds: ``[B, T, d]``; graph: PyG Batch of B graphs; pooled g: ``[B, graph_dim]``
@@ -86,8 +87,8 @@ class CPGPromptConfig(MethodConfig):
     """CPG edge types the GNN sees."""
     max_label_tokens: int = 16
     """Tokens kept per node label when featurizing."""
-    max_nodes: int | None = None
-    """Keep at most this many nodes per graph (pre-order prefix); None keeps all."""
+    max_graph_nodes: int | None = None
+    """Read at most this many nodes of each graph (pre-order prefix); None reads all."""
 
     def __post_init__(self) -> None:
         for name in ("num_virtual_tokens", "hidden"):
@@ -96,19 +97,29 @@ class CPGPromptConfig(MethodConfig):
                 raise MethodConfigError(f"cpg-prompt: {name} must be an integer >= 1, got {v!r}")
         if not isinstance(self.fuse, bool):
             raise MethodConfigError(f"cpg-prompt: fuse must be true or false, got {self.fuse!r}")
+        v = self.max_graph_nodes
+        if not (v is None or (isinstance(v, int) and not isinstance(v, bool) and v >= 1)):
+            raise MethodConfigError(f"cpg-prompt: max_graph_nodes must be an integer >= 1 or null, "
+                                    f"got {v!r}")
         self.graph_config()  # validates the graph encoder's fields
         if isinstance(self.edge_types, (str, list)):
             self.edge_types = tuple([self.edge_types] if isinstance(self.edge_types, str)
                                     else self.edge_types)
 
+    @property
+    def max_nodes(self) -> int | None:
+        """``max_graph_nodes`` under the name :func:`ttune.train.data.graph_options` reads."""
+        return self.max_graph_nodes
+
     def graph_config(self) -> TransducerConfig:
-        """The graph encoder's fields as a :class:`TransducerConfig` (validated)."""
+        """The graph encoder's fields as a :class:`TransducerConfig` (validated; node limits are
+        featurization options, not part of it)."""
         try:
             return TransducerConfig(
                 vectorizer=self.vectorizer, node_dim=self.node_dim, gnn=self.gnn,
                 gnn_layers=self.gnn_layers, graph_bottleneck=self.graph_bottleneck,
                 graph_dim=self.graph_dim, edge_types=self.edge_types,
-                max_label_tokens=self.max_label_tokens, max_nodes=self.max_nodes)
+                max_label_tokens=self.max_label_tokens)
         except TransducerConfigError as e:
             raise MethodConfigError(f"cpg-prompt: {e}") from None
 

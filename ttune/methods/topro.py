@@ -72,6 +72,10 @@ class ToProConfig(MethodConfig):
         """The wrapped method's config."""
         return make_config(self.base, **self.base_options)
 
+    def graph_options(self):
+        """The base method's featurization options (it reads the graphs, if any)."""
+        return self.base_config().graph_options()
+
     @property
     def max_nodes(self) -> int | None:
         """The base method's graph option (featurization), if it has one."""
