@@ -109,13 +109,36 @@ def convert_dataset(fmt: str, input: str | Path, output: str | Path, split: str 
     return convert_to_file(fmt, input, output, split=split, reverse=reverse)
 
 
-def build_dataset(task: str, source: str | Path, output: str | Path, lang: str = "python",
-                  limit: int | None = 200, per_file: int = 2) -> dict:
-    """Build task records from real code under ``source`` (folder or .zip); see
-    ttune.data.build.build_to_file."""
-    from ttune.data.build import build_to_file  # lazy: loads tree-sitter
+def build_dataset(task: str, source: "str | Path", output: "str | Path", lang: str = "python",
+                  limit: "int | None" = 200, per_file: int = 2) -> dict:
+    """Build task records from real code under ``source`` (folder or .zip): ``summarize``
+    (python|java functions with docstrings), ``assert`` (Python test functions with one
+    assertion) or ``types`` (annotated Python functions, annotations as labels).
+    Returns {"output", "records", "splits", "with_focal"?}."""
+    from ttune.data.build import build_assert, build_summarize
+    from ttune.data.io import DataError, write_jsonl
+    from ttune.data.types import build_types
 
-    return build_to_file(task, source, output, lang=lang, limit=limit, per_file=per_file)
+    if task == "summarize":
+        records = build_summarize(source, lang, limit=limit, per_file=per_file)
+    elif task == "assert":
+        if lang != "python":
+            raise DataError("the assert builder reads Python test files only (--lang python)")
+        records = build_assert(source, limit=limit, per_file=per_file)
+    elif task == "types":
+        records = build_types(source, limit=limit, per_file=per_file)
+    else:
+        raise DataError(f"no builder for task {task!r}; builders: summarize, assert, types")
+    n = write_jsonl(output, records)
+    splits: dict[str, int] = {}
+    for r in records:
+        splits[r["split"]] = splits.get(r["split"], 0) + 1
+    out = {"output": str(output), "records": n, "splits": splits}
+    if task == "assert":
+        from ttune.data.decode import split_test_and_focal
+
+        out["with_focal"] = sum(bool(split_test_and_focal(r["source"], "python")[1]) for r in records)
+    return out
 
 
 def clean_dataset(train: str | Path, tests: list[str | Path], output_dir: str | Path,

@@ -6,13 +6,16 @@ import pytest
 import torch
 from torch_geometric.data import Batch
 
+from helpers import save_tiny_backbone, write_splits
+
 SOURCES = [
     "def add(a, b):\n    return a + b\n",
     "def neg(x):\n    y = -x\n    if y > 0:\n        return y\n    return 0\n",
     "def first(items):\n    for it in items:\n        return it\n    return None\n",
 ]
 TARGETS = ["add two numbers", "negate a value", "the first item"]
-METHODS = ["none", "full", "linear", "lora", "prefix", "prompt", "transducer"]
+METHODS = ["none", "full", "linear", "lora", "prefix", "prompt", "transducer", "adapter",
+           "prompt-adapter", "prompt-attention", "cpg-prompt", "xprompt", "topro"]
 
 
 @pytest.fixture(scope="session")
@@ -64,10 +67,23 @@ def batch(tok):
 
 
 def make_trainable_nonzero(adapted) -> None:
-    """Move zero-initialised parts off zero (LoRA's B, the transducer's W_o) so every trainable
-    tensor gets a gradient, and so that a saved checkpoint is not just the initialisation."""
+    """Move zero-initialised parts off zero (LoRA's B, the transducer's W_o, adapters' up) so
+    every trainable tensor gets a gradient, and a saved checkpoint is not just the initialisation."""
     g = torch.Generator().manual_seed(123)
     with torch.no_grad():
         for n, p in adapted.trainable_parameters():
-            if "lora_B" in n or n.endswith("fusion.o.weight"):
+            adapter_up = n.startswith("adapters.") and ".up." in n
+            if "lora_B" in n or n.endswith("fusion.o.weight") or adapter_up:
                 p.copy_(torch.randn(p.shape, generator=g) * 0.1)
+
+
+@pytest.fixture(scope="session")
+def run_files(tmp_path_factory) -> dict:
+    """For tests that go through the trainer: {"model": a tiny T5 (d_model 32, one layer) saved
+    with a BPE, "train": a JSONL of the three SOURCES/TARGETS records}."""
+    d = tmp_path_factory.mktemp("run_files")
+    records = [{"id": f"r{i}", "source": s, "target": t, "source_lang": "python",
+                "target_lang": "en"} for i, (s, t) in enumerate(zip(SOURCES, TARGETS))]
+    model = save_tiny_backbone(records * 4, d / "bb", vocab_size=300, d_model=32, d_ff=64,
+                               num_layers=1, num_heads=4)
+    return {"model": model, **write_splits(d, train=records)}

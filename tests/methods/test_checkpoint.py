@@ -103,7 +103,8 @@ def _edit_config(d, fn):
 
 
 @pytest.mark.parametrize("edit, match", [
-    (lambda doc: doc["config"].update(method="nope"), "unknown method 'nope'; known: full"),
+    (lambda doc: doc["config"].update(method="nope"),
+     "unknown method 'nope'; known: adapter, cpg-prompt, full"),
     (lambda doc: doc["config"].update(version=2), "version 2 is not supported"),
     (lambda doc: doc.update(format_version=99), "format_version 99"),
     (lambda doc: doc["config"].update(r=4), "has shape"),

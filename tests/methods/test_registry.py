@@ -19,13 +19,14 @@ def test_builtin_names():
 def test_unknown_method_lists_known_names():
     from ttune.methods import UnknownMethodError, get_method, make_config
 
-    msg = ("unknown method 'nope'; known: full, linear, lora, none, prefix, prompt, transducer, "
+    msg = ("unknown method 'nope'; known: adapter, cpg-prompt, full, linear, lora, none, prefix, "
+           "prompt, prompt-adapter, prompt-attention, topro, transducer, "
            "transducer-linear, transducer-no-ast, transducer-no-cdg, transducer-no-cfg, "
-           "transducer-no-ddg, transducer-nograph, transducer-paper")
+           "transducer-no-ddg, transducer-nograph, transducer-paper, xprompt")
     with pytest.raises(UnknownMethodError) as e:
         get_method("nope")
     assert str(e.value) == msg and isinstance(e.value, ValueError)
-    with pytest.raises(UnknownMethodError, match="known: full, linear"):
+    with pytest.raises(UnknownMethodError, match="known: adapter, cpg-prompt, full"):
         make_config("nope")
 
 

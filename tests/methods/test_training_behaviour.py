@@ -16,6 +16,11 @@ TRAINABLE = {  # which parameter names a method may train
     ),
     "prompt": lambda n: n == "prompt.weight",
     "transducer": lambda n: n.startswith("transducer."),
+    "adapter": lambda n: n.startswith("adapters."),
+    "prompt-adapter": lambda n: n.startswith("adapters.") or n == "prompt.weight",
+    "prompt-attention": lambda n: n in ("prompt.weight", "scale"),
+    "cpg-prompt": lambda n: n.startswith(("gve.", "generator.")),
+    "xprompt": lambda n: n == "prompt.weight",
 }
 
 

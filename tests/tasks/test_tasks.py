@@ -7,7 +7,7 @@ from ttune.tasks import DataError, Task, UnknownTaskError, get_task, read_jsonl,
 
 
 def test_names_and_defaults():
-    assert task_names() == ["assert", "custom", "summarize", "translate"]
+    assert task_names() == ["assert", "custom", "summarize", "translate", "types"]
     for name in task_names():
         t = get_task(name)
         assert t.name == name and t.max_source_len == 400
@@ -15,9 +15,8 @@ def test_names_and_defaults():
             check_metric_name(m)
     assert get_task("translate").metrics[:2] == ("sacrebleu", "codebleu")
     assert get_task("assert").graph_side == "test"
-    with pytest.raises(
-        UnknownTaskError, match="unknown task 'x'; known: assert, custom, summarize, translate"
-    ):
+    with pytest.raises(UnknownTaskError, match="unknown task 'x'; known: assert, custom, "
+                                               "summarize, translate, types"):
         get_task("x")
     assert callable(read_jsonl)
 

@@ -73,10 +73,8 @@ def convert(
 
 @data_app.command("build")
 def build(
-    task: str = typer.Argument(..., help="summarize or assert."),
-    source: Path = typer.Option(
-        ..., "--source", help="Folder of source files (or a .zip such as openjdk's src.zip)."
-    ),
+    task: str = typer.Argument(..., help="summarize, assert or types."),
+    source: Path = typer.Option(..., "--source", help="Folder of source files (or a .zip such as openjdk's src.zip)."),
     output: Path = typer.Option(..., "--output", help="JSONL file to write."),
     lang: str = typer.Option("python", "--lang", help="python or java (assert: python only)."),
     limit: int = typer.Option(200, "--limit", help="Records to build (0 = all)."),
@@ -177,9 +175,8 @@ def significance(
 
 @with_config(GenerationOptions, param="gen")
 def evaluate(
-    gen: GenerationOptions,
-    checkpoint: Path = typer.Option(..., "--checkpoint", "-c", help="Trained method folder."),
-    task: str = typer.Option(..., "--task", help="summarize, assert, translate or custom."),
+    checkpoint: Path = typer.Option(..., "--checkpoint", help="Trained method folder."),
+    task: str = typer.Option(..., "--task", help="summarize, assert, translate, types or custom."),
     test: Path = typer.Option(..., "--test", help="Test JSONL."),
     output: Path = typer.Option(..., "--output", "-o",
                                 help="Results JSON to write (predictions go beside it)."),

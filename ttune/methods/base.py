@@ -187,6 +187,20 @@ class AdaptedModel(nn.Module):
     def _generate(self, inputs: dict[str, Tensor], **kw: Any) -> Tensor:
         return self.model.generate(**inputs, **kw)
 
+    def expand_records(self, records: list[dict], task) -> list[dict]:
+        """The records the model reads for ``records`` (``topro``: one per identifier); the
+        trainer trains on them and prediction generates for them. Default: the same records."""
+        return records
+
+    def merge_predictions(self, records: list[dict], predictions: list[str], task) -> list[str]:
+        """One prediction per record of ``records`` from the predictions made for
+        ``expand_records(records, task)``. Default: unchanged."""
+        return predictions
+
+    def after_optimizer_step(self, step: int, optimizer=None) -> None:
+        """Called by the trainer after optimizer step ``step`` (1-based); a method with a training
+        schedule of its own (``xprompt``'s stages) overrides it. Default: nothing."""
+
     def trainable_parameters(self) -> list[tuple[str, nn.Parameter]]:
         return [(n, p) for n, p in self.named_parameters() if p.requires_grad]
 

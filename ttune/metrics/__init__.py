@@ -12,8 +12,9 @@ codebleu                 CodeBLEU (CodeXGLUE formula) on the components of packa
 codebleu:a,b,c,d         CodeBLEU with weights a (BLEU), b (weighted BLEU), c (AST), d (data flow)
 codebleu_pkg[:a,b,c,d]   the package's own total (a data-flow match of 0 counts as 1)
 exact_match              strict: equal after stripping outer whitespace
-exact_match_lenient      equal as word/punctuation token sequences, case-folded, final . or ;
-dropped
+exact_match_lenient      equal as word/punctuation token sequences, case-folded, final . or ; dropped
+type_exact               types task: % of identifiers whose predicted type equals the reference
+type_outer               types task: % of identifiers whose outermost type constructor matches
 =======================  ====================================================================
 
 ``compute(names, predictions, references, lang=None) -> {name: score}``;
@@ -27,7 +28,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 
-from ttune.metrics import bleu, code_bleu, exact
+from ttune.metrics import bleu, exact, types
 from ttune.metrics.code_bleu import MetricUnavailable, parse_weights
 
 log = logging.getLogger(__name__)
@@ -63,6 +64,10 @@ _DESCRIPTIONS = {
     "exact_match": "strict exact match after stripping outer whitespace, % of examples",
     "exact_match_lenient": "exact match of word/punctuation tokens, case-folded, final '.'/';' "
                            "dropped, % of examples",
+    "type_exact": "types task: % of reference identifiers whose predicted type is equal "
+                  "(whitespace and typing. prefix ignored)",
+    "type_outer": "types task: % of reference identifiers whose predicted outermost type "
+                  "constructor is equal (list[int] ~ List[str])",
 }
 
 
@@ -86,6 +91,10 @@ def _fixed(name: str) -> tuple[_Corpus, _PerEx]:
     if name == "exact_match_lenient":
         return (lambda p, r, lang: _mean(exact.lenient_per_example(p, r)),
                 lambda p, r, lang: exact.lenient_per_example(p, r))
+    if name in ("type_exact", "type_outer"):
+        level = name.split("_")[1]
+        return (lambda p, r, lang: types.corpus_accuracy(p, r, level),
+                lambda p, r, lang: types.per_example(p, r, level))
     raise KeyError(name)
 
 

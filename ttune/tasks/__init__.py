@@ -14,18 +14,14 @@ summarize  the code (Java / Python function)           the whole code           
                                                                                     sacrebleu, chrf,
                                                                                     exact_match
 assert     test method with ``"<AssertPlaceHolder>"``  the test method only (the    exact_match,
-           then the focal method (ATLAS layout)        first method of the input)
-           exact_match_lenient,
-                                                                                    smooth_bleu4,
-                                                                                    sacrebleu
-translate  the code in the source language             the whole code               sacrebleu,
-codebleu,
-                                                                                    exact_match,
-                                                                                    chrf
-custom     ``source`` as it is                         ``source`` as it is          sacrebleu,
-smooth_bleu4,
-                                                                                    exact_match,
-                                                                                    chrf
+           then the focal method (ATLAS layout)        first method of the input)   exact_match_lenient,
+                                                                                    smooth_bleu4, sacrebleu
+translate  the code in the source language             the whole code               sacrebleu, codebleu,
+                                                                                    exact_match, chrf
+custom     ``source`` as it is                         ``source`` as it is          sacrebleu, smooth_bleu4,
+                                                                                    exact_match, chrf
+types      the function without annotations, then the  the function                 type_exact,
+           identifiers asked about (ttune.data.types)                               type_outer
 =========  ==========================================  ===========================  ==============
 
 Why the assert CPG covers the test method only: the focal methods in ATLAS are abstracted
@@ -40,11 +36,11 @@ Lengths are in backbone tokens: the paper truncates sources at 400 tokens.
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from importlib.metadata import entry_points
+from typing import Callable
 
 from ttune.data.decode import split_test_and_focal
 from ttune.data.io import DataError, read_jsonl  # noqa: F401  (re-exported: the contract's reader)
-from ttune.plugins import load_entry_points
+from ttune.data.types import types_input
 
 __all__ = ["Task", "get_task", "task_names", "register_task", "read_jsonl", "DataError",
            "UnknownTaskError", "ENTRY_POINT_GROUP"]
@@ -80,6 +76,9 @@ class Task:
     the second top-level def) or ``both`` (same as source, named for the assert task)."""
     description: str = ""
     """One line for ``--help`` and model cards."""
+    formatter: Callable[[dict], str] | None = None
+    """Builds the input text from the record (None: its ``source``); the code whose CPG is read
+    must stay at the start of that text."""
 
     def __post_init__(self) -> None:
         if self.no_repeat_ngram_size < 0:
@@ -94,6 +93,8 @@ class Task:
 
     def format_input(self, record: dict) -> str:
         """The text given to the tokenizer."""
+        if self.formatter is not None:
+            return self.prefix + self.formatter(record)
         return self.prefix + _field(record, "source")
 
     def graph_code(self, record: dict) -> tuple[str, str, int]:
@@ -150,35 +151,22 @@ def register_task(task: Task, *, overwrite: bool = False) -> Task:
 def _builtin() -> None:
     if _loaded["builtins"]:
         return
-    _loaded["builtins"] = True
-    for task in (
-        Task("summarize", 400, 64,
-             ("smooth_bleu4", "sacrebleu", "chrf", "exact_match"), no_repeat_ngram_size=3,
-             description="code -> one-sentence summary (Java / Python)"),
-        Task("assert", 400, 64,
-             ("exact_match", "exact_match_lenient", "smooth_bleu4", "sacrebleu"),
-             graph_side="test",
-             description="test method with an assert placeholder + focal method -> the assert"),
-        Task("translate", 400, 400,
-             ("sacrebleu", "codebleu", "exact_match", "chrf"),
-             description="code in one language -> the same code in another (Java->C#, "
-                         "Java<->Python)"),
-        Task("custom", 400, 128,
-             ("sacrebleu", "smooth_bleu4", "exact_match", "chrf"),
-             description="any JSONL with source, target, source_lang, target_lang"),
-    ):
-        _TASKS.setdefault(task.name, task)
-
-
-def _entry_points() -> None:
-    """Load the ``ttune.tasks`` entry points once: each names a Task, a module that calls
-    :func:`register_task` on import, or a zero-argument callable that does (or returns a Task)."""
-    if _loaded["entry_points"]:
-        return
-    _loaded["entry_points"] = True
-    for obj in load_entry_points(entry_points(group=ENTRY_POINT_GROUP), ENTRY_POINT_GROUP):
-        if isinstance(obj, Task):
-            register_task(obj)
+    _register(Task("summarize", 400, 64,
+                   ("smooth_bleu4", "sacrebleu", "chrf", "exact_match"), no_repeat_ngram_size=3,
+                   description="code -> one-sentence summary (Java / Python)"))
+    _register(Task("assert", 400, 64,
+                   ("exact_match", "exact_match_lenient", "smooth_bleu4", "sacrebleu"),
+                   graph_side="test",
+                   description="test method with an assert placeholder + focal method -> the assert"))
+    _register(Task("translate", 400, 400,
+                   ("sacrebleu", "codebleu", "exact_match", "chrf"),
+                   description="code in one language -> the same code in another (Java->C#, Java<->Python)"))
+    _register(Task("types", 400, 128, ("type_exact", "type_outer"), formatter=types_input,
+                   description="Python function without annotations -> the type of each "
+                               "parameter and annotated local"))
+    _register(Task("custom", 400, 128,
+                   ("sacrebleu", "smooth_bleu4", "exact_match", "chrf"),
+                   description="any JSONL with source, target, source_lang, target_lang"))
 
 
 def task_names() -> list[str]:

@@ -139,6 +139,11 @@ class Trainer(RunFolder):
         self.adapted = apply_method(backbone, method_cfg, self.tokenizer)
         self.method_config = method_cfg
         self.params = [p for _, p in self.adapted.trainable_parameters()]
+        # what the model reads: the method may decompose records (topro: one per identifier)
+        self.valid_source_records = self.valid_records
+        self.train_records = self.adapted.expand_records(self.train_records, self.task)
+        if self.valid_records:
+            self.valid_records = self.adapted.expand_records(self.valid_records, self.task)
 
         common = dict(max_source_len=self.max_src, max_target_len=self.max_tgt, with_labels=True,
                       cache_dir=c.cache_dir, num_workers=c.num_workers, progress=c.progress)
@@ -194,11 +199,12 @@ class Trainer(RunFolder):
             )
         }
         if c.early_stopping_metric != "loss":
-            preds = self.generate(self.valid_examples)
-            refs = [r["target"] for r in self.valid_records]
+            preds = self.adapted.merge_predictions(self.valid_source_records,
+                                                   self.generate(self.valid_examples), self.task)
+            refs = [r["target"] for r in self.valid_source_records]
             names = list(dict.fromkeys(self._metric_names() + [c.early_stopping_metric]))
-            lang = self.valid_records[0].get("target_lang")
-            got, unavailable = score(names, preds, refs, lang)
+            lang = self.valid_source_records[0].get("target_lang")
+            got, unavailable = score_texts(names, preds, refs, lang)
             if c.early_stopping_metric in unavailable:
                 raise ConfigError(f"early_stopping_metric {c.early_stopping_metric}: "
                                   f"{unavailable[c.early_stopping_metric]}")
@@ -325,6 +331,7 @@ class Trainer(RunFolder):
                 self.optimizer.step()
                 self.scheduler.step()
                 st.step += 1
+                self.adapted.after_optimizer_step(st.step, self.optimizer)
                 st.batch_in_epoch += len(group)
                 bar.update(1)
                 if st.step % c.log_every == 0 or st.step == self.total_steps:

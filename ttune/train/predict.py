@@ -62,54 +62,25 @@ class Predictor:
     can show each result as soon as it is ready). The generation settings are checked, and the
     device resolved, before anything is loaded."""
 
-    def __init__(self, checkpoint_dir: str | Path, *, model: str | None = None,
-                 task: str | None = None, batch_size: int = 8, num_beams: int = 1,
-                 max_new_tokens: int | None = None, cache_dir: str | None = None,
-                 num_workers: int = 1, device: str = "auto", progress: bool = False) -> None:
-        from ttune.tasks import get_task
-
-        GenerationOptions(num_beams=num_beams, max_new_tokens=max_new_tokens,
-                          batch_size=batch_size, device=device)
-        _check_dir(checkpoint_dir)
-        self.device = resolve_device(device)
-        self.adapted, self.tokenizer, self.cfg = load_trained(checkpoint_dir, model=model,
-                                                              device=self.device)
-        self.task = get_task(task or self.cfg.get("task") or "summarize")
-        self.batch_size, self.num_beams = batch_size, num_beams
-        self.cache_dir, self.num_workers, self.progress = cache_dir, num_workers, progress
-        self.new_tokens = (max_new_tokens or self.cfg.get("max_target_len")
-                           or self.task.max_target_len)
-
-    def __call__(self, records: Sequence[dict]) -> list[str]:
-        """One generated text per record, from its source only."""
-        from ttune.train.config import default_cache_dir
-        from ttune.train.data import Collator, build_examples, graph_options
-        from ttune.train.engine import generate_texts
-
-        if not records:
-            return []
-        t, tokenizer = self.task, self.tokenizer
-        # The target never reaches the encoder: drop it before anything reads the record.
-        sources = [{k: v for k, v in r.items() if k != "target"} for r in records]
-        needs_graph = bool(getattr(self.adapted, "needs_graph", False))
-        examples = build_examples(
-            sources, t, tokenizer,
-            max_source_len=self.cfg.get("max_source_len") or t.max_source_len,
-            max_target_len=None, with_labels=False, needs_graph=needs_graph,
-            cache_dir=self.cache_dir or default_cache_dir(), num_workers=self.num_workers,
-            progress=self.progress, desc="CPGs", **graph_options(self.adapted))
-        pad = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0
-        collate = Collator(pad, with_labels=False, with_graph=needs_graph)
-        return generate_texts(self.adapted, examples, collate, tokenizer, self.batch_size,
-                              self.num_beams, self.new_tokens,
-                              no_repeat_ngram_size=t.no_repeat_ngram_size)
-
-
-def predict(checkpoint_dir: str | Path, records: Sequence[dict], **kw: Any) -> list[str]:
-    """One generated text per record, with beam search of width ``num_beams`` (default 1:
-    greedy), at most ``max_new_tokens`` tokens (default: the run's max_target_len, else the
-    task's); the keywords are :class:`Predictor`'s."""
-    return Predictor(checkpoint_dir, **kw)(records)
+    adapted, tokenizer, cfg = load_trained(checkpoint_dir, model=model, device=device)
+    t = get_task(task or cfg.get("task") or "summarize")
+    if not records:
+        return []
+    # The target never reaches the encoder: drop it before anything reads the record.
+    sources = [{k: v for k, v in r.items() if k != "target"} for r in records]
+    needs_graph = bool(getattr(adapted, "needs_graph", False))
+    expanded = adapted.expand_records(sources, t)  # topro: one record per identifier
+    examples = build_examples(
+        expanded, t, tokenizer, max_source_len=cfg.get("max_source_len") or t.max_source_len,
+        max_target_len=None, with_labels=False, needs_graph=needs_graph,
+        cache_dir=cache_dir or default_cache_dir(), num_workers=num_workers,
+        progress=progress, desc="CPGs", **graph_options(adapted))
+    pad = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0
+    collate = Collator(pad, with_labels=False, with_graph=needs_graph)
+    new_tokens = max_new_tokens or cfg.get("max_target_len") or t.max_target_len
+    preds = generate_texts(adapted, examples, collate, tokenizer, batch_size, num_beams, new_tokens,
+                           no_repeat_ngram_size=t.no_repeat_ngram_size)
+    return adapted.merge_predictions(sources, preds, t)
 
 
 def predict_file(checkpoint_dir: str | Path, input_path: str | Path, output_path: str | Path,
