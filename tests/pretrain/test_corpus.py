@@ -135,3 +135,48 @@ def test_jdk_sources_are_read_inside_the_zip(tmp_path, monkeypatch):
     assert "NOT_JAVA" not in text and "JDK_HUGE" not in text  # not .java / over max_file_bytes
     assert sorted(corpus.names["jdk"]) == ["java.base/java/lang/A.java", "java.base/java/lang/B.java"]
     assert corpus.stats["jdk"]["bytes"] == 2 * len("class A { int JDK_A; }\n")
+
+
+def test_supervised_pairs_come_from_training_records_only(tmp_path, fake_data_dir):
+    from ttune.pretrain.corpus import build_pairs
+    from ttune.pretrain.objectives import task_pairs
+
+    records, stats = build_pairs(_cfg(tmp_path), say=lambda m: None)
+    pairs = task_pairs(records, seed=0)
+    text = {k: "\n".join(a + "\n" + b for a, b in v) for k, v in pairs.items()}
+    found = {k: set(re.findall(r"MARK_[a-z]+_[a-z]+_\d+_[a-z]+", t)) for k, t in text.items()}
+    summ, trans, asrt = set(), set(), set()
+    for i in range(N):
+        trans |= {marker("cxg", "train", i, "java"), marker("cxg", "train", i, "cs"),
+                  marker("av", "train", i, "java"), marker("av", "train", i, "py")}
+        if carve_split(f"code-docstring/canonical/valid/{i + 1}") == "train":
+            summ |= {marker("cd", "valid", i, "py"), marker("cd", "valid", i, "nl")}
+        if carve_split(f"tl-codesum/valid/valid{i}") == "train":
+            summ |= {marker("tl", "valid", i, "java"), marker("tl", "valid", i, "nl")}
+        if carve_split(f"atlas/eval/{i}") == "train":
+            asrt |= {marker("at", "eval", i, "test"), marker("at", "eval", i, "assert")}
+    assert found == {"summarize": summ, "generate": summ, "translate": trans, "assert": asrt}
+    every = set().union(*found.values())
+    assert not any("_test_" in m or "_testing_" in m for m in every)  # never a test record
+    assert len([m for m in every if m.startswith("MARK_cd_")]) < 2 * N  # the carved dev part is out
+    # Each translation record in both directions; the assert input keeps the placeholder.
+    assert len(pairs["translate"]) == 2 * 2 * N and len(pairs["summarize"]) == len(summ) // 2
+    assert all(i.startswith("assert:\n") and '"<AssertPlaceHolder>"' in i for i, _ in pairs["assert"])
+    assert stats["codexglue-java-cs"] == {"task": "translate", "records": N, "dropped_as_test": 0,
+                                          "note": str(fake_data_dir / "codexglue-java-cs")}
+
+
+def test_a_pair_equal_to_a_test_record_is_dropped(tmp_path, fake_data_dir):
+    from ttune.pretrain.corpus import build_pairs
+
+    tl = fake_data_dir / "tl-codesum" / "valid.token.code"
+    test_code = (fake_data_dir / "tl-codesum" / "test.token.code").read_text().splitlines()[0].split("\t")[1]
+    ids = [f"valid{i}" for i in range(N) if carve_split(f"tl-codesum/valid/valid{i}") == "train"]
+    lines = tl.read_text().splitlines()
+    k = int(ids[0][len("valid"):])
+    lines[k] = f"{ids[0]}\t  {test_code}"  # a training record whose code is a test record's
+    tl.write_text("\n".join(lines) + "\n")
+    records, stats = build_pairs(_cfg(tmp_path, sources=("tl-codesum",)), say=lambda m: None)
+    assert stats["tl-codesum"]["dropped_as_test"] == 1
+    assert stats["tl-codesum"]["records"] == len(ids) - 1 == len(records["summarize"])
+    assert not any(marker("tl", "test", 0, "java") in r["source"] for r in records["summarize"])

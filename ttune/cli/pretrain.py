@@ -25,9 +25,16 @@ def pretrain(
     seed: int = typer.Option(0, "--seed", help="Seed of the corpus sample, init, data order and noise."),
     batch_size: int = typer.Option(32, "--batch-size", help="Windows per optimizer step."),
     input_length: int = typer.Option(256, "--input-length", help="Corpus tokens per window before span corruption."),
-    prefix_share: float = typer.Option(0.25, "--prefix-share", help="Share of steps training prefix LM (the decoder continues a window)."),
-    docstring_share: float = typer.Option(0.25, "--docstring-share", help="Share of steps training docstring generation on (code, docstring) pairs of the local sources; 0 turns it off."),
-    docstring_pairs: int = typer.Option(60_000, "--docstring-pairs", help="Most (code, docstring) pairs collected."),
+    prefix_share: float = typer.Option(0.15, "--prefix-share", help="Share of steps training prefix LM (the decoder continues a window)."),
+    summarize_share: float = typer.Option(0.2, "--summarize-share", help="Share of steps training the summarize task (code -> first doc sentence) on training pairs; 0 turns it off."),
+    generate_share: float = typer.Option(0.1, "--generate-share", help="Share of steps training docstring -> code on the same pairs."),
+    translate_share: float = typer.Option(0.15, "--translate-share", help="Share of steps training the translate task (CodeXGLUE Java<->C#, AVATAR Java<->Python train)."),
+    assert_share: float = typer.Option(0.1, "--assert-share", help="Share of steps training the assert task (ATLAS carved train). Span corruption takes the rest."),
+    docstring_pairs: int = typer.Option(60_000, "--docstring-pairs", help="Most (code, docstring) pairs taken from the local sources."),
+    code_target_length: int = typer.Option(256, "--code-target-length", help="Code tokens kept in a generate, translate or assert target."),
+    bucket_pairs: bool = typer.Option(True, "--bucket-pairs/--no-bucket-pairs", help="Batch supervised pairs by length (less padding)."),
+    distinct_sample: int = typer.Option(64, "--distinct-sample", help="Held-out summarize inputs decoded greedily at each checkpoint (share of distinct summaries logged)."),
+    init_from: Optional[Path] = typer.Option(None, "--init-from", help="Start from this backbone folder's weights and tokenizer instead of a random init (a checkpoint in OUTPUT still wins)."),
     lr: float = typer.Option(2e-3, "--lr", help="Peak AdamW learning rate."),
     warmup_steps: int = typer.Option(200, "--warmup-steps", help="Linear warm-up steps."),
     schedule: str = typer.Option("cosine", "--schedule", help="cosine, linear or constant after warm-up."),
@@ -39,9 +46,9 @@ def pretrain(
     threads: Optional[int] = typer.Option(None, "--threads", help="torch CPU threads."),
     progress: bool = typer.Option(True, "--progress/--no-progress", help="Show a progress bar."),
 ) -> None:
-    """Train a byte-level BPE tokenizer and a small T5 (span corruption, prefix LM and docstring
-    generation) on code from this machine and the training splits of the shared data sets; the result
-    is a backbone folder."""
+    """Train a byte-level BPE tokenizer and a small T5 (span corruption, prefix LM and the supervised
+    tasks summarize, generate, translate, assert) on code from this machine and the training splits
+    of the shared data sets, or continue a backbone (--init-from); the result is a backbone folder."""
     from ttune import api
     from ttune.cli.main import errors_as_fail
     from ttune.pretrain.config import PretrainConfig, PretrainError
@@ -52,7 +59,10 @@ def pretrain(
             output_dir=str(output), shape=shape, d_model=d_model, d_ff=d_ff, num_layers=layers,
             num_heads=heads, max_steps=max_steps, max_minutes=max_minutes, corpus_bytes=corpus_bytes,
             vocab_size=vocab_size, seed=seed, batch_size=batch_size, input_length=input_length, lr=lr,
-            prefix_share=prefix_share, docstring_share=docstring_share, docstring_pairs=docstring_pairs,
+            prefix_share=prefix_share, summarize_share=summarize_share, generate_share=generate_share,
+            translate_share=translate_share, assert_share=assert_share, docstring_pairs=docstring_pairs,
+            code_target_length=code_target_length, bucket_pairs=bucket_pairs,
+            distinct_sample=distinct_sample, init_from=str(init_from) if init_from else None,
             warmup_steps=warmup_steps, schedule=schedule, checkpoint_every=checkpoint_every,
             log_every=log_every, save_dtype=save_dtype, data_dir=str(data_dir) if data_dir else None,
             precision=precision, threads=threads, progress=progress,

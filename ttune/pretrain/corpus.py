@@ -15,8 +15,10 @@ Sources (``PretrainConfig.sources``):
 - ``atlas``: the ``eval`` records carved to ``train``, with the assertion put back in place of the
   ``"<AssertPlaceHolder>"`` (test method + focal method; never ``testing``).
 
-Descriptions and summaries (English targets) are never included. A data-set record whose code side
-equals (up to whitespace) the code of any test record of a loaded data set is dropped too.
+The corpus (span corruption, prefix LM) holds code only. The supervised pairs (:func:`build_pairs`)
+add the English side of the TRAINING records only (code-docstring-corpus and TL-CodeSum summaries
+carved to ``train``) and the docstrings of local functions. A data-set record whose code side
+equals (up to whitespace) the code of any test record of a loaded data set is dropped from both.
 
 Sampling: each source's documents (files or records) are listed in a fixed order (sorted paths or
 record ids) and shuffled with the seed. The byte cap ``corpus_bytes`` is shared equally by the
@@ -173,8 +175,9 @@ def _code_sides(name: str, rec: dict) -> list[tuple[str, str]]:
     return sides
 
 
-def _dataset_docs(name: str, data_dir: Path) -> tuple[list[Doc], list[str], str]:
-    """(train documents, normalized-code hashes of the test records, note) of one data set."""
+def _dataset_records(name: str, data_dir: Path) -> tuple[list[dict], list[str], str]:
+    """(records carved to ``train``, normalized-code hashes of the test records, note) of one data
+    set. Test records give only their hashes; ``dev`` records (carved or published) nothing."""
     from ttune.data.convert import convert
     from ttune.data.io import DataError
 
@@ -186,14 +189,55 @@ def _dataset_docs(name: str, data_dir: Path) -> tuple[list[Doc], list[str], str]
         result = convert(fmt, path)
     except DataError as e:
         return [], [], f"skipped: {e}"
-    docs, test_hashes = [], []
+    train, test_hashes = [], []
     for rec in result.records:
         if rec["split"] == "test":
             test_hashes.extend(_norm(code) for _, code in _code_sides(name, rec))
         elif rec["split"] == "train":
-            docs.extend(Doc(name, f"{rec['id']}#{side}", code) for side, code in _code_sides(name, rec)
-                        if code.strip())
-    return docs, test_hashes, str(path)
+            train.append(rec)
+    return train, test_hashes, str(path)
+
+
+def _dataset_docs(name: str, data_dir: Path) -> tuple[list[Doc], list[str], str]:
+    """(train documents, normalized-code hashes of the test records, note) of one data set."""
+    records, test_hashes, note = _dataset_records(name, data_dir)
+    docs = [Doc(name, f"{rec['id']}#{side}", code) for rec in records
+            for side, code in _code_sides(name, rec) if code.strip()]
+    return docs, test_hashes, note
+
+
+# ------------------------------------------------------------------ licences
+LICENCES = {
+    "python-stdlib": "PSF License Version 2 (the CPython standard library)",
+    "site-packages": "each distribution's own licence (listed in the model card)",
+    "jdk": "GPL-2.0 with the Classpath Exception (OpenJDK 17 sources, Debian openjdk-17-source)",
+    "codexglue-java-cs": "CodeXGLUE data C-UDA, code MIT (microsoft/CodeXGLUE code-to-code-trans)",
+    "avatar-java-python": "CC BY-SA 4.0 (wasiahmad/AVATAR g4g functions)",
+    "code-docstring": "research use only (EdinburghNLP/code-docstring-corpus)",
+    "tl-codesum": "no licence file: research use (xing-hu/TL-CodeSum)",
+    "atlas": "no licence file: research use (ATLAS, Watson et al. ICSE 2020)",
+}
+"""Licence of every corpus source, as the shared data sets' README and the packages state them."""
+
+
+def site_package_licences() -> dict[str, str]:
+    """Distribution name -> its licence (License-Expression, else the License field when short,
+    else the licence classifiers, else "not stated") for the running interpreter's packages."""
+    from importlib.metadata import distributions
+
+    out: dict[str, str] = {}
+    for d in distributions():
+        meta = d.metadata
+        name = meta.get("Name") or "?"
+        lic = (meta.get("License-Expression") or "").strip()
+        field = (meta.get("License") or "").strip()
+        if not lic and field and len(field) <= 60 and "\n" not in field:
+            lic = field
+        if not lic:
+            lic = "; ".join(c.rsplit("::", 1)[-1].strip() for c in meta.get_all("Classifier") or []
+                            if c.startswith("License ::")) or "not stated"
+        out[name] = lic
+    return dict(sorted(out.items(), key=lambda kv: kv[0].lower()))
 
 
 # ------------------------------------------------------------------ sampling
@@ -307,25 +351,46 @@ def build_corpus(cfg: PretrainConfig, say: Callable[[str], None] = log.info) -> 
     return corpus
 
 
+# Which supervised records each data set gives (its training part only).
+_TASK_OF = {"code-docstring": "summarize", "tl-codesum": "summarize", "codexglue-java-cs": "translate",
+            "avatar-java-python": "translate", "atlas": "assert"}
+
+
 def build_pairs(cfg: PretrainConfig, say: Callable[[str], None] = log.info
-                ) -> tuple[list[tuple[str, str]], dict[str, dict]]:
-    """(code, docstring) pairs for the docstring objective from the config's LOCAL sources, minus
-    any whose code equals a test record of the config's data sets. Returns (pairs, per-source stats)."""
+                ) -> tuple[dict[str, list[dict]], dict[str, dict]]:
+    """The supervised records of the config's sources: ``summarize`` (local functions with a doc,
+    then the code-docstring-corpus and TL-CodeSum records carved to train), ``translate``
+    (CodeXGLUE and AVATAR train) and ``assert`` (ATLAS records carved to train). A record with a
+    code side equal (up to whitespace) to the code of a test record of any loaded data set is
+    dropped. Returns (task -> records, source -> {"task", "records", "dropped_as_test", ...})."""
+    from ttune.data.io import data_dir as default_data_dir
     from ttune.pretrain.objectives import collect_pairs
 
-    data_dir = Path(cfg.data_dir) if cfg.data_dir else None
-    if data_dir is None:
-        from ttune.data.io import data_dir as default_data_dir
-
-        data_dir = default_data_dir()
+    data_dir = Path(cfg.data_dir) if cfg.data_dir else default_data_dir()
     test_hashes: set[str] = set()
     local: dict[str, list[Entry]] = {}
+    ds: dict[str, tuple[list[dict], str]] = {}
     for s in cfg.sources:
         if s in LOCAL_SOURCES:
             local[s] = _LOCAL[s](cfg)[0]
         else:
-            test_hashes.update(_dataset_docs(s, data_dir)[1])
-    return collect_pairs(local, cfg.docstring_pairs, cfg.seed, test_hashes, _norm, say)
+            records, hashes, note = _dataset_records(s, data_dir)
+            test_hashes.update(hashes)
+            ds[s] = (records, note)
+    out: dict[str, list[dict]] = {"summarize": [], "translate": [], "assert": []}
+    stats: dict[str, dict] = {}
+    if local:
+        recs, local_stats = collect_pairs(local, cfg.docstring_pairs, cfg.seed, test_hashes, _norm, say)
+        out["summarize"].extend(recs)
+        stats.update({k: {"task": "summarize", "records": v["pairs"], **v} for k, v in local_stats.items()})
+    for s, (records, note) in ds.items():
+        kept = [r for r in records if not any(_norm(code) in test_hashes for _, code in _code_sides(s, r))]
+        task = _TASK_OF[s]
+        out[task].extend(kept)
+        stats[s] = {"task": task, "records": len(kept), "dropped_as_test": len(records) - len(kept),
+                    "note": note}
+        say(f"corpus: {len(kept):,} {task} records from {s} train")
+    return out, stats
 
 
 def tokenizer_sample(corpus: Corpus, n_bytes: int, seed: int) -> Iterator[str]:
@@ -340,4 +405,5 @@ def tokenizer_sample(corpus: Corpus, n_bytes: int, seed: int) -> Iterator[str]:
         yield corpus.chunks[i]
 
 
-__all__ = ["Doc", "Corpus", "build_corpus", "build_pairs", "chunk_text", "tokenizer_sample", "DATASET_SOURCES"]
+__all__ = ["Doc", "Corpus", "build_corpus", "build_pairs", "chunk_text", "tokenizer_sample", "DATASET_SOURCES",
+           "LICENCES", "site_package_licences"]
