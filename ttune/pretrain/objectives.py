@@ -84,15 +84,6 @@ class Pairs:
         """Input plus target tokens of every pair. Shapes: -> int64 [N]."""
         return np.diff(self.src_off) + np.diff(self.tgt_off)
 
-    def select(self, idx: np.ndarray) -> "Pairs":
-        """The pairs ``idx``, in that order."""
-        def part(flat, off):
-            pieces = [flat[off[i]:off[i + 1]] for i in idx]
-            new_off = np.zeros(len(pieces) + 1, dtype=np.int64)
-            new_off[1:] = np.cumsum([len(p) for p in pieces])
-            return (np.concatenate(pieces) if pieces else flat[:0]), new_off
-        return Pairs(*part(self.src, self.src_off), *part(self.tgt, self.tgt_off))
-
     def batch(self, idx: np.ndarray, max_source: int, max_target: int, pad_id: int, eos_id: int
               ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """(inputs, attention mask, labels) of pairs ``idx``, truncated (keeping the final </s>)

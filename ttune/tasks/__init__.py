@@ -7,13 +7,13 @@ written by :mod:`ttune.data` (schema in :mod:`ttune.data.io`).
 =========  ==========================================  ===========================  ==============
 task       input (format_input)                        CPG from (graph_code)        metrics
 =========  ==========================================  ===========================  ==============
-summarize  the code (Java / Python function)           the whole code               smooth_bleu4,
+summarize  task line, then the code (a function)       the whole code               smooth_bleu4,
                                                                                     sacrebleu, chrf,
                                                                                     exact_match
-assert     test method with ``"<AssertPlaceHolder>"``  the test method only (the    exact_match,
+assert     task line, test method with placeholder,    the test method only (the    exact_match,
            then the focal method (ATLAS layout)        first method of the input)   exact_match_lenient,
                                                                                     smooth_bleu4, sacrebleu
-translate  the code in the source language             the whole code               sacrebleu, codebleu,
+translate  task line, then the source-language code    the whole code               sacrebleu, codebleu,
                                                                                     exact_match, chrf
 custom     ``source`` as it is                         ``source`` as it is          sacrebleu, smooth_bleu4,
                                                                                     exact_match, chrf
