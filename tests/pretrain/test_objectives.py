@@ -80,7 +80,9 @@ def test_each_objective_example_layout_is_exact():
           "source_lang": "java", "target_lang": "csharp"}
     at = {"id": "a", "source": 'testA ( ) { int x = f ( ) ; "<AssertPlaceHolder>" ; }\nf ( ) { return 1 ; }',
           "target": "assertEquals ( 1 , x )", "source_lang": "java", "target_lang": "java"}
-    out = task_pairs({"summarize": [summ, jsum], "translate": [tr], "assert": [at]}, seed=0)
+    got = task_pairs({"summarize": [summ, jsum], "translate": [tr], "assert": [at]}, seed=0)
+    assert {k: n for k, (_, n) in got.items()} == {"summarize": 0, "generate": 0, "translate": 0, "assert": 0}
+    out = {k: v for k, (v, _) in got.items()}
     assert sorted(out["summarize"]) == sorted([
         ("summarize: rgb to yiq\ndef rgb_to_yiq(r, g, b):\n    return r\n", "Convert RGB to YIQ."),
         ("summarize: get max value\npublic int getMaxValue ( int x ) { return x ; }", "returns the max")])
@@ -95,6 +97,23 @@ def test_each_objective_example_layout_is_exact():
     for name, rec in (("summarize", summ), ("translate", tr), ("assert", at)):
         assert get_task(name).format_input(rec) in [i for i, _ in out[name]]
     assert generate_input(summ) == "generate python: rgb to yiq\nConvert RGB to YIQ."
+
+
+def test_a_held_out_record_gives_held_out_pairs_only():
+    recs = [{"id": str(i), "source": f"int f{i}(int x) {{ return {i}; }}", "target": f"int F{i}() {{ }}",
+             "source_lang": "java", "target_lang": "csharp"} for i in range(6)]
+    summ = [{"id": f"s{i}", "source": f"def get_v{i}(x):\n    return x\n", "target": f"Value {i}.",
+             "source_lang": "python", "target_lang": "en"} for i in range(5)]
+    out = task_pairs({"translate": recs[:4], "summarize": summ[:3]}, 1,
+                     {"translate": recs[4:], "summarize": summ[3:]})
+    pairs, n = out["translate"]
+    assert n == 4 and len(pairs) == 12  # both directions of the 2 held-out records, at the end
+    assert all(("f4(" in a + b or "f5(" in a + b) for a, b in pairs[-4:])
+    assert not any(("f4(" in a + b or "f5(" in a + b) for a, b in pairs[:-4])
+    for task in ("summarize", "generate"):  # the same held-out functions in both directions
+        pairs, n = out[task]
+        assert n == 2 and all("get_v3" in a + b or "get_v4" in a + b for a, b in pairs[-2:])
+        assert not any("get_v3" in a + b or "get_v4" in a + b for a, b in pairs[:-2])
 
 
 def _lengths_pairs(lengths_src, lengths_tgt) -> Pairs:

@@ -140,8 +140,8 @@ class PretrainConfig(JsonConfig):
     """Batch the supervised pairs by length (each epoch's seeded order is sorted within pools of
     64 batches, then the batches are shuffled) instead of at random: less padding per step."""
     distinct_sample: int = 64
-    """Held-out summarize inputs decoded greedily at each checkpoint; the share of distinct
-    summaries among them is logged (0 turns it off)."""
+    """Held-out summarize inputs decoded greedily at each checkpoint (at most the eval_windows
+    held-out records); the share of distinct summaries among them is logged (0 turns it off)."""
     init_from: str | None = None
     """Backbone folder to start from (its weights, tokenizer and sizes) instead of a random init
     and a new tokenizer; shape options are then ignored. A run folder's checkpoint still wins."""
@@ -166,7 +166,8 @@ class PretrainConfig(JsonConfig):
     """Wall-clock budget of one invocation: stop, checkpoint and write the backbone; the same
     command run again continues towards max_steps."""
     eval_windows: int = 64
-    """Windows held out of training; their loss (fixed noise) is logged at every checkpoint."""
+    """Windows held out of training; their loss (fixed noise) is logged at every checkpoint. Also the
+    records held out per supervised task (at most a quarter of its data-set records)."""
     # ---------------------------------------------------------------- bookkeeping
     log_every: int = 10
     """Write a log line every N steps."""
@@ -283,7 +284,7 @@ class PretrainConfig(JsonConfig):
     def corpus_key(self) -> dict[str, Any]:
         """The options the corpus and tokenizer depend on (a cached corpus must match them)."""
         keys = ("seed", "sources", "corpus_bytes", "max_file_bytes", "chunk_chars", "data_dir",
-                "jdk_src_zip", "vocab_size", "tokenizer_bytes", "init_from")
+                "jdk_src_zip", "vocab_size", "tokenizer_bytes", "init_from", "eval_windows")
         d = self.to_dict()
         return {k: d[k] for k in keys}
 

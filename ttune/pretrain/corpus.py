@@ -198,12 +198,30 @@ def _dataset_records(name: str, data_dir: Path) -> tuple[list[dict], list[str], 
     return train, test_hashes, str(path)
 
 
-def _dataset_docs(name: str, data_dir: Path) -> tuple[list[Doc], list[str], str]:
-    """(train documents, normalized-code hashes of the test records, note) of one data set."""
-    records, test_hashes, note = _dataset_records(name, data_dir)
-    docs = [Doc(name, f"{rec['id']}#{side}", code) for rec in records
-            for side, code in _code_sides(name, rec) if code.strip()]
-    return docs, test_hashes, note
+def _without_test_copies(name: str, records: list[dict], test_hashes: set[str]) -> list[dict]:
+    """The records none of whose code sides equals (up to whitespace) a test record's code."""
+    return [r for r in records if not any(_norm(code) in test_hashes for _, code in _code_sides(name, r))]
+
+
+# Which supervised records each data set gives (its training part only).
+_TASK_OF = {"code-docstring": "summarize", "tl-codesum": "summarize", "codexglue-java-cs": "translate",
+            "avatar-java-python": "translate", "atlas": "assert"}
+
+
+def heldout_records(records: dict[str, list[dict]], seed: int, n: int) -> dict[str, list[dict]]:
+    """Task (summarize, translate, assert) -> the data-set records held out of pretraining: of each
+    task's training records (``records``: source -> records, test copies already dropped), sorted by
+    id and shuffled with the seed, the last min(n, a quarter). They enter neither the corpus nor any
+    training pair (in any direction or task); their pairs are the held-out sets of the log."""
+    by_task: dict[str, list[dict]] = {}
+    for s, recs in records.items():
+        by_task.setdefault(_TASK_OF[s], []).extend(recs)
+    out = {}
+    for task, recs in by_task.items():
+        order = sorted(recs, key=lambda r: r["id"])
+        random.Random(f"{seed}:heldout:{task}").shuffle(order)
+        out[task] = order[len(order) - min(n, len(order) // 4):]
+    return out
 
 
 # ------------------------------------------------------------------ licences
@@ -303,19 +321,27 @@ def build_corpus(cfg: PretrainConfig, say: Callable[[str], None] = log.info) -> 
     entries: dict[str, list[Entry]] = {}
     notes: dict[str, str] = {}
     test_hashes: set[str] = set()
-    ds_docs: dict[str, list[Doc]] = {}
+    ds_records: dict[str, list[dict]] = {}
     for s in cfg.sources:
         if s in LOCAL_SOURCES:
             entries[s], notes[s] = _LOCAL[s](cfg)
         else:
-            ds_docs[s], hashes, notes[s] = _dataset_docs(s, data_dir)
+            ds_records[s], hashes, notes[s] = _dataset_records(s, data_dir)
             test_hashes.update(hashes)
         if notes[s].startswith("skipped"):
             say(f"corpus: {s} {notes[s]}")
-    for s, docs in ds_docs.items():
+    held = {r["id"] for recs in heldout_records(
+        {s: _without_test_copies(s, recs, test_hashes) for s, recs in ds_records.items()},
+        cfg.seed, cfg.eval_windows).values() for r in recs}
+    for s, records in ds_records.items():
+        docs = [Doc(s, f"{rec['id']}#{side}", code) for rec in records if rec["id"] not in held
+                for side, code in _code_sides(s, rec) if code.strip()]
         kept = [d for d in docs if _norm(d.text) not in test_hashes]
         if len(kept) != len(docs):
             notes[s] += f"; {len(docs) - len(kept)} train sides equal to a test record dropped"
+        n_held = sum(r["id"] in held for r in records)
+        if n_held:
+            notes[s] += f"; {n_held} records held out for the task losses"
         entries[s] = [(d.name, _nbytes(d.text), (lambda t=d.text: t)) for d in kept]
 
     available = {s: sum(e[1] for e in entries[s]) for s in cfg.sources}
@@ -351,18 +377,14 @@ def build_corpus(cfg: PretrainConfig, say: Callable[[str], None] = log.info) -> 
     return corpus
 
 
-# Which supervised records each data set gives (its training part only).
-_TASK_OF = {"code-docstring": "summarize", "tl-codesum": "summarize", "codexglue-java-cs": "translate",
-            "avatar-java-python": "translate", "atlas": "assert"}
-
-
 def build_pairs(cfg: PretrainConfig, say: Callable[[str], None] = log.info
-                ) -> tuple[dict[str, list[dict]], dict[str, dict]]:
+                ) -> tuple[dict[str, list[dict]], dict[str, list[dict]], dict[str, dict]]:
     """The supervised records of the config's sources: ``summarize`` (local functions with a doc,
     then the code-docstring-corpus and TL-CodeSum records carved to train), ``translate``
     (CodeXGLUE and AVATAR train) and ``assert`` (ATLAS records carved to train). A record with a
     code side equal (up to whitespace) to the code of a test record of any loaded data set is
-    dropped. Returns (task -> records, source -> {"task", "records", "dropped_as_test", ...})."""
+    dropped. Returns (task -> training records, task -> held-out records (:func:`heldout_records`,
+    data-set records only), source -> {"task", "records", "heldout", "dropped_as_test", ...})."""
     from ttune.data.io import data_dir as default_data_dir
     from ttune.pretrain.objectives import collect_pairs
 
@@ -377,20 +399,24 @@ def build_pairs(cfg: PretrainConfig, say: Callable[[str], None] = log.info
             records, hashes, note = _dataset_records(s, data_dir)
             test_hashes.update(hashes)
             ds[s] = (records, note)
-    out: dict[str, list[dict]] = {"summarize": [], "translate": [], "assert": []}
+    train: dict[str, list[dict]] = {"summarize": [], "translate": [], "assert": []}
     stats: dict[str, dict] = {}
     if local:
         recs, local_stats = collect_pairs(local, cfg.docstring_pairs, cfg.seed, test_hashes, _norm, say)
-        out["summarize"].extend(recs)
-        stats.update({k: {"task": "summarize", "records": v["pairs"], **v} for k, v in local_stats.items()})
+        train["summarize"].extend(recs)
+        stats.update({k: {"task": "summarize", "records": v["pairs"], "heldout": 0, **v}
+                      for k, v in local_stats.items()})
+    kept = {s: _without_test_copies(s, records, test_hashes) for s, (records, _) in ds.items()}
+    held = heldout_records(kept, cfg.seed, cfg.eval_windows)
+    held_ids = {r["id"] for recs in held.values() for r in recs}
     for s, (records, note) in ds.items():
-        kept = [r for r in records if not any(_norm(code) in test_hashes for _, code in _code_sides(s, r))]
         task = _TASK_OF[s]
-        out[task].extend(kept)
-        stats[s] = {"task": task, "records": len(kept), "dropped_as_test": len(records) - len(kept),
-                    "note": note}
-        say(f"corpus: {len(kept):,} {task} records from {s} train")
-    return out, stats
+        n_held = sum(r["id"] in held_ids for r in kept[s])
+        train[task].extend(r for r in kept[s] if r["id"] not in held_ids)
+        stats[s] = {"task": task, "records": len(kept[s]) - n_held, "heldout": n_held,
+                    "dropped_as_test": len(records) - len(kept[s]), "note": note}
+        say(f"corpus: {len(kept[s]) - n_held:,} {task} records from {s} train (+{n_held} held out)")
+    return train, held, stats
 
 
 def tokenizer_sample(corpus: Corpus, n_bytes: int, seed: int) -> Iterator[str]:
@@ -406,4 +432,4 @@ def tokenizer_sample(corpus: Corpus, n_bytes: int, seed: int) -> Iterator[str]:
 
 
 __all__ = ["Doc", "Corpus", "build_corpus", "build_pairs", "chunk_text", "tokenizer_sample", "DATASET_SOURCES",
-           "LICENCES", "site_package_licences"]
+           "LICENCES", "site_package_licences", "heldout_records"]

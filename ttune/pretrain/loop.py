@@ -147,16 +147,18 @@ def prepare_pairs(cfg: PretrainConfig, out: Path, tok):
             t = load_file(str(ids_p))
             _say(f"pretrain: reusing the supervised pairs in {out} "
                  + ", ".join(f"{k} {v['pairs']:,}" for k, v in info["tasks"].items()))
-            return {k: Pairs(*(t[f"{k}.{f}"].numpy() for f in fields)) for k in info["tasks"]}, info
+            return {k: Pairs(*(t[f"{k}.{f}"].numpy() for f in fields), heldout=v["heldout"])
+                    for k, v in info["tasks"].items()}, info
     _say("pretrain: collecting the supervised pairs (local functions with a doc, data-set training parts) ...")
     t0 = time.perf_counter()
-    records, stats = build_pairs(cfg, say=_say)
-    texts = task_pairs(records, cfg.seed)
-    packed = {k: pack_pairs(tok, v) for k, v in texts.items() if v}
+    records, heldout, stats = build_pairs(cfg, say=_say)
+    texts = task_pairs(records, cfg.seed, heldout)
+    packed = {k: pack_pairs(tok, v, n) for k, (v, n) in texts.items() if v}
     tensors = {f"{k}.{f}": torch.from_numpy(getattr(p, f)).contiguous() for k, p in packed.items() for f in fields}
     save_file(tensors, str(ids_p))
     info = {"key": cfg.pairs_key(), "sources": stats,
-            "tasks": {k: {"pairs": len(p), "source_tokens": int(len(p.src)), "target_tokens": int(len(p.tgt))}
+            "tasks": {k: {"pairs": len(p), "heldout": p.heldout, "source_tokens": int(len(p.src)),
+                          "target_tokens": int(len(p.tgt))}
                       for k, p in packed.items()}}
     atomic_write_text(info_p, json.dumps(info, indent=1) + "\n")
     _say("pretrain: supervised pairs " + ", ".join(f"{k} {len(p):,}" for k, p in packed.items())
@@ -266,8 +268,8 @@ class Windows:
 class StepBatches:
     """The batch of every optimizer step: its objective (``objectives.objective_of``), then
     (inputs, attention mask or None, labels) -- span corruption and prefix LM from the step's windows,
-    a supervised task from its pairs (``objectives.PairOrder``, batch index = the step). The last
-    ``eval_windows`` pairs of each task (at most a quarter of them) are held out for its loss."""
+    a supervised task from its pairs (``objectives.PairOrder``, batch index = the step). Each
+    task's last ``Pairs.heldout`` pairs (from held-out data-set records) are kept for its loss."""
 
     def __init__(self, cfg: PretrainConfig, windows: "Windows", pairs: dict, sentinels: list[int],
                  eos_id: int, pad_id: int) -> None:
@@ -280,7 +282,7 @@ class StepBatches:
         for k, name in enumerate(SUPERVISED):
             p = pairs.get(name)
             n = len(p) if p is not None else 0
-            self.n_eval[name] = min(cfg.eval_windows, n // 4)
+            self.n_eval[name] = p.heldout if p is not None else 0
             self.n_train[name] = n - self.n_eval[name]
             if self.n_train[name]:
                 lengths = p.lengths()[: self.n_train[name]] if cfg.bucket_pairs else None
@@ -617,14 +619,18 @@ def model_card(c: PretrainConfig, info: dict, state: dict, n_params: int, vocab:
                      f"{LICENCES.get(name, '?')} | {st['note']} |")
     pi = info.get("pairs") or {}
     if pi:
-        lines += ["", "Supervised pairs (the run's `pairs.json` has the counts); each task keeps its last "
-                  f"min({c.eval_windows}, a quarter) pairs held out:", "",
-                  "| source | task | records | dropped (equal to a test record) |", "|---|---|---:|---:|"]
+        lines += ["", "Supervised pairs (the run's `pairs.json` has the counts); the held-out records (of "
+                  f"each task's data-set records, min({c.eval_windows}, a quarter)) are in no training pair "
+                  "and not in the corpus:", "",
+                  "| source | task | training records | held out | dropped (equal to a test record) |",
+                  "|---|---|---:|---:|---:|"]
         for name, st in pi["sources"].items():
-            lines.append(f"| {name} | {st['task']} | {st['records']:,} | {st['dropped_as_test']:,} |")
-        lines += ["", "| objective | pairs | input tokens | target tokens |", "|---|---:|---:|---:|"]
+            lines.append(f"| {name} | {st['task']} | {st['records']:,} | {st['heldout']:,} | "
+                         f"{st['dropped_as_test']:,} |")
+        lines += ["", "| objective | pairs | held out | input tokens | target tokens |", "|---|---:|---:|---:|---:|"]
         for name, st in pi["tasks"].items():
-            lines.append(f"| {name} | {st['pairs']:,} | {st['source_tokens']:,} | {st['target_tokens']:,} |")
+            lines.append(f"| {name} | {st['pairs']:,} | {st['heldout']:,} | {st['source_tokens']:,} | "
+                         f"{st['target_tokens']:,} |")
     if "site-packages" in info["sources"]:
         lines += ["", "site-packages distributions (code and docstrings read) and their licences: "
                   + "; ".join(f"{k} ({v})" for k, v in site_package_licences().items()) + "."]

@@ -76,6 +76,8 @@ class Pairs:
     src_off: np.ndarray
     tgt: np.ndarray
     tgt_off: np.ndarray
+    heldout: int = 0
+    """The last ``heldout`` pairs are held out of training (their loss is logged)."""
 
     def __len__(self) -> int:
         return len(self.src_off) - 1
@@ -106,7 +108,7 @@ def _cut(ids: np.ndarray, limit: int, eos_id: int) -> np.ndarray:
     return ids if len(ids) <= limit else np.concatenate([ids[:limit - 1], [eos_id]]).astype(ids.dtype)
 
 
-def pack_pairs(tok, pairs: list[tuple[str, str]]) -> Pairs:
+def pack_pairs(tok, pairs: list[tuple[str, str]], heldout: int = 0) -> Pairs:
     """Tokenize (input, target) pairs with the backbone tokenizer (each side ending in </s>)."""
     backend = tok.backend_tokenizer
 
@@ -121,7 +123,7 @@ def pack_pairs(tok, pairs: list[tuple[str, str]]) -> Pairs:
 
     src, src_off = packed([p[0] for p in pairs])
     tgt, tgt_off = packed([p[1] for p in pairs])
-    return Pairs(src, src_off, tgt, tgt_off)
+    return Pairs(src, src_off, tgt, tgt_off, heldout)
 
 
 def collect_pairs(entries: dict[str, list], max_pairs: int, seed: int, excluded: set[str],
@@ -183,20 +185,28 @@ def reversed_record(record: dict) -> dict:
             "source_lang": record["target_lang"], "target_lang": record["source_lang"]}
 
 
-def task_pairs(records: dict[str, list[dict]], seed: int) -> dict[str, list[tuple[str, str]]]:
-    """(model input, target) texts of every supervised objective, each list shuffled with the seed.
+def task_pairs(records: dict[str, list[dict]], seed: int, heldout: dict[str, list[dict]] | None = None
+               ) -> dict[str, tuple[list[tuple[str, str]], int]]:
+    """(model input, target) texts of every supervised objective and how many of them, at the end
+    of the list, are held out: task -> (pairs, n_heldout).
 
-    ``records``: ``summarize`` (code -> English), ``translate`` (code -> code, one direction per
-    record; both are used) and ``assert`` records, ``ttune.data`` schema, training parts only.
+    ``records`` / ``heldout``: training / held-out records of ``summarize`` (code -> English),
+    ``translate`` (code -> code, one direction per record; both are used) and ``assert``,
+    ``ttune.data`` schema. The training pairs are shuffled with the seed; a held-out record gives
+    held-out pairs only (summarize and generate, or both translation directions).
     """
     summarize, translate, assert_ = get_task("summarize"), get_task("translate"), get_task("assert")
-    out = {"summarize": [(summarize.format_input(r), r["target"]) for r in records.get("summarize", [])],
-           "generate": [(generate_input(r), r["source"]) for r in records.get("summarize", [])],
-           "translate": [(translate.format_input(d), d["target"]) for r in records.get("translate", [])
-                         for d in (r, reversed_record(r))],
-           "assert": [(assert_.format_input(r), r["target"]) for r in records.get("assert", [])]}
-    for name, pairs in out.items():
-        random.Random(f"{seed}:task-pairs:{name}").shuffle(pairs)
+    makers = {"summarize": ("summarize", lambda r: [(summarize.format_input(r), r["target"])]),
+              "generate": ("summarize", lambda r: [(generate_input(r), r["source"])]),
+              "translate": ("translate", lambda r: [(translate.format_input(d), d["target"])
+                                                    for d in (r, reversed_record(r))]),
+              "assert": ("assert", lambda r: [(assert_.format_input(r), r["target"])])}
+    out = {}
+    for name, (group, make) in makers.items():
+        train = [p for r in records.get(group, []) for p in make(r)]
+        random.Random(f"{seed}:task-pairs:{name}").shuffle(train)
+        held = [p for r in (heldout or {}).get(group, []) for p in make(r)]
+        out[name] = (train + held, len(held))
     return out
 
 
