@@ -25,7 +25,7 @@ def _markers(corpus) -> set[str]:
 
 
 def test_no_test_dev_or_english_records(tmp_path, fake_data_dir):
-    corpus = build_corpus(_cfg(tmp_path), say=lambda m: None)
+    corpus = build_corpus(_cfg(tmp_path, eval_windows=0), say=lambda m: None)  # no task hold-out
     found = _markers(corpus)
     expected = set()
     for i in range(N):
@@ -58,7 +58,7 @@ def test_train_copy_of_a_test_record_is_dropped(tmp_path, fake_data_dir):
     lines = java.read_text().splitlines()
     lines[3] = "  " + test_line.replace(" ; ", " ;  ")  # same code up to whitespace
     java.write_text("\n".join(lines) + "\n")
-    corpus = build_corpus(_cfg(tmp_path, sources=("codexglue-java-cs",)), say=lambda m: None)
+    corpus = build_corpus(_cfg(tmp_path, sources=("codexglue-java-cs",), eval_windows=0), say=lambda m: None)
     assert marker("cxg", "test", 0, "java") not in "\n".join(corpus.chunks)
     assert corpus.stats["codexglue-java-cs"]["documents"] == 2 * N - 1
     assert (
@@ -149,3 +149,69 @@ def test_jdk_sources_are_read_inside_the_zip(tmp_path, monkeypatch):
         "java.base/java/lang/B.java",
     ]
     assert corpus.stats["jdk"]["bytes"] == 2 * len("class A { int JDK_A; }\n")
+
+
+def test_supervised_pairs_come_from_training_records_only(tmp_path, fake_data_dir):
+    from ttune.pretrain.corpus import build_pairs
+    from ttune.pretrain.objectives import task_pairs
+
+    records, held, stats = build_pairs(_cfg(tmp_path), say=lambda m: None)
+    pairs = {k: v for k, (v, _) in task_pairs(records, 0, held).items()}
+    text = {k: "\n".join(a + "\n" + b for a, b in v) for k, v in pairs.items()}
+    found = {k: set(re.findall(r"MARK_[a-z]+_[a-z]+_\d+_[a-z]+", t)) for k, t in text.items()}
+    summ, trans, asrt = set(), set(), set()
+    for i in range(N):
+        trans |= {marker("cxg", "train", i, "java"), marker("cxg", "train", i, "cs"),
+                  marker("av", "train", i, "java"), marker("av", "train", i, "py")}
+        if carve_split(f"code-docstring/canonical/valid/{i + 1}") == "train":
+            summ |= {marker("cd", "valid", i, "py"), marker("cd", "valid", i, "nl")}
+        if carve_split(f"tl-codesum/valid/valid{i}") == "train":
+            summ |= {marker("tl", "valid", i, "java"), marker("tl", "valid", i, "nl")}
+        if carve_split(f"atlas/eval/{i}") == "train":
+            asrt |= {marker("at", "eval", i, "test"), marker("at", "eval", i, "assert")}
+    assert found == {"summarize": summ, "generate": summ, "translate": trans, "assert": asrt}
+    every = set().union(*found.values())
+    assert not any("_test_" in m or "_testing_" in m for m in every)  # never a test record
+    assert len([m for m in every if m.startswith("MARK_cd_")]) < 2 * N  # the carved dev part is out
+    # Each translation record in both directions; the assert input keeps the placeholder.
+    assert len(pairs["translate"]) == 2 * 2 * N and len(pairs["summarize"]) == len(summ) // 2
+    assert all(i.startswith("assert:\n") and '"<AssertPlaceHolder>"' in i for i, _ in pairs["assert"])
+    cx, av = stats["codexglue-java-cs"], stats["avatar-java-python"]
+    assert cx["task"] == av["task"] == "translate" and cx["dropped_as_test"] == 0
+    assert cx["records"] + cx["heldout"] == av["records"] + av["heldout"] == N
+    assert cx["heldout"] + av["heldout"] == 2 * N // 4  # a quarter of the task's 24 records
+
+
+def test_held_out_records_are_in_no_training_pair_and_not_in_the_corpus(tmp_path, fake_data_dir):
+    from ttune.pretrain.corpus import build_pairs
+
+    cfg = _cfg(tmp_path, eval_windows=2)
+    records, held, _ = build_pairs(cfg, say=lambda m: None)
+    # Per task min(eval_windows, a quarter) records: summarize pools code-docstring and TL-CodeSum.
+    assert {k: len(v) for k, v in held.items()} == {"summarize": 2, "translate": 2, "assert": 2}
+    held_ids = {r["id"] for v in held.values() for r in v}
+    assert not held_ids & {r["id"] for v in records.values() for r in v}
+    corpus = build_corpus(cfg, say=lambda m: None)
+    names = {n.split("#")[0] for v in corpus.names.values() for n in v}
+    assert not held_ids & names and len(names) > 20
+    text = "\n".join(corpus.chunks)
+    for r in (r for v in held.values() for r in v):
+        assert not any(m in text for m in re.findall(r"MARK_[a-z]+_[a-z]+_\d+_[a-z]+", r["source"]))
+    assert "2 records held out for the task losses" in corpus.stats["atlas"]["note"]
+
+
+def test_a_pair_equal_to_a_test_record_is_dropped(tmp_path, fake_data_dir):
+    from ttune.pretrain.corpus import build_pairs
+
+    tl = fake_data_dir / "tl-codesum" / "valid.token.code"
+    test_code = (fake_data_dir / "tl-codesum" / "test.token.code").read_text().splitlines()[0].split("\t")[1]
+    ids = [f"valid{i}" for i in range(N) if carve_split(f"tl-codesum/valid/valid{i}") == "train"]
+    lines = tl.read_text().splitlines()
+    k = int(ids[0][len("valid"):])
+    lines[k] = f"{ids[0]}\t  {test_code}"  # a training record whose code is a test record's
+    tl.write_text("\n".join(lines) + "\n")
+    records, held, stats = build_pairs(_cfg(tmp_path, sources=("tl-codesum",)), say=lambda m: None)
+    assert stats["tl-codesum"]["dropped_as_test"] == 1
+    assert stats["tl-codesum"]["records"] + len(held["summarize"]) == len(ids) - 1
+    assert stats["tl-codesum"]["records"] == len(records["summarize"])
+    assert not any(marker("tl", "test", 0, "java") in r["source"] for r in records["summarize"] + held["summarize"])

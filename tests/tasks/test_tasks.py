@@ -3,7 +3,8 @@ from __future__ import annotations
 import pytest
 
 from ttune.metrics import check_metric_name
-from ttune.tasks import DataError, Task, UnknownTaskError, get_task, read_jsonl, task_names
+from ttune.tasks import (DataError, Task, UnknownTaskError, function_name, get_task, identifier_words,
+                         read_jsonl, task_line, task_names)
 
 
 def test_names_and_defaults():
@@ -29,13 +30,36 @@ def test_format_input_and_graph_code_offsets():
         "target_lang": "en",
     }
     t = get_task("summarize")
-    assert t.format_input(rec) == rec["source"]
-    assert t.graph_code(rec) == (rec["source"], "java", 0)
-    pt = t.with_options(prefix="résumé: ")
+    assert t.format_input(rec) == "summarize: f\n" + rec["source"]
+    assert t.graph_code(rec) == (rec["source"], "java", len("summarize: f\n"))
+    plain = t.with_options(tagged=False)
+    assert plain.format_input(rec) == rec["source"]
+    assert plain.graph_code(rec) == (rec["source"], "java", 0)
+    pt = plain.with_options(prefix="résumé: ")
     text = pt.format_input(rec)
     code, lang, off = pt.graph_code(rec)
     assert text.encode()[off:off + len(code.encode())] == code.encode()
     assert off == len("résumé: ".encode())
+    tagged = t.with_options(prefix="é ")
+    code, _, off = tagged.graph_code(rec)
+    assert tagged.format_input(rec).encode()[off:] == code.encode() and off == len("é summarize: f\n".encode())
+
+
+def test_task_lines():
+    py = {"source": "def rgb_to_yiq(r, g, b):\n    return r\n", "source_lang": "python", "target_lang": "en"}
+    assert task_line("summarize", py) == "summarize: rgb to yiq\n"
+    java = {"source": "@Override public synchronized String getHTTPResponse2 ( int x ) { return g ( x ) ; }",
+            "source_lang": "java", "target_lang": "en"}
+    assert task_line("summarize", java) == "summarize: get http response 2\n"
+    cs = {"source": "[Obsolete(\"x\")] public override string ToString() { return F(1); }",
+          "source_lang": "csharp", "target_lang": "csharp"}
+    assert function_name(cs["source"], "csharp") == "ToString"
+    assert task_line("summarize", {"source": "x = 1", "source_lang": "python"}) == "summarize:\n"
+    assert task_line("translate", {**java, "target_lang": "csharp"}) == "translate java to csharp:\n"
+    assert task_line("translate", {**py, "target_lang": "java"}) == "translate python to java:\n"
+    assert task_line("assert", java) == "assert:\n" and task_line("custom", java) == ""
+    assert identifier_words("XMLHttpRequest") == ["xml", "http", "request"]
+    assert identifier_words("__init__") == ["init"] and identifier_words("parseURL") == ["parse", "url"]
 
 
 def test_assert_graph_reads_the_test_method_only():
@@ -48,17 +72,14 @@ def test_assert_graph_reads_the_test_method_only():
     }
     t = get_task("assert")
     code, lang, off = t.graph_code(rec)
-    assert (
-        code == 'testA ( ) { int x = f ( ) ; "<AssertPlaceHolder>" ; }'
-        and lang == "java"
-        and off == 1
-    )
+    assert code == 'testA ( ) { int x = f ( ) ; "<AssertPlaceHolder>" ; }' and lang == "java" and off == len("assert:\n ")
+    assert t.format_input(rec).startswith("assert:\n ")
     assert t.format_input(rec).encode()[off:off + len(code)] == code.encode()
     both = t.with_options(graph_side="both")
-    assert both.graph_code(rec) == (src, "java", 0)
+    assert both.graph_code(rec) == (src, "java", len("assert:\n"))
     py = {"source": 'def test_a(self):\n    "<AssertPlaceHolder>"\n\ndef f(x):\n    return x\n',
           "target": "assert f(1)", "source_lang": "python", "target_lang": "python"}
-    assert t.graph_code(py) == ('def test_a(self):\n    "<AssertPlaceHolder>"', "python", 0)
+    assert t.graph_code(py) == ('def test_a(self):\n    "<AssertPlaceHolder>"', "python", len("assert:\n"))
 
 
 def test_task_validation_and_bad_record():

@@ -7,7 +7,8 @@ Every field has an attribute docstring (the CLI's --help says the same) and is c
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
-from typing import Any, Literal, get_args
+from pathlib import Path
+from typing import Any
 
 from ttune.options import check_device
 from ttune.train.config import JsonConfig
@@ -29,12 +30,14 @@ DATASET_SOURCES = (
 )
 SOURCES = LOCAL_SOURCES + DATASET_SOURCES
 
-Schedule = Literal["cosine", "linear", "constant"]
-SaveDtype = Literal["float32", "float16", "bfloat16"]
-Precision = Literal["auto", "bf16", "fp32"]
-SCHEDULES: tuple[str, ...] = get_args(Schedule)
-SAVE_DTYPES: tuple[str, ...] = get_args(SaveDtype)
-PRECISIONS: tuple[str, ...] = get_args(Precision)
+# Objectives with a share option (``<name>_share``); span corruption takes the rest of the steps.
+# summarize, translate and assert are the fine-tuning tasks of the same names (ttune.tasks).
+SHARED_OBJECTIVES = ("prefix", "summarize", "generate", "translate", "assert")
+SUPERVISED = ("summarize", "generate", "translate", "assert")
+
+SCHEDULES = ("cosine", "linear", "constant")
+SAVE_DTYPES = ("float32", "float16", "bfloat16")
+PRECISIONS = ("auto", "bf16", "fp32")
 
 # Named model shapes. "ttune-tiny" is the built-in backbone's: about 10.4M parameters with the
 # default 12,000-token vocabulary (21 MB in float16). The others come from ttune.backbone.
@@ -117,18 +120,40 @@ class PretrainConfig(JsonConfig):
     """Fraction of each window's tokens masked by span corruption."""
     mean_span_length: float = 3.0
     """Mean length of a masked span."""
-    prefix_share: float = 0.25
-    """Share of the steps that train prefix LM instead (encoder: a window's start and a sentinel;
-    decoder: its last prefix_target_length tokens). See ttune/pretrain/objectives.py."""
+    prefix_share: float = 0.15
+    """Share of the steps that train prefix LM (encoder: a window's start and a sentinel; decoder:
+    its last prefix_target_length tokens). See ttune/pretrain/objectives.py."""
     prefix_target_length: int = 64
     """Tokens the decoder writes in a prefix-LM step."""
-    docstring_share: float = 0.25
-    """Share of the steps that train docstring generation (code without its doc -> the doc's first
-    sentence), on pairs from the local sources only; 0 turns it off."""
+    summarize_share: float = 0.2
+    """Share of the steps that train the summarize task (the task's own input layout, with the
+    function name's words -> the doc's first sentence) on training pairs; 0 turns it off."""
+    generate_share: float = 0.1
+    """Share of the steps that train docstring -> code (the doc's first sentence and the name's
+    words -> the function without its doc), on the summarize pairs reversed."""
+    translate_share: float = 0.15
+    """Share of the steps that train the translate task on the training pairs of CodeXGLUE
+    (Java <-> C#) and AVATAR (Java <-> Python), both directions."""
+    assert_share: float = 0.1
+    """Share of the steps that train the assert task on the ATLAS records carved to train.
+    Span corruption takes what the five shares leave."""
     docstring_pairs: int = 60_000
-    """Most (code, docstring) pairs collected, shared equally by the local sources."""
+    """Most (code, docstring) pairs taken from the local sources (Python stdlib, site-packages,
+    JDK), shared equally by them; the data sets' training pairs come on top of these."""
     docstring_target_length: int = 48
-    """Docstring tokens kept (with </s>); a docstring step's code is cut at input_length tokens."""
+    """Summary tokens kept (with </s>) in a summarize step; every supervised input is cut at
+    input_length tokens."""
+    code_target_length: int = 256
+    """Code tokens kept (with </s>) in a generate, translate or assert step."""
+    bucket_pairs: bool = True
+    """Batch the supervised pairs by length (each epoch's seeded order is sorted within pools of
+    64 batches, then the batches are shuffled) instead of at random: less padding per step."""
+    distinct_sample: int = 64
+    """Held-out summarize inputs decoded greedily at each checkpoint (at most the eval_windows
+    held-out records); the share of distinct summaries among them is logged (0 turns it off)."""
+    init_from: str | None = None
+    """Backbone folder to start from (its weights, tokenizer and sizes) instead of a random init
+    and a new tokenizer; shape options are then ignored. A run folder's checkpoint still wins."""
     # ---------------------------------------------------------------- optimisation
     batch_size: int = 32
     """Windows per optimizer step."""
@@ -150,7 +175,8 @@ class PretrainConfig(JsonConfig):
     """Wall-clock budget of one invocation: stop, checkpoint and write the backbone; the same
     command run again continues towards max_steps."""
     eval_windows: int = 64
-    """Windows held out of training; their loss (fixed noise) is logged at every checkpoint."""
+    """Windows held out of training; their loss (fixed noise) is logged at every checkpoint. Also the
+    records held out per supervised task (at most a quarter of its data-set records)."""
     # ---------------------------------------------------------------- bookkeeping
     log_every: int = 10
     """Write a log line every N steps."""
@@ -215,13 +241,19 @@ class PretrainConfig(JsonConfig):
         if n_spans > 99:
             raise PretrainError(f"input_length {self.input_length} gives {n_spans} noise spans; "
                                 "at most 99 fit the 100 sentinels")
-        if not (0 <= self.prefix_share <= 1 and 0 <= self.docstring_share <= 1
-                and self.prefix_share + self.docstring_share <= 1):
-            raise PretrainError(
-                "prefix_share and docstring_share must be in [0, 1] and sum to at most 1, "
-                f"got {self.prefix_share} and {self.docstring_share}"
-            )
-        for name in ("docstring_pairs", "docstring_target_length", "prefix_target_length"):
+        shares = {f"{k}_share": getattr(self, f"{k}_share") for k in SHARED_OBJECTIVES}
+        for name, v in shares.items():
+            if not isinstance(v, (int, float)) or isinstance(v, bool) or not 0 <= v <= 1:
+                raise PretrainError(f"{name} must be in [0, 1], got {v!r}")
+        if sum(shares.values()) > 1 + 1e-9:
+            raise PretrainError(f"the objective shares ({', '.join(shares)}) must sum to at most 1, "
+                                f"got {sum(shares.values()):g}")
+        if not isinstance(self.distinct_sample, int) or self.distinct_sample < 0:
+            raise PretrainError(f"distinct_sample must be a non-negative integer, got {self.distinct_sample!r}")
+        if self.init_from is not None and not Path(self.init_from, "config.json").is_file():
+            raise PretrainError(f"init_from: {self.init_from} is not a backbone folder (no config.json)")
+        for name in ("docstring_pairs", "docstring_target_length", "code_target_length",
+                     "prefix_target_length"):
             v = getattr(self, name)
             if not isinstance(v, int) or isinstance(v, bool) or v < 2:
                 raise PretrainError(f"{name} must be an integer >= 2, got {v!r}")
@@ -284,19 +316,19 @@ class PretrainConfig(JsonConfig):
     def corpus_key(self) -> dict[str, Any]:
         """The options the corpus and tokenizer depend on (a cached corpus must match them)."""
         keys = ("seed", "sources", "corpus_bytes", "max_file_bytes", "chunk_chars", "data_dir",
-                "jdk_src_zip", "vocab_size", "tokenizer_bytes")
+                "jdk_src_zip", "vocab_size", "tokenizer_bytes", "init_from", "eval_windows")
         d = self.to_dict()
         return {k: d[k] for k in keys}
 
     def pairs_key(self) -> dict[str, Any]:
-        """The options the docstring pairs depend on (besides the corpus key's)."""
+        """The options the supervised pairs depend on (besides the corpus key's)."""
         return {**self.corpus_key(), "docstring_pairs": self.docstring_pairs}
 
     def shares(self) -> dict[str, float]:
-        """Step shares of the three objectives (span corruption takes the rest)."""
-        return {"span": 1.0 - self.prefix_share - self.docstring_share, "prefix": self.prefix_share,
-                "docstring": self.docstring_share}
+        """Step share of every objective (span corruption takes the rest), in OBJECTIVES order."""
+        rest = {k: float(getattr(self, f"{k}_share")) for k in SHARED_OBJECTIVES}
+        return {"span": max(0.0, 1.0 - sum(rest.values())), **rest}
 
 
 __all__ = ["PretrainConfig", "PretrainError", "SOURCES", "LOCAL_SOURCES", "DATASET_SOURCES",
-           "SHAPES", "shape_sizes"]
+           "SHAPES", "SHARED_OBJECTIVES", "SUPERVISED", "shape_sizes"]

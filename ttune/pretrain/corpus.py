@@ -19,8 +19,10 @@ whose
 - ``atlas``: the ``eval`` records carved to ``train``, with the assertion put back in place of the
   ``"<AssertPlaceHolder>"`` (test method + focal method; never ``testing``).
 
-Descriptions and summaries (English targets) are never included. A data-set record whose code side
-equals (up to whitespace) the code of any test record of a loaded data set is dropped too.
+The corpus (span corruption, prefix LM) holds code only. The supervised pairs (:func:`build_pairs`)
+add the English side of the TRAINING records only (code-docstring-corpus and TL-CodeSum summaries
+carved to ``train``) and the docstrings of local functions. A data-set record whose code side
+equals (up to whitespace) the code of any test record of a loaded data set is dropped from both.
 
 Sampling: each source's documents (files or records) are listed in a fixed order (sorted paths or
 record ids) and shuffled with the seed. The byte cap ``corpus_bytes`` is shared equally by the
@@ -182,8 +184,12 @@ def _code_sides(name: str, rec: dict) -> list[tuple[str, str]]:
     return sides
 
 
-def _dataset_docs(name: str, data_dir: Path) -> tuple[list[Doc], list[str], str]:
-    """(train documents, normalized-code hashes of the test records, note) of one data set."""
+def _dataset_records(name: str, data_dir: Path) -> tuple[list[dict], list[str], str]:
+    """(records carved to ``train``, normalized-code hashes of the test records, note) of one data
+    set. Test records give only their hashes; ``dev`` records (carved or published) nothing."""
+    from ttune.data.convert import convert
+    from ttune.data.io import DataError
+
     folder, fmt = _FOLDERS[name]
     path = data_dir / folder
     if not path.exists():
@@ -192,17 +198,73 @@ def _dataset_docs(name: str, data_dir: Path) -> tuple[list[Doc], list[str], str]
         result = convert(fmt, path)
     except DataError as e:
         return [], [], f"skipped: {e}"
-    docs, test_hashes = [], []
+    train, test_hashes = [], []
     for rec in result.records:
         if rec["split"] == "test":
             test_hashes.extend(_norm(code) for _, code in _code_sides(name, rec))
         elif rec["split"] == "train":
-            docs.extend(
-                Doc(name, f"{rec['id']}#{side}", code)
-                for side, code in _code_sides(name, rec)
-                if code.strip()
-            )
-    return docs, test_hashes, str(path)
+            train.append(rec)
+    return train, test_hashes, str(path)
+
+
+def _without_test_copies(name: str, records: list[dict], test_hashes: set[str]) -> list[dict]:
+    """The records none of whose code sides equals (up to whitespace) a test record's code."""
+    return [r for r in records if not any(_norm(code) in test_hashes for _, code in _code_sides(name, r))]
+
+
+# Which supervised records each data set gives (its training part only).
+_TASK_OF = {"code-docstring": "summarize", "tl-codesum": "summarize", "codexglue-java-cs": "translate",
+            "avatar-java-python": "translate", "atlas": "assert"}
+
+
+def heldout_records(records: dict[str, list[dict]], seed: int, n: int) -> dict[str, list[dict]]:
+    """Task (summarize, translate, assert) -> the data-set records held out of pretraining: of each
+    task's training records (``records``: source -> records, test copies already dropped), sorted by
+    id and shuffled with the seed, the last min(n, a quarter). They enter neither the corpus nor any
+    training pair (in any direction or task); their pairs are the held-out sets of the log."""
+    by_task: dict[str, list[dict]] = {}
+    for s, recs in records.items():
+        by_task.setdefault(_TASK_OF[s], []).extend(recs)
+    out = {}
+    for task, recs in by_task.items():
+        order = sorted(recs, key=lambda r: r["id"])
+        random.Random(f"{seed}:heldout:{task}").shuffle(order)
+        out[task] = order[len(order) - min(n, len(order) // 4):]
+    return out
+
+
+# ------------------------------------------------------------------ licences
+LICENCES = {
+    "python-stdlib": "PSF License Version 2 (the CPython standard library)",
+    "site-packages": "each distribution's own licence (listed in the model card)",
+    "jdk": "GPL-2.0 with the Classpath Exception (OpenJDK 17 sources, Debian openjdk-17-source)",
+    "codexglue-java-cs": "CodeXGLUE data C-UDA, code MIT (microsoft/CodeXGLUE code-to-code-trans)",
+    "avatar-java-python": "CC BY-SA 4.0 (wasiahmad/AVATAR g4g functions)",
+    "code-docstring": "research use only (EdinburghNLP/code-docstring-corpus)",
+    "tl-codesum": "no licence file: research use (xing-hu/TL-CodeSum)",
+    "atlas": "no licence file: research use (ATLAS, Watson et al. ICSE 2020)",
+}
+"""Licence of every corpus source, as the shared data sets' README and the packages state them."""
+
+
+def site_package_licences() -> dict[str, str]:
+    """Distribution name -> its licence (License-Expression, else the License field when short,
+    else the licence classifiers, else "not stated") for the running interpreter's packages."""
+    from importlib.metadata import distributions
+
+    out: dict[str, str] = {}
+    for d in distributions():
+        meta = d.metadata
+        name = meta.get("Name") or "?"
+        lic = (meta.get("License-Expression") or "").strip()
+        field = (meta.get("License") or "").strip()
+        if not lic and field and len(field) <= 60 and "\n" not in field:
+            lic = field
+        if not lic:
+            lic = "; ".join(c.rsplit("::", 1)[-1].strip() for c in meta.get_all("Classifier") or []
+                            if c.startswith("License ::")) or "not stated"
+        out[name] = lic
+    return dict(sorted(out.items(), key=lambda kv: kv[0].lower()))
 
 
 # ------------------------------------------------------------------ sampling
@@ -266,19 +328,27 @@ def build_corpus(cfg: PretrainConfig, say: Callable[[str], None] = log.info) -> 
     entries: dict[str, list[Entry]] = {}
     notes: dict[str, str] = {}
     test_hashes: set[str] = set()
-    ds_docs: dict[str, list[Doc]] = {}
+    ds_records: dict[str, list[dict]] = {}
     for s in cfg.sources:
         if s in LOCAL_SOURCES:
             entries[s], notes[s] = _LOCAL[s](cfg)
         else:
-            ds_docs[s], hashes, notes[s] = _dataset_docs(s, data_dir)
+            ds_records[s], hashes, notes[s] = _dataset_records(s, data_dir)
             test_hashes.update(hashes)
         if notes[s].startswith("skipped"):
             say(f"corpus: {s} {notes[s]}")
-    for s, docs in ds_docs.items():
+    held = {r["id"] for recs in heldout_records(
+        {s: _without_test_copies(s, recs, test_hashes) for s, recs in ds_records.items()},
+        cfg.seed, cfg.eval_windows).values() for r in recs}
+    for s, records in ds_records.items():
+        docs = [Doc(s, f"{rec['id']}#{side}", code) for rec in records if rec["id"] not in held
+                for side, code in _code_sides(s, rec) if code.strip()]
         kept = [d for d in docs if _norm(d.text) not in test_hashes]
         if len(kept) != len(docs):
             notes[s] += f"; {len(docs) - len(kept)} train sides equal to a test record dropped"
+        n_held = sum(r["id"] in held for r in records)
+        if n_held:
+            notes[s] += f"; {n_held} records held out for the task losses"
         entries[s] = [(d.name, _nbytes(d.text), (lambda t=d.text: t)) for d in kept]
 
     available = {s: sum(e[1] for e in entries[s]) for s in cfg.sources}
@@ -313,21 +383,45 @@ def build_corpus(cfg: PretrainConfig, say: Callable[[str], None] = log.info) -> 
 
 
 def build_pairs(cfg: PretrainConfig, say: Callable[[str], None] = log.info
-                ) -> tuple[list[tuple[str, str]], dict[str, dict]]:
-    """(code, docstring) pairs for the docstring objective from the config's LOCAL sources, minus
-    any whose code equals a test record of the config's data sets. Returns (pairs, per-source
-    stats)."""
-    data_dir = Path(cfg.data_dir) if cfg.data_dir else None
-    if data_dir is None:
-        data_dir = default_data_dir()
+                ) -> tuple[dict[str, list[dict]], dict[str, list[dict]], dict[str, dict]]:
+    """The supervised records of the config's sources: ``summarize`` (local functions with a doc,
+    then the code-docstring-corpus and TL-CodeSum records carved to train), ``translate``
+    (CodeXGLUE and AVATAR train) and ``assert`` (ATLAS records carved to train). A record with a
+    code side equal (up to whitespace) to the code of a test record of any loaded data set is
+    dropped. Returns (task -> training records, task -> held-out records (:func:`heldout_records`,
+    data-set records only), source -> {"task", "records", "heldout", "dropped_as_test", ...})."""
+    from ttune.data.io import data_dir as default_data_dir
+    from ttune.pretrain.objectives import collect_pairs
+
+    data_dir = Path(cfg.data_dir) if cfg.data_dir else default_data_dir()
     test_hashes: set[str] = set()
     local: dict[str, list[Entry]] = {}
+    ds: dict[str, tuple[list[dict], str]] = {}
     for s in cfg.sources:
         if s in LOCAL_SOURCES:
             local[s] = _LOCAL[s](cfg)[0]
         else:
-            test_hashes.update(_dataset_docs(s, data_dir)[1])
-    return collect_pairs(local, cfg.docstring_pairs, cfg.seed, test_hashes, _norm, say)
+            records, hashes, note = _dataset_records(s, data_dir)
+            test_hashes.update(hashes)
+            ds[s] = (records, note)
+    train: dict[str, list[dict]] = {"summarize": [], "translate": [], "assert": []}
+    stats: dict[str, dict] = {}
+    if local:
+        recs, local_stats = collect_pairs(local, cfg.docstring_pairs, cfg.seed, test_hashes, _norm, say)
+        train["summarize"].extend(recs)
+        stats.update({k: {"task": "summarize", "records": v["pairs"], "heldout": 0, **v}
+                      for k, v in local_stats.items()})
+    kept = {s: _without_test_copies(s, records, test_hashes) for s, (records, _) in ds.items()}
+    held = heldout_records(kept, cfg.seed, cfg.eval_windows)
+    held_ids = {r["id"] for recs in held.values() for r in recs}
+    for s, (records, note) in ds.items():
+        task = _TASK_OF[s]
+        n_held = sum(r["id"] in held_ids for r in kept[s])
+        train[task].extend(r for r in kept[s] if r["id"] not in held_ids)
+        stats[s] = {"task": task, "records": len(kept[s]) - n_held, "heldout": n_held,
+                    "dropped_as_test": len(records) - len(kept[s]), "note": note}
+        say(f"corpus: {len(kept[s]) - n_held:,} {task} records from {s} train (+{n_held} held out)")
+    return train, held, stats
 
 
 def tokenizer_sample(corpus: Corpus, n_bytes: int, seed: int) -> Iterator[str]:
@@ -342,12 +436,5 @@ def tokenizer_sample(corpus: Corpus, n_bytes: int, seed: int) -> Iterator[str]:
         yield corpus.chunks[i]
 
 
-__all__ = [
-    "Doc",
-    "Corpus",
-    "build_corpus",
-    "build_pairs",
-    "chunk_text",
-    "tokenizer_sample",
-    "DATASET_SOURCES",
-]
+__all__ = ["Doc", "Corpus", "build_corpus", "build_pairs", "chunk_text", "tokenizer_sample", "DATASET_SOURCES",
+           "LICENCES", "site_package_licences", "heldout_records"]

@@ -34,10 +34,7 @@ from safetensors.torch import load_file, load_model, save_file, save_model
 from tqdm.auto import tqdm
 from transformers import AutoTokenizer, T5Config, T5ForConditionalGeneration
 
-from ttune.options import resolve_device
-from ttune.pretrain.config import PretrainConfig, PretrainError
-from ttune.pretrain.corpus import build_corpus, build_pairs, tokenizer_sample
-from ttune.pretrain.objectives import Pairs, objective_of, pack_pairs, prefix_lm
+from ttune.pretrain.config import SUPERVISED, PretrainConfig, PretrainError
 from ttune.pretrain.spans import corrupt_batch, corrupted_lengths, span_counts
 from ttune.runs import (
     STATE_FORMAT,
@@ -94,10 +91,14 @@ def prepare_data(cfg: PretrainConfig, out: Path):
     t0 = time.perf_counter()
     corpus = build_corpus(cfg, say=_say)
     _say(f"pretrain: corpus of {corpus.total_bytes():,} bytes in {len(corpus.chunks):,} chunks "
-         f"({time.perf_counter() - t0:.0f} s); training the tokenizer ...")
+         f"({time.perf_counter() - t0:.0f} s); " + ("reading the tokenizer of " + cfg.init_from
+                                                     if cfg.init_from else "training the tokenizer ..."))
     t0 = time.perf_counter()
-    tok = build_tokenizer(tokenizer_sample(corpus, cfg.tokenizer_bytes, cfg.seed),
-                          vocab_size=cfg.vocab_size, extra_ids=NUM_SENTINELS)
+    if cfg.init_from:
+        tok = AutoTokenizer.from_pretrained(cfg.init_from, use_fast=True, local_files_only=True)
+    else:
+        tok = build_tokenizer(tokenizer_sample(corpus, cfg.tokenizer_bytes, cfg.seed),
+                              vocab_size=cfg.vocab_size, extra_ids=NUM_SENTINELS)
     tok.save_pretrained(str(tok_dir))
     _say(
         f"pretrain: tokenizer of {len(tok):,} tokens ({time.perf_counter() - t0:.0f} s); "
@@ -129,44 +130,62 @@ def prepare_data(cfg: PretrainConfig, out: Path):
 
 
 def prepare_pairs(cfg: PretrainConfig, out: Path, tok):
-    """The docstring objective's tokenized pairs (``objectives.Pairs``) and their stats -- built
-    once,
-    then read from ``out/pairs_tokens.safetensors`` + ``out/pairs.json``; (None, {}) when off."""
-    if cfg.docstring_share <= 0:
-        return None, {}
+    """The supervised objectives' tokenized pairs (task -> ``objectives.Pairs``) and their stats --
+    built once, then read from ``out/pairs_tokens.safetensors`` + ``out/pairs.json``; ({}, {}) when
+    every supervised share is 0."""
+    import torch
+    from safetensors.torch import load_file, save_file
+
+    from ttune.pretrain.corpus import build_pairs
+    from ttune.pretrain.objectives import Pairs, pack_pairs, task_pairs
+
+    if not any(getattr(cfg, f"{t}_share") > 0 for t in SUPERVISED):
+        return {}, {}
     info_p, ids_p = out / "pairs.json", out / "pairs_tokens.safetensors"
+    fields = ("src", "src_off", "tgt", "tgt_off")
     if info_p.is_file() and ids_p.is_file():
         info = json.loads(info_p.read_text(encoding="utf-8"))
-        if info.get("key") == cfg.pairs_key():
+        if info.get("key") == cfg.pairs_key() and "tasks" in info:
             t = load_file(str(ids_p))
-            _say(f"pretrain: reusing {info['pairs']:,} docstring pairs in {out}")
-            return Pairs(*(t[k].numpy() for k in ("src", "src_off", "tgt", "tgt_off"))), info
-    _say("pretrain: collecting (code, docstring) pairs from the local sources ...")
+            _say(f"pretrain: reusing the supervised pairs in {out} "
+                 + ", ".join(f"{k} {v['pairs']:,}" for k, v in info["tasks"].items()))
+            return {k: Pairs(*(t[f"{k}.{f}"].numpy() for f in fields), heldout=v["heldout"])
+                    for k, v in info["tasks"].items()}, info
+    _say("pretrain: collecting the supervised pairs (local functions with a doc, data-set training parts) ...")
     t0 = time.perf_counter()
-    pairs, stats = build_pairs(cfg, say=_say)
-    if len(pairs) < 2:
-        raise PretrainError(
-            "docstring_share > 0 but the local sources gave fewer than 2 (code, docstring) "
-            "pairs; add python-stdlib, site-packages or jdk to sources, or set it to 0"
-        )
-    packed = pack_pairs(tok, pairs)
-    save_file(
-        {
-            k: torch.from_numpy(getattr(packed, k)).contiguous()
-            for k in ("src", "src_off", "tgt", "tgt_off")
-        },
-        str(ids_p),
-    )
-    info = {"key": cfg.pairs_key(), "pairs": len(pairs), "sources": stats,
-            "source_tokens": int(len(packed.src)), "target_tokens": int(len(packed.tgt))}
+    records, heldout, stats = build_pairs(cfg, say=_say)
+    texts = task_pairs(records, cfg.seed, heldout)
+    packed = {k: pack_pairs(tok, v, n) for k, (v, n) in texts.items() if v}
+    tensors = {f"{k}.{f}": torch.from_numpy(getattr(p, f)).contiguous() for k, p in packed.items() for f in fields}
+    save_file(tensors, str(ids_p))
+    info = {"key": cfg.pairs_key(), "sources": stats,
+            "tasks": {k: {"pairs": len(p), "heldout": p.heldout, "source_tokens": int(len(p.src)),
+                          "target_tokens": int(len(p.tgt))}
+                      for k, p in packed.items()}}
     atomic_write_text(info_p, json.dumps(info, indent=1) + "\n")
-    _say(f"pretrain: {len(pairs):,} docstring pairs ({time.perf_counter() - t0:.0f} s)")
+    _say("pretrain: supervised pairs " + ", ".join(f"{k} {len(p):,}" for k, p in packed.items())
+         + f" ({time.perf_counter() - t0:.0f} s)")
     return packed, info
 
 
 # ------------------------------------------------------------------ model
 def init_model(cfg: PretrainConfig, tokenizer):
-    """A freshly initialised T5 (seeded) of the config's sizes and the tokenizer's vocabulary."""
+    """A freshly initialised T5 (seeded) of the config's sizes and the tokenizer's vocabulary, or
+    the weights of ``cfg.init_from`` (as float32, dropout set to the config's)."""
+    import torch
+    from transformers import T5Config, T5ForConditionalGeneration
+
+    if cfg.init_from:
+        try:
+            model = T5ForConditionalGeneration.from_pretrained(cfg.init_from, local_files_only=True,
+                                                               dtype=torch.float32,
+                                                               dropout_rate=cfg.dropout)
+        except (OSError, ValueError, KeyError) as e:
+            raise PretrainError(f"init_from: cannot load {cfg.init_from}: {str(e).splitlines()[0]}") from None
+        if model.get_input_embeddings().weight.shape[0] != len(tokenizer):
+            raise PretrainError(f"init_from: {cfg.init_from} has {model.get_input_embeddings().weight.shape[0]} "
+                                f"embeddings for a tokenizer of {len(tokenizer)} tokens")
+        return model
     s = cfg.model_sizes()
     config = T5Config(
         vocab_size=len(tokenizer),
@@ -265,33 +284,36 @@ class Windows:
 
 class StepBatches:
     """The batch of every optimizer step: its objective (``objectives.objective_of``), then
-    (inputs, attention mask or None, labels) -- span corruption and prefix LM from the step's
-    windows,
-    docstring generation from a seeded permutation of the pairs. The last ``eval_windows`` pairs
-    (at most a quarter) are held out for the docstring evaluation loss."""
+    (inputs, attention mask or None, labels) -- span corruption and prefix LM from the step's windows,
+    a supervised task from its pairs (``objectives.PairOrder``, batch index = the step). Each
+    task's last ``Pairs.heldout`` pairs (from held-out data-set records) are kept for its loss."""
 
-    def __init__(
-        self,
-        cfg: PretrainConfig,
-        windows: Windows,
-        pairs,
-        sentinels: list[int],
-        eos_id: int,
-        pad_id: int,
-    ) -> None:
+    def __init__(self, cfg: PretrainConfig, windows: "Windows", pairs: dict, sentinels: list[int],
+                 eos_id: int, pad_id: int) -> None:
+        from ttune.pretrain.objectives import PairOrder
+
         self.cfg, self.windows, self.pairs = cfg, windows, pairs
         self.sentinel, self.eos, self.pad = sentinels[0], eos_id, pad_id
         self.shares = cfg.shares()
-        n = len(pairs) if pairs is not None else 0
-        self.n_eval_pairs = min(cfg.eval_windows, n // 4)
-        self.n_train_pairs = n - self.n_eval_pairs
-        self._pair_order = (
-            EpochOrder(self.n_train_pairs, cfg.seed, 6) if self.n_train_pairs else None
-        )
+        self.n_eval, self.n_train, self._orders = {}, {}, {}
+        for k, name in enumerate(SUPERVISED):
+            p = pairs.get(name)
+            n = len(p) if p is not None else 0
+            self.n_eval[name] = p.heldout if p is not None else 0
+            self.n_train[name] = n - self.n_eval[name]
+            if self.n_train[name]:
+                lengths = p.lengths()[: self.n_train[name]] if cfg.bucket_pairs else None
+                self._orders[name] = PairOrder(self.n_train[name], cfg.batch_size, cfg.seed, 10 + k, lengths)
+
+    def target_length(self, task: str) -> int:
+        return self.cfg.docstring_target_length if task == "summarize" else self.cfg.code_target_length
 
     def objective(self, step: int) -> str:
+        """The objective of ``step``; a supervised one without training pairs falls back to span."""
+        from ttune.pretrain.objectives import objective_of
+
         obj = objective_of(step, self.cfg.seed, self.shares)
-        return "span" if obj == "docstring" and not self.n_train_pairs else obj
+        return "span" if obj in SUPERVISED and not self.n_train[obj] else obj
 
     def get(self, step: int):
         """(objective, inputs int64 [B, Li], mask int64 [B, Li] or None, labels int64 [B, Lt])."""
@@ -304,21 +326,54 @@ class StepBatches:
                 self.windows.rows(step), c.prefix_target_length, self.sentinel, self.eos
             )
             return obj, x.astype(np.int64), None, y.astype(np.int64)
-        B = c.batch_size
-        idx = np.asarray([self._pair_order[step * B + j] for j in range(B)])
-        x, mask, y = self.pairs.batch(
-            idx, c.input_length, c.docstring_target_length, self.pad, self.eos
-        )
+        x, mask, y = self.pairs[obj].batch(self._orders[obj][step], c.input_length, self.target_length(obj),
+                                           self.pad, self.eos)
         return obj, x, mask, y
 
-    def eval_pairs(self):
-        """The held-out pairs' (inputs, mask, labels), or None."""
-        if not self.n_eval_pairs:
-            return None
-        idx = np.arange(self.n_train_pairs, self.n_train_pairs + self.n_eval_pairs)
-        return self.pairs.batch(
-            idx, self.cfg.input_length, self.cfg.docstring_target_length, self.pad, self.eos
-        )
+    def eval_pairs(self) -> dict[str, tuple]:
+        """task -> the held-out pairs' (inputs, mask, labels), for the tasks that have any."""
+        out = {}
+        for name, n in self.n_eval.items():
+            if n:
+                idx = np.arange(self.n_train[name], self.n_train[name] + n)
+                out[name] = self.pairs[name].batch(idx, self.cfg.input_length, self.target_length(name),
+                                                   self.pad, self.eos)
+        return out
+
+    def distinct_inputs(self) -> list[np.ndarray]:
+        """The first ``distinct_sample`` held-out summarize inputs (token ids, unpadded)."""
+        p, n = self.pairs.get("summarize"), min(self.cfg.distinct_sample, self.n_eval.get("summarize", 0))
+        if p is None or not n:
+            return []
+        L = self.cfg.input_length
+        return [p.src[p.src_off[i]:p.src_off[i + 1]][:L].astype(np.int64)
+                for i in range(self.n_train["summarize"], self.n_train["summarize"] + n)]
+
+
+def distinct_share(model, inputs: list[np.ndarray], device, max_new_tokens: int, pad_id: int,
+                   precision: str = "fp32", batch_size: int = 32) -> float | None:
+    """Share of distinct greedy outputs (summarize's no-repeat-3-gram rule) over ``inputs``."""
+    import torch
+
+    from ttune.train.engine import evaluating
+
+    if not inputs:
+        return None
+    outs: list[tuple[int, ...]] = []
+    with evaluating(model):
+        for i in range(0, len(inputs), batch_size):
+            part = inputs[i:i + batch_size]
+            li = max(len(p) for p in part)
+            x = torch.full((len(part), li), pad_id, dtype=torch.long)
+            m = torch.zeros((len(part), li), dtype=torch.long)
+            for r, p in enumerate(part):
+                x[r, :len(p)], m[r, :len(p)] = torch.from_numpy(p), 1
+            with torch.no_grad(), autocast(device, precision):
+                gen = model.generate(input_ids=x.to(device), attention_mask=m.to(device), do_sample=False,
+                                     num_beams=1, max_new_tokens=max_new_tokens, no_repeat_ngram_size=3)
+            for row in gen.tolist():
+                outs.append(tuple(t for t in row[1:] if t != pad_id))
+    return len(set(outs)) / len(outs)
 
 
 def heldout_loss(model, inputs: np.ndarray, targets: np.ndarray, device, batch_size: int = 32,
@@ -394,8 +449,22 @@ class Pretrainer(RunFolder):
         pairs, pairs_info = prepare_pairs(c, self.out, tok)
         batches = StepBatches(c, data, pairs, sentinels, tok.eos_token_id, tok.pad_token_id)
         eval_in, eval_tgt = data.eval_batch() if c.eval_windows else (None, None)
-        eval_doc = batches.eval_pairs()
+        eval_tasks = batches.eval_pairs()
+        distinct_in = batches.distinct_inputs()
         info = {**info, "pairs": pairs_info}
+
+        def evaluate() -> dict[str, float | None]:
+            """Held-out losses (span windows and each task's pairs) and summarize distinctness."""
+            got: dict[str, float | None] = {}
+            if c.eval_windows:
+                got["heldout_loss"] = heldout_loss(model, eval_in, eval_tgt, device, precision=precision)
+            for name, (x, m, y) in eval_tasks.items():
+                got[f"heldout_{name}_loss"] = heldout_loss(model, x, y, device, precision=precision, mask=m)
+            if distinct_in:
+                got["summarize_distinct"] = distinct_share(model, distinct_in, device,
+                                                           c.docstring_target_length, tok.pad_token_id,
+                                                           precision=precision)
+            return got
 
         model = init_model(c, tok).to(device)
         decay = [p for n, p in model.named_parameters() if p.dim() >= 2]
@@ -419,33 +488,15 @@ class Pretrainer(RunFolder):
         else:
             torch.manual_seed(c.seed)  # dropout masks, if any, are seeded too
             self._truncate_log(-1)
-            h = (
-                heldout_loss(model, eval_in, eval_tgt, device, precision=precision)
-                if c.eval_windows
-                else None
-            )
-            state["heldout_loss"] = h
-            if eval_doc is not None:
-                state["heldout_docstring_loss"] = heldout_loss(
-                    model, eval_doc[0], eval_doc[2], device, precision=precision, mask=eval_doc[1]
-                )
-            self._log(
-                {
-                    "event": "start",
-                    "step": 0,
-                    "heldout_loss": h,
-                    "heldout_docstring_loss": state.get("heldout_docstring_loss"),
-                    "docstring_pairs": len(pairs) if pairs is not None else 0,
-                    "parameters": num_parameters(model),
-                    "corpus_tokens": info["tokens"],
-                    "windows": len(data),
-                    "tokenizer_size": len(tok),
-                    "corpus_bytes": info["bytes"],
-                    "precision": precision,
-                    "device": str(device),
-                    "threads": torch.get_num_threads(),
-                }
-            )
+            state.update(evaluate())
+            self._log({"event": "start", "step": 0, **{k: state.get(k) for k in state if k.startswith(
+                           ("heldout_", "summarize_distinct"))},
+                       "pairs": {k: len(p) for k, p in pairs.items()},
+                       "heldout_pairs": {k: n for k, n in batches.n_eval.items() if n},
+                       "init_from": c.init_from, "parameters": num_parameters(model),
+                       "corpus_tokens": info["tokens"], "windows": len(data),
+                       "tokenizer_size": len(tok), "corpus_bytes": info["bytes"],
+                       "precision": precision, "device": str(device), "threads": torch.get_num_threads()})
         li, lt = corrupted_lengths(c.input_length, c.noise_density, c.mean_span_length)
         _say(
             f"pretrain: {num_parameters(model):,} parameters, {len(data):,} training windows of "
@@ -472,22 +523,10 @@ class Pretrainer(RunFolder):
 
         def checkpoint() -> None:
             nonlocal last_saved
-            if c.eval_windows:
-                state["heldout_loss"] = heldout_loss(
-                    model, eval_in, eval_tgt, device, precision=precision
-                )
-                entry = {
-                    "event": "eval",
-                    "step": state["step"],
-                    "heldout_loss": state["heldout_loss"],
-                }
-                if eval_doc is not None:
-                    x, m, y = eval_doc
-                    state["heldout_docstring_loss"] = heldout_loss(
-                        model, x, y, device, precision=precision, mask=m
-                    )
-                    entry["heldout_docstring_loss"] = state["heldout_docstring_loss"]
-                self._log(entry)
+            got = evaluate()
+            if got:
+                state.update(got)
+                self._log({"event": "eval", "step": state["step"], **got})
             save_state(self.ckpt_root, model, optimizer, dict(state), c.keep_checkpoints)
             last_saved = state["step"]
 
@@ -501,8 +540,7 @@ class Pretrainer(RunFolder):
                 g["lr"] = lr
             t_step = time.perf_counter()
             obj, x, mask, y = batches.get(step)
-            # Corpus tokens read: whole windows for span / prefix steps, the code tokens of
-            # docstring steps.
+            # Corpus tokens read: whole windows for span / prefix steps, the input tokens of task steps.
             n_in = int(mask.sum()) if mask is not None else c.batch_size * c.input_length
             x, y = torch.from_numpy(x).to(device), torch.from_numpy(y).to(device)
             mask = torch.from_numpy(mask).to(device) if mask is not None else None
@@ -577,105 +615,95 @@ class Pretrainer(RunFolder):
             m = m.to(dtype).eval()
             save_backbone(m, tok, tmp)
             c.save(tmp / "pretrain_config.json")
-            atomic_write_text(
-                tmp / "model_card.md", model_card(c, info, state, num_parameters(m), len(tok))
-            )
-        _say(
-            f"pretrain: backbone written to {final} (step {state['step']}, loss "
-            f"{state['last_loss']})"
-        )
+            mc = m.config
+            sizes = dict(d_model=mc.d_model, d_ff=mc.d_ff, num_layers=mc.num_layers, num_heads=mc.num_heads)
+            atomic_write_text(tmp / "model_card.md",
+                              model_card(c, info, state, num_parameters(m), len(tok), sizes))
+            # mkdtemp / mkstemp create owner-only modes; a backbone is meant to be shared.
+            tmp.chmod(0o755)
+            for f in tmp.iterdir():
+                f.chmod(0o644)
+        _say(f"pretrain: backbone written to {final} (step {state['step']}, loss {state['last_loss']})")
         return final
 
 
-def model_card(c: PretrainConfig, info: dict, state: dict, n_params: int, vocab: int) -> str:
-    """Markdown: corpus composition (bytes per source), tokenizer, model, steps, losses, command."""
-    s = c.model_sizes()
+def model_card(c: PretrainConfig, info: dict, state: dict, n_params: int, vocab: int,
+               sizes: dict[str, int] | None = None) -> str:
+    """Markdown: corpus composition (bytes per source), licences, supervised pairs, tokenizer, model,
+    objective mix, steps, held-out losses, command. ``sizes``: the model's (default: the config's)."""
+    from ttune.pretrain.corpus import LICENCES, site_package_licences
+
+    s = sizes or c.model_sizes()
     li, lt = corrupted_lengths(c.input_length, c.noise_density, c.mean_span_length)
     sh = c.shares()
     noise, spans = span_counts(c.input_length, c.noise_density, c.mean_span_length)
     fmt = lambda v: "n/a" if v is None else f"{v:.4f}"  # noqa: E731
-    lines = [
-        f"# ttune pretrained T5 backbone ({c.shape})",
-        "",
-        "A small T5 encoder-decoder pretrained from scratch by `ttune pretrain` with T5 span "
-        "corruption on code from local sources and the TRAINING parts of the shared research data "
-        "sets.",
-        "",
-        "## Corpus",
-        "",
-        f"{info['bytes']:,} bytes, {info['chunks']:,} chunks, {info['tokens']:,} tokens; "
-        f"fingerprint `{info['fingerprint'][:16]}`; the exact files and record ids are in the "
-        f"run's "
-        "`corpus.json`.",
-        "",
-        "| source | documents | bytes | available bytes | note |",
-        "|---|---:|---:|---:|---|",
-    ]
+    start = (f"continued from the backbone `{c.init_from}`" if c.init_from else "pretrained from scratch")
+    lines = [f"# ttune pretrained T5 backbone ({c.shape})", "",
+             f"A small T5 encoder-decoder {start} by `ttune pretrain` on code from local sources and the "
+             "TRAINING parts of the shared research data sets: span corruption, prefix LM and the "
+             "supervised tasks summarize, generate (doc -> code), translate and assert.",
+             "", "## Corpus", "",
+             f"{info['bytes']:,} bytes, {info['chunks']:,} chunks, {info['tokens']:,} tokens; "
+             f"fingerprint `{info['fingerprint'][:16]}`; the exact files and record ids are in the run's "
+             "`corpus.json`.", "",
+             "| source | documents | bytes | available bytes | licence | note |", "|---|---:|---:|---:|---|---|"]
     for name, st in info["sources"].items():
-        lines.append(
-            f"| {name} | {st['documents']:,} | {st['bytes']:,} | {st['available_bytes']:,} | "
-            f"{st['note']} |"
-        )
+        lines.append(f"| {name} | {st['documents']:,} | {st['bytes']:,} | {st['available_bytes']:,} | "
+                     f"{LICENCES.get(name, '?')} | {st['note']} |")
     pi = info.get("pairs") or {}
     if pi:
-        lines += [
-            "",
-            f"Docstring pairs (code without its doc -> the doc's first sentence): {pi['pairs']:,}, "
-            "from the local sources only; the run's `pairs.json` has the counts.",
-            "",
-            "| source | pairs | files read | dropped (equal to a test record) |",
-            "|---|---:|---:|---:|",
-        ]
+        lines += ["", "Supervised pairs (the run's `pairs.json` has the counts); the held-out records (of "
+                  f"each task's data-set records, min({c.eval_windows}, a quarter)) are in no training pair "
+                  "and not in the corpus:", "",
+                  "| source | task | training records | held out | dropped (equal to a test record) |",
+                  "|---|---|---:|---:|---:|"]
         for name, st in pi["sources"].items():
-            lines.append(
-                f"| {name} | {st['pairs']:,} | {st['files']:,} | {st['dropped_as_test']:,} |"
-            )
-    lines += [
-        "",
-        "Never included: any test split, the carved dev parts, and the research data sets' English "
-        "summaries. Not held out: Python standard library, site-packages and JDK code and their "
-        "docstrings, so records that `ttune data build` makes from those same sources have been "
-        "seen "
-        "by this model.",
-        "",
-        "## Model and training",
-        "",
-        f"- tokenizer: byte-level BPE, {vocab:,} tokens (<pad>=0, </s>=1, <unk>=2, "
-        f"<extra_id_0..99>)",
-        f"- model: T5 (ReLU feed-forward, tied embeddings), d_model {s['d_model']}, d_ff "
-        f"{s['d_ff']}, "
-        f"{s['num_layers']}+{s['num_layers']} layers, {s['num_heads']} heads, {n_params:,} "
-        f"parameters, "
-        f"stored as {c.save_dtype}",
-        f"- objectives, by share of steps: span corruption {sh['span']:.2f} (windows of "
-        f"{c.input_length} tokens, noise density {c.noise_density}: {noise} tokens in {spans} "
-        f"spans, mean "
-        f"span {c.mean_span_length}; inputs {li}, targets {lt} tokens); prefix LM "
-        f"{sh['prefix']:.2f} "
-        f"(the decoder writes a window's last {c.prefix_target_length} tokens); docstring "
-        f"generation "
-        f"{sh['docstring']:.2f} (code cut at {c.input_length} tokens, docstring at "
-        f"{c.docstring_target_length})",
-        f"- optimisation: AdamW lr {c.lr}, weight decay {c.weight_decay}, {c.schedule} schedule "
-        f"with "
-        f"{c.warmup_steps} warm-up steps, batch {c.batch_size} windows, clip {c.max_grad_norm}, "
-        f"dropout {c.dropout}, seed {c.seed}, compute {state.get('precision', c.precision)}",
-        f"- steps: {state['step']:,} of {c.max_steps:,} ({state['tokens_seen']:,} corpus tokens, "
-        f"{state['tokens_seen'] / max(1, info['tokens']):.2f} epochs, "
-        f"{state['train_seconds'] / 60:.1f} min of training)",
-        f"- final training loss (last log window): {fmt(state['last_loss'])}",
-        f"- held-out span-corruption loss ({c.eval_windows} windows, fixed noise): "
-        f"{fmt(state['heldout_loss'])}",
-        f"- held-out docstring loss (the last pairs, never trained on): "
-        f"{fmt(state.get('heldout_docstring_loss'))}",
-        "",
-        "## Reproduce",
-        "",
-        "```",
-        c.command or "ttune pretrain " + _cli_args(c),
-        "```",
-        "",
-    ]
+            lines.append(f"| {name} | {st['task']} | {st['records']:,} | {st['heldout']:,} | "
+                         f"{st['dropped_as_test']:,} |")
+        lines += ["", "| objective | pairs | held out | input tokens | target tokens |", "|---|---:|---:|---:|---:|"]
+        for name, st in pi["tasks"].items():
+            lines.append(f"| {name} | {st['pairs']:,} | {st['heldout']:,} | {st['source_tokens']:,} | "
+                         f"{st['target_tokens']:,} |")
+    if "site-packages" in info["sources"]:
+        lines += ["", "site-packages distributions (code and docstrings read) and their licences: "
+                  + "; ".join(f"{k} ({v})" for k, v in site_package_licences().items()) + "."]
+    lines += ["", "Never included: any test split, the carved dev parts and the published validation "
+              "splits of CodeXGLUE and AVATAR; a training record whose code equals a test record's is "
+              "dropped. English comes only from local docstrings and the training parts of "
+              "code-docstring-corpus and TL-CodeSum. Not held out: Python standard library, "
+              "site-packages and JDK code and their docstrings, so records that `ttune data build` "
+              "makes from those same sources have been seen by this model.",
+              "", "## Model and training", "",
+              f"- tokenizer: byte-level BPE, {vocab:,} tokens (<pad>=0, </s>=1, <unk>=2, <extra_id_0..99>)",
+              f"- model: T5 (ReLU feed-forward, tied embeddings), d_model {s['d_model']}, d_ff {s['d_ff']}, "
+              f"{s['num_layers']}+{s['num_layers']} layers, {s['num_heads']} heads, {n_params:,} parameters, "
+              f"stored as {c.save_dtype}",
+              f"- objectives, by share of steps: span corruption {sh['span']:.2f} (windows of "
+              f"{c.input_length} tokens, noise density {c.noise_density}: {noise} tokens in {spans} spans, mean "
+              f"span {c.mean_span_length}; inputs {li}, targets {lt} tokens); prefix LM {sh['prefix']:.2f} "
+              f"(the decoder writes a window's last {c.prefix_target_length} tokens); summarize "
+              f"{sh['summarize']:.2f}, generate {sh['generate']:.2f}, translate {sh['translate']:.2f}, "
+              f"assert {sh['assert']:.2f} (inputs cut at {c.input_length} tokens, summaries at "
+              f"{c.docstring_target_length}, code at {c.code_target_length}; "
+              f"{'length-bucketed' if c.bucket_pairs else 'random'} batches)",
+              f"- optimisation: AdamW lr {c.lr}, weight decay {c.weight_decay}, {c.schedule} schedule with "
+              f"{c.warmup_steps} warm-up steps, batch {c.batch_size} windows, clip {c.max_grad_norm}, "
+              f"dropout {c.dropout}, seed {c.seed}, compute {state.get('precision', c.precision)}",
+              f"- steps: {state['step']:,} of {c.max_steps:,} ({state['tokens_seen']:,} corpus tokens, "
+              f"{state['tokens_seen'] / max(1, info['tokens']):.2f} epochs, "
+              f"{state['train_seconds'] / 60:.1f} min of training)",
+              f"- final training loss (last log window): {fmt(state['last_loss'])}",
+              f"- held-out span-corruption loss ({c.eval_windows} windows, fixed noise): "
+              f"{fmt(state.get('heldout_loss'))}"]
+    for name in SUPERVISED:
+        if f"heldout_{name}_loss" in state:
+            lines.append(f"- held-out {name} loss (pairs never trained on): "
+                         f"{fmt(state[f'heldout_{name}_loss'])}")
+    if state.get("summarize_distinct") is not None:
+        lines.append(f"- distinct greedy summaries of {c.distinct_sample} held-out functions: "
+                     f"{state['summarize_distinct']:.1%}")
+    lines += ["", "## Reproduce", "", "```", c.command or "ttune pretrain " + _cli_args(c), "```", ""]
     return "\n".join(lines)
 
 

@@ -1,20 +1,27 @@
-"""The two pretraining objectives besides span corruption, and the per-step choice between them.
+"""The pretraining objectives besides span corruption, and the per-step choice between them.
 
 **Prefix LM** (as in UL2's S-denoiser / CodeT5+'s causal LM stage): a corpus window's first
 ``L - T`` tokens and a sentinel go to the encoder, the decoder writes the next ``T`` tokens. Span
-corruption supervises only 15 % of the tokens it reads; this supervises a quarter of them, and it is
-the one objective where the decoder writes long stretches of code, as translation and assert
-generation ask of it.
+corruption supervises only 15 % of the tokens it reads; this supervises a quarter of them.
 
-**Docstring generation** (CodeT5's bimodal dual generation, one direction): the encoder reads a
-function with its docstring or Javadoc removed, the decoder writes the doc's first sentence. The
-pairs come only from this machine's Python standard library, site-packages and JDK sources, made by
-the same extractor as ``ttune data build summarize`` (:func:`ttune.data.build.summarize_from_file`),
-and never from a research data set; a pair whose code equals a test record of one is dropped.
+**Supervised tasks** (CodeT5's bimodal dual generation and CodeT5+'s multi-task stage), each a
+(model input, target) pair made from TRAINING records only:
 
-Which objective step ``s`` trains is a pure function of (seed, s), so a resumed run replays the
-same sequence. Shapes of every batch: inputs int64 [B, Li], attention mask int64 [B, Li] (or None
-when nothing is padded), labels int64 [B, Lt] with -100 at padding.
+- ``summarize``: ``get_task("summarize").format_input(record)`` (the task line with the function
+  name's words, then the code without its doc) -> the doc's first sentence;
+- ``generate``: :func:`generate_input` (the language, the name's words, the doc's first sentence)
+  -> the code without its doc, from the same records;
+- ``translate``: ``get_task("translate").format_input(record)`` -> the other language's code, for
+  every CodeXGLUE (Java <-> C#) and AVATAR (Java <-> Python) training pair in both directions;
+- ``assert``: ``get_task("assert").format_input(record)`` -> the assertion (ATLAS).
+
+So a pretrained backbone has already seen the exact inputs the transducers are later trained on.
+Where the records come from (and what is never read) is in :mod:`ttune.pretrain.corpus`.
+
+Which objective step ``s`` trains is a pure function of (seed, s), and so is the batch of a
+supervised step (:class:`PairOrder`), so a resumed run replays the same sequence. Shapes of every
+batch: inputs int64 [B, Li], attention mask int64 [B, Li] (or None when nothing is padded), labels
+int64 [B, Lt] with -100 at padding.
 """
 
 from __future__ import annotations
@@ -25,10 +32,12 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ttune.data.build import summarize_from_file
+from ttune.tasks import function_name, get_task, identifier_words
 
-OBJECTIVES = ("span", "prefix", "docstring")
+OBJECTIVES = ("span", "prefix", "summarize", "generate", "translate", "assert")
 IGNORE = -100
+BUCKET_POOL = 64
+"""Batches per length-sorted pool when ``bucket_pairs`` is on."""
 
 
 def objective_of(step: int, seed: int, shares: dict[str, float]) -> str:
@@ -61,16 +70,22 @@ def prefix_lm(windows: np.ndarray, target_length: int, sentinel_id: int, eos_id:
 # ------------------------------------------------------------------ docstring pairs
 @dataclass
 class Pairs:
-    """Tokenized (code, doc) pairs, packed: ``src`` / ``tgt`` int32 flat ids, ``*_off`` int64
-    offsets [N + 1] (pair i's code is ``src[src_off[i]:src_off[i+1]]``, each ending in </s>)."""
+    """Tokenized (input, target) pairs, packed: ``src`` / ``tgt`` int32 flat ids, ``*_off`` int64
+    offsets [N + 1] (pair i's input is ``src[src_off[i]:src_off[i+1]]``, each ending in </s>)."""
 
     src: np.ndarray
     src_off: np.ndarray
     tgt: np.ndarray
     tgt_off: np.ndarray
+    heldout: int = 0
+    """The last ``heldout`` pairs are held out of training (their loss is logged)."""
 
     def __len__(self) -> int:
         return len(self.src_off) - 1
+
+    def lengths(self) -> np.ndarray:
+        """Input plus target tokens of every pair. Shapes: -> int64 [N]."""
+        return np.diff(self.src_off) + np.diff(self.tgt_off)
 
     def batch(self, idx: np.ndarray, max_source: int, max_target: int, pad_id: int, eos_id: int
               ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -100,8 +115,8 @@ def _cut(ids: np.ndarray, limit: int, eos_id: int) -> np.ndarray:
     )
 
 
-def pack_pairs(tok, pairs: list[tuple[str, str]]) -> Pairs:
-    """Tokenize (code, doc) pairs with the backbone tokenizer (each side ending in </s>)."""
+def pack_pairs(tok, pairs: list[tuple[str, str]], heldout: int = 0) -> Pairs:
+    """Tokenize (input, target) pairs with the backbone tokenizer (each side ending in </s>)."""
     backend = tok.backend_tokenizer
 
     def packed(texts: list[str]) -> tuple[np.ndarray, np.ndarray]:
@@ -117,27 +132,22 @@ def pack_pairs(tok, pairs: list[tuple[str, str]]) -> Pairs:
 
     src, src_off = packed([p[0] for p in pairs])
     tgt, tgt_off = packed([p[1] for p in pairs])
-    return Pairs(src, src_off, tgt, tgt_off)
+    return Pairs(src, src_off, tgt, tgt_off, heldout)
 
 
-def collect_pairs(
-    entries: dict[str, list],
-    max_pairs: int,
-    seed: int,
-    excluded: set[str],
-    norm: Callable[[str], str],
-    say: Callable[[str], None],
-) -> tuple[list[tuple[str, str]], dict]:
-    """(code, doc) pairs from local source files, an equal share per source, in seeded file order.
+def collect_pairs(entries: dict[str, list], max_pairs: int, seed: int, excluded: set[str],
+                  norm: Callable[[str], str], say: Callable[[str], None]) -> tuple[list[dict], dict]:
+    """Summarize records (code without its doc, the doc's first sentence) from local source files,
+    an equal share per source, in seeded file order.
 
     ``entries``: source name -> [(path, size, load)] as the corpus lists them (python-stdlib,
-    site-packages, jdk); ``excluded``: normalized-code hashes (test records) whose pairs are
-    dropped. Returns the pairs and per-source counts.
+    site-packages, jdk); ``excluded``: normalized-code hashes (test records) whose pairs are dropped.
+    Returns the records (``ttune.data`` schema, shuffled with the seed) and per-source counts.
     """
     lang = {"python-stdlib": "python", "site-packages": "python", "jdk": "java"}
     names = [s for s in entries if s in lang]
     stats: dict[str, dict] = {}
-    out: list[tuple[str, str]] = []
+    out: list[dict] = []
     seen: set[str] = set()
     for k, s in enumerate(names):
         share = (max_pairs - len(out)) // (len(names) - k)
@@ -159,7 +169,7 @@ def collect_pairs(
                 if h in seen:
                     continue
                 seen.add(h)
-                out.append((rec["source"], rec["target"]))
+                out.append(rec)
                 got += 1
                 if got >= share:
                     break
@@ -169,4 +179,93 @@ def collect_pairs(
     return out, stats
 
 
-__all__ = ["OBJECTIVES", "objective_of", "prefix_lm", "Pairs", "pack_pairs", "collect_pairs"]
+def generate_input(record: dict) -> str:
+    """The input of a docstring -> code step: ``generate LANG: NAME WORDS`` then the doc sentence."""
+    lang = record.get("source_lang") or "java"
+    words = " ".join(identifier_words(function_name(record["source"], lang)))
+    return f"generate {lang}: {words}\n{record['target']}"
+
+
+def reversed_record(record: dict) -> dict:
+    """A translation record the other way round (target -> source)."""
+    return {**record, "source": record["target"], "target": record["source"],
+            "source_lang": record["target_lang"], "target_lang": record["source_lang"]}
+
+
+def task_pairs(records: dict[str, list[dict]], seed: int, heldout: dict[str, list[dict]] | None = None
+               ) -> dict[str, tuple[list[tuple[str, str]], int]]:
+    """(model input, target) texts of every supervised objective and how many of them, at the end
+    of the list, are held out: task -> (pairs, n_heldout).
+
+    ``records`` / ``heldout``: training / held-out records of ``summarize`` (code -> English),
+    ``translate`` (code -> code, one direction per record; both are used) and ``assert``,
+    ``ttune.data`` schema. The training pairs are shuffled with the seed; a held-out record gives
+    held-out pairs only (summarize and generate, or both translation directions).
+    """
+    summarize, translate, assert_ = get_task("summarize"), get_task("translate"), get_task("assert")
+    makers = {"summarize": ("summarize", lambda r: [(summarize.format_input(r), r["target"])]),
+              "generate": ("summarize", lambda r: [(generate_input(r), r["source"])]),
+              "translate": ("translate", lambda r: [(translate.format_input(d), d["target"])
+                                                    for d in (r, reversed_record(r))]),
+              "assert": ("assert", lambda r: [(assert_.format_input(r), r["target"])])}
+    out = {}
+    for name, (group, make) in makers.items():
+        train = [p for r in records.get(group, []) for p in make(r)]
+        random.Random(f"{seed}:task-pairs:{name}").shuffle(train)
+        held = [p for r in (heldout or {}).get(group, []) for p in make(r)]
+        out[name] = (train + held, len(held))
+    return out
+
+
+class PairOrder:
+    """The pair indices of batch ``k`` (a pure function of seed and k): epoch ``k // nb`` (``nb`` =
+    n // B batches) is a seeded permutation of the ``n`` pairs cut into batches of ``B``; with
+    ``lengths`` (bucketing) each run of ``BUCKET_POOL`` batches is first sorted by length, and the
+    epoch's batches are then shuffled, so a batch holds pairs of similar length. With fewer than
+    ``B`` pairs a batch takes ``B`` consecutive items of repeated permutations."""
+
+    def __init__(self, n: int, batch_size: int, seed: int, stream: int,
+                 lengths: np.ndarray | None = None) -> None:
+        self.n, self.B, self.seed, self.stream, self.lengths = n, batch_size, seed, stream, lengths
+        self.nb = n // batch_size
+        self._epoch, self._batches = -1, np.zeros((0, batch_size), dtype=np.int64)
+
+    def _epoch_batches(self, epoch: int) -> np.ndarray:
+        rng = np.random.default_rng([self.seed, self.stream, epoch])
+        perm = rng.permutation(self.n)[: self.nb * self.B]
+        if self.lengths is not None:
+            pool = BUCKET_POOL * self.B
+            perm = np.concatenate([p[np.argsort(self.lengths[p], kind="stable")]
+                                   for p in np.split(perm, range(pool, len(perm), pool))])
+        batches = perm.reshape(self.nb, self.B)
+        return batches[rng.permutation(self.nb)]
+
+    def __getitem__(self, k: int) -> np.ndarray:
+        if self.nb == 0:
+            return np.asarray([self._small(k * self.B + j) for j in range(self.B)], dtype=np.int64)
+        epoch = k // self.nb
+        if epoch != self._epoch:
+            self._epoch, self._batches = epoch, self._epoch_batches(epoch)
+        return self._batches[k % self.nb]
+
+    def _small(self, g: int) -> int:
+        perm = np.random.default_rng([self.seed, self.stream, g // self.n]).permutation(self.n)
+        return int(perm[g % self.n])
+
+
+def padding_stats(pairs: "Pairs", order: PairOrder, batches: int, max_source: int, max_target: int
+                  ) -> dict[str, float]:
+    """Real (non-padding) tokens against computed positions over ``batches`` batches of ``order``:
+    ``real`` and ``positions`` per step (inputs + targets) and their ratio ``fill``."""
+    real, pos = 0, 0
+    for k in range(batches):
+        idx = order[k]
+        ls = np.minimum(np.diff(pairs.src_off)[idx], max_source)
+        lt = np.minimum(np.diff(pairs.tgt_off)[idx], max_target)
+        real += int(ls.sum() + lt.sum())
+        pos += len(idx) * int(ls.max() + lt.max())
+    return {"real": real / batches, "positions": pos / batches, "fill": real / max(1, pos)}
+
+
+__all__ = ["OBJECTIVES", "objective_of", "prefix_lm", "Pairs", "pack_pairs", "collect_pairs",
+           "generate_input", "reversed_record", "task_pairs", "PairOrder", "padding_stats"]

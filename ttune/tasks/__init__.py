@@ -10,13 +10,13 @@ written by :mod:`ttune.data` (schema in :mod:`ttune.data.io`).
 =========  ==========================================  ===========================  ==============
 task       input (format_input)                        CPG from (graph_code)        metrics
 =========  ==========================================  ===========================  ==============
-summarize  the code (Java / Python function)           the whole code               smooth_bleu4,
+summarize  task line, then the code (a function)       the whole code               smooth_bleu4,
                                                                                     sacrebleu, chrf,
                                                                                     exact_match
-assert     test method with ``"<AssertPlaceHolder>"``  the test method only (the    exact_match,
+assert     task line, test method with placeholder,    the test method only (the    exact_match,
            then the focal method (ATLAS layout)        first method of the input)   exact_match_lenient,
                                                                                     smooth_bleu4, sacrebleu
-translate  the code in the source language             the whole code               sacrebleu, codebleu,
+translate  task line, then the source-language code    the whole code               sacrebleu, codebleu,
                                                                                     exact_match, chrf
 custom     ``source`` as it is                         ``source`` as it is          sacrebleu, smooth_bleu4,
                                                                                     exact_match, chrf
@@ -31,10 +31,28 @@ paper's graphs are capped at 50 nodes, which the test method alone already fills
 ``graph_side="both"`` (a field of the task) reads the whole input instead.
 
 Lengths are in backbone tokens: the paper truncates sources at 400 tokens.
+
+**The task line** (:func:`task_line`, when ``Task.tagged``): the model input starts with one short
+line naming the task, so one backbone can be trained on all of them (``ttune pretrain`` builds its
+supervised pairs with these same :meth:`Task.format_input` calls) and so the summarizer can copy the
+function name's words::
+
+    summarize: rgb to yiq            <- the function name split into words (identifier_words)
+    def rgb_to_yiq(r, g, b): ...
+
+    translate java to csharp:
+    public int f(int x) { ... }
+
+    assert:
+    testFoo ( ) { ... "<AssertPlaceHolder>" ; }
+    focal ( ) { ... }
+
+``custom`` has none. The graph offsets of :meth:`Task.graph_code` account for the line.
 """
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, replace
 from typing import Callable
 
@@ -42,11 +60,8 @@ from ttune.data.decode import split_test_and_focal
 from ttune.data.io import DataError, read_jsonl  # noqa: F401  (re-exported: the contract's reader)
 from ttune.data.types import types_input
 
-__all__ = ["Task", "get_task", "task_names", "register_task", "read_jsonl", "DataError",
-           "UnknownTaskError", "ENTRY_POINT_GROUP"]
-
-ENTRY_POINT_GROUP = "ttune.tasks"
-"""Entry-point group of third-party tasks (see :func:`register_task`)."""
+__all__ = ["Task", "get_task", "task_names", "read_jsonl", "DataError", "UnknownTaskError",
+           "identifier_words", "function_name", "task_line"]
 
 
 class UnknownTaskError(ValueError):
@@ -76,9 +91,9 @@ class Task:
     the second top-level def) or ``both`` (same as source, named for the assert task)."""
     description: str = ""
     """One line for ``--help`` and model cards."""
-    formatter: Callable[[dict], str] | None = None
-    """Builds the input text from the record (None: its ``source``); the code whose CPG is read
-    must stay at the start of that text."""
+    tagged: bool = True
+    """Start the input with the task line (:func:`task_line`); False gives ``prefix`` + source only,
+    the layout of models trained before the task line existed."""
 
     def __post_init__(self) -> None:
         if self.no_repeat_ngram_size < 0:
@@ -93,16 +108,17 @@ class Task:
 
     def format_input(self, record: dict) -> str:
         """The text given to the tokenizer."""
-        if self.formatter is not None:
-            return self.prefix + self.formatter(record)
-        return self.prefix + _field(record, "source")
+        return self._head(record) + _field(record, "source")
+
+    def _head(self, record: dict) -> str:
+        return self.prefix + (task_line(self.name, record) if self.tagged else "")
 
     def graph_code(self, record: dict) -> tuple[str, str, int]:
         """(code whose CPG the transducer reads, its language, byte offset of that code within
         the UTF-8 encoding of :meth:`format_input`)."""
         source = _field(record, "source")
         lang = record.get("source_lang") or "java"
-        offset = len(self.prefix.encode("utf-8"))
+        offset = len(self._head(record).encode("utf-8"))
         if self.graph_side == "test":
             test, _focal = split_test_and_focal(source, lang)
             # The split strips leading whitespace: shift the offset past it.
@@ -121,6 +137,48 @@ def _field(record: dict, key: str) -> str:
     if not isinstance(value, str):
         raise DataError(f"record {record.get('id', '?')} has no string {key!r}")
     return value
+
+
+# ------------------------------------------------------------------ the task line
+_NOT_NAMES = frozenset("if for while switch catch synchronized return new throw super this else do "
+                       "try using lock foreach fixed sizeof typeof nameof checked unchecked".split())
+_WORD = re.compile(r"[A-Z]+(?=[A-Z][a-z])|[A-Z]?[a-z]+|[A-Z]+|[0-9]+")
+
+
+def identifier_words(name: str) -> list[str]:
+    """The words of an identifier, lower-cased: snake_case, camelCase, PascalCase, acronyms and
+    digits split (``getHTTPResponse2`` -> get, http, response, 2; ``rgb_to_yiq`` -> rgb, to, yiq)."""
+    return [w.lower() for w in _WORD.findall(name)]
+
+
+def function_name(code: str, lang: str) -> str:
+    """The name of the first function / method declared in ``code`` ("" when none is found).
+    Python: the first ``def``; Java / C#: the identifier before the first ``(`` of the declaration
+    (annotations and attributes skipped), before the first ``{``."""
+    if lang == "python":
+        m = re.search(r"\bdef\s+([A-Za-z_]\w*)", code)
+        return m.group(1) if m else ""
+    head = code.split("{", 1)[0]
+    head = re.sub(r"\[[^\]]*\]", " ", head)  # C# attributes
+    for m in re.finditer(r"(@?)([A-Za-z_$][\w$]*)\s*\(", head):
+        if not m.group(1) and m.group(2) not in _NOT_NAMES:
+            return m.group(2)
+    return ""
+
+
+def task_line(task: str, record: dict) -> str:
+    """The first line of a ``task`` input (with its newline; "" for tasks without one): the single
+    place where the input layout of summarize, translate and assert is defined."""
+    if task == "summarize":
+        words = " ".join(identifier_words(function_name(_field(record, "source"),
+                                                        record.get("source_lang") or "java")))
+        return f"summarize: {words}\n" if words else "summarize:\n"
+    if task == "translate":
+        src, tgt = record.get("source_lang") or "java", record.get("target_lang") or "csharp"
+        return f"translate {src} to {tgt}:\n"
+    if task == "assert":
+        return "assert:\n"
+    return ""
 
 
 _TASKS: dict[str, Task] = {}
