@@ -89,7 +89,9 @@ def test_builtin_summarize_prints_one_line_per_function_offline(example, monkeyp
     _, functions = functions_of_file(path)
     assert [re.match(r"^(\S+) \(line (\d+)\): (.+)$", x).group(1, 2) for x in lines] == \
         [(f.name, str(f.line)) for f in functions]
-    assert all(len(x.split(": ", 1)[1].split()) >= 2 for x in lines), lines  # a few words each, not empty
+    assert all(len(x.split(": ", 1)[1].split()) >= 2 for x in lines), (
+        lines
+    )  # a few words each, not empty
 
 
 @pytest.mark.parametrize("name", TRANSDUCERS)

@@ -109,36 +109,17 @@ def convert_dataset(fmt: str, input: str | Path, output: str | Path, split: str 
     return convert_to_file(fmt, input, output, split=split, reverse=reverse)
 
 
-def build_dataset(task: str, source: "str | Path", output: "str | Path", lang: str = "python",
-                  limit: "int | None" = 200, per_file: int = 2) -> dict:
-    """Build task records from real code under ``source`` (folder or .zip): ``summarize``
-    (python|java functions with docstrings), ``assert`` (Python test functions with one
-    assertion) or ``types`` (annotated Python functions, annotations as labels).
-    Returns {"output", "records", "splits", "with_focal"?}."""
-    from ttune.data.build import build_assert, build_summarize
-    from ttune.data.io import DataError, write_jsonl
-    from ttune.data.types import build_types
+def build_dataset(task: str, source: str | Path, output: str | Path, lang: str = "python",
+                  limit: int | None = 200, per_file: int = 2) -> dict:
+    """Build task records from real code under ``source`` (folder or .zip): ``summarize`` and
+    ``assert`` (ttune.data.build.build_to_file) or ``types`` (annotated Python functions,
+    ttune.data.types.build_types)."""
+    from ttune.data.build import build_to_file, write_built  # lazy: loads tree-sitter
+    from ttune.data.types import build_types  # lazy: loads tree-sitter (through ttune.data.build)
 
-    if task == "summarize":
-        records = build_summarize(source, lang, limit=limit, per_file=per_file)
-    elif task == "assert":
-        if lang != "python":
-            raise DataError("the assert builder reads Python test files only (--lang python)")
-        records = build_assert(source, limit=limit, per_file=per_file)
-    elif task == "types":
-        records = build_types(source, limit=limit, per_file=per_file)
-    else:
-        raise DataError(f"no builder for task {task!r}; builders: summarize, assert, types")
-    n = write_jsonl(output, records)
-    splits: dict[str, int] = {}
-    for r in records:
-        splits[r["split"]] = splits.get(r["split"], 0) + 1
-    out = {"output": str(output), "records": n, "splits": splits}
-    if task == "assert":
-        from ttune.data.decode import split_test_and_focal
-
-        out["with_focal"] = sum(bool(split_test_and_focal(r["source"], "python")[1]) for r in records)
-    return out
+    if task == "types":
+        return write_built(task, build_types(source, limit=limit, per_file=per_file), output)
+    return build_to_file(task, source, output, lang=lang, limit=limit, per_file=per_file)
 
 
 def clean_dataset(train: str | Path, tests: list[str | Path], output_dir: str | Path,
@@ -206,7 +187,7 @@ def translate_file(path, to, function=None, model=None, transducer=None, **kw: A
 def iter_summaries(path, function=None, model=None, transducer=None, **kw):
     """Summaries of the functions of a file or a folder, yielded as each batch is generated:
     {"file", "name", "line", "summary"} (see ttune.use.iter_summaries)."""
-    from ttune.use import iter_summaries as _iter
+    from ttune.use import iter_summaries as _iter  # lazy: loads tree-sitter
 
     return _iter(path, function, model=model, transducer=transducer, **kw)
 
@@ -214,7 +195,7 @@ def iter_summaries(path, function=None, model=None, transducer=None, **kw):
 def iter_asserts(test_path, function=None, focal=None, model=None, transducer=None, **kw):
     """Assertions of the test functions of a file or a folder, yielded as generated:
     {"file", "name", "line", "focal", "assertion"} (see ttune.use.iter_asserts)."""
-    from ttune.use import iter_asserts as _iter
+    from ttune.use import iter_asserts as _iter  # lazy: loads tree-sitter
 
     return _iter(test_path, function, focal, model=model, transducer=transducer, **kw)
 
@@ -222,7 +203,7 @@ def iter_asserts(test_path, function=None, focal=None, model=None, transducer=No
 def iter_translations(path, to, function=None, model=None, transducer=None, **kw):
     """Translations of the functions of a file or a folder, yielded as generated:
     {"file", "name", "line", "translation"} (see ttune.use.iter_translations)."""
-    from ttune.use import iter_translations as _iter
+    from ttune.use import iter_translations as _iter  # lazy: loads tree-sitter
 
     return _iter(path, to, function, model=model, transducer=transducer, **kw)
 

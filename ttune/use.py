@@ -23,10 +23,18 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ttune.cpg.languages import describe_extensions, find_language, language_names, language_of_path
+from tqdm.auto import tqdm
 
-BUILTIN_BACKBONE = "ttune-tiny"
-"""Name of the built-in backbone (a folder of that name inside the models folder)."""
+from ttune.builtin import ResolvedModel, resolve_model
+from ttune.cpg import CPGConfig, extract
+from ttune.cpg.batch import supported_files
+from ttune.cpg.languages import (
+    describe_extensions,
+    find_language,
+    language_names,
+    language_of_path,
+)
+from ttune.options import GenerationOptions, resolve_device
 
 PLACEHOLDER = '"<AssertPlaceHolder>"'
 """The statement that marks where the assertion goes (ATLAS layout, also used by ttune.data)."""
@@ -66,8 +74,6 @@ def read_source(path: str | os.PathLike[str], lang: str | None = None,
                 max_bytes: int = MAX_BYTES) -> tuple[bytes, str]:
     """(bytes, language) of a source file; UseError/CPGError (one line) for a missing, binary,
     non-UTF-8, unsupported or oversize (``max_bytes``) file."""
-    from ttune.cpg import SUPPORTED_LANGUAGES, detect_language
-
     p = Path(path)
     if p.is_dir():
         raise UseError(f"{os.fspath(path)} is a folder; the library call takes one file "
@@ -75,8 +81,10 @@ def read_source(path: str | os.PathLike[str], lang: str | None = None,
     if lang is None:
         found = language_of_path(p)
         if found is None:
-            raise UseError(f"unsupported file type {p.suffix or '(no extension)'!r} ({os.fspath(path)}); "
-                           f"supported: {describe_extensions()}")
+            raise UseError(
+                f"unsupported file type {p.suffix or '(no extension)'!r} ({os.fspath(path)}); "
+                f"supported: {describe_extensions()}"
+            )
         lang = found.name
     else:
         found = find_language(lang)
@@ -119,11 +127,10 @@ def find_functions(source: str | bytes, lang: str, max_bytes: int = MAX_BYTES) -
     return _functions_and_errors(source, lang, max_bytes)[0]
 
 
-def _functions_and_errors(source: str | bytes, lang: str, max_bytes: int = MAX_BYTES
-                          ) -> tuple[list[Function], list[int]]:
+def _functions_and_errors(
+    source: str | bytes, lang: str, max_bytes: int = MAX_BYTES
+) -> tuple[list[Function], list[int]]:
     """(functions, lines of the syntax errors) of ``source``."""
-    from ttune.cpg import CPGConfig, extract
-
     data = source.encode("utf-8") if isinstance(source, str) else bytes(source)
     cpg = extract(data, lang, CPGConfig(max_bytes=max_bytes))
     error_lines = (sorted({n.line for n in cpg.nodes if n.kind == "ERROR"})
@@ -177,8 +184,9 @@ def _syntax_note(error_lines: Sequence[int]) -> str:
             f"{', '.join(map(str, error_lines[:5]))}{', ...' if n > 5 else ''})")
 
 
-def functions_of_file(path: str | os.PathLike[str], lang: str | None = None,
-                      max_bytes: int = MAX_BYTES) -> tuple[str, list[Function]]:
+def functions_of_file(
+    path: str | os.PathLike[str], lang: str | None = None, max_bytes: int = MAX_BYTES
+) -> tuple[str, list[Function]]:
     """(language, functions) of a file; UseError when it holds no function. Syntax errors are
     named: in the error when no function is left, else in a :class:`SourceWarning` (functions
     around them may be missing or cut)."""
@@ -233,10 +241,9 @@ def _predict(resolved: ResolvedModel, records: list[dict], task: str, *, num_bea
              loaded: dict | None = None) -> list[str]:
     """Texts generated for ``records`` with ``resolved``; ``loaded`` keeps the model loaded
     between calls of one command (a folder of files, a file read a batch at a time)."""
-    import torch
+    import torch  # lazy: a prediction loads torch; --help and bad input fail fast without it
 
-    from ttune.options import resolve_device
-    from ttune.train.predict import Predictor
+    from ttune.train.predict import Predictor  # lazy: loads torch and transformers
 
     loaded = {} if loaded is None else loaded
     key = (resolved, task, num_beams, batch_size, max_new_tokens, device)
@@ -261,10 +268,8 @@ def _predict(resolved: ResolvedModel, records: list[dict], task: str, *, num_bea
 
 
 def source_files(path: str | os.PathLike[str]) -> list[Path]:
-    """``[path]`` for a file; every .py, .java and .cs file under a folder (sorted, hidden
-    folders skipped), as ``ttune cpg`` reads one."""
-    from ttune.cpg.batch import supported_files
-
+    """``[path]`` for a file; every source file of a known language under a folder (sorted,
+    hidden folders skipped), as ``ttune cpg`` reads one."""
     p = Path(path)
     if p.is_dir():
         return supported_files(p)
@@ -287,18 +292,14 @@ def _run(task: str, path: str | os.PathLike[str], plan: Any, *, num_beams: int =
     """Generate for the functions that ``plan(file, lang, functions, data)`` picks (a list of Jobs)
     in every file of ``path``; yields (Job, text) a batch at a time, in file order. A folder's
     unreadable files go to ``on_skip(path, reason)`` and are skipped; one named file fails."""
-    from ttune.options import GenerationOptions
-
     GenerationOptions(num_beams=num_beams, max_new_tokens=max_new_tokens, batch_size=batch_size,
                       device=device)  # bad settings fail before any file is read
     folder = Path(path).is_dir()
     files = source_files(path)
     if not files:
-        raise UseError(f"{os.fspath(path)} holds no .py, .java or .cs file")
+        raise UseError(f"{os.fspath(path)} holds no source file ({describe_extensions()})")
     bar = None
     if progress:
-        from tqdm.auto import tqdm
-
         # Shown only when the run takes longer than 2 s.
         bar = tqdm(total=0, desc=f"{task} functions", unit="fn", delay=2, leave=False)
     loaded: dict = {}
@@ -361,8 +362,9 @@ def iter_summaries(path: str | os.PathLike[str], function: str | None = None,
                "summary": text if is_text(text) else NO_SUMMARY}
 
 
-def summarize_file(path: str | os.PathLike[str], function: str | None = None, model: str | None = None,
-                   transducer: str | os.PathLike | None = None, **kw: Any) -> list[dict[str, Any]]:
+def summarize_file(path: str | os.PathLike[str], function: str | None = None,
+                   model: str | None = None, transducer: str | os.PathLike | None = None,
+                   **kw: Any) -> list[dict[str, Any]]:
     """One summary per function of the file ``path`` (only those matching ``function`` when
     given): ``[{"name", "line", "summary"}]`` in file order."""
     return [{k: v for k, v in r.items() if k != "file"}
@@ -493,8 +495,10 @@ def iter_translations(path: str | os.PathLike[str], to: str, function: str | Non
     """Each outermost function (nested ones travel with their parent), or those ``function``
     names, of a file or of every source file under a folder, translated into language ``to``;
     yielded as they are generated: ``{"file", "name", "line", "translation"}``."""
-    if to not in _TRANSLATE_TARGETS:
-        raise UseError(f"cannot translate to {to!r}; targets: {', '.join(_TRANSLATE_TARGETS)}")
+    target = find_language(to)
+    if target is None:
+        raise UseError(f"cannot translate to {to!r}; targets: {', '.join(language_names())}")
+    to = target.name
 
     def plan(file: Path, lang: str, functions: list[Function]) -> list[Job]:
         if to == lang:
@@ -521,7 +525,9 @@ def translate_file(path: str | os.PathLike[str], to: str, function: str | None =
 
 def render_translation(r: dict, to: str) -> str:
     """One translation after a comment naming its source function."""
-    return f"{_COMMENT.get(to, '//')} {r['name']} (line {r['line']})\n{r['translation'].rstrip()}\n"
+    found = find_language(to)
+    mark = found.line_comment if found is not None else "//"
+    return f"{mark} {r['name']} (line {r['line']})\n{r['translation'].rstrip()}\n"
 
 
 def render_translations(results: Sequence[dict], to: str) -> str:

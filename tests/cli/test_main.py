@@ -44,8 +44,8 @@ def test_deprecation_warnings_of_the_libraries_are_filtered():
     with warnings.catch_warnings(record=True) as seen:
         warnings.simplefilter("always")
         quiet_libraries()
-        warnings.warn("`is_gradient_checkpointing` is deprecated", FutureWarning)
-        warnings.warn("ours", UserWarning)
+        warnings.warn("`is_gradient_checkpointing` is deprecated", FutureWarning, stacklevel=1)
+        warnings.warn("ours", UserWarning, stacklevel=1)
     assert [str(w.message) for w in seen] == ["ours"]
 
 

@@ -5,11 +5,11 @@ from __future__ import annotations
 import json
 
 import pytest
-from typer.testing import CliRunner
-
 from compare.conftest import tiny_records
 from compare.test_new_methods import types_records
 from helpers import one_torch_thread, save_tiny_backbone, write_splits  # noqa: F401 (autouse)
+from typer.testing import CliRunner
+
 from ttune.cli.main import app
 
 runner = CliRunner()

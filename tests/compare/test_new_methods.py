@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import json
 
-from compare.conftest import tiny_records
 from helpers import write_splits
+
+from compare.conftest import tiny_records
 
 NEW_METHODS = ("prompt", "topro", "adapter", "prompt-adapter", "prompt-attention", "cpg-prompt",
                "xprompt")

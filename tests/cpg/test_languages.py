@@ -132,7 +132,7 @@ def test_the_cli_help_comes_from_the_table():
     assert "A source file (.cs, .java, .py, .pyi, .toy) or a directory of them." in cpg_help
     assert "python, java, csharp or toy (default: from the file extension)" in cpg_help
     assert "Target language: python, java, csharp or toy." in translate_help
-    assert "A Python, Java, C# or Toy source file." in translate_help
+    assert "A Python, Java, C# or Toy source file, or a folder of them." in translate_help
 
 
 def test_languages_from_the_entry_point_group(monkeypatch):

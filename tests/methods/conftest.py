@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import pytest
 import torch
-from torch_geometric.data import Batch
-
 from helpers import save_tiny_backbone, write_splits
+from torch_geometric.data import Batch
 
 SOURCES = [
     "def add(a, b):\n    return a + b\n",
@@ -68,7 +67,8 @@ def batch(tok):
 
 def make_trainable_nonzero(adapted) -> None:
     """Move zero-initialised parts off zero (LoRA's B, the transducer's W_o, adapters' up) so
-    every trainable tensor gets a gradient, and a saved checkpoint is not just the initialisation."""
+    every trainable tensor gets a gradient, and a saved checkpoint is not just the
+    initialisation."""
     g = torch.Generator().manual_seed(123)
     with torch.no_grad():
         for n, p in adapted.trainable_parameters():

@@ -13,9 +13,9 @@ from pathlib import Path
 
 import pytest
 import torch
+from helpers import save_tiny_backbone, write_splits
 from safetensors.torch import load_file
 
-from helpers import save_tiny_backbone, write_splits
 from methods.conftest import SOURCES, TARGETS
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -115,14 +115,14 @@ def test_register_rejects_mismatched_name():
 
 
 def test_renamed_fields_load_under_their_old_name():
-    from ttune.methods import GraphOptions, MethodConfig, MethodConfigError, make_config
+    from ttune.methods import GraphOptions, MethodConfigError, config_from_dict, make_config
 
     cfg = make_config("transducer", max_nodes=50)  # `-m max_nodes=50` as older READMEs wrote it
     assert cfg.max_graph_nodes == 50 and cfg.to_dict()["max_graph_nodes"] == 50
     assert "max_nodes" not in cfg.to_dict()
     assert cfg.graph_options() == GraphOptions(max_graph_nodes=50, max_label_tokens=16)
     old = {"method": "transducer-no-ddg", "version": 1, "max_nodes": 7, "max_label_tokens": 4}
-    back = MethodConfig.from_dict(old)
+    back = config_from_dict(old)
     assert back.name == "transducer-no-ddg" and back.graph_options() == GraphOptions(7, 4)
     with pytest.raises(MethodConfigError, match="'max_nodes' is the old name of 'max_graph_nodes'"):
         make_config("transducer", max_nodes=5, max_graph_nodes=5)

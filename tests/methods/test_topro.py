@@ -6,7 +6,6 @@ import json
 
 import pytest
 import torch
-
 from helpers import save_tiny_backbone, write_splits
 
 RECORDS = [

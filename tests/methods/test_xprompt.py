@@ -8,7 +8,6 @@ import pytest
 import torch
 from safetensors.torch import load_file
 
-
 SMALL = dict(num_virtual_tokens=4, pieces=4, stage_a_steps=2, round_steps=2, token_rounds=1,
              piece_rounds=1, token_prune_ratio=0.5, piece_prune_ratio=0.5)
 

@@ -77,8 +77,17 @@ def test_exact_match_strict_and_lenient():
 
 
 def test_names_errors_and_descriptions():
-    assert metric_names() == ["chrf", "codebleu", "codebleu_pkg", "exact_match", "exact_match_lenient",
-                              "sacrebleu", "smooth_bleu4", "type_exact", "type_outer"]
+    assert metric_names() == [
+        "chrf",
+        "codebleu",
+        "codebleu_pkg",
+        "exact_match",
+        "exact_match_lenient",
+        "sacrebleu",
+        "smooth_bleu4",
+        "type_exact",
+        "type_outer",
+    ]
     with pytest.raises(UnknownMetricError, match="unknown metric 'bleu'"):
         compute("bleu", ["a"], ["a"])
     with pytest.raises(ValueError, match="4 non-negative weights summing to 1"):

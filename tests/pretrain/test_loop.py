@@ -12,7 +12,14 @@ from safetensors.torch import load_file
 
 from ttune.backbone import load_backbone
 from ttune.pretrain.config import SUPERVISED, PretrainConfig, PretrainError
-from ttune.pretrain.loop import StepBatches, init_model, lr_at, prepare_data, prepare_pairs, pretrain
+from ttune.pretrain.loop import (
+    StepBatches,
+    init_model,
+    lr_at,
+    prepare_data,
+    prepare_pairs,
+    pretrain,
+)
 from ttune.pretrain.objectives import OBJECTIVES, objective_of
 
 from .conftest import make_fake_data_dir
@@ -74,7 +81,8 @@ def test_loss_falls_on_the_held_out_batch(prepared, tmp_path):
     picked = [objective_of(s, 3, tiny(out).shares()) for s in range(24)]
     assert [[k for k in e if k.startswith("loss_")] for e in steps] == [[f"loss_{o}"] for o in picked]
     assert set(picked) == set(OBJECTIVES)  # with this seed every objective runs in 24 steps
-    # Window steps read 4 x 64 corpus tokens; task steps the input tokens of 4 pairs (at most 64 each).
+    # Window steps read 4 x 64 corpus tokens; task steps the input tokens of 4 pairs (at most 64
+    # each).
     gained = [b["tokens_seen"] - a["tokens_seen"] for a, b in zip([{"tokens_seen": 0}] + steps, steps)]
     assert all(0 < g <= 4 * 64 and (g == 4 * 64 or o in SUPERVISED) for g, o in zip(gained, picked))
     assert any(g < 4 * 64 for g in gained)
@@ -107,7 +115,8 @@ def test_resume_after_a_kill_gives_the_same_weights(prepared, tmp_path, monkeypa
     assert sorted(p.name for p in (b / "checkpoints").iterdir()) == ["step-4"]
     assert not (b / "backbone").exists()
     monkeypatch.setattr(StepBatches, "get", original)
-    pretrain(tiny(b, precision=precision, max_minutes=30.0))  # budgets may change between invocations
+    # Budgets may change between invocations.
+    pretrain(tiny(b, precision=precision, max_minutes=30.0))
     log = log_lines(b)
     assert {"event": "resume", "step": 4, "checkpoint": "step-4"} in log
     assert [e["step"] for e in log if "loss" in e] == list(range(1, 11))  # step 5, 6 redone once

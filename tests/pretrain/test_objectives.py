@@ -1,4 +1,5 @@
-"""Prefix LM, the supervised pairs (exact layouts, length-bucketed order) and the per-step objective choice."""
+"""Prefix LM, the supervised pairs (exact layouts, length-bucketed order) and the per-step
+objective choice."""
 
 from __future__ import annotations
 
@@ -8,8 +9,18 @@ import numpy as np
 import pytest
 
 from ttune.pretrain.config import PretrainConfig, PretrainError
-from ttune.pretrain.objectives import (IGNORE, OBJECTIVES, PairOrder, Pairs, collect_pairs, generate_input,
-                                       objective_of, padding_stats, prefix_lm, task_pairs)
+from ttune.pretrain.objectives import (
+    IGNORE,
+    OBJECTIVES,
+    PairOrder,
+    Pairs,
+    collect_pairs,
+    generate_input,
+    objective_of,
+    padding_stats,
+    prefix_lm,
+    task_pairs,
+)
 from ttune.tasks import get_task
 
 
@@ -26,7 +37,8 @@ def test_objective_shares_and_determinism():
                                     "translate": 0.15, "assert": 0.1})
     n = 20_000
     picks = [objective_of(s, 0, shares) for s in range(n)]
-    assert picks == [objective_of(s, 0, shares) for s in range(n)]  # a pure function of (seed, step)
+    # A pure function of (seed, step).
+    assert picks == [objective_of(s, 0, shares) for s in range(n)]
     c = Counter(picks)
     assert set(c) == set(OBJECTIVES)
     for name, share in shares.items():  # binomial sd at n = 20,000 is at most 0.0036
@@ -135,7 +147,8 @@ def test_pair_order_is_pure_covers_each_epoch_and_buckets_by_length():
         epoch = np.concatenate([order[k] for k in range(125)])
         assert sorted(epoch.tolist()) == list(range(1000))  # every pair once per epoch
         again = PairOrder(1000, 8, seed=3, stream=10, lengths=order.lengths)
-        assert all(np.array_equal(again[k], order[k]) for k in (300, 7, 125, 0))  # any order of access
+        # Any order of access gives the same batches.
+        assert all(np.array_equal(again[k], order[k]) for k in (300, 7, 125, 0))
         assert not np.array_equal(order[0], order[125])  # the next epoch is another permutation
     p = padding_stats(pairs, plain, 125, 256, 48)
     b = padding_stats(pairs, bucket, 125, 256, 48)

@@ -3,8 +3,17 @@ from __future__ import annotations
 import pytest
 
 from ttune.metrics import check_metric_name
-from ttune.tasks import (DataError, Task, UnknownTaskError, function_name, get_task, identifier_words,
-                         read_jsonl, task_line, task_names)
+from ttune.tasks import (
+    DataError,
+    Task,
+    UnknownTaskError,
+    function_name,
+    get_task,
+    identifier_words,
+    read_jsonl,
+    task_line,
+    task_names,
+)
 
 
 def test_names_and_defaults():
@@ -48,7 +57,8 @@ def test_format_input_and_graph_code_offsets():
 def test_task_lines():
     py = {"source": "def rgb_to_yiq(r, g, b):\n    return r\n", "source_lang": "python", "target_lang": "en"}
     assert task_line("summarize", py) == "summarize: rgb to yiq\n"
-    java = {"source": "@Override public synchronized String getHTTPResponse2 ( int x ) { return g ( x ) ; }",
+    java = {"source": "@Override public synchronized String getHTTPResponse2 ( int x ) "
+                      "{ return g ( x ) ; }",
             "source_lang": "java", "target_lang": "en"}
     assert task_line("summarize", java) == "summarize: get http response 2\n"
     cs = {"source": "[Obsolete(\"x\")] public override string ToString() { return F(1); }",
@@ -140,7 +150,7 @@ def test_register_task_adds_a_task_beside_the_builtins(fresh_tasks):
     doc = Task("docstring", 300, 32, ("smooth_bleu4", "exact_match"), prefix="doc: ",
                description="code -> its docstring")
     assert register_task(doc) is doc  # before any lookup: the built-ins still load
-    assert task_names() == ["assert", "custom", "docstring", "summarize", "translate"]
+    assert task_names() == ["assert", "custom", "docstring", "summarize", "translate", "types"]
     assert get_task("docstring") is doc and get_task("summarize").no_repeat_ngram_size == 3
     rec = {"source": "def f(): pass", "target": "nothing", "source_lang": "python"}
     assert get_task("docstring").format_input(rec) == "doc: def f(): pass"
@@ -176,5 +186,6 @@ def test_tasks_from_the_entry_point_group(fresh_tasks, monkeypatch):
     monkeypatch.setattr(fresh_tasks, "entry_points", fake_entry_points)
     assert get_task("summarize").name == "summarize" and groups == []  # built-ins need no scan
     assert get_task("review").metrics == ("chrf",) and groups == ["ttune.tasks"]
-    assert task_names() == ["assert", "custom", "lint", "review", "summarize", "translate"]
+    assert task_names() == ["assert", "custom", "lint", "review", "summarize", "translate",
+                            "types"]
     assert groups == ["ttune.tasks"]  # scanned once

@@ -172,8 +172,21 @@ def test_cli_train_predict_info_and_errors(trained, backbone_dir, data_files, ca
     assert r.exit_code == 1
     assert_one_line_error(r.stderr, "no usable record|empty")
 
-    r = runner.invoke(app, ["train", "--train", str(data_files["train"]), "--output", str(tmp_path / "r2"),
-                            "--model", str(backbone_dir), "--method", "nope", "--no-progress"])
+    r = runner.invoke(
+        app,
+        [
+            "train",
+            "--train",
+            str(data_files["train"]),
+            "--output",
+            str(tmp_path / "r2"),
+            "--model",
+            str(backbone_dir),
+            "--method",
+            "nope",
+            "--no-progress",
+        ],
+    )
     assert r.exit_code == 2  # a usage error: refused while the options are parsed
     assert_one_line_error(r.stderr, "unknown method 'nope'")
     assert not (tmp_path / "r2").exists()

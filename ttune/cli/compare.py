@@ -146,14 +146,32 @@ def compare(
         None, "--test-limit", help="Score only the first N test records."
     ),
     num_beams: int = typer.Option(1, "--num-beams", help="Beam width of test generation."),
-    max_new_tokens: Optional[int] = typer.Option(None, "--max-new-tokens", help="Tokens generated per test example (default: the target length)."),
-    eval_every: int = typer.Option(0, "--eval-every", help="Validate every N steps (0 = every epoch)."),
-    patience: int = typer.Option(0, "--patience", help="Early stopping after N validations without improvement (0 = off)."),
-    baseline: str = typer.Option("transducer", "--baseline", help="Method the Wilcoxon tests compare the others with."),
-    test_metric: List[str] = typer.Option([], "--test-metric", help="Metric of the Wilcoxon tests, e.g. codebleu (repeatable; the first is plotted; default: the task's headline)."),
-    mixed_precision: str = typer.Option("auto", "--mixed-precision", help="auto, no, bf16 or fp16."),
-    device: str = typer.Option("auto", "--device",
-                               help="Device of every run: auto, cpu, cuda, cuda:N or mps."),
+    max_new_tokens: int | None = typer.Option(
+        None,
+        "--max-new-tokens",
+        help="Tokens generated per test example (default: the target length).",
+    ),
+    eval_every: int = typer.Option(
+        0, "--eval-every", help="Validate every N steps (0 = every epoch)."
+    ),
+    patience: int = typer.Option(
+        0, "--patience", help="Early stopping after N validations without improvement (0 = off)."
+    ),
+    baseline: str = typer.Option(
+        "transducer", "--baseline", help="Method the Wilcoxon tests compare the others with."
+    ),
+    test_metric: list[str] = typer.Option(
+        [],
+        "--test-metric",
+        help="Metric of the Wilcoxon tests, e.g. codebleu (repeatable; the first is plotted; "
+             "default: the task's headline).",
+    ),
+    mixed_precision: str = typer.Option(
+        "auto", "--mixed-precision", help="auto, no, bf16 or fp16."
+    ),
+    device: str = typer.Option(
+        "auto", "--device", help="Device of every run: auto, cpu, cuda, cuda:N or mps."
+    ),
     workers: int = typer.Option(1, "--workers", help="Processes extracting CPGs."),
     cache_dir: Path | None = typer.Option(
         None, "--cache-dir", help="CPG cache (default: $TTUNE_CACHE or ~/.cache/ttune/cpg)."
@@ -172,18 +190,39 @@ def compare(
 
     with errors_as_fail():
         config = CompareConfig(
-            task=task, methods=methods, model=model, train_file=str(train_file),
-            valid_file=str(valid_file) if valid_file else None, test_file=str(test_file),
-            output_dir=str(output), seeds=parse_seeds(seeds), max_steps=max_steps, epochs=epochs,
-            batch_size=batch_size, grad_accum=grad_accum, lr=lr, method_lr=parse_method_lr(method_lr),
-            method_options=parse_method_options(method_option), max_source_len=max_source_len,
-            max_target_len=max_target_len, max_train_records=limit, test_limit=test_limit,
-            num_beams=num_beams, max_new_tokens=max_new_tokens, eval_every=eval_every,
-            early_stopping_patience=patience, baseline=baseline, test_metrics=tuple(test_metric),
-            mixed_precision=mixed_precision, device=device,
-            cache_dir=str(cache_dir) if cache_dir else default_cache_dir(), num_workers=workers,
-            log_every=log_every, progress=run_progress,
-            command=_command_line())
+            task=task,
+            methods=methods,
+            model=model,
+            train_file=str(train_file),
+            valid_file=str(valid_file) if valid_file else None,
+            test_file=str(test_file),
+            output_dir=str(output),
+            seeds=parse_seeds(seeds),
+            max_steps=max_steps,
+            epochs=epochs,
+            batch_size=batch_size,
+            grad_accum=grad_accum,
+            lr=lr,
+            method_lr=parse_method_lr(method_lr),
+            method_options=parse_method_options(method_option),
+            max_source_len=max_source_len,
+            max_target_len=max_target_len,
+            max_train_records=limit,
+            test_limit=test_limit,
+            num_beams=num_beams,
+            max_new_tokens=max_new_tokens,
+            eval_every=eval_every,
+            early_stopping_patience=patience,
+            baseline=baseline,
+            test_metrics=tuple(test_metric),
+            mixed_precision=mixed_precision,
+            device=device,
+            cache_dir=str(cache_dir) if cache_dir else default_cache_dir(),
+            num_workers=workers,
+            log_every=log_every,
+            progress=run_progress,
+            command=_command_line(),
+        )
         results = api.compare(config, on_event=lambda e: typer.echo(progress_line(e), err=True))
     metric = results["primary_metric"]
     for method, cols in results["summary"].items():

@@ -10,18 +10,37 @@ from ttune.cpg.languages import describe, describe_extensions
 
 
 def cpg(
-    path: Path = typer.Argument(..., help="A source file (.py, .java, .cs) or a directory of them."),
-    lang: Optional[str] = typer.Option(None, "--lang", help="python, java or csharp (default: from the file extension)."),
+    path: Path = typer.Argument(
+        ..., help=f"A source file ({describe_extensions()}) or a directory of them."
+    ),
+    lang: str | None = typer.Option(
+        None, "--lang", help=f"{describe()} (default: from the file extension)."
+    ),
     fmt: str = typer.Option("summary", "--format", help="summary, json, dot or graphml."),
-    edges: Optional[str] = typer.Option(None, "--edges", help="Edge types to keep, e.g. AST,CFG,CDG,DDG,CALL (default: all)."),
-    function: Optional[str] = typer.Option(None, "--function", "-f",
-                                           help="Only the method or function with this name."),
-    output: Optional[Path] = typer.Option(None, "--output", "-o", help="Write here instead of stdout (a folder when PATH is a folder)."),
-    workers: Optional[int] = typer.Option(None, "--workers", help="Processes for a directory (default: CPU count)."),
-    max_bytes: int = typer.Option(2_000_000, "--max-bytes", help="Refuse source files larger than this."),
+    edges: str | None = typer.Option(
+        None, "--edges", help="Edge types to keep, e.g. AST,CFG,CDG,DDG,CALL (default: all)."
+    ),
+    function: str | None = typer.Option(
+        None, "--function", "-f", help="Only the method or function with this name."
+    ),
+    output: Path | None = typer.Option(
+        None,
+        "--output",
+        "-o",
+        help="Write here instead of stdout (a folder when PATH is a folder).",
+    ),
+    workers: int | None = typer.Option(
+        None, "--workers", help="Processes for a directory (default: CPU count)."
+    ),
+    max_bytes: int = typer.Option(
+        2_000_000, "--max-bytes", help="Refuse source files larger than this."
+    ),
     max_extract_nodes: int = typer.Option(
-        1_000_000, "--max-extract-nodes", "--max-nodes",
-        help="Refuse to extract a graph of more nodes than this (a guard, not a filter)."),
+        1_000_000,
+        "--max-extract-nodes",
+        "--max-nodes",
+        help="Refuse to extract a graph of more nodes than this (a guard, not a filter).",
+    ),
 ) -> None:
     """Extract the code property graph (AST, CFG, CDG, DDG, CALL edges) of PATH."""
     from ttune import api

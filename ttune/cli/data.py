@@ -74,7 +74,9 @@ def convert(
 @data_app.command("build")
 def build(
     task: str = typer.Argument(..., help="summarize, assert or types."),
-    source: Path = typer.Option(..., "--source", help="Folder of source files (or a .zip such as openjdk's src.zip)."),
+    source: Path = typer.Option(
+        ..., "--source", help="Folder of source files (or a .zip such as openjdk's src.zip)."
+    ),
     output: Path = typer.Option(..., "--output", help="JSONL file to write."),
     lang: str = typer.Option("python", "--lang", help="python or java (assert: python only)."),
     limit: int = typer.Option(200, "--limit", help="Records to build (0 = all)."),
@@ -175,28 +177,52 @@ def significance(
 
 @with_config(GenerationOptions, param="gen")
 def evaluate(
-    checkpoint: Path = typer.Option(..., "--checkpoint", help="Trained method folder."),
+    gen: GenerationOptions,
+    checkpoint: Path = typer.Option(..., "--checkpoint", "-c", help="Trained method folder."),
     task: str = typer.Option(..., "--task", help="summarize, assert, translate, types or custom."),
     test: Path = typer.Option(..., "--test", help="Test JSONL."),
-    output: Path = typer.Option(..., "--output", "-o",
-                                help="Results JSON to write (predictions go beside it)."),
-    limit: Optional[int] = typer.Option(None, "--limit", help="Evaluate the first N records only."),
-    metric: List[str] = typer.Option([], "--metric", help="Metric (repeatable; default: the task's)."),
-    model: Optional[str] = typer.Option(None, "--model", help="Backbone (ttune-tiny, a folder or a hub id) if not the checkpoint's."),
+    output: Path = typer.Option(
+        ..., "--output", "-o", help="Results JSON to write (predictions go beside it)."
+    ),
+    limit: int | None = typer.Option(None, "--limit", help="Evaluate the first N records only."),
+    metric: list[str] = typer.Option(
+        [], "--metric", help="Metric (repeatable; default: the task's)."
+    ),
+    model: str | None = typer.Option(
+        None, "--model", help="Backbone (ttune-tiny, a folder or a hub id) if not the checkpoint's."
+    ),
 ) -> None:
     """Generate for the test records (sources only), score them, write the results file."""
     from ttune import api
 
     kw = {"model": model} if model else {}
     try:
-        res = api.evaluate(checkpoint, task, test, output, limit=limit, metrics=metric or None,
-                           **asdict(gen), **kw,
-                           command=_command("eval", {
-                               "--checkpoint": checkpoint, "--task": task, "--test": test,
-                               "--output": output, "--limit": limit, "--metric": metric,
-                               "--num-beams": gen.num_beams, "--batch-size": gen.batch_size,
-                               "--max-new-tokens": gen.max_new_tokens, "--device": gen.device,
-                               "--model": model}))
+        res = api.evaluate(
+            checkpoint,
+            task,
+            test,
+            output,
+            limit=limit,
+            metrics=metric or None,
+            **asdict(gen),
+            **kw,
+            command=_command(
+                "eval",
+                {
+                    "--checkpoint": checkpoint,
+                    "--task": task,
+                    "--test": test,
+                    "--output": output,
+                    "--limit": limit,
+                    "--metric": metric,
+                    "--num-beams": gen.num_beams,
+                    "--batch-size": gen.batch_size,
+                    "--max-new-tokens": gen.max_new_tokens,
+                    "--device": gen.device,
+                    "--model": model,
+                },
+            ),
+        )
     except (ValueError, OSError) as exc:
         raise _fail(exc) from None
     if res.get("malformed_note"):

@@ -18,13 +18,13 @@ WorkersOption = Annotated[int, typer.Option("--workers", help="Processes extract
 
 
 def _method_names() -> list[str]:
-    from ttune.methods import method_names
+    from ttune.methods import method_names  # lazy: loads torch; `ttune --help` does not
 
     return method_names()
 
 
 def _task_names() -> list[str]:
-    from ttune.tasks import task_names
+    from ttune.tasks import task_names  # lazy: loads tree-sitter; `ttune --help` does not
 
     return task_names()
 
@@ -39,7 +39,7 @@ TRAIN_FLAGS = {
     "output_dir": Flag("output", "-o"),
     "task": TASK_FLAG,
     "method": METHOD_FLAG,
-    "method_options": Flag("method-option", "-m", cli_type=List[str],
+    "method_options": Flag("method-option", "-m", cli_type=list[str],
                            parse=lambda items: key_values(items, "--method-option"),
                            help="Method config field as KEY=VALUE, e.g. -m r=8 (repeatable)."),
     "max_train_records": Flag("limit"),
@@ -69,9 +69,9 @@ def predict(
         ..., "--input", "-i", help="JSON lines with source (and target to score)."),
     output: Path = typer.Option(
         ..., "--output", "-o", help="JSON lines {id, prediction, target} written here."),
-    model: Optional[str] = typer.Option(
+    model: str | None = typer.Option(
         None, "--model", help="Backbone (default: the one it was trained on)."),
-    task: Optional[str] = typer.Option(
+    task: str | None = typer.Option(
         None, "--task", help="Task (default: the one it was trained on)."),
     workers: WorkersOption = 1,
 ) -> None:

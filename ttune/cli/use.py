@@ -13,23 +13,25 @@ import warnings
 from collections.abc import Callable, Iterator
 from dataclasses import asdict
 from pathlib import Path
-from typing import Annotated, Any, Optional
+from typing import Annotated, Any
 
 import typer
+from tqdm import tqdm
 
 from ttune.cli.errors import errors_as_fail
 from ttune.cli.options import with_config
+from ttune.cpg.languages import describe
 from ttune.options import GenerationOptions
 from ttune.use import MAX_BYTES, SourceWarning
 
 # The options all three commands share, declared once so their names and help stay the same.
-ModelOption = Annotated[Optional[str], typer.Option(
+ModelOption = Annotated[str | None, typer.Option(
     "--model", help="Backbone: a local folder, a hub id, or ttune-tiny (the built-in one). "
                     "Default: the transducer's own.")]
-TransducerOption = Annotated[Optional[Path], typer.Option(
+TransducerOption = Annotated[Path | None, typer.Option(
     "--transducer", help="A trained method folder (ttune train's output). "
                          "Default: the built-in model for this task.")]
-FunctionOption = Annotated[Optional[str], typer.Option(
+FunctionOption = Annotated[str | None, typer.Option(
     "--function", "-f", help="Only this function: NAME, Class.NAME or NAME:LINE.")]
 MaxBytesOption = Annotated[int, typer.Option(
     "--max-bytes", help="Refuse source files larger than this (as ttune cpg).")]
@@ -46,8 +48,6 @@ def _stream(results: Callable[..., Iterator[dict]], *args: Any, as_json: bool,
             line: Callable[[dict, bool], str], blank_between: bool = False, **kwargs: Any) -> None:
     """Print each result of ``results(*args, **kwargs)`` as it comes (``line(result, folder)``),
     or one JSON list at the end; skipped files and syntax errors go to stderr as one line each."""
-    from tqdm import tqdm
-
     folder = Path(args[0]).is_dir()
     skipped: list[str] = []
 
@@ -79,7 +79,8 @@ def _where(r: dict, folder: bool) -> str:
 @with_config(GenerationOptions, param="gen")
 def summarize(
     gen: GenerationOptions,
-    path: Path = typer.Argument(..., help="A Python, Java or C# source file, or a folder of them."),
+    path: Path = typer.Argument(
+        ..., help=f"A {describe(display=True)} source file, or a folder of them."),
     function: FunctionOption = None,
     as_json: JsonOption = False,
     model: ModelOption = None,
@@ -98,11 +99,11 @@ def summarize(
 def assert_(
     gen: GenerationOptions,
     test_path: Path = typer.Argument(
-        ..., help="A test file (Java, Python or C#), or a folder of them."),
-    function: Annotated[Optional[str], typer.Option(
+        ..., help=f"A test file ({describe(display=True)}), or a folder of them."),
+    function: Annotated[str | None, typer.Option(
         "--function", "-f", help="The test function: NAME, Class.NAME or NAME:LINE "
                                  "(default: every function named test...).")] = None,
-    focal: Optional[Path] = typer.Option(
+    focal: Path | None = typer.Option(
         None, "--focal", help="The file of the code under test (default: the test's own file)."),
     as_json: JsonOption = False,
     model: ModelOption = None,
@@ -128,8 +129,9 @@ def assert_(
 @with_config(GenerationOptions, param="gen")
 def translate(
     gen: GenerationOptions,
-    path: Path = typer.Argument(..., help="A Java, Python or C# source file, or a folder of them."),
-    to: str = typer.Option(..., "--to", help="Target language: csharp, python or java."),
+    path: Path = typer.Argument(
+        ..., help=f"A {describe(display=True)} source file, or a folder of them."),
+    to: str = typer.Option(..., "--to", help=f"Target language: {describe()}."),
     function: FunctionOption = None,
     as_json: JsonOption = False,
     model: ModelOption = None,

@@ -47,7 +47,9 @@ from ttune.cpg.cache import default_cache_dir
 from ttune.io import atomic_write_text
 from ttune.metrics import check_metric_name
 from ttune.options import check_device
-from ttune.train.config import JsonConfig, default_cache_dir
+from ttune.runs import JsonConfig
+from ttune.tasks import get_task
+from ttune.train.config import TrainConfig
 
 
 class CompareError(ValueError):
@@ -423,7 +425,7 @@ class CompareRunner:
                                    num_beams=c.num_beams, batch_size=c.batch_size,
                                    command=c.command, max_new_tokens=self.new_tokens(),
                                    cache_dir=c.cache_dir, num_workers=c.num_workers,
-                                   device=c.device)
+                                   device=c.device, on_generate=gen.append)
         n = int(results["header"]["n_records"])
         gc.collect()
         return {"scores": results["scores"], "unavailable_metrics": results["unavailable_metrics"],

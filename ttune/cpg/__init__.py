@@ -11,8 +11,13 @@ package is cheap: tree-sitter loads on first parse, networkx/torch only inside t
 from .base import CPGConfig, CPGError
 from .extract import EXTRACTOR_VERSION, detect_language, extract, extract_file, method_subgraph
 from .graph import CPG, EDGE_TYPES, NODE_KINDS, SCHEMA_VERSION
-from .languages import (Language, UnknownLanguageError, get_language, language_names,
-                        register_language)
+from .languages import (
+    Language,
+    UnknownLanguageError,
+    get_language,
+    language_names,
+    register_language,
+)
 
 __all__ = [
     "CPG", "CPGConfig", "CPGError", "EDGE_TYPES", "EXTRACTOR_VERSION", "Language", "NODE_KINDS",

@@ -24,7 +24,8 @@ class CPGConfig:
     """Limits and options of the extractor."""
 
     max_bytes: int = 2_000_000
-    """Largest source accepted, in bytes; bigger input is refused with a message naming this limit."""
+    """Largest source accepted, in bytes; bigger input is refused with a message naming this
+    limit."""
     max_extract_nodes: int = 1_000_000
     """Most CPG nodes extraction builds for one source; past it extraction stops with a message
     naming this limit (a guard against runaway input, not a size filter: see

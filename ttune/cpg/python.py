@@ -21,7 +21,6 @@ from .base import CPGConfig, FrontEndResult, add_ast, release_tree
 from .graph import CPG
 from .ts import SNode, parse
 
-
 KINDS: dict[str, str] = {
     "module": "FILE",
     "function_definition": "METHOD",

@@ -9,7 +9,7 @@ Python's recursion limit.
 from __future__ import annotations
 
 import importlib
-from functools import lru_cache
+from functools import cache
 
 from .languages import get_language
 
@@ -59,10 +59,9 @@ def _grammar(lang: str):
     return _load_grammar(get_language(lang).grammar)
 
 
-@lru_cache(maxsize=None)
+@cache
 def _load_grammar(spec: str):
-    # Lazy: tree-sitter and the grammar packages load on the first parse, not on import.
-    import tree_sitter
+    import tree_sitter  # lazy: tree-sitter and the grammar load on the first parse, not on import
 
     module, _, function = spec.partition(":")
     grammar = getattr(importlib.import_module(module), function or "language")

@@ -35,7 +35,7 @@ from ttune.cpg.base import iter_nodes
 from ttune.cpg.languages import find_language, language_names
 from ttune.cpg.ts import SNode, parse
 from ttune.data.decode import split_test_and_focal
-from ttune.data.io import DataError, make_record
+from ttune.data.io import DataError, make_record, write_jsonl
 from ttune.data.syntax import parse_code
 
 PLACEHOLDER = '"<AssertPlaceHolder>"'
@@ -409,19 +409,9 @@ def build_assert(source: str | Path, limit: int | None = 200, per_file: int = 2,
     return out
 
 
-def build_to_file(task: str, source: str | Path, output: str | Path, lang: str = "python",
-                  limit: int | None = 200, per_file: int = 2) -> dict:
-    """Build task records from real code under ``source`` (folder or .zip) into ``output``:
-    ``summarize`` (python|java functions with docstrings) or ``assert`` (Python test functions
-    with one assertion). Returns {"output", "records", "splits", "with_focal"?}."""
-    if task == "summarize":
-        records = build_summarize(source, lang, limit=limit, per_file=per_file)
-    elif task == "assert":
-        if lang != "python":
-            raise DataError("the assert builder reads Python test files only (--lang python)")
-        records = build_assert(source, limit=limit, per_file=per_file)
-    else:
-        raise DataError(f"no builder for task {task!r}; builders: summarize, assert")
+def write_built(task: str, records: list[dict], output: str | Path) -> dict:
+    """Write built ``task`` records to ``output``. Returns {"output", "records", "splits",
+    "with_focal"?} (assert: how many records hold a focal method)."""
     n = write_jsonl(output, records)
     splits: dict[str, int] = {}
     for r in records:
@@ -432,3 +422,20 @@ def build_to_file(task: str, source: str | Path, output: str | Path, lang: str =
             bool(split_test_and_focal(r["source"], "python")[1]) for r in records
         )
     return out
+
+
+def build_to_file(task: str, source: str | Path, output: str | Path, lang: str = "python",
+                  limit: int | None = 200, per_file: int = 2) -> dict:
+    """Build task records from real code under ``source`` (folder or .zip) into ``output``:
+    ``summarize`` (python|java functions with docstrings) or ``assert`` (Python test functions
+    with one assertion); :func:`write_built`'s summary. (``types``: ttune.data.types, which
+    builds on this module.)"""
+    if task == "summarize":
+        records = build_summarize(source, lang, limit=limit, per_file=per_file)
+    elif task == "assert":
+        if lang != "python":
+            raise DataError("the assert builder reads Python test files only (--lang python)")
+        records = build_assert(source, limit=limit, per_file=per_file)
+    else:
+        raise DataError(f"no builder for task {task!r}; builders: summarize, assert, types")
+    return write_built(task, records, output)

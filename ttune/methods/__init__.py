@@ -25,8 +25,21 @@ from ttune.methods.registry import (
 from ttune.methods.saving import load_method, read_method_config, save_method
 
 __all__ = [
-    "AdaptedModel", "CheckpointError", "GraphOptions", "MethodConfig", "MethodConfigError",
-    "MethodError", "MethodSpec",
-    "UnknownMethodError", "apply_method", "get_method", "load_method", "make_config", "method_names",
-    "read_method_config", "register_method", "save_method",
+    "AdaptedModel",
+    "CheckpointError",
+    "GraphOptions",
+    "MethodConfig",
+    "MethodConfigError",
+    "MethodError",
+    "MethodSpec",
+    "UnknownMethodError",
+    "apply_method",
+    "config_from_dict",
+    "get_method",
+    "load_method",
+    "make_config",
+    "method_names",
+    "read_method_config",
+    "register_method",
+    "save_method",
 ]

@@ -51,7 +51,7 @@ from torch import Tensor, nn
 from torch_geometric.utils import scatter
 
 from ttune.cpg.graph import EDGE_TYPES
-from ttune.methods.base import AdaptedModel, MethodConfig, MethodConfigError
+from ttune.methods.base import AdaptedModel, GraphOptions, MethodConfig, MethodConfigError
 from ttune.methods.registry import register_method
 from ttune.transducer.gve import GraphVectorizationEngine
 from ttune.transducer.model import TransducerConfig, TransducerConfigError
@@ -106,10 +106,9 @@ class CPGPromptConfig(MethodConfig):
             self.edge_types = tuple([self.edge_types] if isinstance(self.edge_types, str)
                                     else self.edge_types)
 
-    @property
-    def max_nodes(self) -> int | None:
-        """``max_graph_nodes`` under the name :func:`ttune.train.data.graph_options` reads."""
-        return self.max_graph_nodes
+    def graph_options(self) -> GraphOptions:
+        return GraphOptions(max_graph_nodes=self.max_graph_nodes,
+                            max_label_tokens=self.max_label_tokens)
 
     def graph_config(self) -> TransducerConfig:
         """The graph encoder's fields as a :class:`TransducerConfig` (validated; node limits are

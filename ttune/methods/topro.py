@@ -38,7 +38,13 @@ from typing import Any
 from torch import Tensor
 
 from ttune.data.types import format_types, identifiers_of, parse_types
-from ttune.methods.base import AdaptedModel, MethodConfig, MethodConfigError, MethodError
+from ttune.methods.base import (
+    AdaptedModel,
+    GraphOptions,
+    MethodConfig,
+    MethodConfigError,
+    MethodError,
+)
 from ttune.methods.registry import apply_method, make_config, register_method
 
 TOKEN_TASKS = ("types",)
@@ -72,19 +78,9 @@ class ToProConfig(MethodConfig):
         """The wrapped method's config."""
         return make_config(self.base, **self.base_options)
 
-    def graph_options(self):
+    def graph_options(self) -> GraphOptions:
         """The base method's featurization options (it reads the graphs, if any)."""
         return self.base_config().graph_options()
-
-    @property
-    def max_nodes(self) -> int | None:
-        """The base method's graph option (featurization), if it has one."""
-        return getattr(self.base_config(), "max_nodes", None)
-
-    @property
-    def max_label_tokens(self) -> int | None:
-        """The base method's graph option (featurization), if it has one."""
-        return getattr(self.base_config(), "max_label_tokens", None)
 
 
 class ToProModel(AdaptedModel):

@@ -12,7 +12,8 @@ codebleu                 CodeBLEU (CodeXGLUE formula) on the components of packa
 codebleu:a,b,c,d         CodeBLEU with weights a (BLEU), b (weighted BLEU), c (AST), d (data flow)
 codebleu_pkg[:a,b,c,d]   the package's own total (a data-flow match of 0 counts as 1)
 exact_match              strict: equal after stripping outer whitespace
-exact_match_lenient      equal as word/punctuation token sequences, case-folded, final . or ; dropped
+exact_match_lenient      equal as word/punctuation token sequences, case-folded, final . or ;
+                         dropped
 type_exact               types task: % of identifiers whose predicted type equals the reference
 type_outer               types task: % of identifiers whose outermost type constructor matches
 =======================  ====================================================================
@@ -28,7 +29,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 
-from ttune.metrics import bleu, exact, types
+from ttune.metrics import bleu, code_bleu, exact, types
 from ttune.metrics.code_bleu import MetricUnavailable, parse_weights
 
 log = logging.getLogger(__name__)

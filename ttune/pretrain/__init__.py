@@ -1,7 +1,9 @@
-"""Pretraining a small T5 backbone from scratch on local code (``ttune pretrain``).
+"""Pretraining a small T5 backbone on local code, from scratch or from a backbone
+(``ttune pretrain``).
 
 ``config`` (PretrainConfig), ``corpus`` (what code is read, from where), ``spans`` (T5 span
-corruption), ``loop`` (tokenizer, packing, AdamW loop, checkpoints, the final backbone folder).
+corruption), ``objectives`` (prefix LM, the supervised task pairs, the per-step choice), ``loop``
+(tokenizer, packing, AdamW loop, checkpoints, the final backbone folder).
 Importing this package loads only the config; ``loop`` imports torch and transformers.
 """
 

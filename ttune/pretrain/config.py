@@ -8,10 +8,10 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal, get_args
 
 from ttune.options import check_device
-from ttune.train.config import JsonConfig
+from ttune.runs import JsonConfig
 
 
 class PretrainError(ValueError):
@@ -35,9 +35,12 @@ SOURCES = LOCAL_SOURCES + DATASET_SOURCES
 SHARED_OBJECTIVES = ("prefix", "summarize", "generate", "translate", "assert")
 SUPERVISED = ("summarize", "generate", "translate", "assert")
 
-SCHEDULES = ("cosine", "linear", "constant")
-SAVE_DTYPES = ("float32", "float16", "bfloat16")
-PRECISIONS = ("auto", "bf16", "fp32")
+Schedule = Literal["cosine", "linear", "constant"]
+SaveDtype = Literal["float32", "float16", "bfloat16"]
+Precision = Literal["auto", "bf16", "fp32"]
+SCHEDULES: tuple[str, ...] = get_args(Schedule)
+SAVE_DTYPES: tuple[str, ...] = get_args(SaveDtype)
+PRECISIONS: tuple[str, ...] = get_args(Precision)
 
 # Named model shapes. "ttune-tiny" is the built-in backbone's: about 10.4M parameters with the
 # default 12,000-token vocabulary (21 MB in float16). The others come from ttune.backbone.
@@ -175,8 +178,8 @@ class PretrainConfig(JsonConfig):
     """Wall-clock budget of one invocation: stop, checkpoint and write the backbone; the same
     command run again continues towards max_steps."""
     eval_windows: int = 64
-    """Windows held out of training; their loss (fixed noise) is logged at every checkpoint. Also the
-    records held out per supervised task (at most a quarter of its data-set records)."""
+    """Windows held out of training; their loss (fixed noise) is logged at every checkpoint. Also
+    the records held out per supervised task (at most a quarter of its data-set records)."""
     # ---------------------------------------------------------------- bookkeeping
     log_every: int = 10
     """Write a log line every N steps."""
@@ -185,7 +188,8 @@ class PretrainConfig(JsonConfig):
     keep_checkpoints: int = 2
     """Checkpoints kept (oldest deleted)."""
     save_dtype: SaveDtype = "float32"
-    """Storage dtype of the final backbone (float16 halves its size; load it with a float32 dtype)."""
+    """Storage dtype of the final backbone (float16 halves its size; load it with a float32
+    dtype)."""
     precision: Precision = "auto"
     """Compute precision: bf16 (autocast; weights and AdamW state stay float32), fp32, or auto
     (bf16 where the CPU/GPU computes it natively, e.g. AVX512-BF16, else fp32)."""
@@ -246,12 +250,14 @@ class PretrainConfig(JsonConfig):
             if not isinstance(v, (int, float)) or isinstance(v, bool) or not 0 <= v <= 1:
                 raise PretrainError(f"{name} must be in [0, 1], got {v!r}")
         if sum(shares.values()) > 1 + 1e-9:
-            raise PretrainError(f"the objective shares ({', '.join(shares)}) must sum to at most 1, "
-                                f"got {sum(shares.values()):g}")
+            raise PretrainError(f"the objective shares ({', '.join(shares)}) must sum to at most "
+                                f"1, got {sum(shares.values()):g}")
         if not isinstance(self.distinct_sample, int) or self.distinct_sample < 0:
-            raise PretrainError(f"distinct_sample must be a non-negative integer, got {self.distinct_sample!r}")
+            raise PretrainError("distinct_sample must be a non-negative integer, "
+                                f"got {self.distinct_sample!r}")
         if self.init_from is not None and not Path(self.init_from, "config.json").is_file():
-            raise PretrainError(f"init_from: {self.init_from} is not a backbone folder (no config.json)")
+            raise PretrainError(f"init_from: {self.init_from} is not a backbone folder "
+                                "(no config.json)")
         for name in ("docstring_pairs", "docstring_target_length", "code_target_length",
                      "prefix_target_length"):
             v = getattr(self, name)

@@ -5,16 +5,14 @@ Sources (``PretrainConfig.sources``):
 
 - ``python-stdlib``: ``*.py`` under ``sysconfig.get_paths()["stdlib"]`` (not its site-packages);
 - ``site-packages``: ``*.py`` under the ``purelib`` / ``platlib`` folders of the running
-interpreter;
-- ``jdk``: ``*.java`` inside ``/usr/lib/jvm/openjdk-17/lib/src.zip`` (read in the zip; skipped with
-a
-  message when the file is absent);
+  interpreter;
+- ``jdk``: ``*.java`` inside ``/usr/lib/jvm/openjdk-17/lib/src.zip`` (read in the zip; skipped
+  with a message when the file is absent);
 - ``codexglue-java-cs``: the Java and the C# side of ``train.java-cs.txt.*`` (never valid or test);
 - ``avatar-java-python``: the Java and the Python side of ``train.java-python.*``;
 - ``code-docstring``: the code (declaration + body) of the canonical ``parallel-corpus`` records
-whose
-  :func:`ttune.data.convert.carve_split` is ``train`` (valid split minus its carved dev tenth; never
-  test, never the repo_split variant);
+  whose :func:`ttune.data.convert.carve_split` is ``train`` (valid split minus its carved dev
+  tenth; never test, never the repo_split variant);
 - ``tl-codesum``: the code of the ``valid`` records carved to ``train`` (never test);
 - ``atlas``: the ``eval`` records carved to ``train``, with the assertion put back in place of the
   ``"<AssertPlaceHolder>"`` (test method + focal method; never ``testing``).
@@ -42,10 +40,15 @@ import sysconfig
 import zipfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from importlib.metadata import distributions
 from pathlib import Path
 
 from ttune.cpg.languages import get_language, language_names
-from ttune.pretrain.config import DATASET_SOURCES, LOCAL_SOURCES, PretrainConfig
+from ttune.data.convert import ATLAS_PLACEHOLDER, convert
+from ttune.data.io import DataError
+from ttune.data.io import data_dir as default_data_dir
+from ttune.pretrain.config import DATASET_SOURCES, LOCAL_SOURCES, PretrainConfig, PretrainError
+from ttune.pretrain.objectives import collect_pairs
 
 log = logging.getLogger(__name__)
 
@@ -187,9 +190,6 @@ def _code_sides(name: str, rec: dict) -> list[tuple[str, str]]:
 def _dataset_records(name: str, data_dir: Path) -> tuple[list[dict], list[str], str]:
     """(records carved to ``train``, normalized-code hashes of the test records, note) of one data
     set. Test records give only their hashes; ``dev`` records (carved or published) nothing."""
-    from ttune.data.convert import convert
-    from ttune.data.io import DataError
-
     folder, fmt = _FOLDERS[name]
     path = data_dir / folder
     if not path.exists():
@@ -209,19 +209,21 @@ def _dataset_records(name: str, data_dir: Path) -> tuple[list[dict], list[str], 
 
 def _without_test_copies(name: str, records: list[dict], test_hashes: set[str]) -> list[dict]:
     """The records none of whose code sides equals (up to whitespace) a test record's code."""
-    return [r for r in records if not any(_norm(code) in test_hashes for _, code in _code_sides(name, r))]
+    return [r for r in records
+            if not any(_norm(code) in test_hashes for _, code in _code_sides(name, r))]
 
 
 # Which supervised records each data set gives (its training part only).
-_TASK_OF = {"code-docstring": "summarize", "tl-codesum": "summarize", "codexglue-java-cs": "translate",
-            "avatar-java-python": "translate", "atlas": "assert"}
+_TASK_OF = {"code-docstring": "summarize", "tl-codesum": "summarize",
+            "codexglue-java-cs": "translate", "avatar-java-python": "translate", "atlas": "assert"}
 
 
 def heldout_records(records: dict[str, list[dict]], seed: int, n: int) -> dict[str, list[dict]]:
-    """Task (summarize, translate, assert) -> the data-set records held out of pretraining: of each
-    task's training records (``records``: source -> records, test copies already dropped), sorted by
-    id and shuffled with the seed, the last min(n, a quarter). They enter neither the corpus nor any
-    training pair (in any direction or task); their pairs are the held-out sets of the log."""
+    """Task (summarize, translate, assert) -> the data-set records held out of pretraining: of
+    each task's training records (``records``: source -> records, test copies already dropped),
+    sorted by id and shuffled with the seed, the last min(n, a quarter). They enter neither the
+    corpus nor any training pair (in any direction or task); their pairs are the held-out sets of
+    the log."""
     by_task: dict[str, list[dict]] = {}
     for s, recs in records.items():
         by_task.setdefault(_TASK_OF[s], []).extend(recs)
@@ -250,8 +252,6 @@ LICENCES = {
 def site_package_licences() -> dict[str, str]:
     """Distribution name -> its licence (License-Expression, else the License field when short,
     else the licence classifiers, else "not stated") for the running interpreter's packages."""
-    from importlib.metadata import distributions
-
     out: dict[str, str] = {}
     for d in distributions():
         meta = d.metadata
@@ -261,7 +261,8 @@ def site_package_licences() -> dict[str, str]:
         if not lic and field and len(field) <= 60 and "\n" not in field:
             lic = field
         if not lic:
-            lic = "; ".join(c.rsplit("::", 1)[-1].strip() for c in meta.get_all("Classifier") or []
+            lic = "; ".join(c.rsplit("::", 1)[-1].strip()
+                            for c in meta.get_all("Classifier") or []
                             if c.startswith("License ::")) or "not stated"
         out[name] = lic
     return dict(sorted(out.items(), key=lambda kv: kv[0].lower()))
@@ -390,9 +391,6 @@ def build_pairs(cfg: PretrainConfig, say: Callable[[str], None] = log.info
     code side equal (up to whitespace) to the code of a test record of any loaded data set is
     dropped. Returns (task -> training records, task -> held-out records (:func:`heldout_records`,
     data-set records only), source -> {"task", "records", "heldout", "dropped_as_test", ...})."""
-    from ttune.data.io import data_dir as default_data_dir
-    from ttune.pretrain.objectives import collect_pairs
-
     data_dir = Path(cfg.data_dir) if cfg.data_dir else default_data_dir()
     test_hashes: set[str] = set()
     local: dict[str, list[Entry]] = {}
@@ -407,7 +405,8 @@ def build_pairs(cfg: PretrainConfig, say: Callable[[str], None] = log.info
     train: dict[str, list[dict]] = {"summarize": [], "translate": [], "assert": []}
     stats: dict[str, dict] = {}
     if local:
-        recs, local_stats = collect_pairs(local, cfg.docstring_pairs, cfg.seed, test_hashes, _norm, say)
+        recs, local_stats = collect_pairs(local, cfg.docstring_pairs, cfg.seed, test_hashes, _norm,
+                                          say)
         train["summarize"].extend(recs)
         stats.update({k: {"task": "summarize", "records": v["pairs"], "heldout": 0, **v}
                       for k, v in local_stats.items()})
@@ -420,7 +419,8 @@ def build_pairs(cfg: PretrainConfig, say: Callable[[str], None] = log.info
         train[task].extend(r for r in kept[s] if r["id"] not in held_ids)
         stats[s] = {"task": task, "records": len(kept[s]) - n_held, "heldout": n_held,
                     "dropped_as_test": len(records) - len(kept[s]), "note": note}
-        say(f"corpus: {len(kept[s]) - n_held:,} {task} records from {s} train (+{n_held} held out)")
+        say(f"corpus: {len(kept[s]) - n_held:,} {task} records from {s} train "
+            f"(+{n_held} held out)")
     return train, held, stats
 
 
@@ -436,5 +436,5 @@ def tokenizer_sample(corpus: Corpus, n_bytes: int, seed: int) -> Iterator[str]:
         yield corpus.chunks[i]
 
 
-__all__ = ["Doc", "Corpus", "build_corpus", "build_pairs", "chunk_text", "tokenizer_sample", "DATASET_SOURCES",
-           "LICENCES", "site_package_licences", "heldout_records"]
+__all__ = ["Doc", "Corpus", "build_corpus", "build_pairs", "chunk_text", "tokenizer_sample",
+           "DATASET_SOURCES", "LICENCES", "site_package_licences", "heldout_records"]

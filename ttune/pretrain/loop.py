@@ -11,10 +11,9 @@ Output folder (``PretrainConfig.output_dir``)::
     backbone/                   the result: save_pretrained (safetensors), tokenizer, model_card.md
 
 Determinism: the batch of step s and its noise are pure functions of (seed, s) -- window order is a
-seeded permutation per epoch, the noise of window j of step s comes from ``default_rng([seed, 2, s,
-j])``
--- and the torch RNG is saved with each checkpoint, so a killed run resumed from its checkpoint
-ends with the same weights as one that was never interrupted.
+seeded permutation per epoch, the noise of window j of step s comes from
+``default_rng([seed, 2, s, j])`` -- and the torch RNG is saved with each checkpoint, so a killed
+run resumed from its checkpoint ends with the same weights as one that was never interrupted.
 """
 
 from __future__ import annotations
@@ -34,7 +33,25 @@ from safetensors.torch import load_file, load_model, save_file, save_model
 from tqdm.auto import tqdm
 from transformers import AutoTokenizer, T5Config, T5ForConditionalGeneration
 
+from ttune.backbone import build_tokenizer, save_backbone
+from ttune.io import atomic_dir, atomic_write_text, remove_stale_temps
+from ttune.options import resolve_device
 from ttune.pretrain.config import SUPERVISED, PretrainConfig, PretrainError
+from ttune.pretrain.corpus import (
+    LICENCES,
+    build_corpus,
+    build_pairs,
+    site_package_licences,
+    tokenizer_sample,
+)
+from ttune.pretrain.objectives import (
+    PairOrder,
+    Pairs,
+    objective_of,
+    pack_pairs,
+    prefix_lm,
+    task_pairs,
+)
 from ttune.pretrain.spans import corrupt_batch, corrupted_lengths, span_counts
 from ttune.runs import (
     STATE_FORMAT,
@@ -91,8 +108,9 @@ def prepare_data(cfg: PretrainConfig, out: Path):
     t0 = time.perf_counter()
     corpus = build_corpus(cfg, say=_say)
     _say(f"pretrain: corpus of {corpus.total_bytes():,} bytes in {len(corpus.chunks):,} chunks "
-         f"({time.perf_counter() - t0:.0f} s); " + ("reading the tokenizer of " + cfg.init_from
-                                                     if cfg.init_from else "training the tokenizer ..."))
+         f"({time.perf_counter() - t0:.0f} s); "
+         + ("reading the tokenizer of " + cfg.init_from if cfg.init_from
+            else "training the tokenizer ..."))
     t0 = time.perf_counter()
     if cfg.init_from:
         tok = AutoTokenizer.from_pretrained(cfg.init_from, use_fast=True, local_files_only=True)
@@ -133,12 +151,6 @@ def prepare_pairs(cfg: PretrainConfig, out: Path, tok):
     """The supervised objectives' tokenized pairs (task -> ``objectives.Pairs``) and their stats --
     built once, then read from ``out/pairs_tokens.safetensors`` + ``out/pairs.json``; ({}, {}) when
     every supervised share is 0."""
-    import torch
-    from safetensors.torch import load_file, save_file
-
-    from ttune.pretrain.corpus import build_pairs
-    from ttune.pretrain.objectives import Pairs, pack_pairs, task_pairs
-
     if not any(getattr(cfg, f"{t}_share") > 0 for t in SUPERVISED):
         return {}, {}
     info_p, ids_p = out / "pairs.json", out / "pairs_tokens.safetensors"
@@ -151,12 +163,14 @@ def prepare_pairs(cfg: PretrainConfig, out: Path, tok):
                  + ", ".join(f"{k} {v['pairs']:,}" for k, v in info["tasks"].items()))
             return {k: Pairs(*(t[f"{k}.{f}"].numpy() for f in fields), heldout=v["heldout"])
                     for k, v in info["tasks"].items()}, info
-    _say("pretrain: collecting the supervised pairs (local functions with a doc, data-set training parts) ...")
+    _say("pretrain: collecting the supervised pairs (local functions with a doc, data-set "
+         "training parts) ...")
     t0 = time.perf_counter()
     records, heldout, stats = build_pairs(cfg, say=_say)
     texts = task_pairs(records, cfg.seed, heldout)
     packed = {k: pack_pairs(tok, v, n) for k, (v, n) in texts.items() if v}
-    tensors = {f"{k}.{f}": torch.from_numpy(getattr(p, f)).contiguous() for k, p in packed.items() for f in fields}
+    tensors = {f"{k}.{f}": torch.from_numpy(getattr(p, f)).contiguous()
+               for k, p in packed.items() for f in fields}
     save_file(tensors, str(ids_p))
     info = {"key": cfg.pairs_key(), "sources": stats,
             "tasks": {k: {"pairs": len(p), "heldout": p.heldout, "source_tokens": int(len(p.src)),
@@ -172,19 +186,18 @@ def prepare_pairs(cfg: PretrainConfig, out: Path, tok):
 def init_model(cfg: PretrainConfig, tokenizer):
     """A freshly initialised T5 (seeded) of the config's sizes and the tokenizer's vocabulary, or
     the weights of ``cfg.init_from`` (as float32, dropout set to the config's)."""
-    import torch
-    from transformers import T5Config, T5ForConditionalGeneration
-
     if cfg.init_from:
         try:
             model = T5ForConditionalGeneration.from_pretrained(cfg.init_from, local_files_only=True,
                                                                dtype=torch.float32,
                                                                dropout_rate=cfg.dropout)
         except (OSError, ValueError, KeyError) as e:
-            raise PretrainError(f"init_from: cannot load {cfg.init_from}: {str(e).splitlines()[0]}") from None
-        if model.get_input_embeddings().weight.shape[0] != len(tokenizer):
-            raise PretrainError(f"init_from: {cfg.init_from} has {model.get_input_embeddings().weight.shape[0]} "
-                                f"embeddings for a tokenizer of {len(tokenizer)} tokens")
+            raise PretrainError(f"init_from: cannot load {cfg.init_from}: "
+                                f"{str(e).splitlines()[0]}") from None
+        rows = model.get_input_embeddings().weight.shape[0]
+        if rows != len(tokenizer):
+            raise PretrainError(f"init_from: {cfg.init_from} has {rows} embeddings for a tokenizer "
+                                f"of {len(tokenizer)} tokens")
         return model
     s = cfg.model_sizes()
     config = T5Config(
@@ -284,14 +297,20 @@ class Windows:
 
 class StepBatches:
     """The batch of every optimizer step: its objective (``objectives.objective_of``), then
-    (inputs, attention mask or None, labels) -- span corruption and prefix LM from the step's windows,
-    a supervised task from its pairs (``objectives.PairOrder``, batch index = the step). Each
-    task's last ``Pairs.heldout`` pairs (from held-out data-set records) are kept for its loss."""
+    (inputs, attention mask or None, labels) -- span corruption and prefix LM from the step's
+    windows, a supervised task from its pairs (``objectives.PairOrder``, batch index = the step).
+    Each task's last ``Pairs.heldout`` pairs (from held-out data-set records) are kept for its
+    loss."""
 
-    def __init__(self, cfg: PretrainConfig, windows: "Windows", pairs: dict, sentinels: list[int],
-                 eos_id: int, pad_id: int) -> None:
-        from ttune.pretrain.objectives import PairOrder
-
+    def __init__(
+        self,
+        cfg: PretrainConfig,
+        windows: Windows,
+        pairs: dict,
+        sentinels: list[int],
+        eos_id: int,
+        pad_id: int,
+    ) -> None:
         self.cfg, self.windows, self.pairs = cfg, windows, pairs
         self.sentinel, self.eos, self.pad = sentinels[0], eos_id, pad_id
         self.shares = cfg.shares()
@@ -303,15 +322,15 @@ class StepBatches:
             self.n_train[name] = n - self.n_eval[name]
             if self.n_train[name]:
                 lengths = p.lengths()[: self.n_train[name]] if cfg.bucket_pairs else None
-                self._orders[name] = PairOrder(self.n_train[name], cfg.batch_size, cfg.seed, 10 + k, lengths)
+                self._orders[name] = PairOrder(self.n_train[name], cfg.batch_size, cfg.seed,
+                                               10 + k, lengths)
 
     def target_length(self, task: str) -> int:
-        return self.cfg.docstring_target_length if task == "summarize" else self.cfg.code_target_length
+        c = self.cfg
+        return c.docstring_target_length if task == "summarize" else c.code_target_length
 
     def objective(self, step: int) -> str:
         """The objective of ``step``; a supervised one without training pairs falls back to span."""
-        from ttune.pretrain.objectives import objective_of
-
         obj = objective_of(step, self.cfg.seed, self.shares)
         return "span" if obj in SUPERVISED and not self.n_train[obj] else obj
 
@@ -326,8 +345,8 @@ class StepBatches:
                 self.windows.rows(step), c.prefix_target_length, self.sentinel, self.eos
             )
             return obj, x.astype(np.int64), None, y.astype(np.int64)
-        x, mask, y = self.pairs[obj].batch(self._orders[obj][step], c.input_length, self.target_length(obj),
-                                           self.pad, self.eos)
+        x, mask, y = self.pairs[obj].batch(self._orders[obj][step], c.input_length,
+                                           self.target_length(obj), self.pad, self.eos)
         return obj, x, mask, y
 
     def eval_pairs(self) -> dict[str, tuple]:
@@ -336,13 +355,14 @@ class StepBatches:
         for name, n in self.n_eval.items():
             if n:
                 idx = np.arange(self.n_train[name], self.n_train[name] + n)
-                out[name] = self.pairs[name].batch(idx, self.cfg.input_length, self.target_length(name),
-                                                   self.pad, self.eos)
+                out[name] = self.pairs[name].batch(idx, self.cfg.input_length,
+                                                   self.target_length(name), self.pad, self.eos)
         return out
 
     def distinct_inputs(self) -> list[np.ndarray]:
         """The first ``distinct_sample`` held-out summarize inputs (token ids, unpadded)."""
-        p, n = self.pairs.get("summarize"), min(self.cfg.distinct_sample, self.n_eval.get("summarize", 0))
+        p = self.pairs.get("summarize")
+        n = min(self.cfg.distinct_sample, self.n_eval.get("summarize", 0))
         if p is None or not n:
             return []
         L = self.cfg.input_length
@@ -353,10 +373,6 @@ class StepBatches:
 def distinct_share(model, inputs: list[np.ndarray], device, max_new_tokens: int, pad_id: int,
                    precision: str = "fp32", batch_size: int = 32) -> float | None:
     """Share of distinct greedy outputs (summarize's no-repeat-3-gram rule) over ``inputs``."""
-    import torch
-
-    from ttune.train.engine import evaluating
-
     if not inputs:
         return None
     outs: list[tuple[int, ...]] = []
@@ -369,8 +385,9 @@ def distinct_share(model, inputs: list[np.ndarray], device, max_new_tokens: int,
             for r, p in enumerate(part):
                 x[r, :len(p)], m[r, :len(p)] = torch.from_numpy(p), 1
             with torch.no_grad(), autocast(device, precision):
-                gen = model.generate(input_ids=x.to(device), attention_mask=m.to(device), do_sample=False,
-                                     num_beams=1, max_new_tokens=max_new_tokens, no_repeat_ngram_size=3)
+                gen = model.generate(input_ids=x.to(device), attention_mask=m.to(device),
+                                     do_sample=False, num_beams=1, max_new_tokens=max_new_tokens,
+                                     no_repeat_ngram_size=3)
             for row in gen.tolist():
                 outs.append(tuple(t for t in row[1:] if t != pad_id))
     return len(set(outs)) / len(outs)
@@ -440,7 +457,7 @@ class Pretrainer(RunFolder):
         self._check_output()
         if c.threads:
             torch.set_num_threads(c.threads)
-        precision = resolve_precision(c.precision, device)
+        precision = resolve_precision(c.precision, device.type)
         tok, ids, info = prepare_data(c, self.out)
         sentinels = tok.convert_tokens_to_ids([f"<extra_id_{k}>" for k in range(NUM_SENTINELS)])
         if tok.unk_token_id in sentinels:
@@ -457,13 +474,15 @@ class Pretrainer(RunFolder):
             """Held-out losses (span windows and each task's pairs) and summarize distinctness."""
             got: dict[str, float | None] = {}
             if c.eval_windows:
-                got["heldout_loss"] = heldout_loss(model, eval_in, eval_tgt, device, precision=precision)
+                got["heldout_loss"] = heldout_loss(model, eval_in, eval_tgt, device,
+                                                   precision=precision)
             for name, (x, m, y) in eval_tasks.items():
-                got[f"heldout_{name}_loss"] = heldout_loss(model, x, y, device, precision=precision, mask=m)
+                got[f"heldout_{name}_loss"] = heldout_loss(model, x, y, device, precision=precision,
+                                                           mask=m)
             if distinct_in:
                 got["summarize_distinct"] = distinct_share(model, distinct_in, device,
-                                                           c.docstring_target_length, tok.pad_token_id,
-                                                           precision=precision)
+                                                           c.docstring_target_length,
+                                                           tok.pad_token_id, precision=precision)
             return got
 
         model = init_model(c, tok).to(device)
@@ -489,14 +508,16 @@ class Pretrainer(RunFolder):
             torch.manual_seed(c.seed)  # dropout masks, if any, are seeded too
             self._truncate_log(-1)
             state.update(evaluate())
-            self._log({"event": "start", "step": 0, **{k: state.get(k) for k in state if k.startswith(
-                           ("heldout_", "summarize_distinct"))},
+            evals = {k: state.get(k) for k in state
+                     if k.startswith(("heldout_", "summarize_distinct"))}
+            self._log({"event": "start", "step": 0, **evals,
                        "pairs": {k: len(p) for k, p in pairs.items()},
                        "heldout_pairs": {k: n for k, n in batches.n_eval.items() if n},
                        "init_from": c.init_from, "parameters": num_parameters(model),
                        "corpus_tokens": info["tokens"], "windows": len(data),
                        "tokenizer_size": len(tok), "corpus_bytes": info["bytes"],
-                       "precision": precision, "device": str(device), "threads": torch.get_num_threads()})
+                       "precision": precision, "device": str(device),
+                       "threads": torch.get_num_threads()})
         li, lt = corrupted_lengths(c.input_length, c.noise_density, c.mean_span_length)
         _say(
             f"pretrain: {num_parameters(model):,} parameters, {len(data):,} training windows of "
@@ -540,7 +561,8 @@ class Pretrainer(RunFolder):
                 g["lr"] = lr
             t_step = time.perf_counter()
             obj, x, mask, y = batches.get(step)
-            # Corpus tokens read: whole windows for span / prefix steps, the input tokens of task steps.
+            # Corpus tokens read: whole windows for span / prefix steps, the input tokens of task
+            # steps.
             n_in = int(mask.sum()) if mask is not None else c.batch_size * c.input_length
             x, y = torch.from_numpy(x).to(device), torch.from_numpy(y).to(device)
             mask = torch.from_numpy(mask).to(device) if mask is not None else None
@@ -616,82 +638,88 @@ class Pretrainer(RunFolder):
             save_backbone(m, tok, tmp)
             c.save(tmp / "pretrain_config.json")
             mc = m.config
-            sizes = dict(d_model=mc.d_model, d_ff=mc.d_ff, num_layers=mc.num_layers, num_heads=mc.num_heads)
+            sizes = dict(d_model=mc.d_model, d_ff=mc.d_ff, num_layers=mc.num_layers,
+                         num_heads=mc.num_heads)
             atomic_write_text(tmp / "model_card.md",
                               model_card(c, info, state, num_parameters(m), len(tok), sizes))
-            # mkdtemp / mkstemp create owner-only modes; a backbone is meant to be shared.
-            tmp.chmod(0o755)
-            for f in tmp.iterdir():
-                f.chmod(0o644)
-        _say(f"pretrain: backbone written to {final} (step {state['step']}, loss {state['last_loss']})")
+        _say(
+            f"pretrain: backbone written to {final} (step {state['step']}, loss "
+            f"{state['last_loss']})"
+        )
         return final
 
 
 def model_card(c: PretrainConfig, info: dict, state: dict, n_params: int, vocab: int,
                sizes: dict[str, int] | None = None) -> str:
-    """Markdown: corpus composition (bytes per source), licences, supervised pairs, tokenizer, model,
-    objective mix, steps, held-out losses, command. ``sizes``: the model's (default: the config's)."""
-    from ttune.pretrain.corpus import LICENCES, site_package_licences
-
+    """Markdown: corpus composition (bytes per source), licences, supervised pairs, tokenizer,
+    model, objective mix, steps, held-out losses, command. ``sizes``: the model's (default: the
+    config's)."""
     s = sizes or c.model_sizes()
     li, lt = corrupted_lengths(c.input_length, c.noise_density, c.mean_span_length)
     sh = c.shares()
     noise, spans = span_counts(c.input_length, c.noise_density, c.mean_span_length)
     fmt = lambda v: "n/a" if v is None else f"{v:.4f}"  # noqa: E731
-    start = (f"continued from the backbone `{c.init_from}`" if c.init_from else "pretrained from scratch")
+    start = (f"continued from the backbone `{c.init_from}`" if c.init_from
+             else "pretrained from scratch")
     lines = [f"# ttune pretrained T5 backbone ({c.shape})", "",
-             f"A small T5 encoder-decoder {start} by `ttune pretrain` on code from local sources and the "
-             "TRAINING parts of the shared research data sets: span corruption, prefix LM and the "
-             "supervised tasks summarize, generate (doc -> code), translate and assert.",
+             f"A small T5 encoder-decoder {start} by `ttune pretrain` on code from local sources "
+             "and the TRAINING parts of the shared research data sets: span corruption, prefix LM "
+             "and the supervised tasks summarize, generate (doc -> code), translate and assert.",
              "", "## Corpus", "",
              f"{info['bytes']:,} bytes, {info['chunks']:,} chunks, {info['tokens']:,} tokens; "
-             f"fingerprint `{info['fingerprint'][:16]}`; the exact files and record ids are in the run's "
-             "`corpus.json`.", "",
-             "| source | documents | bytes | available bytes | licence | note |", "|---|---:|---:|---:|---|---|"]
+             f"fingerprint `{info['fingerprint'][:16]}`; the exact files and record ids are in the "
+             "run's `corpus.json`.", "",
+             "| source | documents | bytes | available bytes | licence | note |",
+             "|---|---:|---:|---:|---|---|"]
     for name, st in info["sources"].items():
-        lines.append(f"| {name} | {st['documents']:,} | {st['bytes']:,} | {st['available_bytes']:,} | "
-                     f"{LICENCES.get(name, '?')} | {st['note']} |")
+        lines.append(f"| {name} | {st['documents']:,} | {st['bytes']:,} | "
+                     f"{st['available_bytes']:,} | {LICENCES.get(name, '?')} | {st['note']} |")
     pi = info.get("pairs") or {}
     if pi:
-        lines += ["", "Supervised pairs (the run's `pairs.json` has the counts); the held-out records (of "
-                  f"each task's data-set records, min({c.eval_windows}, a quarter)) are in no training pair "
-                  "and not in the corpus:", "",
-                  "| source | task | training records | held out | dropped (equal to a test record) |",
+        lines += ["", "Supervised pairs (the run's `pairs.json` has the counts); the held-out "
+                  f"records (of each task's data-set records, min({c.eval_windows}, a quarter)) "
+                  "are in no training pair and not in the corpus:", "",
+                  "| source | task | training records | held out | dropped (equal to a test "
+                  "record) |",
                   "|---|---|---:|---:|---:|"]
         for name, st in pi["sources"].items():
             lines.append(f"| {name} | {st['task']} | {st['records']:,} | {st['heldout']:,} | "
                          f"{st['dropped_as_test']:,} |")
-        lines += ["", "| objective | pairs | held out | input tokens | target tokens |", "|---|---:|---:|---:|---:|"]
+        lines += ["", "| objective | pairs | held out | input tokens | target tokens |",
+                  "|---|---:|---:|---:|---:|"]
         for name, st in pi["tasks"].items():
-            lines.append(f"| {name} | {st['pairs']:,} | {st['heldout']:,} | {st['source_tokens']:,} | "
-                         f"{st['target_tokens']:,} |")
+            lines.append(f"| {name} | {st['pairs']:,} | {st['heldout']:,} | "
+                         f"{st['source_tokens']:,} | {st['target_tokens']:,} |")
     if "site-packages" in info["sources"]:
         lines += ["", "site-packages distributions (code and docstrings read) and their licences: "
                   + "; ".join(f"{k} ({v})" for k, v in site_package_licences().items()) + "."]
-    lines += ["", "Never included: any test split, the carved dev parts and the published validation "
-              "splits of CodeXGLUE and AVATAR; a training record whose code equals a test record's is "
-              "dropped. English comes only from local docstrings and the training parts of "
-              "code-docstring-corpus and TL-CodeSum. Not held out: Python standard library, "
-              "site-packages and JDK code and their docstrings, so records that `ttune data build` "
-              "makes from those same sources have been seen by this model.",
+    lines += ["", "Never included: any test split, the carved dev parts and the published "
+              "validation splits of CodeXGLUE and AVATAR; a training record whose code equals a "
+              "test record's is dropped. English comes only from local docstrings and the "
+              "training parts of code-docstring-corpus and TL-CodeSum. Not held out: Python "
+              "standard library, site-packages and JDK code and their docstrings, so records that "
+              "`ttune data build` makes from those same sources have been seen by this model.",
               "", "## Model and training", "",
-              f"- tokenizer: byte-level BPE, {vocab:,} tokens (<pad>=0, </s>=1, <unk>=2, <extra_id_0..99>)",
-              f"- model: T5 (ReLU feed-forward, tied embeddings), d_model {s['d_model']}, d_ff {s['d_ff']}, "
-              f"{s['num_layers']}+{s['num_layers']} layers, {s['num_heads']} heads, {n_params:,} parameters, "
-              f"stored as {c.save_dtype}",
+              f"- tokenizer: byte-level BPE, {vocab:,} tokens (<pad>=0, </s>=1, <unk>=2, "
+              "<extra_id_0..99>)",
+              f"- model: T5 (ReLU feed-forward, tied embeddings), d_model {s['d_model']}, "
+              f"d_ff {s['d_ff']}, {s['num_layers']}+{s['num_layers']} layers, "
+              f"{s['num_heads']} heads, {n_params:,} parameters, stored as {c.save_dtype}",
               f"- objectives, by share of steps: span corruption {sh['span']:.2f} (windows of "
-              f"{c.input_length} tokens, noise density {c.noise_density}: {noise} tokens in {spans} spans, mean "
-              f"span {c.mean_span_length}; inputs {li}, targets {lt} tokens); prefix LM {sh['prefix']:.2f} "
-              f"(the decoder writes a window's last {c.prefix_target_length} tokens); summarize "
-              f"{sh['summarize']:.2f}, generate {sh['generate']:.2f}, translate {sh['translate']:.2f}, "
-              f"assert {sh['assert']:.2f} (inputs cut at {c.input_length} tokens, summaries at "
+              f"{c.input_length} tokens, noise density {c.noise_density}: {noise} tokens in "
+              f"{spans} spans, mean span {c.mean_span_length}; inputs {li}, targets {lt} tokens); "
+              f"prefix LM {sh['prefix']:.2f} (the decoder writes a window's last "
+              f"{c.prefix_target_length} tokens); summarize {sh['summarize']:.2f}, generate "
+              f"{sh['generate']:.2f}, translate {sh['translate']:.2f}, assert "
+              f"{sh['assert']:.2f} (inputs cut at {c.input_length} tokens, summaries at "
               f"{c.docstring_target_length}, code at {c.code_target_length}; "
               f"{'length-bucketed' if c.bucket_pairs else 'random'} batches)",
-              f"- optimisation: AdamW lr {c.lr}, weight decay {c.weight_decay}, {c.schedule} schedule with "
-              f"{c.warmup_steps} warm-up steps, batch {c.batch_size} windows, clip {c.max_grad_norm}, "
-              f"dropout {c.dropout}, seed {c.seed}, compute {state.get('precision', c.precision)}",
-              f"- steps: {state['step']:,} of {c.max_steps:,} ({state['tokens_seen']:,} corpus tokens, "
-              f"{state['tokens_seen'] / max(1, info['tokens']):.2f} epochs, "
+              f"- optimisation: AdamW lr {c.lr}, weight decay {c.weight_decay}, {c.schedule} "
+              f"schedule with {c.warmup_steps} warm-up steps, batch {c.batch_size} windows, clip "
+              f"{c.max_grad_norm}, dropout {c.dropout}, seed {c.seed}, compute "
+              f"{state.get('precision', c.precision)}",
+              f"- steps: {state['step']:,} of {c.max_steps:,} ({state['tokens_seen']:,} corpus "
+              f"tokens, {state['tokens_seen'] / max(1, info['tokens']):.2f} epochs, "
               f"{state['train_seconds'] / 60:.1f} min of training)",
               f"- final training loss (last log window): {fmt(state['last_loss'])}",
               f"- held-out span-corruption loss ({c.eval_windows} windows, fixed noise): "
@@ -703,7 +731,8 @@ def model_card(c: PretrainConfig, info: dict, state: dict, n_params: int, vocab:
     if state.get("summarize_distinct") is not None:
         lines.append(f"- distinct greedy summaries of {c.distinct_sample} held-out functions: "
                      f"{state['summarize_distinct']:.1%}")
-    lines += ["", "## Reproduce", "", "```", c.command or "ttune pretrain " + _cli_args(c), "```", ""]
+    lines += ["", "## Reproduce", "", "```", c.command or "ttune pretrain " + _cli_args(c), "```",
+              ""]
     return "\n".join(lines)
 
 

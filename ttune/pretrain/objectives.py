@@ -32,6 +32,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ttune.data.build import summarize_from_file
 from ttune.tasks import function_name, get_task, identifier_words
 
 OBJECTIVES = ("span", "prefix", "summarize", "generate", "translate", "assert")
@@ -135,14 +136,21 @@ def pack_pairs(tok, pairs: list[tuple[str, str]], heldout: int = 0) -> Pairs:
     return Pairs(src, src_off, tgt, tgt_off, heldout)
 
 
-def collect_pairs(entries: dict[str, list], max_pairs: int, seed: int, excluded: set[str],
-                  norm: Callable[[str], str], say: Callable[[str], None]) -> tuple[list[dict], dict]:
+def collect_pairs(
+    entries: dict[str, list],
+    max_pairs: int,
+    seed: int,
+    excluded: set[str],
+    norm: Callable[[str], str],
+    say: Callable[[str], None],
+) -> tuple[list[dict], dict]:
     """Summarize records (code without its doc, the doc's first sentence) from local source files,
     an equal share per source, in seeded file order.
 
     ``entries``: source name -> [(path, size, load)] as the corpus lists them (python-stdlib,
-    site-packages, jdk); ``excluded``: normalized-code hashes (test records) whose pairs are dropped.
-    Returns the records (``ttune.data`` schema, shuffled with the seed) and per-source counts.
+    site-packages, jdk); ``excluded``: normalized-code hashes (test records) whose pairs are
+    dropped. Returns the records (``ttune.data`` schema, shuffled with the seed) and per-source
+    counts.
     """
     lang = {"python-stdlib": "python", "site-packages": "python", "jdk": "java"}
     names = [s for s in entries if s in lang]
@@ -180,7 +188,8 @@ def collect_pairs(entries: dict[str, list], max_pairs: int, seed: int, excluded:
 
 
 def generate_input(record: dict) -> str:
-    """The input of a docstring -> code step: ``generate LANG: NAME WORDS`` then the doc sentence."""
+    """The input of a docstring -> code step: ``generate LANG: NAME WORDS``, then the doc
+    sentence."""
     lang = record.get("source_lang") or "java"
     words = " ".join(identifier_words(function_name(record["source"], lang)))
     return f"generate {lang}: {words}\n{record['target']}"
@@ -192,7 +201,8 @@ def reversed_record(record: dict) -> dict:
             "source_lang": record["target_lang"], "target_lang": record["source_lang"]}
 
 
-def task_pairs(records: dict[str, list[dict]], seed: int, heldout: dict[str, list[dict]] | None = None
+def task_pairs(records: dict[str, list[dict]], seed: int,
+               heldout: dict[str, list[dict]] | None = None
                ) -> dict[str, tuple[list[tuple[str, str]], int]]:
     """(model input, target) texts of every supervised objective and how many of them, at the end
     of the list, are held out: task -> (pairs, n_heldout).

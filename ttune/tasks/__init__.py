@@ -7,22 +7,25 @@ docs/plugins.md). A record is a dict with
 ``source``, ``target``, ``source_lang``, ``target_lang`` (and optionally ``id``, ``split``), as
 written by :mod:`ttune.data` (schema in :mod:`ttune.data.io`).
 
-=========  ==========================================  ===========================  ==============
-task       input (format_input)                        CPG from (graph_code)        metrics
-=========  ==========================================  ===========================  ==============
-summarize  task line, then the code (a function)       the whole code               smooth_bleu4,
-                                                                                    sacrebleu, chrf,
-                                                                                    exact_match
-assert     task line, test method with placeholder,    the test method only (the    exact_match,
-           then the focal method (ATLAS layout)        first method of the input)   exact_match_lenient,
-                                                                                    smooth_bleu4, sacrebleu
-translate  task line, then the source-language code    the whole code               sacrebleu, codebleu,
-                                                                                    exact_match, chrf
-custom     ``source`` as it is                         ``source`` as it is          sacrebleu, smooth_bleu4,
-                                                                                    exact_match, chrf
-types      the function without annotations, then the  the function                 type_exact,
-           identifiers asked about (ttune.data.types)                               type_outer
-=========  ==========================================  ===========================  ==============
+=========  ====================================  ===========================  ====================
+task       input (format_input)                  CPG from (graph_code)        metrics
+=========  ====================================  ===========================  ====================
+summarize  task line, then the function          the whole code               smooth_bleu4,
+                                                                              sacrebleu, chrf,
+                                                                              exact_match
+assert     task line, test method with the       the test method only (the    exact_match,
+           placeholder, then the focal method    first method of the input)   exact_match_lenient,
+           (ATLAS layout)                                                     smooth_bleu4,
+                                                                              sacrebleu
+translate  task line, then the code in the       the whole code               sacrebleu, codebleu,
+           source language                                                    exact_match, chrf
+custom     ``source`` as it is                   ``source`` as it is          sacrebleu,
+                                                                              smooth_bleu4,
+                                                                              exact_match, chrf
+types      the function without annotations,     the function                 type_exact,
+           then the identifiers asked about                                   type_outer
+           (:mod:`ttune.data.types`)
+=========  ====================================  ===========================  ====================
 
 Why the assert CPG covers the test method only: the focal methods in ATLAS are abstracted
 signatures (parameter types without names), which are not valid Java (far more ATLAS inputs get
@@ -53,15 +56,22 @@ function name's words::
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, replace
-from typing import Callable
+from importlib.metadata import entry_points
 
 from ttune.data.decode import split_test_and_focal
 from ttune.data.io import DataError, read_jsonl  # noqa: F401  (re-exported: the contract's reader)
 from ttune.data.types import types_input
+from ttune.metrics import check_metric_name
+from ttune.plugins import load_entry_points
 
-__all__ = ["Task", "get_task", "task_names", "read_jsonl", "DataError", "UnknownTaskError",
-           "identifier_words", "function_name", "task_line"]
+__all__ = ["Task", "get_task", "task_names", "register_task", "read_jsonl", "DataError",
+           "UnknownTaskError", "ENTRY_POINT_GROUP", "identifier_words", "function_name",
+           "task_line"]
+
+ENTRY_POINT_GROUP = "ttune.tasks"
+"""Entry-point group of third-party tasks (see :func:`register_task`)."""
 
 
 class UnknownTaskError(ValueError):
@@ -71,7 +81,7 @@ class UnknownTaskError(ValueError):
 @dataclass(frozen=True)
 class Task:
     name: str
-    """Task name (summarize, assert, translate, custom)."""
+    """Task name (summarize, assert, translate, types, custom, or a registered one)."""
     max_source_len: int = 400
     """Source length limit in backbone tokens (the paper: 400)."""
     max_target_len: int = 128
@@ -91,9 +101,12 @@ class Task:
     the second top-level def) or ``both`` (same as source, named for the assert task)."""
     description: str = ""
     """One line for ``--help`` and model cards."""
+    formatter: Callable[[dict], str] | None = None
+    """Builds the input text after the head from the record (None: its ``source``); the code whose
+    CPG is read must stay at the start of that text."""
     tagged: bool = True
-    """Start the input with the task line (:func:`task_line`); False gives ``prefix`` + source only,
-    the layout of models trained before the task line existed."""
+    """Start the input with the task line (:func:`task_line`); False leaves it out (``prefix``,
+    then the source), the layout of models trained before the task line existed."""
 
     def __post_init__(self) -> None:
         if self.no_repeat_ngram_size < 0:
@@ -108,6 +121,8 @@ class Task:
 
     def format_input(self, record: dict) -> str:
         """The text given to the tokenizer."""
+        if self.formatter is not None:
+            return self._head(record) + self.formatter(record)
         return self._head(record) + _field(record, "source")
 
     def _head(self, record: dict) -> str:
@@ -140,14 +155,17 @@ def _field(record: dict, key: str) -> str:
 
 
 # ------------------------------------------------------------------ the task line
-_NOT_NAMES = frozenset("if for while switch catch synchronized return new throw super this else do "
-                       "try using lock foreach fixed sizeof typeof nameof checked unchecked".split())
+_NOT_NAMES = frozenset(
+    "if for while switch catch synchronized return new throw super this else do "
+    "try using lock foreach fixed sizeof typeof nameof checked unchecked".split()
+)
 _WORD = re.compile(r"[A-Z]+(?=[A-Z][a-z])|[A-Z]?[a-z]+|[A-Z]+|[0-9]+")
 
 
 def identifier_words(name: str) -> list[str]:
     """The words of an identifier, lower-cased: snake_case, camelCase, PascalCase, acronyms and
-    digits split (``getHTTPResponse2`` -> get, http, response, 2; ``rgb_to_yiq`` -> rgb, to, yiq)."""
+    digits split (``getHTTPResponse2`` -> get, http, response, 2; ``rgb_to_yiq`` -> rgb, to,
+    yiq)."""
     return [w.lower() for w in _WORD.findall(name)]
 
 
@@ -209,22 +227,38 @@ def register_task(task: Task, *, overwrite: bool = False) -> Task:
 def _builtin() -> None:
     if _loaded["builtins"]:
         return
-    _register(Task("summarize", 400, 64,
-                   ("smooth_bleu4", "sacrebleu", "chrf", "exact_match"), no_repeat_ngram_size=3,
-                   description="code -> one-sentence summary (Java / Python)"))
-    _register(Task("assert", 400, 64,
-                   ("exact_match", "exact_match_lenient", "smooth_bleu4", "sacrebleu"),
-                   graph_side="test",
-                   description="test method with an assert placeholder + focal method -> the assert"))
-    _register(Task("translate", 400, 400,
-                   ("sacrebleu", "codebleu", "exact_match", "chrf"),
-                   description="code in one language -> the same code in another (Java->C#, Java<->Python)"))
-    _register(Task("types", 400, 128, ("type_exact", "type_outer"), formatter=types_input,
-                   description="Python function without annotations -> the type of each "
-                               "parameter and annotated local"))
-    _register(Task("custom", 400, 128,
-                   ("sacrebleu", "smooth_bleu4", "exact_match", "chrf"),
-                   description="any JSONL with source, target, source_lang, target_lang"))
+    _loaded["builtins"] = True
+    for task in (
+        Task("summarize", 400, 64,
+             ("smooth_bleu4", "sacrebleu", "chrf", "exact_match"), no_repeat_ngram_size=3,
+             description="code -> one-sentence summary (Java / Python)"),
+        Task("assert", 400, 64,
+             ("exact_match", "exact_match_lenient", "smooth_bleu4", "sacrebleu"),
+             graph_side="test",
+             description="test method with an assert placeholder + focal method -> the assert"),
+        Task("translate", 400, 400,
+             ("sacrebleu", "codebleu", "exact_match", "chrf"),
+             description="code in one language -> the same code in another (Java->C#, "
+                         "Java<->Python)"),
+        Task("types", 400, 128, ("type_exact", "type_outer"), formatter=types_input,
+             description="Python function without annotations -> the type of each parameter "
+                         "and annotated local"),
+        Task("custom", 400, 128,
+             ("sacrebleu", "smooth_bleu4", "exact_match", "chrf"),
+             description="any JSONL with source, target, source_lang, target_lang"),
+    ):
+        _TASKS.setdefault(task.name, task)
+
+
+def _entry_points() -> None:
+    """Load the ``ttune.tasks`` entry points once: each names a Task, a module that calls
+    :func:`register_task` on import, or a zero-argument callable that does (or returns a Task)."""
+    if _loaded["entry_points"]:
+        return
+    _loaded["entry_points"] = True
+    for obj in load_entry_points(entry_points(group=ENTRY_POINT_GROUP), ENTRY_POINT_GROUP):
+        if isinstance(obj, Task):
+            register_task(obj)
 
 
 def task_names() -> list[str]:

@@ -10,13 +10,12 @@ this and the other run configs (pretraining, comparison) the same JSON round tri
 
 from __future__ import annotations
 
-import json
-import os
-from dataclasses import asdict, dataclass, field, fields
-from pathlib import Path
-from typing import Any, ClassVar, Literal, Self, get_args
+from dataclasses import dataclass, field
+from typing import Any, Literal, get_args
 
+from ttune.cpg.cache import default_cache_dir
 from ttune.options import check_device
+from ttune.runs import JsonConfig
 
 
 class ConfigError(ValueError):
@@ -114,7 +113,8 @@ class TrainConfig(JsonConfig):
     max_new_tokens: int | None = None
     """Most tokens generated per example during validation (default: max_target_len)."""
     mixed_precision: Precision = "auto"
-    """no, bf16 or fp16; auto = bf16 where a CUDA GPU supports it, otherwise no."""
+    """no, bf16 or fp16; auto = bf16 where the device computes it natively, otherwise no
+    (ttune.runs.resolve_precision)."""
     device: str = "auto"
     """Device to train on: auto (a CUDA GPU when there is one, else mps, else cpu), cpu, cuda,
     cuda:N or mps."""

@@ -28,9 +28,26 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
+import torch
+from accelerate import Accelerator
+from accelerate.utils import set_seed
+from tqdm.auto import tqdm
+
+from ttune.backbone import load_backbone
+from ttune.io import atomic_dir, atomic_write_bytes, atomic_write_text
+from ttune.methods import apply_method, make_config, save_method
+from ttune.metrics import check_metric_name, score
 from ttune.options import resolve_device
-from ttune.train.checkpoint import (ResumeError, RunFolder, TrainState, latest_checkpoint,
-                                    list_checkpoints, load_checkpoint, save_checkpoint)
+from ttune.runs import (
+    ResumeError,
+    RunFolder,
+    latest_checkpoint,
+    list_checkpoints,
+    lr_multiplier,
+    resolve_precision,
+)
+from ttune.tasks import get_task
+from ttune.train.checkpoint import TrainState, load_checkpoint, save_checkpoint
 from ttune.train.config import ConfigError, TrainConfig
 from ttune.train.data import DataError, batch_order, load_records
 from ttune.train.inference import (
@@ -90,9 +107,6 @@ class Trainer(RunFolder):
 
     # ------------------------------------------------------------------ setup
     def _setup(self) -> None:
-        from ttune.methods import make_config
-        from ttune.tasks import get_task
-
         c = self.config
         self.task = get_task(c.task)
         self.max_src = c.max_source_len or self.task.max_source_len
@@ -101,8 +115,10 @@ class Trainer(RunFolder):
             try:
                 check_metric_name(c.early_stopping_metric)
             except ValueError as e:
-                raise ConfigError(f"early_stopping_metric: {str(e).splitlines()[0]} "
-                                  f"(or 'loss'; the task's: {', '.join(self._metric_names())})") from None
+                raise ConfigError(
+                    f"early_stopping_metric: {str(e).splitlines()[0]} "
+                    f"(or 'loss'; the task's: {', '.join(self._metric_names())})"
+                ) from None
         device = resolve_device(c.device)
         # Data, method and backbone first: a missing file, an unknown method or a bad model path
         # fails before the run folder is written.
@@ -123,18 +139,13 @@ class Trainer(RunFolder):
             raise
 
     def _setup_model(self, method_cfg, device: str) -> None:
-        import torch
-        from accelerate import Accelerator
-        from accelerate.utils import set_seed
-
-        from ttune.backbone import load_backbone
-        from ttune.methods import apply_method
-
         c = self.config
         set_seed(c.seed)
         if device.startswith("cuda:"):
             torch.cuda.set_device(int(device.split(":")[1]))
-        self.accelerator = Accelerator(mixed_precision=c.resolved_precision(), cpu=device == "cpu")
+        precision = resolve_precision(c.mixed_precision, device.split(":")[0])
+        self.accelerator = Accelerator(mixed_precision="no" if precision == "fp32" else precision,
+                                       cpu=device == "cpu")
         backbone, self.tokenizer = load_backbone(c.model)
         self.adapted = apply_method(backbone, method_cfg, self.tokenizer)
         self.method_config = method_cfg
@@ -204,7 +215,7 @@ class Trainer(RunFolder):
             refs = [r["target"] for r in self.valid_source_records]
             names = list(dict.fromkeys(self._metric_names() + [c.early_stopping_metric]))
             lang = self.valid_source_records[0].get("target_lang")
-            got, unavailable = score_texts(names, preds, refs, lang)
+            got, unavailable = score(names, preds, refs, lang)
             if c.early_stopping_metric in unavailable:
                 raise ConfigError(f"early_stopping_metric {c.early_stopping_metric}: "
                                   f"{unavailable[c.early_stopping_metric]}")
@@ -285,7 +296,8 @@ class Trainer(RunFolder):
             if self.valid_examples:
                 # The bar would otherwise stand still without a word while validation runs.
                 bar.set_description_str(f"validating {len(self.valid_examples)} examples")
-                scores = self.evaluate()
+                with self._phase("validate"):
+                    scores = self.evaluate()
                 bar.set_description_str("training")
                 st.last_valid = scores
                 value = scores[c.early_stopping_metric]
@@ -356,80 +368,8 @@ class Trainer(RunFolder):
         if last_saved != st.step:
             checkpoint_and_validate()
         bar.close()
-        return self._finalize()
-
-
-def score_texts(names, predictions: list[str], references: list[str], lang: str | None = None
-                ) -> tuple[dict[str, float], dict[str, str]]:
-    """Corpus scores of each metric that can run here, and {metric: reason} for those that cannot
-    (codebleu not installed, no language), so one missing metric never stops a run."""
-    from ttune.metrics import MetricUnavailable, compute
-
-    scores, unavailable = {}, {}
-    for m in names:
-        try:
-            scores.update(compute([m], predictions, references, lang=lang))
-        except MetricUnavailable as e:
-            unavailable[m] = str(e).splitlines()[0]
-            log.warning("metric %s skipped: %s", m, unavailable[m])
-    return scores, unavailable
-
-
-@contextlib.contextmanager
-def evaluating(model) -> Iterator[None]:
-    """Eval mode (no dropout) and no gradients inside the block; afterwards the model is back in
-    the mode it was in, so validation in the middle of training leaves it training."""
-    import torch
-
-    was_training = model.training
-    model.eval()
-    try:
-        with torch.no_grad():
-            yield
-    finally:
-        model.train(was_training)
-
-
-def _device_of(adapted, accelerator):
-    import torch
-
-    if accelerator is not None:
-        return accelerator.device
-    return next((p.device for p in adapted.parameters()), torch.device("cpu"))
-
-
-def dataset_loss(adapted, examples, collate, batch_size: int, accelerator=None) -> float:
-    """Mean cross-entropy per target token over ``examples`` (eval mode, no gradients)."""
-    device = _device_of(adapted, accelerator)
-    total_loss, total_tokens = 0.0, 0
-    with evaluating(adapted):
-        for i in range(0, len(examples), batch_size):
-            batch = _to_device(collate(examples[i:i + batch_size]), device)
-            ctx = accelerator.autocast() if accelerator is not None else contextlib.nullcontext()
-            with ctx:
-                loss = adapted(**batch).loss
-            n = int((batch["labels"] != -100).sum())
-            total_loss += float(loss) * n
-            total_tokens += n
-    return total_loss / max(1, total_tokens)
-
-
-def generate_texts(adapted, examples, collate, tokenizer, batch_size: int, num_beams: int,
-                   max_new_tokens: int, accelerator=None, no_repeat_ngram_size: int = 0) -> list[str]:
-    """Decode each example from its source alone (the collator is built without labels);
-    ``no_repeat_ngram_size`` as the task sets it (0 = off)."""
-    extra = {"no_repeat_ngram_size": no_repeat_ngram_size} if no_repeat_ngram_size else {}
-    device = _device_of(adapted, accelerator)
-    out: list[str] = []
-    with evaluating(adapted):
-        for i in range(0, len(examples), batch_size):
-            batch = _to_device(collate(examples[i:i + batch_size]), device)
-            assert "labels" not in batch and "decoder_input_ids" not in batch
-            ctx = accelerator.autocast() if accelerator is not None else contextlib.nullcontext()
-            with ctx:
-                ids = adapted.generate(**batch, num_beams=num_beams, max_new_tokens=max_new_tokens, **extra)
-            out.extend(tokenizer.batch_decode(ids, skip_special_tokens=True))
-    return [s.strip() for s in out]
+        with self._phase("finalize"):
+            return self._finalize()
 
 
 def model_card(config: TrainConfig, method_cfg: dict[str, Any], scores: dict[str, float],

@@ -13,8 +13,15 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from ttune.backbone import load_backbone
+from ttune.cpg.cache import default_cache_dir
+from ttune.io import atomic_write_text
+from ttune.methods import load_method
+from ttune.metrics import score
 from ttune.options import GenerationOptions, resolve_device
-from ttune.train.io import atomic_write_text
+from ttune.tasks import get_task
+from ttune.train.data import load_records
+from ttune.train.inference import GenerateHook, generate_texts, method_collator, method_examples
 
 
 class CheckpointDirError(ValueError):
@@ -60,27 +67,61 @@ def load_trained(checkpoint_dir: str | Path, model: str | None = None, device: s
 class Predictor:
     """A trained method loaded once, generating for records a batch at a time (so that a caller
     can show each result as soon as it is ready). The generation settings are checked, and the
-    device resolved, before anything is loaded."""
+    device resolved, before anything is loaded. ``on_generate`` receives the seconds each call
+    spent generating (not loading or CPG extraction)."""
 
-    adapted, tokenizer, cfg = load_trained(checkpoint_dir, model=model, device=device)
-    t = get_task(task or cfg.get("task") or "summarize")
-    if not records:
-        return []
-    # The target never reaches the encoder: drop it before anything reads the record.
-    sources = [{k: v for k, v in r.items() if k != "target"} for r in records]
-    needs_graph = bool(getattr(adapted, "needs_graph", False))
-    expanded = adapted.expand_records(sources, t)  # topro: one record per identifier
-    examples = build_examples(
-        expanded, t, tokenizer, max_source_len=cfg.get("max_source_len") or t.max_source_len,
-        max_target_len=None, with_labels=False, needs_graph=needs_graph,
-        cache_dir=cache_dir or default_cache_dir(), num_workers=num_workers,
-        progress=progress, desc="CPGs", **graph_options(adapted))
-    pad = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0
-    collate = Collator(pad, with_labels=False, with_graph=needs_graph)
-    new_tokens = max_new_tokens or cfg.get("max_target_len") or t.max_target_len
-    preds = generate_texts(adapted, examples, collate, tokenizer, batch_size, num_beams, new_tokens,
-                           no_repeat_ngram_size=t.no_repeat_ngram_size)
-    return adapted.merge_predictions(sources, preds, t)
+    def __init__(self, checkpoint_dir: str | Path, *, model: str | None = None,
+                 task: str | None = None, batch_size: int = 8, num_beams: int = 1,
+                 max_new_tokens: int | None = None, cache_dir: str | None = None,
+                 num_workers: int = 1, device: str = "auto", progress: bool = False,
+                 on_generate: GenerateHook | None = None) -> None:
+        GenerationOptions(num_beams=num_beams, max_new_tokens=max_new_tokens,
+                          batch_size=batch_size, device=device)
+        _check_dir(checkpoint_dir)
+        self.device = resolve_device(device)
+        self.adapted, self.tokenizer, self.cfg = load_trained(checkpoint_dir, model=model,
+                                                              device=self.device)
+        self.task = get_task(task or self.cfg.get("task") or "summarize")
+        self.batch_size, self.num_beams = batch_size, num_beams
+        self.cache_dir, self.num_workers, self.progress = cache_dir, num_workers, progress
+        self.on_generate = on_generate
+        self.new_tokens = (max_new_tokens or self.cfg.get("max_target_len")
+                           or self.task.max_target_len)
+
+    def __call__(self, records: Sequence[dict]) -> list[str]:
+        """One generated text per record, from its source only."""
+        if not records:
+            return []
+        t, adapted, tokenizer = self.task, self.adapted, self.tokenizer
+        # The target never reaches the encoder: drop it before anything reads the record.
+        sources = [{k: v for k, v in r.items() if k != "target"} for r in records]
+        expanded = adapted.expand_records(sources, t)  # topro: one record per identifier
+        examples = method_examples(
+            adapted,
+            expanded,
+            t,
+            tokenizer,
+            max_source_len=self.cfg.get("max_source_len") or t.max_source_len,
+            max_target_len=None,
+            with_labels=False,
+            cache_dir=self.cache_dir or default_cache_dir(),
+            num_workers=self.num_workers,
+            progress=self.progress,
+            desc="CPGs",
+        )
+        collate = method_collator(adapted, tokenizer, with_labels=False)
+        preds = generate_texts(adapted, examples, collate, tokenizer, self.batch_size,
+                               self.num_beams, self.new_tokens,
+                               no_repeat_ngram_size=t.no_repeat_ngram_size,
+                               on_generate=self.on_generate)
+        return adapted.merge_predictions(sources, preds, t)
+
+
+def predict(checkpoint_dir: str | Path, records: Sequence[dict], **kw: Any) -> list[str]:
+    """One generated text per record, with beam search of width ``num_beams`` (default 1:
+    greedy), at most ``max_new_tokens`` tokens (default: the run's max_target_len, else the
+    task's); the keywords are :class:`Predictor`'s."""
+    return Predictor(checkpoint_dir, **kw)(records)
 
 
 def predict_file(checkpoint_dir: str | Path, input_path: str | Path, output_path: str | Path,

@@ -90,7 +90,10 @@ class TransducerConfig:
             "max_label_tokens",
         ):
             v = getattr(self, name)
-            need(isinstance(v, int) and not isinstance(v, bool) and v >= 1, f"{name} must be an integer >= 1, got {v!r}")
+            need(
+                isinstance(v, int) and not isinstance(v, bool) and v >= 1,
+                f"{name} must be an integer >= 1, got {v!r}",
+            )
         for name in ("node_dim", "max_graph_nodes"):
             v = getattr(self, name)
             need(v is None or (isinstance(v, int) and not isinstance(v, bool) and v >= 1),

@@ -29,9 +29,11 @@ class FeaturizeError(ValueError):
     """A CPG cannot be turned into tensors (unknown kind or edge type, bad sizes)."""
 
 
-def featurize(cpg: CPG, tokenizer, max_label_tokens: int = 16,
-              max_graph_nodes: int | None = None) -> Data:
-    """Everything the transducer needs from one graph, as a PyG ``Data``.
+def featurize(
+    cpg: CPG, tokenizer, max_label_tokens: int = 16, max_graph_nodes: int | None = None
+) -> Data:
+    """Everything the transducer needs from one graph, as a PyG ``Data``: the CPG's tensor
+    schema (:func:`ttune.cpg.export.to_pyg`) plus the node labels as token ids.
 
     Node labels are tokenized with the backbone's tokenizer (no special tokens), cut to
     ``max_label_tokens`` and padded with the pad id. A node with an empty label (the FILE node,
@@ -51,8 +53,11 @@ def featurize(cpg: CPG, tokenizer, max_label_tokens: int = 16,
         raise FeaturizeError(f"max_label_tokens must be >= 1, got {max_label_tokens}")
     if max_graph_nodes is not None and max_graph_nodes < 1:
         raise FeaturizeError(f"max_graph_nodes must be >= 1 or None, got {max_graph_nodes}")
-    nodes = cpg.nodes if max_graph_nodes is None else cpg.nodes[:max_graph_nodes]
-    n = len(nodes)
+    try:
+        data = to_pyg(cpg, first_nodes=max_graph_nodes)
+    except CPGError as e:
+        raise FeaturizeError(str(e)) from None
+    n = data.num_nodes
     pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0
     label_ids = torch.full((n, max_label_tokens), pad_id, dtype=torch.long)
     label_mask = torch.zeros((n, max_label_tokens), dtype=torch.bool)
