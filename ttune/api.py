@@ -17,6 +17,22 @@ def cpg_of_file(path, lang=None, *, function=None, config=None):
     return method_subgraph(cpg, function) if function else cpg
 
 
+def cpg_of_source(source, lang, *, function=None, start_byte=None, config=None):
+    """The CPG of source text (str or UTF-8 bytes) in ``lang`` (``function``: only that method's
+    subgraph; ``start_byte``: only the method of that name starting there). Raises CPGError."""
+    from ttune.cpg import extract, method_subgraph
+
+    cpg = extract(source, lang, config)
+    return method_subgraph(cpg, function, start_byte=start_byte) if function else cpg
+
+
+def cpg_to_json(cpg, edge_types=None) -> dict:
+    """The CPG as a JSON-ready dict (schema in docs/cpg-schema.md)."""
+    from ttune.cpg.export import to_json
+
+    return to_json(cpg, edge_types)
+
+
 def render_cpg(cpg, fmt="summary", edge_types=None):
     """Text of ``cpg`` as summary, json, dot or graphml, keeping only ``edge_types`` (a set or a
     comma-separated string) when given."""

@@ -252,7 +252,7 @@ def resolve_model(task: str, lang: str, model: str | None = None, transducer: st
     return ResolvedModel(folder, model or str(root / BUILTIN_BACKBONE), model is None)
 
 
-def _threads_for(backbone: str) -> int | None:
+def threads_for(backbone: str) -> int | None:
     """Intra-op threads for a backbone: 1 for a small local one (under 100 MB of weights), else
     torch's default. Why: a tiny model's matrices gain nothing from more threads, and OpenMP's
     spin-waiting threads made generation 5 to 15 times slower on a 2-core machine whose other
@@ -271,7 +271,7 @@ def _predict(resolved: ResolvedModel, records: list[dict], task: str, *, num_bea
     from ttune.train.predict import predict
 
     before = torch.get_num_threads()
-    threads = _threads_for(resolved.backbone) if device == "cpu" else None
+    threads = threads_for(resolved.backbone) if device == "cpu" else None
     if threads:
         torch.set_num_threads(threads)
     try:
@@ -352,6 +352,25 @@ def with_placeholder(test: Function, lang: str) -> str:
     return src[:close].rstrip() + f" {PLACEHOLDER} ; }}\n"
 
 
+def assert_record(data: bytes, lang: str, functions: Sequence[Function], test: Function,
+                  focal_candidates: Sequence[Function] | None = None) -> tuple[dict, Function | None]:
+    """(task record, focal function or None) for test ``test`` of the source ``data`` whose
+    functions are ``functions``. The focal method is the last function the test calls among
+    ``focal_candidates`` (default: the other functions of ``data``); its text follows the test's."""
+    if focal_candidates is None:
+        focal_candidates = [f for f in functions if f.start_byte != test.start_byte]
+    by_name: dict[str, Function] = {}
+    for f in focal_candidates:
+        by_name.setdefault(f.simple_name, f)
+    focal_fn = None
+    for called in reversed(_called_names(data, lang, test)):
+        if not called.startswith("assert") and called in by_name and called != test.simple_name:
+            focal_fn = by_name[called]
+            break
+    source = with_placeholder(test, lang) + ("\n" + focal_fn.source if focal_fn else "")
+    return {"id": test.name, "source": source, "source_lang": lang, "target_lang": lang}, focal_fn
+
+
 def generate_assert(test_file: str | os.PathLike[str], function: str, focal: str | os.PathLike | None = None,
                     model: str | None = None, transducer: str | os.PathLike | None = None, *,
                     num_beams: int = 4, max_new_tokens: int | None = None,
@@ -367,23 +386,13 @@ def generate_assert(test_file: str | os.PathLike[str], function: str, focal: str
                        f"{', '.join(str(f.line) for f in matches)}); pass --function NAME:LINE")
     test = matches[0]
     data, _ = read_source(test_file, lang)
+    candidates = None
     if focal is not None:
         focal_lang, candidates = functions_of_file(focal)
         if focal_lang != lang:
             raise UseError(f"the focal file is {focal_lang} but the test is {lang}")
-    else:
-        candidates = [f for f in functions if f.start_byte != test.start_byte]
-    by_name: dict[str, Function] = {}
-    for f in candidates:
-        by_name.setdefault(f.simple_name, f)
-    focal_fn = None
-    for called in reversed(_called_names(data, lang, test)):
-        if not called.startswith("assert") and called in by_name and called != test.simple_name:
-            focal_fn = by_name[called]
-            break
-    source = with_placeholder(test, lang) + ("\n" + focal_fn.source if focal_fn else "")
+    record, focal_fn = assert_record(data, lang, functions, test, candidates)
     resolved = resolve_model("assert", lang, model, transducer)
-    record = {"id": test.name, "source": source, "source_lang": lang, "target_lang": lang}
     [assertion] = _predict(resolved, [record], "assert", num_beams=num_beams, batch_size=1,
                            max_new_tokens=max_new_tokens, device=device)
     return {"name": test.name, "line": test.line, "focal": focal_fn.name if focal_fn else None,

@@ -25,7 +25,7 @@ app = typer.Typer(
 )
 
 # Area modules, in --help order. A module that is not there yet is simply not registered.
-_COMMAND_MODULES = ("use", "cpg", "backbone", "pretrain", "train", "data", "compare")
+_COMMAND_MODULES = ("use", "cpg", "backbone", "pretrain", "train", "data", "compare", "lsp")
 
 
 def _version(value: bool) -> None:

@@ -13,8 +13,8 @@ from .graph import CPG, EDGE_TYPES
 
 from ttune.train.io import atomic_write_text
 
-FORMATS = ("summary", "json", "dot", "graphml")
-_SUFFIX = {"json": ".cpg.json", "dot": ".dot", "graphml": ".graphml"}
+FORMATS = ("summary", "json", "dot", "graphml", "html")
+_SUFFIX = {"json": ".cpg.json", "dot": ".dot", "graphml": ".graphml", "html": ".html"}
 
 
 def parse_edge_types(spec: str | None) -> set[str] | None:
@@ -78,6 +78,10 @@ def render(cpg: CPG, fmt: str, edge_types: set[str] | None = None) -> str:
         return export.to_dot(cpg, edge_types)
     if fmt == "graphml":
         return export.to_graphml(cpg, edge_types)
+    if fmt == "html":
+        from .html import to_html
+
+        return to_html(cpg, edge_types)
     raise CPGError(f"unknown format {fmt!r}; known: {', '.join(FORMATS)}")
 
 

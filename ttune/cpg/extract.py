@@ -155,10 +155,12 @@ def extract_file(path: str | os.PathLike[str], lang: str | None = None,
     return extract(data, lang, config)
 
 
-def method_subgraph(cpg: CPG, name: str) -> CPG:
-    """The METHOD node(s) called ``name`` with everything under them in the AST plus their
-    entry/exit nodes, and the edges among those nodes; ids renumbered 0.. in the old order."""
-    roots = [n.id for n in cpg.nodes if n.kind == "METHOD" and n.name == name]
+def method_subgraph(cpg: CPG, name: str, *, start_byte: int | None = None) -> CPG:
+    """The METHOD node(s) called ``name`` (only the one starting at ``start_byte`` when given)
+    with everything under them in the AST plus their entry/exit nodes, and the edges among those
+    nodes; ids renumbered 0.. in the old order."""
+    roots = [n.id for n in cpg.nodes if n.kind == "METHOD" and n.name == name
+             and (start_byte is None or n.start_byte == start_byte)]
     if not roots:
         names = sorted({n.name for n in cpg.nodes if n.kind == "METHOD" and n.name})
         shown = ", ".join(names[:30]) + (", ..." if len(names) > 30 else "")
