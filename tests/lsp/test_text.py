@@ -21,5 +21,6 @@ def test_settings_merge_and_reject():
     assert (s.num_beams, s.transducer, s.device, problems) == (3, {"summarize": "/m"}, "cpu", [])
     s2, problems = merge(s, {"numBeams": 0, "transducer": {"sum": "/x"}, "maxFileBytes": 10})
     assert (s2.num_beams, s2.transducer, s2.max_file_bytes) == (3, {"summarize": "/m"}, 10)
+    assert merge(Settings(max_new_tokens=5), {"maxNewTokens": 0})[0].max_new_tokens is None  # the model's own
     assert problems == ["ttune.transducer: must map tasks (summarize, assert, translate) to folders",
                         "ttune.numBeams: must be a positive integer"]

@@ -26,7 +26,7 @@ class Settings:
     max_file_bytes: int = 1_000_000
     """Documents larger than this are refused (``maxFileBytes``)."""
     max_new_tokens: int | None = None
-    """Most tokens generated per answer (``maxNewTokens``); default: the model's own."""
+    """Most tokens generated per answer (``maxNewTokens``); None or 0: the model's own."""
 
 
 KEYS = {"model": "model", "transducer": "transducer", "numBeams": "num_beams", "device": "device",
@@ -46,6 +46,8 @@ def _check(key: str, value: Any) -> Any:
         if not isinstance(value, str) or not value:
             raise ValueError("must be a non-empty string")
         return value
+    if key == "max_new_tokens" and value == 0:  # 0: the model's own
+        return None
     if not isinstance(value, int) or isinstance(value, bool) or value < 1:
         raise ValueError("must be a positive integer")
     return value
