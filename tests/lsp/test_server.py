@@ -234,3 +234,21 @@ async def test_no_network_access_attempted(client):
     # Runs after the model-loading tests above (same module, file order).
     assert [s["state"] for s in client.statuses][:2] == ["loading", "ready"]
     assert not NET_LOG.exists() or NET_LOG.read_text() == ""
+
+
+async def test_workspace_configuration_is_applied(models):
+    # initializationOptions allow the file; the client's `ttune` section (pulled after initialized) does not.
+    c = await start({**options(models), "maxFileBytes": 100_000}, configuration={"maxFileBytes": 10})
+    try:
+        uri = open_doc(c, "big.py", PY, "python")
+        for _ in range(100):
+            try:
+                await request(c, "ttune/cpg", {"textDocument": {"uri": uri}})
+            except JsonRpcException as e:
+                err = e
+                break
+            await asyncio.sleep(0.05)
+        assert err.code == -32803
+        assert str(err).endswith(f"is {len(PY.encode())} bytes; the limit (ttune.maxFileBytes) is 10")
+    finally:
+        await c.shutdown_session()

@@ -1,5 +1,8 @@
 """Byte offsets <-> LSP positions (UTF-16 code units by default) and settings merging."""
 
+import subprocess
+import sys
+
 from ttune.lsp.settings import Settings, merge
 from ttune.lsp.text import LineIndex
 
@@ -24,3 +27,9 @@ def test_settings_merge_and_reject():
     assert merge(Settings(max_new_tokens=5), {"maxNewTokens": 0})[0].max_new_tokens is None  # the model's own
     assert problems == ["ttune.transducer: must map tasks (summarize, assert, translate) to folders",
                         "ttune.numBeams: must be a positive integer"]
+
+
+def test_importing_the_server_loads_no_torch():
+    code = "import sys, ttune.lsp; print(sorted(m for m in ('torch', 'transformers') if m in sys.modules))"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
