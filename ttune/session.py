@@ -71,11 +71,14 @@ class Loaded:
     """The backbone's tokenizer."""
     config: dict
     """The run's train_config.json (max_source_len, max_target_len), empty when absent."""
+    lock: Any
+    """Held while the model generates: one generation at a time per model (some methods patch
+    the backbone for the length of a generate call)."""
 
 
 class ModelCache:
     """Loaded models keyed by (backbone, trained method folder, device); thread-safe. Two threads
-    asking for the same model wait for one load."""
+    asking for the same model wait for one load; each model generates for one caller at a time."""
 
     def __init__(self) -> None:
         self._models: dict[tuple[str, str, str], tuple] = {}
@@ -104,9 +107,8 @@ class ModelCache:
             lock = self._locks.setdefault(key, threading.Lock())
         with lock:
             if key not in self._models:
-                self._models[key] = self._load(resolved, device)
-        adapted, tokenizer, config = self._models[key]
-        return Loaded(task, resolved, device, adapted, tokenizer, config)
+                self._models[key] = (*self._load(resolved, device), threading.Lock())
+        return Loaded(task, resolved, device, *self._models[key])
 
     @staticmethod
     def _load(resolved: ResolvedModel, device: str) -> tuple:
@@ -167,7 +169,7 @@ def generate(loaded: Loaded, records: Sequence[dict], *, num_beams: int = 1,
     collate = eng["Collator"](pad, with_labels=False, with_graph=needs_graph)
     extra = {"no_repeat_ngram_size": task.no_repeat_ngram_size} if task.no_repeat_ngram_size else {}
     out: list[str] = []
-    with torch.no_grad():
+    with loaded.lock, torch.no_grad():
         for i in range(0, len(examples), batch_size):
             if stop():
                 raise Cancelled(steps, new_tokens)
