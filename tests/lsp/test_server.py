@@ -150,6 +150,8 @@ async def test_cancel_returns_32800_and_generation_stops(client):
     assert line.startswith("ttune/summarize cancelled: generation stopped after")
     steps = int(line.split("after ")[1].split(" of")[0])
     assert 0 < steps < 20000
+    # ... within 200 ms of the cancel reaching the server (measured there).
+    assert int(line.split("(")[1].split(" ms")[0]) < 200
     # The pool is free again: a short request is answered at once.
     set_max_new_tokens(client, 6)
     began = time.monotonic()

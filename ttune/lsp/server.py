@@ -17,6 +17,7 @@ import logging
 import os
 import re
 import threading
+import time
 from typing import Any, Callable
 
 from lsprotocol import types
@@ -138,13 +139,15 @@ class TtuneServer(LanguageServer):
         try:
             return await asyncio.wrap_future(job)
         except asyncio.CancelledError:
+            asked = time.perf_counter()
             cancel.set()
             await asyncio.wait([asyncio.wrap_future(job)], timeout=10)
+            waited = 1000 * (time.perf_counter() - asked)
             try:
                 job.result(timeout=0)
             except engine.Cancelled as stopped:
-                self.window_log_message(types.LogMessageParams(types.MessageType.Info,
-                                                               f"{what} cancelled: {stopped}"))
+                self.window_log_message(types.LogMessageParams(
+                    types.MessageType.Info, f"{what} cancelled: {stopped} ({waited:.0f} ms after the cancel)"))
             except BaseException:  # the work ended some other way; the request is cancelled all the same
                 pass
             raise
