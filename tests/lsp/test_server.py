@@ -71,6 +71,18 @@ async def test_result_shapes(client):
     assert page_data(page["html"]) == one
 
 
+async def test_generate_assert_with_a_focal_file(client):
+    juri = open_doc(client, "StackTest2.java", JAVA, "java")
+    focal = open_doc(client, "Stack.java", "public class Stack {\n    void push(int x) { }\n}\n", "java")
+    a = await request(client, "ttune/generateAssert", {**at(juri, 4, 8), "focal": focal})
+    assert a["focal"] == "Stack.push"  # the last method the test calls that the focal file defines
+    without = await request(client, "ttune/generateAssert", at(juri, 4, 8))
+    assert without["focal"] is None  # the test file itself defines no push
+    with pytest.raises(JsonRpcException) as err:
+        await request(client, "ttune/generateAssert", {**at(juri, 4, 8), "focal": open_doc(client, "f.py", PY, "python")})
+    assert err.value.code == -32803 and "the focal file is python but the test is java" in str(err.value)
+
+
 async def test_code_lens_ranges_are_the_cpg_function_spans(client):
     uri = open_doc(client, "lens.py", PY, "python")
     lenses = await client.text_document_code_lens_async(

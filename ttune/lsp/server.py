@@ -203,6 +203,9 @@ class TtuneServer(LanguageServer):
                 self.summaries[(doc.uri, _digest(fn.source))] = summary
                 out.append({"name": fn.name, "range": index.range(fn.start_byte, fn.end_byte),
                             "summary": summary})
+        except asyncio.CancelledError:
+            cancel.set()
+            raise
         finally:
             if token is not None:
                 progress.end(token, types.WorkDoneProgressEnd(
@@ -218,7 +221,7 @@ class TtuneServer(LanguageServer):
         candidates = None
         focal = params.get("focal")
         if focal is not None:
-            fdoc, flang, ftext, _ = self.document({"textDocument": {"uri": _field(params, "focal", str)}})
+            _, flang, ftext, _ = self.document({"textDocument": {"uri": _field(params, "focal", str)}})
             if flang != lang:
                 raise RequestFailed(f"the focal file is {flang} but the test is {lang}")
             candidates = self.functions(ftext, flang)
