@@ -29,8 +29,12 @@ def main() -> int:
     from ttune.builtin import BUILTIN_BACKBONE, models_dir
 
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--build-dir", type=Path, default=ROOT / "runs" / "builtin",
-                    help="Folder of scripts/build-builtin-models.sh (holds data/).")
+    ap.add_argument(
+        "--build-dir",
+        type=Path,
+        default=ROOT / "runs" / "builtin",
+        help="Folder of scripts/build-builtin-models.sh (holds data/).",
+    )
     ap.add_argument("--only", action="append", help="Check only this model (repeatable).")
     ap.add_argument(
         "--tolerance",
@@ -71,9 +75,17 @@ def main() -> int:
             return 1
         t0 = time.perf_counter()
         with tempfile.TemporaryDirectory() as tmp:
-            now = evaluate(folder, h["task"], test, Path(tmp) / "eval.json", limit=h["n_records"],
-                           num_beams=h.get("num_beams", 1), batch_size=a.batch_size,
-                           model=str(root / BUILTIN_BACKBONE), metrics=list(card["scores"]))
+            now = evaluate(
+                folder,
+                h["task"],
+                test,
+                Path(tmp) / "eval.json",
+                limit=h["n_records"],
+                num_beams=h.get("num_beams", 1),
+                batch_size=a.batch_size,
+                model=str(root / BUILTIN_BACKBONE),
+                metrics=list(card["scores"]),
+            )
         dt = time.perf_counter() - t0
         if now["header"]["n_records"] != h["n_records"]:
             print(

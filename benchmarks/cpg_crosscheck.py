@@ -34,8 +34,9 @@ from ttune.cpg import CPGError, extract
 
 def stdlib_functions(limit: int, seed: int) -> list[str]:
     root = Path(sysconfig.get_paths()["stdlib"])
-    files = sorted(p for p in root.rglob("*.py") if "site-packages" not in p.parts
-                   and "test" not in p.parts)
+    files = sorted(
+        p for p in root.rglob("*.py") if "site-packages" not in p.parts and "test" not in p.parts
+    )
     sources: list[str] = []
     for path in files:
         try:
@@ -46,8 +47,10 @@ def stdlib_functions(limit: int, seed: int) -> list[str]:
         except (SyntaxError, UnicodeDecodeError, ValueError):
             continue
         for node in ast.walk(tree):
-            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) \
-                    and not node.decorator_list:
+            if (
+                isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef))
+                and not node.decorator_list
+            ):
                 seg = ast.get_source_segment(text, node)
                 if seg and seg.startswith(("def ", "async def ")):
                     sources.append(seg)
@@ -149,11 +152,14 @@ def main() -> None:
         a = _project(tt_edges, common)
         b = _project(pg_edges, common)
         tree = ast.parse(src)
-        simple = not any(isinstance(n, (ast.Try, ast.With, ast.AsyncWith, ast.Match))
-                         for n in ast.walk(tree)) and not any(
+        simple = not any(
+            isinstance(n, (ast.Try, ast.With, ast.AsyncWith, ast.Match)) for n in ast.walk(tree)
+        ) and not any(
             isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda, ast.ClassDef))
-            for n in ast.walk(tree.body[0]) if n is not tree.body[0])
-        for key in (("simple", "all") if simple else ("all",)):
+            for n in ast.walk(tree.body[0])
+            if n is not tree.body[0]
+        )
+        for key in ("simple", "all") if simple else ("all",):
             c = stats[key]
             c["functions"] += 1
             c["identical"] += a == b
@@ -163,12 +169,14 @@ def main() -> None:
     for key, c in stats.items():
         if not c["functions"]:
             continue
-        label = ("no try/with/match/nested defs" if key == "simple" else "all sampled functions")
+        label = "no try/with/match/nested defs" if key == "simple" else "all sampled functions"
         precision = c["both"] / max(c["ttune"], 1)
         recall = c["both"] / max(c["python_graphs"], 1)
-        print(f"{label}: {c['functions']} functions, identical line-level CFG in "
-              f"{c['identical']} ({100 * c['identical'] / c['functions']:.1f}%); edge precision "
-              f"{precision:.3f}, recall {recall:.3f}")
+        print(
+            f"{label}: {c['functions']} functions, identical line-level CFG in "
+            f"{c['identical']} ({100 * c['identical'] / c['functions']:.1f}%); edge precision "
+            f"{precision:.3f}, recall {recall:.3f}"
+        )
     if failures:
         print("skipped:", dict(failures))
 

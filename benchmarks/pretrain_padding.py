@@ -40,27 +40,48 @@ def main() -> int:
     t = load_file(str(run / "pairs_tokens.safetensors"))
     info = json.loads((run / "pairs.json").read_text(encoding="utf-8"))
     fields = ("src", "src_off", "tgt", "tgt_off")
-    pairs = {k: Pairs(*(t[f"{k}.{f}"] for f in fields), heldout=st["heldout"]) for k, st in info["tasks"].items()}
+    pairs = {
+        k: Pairs(*(t[f"{k}.{f}"] for f in fields), heldout=st["heldout"])
+        for k, st in info["tasks"].items()
+    }
 
     def orders(p: Pairs) -> dict[str, PairOrder]:
         n = len(p) - p.heldout
-        return {"random": PairOrder(n, 32, 0, 10), "bucketed": PairOrder(n, 32, 0, 10, p.lengths()[:n])}
+        return {
+            "random": PairOrder(n, 32, 0, 10),
+            "bucketed": PairOrder(n, 32, 0, 10, p.lengths()[:n]),
+        }
 
     cut = {"summarize": 48}
     for name, p in pairs.items():
         for batches in (10, 100):
-            r, b = (padding_stats(p, o, batches, 256, cut.get(name, 256)) for o in orders(p).values())
-            print(f"{name}: {len(p) - p.heldout} training pairs, {batches * 32} measured: real/step "
-                  f"{r['real']:.0f}; positions/step random {r['positions']:.0f} (fill {r['fill']:.1%}), "
-                  f"bucketed {b['positions']:.0f} (fill {b['fill']:.1%}): "
-                  f"{r['positions'] / b['positions']:.2f} x fewer", flush=True)
+            r, b = (
+                padding_stats(p, o, batches, 256, cut.get(name, 256)) for o in orders(p).values()
+            )
+            print(
+                f"{name}: {len(p) - p.heldout} training pairs, {batches * 32} measured: real/step "
+                f"{r['real']:.0f}; positions/step random {r['positions']:.0f} "
+                f"(fill {r['fill']:.1%}), "
+                f"bucketed {b['positions']:.0f} (fill {b['fill']:.1%}): "
+                f"{r['positions'] / b['positions']:.2f} x fewer",
+                flush=True,
+            )
     if args.no_timing:
         return 0
 
     torch.set_num_threads(1)
     cfg = PretrainConfig.load(run / "pretrain_config.json")
-    cfg = PretrainConfig.from_dict({**cfg.to_dict(), "shape": "ttune-tiny", "d_model": None, "d_ff": None,
-                                    "num_layers": None, "num_heads": None, "init_from": None})
+    cfg = PretrainConfig.from_dict(
+        {
+            **cfg.to_dict(),
+            "shape": "ttune-tiny",
+            "d_model": None,
+            "d_ff": None,
+            "num_layers": None,
+            "num_heads": None,
+            "init_from": None,
+        }
+    )
     tok, ids, _ = prepare_data(cfg, run)
     model = init_model(cfg, tok).train()
     opt = torch.optim.AdamW(model.parameters(), lr=1e-4)
@@ -69,8 +90,11 @@ def main() -> int:
     def step(x, m, y) -> float:
         t0 = time.perf_counter()
         with autocast(cpu, "bf16"):
-            loss = model(input_ids=torch.from_numpy(x), labels=torch.from_numpy(y),
-                         attention_mask=None if m is None else torch.from_numpy(m)).loss
+            loss = model(
+                input_ids=torch.from_numpy(x),
+                labels=torch.from_numpy(y),
+                attention_mask=None if m is None else torch.from_numpy(m),
+            ).loss
         opt.zero_grad()
         loss.backward()
         opt.step()
@@ -78,7 +102,9 @@ def main() -> int:
 
     sentinels = tok.convert_tokens_to_ids([f"<extra_id_{k}>" for k in range(NUM_SENTINELS)])
     windows = Windows(cfg, ids, sentinels, tok.eos_token_id)
-    span = [step(x, None, y) for x, y in (windows.batch(k) for k in range(args.steps + 1))][1:]  # 1st warms up
+    span = [step(x, None, y) for x, y in (windows.batch(k) for k in range(args.steps + 1))][
+        1:
+    ]  # 1st warms up
     print(f"span: {np.mean(span):.2f} s/step", flush=True)
     for name, p in pairs.items():
         got: dict[str, list[float]] = {}
@@ -87,8 +113,12 @@ def main() -> int:
             for label, o in os_.items():
                 x, m, y = p.batch(o[k], 256, cut.get(name, 256), tok.pad_token_id, tok.eos_token_id)
                 got.setdefault(label, []).append(step(x, m, y))
-        print(f"{name}: random {np.mean(got['random']):.2f} s/step, bucketed {np.mean(got['bucketed']):.2f} "
-              f"s/step ({args.steps} steps each, interleaved)", flush=True)
+        print(
+            f"{name}: random {np.mean(got['random']):.2f} s/step, "
+            f"bucketed {np.mean(got['bucketed']):.2f} "
+            f"s/step ({args.steps} steps each, interleaved)",
+            flush=True,
+        )
     return 0
 
 

@@ -43,8 +43,8 @@ import time
 from pathlib import Path
 
 SHAPES = {  # benchmark name -> ttune.backbone.t5_config shape (random weights, dropout off)
-    "t5-small-random": "small",             # d_model 512, 6+6 layers, vocab 32128 (~60 M)
-    "codet5p-220m-shape": "codet5p-220m",   # d_model 768, 12+12 layers, vocab 32100 (~220 M)
+    "t5-small-random": "small",  # d_model 512, 6+6 layers, vocab 32128 (~60 M)
+    "codet5p-220m-shape": "codet5p-220m",  # d_model 768, 12+12 layers, vocab 32100 (~220 M)
 }
 QUICK_SHAPES = ("t5-small-random",)
 METHODS = ("lora", "transducer", "prefix", "prompt", "linear", "full", "none")
@@ -109,8 +109,9 @@ def _rss() -> int:
     return psutil.Process().memory_info().rss
 
 
-def worker(shape: str, method: str, steps: int, warmup: int, device: str, cache_dir: str,
-           threads: int) -> dict:
+def worker(
+    shape: str, method: str, steps: int, warmup: int, device: str, cache_dir: str, threads: int
+) -> dict:
     """Runs in its own process: build backbone + method + batch, time `steps` training steps."""
     import resource
 
@@ -240,12 +241,16 @@ def table(rows: list[dict]) -> str:
             f"{'x LoRA':>8}{'trainable':>13}{'x LoRA':>10}"
         )
         for r in rs:
+
             def ratio(k, r=r, lora=lora):
                 return f"{r[k] / lora[k]:.3f}" if lora and lora[k] else "-"
-            out.append(f"{r['method']:<12}{r['step_s']:>9.3f}{ratio('step_s'):>8}"
-                       f"{r['cpu_s']:>9.3f}{ratio('cpu_s'):>8}"
-                       f"{r['peak_mem_bytes'] / 2**20:>10.1f}{ratio('peak_mem_bytes'):>8}"
-                       f"{r['trainable']:>13,}{ratio('trainable'):>10}")
+
+            out.append(
+                f"{r['method']:<12}{r['step_s']:>9.3f}{ratio('step_s'):>8}"
+                f"{r['cpu_s']:>9.3f}{ratio('cpu_s'):>8}"
+                f"{r['peak_mem_bytes'] / 2**20:>10.1f}{ratio('peak_mem_bytes'):>8}"
+                f"{r['trainable']:>13,}{ratio('trainable'):>10}"
+            )
         for r in rows:
             if r["shape"] == shape and "error" in r:
                 out.append(f"{r['method']:<12}failed: {r['error']}")
@@ -275,8 +280,13 @@ def main() -> None:
     cache = args.cache_dir or os.path.join(os.environ.get("TMPDIR", "/tmp"), "ttune-bench-cpg")
     if args.worker:
         shape, method = args.worker
-        print(json.dumps(worker(shape, method, args.steps or 5, args.warmup, args.device, cache,
-                                args.threads)))
+        print(
+            json.dumps(
+                worker(
+                    shape, method, args.steps or 5, args.warmup, args.device, cache, args.threads
+                )
+            )
+        )
         return
     shapes = QUICK_SHAPES if args.quick else tuple(SHAPES)
     if args.shapes:
@@ -288,9 +298,23 @@ def main() -> None:
     for shape in shapes:
         steps = args.steps or (2 if "220m" in shape else 5)
         for method in args.methods.split(","):
-            cmd = [sys.executable, __file__, "--worker", shape, method, "--steps", str(steps),
-                   "--warmup", str(args.warmup), "--device", args.device, "--cache-dir", cache,
-                   "--threads", str(args.threads)]
+            cmd = [
+                sys.executable,
+                __file__,
+                "--worker",
+                shape,
+                method,
+                "--steps",
+                str(steps),
+                "--warmup",
+                str(args.warmup),
+                "--device",
+                args.device,
+                "--cache-dir",
+                cache,
+                "--threads",
+                str(args.threads),
+            ]
             t0 = time.perf_counter()
             r = subprocess.run(cmd, capture_output=True, text=True)
             if r.returncode != 0:

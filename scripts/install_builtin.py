@@ -20,8 +20,15 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 BACKBONE = "ttune-tiny"
-BACKBONE_FILES = ("config.json", "generation_config.json", "model.safetensors", "tokenizer.json",
-                  "tokenizer_config.json", "model_card.md", "pretrain_config.json")
+BACKBONE_FILES = (
+    "config.json",
+    "generation_config.json",
+    "model.safetensors",
+    "tokenizer.json",
+    "tokenizer_config.json",
+    "model_card.md",
+    "pretrain_config.json",
+)
 # name -> (task, data set, data folder in the build dir, what the records are)
 TRANSDUCERS = {
     "summarize-python": (
@@ -98,8 +105,15 @@ def train_command(cfg: dict, build: Path) -> str:
     return " ".join(parts)
 
 
-def card(name: str, method_cfg: dict, train_cfg: dict, ev: dict, build: Path,
-         size: int, diversity: list[str]) -> str:
+def card(
+    name: str,
+    method_cfg: dict,
+    train_cfg: dict,
+    ev: dict,
+    build: Path,
+    size: int,
+    diversity: list[str],
+) -> str:
     task, dataset, folder, what = TRANSDUCERS[name]
     meta = method_cfg["meta"]
     h = ev["header"]

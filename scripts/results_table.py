@@ -20,8 +20,10 @@ from pathlib import Path
 
 
 def load(root: Path) -> dict[str, dict]:
-    return {p.parent.name: json.loads(p.read_text(encoding="utf-8"))
-            for p in sorted(root.glob("*/results.json"))}
+    return {
+        p.parent.name: json.loads(p.read_text(encoding="utf-8"))
+        for p in sorted(root.glob("*/results.json"))
+    }
 
 
 def metric_of(res: dict) -> str:
@@ -55,8 +57,14 @@ def table(results: dict[str, dict], fit: bool = False) -> list[str]:
     ]
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for m in methods:
-        tp = next((r["summary"][m]["trainable_parameters"]["mean"] for r in results.values()
-                   if m in r["summary"]), None)
+        tp = next(
+            (
+                r["summary"][m]["trainable_parameters"]["mean"]
+                for r in results.values()
+                if m in r["summary"]
+            ),
+            None,
+        )
         lines.append(
             "| "
             + " | ".join(
@@ -80,15 +88,19 @@ def targets(name: str, res: dict) -> list[str]:
     if None not in (t, lora, tp, lp):
         ratio = 100 * tp / lp
         ok = lora - t <= 2 and ratio <= 5
-        out.append(f"  transducer {t:.2f} vs LoRA {lora:.2f} (gap {lora - t:+.2f} points), "
-                   f"{ratio:.1f} % of LoRA's parameters: {'met' if ok else 'missed'}")
+        out.append(
+            f"  transducer {t:.2f} vs LoRA {lora:.2f} (gap {lora - t:+.2f} points), "
+            f"{ratio:.1f} % of LoRA's parameters: {'met' if ok else 'missed'}"
+        )
     for other in ("transducer-paper", "transducer-nograph"):
         o, test = mean(other, metric), tests.get(other)
         if o is None or t is None or not test:
             continue
         ok = t > o and test["p_value"] < 0.05
-        out.append(f"  node {t:.2f} vs {other} {o:.2f}, p = {test['p_value']:.2g}: "
-                   f"{'met' if ok else 'missed'}")
+        out.append(
+            f"  node {t:.2f} vs {other} {o:.2f}, p = {test['p_value']:.2g}: "
+            f"{'met' if ok else 'missed'}"
+        )
     return out
 
 

@@ -29,8 +29,9 @@ def save_tiny_backbone(records: list[dict], folder: Path, vocab_size: int, **siz
     records' sources and targets, saved to ``folder``; returns the folder."""
     from ttune.backbone import build_tokenizer, save_backbone, tiny_backbone
 
-    tok = build_tokenizer([r["source"] for r in records] + [r["target"] for r in records],
-                          vocab_size=vocab_size)
+    tok = build_tokenizer(
+        [r["source"] for r in records] + [r["target"] for r in records], vocab_size=vocab_size
+    )
     model = tiny_backbone(tok, seed=0, **sizes)
     return save_backbone(model, tok, folder)
 

@@ -23,7 +23,7 @@ def test_tokenizer_special_ids_and_offsets(tok):
     )
     text = "def add(a, b):"
     enc = tok(text, return_offsets_mapping=True)
-    assert enc["input_ids"][-1] == 1                                   # ends with </s>
+    assert enc["input_ids"][-1] == 1  # ends with </s>
     pieces = [text[s:e] for s, e in enc["offset_mapping"][:-1]]
     assert "".join(pieces) == text  # offsets cover every character
     assert tok.decode(enc["input_ids"], skip_special_tokens=True) == text
@@ -79,8 +79,12 @@ def test_save_and_load_round_trip(tok, tmp_path):
         m(input_ids=ids, labels=lab).logits, m2.eval()(input_ids=ids, labels=lab).logits
     )
     fp = backbone_fingerprint(m2)
-    assert {k: fp[k] for k in ("model_type", "d_model", "vocab_size", "num_layers")} == \
-        {"model_type": "t5", "d_model": 64, "vocab_size": len(tok), "num_layers": 2}
+    assert {k: fp[k] for k in ("model_type", "d_model", "vocab_size", "num_layers")} == {
+        "model_type": "t5",
+        "d_model": 64,
+        "vocab_size": len(tok),
+        "num_layers": 2,
+    }
     assert fp["name_or_path"].endswith("bb")
 
 

@@ -87,8 +87,9 @@ def test_builtin_summarize_prints_one_line_per_function_offline(example, monkeyp
     assert r.exit_code == 0, r.output
     lines = r.stdout.splitlines()
     _, functions = functions_of_file(path)
-    assert [re.match(r"^(\S+) \(line (\d+)\): (.+)$", x).group(1, 2) for x in lines] == \
-        [(f.name, str(f.line)) for f in functions]
+    assert [re.match(r"^(\S+) \(line (\d+)\): (.+)$", x).group(1, 2) for x in lines] == [
+        (f.name, str(f.line)) for f in functions
+    ]
     assert all(len(x.split(": ", 1)[1].split()) >= 2 for x in lines), (
         lines
     )  # a few words each, not empty
@@ -105,5 +106,9 @@ def test_shipped_configs_with_the_old_max_nodes_key_still_load(name):
     model, tok = load_backbone(str(MODELS / "ttune-tiny"))
     adapted = load_method(MODELS / name, model, tok)
     assert adapted.config.max_graph_nodes is None and adapted.config.max_label_tokens == 16
-    assert adapted.num_trainable() == json.loads(
-        (MODELS / name / "method_config.json").read_text())["meta"]["trainable_parameters"]
+    assert (
+        adapted.num_trainable()
+        == json.loads((MODELS / name / "method_config.json").read_text())["meta"][
+            "trainable_parameters"
+        ]
+    )

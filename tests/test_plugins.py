@@ -19,9 +19,17 @@ class EP:
 
 def test_values_callables_and_broken_plugins():
     calls = []
-    eps = [EP("a", obj=42), EP("b", obj=lambda: calls.append("b") or "made"), EP("cls", obj=dict),
-           EP("bad", error=SyntaxError("invalid syntax")), EP("c", obj="last")]
-    with pytest.warns(UserWarning, match=r"^ttune.x entry point 'bad' \(pkg.bad\) failed to load: "
-                                         r"SyntaxError: invalid syntax$"):
+    eps = [
+        EP("a", obj=42),
+        EP("b", obj=lambda: calls.append("b") or "made"),
+        EP("cls", obj=dict),
+        EP("bad", error=SyntaxError("invalid syntax")),
+        EP("c", obj="last"),
+    ]
+    with pytest.warns(
+        UserWarning,
+        match=r"^ttune.x entry point 'bad' \(pkg.bad\) failed to load: "
+        r"SyntaxError: invalid syntax$",
+    ):
         assert load_entry_points(eps, "ttune.x") == [42, "made", dict, "last"]
     assert calls == ["b"]

@@ -30,8 +30,13 @@ def test_ci_runs_the_readme_test_command():
 def test_readme_main_command_runs():
     # Runs verbatim in the repository root. Where .venv already exists (CI made it), the set-up
     # part only confirms that everything is installed.
-    proc = subprocess.run(["bash", "-euo", "pipefail", "-c", _block("main")], cwd=ROOT,
-                          capture_output=True, text=True, timeout=1500)
+    proc = subprocess.run(
+        ["bash", "-euo", "pipefail", "-c", _block("main")],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=1500,
+    )
     assert proc.returncode == 0, proc.stderr[-2000:]
     out = proc.stdout
     # `ttune summarize` with the built-in models: one "name (line N): summary" line per function.
@@ -55,14 +60,28 @@ def test_readme_train_example_runs(tmp_path):
 
     for name in ("examples", "datasets"):
         (tmp_path / name).symlink_to(ROOT / name)
-    env = dict(os.environ, PATH=f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}",
-               OMP_NUM_THREADS="1", TTUNE_CACHE=str(tmp_path / "cache"))
-    proc = subprocess.run(["bash", "-euo", "pipefail", "-c", _block("example")], cwd=tmp_path,
-                          capture_output=True, text=True, timeout=1500, env=env)
+    env = dict(
+        os.environ,
+        PATH=f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}",
+        OMP_NUM_THREADS="1",
+        TTUNE_CACHE=str(tmp_path / "cache"),
+    )
+    proc = subprocess.run(
+        ["bash", "-euo", "pipefail", "-c", _block("example")],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=1500,
+        env=env,
+    )
     assert proc.returncode == 0, proc.stderr[-3000:]
     runs = tmp_path / "runs"
-    for f in ("summarize-transducer/method.safetensors",
-              "summarize-transducer/method_config.json", "results.json", "predictions.jsonl"):
+    for f in (
+        "summarize-transducer/method.safetensors",
+        "summarize-transducer/method_config.json",
+        "results.json",
+        "predictions.jsonl",
+    ):
         assert (runs / f).is_file(), f
     assert re.search(r"^cheapest \(line 45\): ", proc.stdout, re.M), proc.stdout[-2000:]
     assert "transducer" in proc.stdout
@@ -82,12 +101,24 @@ def test_readme_cpg_examples_write_into_an_ignored_folder(tmp_path):
     assert not re.search(r">\s*\S+\.svg", commands), "a redirection leaves an empty svg behind"
     assert "/out/" in (ROOT / ".gitignore").read_text(encoding="utf-8").split()
     (tmp_path / "examples").symlink_to(ROOT / "examples")
-    env = dict(os.environ, PATH=f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}",
-               OMP_NUM_THREADS="1")
-    proc = subprocess.run(["bash", "-euo", "pipefail", "-c", block], cwd=tmp_path,
-                          capture_output=True, text=True, timeout=600, env=env)
+    env = dict(
+        os.environ,
+        PATH=f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}",
+        OMP_NUM_THREADS="1",
+    )
+    proc = subprocess.run(
+        ["bash", "-euo", "pipefail", "-c", block],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        env=env,
+    )
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert sorted(p.name for p in tmp_path.iterdir()) == ["examples", "out"]
     assert sorted(p.name for p in (tmp_path / "out").iterdir()) == [
-        "counter.dot", "remove.graphml", "stack.json"]
+        "counter.dot",
+        "remove.graphml",
+        "stack.json",
+    ]
     assert (tmp_path / "out" / "counter.dot").read_text().startswith("digraph")

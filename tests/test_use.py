@@ -22,7 +22,7 @@ from ttune.builtin import NO_BUILTIN, ModelNotFoundError, resolve_model
 from ttune.cli.main import app
 from ttune.use import find_functions, with_placeholder
 
-PY = '''import os
+PY = """import os
 
 
 def top(a, b=1):
@@ -43,9 +43,9 @@ class Shape:
     class Meta:
         def tag(self):
             return "shape"
-'''
+"""
 
-JAVA = '''package demo;
+JAVA = """package demo;
 
 public class Calc {
     public Calc() { }
@@ -61,9 +61,9 @@ public class Calc {
         }
     }
 }
-'''
+"""
 
-CS = '''using System;
+CS = """using System;
 namespace Demo {
     public class Calc {
         [Pure]
@@ -75,19 +75,19 @@ namespace Demo {
         }
     }
 }
-'''
+"""
 
-TEST_PY = '''def test_double():
+TEST_PY = """def test_double():
     r = double(3)
-'''
+"""
 
-FOCAL_PY = '''def helper(x):
+FOCAL_PY = """def helper(x):
     return x
 
 
 def double(x):
     return helper(x) * 2
-'''
+"""
 
 SUMMARY_LINE = re.compile(r"^(\S+) \(line (\d+)\): .*$")
 
@@ -119,7 +119,11 @@ def test_java_functions_names_and_lines():
 
 def test_csharp_functions_names_and_lines():
     assert names_lines(CS, "csharp") == [
-        ("Calc.Add", 5), ("Calc.Twice", 6), ("Calc.Outer", 7), ("Calc.Outer.Helper", 8)]
+        ("Calc.Add", 5),
+        ("Calc.Twice", 6),
+        ("Calc.Outer", 7),
+        ("Calc.Outer.Helper", 8),
+    ]
 
 
 # ------------------------------------------------------------------------------ fixtures
@@ -141,8 +145,9 @@ def tiny(tmp_path_factory) -> dict[str, Path]:
 
     root = tmp_path_factory.mktemp("tiny")
     tok = build_tokenizer([PY, JAVA, CS, TEST_PY, FOCAL_PY] * 4, vocab_size=400)
-    bdir = save_backbone(tiny_backbone(tok, d_model=64, d_ff=128, num_layers=2, num_heads=4), tok,
-                         root / "backbone")
+    bdir = save_backbone(
+        tiny_backbone(tok, d_model=64, d_ff=128, num_layers=2, num_heads=4), tok, root / "backbone"
+    )
     backbone, tok = load_backbone(str(bdir))
     adapted = apply_method(backbone, make_config("transducer"), tok)
     g = torch.Generator().manual_seed(0)
@@ -220,7 +225,11 @@ def test_summarize_without_network(tiny, tmp_path, monkeypatch):
     r = run("summarize", f, "--transducer", tiny["transducer"], "--num-beams", "1")
     assert r.exit_code == 0, r.output
     assert [SUMMARY_LINE.match(x).group(1) for x in r.stdout.splitlines()] == [
-        "Calc.Add", "Calc.Twice", "Calc.Outer", "Calc.Outer.Helper"]
+        "Calc.Add",
+        "Calc.Twice",
+        "Calc.Outer",
+        "Calc.Outer.Helper",
+    ]
 
 
 def test_bad_input_one_line_errors(tiny, tmp_path):
@@ -269,8 +278,9 @@ def test_builtin_models_folder_is_used(tiny, tmp_path, monkeypatch):
     ):
         resolve_model("summarize", "java")
     # --model ttune-tiny names the built-in backbone, also under a transducer of one's own.
-    assert resolve_model("summarize", "python", "ttune-tiny", tiny["transducer"]).backbone == \
-        str(models / "ttune-tiny")
+    assert resolve_model("summarize", "python", "ttune-tiny", tiny["transducer"]).backbone == str(
+        models / "ttune-tiny"
+    )
     r = run("summarize", write(tmp_path, "a.py", PY), "--function", "area", "--num-beams", "1")
     assert r.exit_code == 0, r.output
     assert r.stdout.startswith("Shape.area (line 12): ") and len(r.stdout.splitlines()) == 1
@@ -301,10 +311,12 @@ def test_moved_backbone_needs_model(tiny, tmp_path):
 
 
 def test_summarize_help_does_not_import_torch():
-    code = ("import sys\nfrom typer.testing import CliRunner\nfrom ttune.cli.main import app\n"
-            "r = CliRunner().invoke(app, ['summarize', '--help'])\n"
-            "assert r.exit_code == 0 and '--transducer' in r.output, r.output\n"
-            "print(sorted(m for m in ('torch', 'transformers') if m in sys.modules))\n")
+    code = (
+        "import sys\nfrom typer.testing import CliRunner\nfrom ttune.cli.main import app\n"
+        "r = CliRunner().invoke(app, ['summarize', '--help'])\n"
+        "assert r.exit_code == 0 and '--transducer' in r.output, r.output\n"
+        "print(sorted(m for m in ('torch', 'transformers') if m in sys.modules))\n"
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == "[]"
@@ -328,8 +340,17 @@ def capture_records(monkeypatch) -> list:
 def test_assert_input_has_placeholder_and_focal(tiny, tmp_path, monkeypatch):
     seen = capture_records(monkeypatch)
     test, focal = write(tmp_path, "test_m.py", TEST_PY), write(tmp_path, "m.py", FOCAL_PY)
-    r = run("assert", test, "--function", "test_double", "--focal", focal, "--transducer",
-            tiny["transducer"], "--json")
+    r = run(
+        "assert",
+        test,
+        "--function",
+        "test_double",
+        "--focal",
+        focal,
+        "--transducer",
+        tiny["transducer"],
+        "--json",
+    )
     assert r.exit_code == 0, r.output
     assert json.loads(r.stdout) == {
         "name": "test_double",
@@ -379,8 +400,10 @@ def test_translate_outermost_functions(tiny, tmp_path, monkeypatch):
     f = write(tmp_path, "Calc.java", JAVA)
     r = run("translate", f, "--to", "csharp", "--transducer", tiny["transducer"])
     assert r.exit_code == 0, r.output
-    assert r.stdout == ("// Calc.Calc (line 4)\nout0\n\n// Calc.add (line 7)\nout1\n\n"
-                        "// Calc.Inner.run (line 12)\nout2\n")
+    assert r.stdout == (
+        "// Calc.Calc (line 4)\nout0\n\n// Calc.add (line 7)\nout1\n\n"
+        "// Calc.Inner.run (line 12)\nout2\n"
+    )
     [(task, records)] = seen
     assert task == "translate"
     assert {(x["source_lang"], x["target_lang"]) for x in records} == {("java", "csharp")}
@@ -400,8 +423,11 @@ def test_translate_outermost_functions(tiny, tmp_path, monkeypatch):
         "Shape.unit",
         "Shape.Meta.tag",
     ]
-    assert_one_line_error(run("translate", f, "--to", "go", "--transducer", tiny["transducer"]),
-                          "cannot translate to 'go'")
-    assert_one_line_error(run("translate", f, "--to", "java", "--transducer", tiny["transducer"]),
-                          "already java")
+    assert_one_line_error(
+        run("translate", f, "--to", "go", "--transducer", tiny["transducer"]),
+        "cannot translate to 'go'",
+    )
+    assert_one_line_error(
+        run("translate", f, "--to", "java", "--transducer", tiny["transducer"]), "already java"
+    )
     assert_one_line_error(run("translate", f, "--to", "csharp"), re.escape(NO_BUILTIN))

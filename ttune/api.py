@@ -28,6 +28,22 @@ def cpg_of_file(path, lang=None, *, function=None, config=None):
     return method_subgraph(cpg, function) if function else cpg
 
 
+def cpg_of_source(source, lang, *, function=None, start_byte=None, config=None):
+    """The CPG of source text (str or UTF-8 bytes) in ``lang`` (``function``: only that method's
+    subgraph; ``start_byte``: only the method of that name starting there). Raises CPGError."""
+    from ttune.cpg import extract, method_subgraph
+
+    cpg = extract(source, lang, config)
+    return method_subgraph(cpg, function, start_byte=start_byte) if function else cpg
+
+
+def cpg_to_json(cpg, edge_types=None) -> dict:
+    """The CPG as a JSON-ready dict (schema in docs/cpg-schema.md)."""
+    from ttune.cpg.export import to_json
+
+    return to_json(cpg, edge_types)
+
+
 def render_cpg(cpg, fmt="summary", edge_types=None):
     """Text of ``cpg`` as summary, json, dot or graphml, keeping only ``edge_types`` (a set or a
     comma-separated string) when given; see ttune.cpg.batch.render."""
@@ -38,17 +54,33 @@ def render_cpg(cpg, fmt="summary", edge_types=None):
     return render(cpg, fmt, edge_types)
 
 
-def cpg_directory(root, *, fmt="summary", out_dir=None, edge_types=None, lang=None, config=None,
-                  workers=None, progress=True):
+def cpg_directory(
+    root,
+    *,
+    fmt="summary",
+    out_dir=None,
+    edge_types=None,
+    lang=None,
+    config=None,
+    workers=None,
+    progress=True,
+):
     """Extract every supported file under ``root`` across processes; returns a DirectoryReport
     (ttune.cpg.batch.process_directory)."""
     from ttune.cpg.batch import parse_edge_types, process_directory  # lazy: start-up time
 
     if isinstance(edge_types, str):
         edge_types = parse_edge_types(edge_types)
-    return process_directory(Path(root), fmt=fmt, out_dir=Path(out_dir) if out_dir else None,
-                             edge_types=edge_types, config=config, lang=lang, workers=workers,
-                             progress=progress)
+    return process_directory(
+        Path(root),
+        fmt=fmt,
+        out_dir=Path(out_dir) if out_dir else None,
+        edge_types=edge_types,
+        config=config,
+        lang=lang,
+        workers=workers,
+        progress=progress,
+    )
 
 
 # ---------------------------------------------------------------- backbones
@@ -100,8 +132,9 @@ def checkpoint_info(dir: str | Path) -> dict:
 # ---------------------------------------------------------------- data sets, tasks and evaluation
 
 
-def convert_dataset(fmt: str, input: str | Path, output: str | Path, split: str | None = None,
-                    reverse: bool = False) -> dict:
+def convert_dataset(
+    fmt: str, input: str | Path, output: str | Path, split: str | None = None, reverse: bool = False
+) -> dict:
     """Convert a research data set (format ``fmt``: codexglue-trans, tl-codesum, code-docstring,
     atlas, avatar) into schema JSONL at ``output`` (ttune.data.convert.convert_to_file)."""
     from ttune.data.convert import convert_to_file  # lazy: start-up time
@@ -109,8 +142,14 @@ def convert_dataset(fmt: str, input: str | Path, output: str | Path, split: str 
     return convert_to_file(fmt, input, output, split=split, reverse=reverse)
 
 
-def build_dataset(task: str, source: str | Path, output: str | Path, lang: str = "python",
-                  limit: int | None = 200, per_file: int = 2) -> dict:
+def build_dataset(
+    task: str,
+    source: str | Path,
+    output: str | Path,
+    lang: str = "python",
+    limit: int | None = 200,
+    per_file: int = 2,
+) -> dict:
     """Build task records from real code under ``source`` (folder or .zip): ``summarize`` and
     ``assert`` (ttune.data.build.build_to_file) or ``types`` (annotated Python functions,
     ttune.data.types.build_types)."""
@@ -122,8 +161,14 @@ def build_dataset(task: str, source: str | Path, output: str | Path, lang: str =
     return build_to_file(task, source, output, lang=lang, limit=limit, per_file=per_file)
 
 
-def clean_dataset(train: str | Path, tests: list[str | Path], output_dir: str | Path,
-                  preset: str | None = None, graph_size=None, **options: Any) -> dict:
+def clean_dataset(
+    train: str | Path,
+    tests: list[str | Path],
+    output_dir: str | Path,
+    preset: str | None = None,
+    graph_size=None,
+    **options: Any,
+) -> dict:
     """Deduplicate ``train``, deduplicate and decontaminate each test file against it, apply the
     optional length / CPG-size filters (``preset="paper"``: 400 tokens, 50 nodes); writes the
     cleaned files and hygiene_report.json into ``output_dir`` and returns the report
@@ -132,12 +177,20 @@ def clean_dataset(train: str | Path, tests: list[str | Path], output_dir: str | 
     from ttune.tasks import get_task  # lazy: start-up time
 
     task = get_task(options.get("task") or HygieneConfig.task)
-    return clean_dataset(train, tests, output_dir, preset=preset, graph_size=graph_size,
-                         graph_code=task.graph_code, **options)
+    return clean_dataset(
+        train,
+        tests,
+        output_dir,
+        preset=preset,
+        graph_size=graph_size,
+        graph_code=task.graph_code,
+        **options,
+    )
 
 
-def evaluate(checkpoint: str | Path, task: str, test: str | Path, output: str | Path,
-             **kw: Any) -> dict:
+def evaluate(
+    checkpoint: str | Path, task: str, test: str | Path, output: str | Path, **kw: Any
+) -> dict:
     """Generate for the test file's records with the trained method in ``checkpoint``, score them
     with the task's metrics and write the results JSON and its predictions file; see
     ttune.train.evaluate.evaluate for the options."""
@@ -146,8 +199,9 @@ def evaluate(checkpoint: str | Path, task: str, test: str | Path, output: str | 
     return _evaluate(checkpoint, task, test, output, **kw)
 
 
-def compare_results(predictions_a: str | Path, predictions_b: str | Path, metric: str,
-                    lang: str | None = None) -> dict:
+def compare_results(
+    predictions_a: str | Path, predictions_b: str | Path, metric: str, lang: str | None = None
+) -> dict:
     """Paired Wilcoxon signed-rank test of two prediction files of :func:`evaluate` on the same
     records (ttune.train.evaluate.compare_results)."""
     from ttune.train.evaluate import compare_results as _compare  # lazy: loads torch

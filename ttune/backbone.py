@@ -57,8 +57,9 @@ def freeze(model: torch.nn.Module) -> torch.nn.Module:
     return model
 
 
-def load_backbone(path_or_id: str, device: str | torch.device = "cpu"
-                  ) -> tuple[PreTrainedModel, PreTrainedTokenizerBase]:
+def load_backbone(
+    path_or_id: str, device: str | torch.device = "cpu"
+) -> tuple[PreTrainedModel, PreTrainedTokenizerBase]:
     """Load a frozen T5-family encoder-decoder and its fast tokenizer from a local folder or hub id.
 
     A string that looks like a path (absolute, ``./``, ``~``, or an existing folder) is read
@@ -78,8 +79,9 @@ def load_backbone(path_or_id: str, device: str | torch.device = "cpu"
     try:
         # float32 whatever the storage dtype: a backbone shipped in float16 to save space would
         # otherwise load as float16, which CPUs run slowly and inaccurately.
-        model = AutoModelForSeq2SeqLM.from_pretrained(src, local_files_only=p.exists(),
-                                                      dtype=torch.float32)
+        model = AutoModelForSeq2SeqLM.from_pretrained(
+            src, local_files_only=p.exists(), dtype=torch.float32
+        )
         tokenizer = AutoTokenizer.from_pretrained(src, use_fast=True, local_files_only=p.exists())
     except (OSError, ValueError, KeyError) as e:
         first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
@@ -93,8 +95,9 @@ def load_backbone(path_or_id: str, device: str | torch.device = "cpu"
     return freeze(model).to(device), tokenizer
 
 
-def build_tokenizer(texts: Iterable[str], vocab_size: int = 2000, extra_ids: int = NUM_EXTRA_IDS
-                    ) -> PreTrainedTokenizerFast:
+def build_tokenizer(
+    texts: Iterable[str], vocab_size: int = 2000, extra_ids: int = NUM_EXTRA_IDS
+) -> PreTrainedTokenizerFast:
     """Train a byte-level BPE on ``texts`` (special ids: <pad>=0, </s>=1, <unk>=2, then
     <extra_id_*>).
 
@@ -113,13 +116,21 @@ def build_tokenizer(texts: Iterable[str], vocab_size: int = 2000, extra_ids: int
         initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
     )
     tok.train_from_iterator(list(texts), trainer=trainer)
-    tok.post_processor = processors.Sequence([
-        processors.ByteLevel(trim_offsets=False),
-        processors.TemplateProcessing(single="$A </s>", pair="$A </s> $B </s>",
-                                      special_tokens=[("</s>", EOS_ID)]),
-    ])
-    return PreTrainedTokenizerFast(tokenizer_object=tok, pad_token="<pad>", eos_token="</s>",
-                                   unk_token="<unk>", extra_special_tokens=extras)
+    tok.post_processor = processors.Sequence(
+        [
+            processors.ByteLevel(trim_offsets=False),
+            processors.TemplateProcessing(
+                single="$A </s>", pair="$A </s> $B </s>", special_tokens=[("</s>", EOS_ID)]
+            ),
+        ]
+    )
+    return PreTrainedTokenizerFast(
+        tokenizer_object=tok,
+        pad_token="<pad>",
+        eos_token="</s>",
+        unk_token="<unk>",
+        extra_special_tokens=extras,
+    )
 
 
 def t5_config(shape: str, vocab_size: int | None = None) -> T5Config:
@@ -145,8 +156,14 @@ def t5_config(shape: str, vocab_size: int | None = None) -> T5Config:
     )
 
 
-def tiny_backbone(tokenizer: PreTrainedTokenizerBase, d_model: int = 64, d_ff: int = 128,
-                  num_layers: int = 2, num_heads: int = 4, seed: int = 0) -> PreTrainedModel:
+def tiny_backbone(
+    tokenizer: PreTrainedTokenizerBase,
+    d_model: int = 64,
+    d_ff: int = 128,
+    num_layers: int = 2,
+    num_heads: int = 4,
+    seed: int = 0,
+) -> PreTrainedModel:
     """A random, frozen ``T5ForConditionalGeneration`` sized to ``tokenizer`` (dropout 0, eval
     mode).
 
@@ -226,8 +243,13 @@ def stdlib_code_texts(max_files: int = 400, seed: int = 0) -> list[str]:
     return texts
 
 
-def init_backbone(out_dir: str | Path, shape: str = "tiny", tokenizer: str = "stdlib",
-                  vocab_size: int = 8000, seed: int = 0) -> Path:
+def init_backbone(
+    out_dir: str | Path,
+    shape: str = "tiny",
+    tokenizer: str = "stdlib",
+    vocab_size: int = 8000,
+    seed: int = 0,
+) -> Path:
     """Create a randomly initialised T5 of a named shape (see ``t5_config``) with a tokenizer and
     save it to ``out_dir``: a backbone for trying the pipeline, tests and benchmarks, with no
     download. ``tokenizer`` is "stdlib" (a byte-level BPE of ``vocab_size`` tokens trained on the

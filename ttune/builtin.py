@@ -24,8 +24,10 @@ class ModelNotFoundError(ValueError):
 BUILTIN_BACKBONE = "ttune-tiny"
 """Name of the built-in backbone (a folder of that name inside the models folder)."""
 
-NO_BUILTIN = ("no built-in model is installed yet; pass --transducer DIR "
-              "(and --model PATH if its backbone moved)")
+NO_BUILTIN = (
+    "no built-in model is installed yet; pass --transducer DIR "
+    "(and --model PATH if its backbone moved)"
+)
 
 
 @dataclass(frozen=True)

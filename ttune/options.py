@@ -38,13 +38,18 @@ def resolve_device(name: str) -> str:
         return "cuda" if torch.cuda.is_available() else "mps" if has_mps else "cpu"
     if name.startswith("cuda"):
         if not torch.cuda.is_available():
-            why = ("this torch was built without CUDA" if torch.version.cuda is None
-                   else "no CUDA GPU is visible")
+            why = (
+                "this torch was built without CUDA"
+                if torch.version.cuda is None
+                else "no CUDA GPU is visible"
+            )
             raise OptionError(f"device: {name} is not available ({why}); use --device cpu")
         index = int(name.split(":")[1]) if ":" in name else 0
         if index >= torch.cuda.device_count():
-            raise OptionError(f"device: {name} is not available (this machine has "
-                              f"{torch.cuda.device_count()} CUDA device(s))")
+            raise OptionError(
+                f"device: {name} is not available (this machine has "
+                f"{torch.cuda.device_count()} CUDA device(s))"
+            )
     if name == "mps" and not has_mps:
         raise OptionError("device: mps is not available on this machine; use --device cpu")
     return name

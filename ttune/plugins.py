@@ -9,7 +9,8 @@ in a warning and skipped, so a broken package never breaks ttune.
 from __future__ import annotations
 
 import warnings
-from typing import Any, Iterable
+from collections.abc import Iterable
+from typing import Any
 
 
 def load_entry_points(eps: Iterable[Any], group: str) -> list[Any]:
@@ -23,8 +24,11 @@ def load_entry_points(eps: Iterable[Any], group: str) -> list[Any]:
             if callable(obj) and not isinstance(obj, type):
                 obj = obj()
         except Exception as e:  # whatever a broken plugin raises: name it and go on
-            warnings.warn(f"{group} entry point {ep.name!r} ({ep.value}) failed to load: "
-                          f"{type(e).__name__}: {e}", stacklevel=3)
+            warnings.warn(
+                f"{group} entry point {ep.name!r} ({ep.value}) failed to load: "
+                f"{type(e).__name__}: {e}",
+                stacklevel=3,
+            )
             continue
         out.append(obj)
     return out

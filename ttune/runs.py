@@ -132,9 +132,16 @@ def rng_state() -> tuple[dict[str, Any], dict[str, Any]]:
         for i, s in enumerate(torch.cuda.get_rng_state_all()):
             tensors[f"rng.cuda.{i}"] = s.clone()
     np_state = np.random.get_state()
-    js = {"python": json_safe(random.getstate()),
-          "numpy": [np_state[0], np_state[1].tolist(), int(np_state[2]), int(np_state[3]),
-                    float(np_state[4])]}
+    js = {
+        "python": json_safe(random.getstate()),
+        "numpy": [
+            np_state[0],
+            np_state[1].tolist(),
+            int(np_state[2]),
+            int(np_state[3]),
+            float(np_state[4]),
+        ],
+    }
     return tensors, js
 
 
@@ -144,8 +151,13 @@ def set_rng_state(tensors: dict[str, Any], js: dict[str, Any]) -> None:
 
     torch.set_rng_state(tensors["rng.torch"])
     if torch.cuda.is_available():
-        cuda = [tensors[k] for k in sorted((k for k in tensors if k.startswith("rng.cuda.")),
-                                           key=lambda k: int(k.rsplit(".", 1)[1]))]
+        cuda = [
+            tensors[k]
+            for k in sorted(
+                (k for k in tensors if k.startswith("rng.cuda.")),
+                key=lambda k: int(k.rsplit(".", 1)[1]),
+            )
+        ]
         if len(cuda) == torch.cuda.device_count():
             torch.cuda.set_rng_state_all(cuda)
     py = js["python"]
@@ -171,13 +183,22 @@ def optimizer_to_tensors(optimizer) -> tuple[dict[str, Any], dict[str, Any]]:
                 tensors[f"opt.{pid}.{k}"] = v.detach().to("cpu").contiguous().clone()
             else:
                 scalars.setdefault(str(pid), {})[k] = v
-    js = {"param_groups": json_safe(opt["param_groups"]), "scalars": scalars,
-          "num_states": len(opt["state"])}
+    js = {
+        "param_groups": json_safe(opt["param_groups"]),
+        "scalars": scalars,
+        "num_states": len(opt["state"]),
+    }
     return tensors, js
 
 
-def optimizer_from_tensors(optimizer, tensors: dict[str, Any], js: dict[str, Any], path: Path,
-                           device=None, error: type[ValueError] = ResumeError) -> None:
+def optimizer_from_tensors(
+    optimizer,
+    tensors: dict[str, Any],
+    js: dict[str, Any],
+    path: Path,
+    device=None,
+    error: type[ValueError] = ResumeError,
+) -> None:
     """Load what :func:`optimizer_to_tensors` split (``tensors`` may hold other keys) into
     ``optimizer``; ``device``: move the moments there (step counters stay on the CPU, as torch
     keeps them). Raises ``error`` (one line naming ``path``) for a state that does not fit."""

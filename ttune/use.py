@@ -70,14 +70,17 @@ class Function:
 
 
 # ------------------------------------------------------------------------------ reading files
-def read_source(path: str | os.PathLike[str], lang: str | None = None,
-                max_bytes: int = MAX_BYTES) -> tuple[bytes, str]:
+def read_source(
+    path: str | os.PathLike[str], lang: str | None = None, max_bytes: int = MAX_BYTES
+) -> tuple[bytes, str]:
     """(bytes, language) of a source file; UseError/CPGError (one line) for a missing, binary,
     non-UTF-8, unsupported or oversize (``max_bytes``) file."""
     p = Path(path)
     if p.is_dir():
-        raise UseError(f"{os.fspath(path)} is a folder; the library call takes one file "
-                       "(the commands take folders)")
+        raise UseError(
+            f"{os.fspath(path)} is a folder; the library call takes one file "
+            "(the commands take folders)"
+        )
     if lang is None:
         found = language_of_path(p)
         if found is None:
@@ -96,8 +99,10 @@ def read_source(path: str | os.PathLike[str], lang: str | None = None,
     try:
         size = p.stat().st_size
         if size > max_bytes:
-            raise UseError(f"{os.fspath(path)} is {size} bytes, over the limit of {max_bytes}; "
-                           "raise it with --max-bytes")
+            raise UseError(
+                f"{os.fspath(path)} is {size} bytes, over the limit of {max_bytes}; "
+                "raise it with --max-bytes"
+            )
         data = p.read_bytes()
     except OSError as e:
         raise UseError(f"cannot read {os.fspath(path)}: {e.strerror or e}") from None
@@ -133,8 +138,9 @@ def _functions_and_errors(
     """(functions, lines of the syntax errors) of ``source``."""
     data = source.encode("utf-8") if isinstance(source, str) else bytes(source)
     cpg = extract(data, lang, CPGConfig(max_bytes=max_bytes))
-    error_lines = (sorted({n.line for n in cpg.nodes if n.kind == "ERROR"})
-                   if cpg.syntax_errors else [])
+    error_lines = (
+        sorted({n.line for n in cpg.nodes if n.kind == "ERROR"}) if cpg.syntax_errors else []
+    )
     parent: dict[int, int] = {}
     name_line: dict[int, int] = {}
     for e in cpg.edges:
@@ -180,8 +186,10 @@ class SourceWarning(UserWarning):
 
 def _syntax_note(error_lines: Sequence[int]) -> str:
     n = len(error_lines)
-    return (f"{n} syntax error{'s' if n > 1 else ''} (line{'s' if n > 1 else ''} "
-            f"{', '.join(map(str, error_lines[:5]))}{', ...' if n > 5 else ''})")
+    return (
+        f"{n} syntax error{'s' if n > 1 else ''} (line{'s' if n > 1 else ''} "
+        f"{', '.join(map(str, error_lines[:5]))}{', ...' if n > 5 else ''})"
+    )
 
 
 def functions_of_file(
@@ -196,8 +204,13 @@ def functions_of_file(
         why = f" it could parse: {_syntax_note(error_lines)}" if error_lines else ""
         raise UseError(f"{os.fspath(path)} holds no function or method{why}")
     if error_lines:
-        warnings.warn(SourceWarning(f"{os.fspath(path)}: {_syntax_note(error_lines)}; functions "
-                                    "near them may be missing or cut"), stacklevel=2)
+        warnings.warn(
+            SourceWarning(
+                f"{os.fspath(path)}: {_syntax_note(error_lines)}; functions "
+                "near them may be missing or cut"
+            ),
+            stacklevel=2,
+        )
     return lang, functions
 
 
@@ -219,12 +232,14 @@ def select_functions(functions: Sequence[Function], name: str) -> list[Function]
     if line is not None:
         found = [f for f in found if f.line == line]
     if not found:
-        raise UseError(f"no function named {name!r}{f' on line {line}' if line else ''}; "
-                       f"available: {_names(functions)}")
+        raise UseError(
+            f"no function named {name!r}{f' on line {line}' if line else ''}; "
+            f"available: {_names(functions)}"
+        )
     return found
 
 
-def _threads_for(backbone: str) -> int | None:
+def threads_for(backbone: str) -> int | None:
     """Intra-op threads for a backbone: 1 for a small local one (under 100 MB of weights), else
     torch's default. Why: a tiny model's matrices gain nothing from more threads, and OpenMP's
     spin-waiting threads slow generation down on a busy machine (figures: docs/results/README.md,
@@ -236,9 +251,17 @@ def _threads_for(backbone: str) -> int | None:
     return 1 if 0 < size < 100_000_000 else None
 
 
-def _predict(resolved: ResolvedModel, records: list[dict], task: str, *, num_beams: int,
-             batch_size: int, max_new_tokens: int | None, device: str,
-             loaded: dict | None = None) -> list[str]:
+def _predict(
+    resolved: ResolvedModel,
+    records: list[dict],
+    task: str,
+    *,
+    num_beams: int,
+    batch_size: int,
+    max_new_tokens: int | None,
+    device: str,
+    loaded: dict | None = None,
+) -> list[str]:
     """Texts generated for ``records`` with ``resolved``; ``loaded`` keeps the model loaded
     between calls of one command (a folder of files, a file read a batch at a time)."""
     import torch  # lazy: a prediction loads torch; --help and bad input fail fast without it
@@ -253,12 +276,18 @@ def _predict(resolved: ResolvedModel, records: list[dict], task: str, *, num_bea
                 # The built-in transducers were trained on the backbone at another path; same
                 # weights.
                 warnings.filterwarnings("ignore", message="method was trained on")
-            loaded[key] = Predictor(resolved.transducer, model=resolved.backbone, task=task,
-                                    batch_size=batch_size, num_beams=num_beams,
-                                    max_new_tokens=max_new_tokens, device=device)
+            loaded[key] = Predictor(
+                resolved.transducer,
+                model=resolved.backbone,
+                task=task,
+                batch_size=batch_size,
+                num_beams=num_beams,
+                max_new_tokens=max_new_tokens,
+                device=device,
+            )
     predictor = loaded[key]
     before = torch.get_num_threads()
-    threads = _threads_for(resolved.backbone) if resolve_device(device) == "cpu" else None
+    threads = threads_for(resolved.backbone) if resolve_device(device) == "cpu" else None
     if threads:
         torch.set_num_threads(threads)
     try:
@@ -286,14 +315,25 @@ class Job:
     resolved: ResolvedModel
 
 
-def _run(task: str, path: str | os.PathLike[str], plan: Any, *, num_beams: int = 1,
-         batch_size: int = 8, max_new_tokens: int | None = None, device: str = "auto",
-         max_bytes: int = MAX_BYTES, on_skip: Any = None, progress: bool = False) -> Any:
+def _run(
+    task: str,
+    path: str | os.PathLike[str],
+    plan: Any,
+    *,
+    num_beams: int = 1,
+    batch_size: int = 8,
+    max_new_tokens: int | None = None,
+    device: str = "auto",
+    max_bytes: int = MAX_BYTES,
+    on_skip: Any = None,
+    progress: bool = False,
+) -> Any:
     """Generate for the functions that ``plan(file, lang, functions, data)`` picks (a list of Jobs)
     in every file of ``path``; yields (Job, text) a batch at a time, in file order. A folder's
     unreadable files go to ``on_skip(path, reason)`` and are skipped; one named file fails."""
-    GenerationOptions(num_beams=num_beams, max_new_tokens=max_new_tokens, batch_size=batch_size,
-                      device=device)  # bad settings fail before any file is read
+    GenerationOptions(
+        num_beams=num_beams, max_new_tokens=max_new_tokens, batch_size=batch_size, device=device
+    )  # bad settings fail before any file is read
     folder = Path(path).is_dir()
     files = source_files(path)
     if not files:
@@ -318,10 +358,17 @@ def _run(task: str, path: str | os.PathLike[str], plan: Any, *, num_beams: int =
                 bar.total += len(jobs)
                 bar.refresh()
             for i in range(0, len(jobs), batch_size):
-                chunk = jobs[i:i + batch_size]
-                texts = _predict(chunk[0].resolved, [j.record for j in chunk], task,
-                                 num_beams=num_beams, batch_size=batch_size,
-                                 max_new_tokens=max_new_tokens, device=device, loaded=loaded)
+                chunk = jobs[i : i + batch_size]
+                texts = _predict(
+                    chunk[0].resolved,
+                    [j.record for j in chunk],
+                    task,
+                    num_beams=num_beams,
+                    batch_size=batch_size,
+                    max_new_tokens=max_new_tokens,
+                    device=device,
+                    loaded=loaded,
+                )
                 if bar is not None:
                     bar.update(len(chunk))
                 yield from zip(chunk, texts)
@@ -344,31 +391,58 @@ def is_text(summary: str) -> bool:
     return sum(c.isalnum() for c in chars) >= len(chars) / 2
 
 
-def iter_summaries(path: str | os.PathLike[str], function: str | None = None,
-                   model: str | None = None, transducer: str | os.PathLike | None = None,
-                   **kw: Any) -> Any:
+def iter_summaries(
+    path: str | os.PathLike[str],
+    function: str | None = None,
+    model: str | None = None,
+    transducer: str | os.PathLike | None = None,
+    **kw: Any,
+) -> Any:
     """Summaries of the functions of a file or of every source file under a folder, yielded as
     they are generated: ``{"file", "name", "line", "summary"}`` (a summary that is not text is
     :data:`NO_SUMMARY`). ``kw``: :func:`_run`'s."""
+
     def plan(file: Path, lang: str, functions: list[Function]) -> list[Job]:
         if function is not None:
             functions = select_functions(functions, function)
         resolved = resolve_model("summarize", lang, model, transducer)
-        return [Job(file, f, {"id": f"{f.name}:{f.line}", "source": f.source, "source_lang": lang,
-                              "target_lang": "en"}, resolved) for f in functions]
+        return [
+            Job(
+                file,
+                f,
+                {
+                    "id": f"{f.name}:{f.line}",
+                    "source": f.source,
+                    "source_lang": lang,
+                    "target_lang": "en",
+                },
+                resolved,
+            )
+            for f in functions
+        ]
 
     for job, text in _run("summarize", path, plan, **kw):
-        yield {"file": str(job.file), "name": job.function.name, "line": job.function.line,
-               "summary": text if is_text(text) else NO_SUMMARY}
+        yield {
+            "file": str(job.file),
+            "name": job.function.name,
+            "line": job.function.line,
+            "summary": text if is_text(text) else NO_SUMMARY,
+        }
 
 
-def summarize_file(path: str | os.PathLike[str], function: str | None = None,
-                   model: str | None = None, transducer: str | os.PathLike | None = None,
-                   **kw: Any) -> list[dict[str, Any]]:
+def summarize_file(
+    path: str | os.PathLike[str],
+    function: str | None = None,
+    model: str | None = None,
+    transducer: str | os.PathLike | None = None,
+    **kw: Any,
+) -> list[dict[str, Any]]:
     """One summary per function of the file ``path`` (only those matching ``function`` when
     given): ``[{"name", "line", "summary"}]`` in file order."""
-    return [{k: v for k, v in r.items() if k != "file"}
-            for r in iter_summaries(path, function, model, transducer, **kw)]
+    return [
+        {k: v for k, v in r.items() if k != "file"}
+        for r in iter_summaries(path, function, model, transducer, **kw)
+    ]
 
 
 # ------------------------------------------------------------------------------ assert
@@ -380,7 +454,7 @@ def _called_names(data: bytes, lang: str, fn: Function) -> list[str]:
     for n in cpg.nodes:
         if n.kind != "CALL" or not (fn.start_byte <= n.start_byte < fn.end_byte):
             continue
-        head = data[n.start_byte:n.end_byte].split(b"(", 1)[0].decode("utf-8", "replace")
+        head = data[n.start_byte : n.end_byte].split(b"(", 1)[0].decode("utf-8", "replace")
         head = re.sub(r"<[^<>]*>", "", head)  # generic arguments: this.<String>baz
         m = re.search(r"([A-Za-z_]\w*)\s*$", head)
         if m:
@@ -407,7 +481,7 @@ def with_placeholder(test: Function, lang: str) -> str:
             # One-line def (def test(): x = f()): move the body onto its own line first.
             lines = src.splitlines()
             row = lines[body.lineno - 1].encode("utf-8")
-            head, rest = row[:body.col_offset].decode().rstrip(), row[body.col_offset:].decode()
+            head, rest = row[: body.col_offset].decode().rstrip(), row[body.col_offset :].decode()
             src = (
                 "\n".join(lines[: body.lineno - 1] + [head, indent + rest] + lines[body.lineno :])
                 + "\n"
@@ -419,13 +493,21 @@ def with_placeholder(test: Function, lang: str) -> str:
     return src[:close].rstrip() + f" {PLACEHOLDER} ; }}\n"
 
 
-def _assert_record(test: Function, lang: str, data: bytes, candidates: Sequence[Function]
-                   ) -> tuple[dict, Function | None]:
-    """The model input of one test (placeholder, then its focal method) and the focal method."""
+def assert_record(
+    data: bytes,
+    lang: str,
+    functions: Sequence[Function],
+    test: Function,
+    focal_candidates: Sequence[Function] | None = None,
+) -> tuple[dict, Function | None]:
+    """(task record, focal function or None) for test ``test`` of the source ``data`` whose
+    functions are ``functions``. The focal method is the last function the test calls among
+    ``focal_candidates`` (default: the other functions of ``data``); its text follows the test's."""
+    if focal_candidates is None:
+        focal_candidates = [f for f in functions if f.start_byte != test.start_byte]
     by_name: dict[str, Function] = {}
-    for f in candidates:
-        if f.start_byte != test.start_byte:
-            by_name.setdefault(f.simple_name, f)
+    for f in focal_candidates:
+        by_name.setdefault(f.simple_name, f)
     focal_fn = None
     for called in reversed(_called_names(data, lang, test)):
         if not called.startswith("assert") and called in by_name and called != test.simple_name:
@@ -435,9 +517,14 @@ def _assert_record(test: Function, lang: str, data: bytes, candidates: Sequence[
     return {"id": test.name, "source": source, "source_lang": lang, "target_lang": lang}, focal_fn
 
 
-def iter_asserts(test_path: str | os.PathLike[str], function: str | None = None,
-                 focal: str | os.PathLike | None = None, model: str | None = None,
-                 transducer: str | os.PathLike | None = None, **kw: Any) -> Any:
+def iter_asserts(
+    test_path: str | os.PathLike[str],
+    function: str | None = None,
+    focal: str | os.PathLike | None = None,
+    model: str | None = None,
+    transducer: str | os.PathLike | None = None,
+    **kw: Any,
+) -> Any:
     """Assertions for the test functions of a file or of every source file under a folder, yielded
     as they are generated: ``{"file", "name", "line", "focal", "assertion"}``. The tests are those
     ``function`` names, else every function whose name starts with ``test``. The assertion goes
@@ -448,7 +535,8 @@ def iter_asserts(test_path: str | os.PathLike[str], function: str | None = None,
     focal_functions = None
     if focal is not None:
         focal_lang, focal_functions = functions_of_file(
-            focal, max_bytes=kw.get("max_bytes", MAX_BYTES))
+            focal, max_bytes=kw.get("max_bytes", MAX_BYTES)
+        )
 
     def plan(file: Path, lang: str, functions: list[Function]) -> list[Job]:
         if function is not None:
@@ -456,42 +544,61 @@ def iter_asserts(test_path: str | os.PathLike[str], function: str | None = None,
         else:
             tests = [f for f in functions if f.simple_name.lower().startswith("test")]
             if not tests:
-                raise UseError(f"{os.fspath(file)} holds no test function (named test...); "
-                               "pass --function NAME")
+                raise UseError(
+                    f"{os.fspath(file)} holds no test function (named test...); "
+                    "pass --function NAME"
+                )
         if focal_functions is not None and focal_lang != lang:
             raise UseError(f"the focal file is {focal_lang} but the test is {lang}")
         data, _ = read_source(file, lang, kw.get("max_bytes", MAX_BYTES))
         resolved = resolve_model("assert", lang, model, transducer)
         jobs = []
         for test in tests:
-            record, focal_fn = _assert_record(test, lang, data, focal_functions or functions)
+            record, focal_fn = assert_record(data, lang, functions, test, focal_functions)
             record["focal"] = focal_fn.name if focal_fn else None
             jobs.append(Job(file, test, record, resolved))
         return jobs
 
     for job, text in _run("assert", test_path, plan, **kw):
-        yield {"file": str(job.file), "name": job.function.name, "line": job.function.line,
-               "focal": job.record["focal"], "assertion": text}
+        yield {
+            "file": str(job.file),
+            "name": job.function.name,
+            "line": job.function.line,
+            "focal": job.record["focal"],
+            "assertion": text,
+        }
 
 
-def generate_assert(test_file: str | os.PathLike[str], function: str,
-                    focal: str | os.PathLike | None = None, model: str | None = None,
-                    transducer: str | os.PathLike | None = None, **kw: Any) -> dict[str, Any]:
+def generate_assert(
+    test_file: str | os.PathLike[str],
+    function: str,
+    focal: str | os.PathLike | None = None,
+    model: str | None = None,
+    transducer: str | os.PathLike | None = None,
+    **kw: Any,
+) -> dict[str, Any]:
     """The assertion for test ``function`` of the file ``test_file`` (see :func:`iter_asserts`).
     Returns {"name", "line", "focal", "assertion"}."""
     lang, functions = functions_of_file(test_file, max_bytes=kw.get("max_bytes", MAX_BYTES))
     matches = select_functions(functions, function)
     if len(matches) > 1:
-        raise UseError(f"{function!r} names {len(matches)} functions (lines "
-                       f"{', '.join(str(f.line) for f in matches)}); pass --function NAME:LINE")
+        raise UseError(
+            f"{function!r} names {len(matches)} functions (lines "
+            f"{', '.join(str(f.line) for f in matches)}); pass --function NAME:LINE"
+        )
     [result] = iter_asserts(test_file, function, focal, model, transducer, **kw)
     return {k: v for k, v in result.items() if k != "file"}
 
 
 # ------------------------------------------------------------------------------ translate
-def iter_translations(path: str | os.PathLike[str], to: str, function: str | None = None,
-                      model: str | None = None, transducer: str | os.PathLike | None = None,
-                      **kw: Any) -> Any:
+def iter_translations(
+    path: str | os.PathLike[str],
+    to: str,
+    function: str | None = None,
+    model: str | None = None,
+    transducer: str | os.PathLike | None = None,
+    **kw: Any,
+) -> Any:
     """Each outermost function (nested ones travel with their parent), or those ``function``
     names, of a file or of every source file under a folder, translated into language ``to``;
     yielded as they are generated: ``{"file", "name", "line", "translation"}``."""
@@ -503,24 +610,50 @@ def iter_translations(path: str | os.PathLike[str], to: str, function: str | Non
     def plan(file: Path, lang: str, functions: list[Function]) -> list[Job]:
         if to == lang:
             raise UseError(f"{os.fspath(file)} is already {lang}")
-        functions = select_functions(functions, function) if function is not None else \
-            [f for f in functions if not f.nested]
+        functions = (
+            select_functions(functions, function)
+            if function is not None
+            else [f for f in functions if not f.nested]
+        )
         resolved = resolve_model("translate", lang, model, transducer, target_lang=to)
-        return [Job(file, f, {"id": f"{f.name}:{f.line}", "source": f.source, "source_lang": lang,
-                              "target_lang": to}, resolved) for f in functions]
+        return [
+            Job(
+                file,
+                f,
+                {
+                    "id": f"{f.name}:{f.line}",
+                    "source": f.source,
+                    "source_lang": lang,
+                    "target_lang": to,
+                },
+                resolved,
+            )
+            for f in functions
+        ]
 
     for job, text in _run("translate", path, plan, **kw):
-        yield {"file": str(job.file), "name": job.function.name, "line": job.function.line,
-               "translation": text}
+        yield {
+            "file": str(job.file),
+            "name": job.function.name,
+            "line": job.function.line,
+            "translation": text,
+        }
 
 
-def translate_file(path: str | os.PathLike[str], to: str, function: str | None = None,
-                   model: str | None = None, transducer: str | os.PathLike | None = None,
-                   **kw: Any) -> list[dict[str, Any]]:
+def translate_file(
+    path: str | os.PathLike[str],
+    to: str,
+    function: str | None = None,
+    model: str | None = None,
+    transducer: str | os.PathLike | None = None,
+    **kw: Any,
+) -> list[dict[str, Any]]:
     """Each outermost function of the file ``path`` translated into language ``to``:
     ``[{"name", "line", "translation"}]`` (see :func:`iter_translations`)."""
-    return [{k: v for k, v in r.items() if k != "file"}
-            for r in iter_translations(path, to, function, model, transducer, **kw)]
+    return [
+        {k: v for k, v in r.items() if k != "file"}
+        for r in iter_translations(path, to, function, model, transducer, **kw)
+    ]
 
 
 def render_translation(r: dict, to: str) -> str:

@@ -16,11 +16,14 @@ def run(*args):
     return runner.invoke(app, [str(a) for a in args])
 
 
-@pytest.mark.parametrize("name,methods", [
-    ("inventory.py", ["add", "remove", "total_value", "cheapest", "read_prices", "<module>"]),
-    ("Stack.java", ["Stack", "push", "pop", "sum"]),
-    ("Counter.cs", ["Add", "MostCommon"]),
-])
+@pytest.mark.parametrize(
+    "name,methods",
+    [
+        ("inventory.py", ["add", "remove", "total_value", "cheapest", "read_prices", "<module>"]),
+        ("Stack.java", ["Stack", "push", "pop", "sum"]),
+        ("Counter.cs", ["Add", "MostCommon"]),
+    ],
+)
 def test_summary_lists_every_method(name, methods):
     r = run("cpg", EXAMPLES / name)
     assert r.exit_code == 0, r.output
@@ -89,7 +92,8 @@ def test_empty_file(tmp_path):
     assert r.exit_code == 0, r.output
     doc = json.loads(r.stdout)
     assert [n["kind"] for n in doc["nodes"]] == ["FILE"] or all(
-        n["kind"] in ("FILE", "METHOD_ENTRY", "METHOD_EXIT") for n in doc["nodes"])
+        n["kind"] in ("FILE", "METHOD_ENTRY", "METHOD_EXIT") for n in doc["nodes"]
+    )
 
 
 def test_directory_reports_totals_and_skips_bad_files(tmp_path):

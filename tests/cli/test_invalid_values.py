@@ -25,15 +25,45 @@ BASE = {
     ("init-backbone",): ["--output", "{tmp}/bb", "--shape", "no-such-shape"],
     ("pretrain",): ["--output", "{tmp}/pt", "--sources", "no-such-source"],
     ("train",): ["--model", MISSING, "--train", f"{MISSING}.jsonl", "--output", "{tmp}/run"],
-    ("predict",): ["--checkpoint", MISSING, "--input", f"{MISSING}.jsonl",
-                   "--output", "{tmp}/p.jsonl"],
+    ("predict",): [
+        "--checkpoint",
+        MISSING,
+        "--input",
+        f"{MISSING}.jsonl",
+        "--output",
+        "{tmp}/p.jsonl",
+    ],
     ("info",): [MISSING],
-    ("eval",): ["--checkpoint", MISSING, "--task", "summarize", "--test", f"{MISSING}.jsonl",
-                "--output", "{tmp}/r.json"],
-    ("compare",): ["--task", "summarize", "--model", MISSING, "--train", f"{MISSING}.jsonl",
-                   "--test", f"{MISSING}.jsonl", "--output", "{tmp}/cmp"],
-    ("data", "convert"): ["--format", "no-such-format", "--input", MISSING,
-                          "--output", "{tmp}/c.jsonl"],
+    ("eval",): [
+        "--checkpoint",
+        MISSING,
+        "--task",
+        "summarize",
+        "--test",
+        f"{MISSING}.jsonl",
+        "--output",
+        "{tmp}/r.json",
+    ],
+    ("compare",): [
+        "--task",
+        "summarize",
+        "--model",
+        MISSING,
+        "--train",
+        f"{MISSING}.jsonl",
+        "--test",
+        f"{MISSING}.jsonl",
+        "--output",
+        "{tmp}/cmp",
+    ],
+    ("data", "convert"): [
+        "--format",
+        "no-such-format",
+        "--input",
+        MISSING,
+        "--output",
+        "{tmp}/c.jsonl",
+    ],
     ("data", "build"): ["summarize", "--source", MISSING, "--output", "{tmp}/b.jsonl"],
     ("data", "clean"): ["--train", f"{MISSING}.jsonl", "--output-dir", "{tmp}/clean"],
     ("data", "significance"): ["--a", f"{MISSING}.jsonl", "--b", f"{MISSING}.jsonl"],
@@ -77,7 +107,7 @@ def test_bad_value_is_one_line(path, option, param, tmp_path):
     args = list(base)
     if option in args:  # replace the base's own value
         i = args.index(option)
-        del args[i:i + 2]
+        del args[i : i + 2]
     value = bad_value(param)
     # Numbers that parse but are out of range are checked too (0 beams, 0 steps, ...).
     r = runner.invoke(app, [*path, *args, option, value])
@@ -85,19 +115,42 @@ def test_bad_value_is_one_line(path, option, param, tmp_path):
     assert "Traceback" not in r.output and "Traceback" not in r.stderr
     lines = [line for line in r.stderr.splitlines() if line.strip()]
     assert len(lines) == 1 and lines[0].startswith("error: "), (path, option, r.stderr)
-    assert not any((tmp_path / name).exists() for name in ("run", "cmp", "pt", "bb")), \
+    assert not any((tmp_path / name).exists() for name in ("run", "cmp", "pt", "bb")), (
         "a failed command left an output folder behind"
+    )
 
 
-@pytest.mark.parametrize("args,pattern", [
-    (["summarize", "examples/inventory.py", "--num-beams", "0"],
-     "num_beams: must be an integer >= 1"),
-    (["predict", "-c", "x", "-i", "y", "-o", "z", "--num-beams", "0"], "num_beams: must be"),
-    (["summarize", "examples/inventory.py", "--device", "banana"], "'banana' is not a device"),
-    (["train", "--model", "m", "--train", "t", "-o", "o", "--device", "cuda:x"], "not a device"),
-    (["eval", "-c", "x", "--task", "summarize", "--test", "t", "-o", "o", "--batch-size", "0"],
-     "batch_size: must be"),
-])
+@pytest.mark.parametrize(
+    "args,pattern",
+    [
+        (
+            ["summarize", "examples/inventory.py", "--num-beams", "0"],
+            "num_beams: must be an integer >= 1",
+        ),
+        (["predict", "-c", "x", "-i", "y", "-o", "z", "--num-beams", "0"], "num_beams: must be"),
+        (["summarize", "examples/inventory.py", "--device", "banana"], "'banana' is not a device"),
+        (
+            ["train", "--model", "m", "--train", "t", "-o", "o", "--device", "cuda:x"],
+            "not a device",
+        ),
+        (
+            [
+                "eval",
+                "-c",
+                "x",
+                "--task",
+                "summarize",
+                "--test",
+                "t",
+                "-o",
+                "o",
+                "--batch-size",
+                "0",
+            ],
+            "batch_size: must be",
+        ),
+    ],
+)
 def test_out_of_range_values_fail_before_anything_loads(args, pattern):
     """Defect 1: `--num-beams 0` (ZeroDivisionError) and `--device banana` (RuntimeError) were
     tracebacks."""
@@ -118,12 +171,14 @@ def test_cuda_on_a_cpu_only_torch_is_one_line(monkeypatch, tmp_path):
     from ttune.options import OptionError, resolve_device
 
     monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
-    with pytest.raises(OptionError,
-                       match=r"^device: cuda is not available \(.*\); use --device cpu$"):
+    with pytest.raises(
+        OptionError, match=r"^device: cuda is not available \(.*\); use --device cpu$"
+    ):
         resolve_device("cuda")
     assert resolve_device("cpu") == "cpu" and resolve_device("auto") in ("cpu", "mps")
-    r = runner.invoke(app, ["train", "--model", "m", "--train", "t", "-o", "o",
-                            "--device", "cuda:0"])
+    r = runner.invoke(
+        app, ["train", "--model", "m", "--train", "t", "-o", "o", "--device", "cuda:0"]
+    )
     assert r.exit_code == 1, r.output
     assert r.stderr.startswith("error: device: cuda:0 is not available"), r.stderr
     r = runner.invoke(app, ["pretrain", "-o", str(tmp_path / "pt"), "--device", "cuda"])

@@ -21,20 +21,45 @@ def ttune(*args: str, cwd: Path) -> subprocess.CompletedProcess:
     env = dict(os.environ, OMP_NUM_THREADS="1")
     for name in ("TRANSFORMERS_VERBOSITY", "HF_HUB_DISABLE_PROGRESS_BARS"):
         env.pop(name, None)  # as a user's shell would have it
-    return subprocess.run([sys.executable, "-m", "ttune.cli.main", *args], cwd=cwd, env=env,
-                          capture_output=True, text=True, timeout=600)
+    return subprocess.run(
+        [sys.executable, "-m", "ttune.cli.main", *args],
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
 
 
 def test_model_commands_print_no_library_noise(tmp_path):
     """`eval` showed transformers' "Loading weights" bars, `init-backbone` its "Writing model
     shards" bar."""
-    r = ttune("eval", "-c", str(MODELS / "summarize-python"), "--task", "summarize",
-              "--test", str(ROOT / "datasets" / "python-summarize" / "sample.jsonl"),
-              "--limit", "2", "-o", str(tmp_path / "r.json"), cwd=tmp_path)
+    r = ttune(
+        "eval",
+        "-c",
+        str(MODELS / "summarize-python"),
+        "--task",
+        "summarize",
+        "--test",
+        str(ROOT / "datasets" / "python-summarize" / "sample.jsonl"),
+        "--limit",
+        "2",
+        "-o",
+        str(tmp_path / "r.json"),
+        cwd=tmp_path,
+    )
     assert r.returncode == 0, r.stderr
     assert r.stderr == ""
-    r = ttune("init-backbone", "-o", str(tmp_path / "bb"), "--shape", "tiny",
-              "--tokenizer", str(MODELS / "ttune-tiny"), cwd=tmp_path)
+    r = ttune(
+        "init-backbone",
+        "-o",
+        str(tmp_path / "bb"),
+        "--shape",
+        "tiny",
+        "--tokenizer",
+        str(MODELS / "ttune-tiny"),
+        cwd=tmp_path,
+    )
     assert r.returncode == 0, r.stderr
     assert r.stderr == "" and r.stdout.startswith("wrote a random tiny T5 backbone")
 

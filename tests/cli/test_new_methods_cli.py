@@ -19,49 +19,102 @@ runner = CliRunner()
 def setup(tmp_path_factory):
     d = tmp_path_factory.mktemp("cli")
     summ, types = tiny_records(), types_records()
-    backbone = save_tiny_backbone(summ + types, d / "bb", vocab_size=400, d_model=32, d_ff=64,
-                                  num_layers=1, num_heads=4)
+    backbone = save_tiny_backbone(
+        summ + types, d / "bb", vocab_size=400, d_model=32, d_ff=64, num_layers=1, num_heads=4
+    )
     (d / "summarize").mkdir()
     (d / "types").mkdir()
-    return {"dir": d, "backbone": backbone, "cache": d / "cache",
-            "summarize": write_splits(d / "summarize", train=summ[:8], test=summ[8:10]),
-            "types": write_splits(d / "types", train=types[:8], test=types[8:10])}
+    return {
+        "dir": d,
+        "backbone": backbone,
+        "cache": d / "cache",
+        "summarize": write_splits(d / "summarize", train=summ[:8], test=summ[8:10]),
+        "types": write_splits(d / "types", train=types[:8], test=types[8:10]),
+    }
 
 
-@pytest.mark.parametrize("method, task, options", [
-    ("adapter", "summarize", ["bottleneck=4"]),
-    ("prompt-adapter", "summarize", ["bottleneck=4", "num_virtual_tokens=2"]),
-    ("prompt-attention", "summarize", ["num_virtual_tokens=2"]),
-    ("cpg-prompt", "summarize", ["fuse=true", "hidden=4"]),
-    ("xprompt", "summarize", ["pieces=4", "stage_a_steps=1", "round_steps=1"]),
-    ("topro", "types", ["base=lora", 'base_options={"r": 2}']),
-])
+@pytest.mark.parametrize(
+    "method, task, options",
+    [
+        ("adapter", "summarize", ["bottleneck=4"]),
+        ("prompt-adapter", "summarize", ["bottleneck=4", "num_virtual_tokens=2"]),
+        ("prompt-attention", "summarize", ["num_virtual_tokens=2"]),
+        ("cpg-prompt", "summarize", ["fuse=true", "hidden=4"]),
+        ("xprompt", "summarize", ["pieces=4", "stage_a_steps=1", "round_steps=1"]),
+        ("topro", "types", ["base=lora", 'base_options={"r": 2}']),
+    ],
+)
 def test_train_info_predict_eval(setup, method, task, options, monkeypatch):
     d, files = setup["dir"], setup[task]
     monkeypatch.setenv("TTUNE_CACHE", str(setup["cache"]))
     out = d / f"run-{method}"
     opts = [x for o in options for x in ("-m", o)]
-    r = runner.invoke(app, ["train", "--train", str(files["train"]), "--output", str(out),
-                            "--model", str(setup["backbone"]), "--task", task, "--method", method,
-                            *opts, "--max-steps", "2", "--batch-size", "4",
-                            "--cache-dir", str(setup["cache"]), "--no-progress"])
+    r = runner.invoke(
+        app,
+        [
+            "train",
+            "--train",
+            str(files["train"]),
+            "--output",
+            str(out),
+            "--model",
+            str(setup["backbone"]),
+            "--task",
+            task,
+            "--method",
+            method,
+            *opts,
+            "--max-steps",
+            "2",
+            "--batch-size",
+            "4",
+            "--cache-dir",
+            str(setup["cache"]),
+            "--no-progress",
+        ],
+    )
     assert r.exit_code == 0, r.output
     r = runner.invoke(app, ["info", str(out)])
     assert r.exit_code == 0 and method in r.output, r.output
     pred = d / f"pred-{method}.jsonl"
-    r = runner.invoke(app, ["predict", "--checkpoint", str(out), "--input", str(files["test"]),
-                            "--output", str(pred), "--max-new-tokens", "4"])
+    r = runner.invoke(
+        app,
+        [
+            "predict",
+            "--checkpoint",
+            str(out),
+            "--input",
+            str(files["test"]),
+            "--output",
+            str(pred),
+            "--max-new-tokens",
+            "4",
+        ],
+    )
     assert r.exit_code == 0, r.output
     assert len(pred.read_text().splitlines()) == 2
     res = d / f"eval-{method}.json"
-    r = runner.invoke(app, ["eval", "--checkpoint", str(out), "--task", task, "--test",
-                            str(files["test"]), "--output", str(res)])
+    r = runner.invoke(
+        app,
+        [
+            "eval",
+            "--checkpoint",
+            str(out),
+            "--task",
+            task,
+            "--test",
+            str(files["test"]),
+            "--output",
+            str(res),
+        ],
+    )
     assert r.exit_code == 0, r.output
     scores = json.loads(res.read_text())["scores"]
     assert set(scores) >= ({"type_exact", "type_outer"} if task == "types" else {"sacrebleu"})
     if task == "summarize":
         src = d / f"code-{method}.py"
         src.write_text(tiny_records()[0]["source"], encoding="utf-8")
-        r = runner.invoke(app, ["summarize", str(src), "--transducer", str(out),
-                                "--num-beams", "1"])
+        r = runner.invoke(
+            app, ["summarize", str(src), "--transducer", str(out), "--num-beams", "1"]
+        )
         assert r.exit_code == 0 and r.output.startswith("add_count (line 1): "), r.output

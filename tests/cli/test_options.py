@@ -38,8 +38,10 @@ def options_of(cmd) -> dict[str, object]:
 CASES = [
     (("train",), TrainConfig, TRAIN_FLAGS, ()),
     (("pretrain",), PretrainConfig, PRETRAIN_FLAGS, ("command",)),
-    *[((name,), GenerationOptions, {}, ()) for name in
-      ("predict", "eval", "summarize", "assert", "translate")],
+    *[
+        ((name,), GenerationOptions, {}, ())
+        for name in ("predict", "eval", "summarize", "assert", "translate")
+    ],
 ]
 
 
@@ -56,8 +58,9 @@ def test_every_field_is_an_option_with_its_name_default_and_docstring(path, cls,
         assert option_name(f.name, flag) in p.opts, (f.name, p.opts)
         if flag is None:  # no rename: the option is the field name with dashes
             assert p.opts[0] == "--" + f.name.replace("_", "-")
-        default = (cli_default(f) if flag is None or flag.default == "<field default>"
-                   else flag.default)
+        default = (
+            cli_default(f) if flag is None or flag.default == "<field default>" else flag.default
+        )
         if default is ...:
             assert p.required, f.name
         elif f.type == "bool" or isinstance(default, bool):
@@ -73,10 +76,15 @@ def test_every_field_is_an_option_with_its_name_default_and_docstring(path, cls,
 def test_the_renamed_options_are_the_documented_ones():
     """Renames are few and deliberate: the README and the tests use these names."""
     assert {k: option_name(k, v) for k, v in TRAIN_FLAGS.items() if v.name} == {
-        "train_file": "--train", "valid_file": "--valid", "output_dir": "--output",
-        "method_options": "--method-option", "max_train_records": "--limit",
-        "early_stopping_patience": "--patience", "early_stopping_metric": "--metric",
-        "num_workers": "--workers"}
+        "train_file": "--train",
+        "valid_file": "--valid",
+        "output_dir": "--output",
+        "method_options": "--method-option",
+        "max_train_records": "--limit",
+        "early_stopping_patience": "--patience",
+        "early_stopping_metric": "--metric",
+        "num_workers": "--workers",
+    }
 
 
 def test_parsed_defaults_build_the_dataclass_defaults(monkeypatch, tmp_path):
@@ -84,8 +92,9 @@ def test_parsed_defaults_build_the_dataclass_defaults(monkeypatch, tmp_path):
     defaults (so the two cannot drift apart)."""
     seen = {}
     monkeypatch.setattr(ttune.api, "train", lambda c: seen.setdefault("train", c) and tmp_path)
-    monkeypatch.setattr(ttune.api, "pretrain",
-                        lambda c: seen.setdefault("pretrain", c) and tmp_path)
+    monkeypatch.setattr(
+        ttune.api, "pretrain", lambda c: seen.setdefault("pretrain", c) and tmp_path
+    )
 
     def fake_predict_file(checkpoint, input, output, **kw):
         seen["predict"] = kw
@@ -107,14 +116,45 @@ def test_parsed_defaults_build_the_dataclass_defaults(monkeypatch, tmp_path):
 def test_options_reach_the_config(monkeypatch, tmp_path):
     seen = {}
     monkeypatch.setattr(ttune.api, "train", lambda c: seen.setdefault("c", c) and tmp_path)
-    r = runner.invoke(app, ["train", "--model", "m", "--train", "t", "-o", "o", "--method", "lora",
-                            "-m", "r=4", "-m", "alpha=8.5", "--limit", "7", "--patience", "2",
-                            "--valid", "v", "--schedule", "constant", "--device", "cpu",
-                            "--no-progress", "--keep-checkpoints", "3"])
+    r = runner.invoke(
+        app,
+        [
+            "train",
+            "--model",
+            "m",
+            "--train",
+            "t",
+            "-o",
+            "o",
+            "--method",
+            "lora",
+            "-m",
+            "r=4",
+            "-m",
+            "alpha=8.5",
+            "--limit",
+            "7",
+            "--patience",
+            "2",
+            "--valid",
+            "v",
+            "--schedule",
+            "constant",
+            "--device",
+            "cpu",
+            "--no-progress",
+            "--keep-checkpoints",
+            "3",
+        ],
+    )
     assert r.exit_code == 0, r.output
     c = seen["c"]
-    assert (c.method, c.method_options, c.max_train_records, c.early_stopping_patience) == \
-        ("lora", {"r": 4, "alpha": 8.5}, 7, 2)
+    assert (c.method, c.method_options, c.max_train_records, c.early_stopping_patience) == (
+        "lora",
+        {"r": 4, "alpha": 8.5},
+        7,
+        2,
+    )
     assert (c.schedule, c.device, c.progress, c.keep_checkpoints) == ("constant", "cpu", False, 3)
 
 
@@ -136,8 +176,10 @@ def test_readme_names_no_method_list_of_its_own():
     from pathlib import Path
 
     readme = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
-    assert "`ttune train --help` lists\nevery registered name" in readme or \
-        "`ttune train --help` lists every registered name" in " ".join(readme.split())
+    assert (
+        "`ttune train --help` lists\nevery registered name" in readme
+        or "`ttune train --help` lists every registered name" in " ".join(readme.split())
+    )
     assert "transducer-no-ddg" not in readme and "`-no-cfg`" not in readme
 
 
@@ -162,18 +204,39 @@ def test_model_commands_share_checkpoint_output_device_and_beams():
     for name in ("predict", "eval"):
         opts = options_of(command(name))
         assert "-c" in opts["checkpoint"].opts and "-o" in opts["output"].opts
-    for name in ("train", "pretrain", "compare", "predict", "eval", "summarize", "assert",
-                 "translate"):
+    for name in (
+        "train",
+        "pretrain",
+        "compare",
+        "predict",
+        "eval",
+        "summarize",
+        "assert",
+        "translate",
+    ):
         assert "device" in options_of(command(name)), name
-    beams = {name: options_of(command(name))["num_beams"].default
-             for name in ("predict", "eval", "summarize", "assert", "translate", "train")}
+    beams = {
+        name: options_of(command(name))["num_beams"].default
+        for name in ("predict", "eval", "summarize", "assert", "translate", "train")
+    }
     assert set(beams.values()) == {1}, beams
 
 
 # ------------------------------------------------------------------ defect 12: help text
 def test_help_has_no_bool_type_no_braces_and_no_hard_breaks():
-    commands = ["summarize", "assert", "translate", "cpg", "train", "predict", "info", "eval",
-                "pretrain", "init-backbone", "compare"]
+    commands = [
+        "summarize",
+        "assert",
+        "translate",
+        "cpg",
+        "train",
+        "predict",
+        "info",
+        "eval",
+        "pretrain",
+        "init-backbone",
+        "compare",
+    ]
     for name in ["", *commands]:
         r = runner.invoke(app, [*([name] if name else []), "--help"], env={"COLUMNS": "100"})
         assert r.exit_code == 0, r.output
@@ -197,11 +260,18 @@ def test_compare_options_agree_with_compare_config():
     METHOD=LR pairs); each names a CompareConfig field and has its default."""
     from ttune.compare import CompareConfig
 
-    renamed = {"train_file": "train", "valid_file": "valid", "test_file": "test",
-               "output_dir": "output", "max_train_records": "limit",
-               "early_stopping_patience": "patience", "test_metrics": "test_metric",
-               "method_options": "method_option", "num_workers": "workers",
-               "progress": "run_progress"}
+    renamed = {
+        "train_file": "train",
+        "valid_file": "valid",
+        "test_file": "test",
+        "output_dir": "output",
+        "max_train_records": "limit",
+        "early_stopping_patience": "patience",
+        "test_metrics": "test_metric",
+        "method_options": "method_option",
+        "num_workers": "workers",
+        "progress": "run_progress",
+    }
     opts = options_of(command("compare"))
     docs = field_docs(CompareConfig)
     for f in dataclasses.fields(CompareConfig):

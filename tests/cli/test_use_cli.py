@@ -57,8 +57,9 @@ def test_each_batch_is_printed_before_the_next_is_generated(tmp_path, transducer
     """Defect 3: a large file printed nothing until every function was done."""
     f = tmp_path / "many.py"
     f.write_text(functions(20))
-    r = runner.invoke(app, ["summarize", str(f), "--transducer", str(transducer),
-                            "--batch-size", "8"])
+    r = runner.invoke(
+        app, ["summarize", str(f), "--transducer", str(transducer), "--batch-size", "8"]
+    )
     assert r.exit_code == 0, r.output
     assert [len(c["ids"]) for c in calls] == [8, 8, 4]
     assert [c["printed"].count("\n") for c in calls] == [0, 8, 16]
@@ -80,13 +81,16 @@ def test_max_bytes_exists_and_is_named(tmp_path, transducer, calls):
     f = tmp_path / "big.py"
     f.write_text(functions(100))
     size = f.stat().st_size
-    r = runner.invoke(app, ["summarize", str(f), "--transducer", str(transducer),
-                            "--max-bytes", "1000"])
+    r = runner.invoke(
+        app, ["summarize", str(f), "--transducer", str(transducer), "--max-bytes", "1000"]
+    )
     assert r.exit_code == 1
     assert err_lines(r) == [
-        f"error: {f} is {size} bytes, over the limit of 1000; raise it with --max-bytes"]
-    r = runner.invoke(app, ["summarize", str(f), "--transducer", str(transducer),
-                            "--max-bytes", str(size)])
+        f"error: {f} is {size} bytes, over the limit of 1000; raise it with --max-bytes"
+    ]
+    r = runner.invoke(
+        app, ["summarize", str(f), "--transducer", str(transducer), "--max-bytes", str(size)]
+    )
     assert r.exit_code == 0 and len(r.stdout.splitlines()) == 100, r.output
     for command in ("summarize", "assert", "translate"):
         assert "--max-bytes" in runner.invoke(app, [command, "--help"]).stdout
@@ -102,27 +106,36 @@ def test_a_folder_is_read_like_cpg_reads_one(tmp_path, transducer, calls):
     (d / "notes.txt").write_text("not code")
     r = runner.invoke(app, ["summarize", str(d), "--transducer", str(transducer)])
     assert r.exit_code == 0, r.output
-    assert r.stdout.splitlines() == [f"{d / 'a.py'}: f0 (line 1): Summary f0:1.",
-                                     f"{d / 'a.py'}: f1 (line 4): Summary f1:4.",
-                                     f"{d / 'sub' / 'b.py'}: g (line 1): Summary g:1."]
+    assert r.stdout.splitlines() == [
+        f"{d / 'a.py'}: f0 (line 1): Summary f0:1.",
+        f"{d / 'a.py'}: f1 (line 4): Summary f1:4.",
+        f"{d / 'sub' / 'b.py'}: g (line 1): Summary g:1.",
+    ]
     [skip] = err_lines(r)
     assert skip.startswith(f"skipped {d / 'binary.py'}: ") and "binary" in skip
     r = runner.invoke(app, ["summarize", str(d), "--transducer", str(transducer), "--json"])
     rows = json.loads(r.stdout)
     assert [(row["file"], row["name"]) for row in rows] == [
-        (str(d / "a.py"), "f0"), (str(d / "a.py"), "f1"), (str(d / "sub" / "b.py"), "g")]
+        (str(d / "a.py"), "f0"),
+        (str(d / "a.py"), "f1"),
+        (str(d / "sub" / "b.py"), "g"),
+    ]
 
 
 def test_assert_and_translate_take_folders(tmp_path, transducer, calls):
     d = tmp_path / "tests"
     d.mkdir()
-    (d / "test_a.py").write_text("def helper(x):\n    return x\n\n"
-                                 "def test_one():\n    r = helper(1)\n\n"
-                                 "def test_two():\n    pass\n")
+    (d / "test_a.py").write_text(
+        "def helper(x):\n    return x\n\n"
+        "def test_one():\n    r = helper(1)\n\n"
+        "def test_two():\n    pass\n"
+    )
     r = runner.invoke(app, ["assert", str(d), "--transducer", str(transducer)])
     assert r.exit_code == 0, r.output
-    assert r.stdout.splitlines() == [f"{d / 'test_a.py'}: test_one (line 4): Summary test_one.",
-                                     f"{d / 'test_a.py'}: test_two (line 7): Summary test_two."]
+    assert r.stdout.splitlines() == [
+        f"{d / 'test_a.py'}: test_one (line 4): Summary test_one.",
+        f"{d / 'test_a.py'}: test_two (line 7): Summary test_two.",
+    ]
     r = runner.invoke(app, ["translate", str(d), "--to", "java", "--transducer", str(transducer)])
     assert r.exit_code == 0, r.output
     assert r.stdout.startswith(f"// {d / 'test_a.py'}: helper (line 1)\nSummary helper:1.\n\n")
@@ -132,8 +145,10 @@ def test_assert_and_translate_take_folders(tmp_path, transducer, calls):
 def test_syntax_errors_are_named(tmp_path, transducer, calls):
     """Defect 5: a syntax error that hid functions was never mentioned."""
     f = tmp_path / "Broken.java"
-    f.write_text("class A {\n  void broken() {\n    if (x {\n  }\n"
-                 "  int fine(int y) {\n    return y * 2;\n  }\n}\n")
+    f.write_text(
+        "class A {\n  void broken() {\n    if (x {\n  }\n"
+        "  int fine(int y) {\n    return y * 2;\n  }\n}\n"
+    )
     r = runner.invoke(app, ["summarize", str(f), "--transducer", str(transducer)])
     assert r.exit_code == 0, r.output
     [warning] = err_lines(r)
@@ -142,27 +157,44 @@ def test_syntax_errors_are_named(tmp_path, transducer, calls):
     g.write_text("def (x):\n    return x\n")
     r = runner.invoke(app, ["summarize", str(g), "--transducer", str(transducer)])
     assert r.exit_code == 1
-    assert err_lines(r) == [f"error: {g} holds no function or method it could parse: "
-                            "1 syntax error (line 1)"]
+    assert err_lines(r) == [
+        f"error: {g} holds no function or method it could parse: 1 syntax error (line 1)"
+    ]
 
 
 def test_a_summary_that_is_not_text_is_replaced(tmp_path, transducer, monkeypatch):
     """Defect 10: `'''', '', ' '',', ...` was printed as the summary of textwrap's nested
     indent.predicate."""
     garbage = "'''', '', ' '',', '', '', ''' ''"
-    monkeypatch.setattr(ttune.use, "_predict", lambda resolved, records, task, **kw:
-                        [garbage, "Return the sum of x and 1."][:len(records)])
+    monkeypatch.setattr(
+        ttune.use,
+        "_predict",
+        lambda resolved, records, task, **kw: [garbage, "Return the sum of x and 1."][
+            : len(records)
+        ],
+    )
     f = tmp_path / "two.py"
     f.write_text(functions(2))
     r = runner.invoke(app, ["summarize", str(f), "--transducer", str(transducer)])
-    assert r.stdout.splitlines() == [f"f0 (line 1): {NO_SUMMARY}",
-                                     "f1 (line 4): Return the sum of x and 1."]
+    assert r.stdout.splitlines() == [
+        f"f0 (line 1): {NO_SUMMARY}",
+        "f1 (line 4): Return the sum of x and 1.",
+    ]
 
 
-@pytest.mark.parametrize("text,ok", [
-    ("Returns the sum.", True), ("Return a list of the given object", True), ("Add x2 to y.", True),
-    ("'''', '', ' '',', ...", False), ("", False), ("   ", False), ("()", False),
-    ("a, ', '', ''', '''", False), ("1 2 3", False),
-])
+@pytest.mark.parametrize(
+    "text,ok",
+    [
+        ("Returns the sum.", True),
+        ("Return a list of the given object", True),
+        ("Add x2 to y.", True),
+        ("'''', '', ' '',', ...", False),
+        ("", False),
+        ("   ", False),
+        ("()", False),
+        ("a, ', '', ''', '''", False),
+        ("1 2 3", False),
+    ],
+)
 def test_is_text(text, ok):
     assert is_text(text) is ok

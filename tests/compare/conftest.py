@@ -21,15 +21,24 @@ def tiny_records() -> list[dict]:
     for i, verb in enumerate(VERBS):
         for j, noun in enumerate(NOUNS):
             k = 4 * i + j
-            src = (f"def {verb}_{noun}({noun}, step):\n"
-                   f"    result = {noun} + step * {k}\n"
-                   f"    if result > {k + 1}:\n"
-                   f"        result = result - {j}\n"
-                   f"    for _ in range({i + 1}):\n"
-                   f"        result += 1\n"
-                   f"    return result\n")
-            out.append({"id": f"r{k}", "source": src, "target": f"{verb} the {noun}",
-                        "source_lang": "python", "target_lang": "en"})
+            src = (
+                f"def {verb}_{noun}({noun}, step):\n"
+                f"    result = {noun} + step * {k}\n"
+                f"    if result > {k + 1}:\n"
+                f"        result = result - {j}\n"
+                f"    for _ in range({i + 1}):\n"
+                f"        result += 1\n"
+                f"    return result\n"
+            )
+            out.append(
+                {
+                    "id": f"r{k}",
+                    "source": src,
+                    "target": f"{verb} the {noun}",
+                    "source_lang": "python",
+                    "target_lang": "en",
+                }
+            )
     return out
 
 
@@ -40,14 +49,22 @@ def records() -> list[dict]:
 
 @pytest.fixture(scope="session")
 def backbone_dir(tmp_path_factory, records) -> Path:
-    return save_tiny_backbone(records, tmp_path_factory.mktemp("backbone"), vocab_size=400,
-                              d_model=32, d_ff=64, num_layers=1, num_heads=4)
+    return save_tiny_backbone(
+        records,
+        tmp_path_factory.mktemp("backbone"),
+        vocab_size=400,
+        d_model=32,
+        d_ff=64,
+        num_layers=1,
+        num_heads=4,
+    )
 
 
 @pytest.fixture(scope="session")
 def data_files(tmp_path_factory, records) -> dict[str, Path]:
-    return write_splits(tmp_path_factory.mktemp("data"),
-                        train=records[:12], valid=records[12:], test=records[8:])
+    return write_splits(
+        tmp_path_factory.mktemp("data"), train=records[:12], valid=records[12:], test=records[8:]
+    )
 
 
 @pytest.fixture(scope="session")
@@ -58,12 +75,26 @@ def make_compare_config(backbone_dir, data_files, tmp_path_factory):
     cache = tmp_path_factory.mktemp("cpg_cache")
 
     def make(output_dir, **kw):
-        base = dict(task="summarize", methods=METHODS, model=str(backbone_dir),
-                    train_file=str(data_files["train"]), valid_file=str(data_files["valid"]),
-                    test_file=str(data_files["test"]), output_dir=str(output_dir), seeds=SEEDS,
-                    max_steps=2, batch_size=4, lr=1e-2, max_source_len=96, max_target_len=8,
-                    max_new_tokens=6, eval_every=1, cache_dir=str(cache), log_every=1,
-                    command="pytest tests/compare")
+        base = dict(
+            task="summarize",
+            methods=METHODS,
+            model=str(backbone_dir),
+            train_file=str(data_files["train"]),
+            valid_file=str(data_files["valid"]),
+            test_file=str(data_files["test"]),
+            output_dir=str(output_dir),
+            seeds=SEEDS,
+            max_steps=2,
+            batch_size=4,
+            lr=1e-2,
+            max_source_len=96,
+            max_target_len=8,
+            max_new_tokens=6,
+            eval_every=1,
+            cache_dir=str(cache),
+            log_every=1,
+            command="pytest tests/compare",
+        )
         base.update(kw)
         return CompareConfig(**base)
 

@@ -9,8 +9,15 @@ from torch_geometric.data import Batch
 
 from compare.conftest import tiny_records
 
-ABLATIONS = ["transducer-nograph", "transducer-linear", "transducer-paper", "transducer-no-ast",
-             "transducer-no-cfg", "transducer-no-cdg", "transducer-no-ddg"]
+ABLATIONS = [
+    "transducer-nograph",
+    "transducer-linear",
+    "transducer-paper",
+    "transducer-no-ast",
+    "transducer-no-cfg",
+    "transducer-no-cdg",
+    "transducer-no-ddg",
+]
 
 
 @pytest.fixture(scope="module")
@@ -27,8 +34,9 @@ def graph(loaded):
     from ttune.transducer import featurize
 
     _, tok = loaded
-    return Batch.from_data_list([featurize(extract(r["source"], "python"), tok)
-                                 for r in tiny_records()[:2]])
+    return Batch.from_data_list(
+        [featurize(extract(r["source"], "python"), tok) for r in tiny_records()[:2]]
+    )
 
 
 def adapted(loaded, name, seed=0, **kw):
@@ -56,12 +64,15 @@ def test_ablations_are_registered_with_their_presets():
 
     assert set(ABLATIONS) <= set(method_names())
     base = make_config("transducer")
-    want = {"transducer-nograph": {"gnn": "none"}, "transducer-linear": {"gnn": "linear"},
-            "transducer-paper": {"fusion": "paper"},
-            "transducer-no-ast": {"edge_types": ("CFG", "CDG", "DDG", "CALL")},
-            "transducer-no-cfg": {"edge_types": ("AST", "CDG", "DDG", "CALL")},
-            "transducer-no-cdg": {"edge_types": ("AST", "CFG", "DDG", "CALL")},
-            "transducer-no-ddg": {"edge_types": ("AST", "CFG", "CDG", "CALL")}}
+    want = {
+        "transducer-nograph": {"gnn": "none"},
+        "transducer-linear": {"gnn": "linear"},
+        "transducer-paper": {"fusion": "paper"},
+        "transducer-no-ast": {"edge_types": ("CFG", "CDG", "DDG", "CALL")},
+        "transducer-no-cfg": {"edge_types": ("AST", "CDG", "DDG", "CALL")},
+        "transducer-no-cdg": {"edge_types": ("AST", "CFG", "DDG", "CALL")},
+        "transducer-no-ddg": {"edge_types": ("AST", "CFG", "CDG", "CALL")},
+    }
     for name in ABLATIONS:
         cfg = make_config(name)
         d, b = cfg.to_dict(), base.to_dict()
@@ -71,13 +82,16 @@ def test_ablations_are_registered_with_their_presets():
         assert config_from_dict(d) == cfg
 
 
-@pytest.mark.parametrize("name, override, needs", [
-    ("transducer-no-ddg", {"edge_types": ["AST", "DDG"]}, "edge_types without DDG"),
-    ("transducer-no-ast", {"edge_types": ["AST"]}, "edge_types without AST"),
-    ("transducer-paper", {"fusion": "node"}, 'fusion="paper"'),
-    ("transducer-nograph", {"gnn": "gatv2"}, 'gnn="none"'),
-    ("transducer-linear", {"gnn": "typed"}, 'gnn="linear"'),
-])
+@pytest.mark.parametrize(
+    "name, override, needs",
+    [
+        ("transducer-no-ddg", {"edge_types": ["AST", "DDG"]}, "edge_types without DDG"),
+        ("transducer-no-ast", {"edge_types": ["AST"]}, "edge_types without AST"),
+        ("transducer-paper", {"fusion": "node"}, 'fusion="paper"'),
+        ("transducer-nograph", {"gnn": "gatv2"}, 'gnn="none"'),
+        ("transducer-linear", {"gnn": "typed"}, 'gnn="linear"'),
+    ],
+)
 def test_an_override_cannot_undo_the_ablation(name, override, needs):
     from ttune.methods import MethodConfigError, make_config
 
@@ -103,8 +117,10 @@ def test_no_edge_type_ablation_never_sees_that_edge_type(loaded, graph, removed)
         # ... while the full transducer with the same weights does read them
         base = adapted(loaded, "transducer")
         base.load_method_state_dict(m.method_state_dict())
-        assert not torch.allclose(base.transducer.encode_graph(graph),
-                                  base.transducer.encode_graph(without(graph, [removed])))
+        assert not torch.allclose(
+            base.transducer.encode_graph(graph),
+            base.transducer.encode_graph(without(graph, [removed])),
+        )
 
 
 @pytest.mark.parametrize("name", ["transducer-nograph", "transducer-linear"])
@@ -113,8 +129,9 @@ def test_graph_free_ablations_ignore_every_edge(loaded, graph, name):
 
     m = adapted(loaded, name)
     with torch.no_grad():
-        assert torch.equal(m.transducer.encode_graph(graph),
-                           m.transducer.encode_graph(without(graph, EDGE_TYPES)))
+        assert torch.equal(
+            m.transducer.encode_graph(graph), m.transducer.encode_graph(without(graph, EDGE_TYPES))
+        )
 
 
 def test_parameter_counts_differ_by_exactly_the_gnn(loaded):

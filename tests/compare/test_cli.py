@@ -18,16 +18,22 @@ def test_progress_lines():
     from ttune.cli.compare import progress_line
     from ttune.compare import ProgressEvent
 
-    assert progress_line(ProgressEvent("start", 1, 6, "lora", 18)) == \
-        "[1/6] lora seed 18: training and evaluating (time left: known after the first run)"
-    assert progress_line(ProgressEvent("start", 3, 6, "lora", 99, seconds_left=125.2)) == \
-        "[3/6] lora seed 99: training and evaluating (2m05s left)"
+    assert (
+        progress_line(ProgressEvent("start", 1, 6, "lora", 18))
+        == "[1/6] lora seed 18: training and evaluating (time left: known after the first run)"
+    )
+    assert (
+        progress_line(ProgressEvent("start", 3, 6, "lora", 99, seconds_left=125.2))
+        == "[3/6] lora seed 99: training and evaluating (2m05s left)"
+    )
     assert (
         progress_line(ProgressEvent("done", 6, 6, "none", 99, seconds_left=0.0, elapsed=3700))
         == "[6/6] none seed 99: done in 1h01m (0s left)"
     )
-    assert progress_line(ProgressEvent("fail", 2, 6, "full", 18, message="loss became nan")) == \
-        "[2/6] full seed 18: FAILED: loss became nan"
+    assert (
+        progress_line(ProgressEvent("fail", 2, 6, "full", 18, message="loss became nan"))
+        == "[2/6] full seed 18: FAILED: loss became nan"
+    )
 
 
 def test_option_parsing():
@@ -109,5 +115,7 @@ def test_cli_runs_a_small_comparison(data_files, backbone_dir, tmp_path):
     assert f"report: {out / 'report.md'}" in r.output
     results = json.loads((out / "results.json").read_text(encoding="utf-8"))
     assert [(x["method"], x["seed"], x["steps"]) for x in results["runs"]] == [
-        ("none", 5, 1), ("transducer-paper", 5, 1)]
+        ("none", 5, 1),
+        ("transducer-paper", 5, 1),
+    ]
     assert list(results["wilcoxon"]) == ["none"]

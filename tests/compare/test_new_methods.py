@@ -8,8 +8,15 @@ from helpers import write_splits
 
 from compare.conftest import tiny_records
 
-NEW_METHODS = ("prompt", "topro", "adapter", "prompt-adapter", "prompt-attention", "cpg-prompt",
-               "xprompt")
+NEW_METHODS = (
+    "prompt",
+    "topro",
+    "adapter",
+    "prompt-adapter",
+    "prompt-attention",
+    "cpg-prompt",
+    "xprompt",
+)
 
 
 def types_records() -> list[dict]:
@@ -19,10 +26,11 @@ def types_records() -> list[dict]:
     out = []
     for i, r in enumerate(tiny_records()):
         head, body = r["source"].split("\n", 1)
-        name, params = head[len("def "):].split("(", 1)
+        name, params = head[len("def ") :].split("(", 1)
         first, second = params.rstrip("):").split(", ")
-        code = (f"def {name}({first}: int, {second}: float) -> float:\n"
-                + body.replace("    result = ", "    result: float = ", 1))
+        code = f"def {name}({first}: int, {second}: float) -> float:\n" + body.replace(
+            "    result = ", "    result: float = ", 1
+        )
         out += types_from_file(f"m{i}.py", code.encode("utf-8"))
     return out
 
@@ -34,13 +42,28 @@ def test_compare_runs_the_new_methods_on_types(make_compare_config, tmp_path):
     assert len(recs) == 16 and all(len(r["identifiers"]) == 3 for r in recs)
     files = write_splits(tmp_path, train=recs[:12], valid=recs[12:], test=recs[12:])
     cfg = make_compare_config(
-        tmp_path / "out", task="types", methods=NEW_METHODS, seeds=(5,), max_steps=1,
-        train_file=str(files["train"]), valid_file=str(files["valid"]),
-        test_file=str(files["test"]), max_target_len=16, max_new_tokens=8,
+        tmp_path / "out",
+        task="types",
+        methods=NEW_METHODS,
+        seeds=(5,),
+        max_steps=1,
+        train_file=str(files["train"]),
+        valid_file=str(files["valid"]),
+        test_file=str(files["test"]),
+        max_target_len=16,
+        max_new_tokens=8,
         baseline="prompt",
-        method_options={"xprompt": {"stage_a_steps": 1, "round_steps": 1, "token_rounds": 1,
-                                    "piece_rounds": 0, "pieces": 4},
-                        "topro": {"base": "prompt"}})
+        method_options={
+            "xprompt": {
+                "stage_a_steps": 1,
+                "round_steps": 1,
+                "token_rounds": 1,
+                "piece_rounds": 0,
+                "pieces": 4,
+            },
+            "topro": {"base": "prompt"},
+        },
+    )
     results = run_comparison(cfg)
     runs = {r["method"]: r for r in results["runs"]}
     assert sorted(runs) == sorted(NEW_METHODS)

@@ -54,8 +54,10 @@ def test_results_csv_has_a_row_per_run_and_mean_std_rows(comparison, backbone_di
         log = [json.loads(x) for x in (d / "log.jsonl").read_text(encoding="utf-8").splitlines()]
         losses = [e["valid"]["loss"] for e in log if "valid" in e]
         assert len(losses) == 2 and float(r["best_valid_loss"]) == pytest.approx(min(losses))
-        preds = [json.loads(x)["prediction"] for x in
-                 (d / "eval.predictions.jsonl").read_text(encoding="utf-8").splitlines()]
+        preds = [
+            json.loads(x)["prediction"]
+            for x in (d / "eval.predictions.jsonl").read_text(encoding="utf-8").splitlines()
+        ]
         assert float(r["distinct_predictions"]) == pytest.approx(100 * len(set(preds)) / len(preds))
     for method in METHODS:
         backbone, tok = load_backbone(str(backbone_dir))
@@ -112,8 +114,12 @@ def test_wilcoxon_of_the_transducer_against_each_other_method(comparison):
             path = (
                 Path(cfg.output_dir) / "runs" / method / f"seed-{seed}" / "eval.predictions.jsonl"
             )
-            by_seed.append({json.loads(x)["id"]: json.loads(x)["smooth_bleu4"]
-                            for x in path.read_text(encoding="utf-8").splitlines()})
+            by_seed.append(
+                {
+                    json.loads(x)["id"]: json.loads(x)["smooth_bleu4"]
+                    for x in path.read_text(encoding="utf-8").splitlines()
+                }
+            )
         return {i: statistics.fmean(s[i] for s in by_seed) for i in by_seed[0]}
 
     base = per_example("transducer")
@@ -166,8 +172,9 @@ def test_estimate_uses_each_methods_own_mean_then_the_overall_mean():
     assert estimate_seconds_left({}, ["a"]) is None
     assert estimate_seconds_left({}, []) == 0.0
     # a: mean 10; b: mean 30; c has no finished run: overall mean (10 + 20 + 30... ) = 20
-    assert estimate_seconds_left({"a": [5.0, 15.0], "b": [30.0]}, ["a", "b", "c"]) == \
-        pytest.approx(10 + 30 + (5 + 15 + 30) / 3)
+    assert estimate_seconds_left({"a": [5.0, 15.0], "b": [30.0]}, ["a", "b", "c"]) == pytest.approx(
+        10 + 30 + (5 + 15 + 30) / 3
+    )
 
 
 def test_rerun_keeps_finished_runs(comparison, make_compare_config, tmp_path):
@@ -202,7 +209,9 @@ def test_trained_run_without_eval_is_only_evaluated(comparison, make_compare_con
     events = []
     again = run_comparison(make_compare_config(out), on_event=events.append)
     assert [(e.kind, e.method, e.seed) for e in events if e.kind != "skip"] == [
-        ("start", "lora", 99), ("done", "lora", 99)]
+        ("start", "lora", 99),
+        ("done", "lora", 99),
+    ]
     assert (run / "method.safetensors").stat().st_mtime_ns == mtime
     assert (run / "train_stats.json").read_text(encoding="utf-8") == stats
     redone = next(r for r in again["runs"] if (r["method"], r["seed"]) == ("lora", 99))
@@ -231,7 +240,7 @@ def test_method_subsets_with_their_own_lrs_share_a_folder(
     path = out / "compare_config.json"
     saved = json.loads(path.read_text(encoding="utf-8"))
     assert saved["method_lr"] == {} and "full" not in saved["methods"]
-    saved["methods"].append("full")                     # as if another process ran full at 1e-4
+    saved["methods"].append("full")  # as if another process ran full at 1e-4
     saved["method_lr"] = {"full": 1e-4}
     path.write_text(json.dumps(saved), encoding="utf-8")
     events = []
@@ -256,15 +265,21 @@ def test_unknown_method_fails_before_anything_is_written(make_compare_config, tm
     assert not (tmp_path / "x").exists()
 
 
-@pytest.mark.parametrize("kw, message", [
-    (dict(methods=()), "methods: must name at least one method"),
-    (dict(methods=("lora", "lora")), "methods: lists a method twice"),
-    (dict(seeds=(1, 1)), "seeds: lists a seed twice"),
-    (dict(max_steps=0), "max_steps: must be an integer >= 1 or unset"),
-    (dict(method_lr={"full": 1e-4}), "method_lr/method_options name methods not compared: full"),
-    (dict(test_metrics=("bleu5",)), "test_metrics: unknown metric 'bleu5'"),
-    (dict(test_metrics=("chrf", "chrf")), "test_metrics: lists a metric twice"),
-])
+@pytest.mark.parametrize(
+    "kw, message",
+    [
+        (dict(methods=()), "methods: must name at least one method"),
+        (dict(methods=("lora", "lora")), "methods: lists a method twice"),
+        (dict(seeds=(1, 1)), "seeds: lists a seed twice"),
+        (dict(max_steps=0), "max_steps: must be an integer >= 1 or unset"),
+        (
+            dict(method_lr={"full": 1e-4}),
+            "method_lr/method_options name methods not compared: full",
+        ),
+        (dict(test_metrics=("bleu5",)), "test_metrics: unknown metric 'bleu5'"),
+        (dict(test_metrics=("chrf", "chrf")), "test_metrics: lists a metric twice"),
+    ],
+)
 def test_bad_settings_are_one_line_errors(make_compare_config, tmp_path, kw, message):
     from ttune.compare import CompareError
 
@@ -287,8 +302,9 @@ def test_other_test_metrics_are_recomputed_from_the_predictions(
     out = tmp_path / "metrics"
     shutil.copytree(cfg.output_dir, out)
     events = []
-    again = run_comparison(make_compare_config(out, test_metrics=("chrf", "smooth_bleu4")),
-                           on_event=events.append)
+    again = run_comparison(
+        make_compare_config(out, test_metrics=("chrf", "smooth_bleu4")), on_event=events.append
+    )
     assert {e.kind for e in events} == {"skip"}
     assert again["test_metrics"] == ["chrf", "smooth_bleu4"]
     assert again["wilcoxon"] == again["wilcoxon_by_metric"]["chrf"]
@@ -332,8 +348,9 @@ def test_rebuild_report_from_finished_runs(comparison, tmp_path):
     (out / "results.csv").unlink()
     (out / "report.md").unlink()
     again = api.compare_report(out)
-    assert (out / "results.csv").read_text(encoding="utf-8") == \
-        (Path(cfg.output_dir) / "results.csv").read_text(encoding="utf-8")
+    assert (out / "results.csv").read_text(encoding="utf-8") == (
+        Path(cfg.output_dir) / "results.csv"
+    ).read_text(encoding="utf-8")
     assert (out / "report.md").is_file() and again["summary"] == results["summary"]
 
 
@@ -363,8 +380,9 @@ def test_bad_method_option_fails_before_any_run(make_compare_config, tmp_path):
     assert not (tmp_path / "x").exists()
 
 
-def test_a_failed_run_is_reported_and_retried_next_time(comparison, make_compare_config, tmp_path,
-                                                         monkeypatch):
+def test_a_failed_run_is_reported_and_retried_next_time(
+    comparison, make_compare_config, tmp_path, monkeypatch
+):
     from ttune.compare import CompareRunner, run_comparison
 
     cfg, _, _ = comparison
@@ -382,7 +400,8 @@ def test_a_failed_run_is_reported_and_retried_next_time(comparison, make_compare
     events = []
     results = run_comparison(make_compare_config(out), on_event=events.append)
     assert [(e.kind, e.method, e.seed, e.message) for e in events if e.kind == "fail"] == [
-        ("fail", "lora", 18, "loss became nan at step 1 (epoch 0); training stopped")]
+        ("fail", "lora", 18, "loss became nan at step 1 (epoch 0); training stopped")
+    ]
     rows = read_csv(out / "results.csv")
     failed = next(r for r in rows if (r["method"], r["seed"]) == ("lora", "18"))
     assert failed["status"] == "failed" and failed["smooth_bleu4"] == ""
@@ -395,7 +414,9 @@ def test_a_failed_run_is_reported_and_retried_next_time(comparison, make_compare
     events.clear()
     run_comparison(make_compare_config(out), on_event=events.append)
     assert [(e.kind, e.method, e.seed) for e in events if e.kind != "skip"] == [
-        ("start", "lora", 18), ("done", "lora", 18)]
+        ("start", "lora", 18),
+        ("done", "lora", 18),
+    ]
 
 
 def test_results_table_script_summarises_the_reports(comparison, tmp_path):

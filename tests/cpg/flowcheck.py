@@ -19,8 +19,11 @@ from ttune.cpg.graph import CPG
 
 from .conftest import check_invariants
 
-DATA = Path(os.environ.get("TTUNE_DATA_DIR",
-                           Path(__file__).resolve().parents[2].parent / "shared" / "datasets"))
+DATA = Path(
+    os.environ.get(
+        "TTUNE_DATA_DIR", Path(__file__).resolve().parents[2].parent / "shared" / "datasets"
+    )
+)
 
 
 def short(cpg: CPG, i: int) -> str:
@@ -89,24 +92,51 @@ def check_codexglue_lines(lang: str, suffix: str, count: int = 300) -> None:
 def check_while_break_continue(lang: str, f: str, g: str, h: str) -> None:
     """The same loop in Java and C# (method names ``f``, ``g``, ``h`` in the language's
     style): ``continue`` goes back to the test, ``break`` past the loop; exact CFG/CDG/DDG."""
-    _, got = flows(f"void {f}(int n) {{ int i = 0; while (i < n) {{ i++; if (i == 3) continue; "
-                   f"if (i == 7) break; {g}(i); }} {h}(); }}", lang)
+    _, got = flows(
+        f"void {f}(int n) {{ int i = 0; while (i < n) {{ i++; if (i == 3) continue; "
+        f"if (i == 7) break; {g}(i); }} {h}(); }}",
+        lang,
+    )
     c3, c7, gi, hc = "if (i == 3) continue;", "if (i == 7) break;", f"{g}(i)", f"{h}()"
     entry, exit_ = f"ENTRY {f}", f"EXIT {f}"
     assert got["CFG"] == {
-        (entry, "int i = 0;", None), ("int i = 0;", "while (i < n)", None),
-        ("while (i < n)", "i++", "true"), ("while (i < n)", hc, "false"),
-        ("i++", c3, None), (c3, "continue;", "true"), (c3, c7, "false"),
-        ("continue;", "while (i < n)", None), (c7, "break;", "true"), (c7, gi, "false"),
-        ("break;", hc, None), (gi, "while (i < n)", None), (hc, exit_, None)}
+        (entry, "int i = 0;", None),
+        ("int i = 0;", "while (i < n)", None),
+        ("while (i < n)", "i++", "true"),
+        ("while (i < n)", hc, "false"),
+        ("i++", c3, None),
+        (c3, "continue;", "true"),
+        (c3, c7, "false"),
+        ("continue;", "while (i < n)", None),
+        (c7, "break;", "true"),
+        (c7, gi, "false"),
+        ("break;", hc, None),
+        (gi, "while (i < n)", None),
+        (hc, exit_, None),
+    }
     assert got["CDG"] == {
-        (c7, "break;"), (c7, gi), (c7, "while (i < n)"), (c3, "continue;"),
-        (c3, "while (i < n)"), (c3, c7), ("while (i < n)", "i++"), ("while (i < n)", c3),
-        (entry, "int i = 0;"), (entry, "while (i < n)"), (entry, hc)}
+        (c7, "break;"),
+        (c7, gi),
+        (c7, "while (i < n)"),
+        (c3, "continue;"),
+        (c3, "while (i < n)"),
+        (c3, c7),
+        ("while (i < n)", "i++"),
+        ("while (i < n)", c3),
+        (entry, "int i = 0;"),
+        (entry, "while (i < n)"),
+        (entry, hc),
+    }
     assert got["DDG"] == {
-        ("i++", gi, "i"), ("i++", c7, "i"), ("i++", c3, "i"), ("i++", "i++", "i"),
-        ("int i = 0;", "i++", "i"), ("i++", "while (i < n)", "i"),
-        ("int i = 0;", "while (i < n)", "i"), ("int n", "while (i < n)", "n")}
+        ("i++", gi, "i"),
+        ("i++", c7, "i"),
+        ("i++", c3, "i"),
+        ("i++", "i++", "i"),
+        ("int i = 0;", "i++", "i"),
+        ("i++", "while (i < n)", "i"),
+        ("int i = 0;", "while (i < n)", "i"),
+        ("int n", "while (i < n)", "n"),
+    }
 
 
 def check_spans(cpg: CPG, src: str, exact: bool = False) -> None:
@@ -117,9 +147,9 @@ def check_spans(cpg: CPG, src: str, exact: bool = False) -> None:
     for n in cpg.nodes[1:]:
         if n.kind in ("METHOD_ENTRY", "METHOD_EXIT"):
             continue
-        text = data[n.start_byte:n.end_byte].decode()
+        text = data[n.start_byte : n.end_byte].decode()
         assert (text if exact else " ".join(text.split())) == n.label, n
-        assert n.line == data[:n.start_byte].count(b"\n") + 1, n
+        assert n.line == data[: n.start_byte].count(b"\n") + 1, n
 
 
 def check_kinds(cpg: CPG, expect: dict[str, str]) -> dict[str, set[str]]:

@@ -12,14 +12,14 @@ import torch
 from ttune.cpg import EDGE_TYPES, NODE_KINDS, SCHEMA_VERSION, CPGError, extract
 from ttune.cpg.export import from_json, to_dot, to_graphml, to_json, to_networkx, to_pyg
 
-SRC = '''def f(a, b="x\\"y"):
+SRC = """def f(a, b="x\\"y"):
     if a > 0:
         b = g(a)  # {weird} <label> |chars|
     return b
 
 def g(z):
     return f(z)
-'''
+"""
 
 
 @pytest.fixture(scope="module")
@@ -31,25 +31,34 @@ def test_json_shape_and_round_trip(cpg):
     data = to_json(cpg)
     assert set(data) == {"version", "language", "nodes", "edges", "methods", "syntax_errors"}
     assert data["version"] == SCHEMA_VERSION and data["language"] == "python"
-    assert data["nodes"][0] == {"id": 0, "kind": "FILE", "label": "", "start_byte": 0,
-                                "end_byte": len(SRC.encode()), "line": 1}
+    assert data["nodes"][0] == {
+        "id": 0,
+        "kind": "FILE",
+        "label": "",
+        "start_byte": 0,
+        "end_byte": len(SRC.encode()),
+        "line": 1,
+    }
     method = next(n for n in data["nodes"] if n["kind"] == "METHOD")
     assert method["name"] == "f"
     assert all("name" not in n for n in data["nodes"] if n["kind"] == "IDENTIFIER")
     ddg = [e for e in data["edges"] if e["type"] == "DDG"]
     assert ddg and all(set(e) == {"source", "target", "type", "variable"} for e in ddg)
-    assert {e.get("label") for e in data["edges"] if e["type"] == "CFG"} == {None, "true",
-                                                                            "false"}
-    assert all(set(e) == {"source", "target", "type"} for e in data["edges"]
-               if e["type"] in ("AST", "CDG", "CALL"))
+    assert {e.get("label") for e in data["edges"] if e["type"] == "CFG"} == {None, "true", "false"}
+    assert all(
+        set(e) == {"source", "target", "type"}
+        for e in data["edges"]
+        if e["type"] in ("AST", "CDG", "CALL")
+    )
     assert len(data["methods"]) == 3
     # JSON text round trip: equal dicts, equal graphs (ts_type is not exported)
     text = json.dumps(data)
     back = from_json(json.loads(text))
     assert to_json(back) == data
     assert back.edges == cpg.edges and back.methods == cpg.methods
-    assert [(n.kind, n.label, n.start_byte, n.end_byte, n.line, n.name) for n in back.nodes] == \
-        [(n.kind, n.label, n.start_byte, n.end_byte, n.line, n.name) for n in cpg.nodes]
+    assert [(n.kind, n.label, n.start_byte, n.end_byte, n.line, n.name) for n in back.nodes] == [
+        (n.kind, n.label, n.start_byte, n.end_byte, n.line, n.name) for n in cpg.nodes
+    ]
 
 
 def test_json_edge_filter(cpg):
@@ -81,8 +90,10 @@ def test_from_json_validates(cpg):
 
 
 _DOT_NODE = re.compile(r'^  n(\d+) \[label="((?:[^"\\]|\\.)*)"\];$')
-_DOT_EDGE = re.compile(r'^  n(\d+) -> n(\d+) \[color="([a-z0-9]+)", type="([A-Z]+)"'
-                       r'(?:, label="((?:[^"\\]|\\.)*)")?\];$')
+_DOT_EDGE = re.compile(
+    r'^  n(\d+) -> n(\d+) \[color="([a-z0-9]+)", type="([A-Z]+)"'
+    r'(?:, label="((?:[^"\\]|\\.)*)")?\];$'
+)
 
 
 def _unescape(s: str) -> str:
@@ -101,16 +112,29 @@ def test_dot_parses_back(cpg):
             continue
         m = _DOT_EDGE.match(line)
         assert m, f"unparsable DOT line: {line!r}"
-        dot_edges.append((int(m.group(1)), int(m.group(2)), m.group(4), m.group(3),
-                          None if m.group(5) is None else _unescape(m.group(5))))
+        dot_edges.append(
+            (
+                int(m.group(1)),
+                int(m.group(2)),
+                m.group(4),
+                m.group(3),
+                None if m.group(5) is None else _unescape(m.group(5)),
+            )
+        )
     assert len(nodes) == len(cpg.nodes)
     for n in cpg.nodes:
         assert nodes[n.id] == (f"{n.kind}\n{n.label}" if n.label else n.kind)
-    colours = {"AST": "gray60", "CFG": "blue", "CDG": "darkgreen", "DDG": "red",
-               "CALL": "purple"}
-    assert dot_edges == [(e.source, e.target, e.type, colours[e.type],
-                          e.variable if e.variable is not None else e.label)
-                         for e in cpg.edges]
+    colours = {"AST": "gray60", "CFG": "blue", "CDG": "darkgreen", "DDG": "red", "CALL": "purple"}
+    assert dot_edges == [
+        (
+            e.source,
+            e.target,
+            e.type,
+            colours[e.type],
+            e.variable if e.variable is not None else e.label,
+        )
+        for e in cpg.edges
+    ]
     # the label with a quote survived escaping
     assert any('"x\\"y"' in v for v in nodes.values())
     only = to_dot(cpg, edge_types=["DDG"])
@@ -130,8 +154,9 @@ def test_networkx_and_graphml(cpg):
     node = cpg.nodes[5]
     assert back.nodes[str(node.id)]["label"] == node.label
     assert back.nodes[str(node.id)]["start_byte"] == node.start_byte
-    got = sorted((int(u), int(v), d["type"], d.get("variable")) for u, v, d in
-                 back.edges(data=True))
+    got = sorted(
+        (int(u), int(v), d["type"], d.get("variable")) for u, v, d in back.edges(data=True)
+    )
     assert got == sorted((e.source, e.target, e.type, e.variable) for e in cpg.edges)
     cfg_only = nx.parse_graphml(to_graphml(cpg, edge_types={"CFG"}), force_multigraph=True)
     assert cfg_only.number_of_edges() == cpg.edge_counts()["CFG"]

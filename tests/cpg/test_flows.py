@@ -30,8 +30,10 @@ def test_if_else_cfg_cdg_ddg():
         ("6:return", "EXIT", ""),
     }
     assert edges(cpg, "CDG", "f") == {
-        ("ENTRY", "2:if"), ("ENTRY", "6:return"),
-        ("2:if", "3:b = 1"), ("2:if", "5:b = 2"),
+        ("ENTRY", "2:if"),
+        ("ENTRY", "6:return"),
+        ("2:if", "3:b = 1"),
+        ("2:if", "5:b = 2"),
     }
     assert edges(cpg, "DDG", "f") == {
         ("param a", "2:if", "a"),
@@ -70,9 +72,12 @@ def test_elif_chain():
         ("8:return", "EXIT", ""),
     }
     assert edges(cpg, "CDG", "f") == {
-        ("ENTRY", "2:if"), ("ENTRY", "8:return"),
-        ("2:if", "3:s = 1"), ("2:if", "4:elif"),
-        ("4:elif", "5:s = -1"), ("4:elif", "7:s = 0"),
+        ("ENTRY", "2:if"),
+        ("ENTRY", "8:return"),
+        ("2:if", "3:s = 1"),
+        ("2:if", "4:elif"),
+        ("4:elif", "5:s = -1"),
+        ("4:elif", "7:s = 0"),
     }
 
 
@@ -110,17 +115,29 @@ def test_while_break_continue():
     # Standard control dependence: the header depends on the ifs whose jumps decide whether
     # it runs again; it is not self-dependent because break leaves the loop elsewhere.
     assert edges(cpg, "CDG", "f") == {
-        ("ENTRY", "2:i = 0"), ("ENTRY", "3:while"), ("ENTRY", "10:return"),
-        ("3:while", "4:i += 1"), ("3:while", "5:if"),
-        ("5:if", "6:continue"), ("5:if", "7:if"), ("5:if", "3:while"),
-        ("7:if", "8:break"), ("7:if", "9:print(i)"), ("7:if", "3:while"),
+        ("ENTRY", "2:i = 0"),
+        ("ENTRY", "3:while"),
+        ("ENTRY", "10:return"),
+        ("3:while", "4:i += 1"),
+        ("3:while", "5:if"),
+        ("5:if", "6:continue"),
+        ("5:if", "7:if"),
+        ("5:if", "3:while"),
+        ("7:if", "8:break"),
+        ("7:if", "9:print(i)"),
+        ("7:if", "3:while"),
     }
     assert edges(cpg, "DDG", "f") == {
         ("param n", "3:while", "n"),
-        ("2:i = 0", "3:while", "i"), ("4:i += 1", "3:while", "i"),
-        ("2:i = 0", "4:i += 1", "i"), ("4:i += 1", "4:i += 1", "i"),
-        ("4:i += 1", "5:if", "i"), ("4:i += 1", "7:if", "i"), ("4:i += 1", "9:print(i)", "i"),
-        ("2:i = 0", "10:return", "i"), ("4:i += 1", "10:return", "i"),
+        ("2:i = 0", "3:while", "i"),
+        ("4:i += 1", "3:while", "i"),
+        ("2:i = 0", "4:i += 1", "i"),
+        ("4:i += 1", "4:i += 1", "i"),
+        ("4:i += 1", "5:if", "i"),
+        ("4:i += 1", "7:if", "i"),
+        ("4:i += 1", "9:print(i)", "i"),
+        ("2:i = 0", "10:return", "i"),
+        ("4:i += 1", "10:return", "i"),
     }
 
 
@@ -132,8 +149,10 @@ def test_loop_cdg_header_depends_on_itself():
         return n
     """)
     assert edges(cpg, "CDG", "f") == {
-        ("ENTRY", "2:while"), ("ENTRY", "4:return"),
-        ("2:while", "3:n -= 1"), ("2:while", "2:while"),
+        ("ENTRY", "2:while"),
+        ("ENTRY", "4:return"),
+        ("2:while", "3:n -= 1"),
+        ("2:while", "2:while"),
     }
 
 
@@ -178,7 +197,9 @@ def test_infinite_loop_has_no_false_edge_and_cdg_copes():
     }
     # The loop never reaches EXIT; the header is linked to it for post-dominance.
     assert edges(cpg, "CDG", "f") == {
-        ("ENTRY", "2:while"), ("2:while", "3:tick()"), ("2:while", "2:while"),
+        ("ENTRY", "2:while"),
+        ("2:while", "3:tick()"),
+        ("2:while", "2:while"),
     }
 
 
@@ -203,18 +224,18 @@ def test_try_except_finally():
         ("3:a = g()", "4:b = h(a)", ""),
         ("3:a = g()", "5:except", "exception"),
         ("3:a = g()", "7:except", "exception"),
-        ("3:a = g()", "11:close()", "exception"),   # no catch-all: may escape, via finally
+        ("3:a = g()", "11:close()", "exception"),  # no catch-all: may escape, via finally
         ("4:b = h(a)", "5:except", "exception"),
         ("4:b = h(a)", "7:except", "exception"),
         ("4:b = h(a)", "11:close()", "exception"),
-        ("4:b = h(a)", "11:close()", ""),            # normal end of the body
+        ("4:b = h(a)", "11:close()", ""),  # normal end of the body
         ("5:except", "6:b = 0", ""),
         ("6:b = 0", "11:close()", ""),
         ("7:except", "8:log(e)", ""),
         ("8:log(e)", "9:raise", ""),
         ("9:raise", "11:close()", "exception"),
-        ("11:close()", "12:return", ""),             # after normal completion
-        ("11:close()", "EXIT", ""),                  # re-raise after finally
+        ("11:close()", "12:return", ""),  # after normal completion
+        ("11:close()", "EXIT", ""),  # re-raise after finally
         ("12:return", "EXIT", ""),
     }
     assert edges(cpg, "DDG", "f") == {
@@ -268,12 +289,12 @@ def test_break_through_finally_and_catch_all():
         ("2:for", "3:try", "true"),
         ("2:for", "9:return", "false"),
         ("3:try", "4:break", ""),
-        ("4:break", "5:except", "exception"),     # bare except catches all: nothing escapes
-        ("4:break", "8:done()", ""),              # break leaves through finally
+        ("4:break", "5:except", "exception"),  # bare except catches all: nothing escapes
+        ("4:break", "8:done()", ""),  # break leaves through finally
         ("5:except", "6:pass", ""),
         ("6:pass", "8:done()", ""),
-        ("8:done()", "2:for", ""),                # normal completion: next iteration
-        ("8:done()", "9:return", ""),            # the break route continues after the loop
+        ("8:done()", "2:for", ""),  # normal completion: next iteration
+        ("8:done()", "9:return", ""),  # the break route continues after the loop
         ("9:return", "EXIT", ""),
     }
 
@@ -295,10 +316,14 @@ def test_early_return():
         ("5:return", "EXIT", ""),
     }
     assert edges(cpg, "CDG", "f") == {
-        ("ENTRY", "2:if"), ("2:if", "3:return"), ("2:if", "4:y = x * 2"), ("2:if", "5:return"),
+        ("ENTRY", "2:if"),
+        ("2:if", "3:return"),
+        ("2:if", "4:y = x * 2"),
+        ("2:if", "5:return"),
     }
     assert edges(cpg, "DDG", "f") == {
-        ("param x", "2:if", "x"), ("param x", "4:y = x * 2", "x"),
+        ("param x", "2:if", "x"),
+        ("param x", "4:y = x * 2", "x"),
         ("4:y = x * 2", "5:return", "y"),
     }
 
@@ -341,9 +366,12 @@ def test_reassignment_in_loop_reaches_fixed_point():
     """)
     assert edges(cpg, "DDG", "f") == {
         ("param n", "3:while", "n"),
-        ("2:x = 0", "3:while", "x"), ("4:x = x + 1", "3:while", "x"),
-        ("2:x = 0", "4:x = x + 1", "x"), ("4:x = x + 1", "4:x = x + 1", "x"),
-        ("2:x = 0", "5:return", "x"), ("4:x = x + 1", "5:return", "x"),
+        ("2:x = 0", "3:while", "x"),
+        ("4:x = x + 1", "3:while", "x"),
+        ("2:x = 0", "4:x = x + 1", "x"),
+        ("4:x = x + 1", "4:x = x + 1", "x"),
+        ("2:x = 0", "5:return", "x"),
+        ("4:x = x + 1", "5:return", "x"),
     }
 
 
@@ -355,7 +383,8 @@ def test_augmented_assignment_uses_and_defines():
         return a
     """)
     assert edges(cpg, "DDG", "f") == {
-        ("param a", "2:a += 1", "a"), ("2:a += 1", "3:a *= 2", "a"),
+        ("param a", "2:a += 1", "a"),
+        ("2:a += 1", "3:a *= 2", "a"),
         ("3:a *= 2", "4:return", "a"),
     }
 
@@ -383,7 +412,8 @@ def test_self_attribute_is_its_own_variable():
             return self.y
     """)
     assert edges(cpg, "DDG", "m") == {
-        ("param self", "3:self.x = v", "self"), ("param v", "3:self.x = v", "v"),
+        ("param self", "3:self.x = v", "self"),
+        ("param v", "3:self.x = v", "v"),
         ("param self", "4:self.y = self.x + 1", "self"),
         ("3:self.x = v", "4:self.y = self.x + 1", "self.x"),
         ("param self", "5:return", "self"),
@@ -397,8 +427,10 @@ def test_all_parameter_forms_define_at_entry():
         return a + b + c + len(args) + len(kw)
     """)
     assert edges(cpg, "DDG", "f") == {
-        ("param a", "2:return", "a"), ("param b", "2:return", "b"),
-        ("param c", "2:return", "c"), ("param args", "2:return", "args"),
+        ("param a", "2:return", "a"),
+        ("param b", "2:return", "b"),
+        ("param c", "2:return", "c"),
+        ("param args", "2:return", "args"),
         ("param kw", "2:return", "kw"),
     }
 
@@ -415,8 +447,10 @@ def test_call_edges_resolve_by_simple_name():
         return 2
     """)
     assert edges(cpg, "CALL") == {
-        ("2:b()", "4:def b"), ("2:b()", "7:def b"),       # redefinition: all candidates
-        ("2:c.b()", "4:def b"), ("2:c.b()", "7:def b"),
+        ("2:b()", "4:def b"),
+        ("2:b()", "7:def b"),  # redefinition: all candidates
+        ("2:c.b()", "4:def b"),
+        ("2:c.b()", "7:def b"),
         ("5:a()", "1:def a"),
     }
 
@@ -429,11 +463,14 @@ def test_with_statement():
         return data
     """)
     assert edges(cpg, "CFG", "f") == {
-        ("ENTRY", "2:with", ""), ("2:with", "3:data = fh.read()", ""),
-        ("3:data = fh.read()", "4:return", ""), ("4:return", "EXIT", ""),
+        ("ENTRY", "2:with", ""),
+        ("2:with", "3:data = fh.read()", ""),
+        ("3:data = fh.read()", "4:return", ""),
+        ("4:return", "EXIT", ""),
     }
     assert edges(cpg, "DDG", "f") == {
-        ("param p", "2:with", "p"), ("2:with", "3:data = fh.read()", "fh"),
+        ("param p", "2:with", "p"),
+        ("2:with", "3:data = fh.read()", "fh"),
         ("3:data = fh.read()", "4:return", "data"),
     }
 
@@ -457,7 +494,7 @@ def test_match_case():
         ("3:case", "5:case", "false"),
         ("5:case", "6:r = None", "true"),
         ("5:case", "7:case", "false"),
-        ("7:case", "8:r = 0", ""),          # the wildcard always matches
+        ("7:case", "8:r = 0", ""),  # the wildcard always matches
         ("4:r = d", "9:return", ""),
         ("6:r = None", "9:return", ""),
         ("8:r = 0", "9:return", ""),
@@ -467,7 +504,8 @@ def test_match_case():
         ("param cmd", "2:match", "cmd"),
         ("3:case", "4:r = d", "d"),
         ("param cmd", "5:case", "cmd"),
-        ("4:r = d", "9:return", "r"), ("6:r = None", "9:return", "r"),
+        ("4:r = d", "9:return", "r"),
+        ("6:r = None", "9:return", "r"),
         ("8:r = 0", "9:return", "r"),
     }
 
@@ -500,12 +538,15 @@ def test_dead_code_after_return_depends_on_entry():
         x = 2
     """)
     assert edges(cpg, "CFG", "f") == {
-        ("ENTRY", "2:return", ""), ("2:return", "EXIT", ""), ("3:x = 2", "EXIT", ""),
+        ("ENTRY", "2:return", ""),
+        ("2:return", "EXIT", ""),
+        ("3:x = 2", "EXIT", ""),
     }
     assert edges(cpg, "CDG", "f") == {("ENTRY", "2:return"), ("ENTRY", "3:x = 2")}
 
 
 # ---- the language-independent builders on hand-made IR (Java/C#-only constructs) ----------
+
 
 def _flow(body, params=None):
     m = ir.MethodIR(method=0, body=body, params=params or {})
@@ -514,54 +555,95 @@ def _flow(body, params=None):
 
 def test_switch_with_fallthrough_default_and_labelled_break():
     # outer: while (c) { switch (x) { case 1: a; case 2: b; break outer; default: d; } }
-    body = [ir.Loop(1, kind="while", label="outer", body=[
-        ir.Switch(2, fallthrough=True, cases=[
-            ir.Case(3, body=[ir.Simple(4)]),
-            ir.Case(5, body=[ir.Simple(6), ir.Break(7, label="outer")]),
-            ir.Case(8, default=True, body=[ir.Simple(9)]),
-        ])])]
+    body = [
+        ir.Loop(
+            1,
+            kind="while",
+            label="outer",
+            body=[
+                ir.Switch(
+                    2,
+                    fallthrough=True,
+                    cases=[
+                        ir.Case(3, body=[ir.Simple(4)]),
+                        ir.Case(5, body=[ir.Simple(6), ir.Break(7, label="outer")]),
+                        ir.Case(8, default=True, body=[ir.Simple(9)]),
+                    ],
+                )
+            ],
+        )
+    ]
     flow = _flow(body)
     assert set(flow.edges) == {
-        (100, 1, None), (1, 2, "true"), (1, 101, "false"),
-        (2, 3, None), (3, 4, "true"), (3, 5, "false"), (5, 6, "true"), (5, 8, "false"),
+        (100, 1, None),
+        (1, 2, "true"),
+        (1, 101, "false"),
+        (2, 3, None),
+        (3, 4, "true"),
+        (3, 5, "false"),
+        (5, 6, "true"),
+        (5, 8, "false"),
         (8, 9, None),
-        (4, 6, None),          # fall-through from case 1 into case 2
-        (6, 7, None), (7, 101, None),   # break outer: leaves the loop
-        (9, 1, None),          # end of switch: back to the loop header
+        (4, 6, None),  # fall-through from case 1 into case 2
+        (6, 7, None),
+        (7, 101, None),  # break outer: leaves the loop
+        (9, 1, None),  # end of switch: back to the loop header
     }
 
 
 def test_do_while_with_init_update_and_continue():
     # for (i = 0; i < n; i++) { if (p) continue; s; }   then   do { t; } while (q);
     body = [
-        ir.Loop(1, kind="for", init=[ir.Simple(2, defs=["i"])],
-                update=[ir.Simple(3, defs=["i"], uses=["i"])],
-                body=[ir.If(4, then=[ir.Continue(5)]), ir.Simple(6, uses=["i"])]),
+        ir.Loop(
+            1,
+            kind="for",
+            init=[ir.Simple(2, defs=["i"])],
+            update=[ir.Simple(3, defs=["i"], uses=["i"])],
+            body=[ir.If(4, then=[ir.Continue(5)]), ir.Simple(6, uses=["i"])],
+        ),
         ir.Loop(7, kind="do", body=[ir.Simple(8)]),
     ]
     flow = _flow(body)
     assert set(flow.edges) == {
-        (100, 2, None), (2, 1, None), (1, 4, "true"), (1, 8, "false"),
-        (4, 5, "true"), (4, 6, "false"), (5, 3, None), (6, 3, None), (3, 1, None),
-        (8, 7, None), (7, 8, "true"), (7, 101, "false"),
+        (100, 2, None),
+        (2, 1, None),
+        (1, 4, "true"),
+        (1, 8, "false"),
+        (4, 5, "true"),
+        (4, 6, "false"),
+        (5, 3, None),
+        (6, 3, None),
+        (3, 1, None),
+        (8, 7, None),
+        (7, 8, "true"),
+        (7, 101, "false"),
     }
     assert set(build_ddg(flow)) == {(2, 6, "i"), (3, 6, "i"), (2, 3, "i"), (3, 3, "i")}
 
 
 def test_nested_try_raise_propagates_through_finally_to_outer_handler():
     # try { try { throw } finally { f } } catch (E e) { h }
-    body = [ir.Try(1, body=[
-        ir.Try(2, body=[ir.Raise(3)], finalbody=[ir.Simple(4)])],
-        handlers=[ir.Handler(5, body=[ir.Simple(6)])])]
+    body = [
+        ir.Try(
+            1,
+            body=[ir.Try(2, body=[ir.Raise(3)], finalbody=[ir.Simple(4)])],
+            handlers=[ir.Handler(5, body=[ir.Simple(6)])],
+        )
+    ]
     flow = _flow(body)
     assert set(flow.edges) == {
-        (100, 1, None), (1, 2, None),
+        (100, 1, None),
+        (1, 2, None),
         (2, 3, None),
-        (2, 5, "exception"), (2, 101, "exception"),  # the inner try statement may raise
-        (3, 4, "exception"),                          # throw -> inner finally
-        (4, 5, None), (4, 101, None),                 # finally -> outer handler / escapes
-        (4, 5, "exception"), (4, 101, "exception"),   # finally's own code may raise
-        (5, 6, None), (6, 101, None),
+        (2, 5, "exception"),
+        (2, 101, "exception"),  # the inner try statement may raise
+        (3, 4, "exception"),  # throw -> inner finally
+        (4, 5, None),
+        (4, 101, None),  # finally -> outer handler / escapes
+        (4, 5, "exception"),
+        (4, 101, "exception"),  # finally's own code may raise
+        (5, 6, None),
+        (6, 101, None),
     }
 
 
@@ -571,7 +653,7 @@ def test_deep_ir_needs_no_recursion():
     for i in range(depth, 0, -1):
         body = [ir.If(i, uses=["x"], then=body)]
     m = ir.MethodIR(method=0, body=body)
-    flow = build_cfg(m, 10 ** 6, 10 ** 6 + 1)
+    flow = build_cfg(m, 10**6, 10**6 + 1)
     assert len(flow.edges) == 2 * depth + 2
     assert len(build_cdg(flow)) == depth + 1
     assert build_ddg(flow) == []

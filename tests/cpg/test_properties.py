@@ -13,19 +13,69 @@ from ttune.cpg import CPGError, extract
 
 from .conftest import check_invariants
 
-SETTINGS = settings(max_examples=60, deadline=None,
-                    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+SETTINGS = settings(
+    max_examples=60,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
 
 _STDLIB = Path(sysconfig.get_paths()["stdlib"])
 _SAMPLES = ["textwrap.py", "fnmatch.py", "contextlib.py", "json/decoder.py", "shlex.py"]
 CORPUS = [(_STDLIB / name).read_bytes() for name in _SAMPLES if (_STDLIB / name).is_file()]
 
-TOKENS = ["def f(a):", "class C:", "if x:", "elif y:", "else:", "while True:", "for i in r:",
-          "try:", "except E as e:", "except:", "finally:", "with o as p:", "match v:",
-          "case [a, *b]:", "case _:", "return", "raise", "break", "continue", "pass", "x = 1",
-          "x += y", "a, b = b, a", "self.x = x", "f(x)", "lambda q: q", "yield", "(", ")",
-          "[", "]", "{", "}", ":", ",", "\n", "    ", "        ", "#", "'", '"', "\\", "=",
-          ":=", "@dec", "async", "await", "global g", "é", "\t", "\r\n"]
+TOKENS = [
+    "def f(a):",
+    "class C:",
+    "if x:",
+    "elif y:",
+    "else:",
+    "while True:",
+    "for i in r:",
+    "try:",
+    "except E as e:",
+    "except:",
+    "finally:",
+    "with o as p:",
+    "match v:",
+    "case [a, *b]:",
+    "case _:",
+    "return",
+    "raise",
+    "break",
+    "continue",
+    "pass",
+    "x = 1",
+    "x += y",
+    "a, b = b, a",
+    "self.x = x",
+    "f(x)",
+    "lambda q: q",
+    "yield",
+    "(",
+    ")",
+    "[",
+    "]",
+    "{",
+    "}",
+    ":",
+    ",",
+    "\n",
+    "    ",
+    "        ",
+    "#",
+    "'",
+    '"',
+    "\\",
+    "=",
+    ":=",
+    "@dec",
+    "async",
+    "await",
+    "global g",
+    "é",
+    "\t",
+    "\r\n",
+]
 
 
 def _check(source: bytes) -> None:
@@ -60,10 +110,12 @@ def test_random_token_soup(tokens):
     _check(" ".join(tokens).encode())
 
 
-_MUTATION = st.tuples(st.sampled_from(["delete", "insert", "duplicate"]),
-                      st.floats(0, 1), st.integers(0, 400),
-                      st.one_of(st.binary(max_size=20),
-                                st.sampled_from([t.encode() for t in TOKENS])))
+_MUTATION = st.tuples(
+    st.sampled_from(["delete", "insert", "duplicate"]),
+    st.floats(0, 1),
+    st.integers(0, 400),
+    st.one_of(st.binary(max_size=20), st.sampled_from([t.encode() for t in TOKENS])),
+)
 
 
 @SETTINGS
@@ -74,11 +126,11 @@ def test_mutated_real_code(which, mutations):
     for op, where, length, blob in mutations:
         at = int(where * len(data))
         if op == "delete":
-            del data[at:at + length]
+            del data[at : at + length]
         elif op == "insert":
             data[at:at] = blob
         else:
-            data[at:at] = data[at:at + length]
+            data[at:at] = data[at : at + length]
     _check(bytes(data))
 
 

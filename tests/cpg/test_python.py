@@ -50,12 +50,19 @@ def test_node_kinds_and_names():
     class_body, method_body = by_kind["BLOCK"]
     assert method_body == "return self.f(x) if not x else None"
     # labels: whitespace collapsed, at most 80 characters
-    assert class_body == ("def m(self, x: int = 1, *a, **k) -> str: # note return self.f(x) "
-                          "if not x els...")
+    assert class_body == (
+        "def m(self, x: int = 1, *a, **k) -> str: # note return self.f(x) if not x els..."
+    )
     assert len(class_body) == 80
     decl = [(n.kind, n.name) for n in cpg.nodes if n.kind in ("TYPE_DECL", "METHOD", "PARAM")]
-    assert decl == [("TYPE_DECL", "A"), ("METHOD", "m"), ("PARAM", "self"), ("PARAM", "x"),
-                    ("PARAM", "a"), ("PARAM", "k")]
+    assert decl == [
+        ("TYPE_DECL", "A"),
+        ("METHOD", "m"),
+        ("PARAM", "self"),
+        ("PARAM", "x"),
+        ("PARAM", "a"),
+        ("PARAM", "k"),
+    ]
     assert set(n.kind for n in cpg.nodes) <= set(NODE_KINDS)
     assert cpg.syntax_errors == 0
     check_invariants(cpg, len(src.encode()))
@@ -84,8 +91,19 @@ def test_control_structure_kinds():
     raise X
     """)
     words = [n.label.split()[0].rstrip(":") for n in cpg.nodes if n.kind == "CONTROL_STRUCTURE"]
-    assert words == ["for", "while", "break", "continue", "try", "except", "finally", "with",
-                     "if", "elif", "else"]
+    assert words == [
+        "for",
+        "while",
+        "break",
+        "continue",
+        "try",
+        "except",
+        "finally",
+        "with",
+        "if",
+        "elif",
+        "else",
+    ]
     assert kinds_by_label(cpg, "THROW") == ["raise X"]
 
 
@@ -96,12 +114,13 @@ def test_spans_and_lines_are_byte_offsets_in_the_original():
     t = next(n for n in cpg.nodes if n.kind == "IDENTIFIER" and n.label == "t")
     assert (t.start_byte, t.end_byte, t.line) == (data.index(b"t ="), data.index(b"t =") + 1, 2)
     lit = next(n for n in cpg.nodes if n.kind == "LITERAL" and n.label == "'héllo'")
-    assert data[lit.start_byte:lit.end_byte].decode() == "'héllo'"
+    assert data[lit.start_byte : lit.end_byte].decode() == "'héllo'"
     assert cpg.nodes[0].end_byte == len(data) and cpg.source_bytes == len(data)
     # str and bytes input give the same graph
     same = extract(data, "python")
-    assert [(n.kind, n.start_byte, n.end_byte) for n in same.nodes] == \
-        [(n.kind, n.start_byte, n.end_byte) for n in cpg.nodes]
+    assert [(n.kind, n.start_byte, n.end_byte) for n in same.nodes] == [
+        (n.kind, n.start_byte, n.end_byte) for n in cpg.nodes
+    ]
 
 
 def test_uses_skip_attribute_names_keywords_and_comprehension_variables():
@@ -155,13 +174,18 @@ def test_async_decorated_and_lambda_methods():
     methods = sorted((cpg.nodes[m].kind, cpg.nodes[m].name) for m in cpg.methods)
     assert methods == [("FILE", None), ("METHOD", "<lambda>"), ("METHOD", "fetch")]
     assert edges(cpg, "CFG", "<lambda>") == {("ENTRY", "5:v * w", ""), ("5:v * w", "EXIT", "")}
-    assert edges(cpg, "DDG", "<lambda>") == {("param v", "5:v * w", "v"),
-                                             ("param w", "5:v * w", "w")}
+    assert edges(cpg, "DDG", "<lambda>") == {
+        ("param v", "5:v * w", "v"),
+        ("param w", "5:v * w", "w"),
+    }
     assert edges(cpg, "CFG", "fetch") == {
-        ("ENTRY", "3:async", ""), ("3:async", "4:return", ""), ("4:return", "EXIT", ""),
+        ("ENTRY", "3:async", ""),
+        ("3:async", "4:return", ""),
+        ("4:return", "EXIT", ""),
     }
     assert edges(cpg, "CFG", "<module>") == {
-        ("ENTRY", "2:def fetch", ""), ("2:def fetch", "5:h = lambda v, w=3: v * w", ""),
+        ("ENTRY", "2:def fetch", ""),
+        ("2:def fetch", "5:h = lambda v, w=3: v * w", ""),
         ("5:h = lambda v, w=3: v * w", "EXIT", ""),
     }
 
@@ -302,9 +326,13 @@ def test_public_constants():
 
 def test_string_internals_get_no_node_but_interpolations_do():
     cpg = extract('s = f"a{x!r}b\\n" "c"\n', "python")
-    assert [n.label for n in cpg.nodes if n.kind == "LITERAL"] == \
-        ['f"a{x!r}b\\n" "c"', 'f"a{x!r}b\\n"', '"c"']
+    assert [n.label for n in cpg.nodes if n.kind == "LITERAL"] == [
+        'f"a{x!r}b\\n" "c"',
+        'f"a{x!r}b\\n"',
+        '"c"',
+    ]
     assert {n.ts_type for n in cpg.nodes} >= {"interpolation", "concatenated_string"}
-    assert not {"string_start", "string_content", "string_end", "escape_sequence"} & \
-        {n.ts_type for n in cpg.nodes}
+    assert not {"string_start", "string_content", "string_end", "escape_sequence"} & {
+        n.ts_type for n in cpg.nodes
+    }
     assert [n.label for n in cpg.nodes if n.kind == "IDENTIFIER"] == ["s", "x"]

@@ -48,7 +48,7 @@ class Shape:
         """A docstring alone is skipped."""
 '''
 
-JAVA_FILE = '''
+JAVA_FILE = """
 package p;
 
 /** Not a method comment. */
@@ -70,7 +70,7 @@ public class Box {
     /** Creates an empty box for testing. */
     public Box() { super(); }
 }
-'''
+"""
 
 
 def test_first_sentence_and_javadoc():
@@ -87,8 +87,10 @@ def test_first_sentence_and_javadoc():
 def test_build_summarize_python(tmp_path):
     (tmp_path / "geo.py").write_text(PY_MODULE, encoding="utf-8")
     recs = build_summarize(tmp_path, "python", limit=None, per_file=10)
-    assert [r["target"] for r in recs] == ["Compute the area of a rectangle.",
-                                           "Scale every side by k and return self."]
+    assert [r["target"] for r in recs] == [
+        "Compute the area of a rectangle.",
+        "Scale every side by k and return self.",
+    ]
     area = recs[0]
     assert area["source"] == "def area(w, h):\n    # a comment stays\n    return w * h\n"
     assert area["id"] == "geo.py:5:area" and area["split"] == hash_split("geo.py:5:area")
@@ -102,19 +104,22 @@ def test_build_summarize_java_folder_and_zip(tmp_path):
     (src / "p").mkdir(parents=True)
     (src / "p" / "Box.java").write_text(JAVA_FILE, encoding="utf-8")
     recs = build_summarize(src, "java", limit=None, per_file=10)
-    assert [r["target"] for r in recs] == ["Returns the width of this box in pixels.",
-                                           "Creates an empty box for testing."]
+    assert [r["target"] for r in recs] == [
+        "Returns the width of this box in pixels.",
+        "Creates an empty box for testing.",
+    ]
     assert recs[0]["source"] == "public int width() {\n    return w;\n}\n"
     z = tmp_path / "src.zip"
     with zipfile.ZipFile(z, "w") as zf:
         zf.write(src / "p" / "Box.java", "mod/p/Box.java")
-    assert [r["source"] for r in build_summarize(z, "java", limit=None, per_file=10)] == \
-        [r["source"] for r in recs]
+    assert [r["source"] for r in build_summarize(z, "java", limit=None, per_file=10)] == [
+        r["source"] for r in recs
+    ]
     with pytest.raises(DataError, match="unsupported builder language"):
         build_summarize(src, "cobol")
 
 
-TEST_FILE = '''
+TEST_FILE = """
 import unittest
 from geo import area
 
@@ -138,7 +143,7 @@ class T(unittest.TestCase):
     def test_plain(self):
         x = helper()
         assert x
-'''
+"""
 
 
 def test_build_assert(tmp_path):

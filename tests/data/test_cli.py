@@ -237,8 +237,19 @@ def test_eval_command_and_compare(tiny_checkpoint, tmp_path):
         results["scores"]["smooth_bleu4"]
     )
     # Same system twice: no difference at all.
-    res = runner.invoke(app, ["data", "significance", "--a", results["predictions_file"], "--b",
-                              results["predictions_file"], "--metric", "chrf"])
+    res = runner.invoke(
+        app,
+        [
+            "data",
+            "significance",
+            "--a",
+            results["predictions_file"],
+            "--b",
+            results["predictions_file"],
+            "--metric",
+            "chrf",
+        ],
+    )
     assert res.exit_code == 0, res.output
     cmp = json.loads(res.stdout)
     assert (cmp["n_records"], cmp["n"], cmp["p_value"], cmp["method"]) == (4, 0, 1.0, "none")

@@ -39,12 +39,24 @@ def test_codexglue_trans_fixture(tmp_path):
     assert res.skipped == [("train.java-cs.txt.java:2", "empty Java or C# side")]
     r = res.records[0]
     assert list(r) == list(SCHEMA_KEYS)
-    assert (r["source"], r["target"], r["source_lang"], r["target_lang"], r["split"]) == \
-        ("public int f() {return 1;}", "public int F(){return 1;}", "java", "csharp", "train")
+    assert (r["source"], r["target"], r["source_lang"], r["target_lang"], r["split"]) == (
+        "public int f() {return 1;}",
+        "public int F(){return 1;}",
+        "java",
+        "csharp",
+        "train",
+    )
     rev = convert("codexglue-trans", tmp_path, split="test", reverse=True).records
-    assert rev == [{"id": "codexglue-java-cs/test/1", "source": "int H(){return 2;}",
-                    "target": "int h() {return 2;}", "source_lang": "csharp", "target_lang": "java",
-                    "split": "test"}]
+    assert rev == [
+        {
+            "id": "codexglue-java-cs/test/1",
+            "source": "int H(){return 2;}",
+            "target": "int h() {return 2;}",
+            "source_lang": "csharp",
+            "target_lang": "java",
+            "split": "test",
+        }
+    ]
 
 
 def test_codexglue_misaligned_is_an_error(tmp_path):
@@ -60,14 +72,18 @@ def test_tl_codesum_fixture_and_carve(tmp_path):
         [f"{i}\tpublic int f{i} ( ) {{ return _NUM ; }}" for i in range(40)]
         + ["garbage-without-tab", "99\tint g ( ) { }"],
     )
-    _w(tmp_path / "valid.token.nl", [f"{i}\treturns number {i} ." for i in range(40)]
-       + ["x\ty", "98\tmismatch"])
+    _w(
+        tmp_path / "valid.token.nl",
+        [f"{i}\treturns number {i} ." for i in range(40)] + ["x\ty", "98\tmismatch"],
+    )
     _w(tmp_path / "test.token.code", ["7\tvoid t ( ) { }"])
     _w(tmp_path / "test.token.nl", ["7\tdoes t ."])
     res = convert("tl-codesum", tmp_path)
     assert len(res.records) == 41
-    assert res.skipped == [("valid.token.code:41", "line is not id<TAB>text"),
-                           ("valid.token.code:42", "id 99 != 98 in valid.token.nl")]
+    assert res.skipped == [
+        ("valid.token.code:41", "line is not id<TAB>text"),
+        ("valid.token.code:42", "id 99 != 98 in valid.token.nl"),
+    ]
     splits = {r["id"]: r["split"] for r in res.records}
     assert splits["tl-codesum/test/7"] == "test"
     for i in range(40):
@@ -90,9 +106,13 @@ def test_carve_split_is_deterministic_and_about_ten_percent():
 def test_code_docstring_fixture(tmp_path):
     root = tmp_path / "parallel-corpus"
     root.mkdir()
-    _w(root / "data_ps.declbodies.valid",
-       ["def f(x): DCNL  DCSP if x: DCNL DCSP  DCSP return ' DCSP ' DCNL DCSP return x",
-        "def g(): DCNL  DCSP pass"])
+    _w(
+        root / "data_ps.declbodies.valid",
+        [
+            "def f(x): DCNL  DCSP if x: DCNL DCSP  DCSP return ' DCSP ' DCNL DCSP return x",
+            "def g(): DCNL  DCSP pass",
+        ],
+    )
     _w(root / "data_ps.descriptions.valid", ["'Return a space DCNL or x.'", "''"])
     _w(root / "data_ps.declbodies.test", ["def h(): DCNL  DCSP return 1"])
     _w(root / "data_ps.descriptions.test", ["'One.'"])
@@ -149,8 +169,11 @@ def test_atlas_fixture(tmp_path):
             + "\n"
         )
     res = convert("atlas", tmp_path)
-    assert [w for w, _ in res.skipped] == ["atlas_eval.jsonl.gz:2", "atlas_eval.jsonl.gz:3",
-                                           "atlas_eval.jsonl.gz:4"]
+    assert [w for w, _ in res.skipped] == [
+        "atlas_eval.jsonl.gz:2",
+        "atlas_eval.jsonl.gz:3",
+        "atlas_eval.jsonl.gz:4",
+    ]
     a, t = res.records
     assert (
         a["source"] == 'testA ( ) { int x = f ( ) ; "<AssertPlaceHolder>" ; }\nf ( ) { return 1 ; }'
@@ -176,10 +199,14 @@ def test_avatar_fixture(tmp_path):
     )
     _w(tmp_path / "valid.java-python.id", ["geeksforgeeks_1_A"])
     r = convert("avatar", tmp_path).records[0]
-    assert r == {"id": "avatar/valid/geeksforgeeks_1_A",
-                 "source": 'static int f ( ) { return "a b" . length ( ) ; }',
-                 "target": 'def f ( ) :\n    return len ( "a b" )\n',
-                 "source_lang": "java", "target_lang": "python", "split": "dev"}
+    assert r == {
+        "id": "avatar/valid/geeksforgeeks_1_A",
+        "source": 'static int f ( ) { return "a b" . length ( ) ; }',
+        "target": 'def f ( ) :\n    return len ( "a b" )\n',
+        "source_lang": "java",
+        "target_lang": "python",
+        "split": "dev",
+    }
     rev = convert("avatar", tmp_path, reverse=True).records[0]
     assert (rev["source_lang"], rev["target_lang"]) == ("python", "java")
 

@@ -17,10 +17,9 @@ def test_decode_dcnl_indentation_and_inline_spaces():
         "DCNL DCSP return None"
     )
     code = decode_dcnl(line)
-    assert code == ("def f(a, sep=' '):\n"
-                    "    if a:\n"
-                    "        return ('x  y' + sep)\n"
-                    "    return None\n")
+    assert code == (
+        "def f(a, sep=' '):\n    if a:\n        return ('x  y' + sep)\n    return None\n"
+    )
     assert not has_error_node(code, "python")
 
 
@@ -41,24 +40,30 @@ def test_decode_avatar_python_layout_and_strings():
         "NEW_LINE DEDENT"
     )
     code = decode_avatar_python(line)
-    assert code == ('def f ( n ) :\n'
-                    '    if ( n == 0 ) :\n'
-                    '        print ( "a b" , end = " " )\n'
-                    "        return 'x'\n"
-                    '    s = "YES" + "-1" + ""\n'
-                    '    return s\n')
+    assert code == (
+        "def f ( n ) :\n"
+        "    if ( n == 0 ) :\n"
+        '        print ( "a b" , end = " " )\n'
+        "        return 'x'\n"
+        '    s = "YES" + "-1" + ""\n'
+        "    return s\n"
+    )
     assert not has_error_node(code, "python")
 
 
 def test_decode_avatar_continuation_and_java_strings():
     assert decode_avatar_python("x = ( 1 + \\ 2 ) NEW_LINE") == "x = ( 1 + 2 )\n"
-    assert decode_avatar_strings('System . out . print ( " Sum ▁ = ▁ " + \' ▁ \' ) ;') == \
-        'System . out . print ( "Sum = " + \' \' ) ;'
+    assert (
+        decode_avatar_strings("System . out . print ( \" Sum ▁ = ▁ \" + ' ▁ ' ) ;")
+        == "System . out . print ( \"Sum = \" + ' ' ) ;"
+    )
 
 
 def test_split_first_method_respects_literals():
-    code = ('test ( ) { String s = "}" ; char c = \'{\' ; "<AssertPlaceHolder>" ; } '
-            'focal ( int ) { return 1 ; }')
+    code = (
+        'test ( ) { String s = "}" ; char c = \'{\' ; "<AssertPlaceHolder>" ; } '
+        "focal ( int ) { return 1 ; }"
+    )
     test, focal = split_first_method(code)
     assert test.endswith('"<AssertPlaceHolder>" ; }')
     assert focal == "focal ( int ) { return 1 ; }"
@@ -67,8 +72,10 @@ def test_split_first_method_respects_literals():
 
 
 def test_split_test_and_focal_python():
-    src = ('def test_a(self):\n    x = f(1)\n\n    "<AssertPlaceHolder>"\n\n'
-           '@cache\ndef f(x):\n    return x\n')
+    src = (
+        'def test_a(self):\n    x = f(1)\n\n    "<AssertPlaceHolder>"\n\n'
+        "@cache\ndef f(x):\n    return x\n"
+    )
     test, focal = split_test_and_focal(src, "python")
     assert test == 'def test_a(self):\n    x = f(1)\n\n    "<AssertPlaceHolder>"'
     assert focal == "@cache\ndef f(x):\n    return x"

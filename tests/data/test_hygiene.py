@@ -22,8 +22,14 @@ from ttune.tasks import get_task
 
 
 def _rec(i, source, target="t", split="train"):
-    return {"id": str(i), "source": source, "target": target, "source_lang": "java",
-            "target_lang": "en", "split": split}
+    return {
+        "id": str(i),
+        "source": source,
+        "target": target,
+        "source_lang": "java",
+        "target_lang": "en",
+        "split": split,
+    }
 
 
 def _func(seed: int, n: int = 40) -> str:
@@ -56,8 +62,13 @@ def test_exact_and_near_duplicates_within_train():
     far = _mutate(base, 20)
     assert jaccard(set(code_tokens(base)), set(code_tokens(near))) >= 0.8
     assert jaccard(set(code_tokens(base)), set(code_tokens(far))) < 0.8
-    recs = [_rec(0, base), _rec(1, "  " + base.replace(" ", "\n ")), _rec(2, near), _rec(3, far),
-            _rec(4, _func(8))]
+    recs = [
+        _rec(0, base),
+        _rec(1, "  " + base.replace(" ", "\n ")),
+        _rec(2, near),
+        _rec(3, far),
+        _rec(4, _func(8)),
+    ]
     rep = FileReport("train", "mem")
     kept = Hygiene(HygieneConfig()).clean(recs, "train", rep)
     assert [r["id"] for r in kept] == ["0", "3", "4"]
@@ -69,11 +80,13 @@ def test_exact_and_near_duplicates_within_train():
 
 def test_decontamination_and_report(tmp_path):
     train = [_rec(i, _func(i)) for i in range(30)]
-    test = [_rec("t0", _func(3), split="test"),                 # exact copy of a train record
-            _rec("t1", _mutate(_func(5), 1), split="test"),     # near copy
-            _rec("t2", _func(100), split="test"),               # clean
-            _rec("t3", _func(100), split="test"),               # duplicate within test
-            _rec("t4", _mutate(_func(6), 20), split="test")]    # far from train
+    test = [
+        _rec("t0", _func(3), split="test"),  # exact copy of a train record
+        _rec("t1", _mutate(_func(5), 1), split="test"),  # near copy
+        _rec("t2", _func(100), split="test"),  # clean
+        _rec("t3", _func(100), split="test"),  # duplicate within test
+        _rec("t4", _mutate(_func(6), 20), split="test"),
+    ]  # far from train
     write_jsonl(tmp_path / "train.jsonl", train)
     write_jsonl(tmp_path / "test.jsonl", test)
     with open(tmp_path / "test.jsonl", "a", encoding="utf-8") as f:
@@ -103,8 +116,9 @@ def test_length_and_graph_filters(tmp_path):
     sizes = {"int a() { return 1; }": 9, "int b() { return 2; }": 60}
     cfg = HygieneConfig(max_source_tokens=100, max_cpg_nodes=50)
     rep = FileReport("train", "mem")
-    kept = Hygiene(cfg, graph_size=lambda code, lang: sizes[code],
-                   graph_code=get_task(cfg.task).graph_code).clean(recs, "train", rep)
+    kept = Hygiene(
+        cfg, graph_size=lambda code, lang: sizes[code], graph_code=get_task(cfg.task).graph_code
+    ).clean(recs, "train", rep)
     assert [r["id"] for r in kept] == ["0"]
     assert rep.removed["too_long"] == 1 and rep.removed["graph_too_large"] == 1
 

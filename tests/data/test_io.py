@@ -16,10 +16,12 @@ def test_read_jsonl_reports_bad_lines_with_numbers(tmp_path):
         "not json\n"
         "\n"
         '{"source": "c"}\n'
-        '[1, 2]\n'
+        "[1, 2]\n"
         '{"source": "e", "target": 3}\n'
         '{"source": "  ", "target": "x"}\n'
-        '{"id": 7, "source": "f", "target": "g", "source_lang": "java"}\n', encoding="utf-8")
+        '{"id": 7, "source": "f", "target": "g", "source_lang": "java"}\n',
+        encoding="utf-8",
+    )
     records, bad = read_jsonl(p)
     assert [r["source"] for r in records] == ["a", "f"]
     assert [n for n, _ in bad] == [2, 4, 5, 6, 7]
@@ -47,8 +49,16 @@ def test_read_jsonl_fatal_only_when_all_bad_or_empty(tmp_path):
 
 
 def test_write_then_read_roundtrip_and_gzip(tmp_path):
-    recs = [{"id": "1", "source": "é\nx", "target": "t", "source_lang": "python",
-             "target_lang": "en", "split": "train"}]
+    recs = [
+        {
+            "id": "1",
+            "source": "é\nx",
+            "target": "t",
+            "source_lang": "python",
+            "target_lang": "en",
+            "split": "train",
+        }
+    ]
     assert write_jsonl(tmp_path / "o.jsonl", recs) == 1
     assert read_jsonl(tmp_path / "o.jsonl") == (recs, [])
     write_jsonl(tmp_path / "o.jsonl.gz", recs)

@@ -10,7 +10,7 @@ from typer.testing import CliRunner
 
 from ttune.cli.main import app
 
-CODE = '''\
+CODE = """\
 import typing
 
 
@@ -31,7 +31,7 @@ def plain(a, b):
 def bare(a: int):
     declared: str
     return a
-'''
+"""
 
 
 @pytest.fixture
@@ -46,13 +46,17 @@ def test_records_keep_annotations_as_labels_and_remove_them_from_the_code(source
 
     recs = build_types(source, limit=None, per_file=10)
     by_name = {r["id"].rsplit(":", 1)[1]: r for r in recs}
-    assert sorted(by_name) == ["inner", "method"]   # plain: no labels; bare: bare declaration
+    assert sorted(by_name) == ["inner", "method"]  # plain: no labels; bare: bare declaration
     m = by_name["method"]
     assert m["identifiers"] == ["items", "rest", "flag", "kw", "count", "total"]
-    assert m["target"] == ("items: list[str]; rest: int; flag: bool; kw: typing.Any; count: int; "
-                           "total: dict[str, int]")
+    assert m["target"] == (
+        "items: list[str]; rest: int; flag: bool; kw: typing.Any; count: int; total: dict[str, int]"
+    )
     assert (m["source_lang"], m["target_lang"], m["split"] in ("train", "dev", "test")) == (
-        "python", "python", True)
+        "python",
+        "python",
+        True,
+    )
     tree = ast.parse(m["source"])
     fn = tree.body[0]
     assert all(a.annotation is None for a in ast.walk(fn) if isinstance(a, ast.arg))
@@ -76,11 +80,15 @@ def test_task_input_lists_identifiers_or_one_query():
     from ttune.tasks import get_task
 
     task = get_task("types")
-    rec = {"source": "def f(a, b):\n    return a\n", "target": "a: int; b: str",
-           "identifiers": ["a", "b"]}
+    rec = {
+        "source": "def f(a, b):\n    return a\n",
+        "target": "a: int; b: str",
+        "identifiers": ["a", "b"],
+    }
     assert task.format_input(rec) == "def f(a, b):\n    return a\n# types of: a, b"
     assert task.format_input(dict(rec, query="b")) == (
-        "def f(a, b):\n    return a\n# the type of `b` is <extra_id_0>")
+        "def f(a, b):\n    return a\n# the type of `b` is <extra_id_0>"
+    )
     code, lang, offset = task.graph_code(dict(rec, source_lang="python"))
     assert (code, lang, offset) == (rec["source"], "python", 0)
     assert task.metrics == ("type_exact", "type_outer")
@@ -88,15 +96,31 @@ def test_task_input_lists_identifiers_or_one_query():
 
 def test_cli_builds_types_from_a_folder(source, tmp_path):
     out = tmp_path / "types.jsonl"
-    res = CliRunner().invoke(app, ["data", "build", "types", "--source", str(source), "--output",
-                                   str(out), "--per-file", "5"])
+    res = CliRunner().invoke(
+        app,
+        [
+            "data",
+            "build",
+            "types",
+            "--source",
+            str(source),
+            "--output",
+            str(out),
+            "--per-file",
+            "5",
+        ],
+    )
     assert res.exit_code == 0, res.output
     assert json.loads(res.stdout)["records"] == 2
     lines = [json.loads(x) for x in out.read_text(encoding="utf-8").splitlines()]
-    assert [r["identifiers"] for r in lines] == [["items", "rest", "flag", "kw", "count", "total"],
-                                                 ["z", "w"]]
+    assert [r["identifiers"] for r in lines] == [
+        ["items", "rest", "flag", "kw", "count", "total"],
+        ["z", "w"],
+    ]
     empty = tmp_path / "empty"
     empty.mkdir()
-    res = CliRunner().invoke(app, ["data", "build", "types", "--source", str(empty), "--output",
-                                   str(tmp_path / "o.jsonl")])
+    res = CliRunner().invoke(
+        app,
+        ["data", "build", "types", "--source", str(empty), "--output", str(tmp_path / "o.jsonl")],
+    )
     assert res.exit_code == 1 and res.stderr.startswith("error: no annotated Python function found")

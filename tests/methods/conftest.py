@@ -13,8 +13,21 @@ SOURCES = [
     "def first(items):\n    for it in items:\n        return it\n    return None\n",
 ]
 TARGETS = ["add two numbers", "negate a value", "the first item"]
-METHODS = ["none", "full", "linear", "lora", "prefix", "prompt", "transducer", "adapter",
-           "prompt-adapter", "prompt-attention", "cpg-prompt", "xprompt", "topro"]
+METHODS = [
+    "none",
+    "full",
+    "linear",
+    "lora",
+    "prefix",
+    "prompt",
+    "transducer",
+    "adapter",
+    "prompt-adapter",
+    "prompt-attention",
+    "cpg-prompt",
+    "xprompt",
+    "topro",
+]
 
 
 @pytest.fixture(scope="session")
@@ -82,8 +95,11 @@ def run_files(tmp_path_factory) -> dict:
     """For tests that go through the trainer: {"model": a tiny T5 (d_model 32, one layer) saved
     with a BPE, "train": a JSONL of the three SOURCES/TARGETS records}."""
     d = tmp_path_factory.mktemp("run_files")
-    records = [{"id": f"r{i}", "source": s, "target": t, "source_lang": "python",
-                "target_lang": "en"} for i, (s, t) in enumerate(zip(SOURCES, TARGETS))]
-    model = save_tiny_backbone(records * 4, d / "bb", vocab_size=300, d_model=32, d_ff=64,
-                               num_layers=1, num_heads=4)
+    records = [
+        {"id": f"r{i}", "source": s, "target": t, "source_lang": "python", "target_lang": "en"}
+        for i, (s, t) in enumerate(zip(SOURCES, TARGETS))
+    ]
+    model = save_tiny_backbone(
+        records * 4, d / "bb", vocab_size=300, d_model=32, d_ff=64, num_layers=1, num_heads=4
+    )
     return {"model": model, **write_splits(d, train=records)}

@@ -15,8 +15,9 @@ def _forward(adapted, batch):
 def test_adapter_is_exact_identity_at_init(make_backbone, batch, tok):
     from ttune.methods import apply_method, make_config
 
-    ref = make_backbone()(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"],
-                          labels=batch["labels"]).logits
+    ref = make_backbone()(
+        input_ids=batch["input_ids"], attention_mask=batch["attention_mask"], labels=batch["labels"]
+    ).logits
     adapted = apply_method(make_backbone(), make_config("adapter", bottleneck=4), tok)
     assert torch.equal(_forward(adapted, batch).logits, ref)
     make_trainable_nonzero(adapted)
@@ -38,17 +39,21 @@ def test_one_adapter_per_sublayer(cross, sites, make_backbone, tok):
     """Tiny backbone: 2 encoder layers (self, ff) and 2 decoder layers (self, cross, ff)."""
     from ttune.methods import apply_method, make_config
 
-    adapted = apply_method(make_backbone(), make_config("adapter", bottleneck=4,
-                                                        cross_attention=cross), tok)
+    adapted = apply_method(
+        make_backbone(), make_config("adapter", bottleneck=4, cross_attention=cross), tok
+    )
     assert len(adapted.adapters) == sites
     assert ("decoder_1_cross" in adapted.adapters) == cross
     assert adapted.num_trainable() == sites * (2 * 64 * 4 + 4 + 64)
 
 
-@pytest.mark.parametrize("name, own", [
-    ("adapter", lambda n: n.startswith("adapters.")),
-    ("prompt-adapter", lambda n: n.startswith("adapters.") or n == "prompt.weight"),
-])
+@pytest.mark.parametrize(
+    "name, own",
+    [
+        ("adapter", lambda n: n.startswith("adapters.")),
+        ("prompt-adapter", lambda n: n.startswith("adapters.") or n == "prompt.weight"),
+    ],
+)
 def test_only_adapter_and_prompt_parameters_change(name, own, make_backbone, batch, tok):
     from ttune.methods import apply_method, make_config
 
@@ -75,11 +80,14 @@ def test_backbone_takes_one_adapter_method(make_backbone, tok):
         apply_method(backbone, make_config("adapter"), tok)
 
 
-@pytest.mark.parametrize("bad, match", [
-    ({"bottleneck": 0}, "bottleneck must be"),
-    ({"activation": "swish"}, "activation must be one of relu, gelu, tanh"),
-    ({"cross_attention": "yes"}, "cross_attention must be"),
-])
+@pytest.mark.parametrize(
+    "bad, match",
+    [
+        ({"bottleneck": 0}, "bottleneck must be"),
+        ({"activation": "swish"}, "activation must be one of relu, gelu, tanh"),
+        ({"cross_attention": "yes"}, "cross_attention must be"),
+    ],
+)
 def test_validation(bad, match):
     from ttune.methods import MethodConfigError, make_config
 

@@ -14,8 +14,13 @@ from methods.conftest import METHODS, make_trainable_nonzero
 def _logits(adapted, batch):
     adapted.eval()
     with torch.no_grad():
-        return adapted(batch["input_ids"], batch["attention_mask"], labels=batch["labels"],
-                       graph=batch["graph"], token_spans=batch["token_spans"]).logits
+        return adapted(
+            batch["input_ids"],
+            batch["attention_mask"],
+            labels=batch["labels"],
+            graph=batch["graph"],
+            token_spans=batch["token_spans"],
+        ).logits
 
 
 def _perturb(adapted):
@@ -102,14 +107,19 @@ def _edit_config(d, fn):
     path.write_text(json.dumps(doc))
 
 
-@pytest.mark.parametrize("edit, match", [
-    (lambda doc: doc["config"].update(method="nope"),
-     "unknown method 'nope'; known: adapter, cpg-prompt, full"),
-    (lambda doc: doc["config"].update(version=2), "version 2 is not supported"),
-    (lambda doc: doc.update(format_version=99), "format_version 99"),
-    (lambda doc: doc["config"].update(r=4), "has shape"),
-    (lambda doc: doc["config"].update(target_modules=["q"]), "unexpected"),
-])
+@pytest.mark.parametrize(
+    "edit, match",
+    [
+        (
+            lambda doc: doc["config"].update(method="nope"),
+            "unknown method 'nope'; known: adapter, cpg-prompt, full",
+        ),
+        (lambda doc: doc["config"].update(version=2), "version 2 is not supported"),
+        (lambda doc: doc.update(format_version=99), "format_version 99"),
+        (lambda doc: doc["config"].update(r=4), "has shape"),
+        (lambda doc: doc["config"].update(target_modules=["q"]), "unexpected"),
+    ],
+)
 def test_bad_config_raises_checkpoint_error(saved, edit, match, make_backbone, tok):
     from ttune.methods import CheckpointError, load_method
 

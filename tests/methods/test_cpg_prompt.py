@@ -11,8 +11,9 @@ from methods.conftest import SOURCES, graphs
 def _model(make_backbone, tok, **kw):
     from ttune.methods import apply_method, make_config
 
-    return apply_method(make_backbone(), make_config("cpg-prompt", num_virtual_tokens=3, hidden=8,
-                                                     **kw), tok)
+    return apply_method(
+        make_backbone(), make_config("cpg-prompt", num_virtual_tokens=3, hidden=8, **kw), tok
+    )
 
 
 @pytest.mark.parametrize("fuse", [False, True])
@@ -27,7 +28,7 @@ def test_changing_the_graph_changes_the_prompt(fuse, make_backbone, batch, tok):
     assert not torch.allclose(base["inputs_embeds"][0, :3], other["inputs_embeds"][0, :3])
     assert torch.equal(base["inputs_embeds"][1], other["inputs_embeds"][1])
     tokens_same = torch.equal(base["inputs_embeds"][0, 3:], other["inputs_embeds"][0, 3:])
-    assert tokens_same == (not fuse)   # the fusion MLP makes the token embeddings graph-dependent
+    assert tokens_same == (not fuse)  # the fusion MLP makes the token embeddings graph-dependent
     assert torch.equal(base["attention_mask"][:, :3], torch.ones(2, 3, dtype=torch.long))
 
 
@@ -43,7 +44,7 @@ def test_prompt_matches_generator_formula(make_backbone, batch, tok):
 def test_count_on_tiny_backbone(make_backbone, tok):
     adapted = _model(make_backbone, tok, fuse=True)
     d, g, h, m, b = 64, 128, 8, 3, 8
-    gve = d + d * b + (b * b * 2 + b) + b * g   # RMSNorm, down, GATv2 (lin_l, lin_r, att), up
+    gve = d + d * b + (b * b * 2 + b) + b * g  # RMSNorm, down, GATv2 (lin_l, lin_r, att), up
     expected = gve + (g * h + h + h * m * d + m * d) + ((d + g) * h + h + h * d + d)
     assert adapted.num_trainable() == expected
 
@@ -53,10 +54,17 @@ def test_generator_and_fusion_are_in_the_trainers_optimizer_and_get_gradients(tm
     from ttune.train.config import TrainConfig
     from ttune.train.engine import Trainer
 
-    cfg = TrainConfig(model=str(run_files["model"]), train_file=str(run_files["train"]),
-                      output_dir=str(tmp_path / "run"),
-                      method="cpg-prompt", method_options={"fuse": True, "hidden": 8},
-                      batch_size=3, max_steps=1, cache_dir=str(tmp_path / "cache"), progress=False)
+    cfg = TrainConfig(
+        model=str(run_files["model"]),
+        train_file=str(run_files["train"]),
+        output_dir=str(tmp_path / "run"),
+        method="cpg-prompt",
+        method_options={"fuse": True, "hidden": 8},
+        batch_size=3,
+        max_steps=1,
+        cache_dir=str(tmp_path / "cache"),
+        progress=False,
+    )
     trainer = Trainer(cfg)
     trainer._setup()
     in_optimizer = {id(p) for group in trainer.optimizer.param_groups for p in group["params"]}

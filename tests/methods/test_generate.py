@@ -9,8 +9,13 @@ from methods.conftest import METHODS, make_trainable_nonzero
 
 
 def _gen(adapted, batch, **kw):
-    return adapted.generate(batch["input_ids"], batch["attention_mask"], graph=batch["graph"],
-                            token_spans=batch["token_spans"], **kw)
+    return adapted.generate(
+        batch["input_ids"],
+        batch["attention_mask"],
+        graph=batch["graph"],
+        token_spans=batch["token_spans"],
+        **kw,
+    )
 
 
 @pytest.mark.parametrize(
@@ -29,10 +34,15 @@ def test_generate_shape_and_agrees_with_forward(name, overrides, make_backbone, 
     assert (
         out.dtype == torch.long and out.dim() == 2 and out.shape[0] == B and 2 <= out.shape[1] <= 7
     )
-    assert (out[:, 0] == 0).all()                           # decoder start
+    assert (out[:, 0] == 0).all()  # decoder start
     with torch.no_grad():
-        logits = adapted(batch["input_ids"], batch["attention_mask"], labels=out[:, 1:],
-                         graph=batch["graph"], token_spans=batch["token_spans"]).logits
+        logits = adapted(
+            batch["input_ids"],
+            batch["attention_mask"],
+            labels=out[:, 1:],
+            graph=batch["graph"],
+            token_spans=batch["token_spans"],
+        ).logits
     pred = logits.argmax(-1)
     for b in range(B):
         row = out[b, 1:].tolist()

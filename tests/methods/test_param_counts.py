@@ -67,22 +67,25 @@ def test_other_counts(t5_220m, name, overrides, expected):
     assert apply_method(t5_220m, make_config(name, **overrides)).num_trainable() == expected
 
 
-ADAPTER_220M = 2 * 768 * 64 + 64 + 768                        # per adapter: 2 d r + r + d = 99,136
-GVE_220M = 768 + 768 * 8 + 136 + 8 * 128                       # graph encoder, as in the transducer
-GENERATOR_220M = 128 * 64 + 64 + 64 * 10 * 768 + 10 * 768       # g h + h + h m d + m d
-FUSION_220M = (768 + 128) * 64 + 64 + 64 * 768 + 768            # (d + g) h + h + h d + d
+ADAPTER_220M = 2 * 768 * 64 + 64 + 768  # per adapter: 2 d r + r + d = 99,136
+GVE_220M = 768 + 768 * 8 + 136 + 8 * 128  # graph encoder, as in the transducer
+GENERATOR_220M = 128 * 64 + 64 + 64 * 10 * 768 + 10 * 768  # g h + h + h m d + m d
+FUSION_220M = (768 + 128) * 64 + 64 + 64 * 768 + 768  # (d + g) h + h + h d + d
 
 
-@pytest.mark.parametrize("name, overrides, expected", [
-    ("adapter", {}, 60 * ADAPTER_220M),          # 12 x (self, ff) + 12 x (self, cross, ff)
-    ("adapter", {"cross_attention": False}, 48 * ADAPTER_220M),
-    ("prompt-adapter", {"num_virtual_tokens": 25}, 60 * ADAPTER_220M + 25 * 768),
-    ("prompt-attention", {"num_virtual_tokens": 25}, 25 * 768 + 1),
-    ("prompt-attention", {"num_virtual_tokens": 25, "learn_scale": False}, 25 * 768),
-    ("cpg-prompt", {}, GVE_220M + GENERATOR_220M),
-    ("cpg-prompt", {"fuse": True}, GVE_220M + GENERATOR_220M + FUSION_220M),
-    ("xprompt", {"num_virtual_tokens": 20, "pieces": 16}, 20 * 16 * (768 // 16)),
-])
+@pytest.mark.parametrize(
+    "name, overrides, expected",
+    [
+        ("adapter", {}, 60 * ADAPTER_220M),  # 12 x (self, ff) + 12 x (self, cross, ff)
+        ("adapter", {"cross_attention": False}, 48 * ADAPTER_220M),
+        ("prompt-adapter", {"num_virtual_tokens": 25}, 60 * ADAPTER_220M + 25 * 768),
+        ("prompt-attention", {"num_virtual_tokens": 25}, 25 * 768 + 1),
+        ("prompt-attention", {"num_virtual_tokens": 25, "learn_scale": False}, 25 * 768),
+        ("cpg-prompt", {}, GVE_220M + GENERATOR_220M),
+        ("cpg-prompt", {"fuse": True}, GVE_220M + GENERATOR_220M + FUSION_220M),
+        ("xprompt", {"num_virtual_tokens": 20, "pieces": 16}, 20 * 16 * (768 // 16)),
+    ],
+)
 def test_plugin_method_counts(t5_220m, name, overrides, expected):
     from ttune.methods import apply_method, make_config
 

@@ -35,32 +35,84 @@ def installed(tmp_path_factory) -> dict:
     src = tmp / "src"
     shutil.copytree(EXAMPLE, src)
     target = tmp / "site"
-    r = _run([sys.executable, "-m", "pip", "install", "--no-deps", "--no-build-isolation",
-              "--no-index", "--no-cache-dir", "--disable-pip-version-check", "--quiet",
-              "--target", str(target), str(src)], dict(os.environ), tmp)
+    r = _run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "install",
+            "--no-deps",
+            "--no-build-isolation",
+            "--no-index",
+            "--no-cache-dir",
+            "--disable-pip-version-check",
+            "--quiet",
+            "--target",
+            str(target),
+            str(src),
+        ],
+        dict(os.environ),
+        tmp,
+    )
     assert r.returncode == 0, r.stderr
     assert (target / "ttune_scale.py").is_file()
     entry_points = next(target.glob("ttune_scale-0.1.0.dist-info")) / "entry_points.txt"
     assert "[ttune.methods]\nscale = ttune_scale" in entry_points.read_text()
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(target), str(ROOT)]),
-           "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", "TTUNE_CACHE": str(tmp / "cache")}
+    env = {
+        **os.environ,
+        "PYTHONPATH": os.pathsep.join([str(target), str(ROOT)]),
+        "OMP_NUM_THREADS": "1",
+        "MKL_NUM_THREADS": "1",
+        "TTUNE_CACHE": str(tmp / "cache"),
+    }
     yield {"target": target, "env": env, "tmp": tmp}
     shutil.rmtree(target)
 
 
 def test_the_example_trains_through_ttune_train_and_its_method_loads_and_predicts(
-        installed, monkeypatch, request):
+    installed, monkeypatch, request
+):
     tmp, env = installed["tmp"], installed["env"]
-    records = [{"id": f"r{i}", "source": s, "target": t, "source_lang": "python",
-                "target_lang": "en"} for i, (s, t) in enumerate(zip(SOURCES * 4, TARGETS * 4))]
-    backbone = save_tiny_backbone(records, tmp / "backbone", vocab_size=400, d_model=32, d_ff=64,
-                                  num_layers=1, num_heads=2)
+    records = [
+        {"id": f"r{i}", "source": s, "target": t, "source_lang": "python", "target_lang": "en"}
+        for i, (s, t) in enumerate(zip(SOURCES * 4, TARGETS * 4))
+    ]
+    backbone = save_tiny_backbone(
+        records, tmp / "backbone", vocab_size=400, d_model=32, d_ff=64, num_layers=1, num_heads=2
+    )
     files = write_splits(tmp, train=records, valid=records[:3])
     run = tmp / "run"
-    r = _run([sys.executable, "-c", CLI, "train", "--task", "summarize", "--method", "scale",
-              "--model", str(backbone), "--train", str(files["train"]), "--valid",
-              str(files["valid"]), "--output", str(run), "--max-steps", "4", "--batch-size", "4",
-              "--lr", "0.05", "--no-progress", "-m", "shift=true"], env, tmp)
+    r = _run(
+        [
+            sys.executable,
+            "-c",
+            CLI,
+            "train",
+            "--task",
+            "summarize",
+            "--method",
+            "scale",
+            "--model",
+            str(backbone),
+            "--train",
+            str(files["train"]),
+            "--valid",
+            str(files["valid"]),
+            "--output",
+            str(run),
+            "--max-steps",
+            "4",
+            "--batch-size",
+            "4",
+            "--lr",
+            "0.05",
+            "--no-progress",
+            "-m",
+            "shift=true",
+        ],
+        env,
+        tmp,
+    )
     assert r.returncode == 0, r.stderr
     assert f"trained scale -> {run}" in r.stdout
     saved = json.loads((run / "method_config.json").read_text())
@@ -72,9 +124,24 @@ def test_the_example_trains_through_ttune_train_and_its_method_loads_and_predict
     # It trained: four AdamW steps moved every scale away from 1 and every shift away from 0.
     assert (weights["scale"] != 1).all() and (weights["shift"] != 0).all()
 
-    r = _run([sys.executable, "-c", CLI, "predict", "--checkpoint", str(run), "--input",
-              str(files["valid"]), "--output", str(tmp / "pred.jsonl"), "--num-beams", "1"],
-             env, tmp)
+    r = _run(
+        [
+            sys.executable,
+            "-c",
+            CLI,
+            "predict",
+            "--checkpoint",
+            str(run),
+            "--input",
+            str(files["valid"]),
+            "--output",
+            str(tmp / "pred.jsonl"),
+            "--num-beams",
+            "1",
+        ],
+        env,
+        tmp,
+    )
     assert r.returncode == 0, r.stderr
     preds = [json.loads(x) for x in (tmp / "pred.jsonl").read_text().splitlines()]
     assert [p["id"] for p in preds] == ["r0", "r1", "r2"]

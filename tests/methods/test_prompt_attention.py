@@ -16,7 +16,7 @@ def _model(make_backbone, tok, **kw):
 
 def test_attention_sums_to_one_over_tokens_and_is_zero_on_padding(make_backbone, tok):
     adapted = _model(make_backbone, tok)
-    b = encode(tok, SOURCES[:2])                       # example 0 is shorter: padded
+    b = encode(tok, SOURCES[:2])  # example 0 is shorter: padded
     mask = b["attention_mask"]
     assert (mask == 0).any()
     att = adapted.attention(adapted.embed(b["input_ids"]), mask)
@@ -31,9 +31,9 @@ def test_soft_tokens_follow_the_formula_and_change_with_the_input(make_backbone,
     b = encode(tok, SOURCES[:2])
     X = adapted.embed(b["input_ids"])
     attn = adapted.backbone.encoder.block[0].layer[0].SelfAttention
-    W = attn.q.weight.T @ attn.k.weight                # d x d, frozen
+    W = attn.q.weight.T @ attn.k.weight  # d x d, frozen
     p = adapted.prompt.weight
-    x0 = X[0, b["attention_mask"][0] == 1]             # [T0, d]
+    x0 = X[0, b["attention_mask"][0] == 1]  # [T0, d]
     expected = (x0.T @ torch.softmax(x0 @ W @ p.T, 0)).T  # [m, d]
     soft = adapted.soft_tokens(X, b["attention_mask"])
     torch.testing.assert_close(soft[0], expected, rtol=1e-4, atol=1e-5)

@@ -19,10 +19,12 @@ def test_builtin_names():
 def test_unknown_method_lists_known_names():
     from ttune.methods import UnknownMethodError, get_method, make_config
 
-    msg = ("unknown method 'nope'; known: adapter, cpg-prompt, full, linear, lora, none, prefix, "
-           "prompt, prompt-adapter, prompt-attention, topro, transducer, "
-           "transducer-linear, transducer-no-ast, transducer-no-cdg, transducer-no-cfg, "
-           "transducer-no-ddg, transducer-nograph, transducer-paper, xprompt")
+    msg = (
+        "unknown method 'nope'; known: adapter, cpg-prompt, full, linear, lora, none, prefix, "
+        "prompt, prompt-adapter, prompt-attention, topro, transducer, "
+        "transducer-linear, transducer-no-ast, transducer-no-cdg, transducer-no-cfg, "
+        "transducer-no-ddg, transducer-nograph, transducer-paper, xprompt"
+    )
     with pytest.raises(UnknownMethodError) as e:
         get_method("nope")
     assert str(e.value) == msg and isinstance(e.value, ValueError)
@@ -54,18 +56,21 @@ def test_make_config_overrides_and_unknown_field():
         make_config("lora", rank=4)
 
 
-@pytest.mark.parametrize("name, bad, match", [
-    ("lora", {"r": 0}, "r must be"),
-    ("lora", {"dropout": 1.5}, "dropout"),
-    ("prompt", {"num_virtual_tokens": 0}, "num_virtual_tokens"),
-    ("prompt", {"init": "zeros"}, "init must be"),
-    ("prefix", {"encoder_tokens": -1}, "encoder_tokens"),
-    ("transducer", {"gnn": "gin"}, "unknown gnn 'gin'"),
-    ("transducer", {"fusion": "concat"}, "unknown fusion"),
-    ("transducer", {"edge_types": ["AST", "XYZ"]}, "unknown edge type"),
-    ("transducer", {"graph_dim": 0}, "graph_dim must be"),
-    ("transducer", {"vectorizer": "kind", "node_dim": 7}, "kind vectorizer"),
-])
+@pytest.mark.parametrize(
+    "name, bad, match",
+    [
+        ("lora", {"r": 0}, "r must be"),
+        ("lora", {"dropout": 1.5}, "dropout"),
+        ("prompt", {"num_virtual_tokens": 0}, "num_virtual_tokens"),
+        ("prompt", {"init": "zeros"}, "init must be"),
+        ("prefix", {"encoder_tokens": -1}, "encoder_tokens"),
+        ("transducer", {"gnn": "gin"}, "unknown gnn 'gin'"),
+        ("transducer", {"fusion": "concat"}, "unknown fusion"),
+        ("transducer", {"edge_types": ["AST", "XYZ"]}, "unknown edge type"),
+        ("transducer", {"graph_dim": 0}, "graph_dim must be"),
+        ("transducer", {"vectorizer": "kind", "node_dim": 7}, "kind vectorizer"),
+    ],
+)
 def test_validation_errors(name, bad, match):
     from ttune.methods import MethodConfigError, make_config
 
@@ -139,10 +144,14 @@ def test_a_broken_plugin_is_named_in_a_warning_and_left_out(monkeypatch):
             raise ImportError("No module named 'broken_plugin'")
 
     monkeypatch.setitem(registry._loaded, "entry_points", False)
-    monkeypatch.setattr(registry, "entry_points",
-                        lambda group: [BrokenEP()] if group == "ttune.methods" else [])
-    with pytest.warns(UserWarning, match=r"ttune.methods entry point 'broken' \(broken_plugin\) "
-                                         r"failed to load: ImportError: No module named"):
+    monkeypatch.setattr(
+        registry, "entry_points", lambda group: [BrokenEP()] if group == "ttune.methods" else []
+    )
+    with pytest.warns(
+        UserWarning,
+        match=r"ttune.methods entry point 'broken' \(broken_plugin\) "
+        r"failed to load: ImportError: No module named",
+    ):
         with pytest.raises(UnknownMethodError, match="unknown method 'broken'"):
             get_method("broken")
     assert get_method("lora").name == "lora"

@@ -9,11 +9,22 @@ import torch
 from helpers import save_tiny_backbone, write_splits
 
 RECORDS = [
-    {"id": "f", "source": "def f(a, b):\n    n = len(a)\n    return n + b\n",
-     "target": "a: list[str]; b: int; n: int", "identifiers": ["a", "b", "n"],
-     "source_lang": "python", "target_lang": "python"},
-    {"id": "g", "source": "def g(x):\n    return -x\n", "target": "x: float", "identifiers": ["x"],
-     "source_lang": "python", "target_lang": "python"},
+    {
+        "id": "f",
+        "source": "def f(a, b):\n    n = len(a)\n    return n + b\n",
+        "target": "a: list[str]; b: int; n: int",
+        "identifiers": ["a", "b", "n"],
+        "source_lang": "python",
+        "target_lang": "python",
+    },
+    {
+        "id": "g",
+        "source": "def g(x):\n    return -x\n",
+        "target": "x: float",
+        "identifiers": ["x"],
+        "source_lang": "python",
+        "target_lang": "python",
+    },
 ]
 
 
@@ -30,10 +41,15 @@ def test_n_identifiers_give_n_prompted_examples(make_backbone, tok):
     adapted = _topro(make_backbone, tok)
     ex = adapted.expand_records(RECORDS, task)
     assert [(e["id"], e["query"], e["target"]) for e in ex] == [
-        ("f#a", "a", "list[str]"), ("f#b", "b", "int"), ("f#n", "n", "int"), ("g#x", "x", "float")]
+        ("f#a", "a", "list[str]"),
+        ("f#b", "b", "int"),
+        ("f#n", "n", "int"),
+        ("g#x", "x", "float"),
+    ]
     assert task.format_input(ex[1]).endswith("return n + b\n# the type of `b` is <extra_id_0>")
-    no_target = adapted.expand_records([{k: v for k, v in r.items() if k != "target"}
-                                        for r in RECORDS], task)
+    no_target = adapted.expand_records(
+        [{k: v for k, v in r.items() if k != "target"} for r in RECORDS], task
+    )
     assert len(no_target) == 4 and all("target" not in e for e in no_target)
 
 
@@ -59,8 +75,10 @@ def test_refuses_sequence_tasks(make_backbone, tok):
         _topro(make_backbone, tok).expand_records(RECORDS, get_task("summarize"))
 
 
-@pytest.mark.parametrize("base, options", [("prompt", {"num_virtual_tokens": 4}),
-                                           ("lora", {"r": 2}), ("transducer", {"max_nodes": 30})])
+@pytest.mark.parametrize(
+    "base, options",
+    [("prompt", {"num_virtual_tokens": 4}), ("lora", {"r": 2}), ("transducer", {"max_nodes": 30})],
+)
 def test_wraps_the_base_method_unchanged(base, options, make_backbone, tok, batch):
     from ttune.methods import apply_method, make_config
     from ttune.train.data import graph_options
@@ -70,11 +88,11 @@ def test_wraps_the_base_method_unchanged(base, options, make_backbone, tok, batc
     assert adapted.num_trainable() == plain.num_trainable() > 0
     assert sorted(adapted.method_state_dict()) == sorted(plain.method_state_dict())
     assert adapted.needs_graph == (base == "transducer")
-    assert graph_options(adapted) == graph_options(plain)       # featurized like the base method
+    assert graph_options(adapted) == graph_options(plain)  # featurized like the base method
     kw = dict(graph=batch["graph"], token_spans=batch["token_spans"], labels=batch["labels"])
     a = adapted(batch["input_ids"], batch["attention_mask"], **kw).logits
     b = plain(batch["input_ids"], batch["attention_mask"], **kw).logits
-    assert torch.equal(a, b)                # same seeded init (LoRA: B = 0), same computation
+    assert torch.equal(a, b)  # same seeded init (LoRA: B = 0), same computation
 
 
 def test_config_errors():
@@ -93,16 +111,28 @@ def test_trains_and_predicts_one_type_per_identifier(tmp_path):
     from ttune.train.engine import train
     from ttune.train.predict import predict
 
-    model = save_tiny_backbone(RECORDS * 4, tmp_path / "bb", vocab_size=300, d_model=32, d_ff=64,
-                               num_layers=1, num_heads=4)
+    model = save_tiny_backbone(
+        RECORDS * 4, tmp_path / "bb", vocab_size=300, d_model=32, d_ff=64, num_layers=1, num_heads=4
+    )
     files = write_splits(tmp_path, train=RECORDS, valid=RECORDS)
-    out = train(TrainConfig(model=str(model), train_file=str(files["train"]),
-                            valid_file=str(files["valid"]), output_dir=str(tmp_path / "run"),
-                            task="types", method="topro",
-                            method_options={"base": "prompt",
-                                            "base_options": {"num_virtual_tokens": 2}},
-                            batch_size=4, max_steps=2, lr=1e-2, early_stopping_metric="type_exact",
-                            cache_dir=str(tmp_path / "cache"), progress=False, log_every=1))
+    out = train(
+        TrainConfig(
+            model=str(model),
+            train_file=str(files["train"]),
+            valid_file=str(files["valid"]),
+            output_dir=str(tmp_path / "run"),
+            task="types",
+            method="topro",
+            method_options={"base": "prompt", "base_options": {"num_virtual_tokens": 2}},
+            batch_size=4,
+            max_steps=2,
+            lr=1e-2,
+            early_stopping_metric="type_exact",
+            cache_dir=str(tmp_path / "cache"),
+            progress=False,
+            log_every=1,
+        )
+    )
     meta = json.loads((out / "method_config.json").read_text())["meta"]
     assert meta["train_records"] == 4 and meta["trainable_parameters"] == 2 * 32
     preds = predict(out, RECORDS, max_new_tokens=3)

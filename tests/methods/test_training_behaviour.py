@@ -25,8 +25,13 @@ TRAINABLE = {  # which parameter names a method may train
 
 
 def _forward(adapted, batch):
-    return adapted(batch["input_ids"], batch["attention_mask"], labels=batch["labels"],
-                   graph=batch["graph"], token_spans=batch["token_spans"])
+    return adapted(
+        batch["input_ids"],
+        batch["attention_mask"],
+        labels=batch["labels"],
+        graph=batch["graph"],
+        token_spans=batch["token_spans"],
+    )
 
 
 @pytest.mark.parametrize("name", sorted(TRAINABLE))
@@ -89,8 +94,9 @@ def test_untrained_identity_methods_leave_logits_exactly_unchanged(name, make_ba
     were."""
     from ttune.methods import apply_method, make_config
 
-    ref = make_backbone()(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"],
-                          labels=batch["labels"]).logits
+    ref = make_backbone()(
+        input_ids=batch["input_ids"], attention_mask=batch["attention_mask"], labels=batch["labels"]
+    ).logits
     adapted = apply_method(make_backbone(), make_config(name), tok)
     assert torch.equal(_forward(adapted, batch).logits, ref)
 
@@ -113,5 +119,5 @@ def test_transducer_graph_changes_logits_once_gate_opens(make_backbone, batch, t
     base = _forward(adapted, batch).logits
     other = dict(batch, graph=graphs(tok, [SOURCES[2], SOURCES[1]]))
     changed = _forward(adapted, other).logits
-    assert not torch.allclose(base[0], changed[0])        # example 0's graph changed
-    assert torch.equal(base[1], changed[1])               # example 1's graph did not
+    assert not torch.allclose(base[0], changed[0])  # example 0's graph changed
+    assert torch.equal(base[1], changed[1])  # example 1's graph did not

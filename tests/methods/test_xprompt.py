@@ -8,8 +8,16 @@ import pytest
 import torch
 from safetensors.torch import load_file
 
-SMALL = dict(num_virtual_tokens=4, pieces=4, stage_a_steps=2, round_steps=2, token_rounds=1,
-             piece_rounds=1, token_prune_ratio=0.5, piece_prune_ratio=0.5)
+SMALL = dict(
+    num_virtual_tokens=4,
+    pieces=4,
+    stage_a_steps=2,
+    round_steps=2,
+    token_rounds=1,
+    piece_rounds=1,
+    token_prune_ratio=0.5,
+    piece_prune_ratio=0.5,
+)
 
 
 def _model(make_backbone, tok, **kw):
@@ -33,27 +41,28 @@ def test_stages_masks_and_rewinding(make_backbone, batch, tok):
         _loss(adapted, batch).backward()
         if int(adapted.stage) >= 1 and adapted.token_mask.min() == 0:
             pruned = adapted.full_mask() == 0
-            assert (w.grad[pruned] == 0).all()                      # pruned entries: zero gradient
+            assert (w.grad[pruned] == 0).all()  # pruned entries: zero gradient
         opt.step()
         adapted.after_optimizer_step(step, opt)
         history[step] = (adapted.stage_name, w.detach().clone(), adapted.full_mask().clone())
         if step == 2:
             assert adapted.stage_name == "pruning" and torch.equal(adapted.snapshot, w.detach())
             snapshot = w.detach().clone()
-    assert [history[s][0] for s in range(1, 9)] == (["prompt-tuning"] + ["pruning"] * 4
-                                                    + ["rewinding"] * 3)
-    assert adapted.token_mask.tolist().count(0.0) == 2              # token round: 4 -> 2 tokens
-    assert int(adapted.piece_mask.sum()) == 4                      # piece round: 8 -> 4 pieces
-    assert adapted.num_trainable() == 4 * (64 // 4)                # surviving pieces x d/k
-    for _, _, mask in history.values():                            # masks are binary
+    assert [history[s][0] for s in range(1, 9)] == (
+        ["prompt-tuning"] + ["pruning"] * 4 + ["rewinding"] * 3
+    )
+    assert adapted.token_mask.tolist().count(0.0) == 2  # token round: 4 -> 2 tokens
+    assert int(adapted.piece_mask.sum()) == 4  # piece round: 8 -> 4 pieces
+    assert adapted.num_trainable() == 4 * (64 // 4)  # surviving pieces x d/k
+    for _, _, mask in history.values():  # masks are binary
         assert set(mask.unique().tolist()) <= {0.0, 1.0}
     # (c) starts from the stage-(a) values of the survivors, masks fixed from then on
     _, w6, mask6 = history[6]
     assert torch.equal(w6, snapshot * mask6)
     for s in (7, 8):
         assert torch.equal(history[s][2], mask6)
-        assert (history[s][1][mask6 == 0] == 0).all()              # pruned entries stay zero
-    assert not torch.equal(history[8][1], w6)                      # survivors keep training
+        assert (history[s][1][mask6 == 0] == 0).all()  # pruned entries stay zero
+    assert not torch.equal(history[8][1], w6)  # survivors keep training
 
 
 def test_importance_is_mean_absolute_mask_gradient(make_backbone, batch, tok):
@@ -116,16 +125,28 @@ def test_one_resumable_run_through_the_three_stages(tmp_path, run_files):
     opts = dict(SMALL, round_steps=1)
 
     def run(out):
-        cfg = TrainConfig(model=str(run_files["model"]), train_file=str(run_files["train"]),
-                          output_dir=str(out),
-                          method="xprompt", method_options=opts, batch_size=2, max_steps=6,
-                          save_every=1, keep_checkpoints=10, lr=1e-2,
-                          cache_dir=str(tmp_path / "cache"), progress=False, seed=3)
+        cfg = TrainConfig(
+            model=str(run_files["model"]),
+            train_file=str(run_files["train"]),
+            output_dir=str(out),
+            method="xprompt",
+            method_options=opts,
+            batch_size=2,
+            max_steps=6,
+            save_every=1,
+            keep_checkpoints=10,
+            lr=1e-2,
+            cache_dir=str(tmp_path / "cache"),
+            progress=False,
+            seed=3,
+        )
         return train(cfg)
 
     whole = run(tmp_path / "a")
-    stages = [int(load_file(whole / f"checkpoints/step-{s}/method.safetensors")
-                  ["xprompt_state.stage"]) for s in range(1, 7)]
+    stages = [
+        int(load_file(whole / f"checkpoints/step-{s}/method.safetensors")["xprompt_state.stage"])
+        for s in range(1, 7)
+    ]
     assert stages == [0, 1, 1, 2, 2, 2]
     out = run(tmp_path / "b")
     for s in (4, 5, 6):

@@ -130,8 +130,10 @@ def test_codebleu_matches_package():
         "codebleu:0.1,0.1,0.4,0.4"
     ] == pytest.approx(100 * direct_w)
     each = per_example("codebleu_pkg", hyps, refs, lang="java")
-    assert each == [pytest.approx(100 * codebleu.calc_codebleu([[r]], [h], lang="java")["codebleu"])
-                    for h, r in zip(hyps, refs)]
+    assert each == [
+        pytest.approx(100 * codebleu.calc_codebleu([[r]], [h], lang="java")["codebleu"])
+        for h, r in zip(hyps, refs)
+    ]
     # Identical code scores 100; Python and C# grammars load beside tree-sitter 0.26.
     assert compute("codebleu", [refs[0]], [refs[0]], lang="java")["codebleu"] == pytest.approx(
         100.0
@@ -161,8 +163,13 @@ def test_results_header():
     h = results_header(
         "tl-codesum", "test", 8714, [1, 2], "ttune eval ...", ["smooth_bleu4", "codebleu"]
     )
-    assert (h["dataset"], h["split"], h["n_records"], h["seeds"], h["command"]) == \
-        ("tl-codesum", "test", 8714, [1, 2], "ttune eval ...")
+    assert (h["dataset"], h["split"], h["n_records"], h["seeds"], h["command"]) == (
+        "tl-codesum",
+        "test",
+        8714,
+        [1, 2],
+        "ttune eval ...",
+    )
     assert h["versions"]["sacrebleu"] == "2.6.0" and h["versions"]["tree-sitter"] == "0.26.1"
     assert set(h["metric_variants"]) == {"smooth_bleu4", "codebleu"}
     assert h["created_utc"].endswith("Z")

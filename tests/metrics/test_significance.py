@@ -34,11 +34,11 @@ def test_normal_approximation_hand_computed():
 
 def test_ties_and_zeros():
     a = [1, 2, 3, 4, 5, 6]
-    b = [0, 0, 3, 2, 7, 5]   # d = 1, 2, 0, 2, -2, 1
+    b = [0, 0, 3, 2, 7, 5]  # d = 1, 2, 0, 2, -2, 1
     r = wilcoxon(a, b, exact=False, correction=False)
     # non-zero |d| = 1,2,2,2,1 -> mid-ranks 1.5, 4, 4, 4, 1.5; W+ = 1.5 + 4 + 4 + 1.5 = 11, W- = 4.
     assert (r.n, r.n_zero, r.w_plus, r.w_minus) == (5, 1, 11.0, 4.0)
-    var = 5 * 6 * 11 / 24 - ((2 ** 3 - 2) + (3 ** 3 - 3)) / 48
+    var = 5 * 6 * 11 / 24 - ((2**3 - 2) + (3**3 - 3)) / 48
     assert r.z == pytest.approx((11 - 7.5) / math.sqrt(var))
     ex = wilcoxon(a, b)
     # Exact over the 32 sign patterns of ranks (1.5, 1.5, 4, 4, 4): W+ >= 11 for all three 4s (4

@@ -24,4 +24,5 @@ def test_per_example_scores_are_fractions_of_each_functions_identifiers():
 
 def test_typing_prefix_and_whitespace_are_ignored():
     assert compute("type_exact", ["a: typing.Optional[ int ]"], ["a: Optional[int]"]) == {
-        "type_exact": 100.0}
+        "type_exact": 100.0
+    }

@@ -60,22 +60,28 @@ def make_fake_data_dir(root: Path) -> Path:
                 for i in range(N)
             ),
         )
-        _write_lines(cds / f"data_ps.descriptions.{split}",
-                     (f"'Return {marker('cd', split, i, 'nl')}.'" for i in range(N)))
+        _write_lines(
+            cds / f"data_ps.descriptions.{split}",
+            (f"'Return {marker('cd', split, i, 'nl')}.'" for i in range(N)),
+        )
         # TL-CodeSum: id<TAB>text; valid is carved, test stays test.
         _write_lines(
             tl / f"{split}.token.code", (f"{split}{i}\t{_java('tl', split, i)}" for i in range(N))
         )
-        _write_lines(tl / f"{split}.token.nl",
-                     (f"{split}{i}\treturns {marker('tl', split, i, 'nl')}" for i in range(N)))
+        _write_lines(
+            tl / f"{split}.token.nl",
+            (f"{split}{i}\treturns {marker('tl', split, i, 'nl')}" for i in range(N)),
+        )
     # ATLAS: gzipped JSON lines; eval is carved, testing is test.
     d = root / "atlas"
     d.mkdir()
     for split in ("eval", "testing"):
         with gzip.open(d / f"atlas_{split}.jsonl.gz", "wt", encoding="utf-8") as f:
             for i in range(N):
-                test = (f"@Test public void t{i} ( ) {{ int {marker('at', split, i, 'test')} = 1 ; "
-                        f"\"<AssertPlaceHolder>\" ; }} int focal{i} ( ) {{ return {i} ; }}")
+                test = (
+                    f"@Test public void t{i} ( ) {{ int {marker('at', split, i, 'test')} = 1 ; "
+                    f'"<AssertPlaceHolder>" ; }} int focal{i} ( ) {{ return {i} ; }}'
+                )
                 f.write(
                     json.dumps(
                         {

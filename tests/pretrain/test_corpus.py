@@ -30,8 +30,12 @@ def test_no_test_dev_or_english_records(tmp_path, fake_data_dir):
     expected = set()
     for i in range(N):
         # Data sets with a real train split: both code sides of train only.
-        expected |= {marker("cxg", "train", i, "java"), marker("cxg", "train", i, "cs"),
-                     marker("av", "train", i, "java"), marker("av", "train", i, "py")}
+        expected |= {
+            marker("cxg", "train", i, "java"),
+            marker("cxg", "train", i, "cs"),
+            marker("av", "train", i, "java"),
+            marker("av", "train", i, "py"),
+        }
         # Carved data sets: the records carve_split puts in train, code side only.
         if carve_split(f"code-docstring/canonical/valid/{i + 1}") == "train":
             expected.add(marker("cd", "valid", i, "py"))
@@ -58,7 +62,9 @@ def test_train_copy_of_a_test_record_is_dropped(tmp_path, fake_data_dir):
     lines = java.read_text().splitlines()
     lines[3] = "  " + test_line.replace(" ; ", " ;  ")  # same code up to whitespace
     java.write_text("\n".join(lines) + "\n")
-    corpus = build_corpus(_cfg(tmp_path, sources=("codexglue-java-cs",), eval_windows=0), say=lambda m: None)
+    corpus = build_corpus(
+        _cfg(tmp_path, sources=("codexglue-java-cs",), eval_windows=0), say=lambda m: None
+    )
     assert marker("cxg", "test", 0, "java") not in "\n".join(corpus.chunks)
     assert corpus.stats["codexglue-java-cs"]["documents"] == 2 * N - 1
     assert (
@@ -80,8 +86,10 @@ def test_missing_sources_are_skipped_with_a_message(tmp_path, monkeypatch):
     monkeypatch.setenv("TTUNE_DATA_DIR", str(tmp_path / "nowhere"))
     said = []
     with pytest.raises(PretrainError, match="corpus is empty"):
-        build_corpus(_cfg(tmp_path, sources=("atlas", "jdk"), jdk_src_zip=str(tmp_path / "no.zip")),
-                     say=said.append)
+        build_corpus(
+            _cfg(tmp_path, sources=("atlas", "jdk"), jdk_src_zip=str(tmp_path / "no.zip")),
+            say=said.append,
+        )
     assert any("atlas skipped" in s for s in said) and any("jdk skipped" in s for s in said)
 
 
@@ -99,15 +107,18 @@ def test_chunk_text_cuts_at_lines():
     assert chunk_text("x" * 120, 50) == ["x" * 50, "x" * 50, "x" * 20]
 
 
-@pytest.mark.parametrize("kw,msg", [
-    ({"sources": ("nope",)}, "sources: unknown nope"),
-    ({"noise_density": 0.7}, "noise_density"),
-    ({"shape": "huge"}, "unknown shape 'huge'"),
-    ({"d_model": 100, "num_heads": 3}, "not divisible"),
-    ({"input_length": 4096}, "sentinels"),
-    ({"schedule": "step"}, "schedule must be"),
-    ({"max_steps": 0}, "max_steps must be a positive integer"),
-])
+@pytest.mark.parametrize(
+    "kw,msg",
+    [
+        ({"sources": ("nope",)}, "sources: unknown nope"),
+        ({"noise_density": 0.7}, "noise_density"),
+        ({"shape": "huge"}, "unknown shape 'huge'"),
+        ({"d_model": 100, "num_heads": 3}, "not divisible"),
+        ({"input_length": 4096}, "sentinels"),
+        ({"schedule": "step"}, "schedule must be"),
+        ({"max_steps": 0}, "max_steps must be a positive integer"),
+    ],
+)
 def test_config_validation(tmp_path, kw, msg):
     with pytest.raises(PretrainError, match=msg):
         PretrainConfig(output_dir=str(tmp_path), **kw)
@@ -139,8 +150,9 @@ def test_jdk_sources_are_read_inside_the_zip(tmp_path, monkeypatch):
             "java.base/java/lang/Huge.java", "class Huge { int JDK_HUGE; }\n" + "//x\n" * 100
         )
     monkeypatch.setenv("TTUNE_DATA_DIR", str(tmp_path / "nowhere"))
-    corpus = build_corpus(_cfg(tmp_path, sources=("jdk",), jdk_src_zip=str(z), max_file_bytes=100),
-                          say=lambda m: None)
+    corpus = build_corpus(
+        _cfg(tmp_path, sources=("jdk",), jdk_src_zip=str(z), max_file_bytes=100), say=lambda m: None
+    )
     text = "\n".join(corpus.chunks)
     assert "JDK_A" in text and "JDK_B" in text
     assert "NOT_JAVA" not in text and "JDK_HUGE" not in text  # not .java / over max_file_bytes
@@ -161,8 +173,12 @@ def test_supervised_pairs_come_from_training_records_only(tmp_path, fake_data_di
     found = {k: set(re.findall(r"MARK_[a-z]+_[a-z]+_\d+_[a-z]+", t)) for k, t in text.items()}
     summ, trans, asrt = set(), set(), set()
     for i in range(N):
-        trans |= {marker("cxg", "train", i, "java"), marker("cxg", "train", i, "cs"),
-                  marker("av", "train", i, "java"), marker("av", "train", i, "py")}
+        trans |= {
+            marker("cxg", "train", i, "java"),
+            marker("cxg", "train", i, "cs"),
+            marker("av", "train", i, "java"),
+            marker("av", "train", i, "py"),
+        }
         if carve_split(f"code-docstring/canonical/valid/{i + 1}") == "train":
             summ |= {marker("cd", "valid", i, "py"), marker("cd", "valid", i, "nl")}
         if carve_split(f"tl-codesum/valid/valid{i}") == "train":
@@ -175,7 +191,9 @@ def test_supervised_pairs_come_from_training_records_only(tmp_path, fake_data_di
     assert len([m for m in every if m.startswith("MARK_cd_")]) < 2 * N  # the carved dev part is out
     # Each translation record in both directions; the assert input keeps the placeholder.
     assert len(pairs["translate"]) == 2 * 2 * N and len(pairs["summarize"]) == len(summ) // 2
-    assert all(i.startswith("assert:\n") and '"<AssertPlaceHolder>"' in i for i, _ in pairs["assert"])
+    assert all(
+        i.startswith("assert:\n") and '"<AssertPlaceHolder>"' in i for i, _ in pairs["assert"]
+    )
     cx, av = stats["codexglue-java-cs"], stats["avatar-java-python"]
     assert cx["task"] == av["task"] == "translate" and cx["dropped_as_test"] == 0
     assert cx["records"] + cx["heldout"] == av["records"] + av["heldout"] == N
@@ -204,14 +222,22 @@ def test_a_pair_equal_to_a_test_record_is_dropped(tmp_path, fake_data_dir):
     from ttune.pretrain.corpus import build_pairs
 
     tl = fake_data_dir / "tl-codesum" / "valid.token.code"
-    test_code = (fake_data_dir / "tl-codesum" / "test.token.code").read_text().splitlines()[0].split("\t")[1]
+    test_code = (
+        (fake_data_dir / "tl-codesum" / "test.token.code")
+        .read_text()
+        .splitlines()[0]
+        .split("\t")[1]
+    )
     ids = [f"valid{i}" for i in range(N) if carve_split(f"tl-codesum/valid/valid{i}") == "train"]
     lines = tl.read_text().splitlines()
-    k = int(ids[0][len("valid"):])
+    k = int(ids[0][len("valid") :])
     lines[k] = f"{ids[0]}\t  {test_code}"  # a training record whose code is a test record's
     tl.write_text("\n".join(lines) + "\n")
     records, held, stats = build_pairs(_cfg(tmp_path, sources=("tl-codesum",)), say=lambda m: None)
     assert stats["tl-codesum"]["dropped_as_test"] == 1
     assert stats["tl-codesum"]["records"] + len(held["summarize"]) == len(ids) - 1
     assert stats["tl-codesum"]["records"] == len(records["summarize"])
-    assert not any(marker("tl", "test", 0, "java") in r["source"] for r in records["summarize"] + held["summarize"])
+    assert not any(
+        marker("tl", "test", 0, "java") in r["source"]
+        for r in records["summarize"] + held["summarize"]
+    )

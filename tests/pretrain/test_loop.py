@@ -28,12 +28,32 @@ DATA: dict[str, str] = {}  # the fake data sets folder, made once by the ``prepa
 
 
 def tiny(out, **kw) -> PretrainConfig:
-    base = dict(sources=("python-stdlib", "codexglue-java-cs", "tl-codesum", "atlas"), data_dir=DATA["dir"],
-                corpus_bytes=120_000, tokenizer_bytes=120_000, vocab_size=600,
-                shape="ttune-mini", d_model=32, d_ff=64, num_layers=2, num_heads=4, input_length=64,
-                batch_size=4, eval_windows=8, warmup_steps=2, lr=3e-3, max_steps=10, checkpoint_every=4,
-                log_every=1, progress=False, seed=3, docstring_pairs=200, prefix_target_length=16,
-                code_target_length=32, distinct_sample=6)
+    base = dict(
+        sources=("python-stdlib", "codexglue-java-cs", "tl-codesum", "atlas"),
+        data_dir=DATA["dir"],
+        corpus_bytes=120_000,
+        tokenizer_bytes=120_000,
+        vocab_size=600,
+        shape="ttune-mini",
+        d_model=32,
+        d_ff=64,
+        num_layers=2,
+        num_heads=4,
+        input_length=64,
+        batch_size=4,
+        eval_windows=8,
+        warmup_steps=2,
+        lr=3e-3,
+        max_steps=10,
+        checkpoint_every=4,
+        log_every=1,
+        progress=False,
+        seed=3,
+        docstring_pairs=200,
+        prefix_target_length=16,
+        code_target_length=32,
+        distinct_sample=6,
+    )
     base.update(kw)
     return PretrainConfig(output_dir=str(out), **base)
 
@@ -79,11 +99,15 @@ def test_loss_falls_on_the_held_out_batch(prepared, tmp_path):
     assert all(e["tokens_per_s"] > 0 for e in steps)
     # Each step is logged with the loss of the objective objective_of gives it (log_every=1).
     picked = [objective_of(s, 3, tiny(out).shares()) for s in range(24)]
-    assert [[k for k in e if k.startswith("loss_")] for e in steps] == [[f"loss_{o}"] for o in picked]
+    assert [[k for k in e if k.startswith("loss_")] for e in steps] == [
+        [f"loss_{o}"] for o in picked
+    ]
     assert set(picked) == set(OBJECTIVES)  # with this seed every objective runs in 24 steps
     # Window steps read 4 x 64 corpus tokens; task steps the input tokens of 4 pairs (at most 64
     # each).
-    gained = [b["tokens_seen"] - a["tokens_seen"] for a, b in zip([{"tokens_seen": 0}] + steps, steps)]
+    gained = [
+        b["tokens_seen"] - a["tokens_seen"] for a, b in zip([{"tokens_seen": 0}] + steps, steps)
+    ]
     assert all(0 < g <= 4 * 64 and (g == 4 * 64 or o in SUPERVISED) for g, o in zip(gained, picked))
     assert any(g < 4 * 64 for g in gained)
     # Held-out losses per task fall; the distinct-summary share is logged at every evaluation.
@@ -102,7 +126,9 @@ def test_resume_after_a_kill_gives_the_same_weights(prepared, tmp_path, monkeypa
     b = run_dir(prepared, tmp_path / "b")
     original = StepBatches.get
     # Steps 0-9 of this seed train several objectives, supervised ones included.
-    assert {"span", "summarize", "translate"} <= {objective_of(s, 3, tiny(a).shares()) for s in range(10)}
+    assert {"span", "summarize", "translate"} <= {
+        objective_of(s, 3, tiny(a).shares()) for s in range(10)
+    }
 
     def dying(self, step):
         if step == 6:
@@ -154,8 +180,10 @@ def test_output_is_a_loadable_backbone_with_a_model_card(prepared, tmp_path):
     assert gen.shape[0] == 1 and gen.shape[1] <= 6
     card = (path / "model_card.md").read_text()
     info = json.loads((out / "corpus.json").read_text())
-    assert f"| python-stdlib | {info['sources']['python-stdlib']['documents']:,} | " \
-           f"{info['sources']['python-stdlib']['bytes']:,} |" in card
+    assert (
+        f"| python-stdlib | {info['sources']['python-stdlib']['documents']:,} | "
+        f"{info['sources']['python-stdlib']['bytes']:,} |" in card
+    )
     assert "600 tokens" in card and "steps: 3 of 3" in card and "final training loss" in card
     assert json.loads((path / "pretrain_config.json").read_text())["seed"] == 3
     assert info["documents"]["python-stdlib"][0].endswith(".py")
@@ -196,8 +224,11 @@ def test_cli_bad_option_is_one_line(tmp_path):
 
     from ttune.cli.main import app
 
-    res = CliRunner().invoke(app, ["pretrain", "--output", str(tmp_path / "o"), "--schedule", "steps"])
+    res = CliRunner().invoke(
+        app, ["pretrain", "--output", str(tmp_path / "o"), "--schedule", "steps"]
+    )
     assert res.exit_code == 2  # refused while the options are parsed: a Literal field is a choice
     assert res.output.strip().splitlines() == [
         "error: Invalid value for '--schedule': "
-        "'steps' is not one of 'cosine', 'linear', 'constant'."]
+        "'steps' is not one of 'cosine', 'linear', 'constant'."
+    ]

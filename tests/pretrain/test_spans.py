@@ -30,8 +30,12 @@ def test_worked_example():
 
 
 @settings(max_examples=150, deadline=None)
-@given(length=st.integers(8, 512), seed=st.integers(0, 2**32 - 1),
-       density=st.sampled_from([0.1, 0.15, 0.3]), mean=st.sampled_from([1.0, 3.0, 5.0]))
+@given(
+    length=st.integers(8, 512),
+    seed=st.integers(0, 2**32 - 1),
+    density=st.sampled_from([0.1, 0.15, 0.3]),
+    mean=st.sampled_from([1.0, 3.0, 5.0]),
+)
 def test_structure_and_reconstruction(length, seed, density, mean):
     n_noise, n_spans = span_counts(length, density, mean)
     assume(n_spans <= len(SENT))

@@ -25,8 +25,10 @@ def test_names_and_defaults():
             check_metric_name(m)
     assert get_task("translate").metrics[:2] == ("sacrebleu", "codebleu")
     assert get_task("assert").graph_side == "test"
-    with pytest.raises(UnknownTaskError, match="unknown task 'x'; known: assert, custom, "
-                                               "summarize, translate, types"):
+    with pytest.raises(
+        UnknownTaskError,
+        match="unknown task 'x'; known: assert, custom, summarize, translate, types",
+    ):
         get_task("x")
     assert callable(read_jsonl)
 
@@ -47,29 +49,46 @@ def test_format_input_and_graph_code_offsets():
     pt = plain.with_options(prefix="résumé: ")
     text = pt.format_input(rec)
     code, lang, off = pt.graph_code(rec)
-    assert text.encode()[off:off + len(code.encode())] == code.encode()
+    assert text.encode()[off : off + len(code.encode())] == code.encode()
     assert off == len("résumé: ".encode())
     tagged = t.with_options(prefix="é ")
     code, _, off = tagged.graph_code(rec)
-    assert tagged.format_input(rec).encode()[off:] == code.encode() and off == len("é summarize: f\n".encode())
+    assert tagged.format_input(rec).encode()[off:] == code.encode() and off == len(
+        "é summarize: f\n".encode()
+    )
 
 
 def test_task_lines():
-    py = {"source": "def rgb_to_yiq(r, g, b):\n    return r\n", "source_lang": "python", "target_lang": "en"}
+    py = {
+        "source": "def rgb_to_yiq(r, g, b):\n    return r\n",
+        "source_lang": "python",
+        "target_lang": "en",
+    }
     assert task_line("summarize", py) == "summarize: rgb to yiq\n"
-    java = {"source": "@Override public synchronized String getHTTPResponse2 ( int x ) "
-                      "{ return g ( x ) ; }",
-            "source_lang": "java", "target_lang": "en"}
+    java = {
+        "source": "@Override public synchronized String getHTTPResponse2 ( int x ) "
+        "{ return g ( x ) ; }",
+        "source_lang": "java",
+        "target_lang": "en",
+    }
     assert task_line("summarize", java) == "summarize: get http response 2\n"
-    cs = {"source": "[Obsolete(\"x\")] public override string ToString() { return F(1); }",
-          "source_lang": "csharp", "target_lang": "csharp"}
+    cs = {
+        "source": '[Obsolete("x")] public override string ToString() { return F(1); }',
+        "source_lang": "csharp",
+        "target_lang": "csharp",
+    }
     assert function_name(cs["source"], "csharp") == "ToString"
     assert task_line("summarize", {"source": "x = 1", "source_lang": "python"}) == "summarize:\n"
-    assert task_line("translate", {**java, "target_lang": "csharp"}) == "translate java to csharp:\n"
+    assert (
+        task_line("translate", {**java, "target_lang": "csharp"}) == "translate java to csharp:\n"
+    )
     assert task_line("translate", {**py, "target_lang": "java"}) == "translate python to java:\n"
     assert task_line("assert", java) == "assert:\n" and task_line("custom", java) == ""
     assert identifier_words("XMLHttpRequest") == ["xml", "http", "request"]
-    assert identifier_words("__init__") == ["init"] and identifier_words("parseURL") == ["parse", "url"]
+    assert identifier_words("__init__") == ["init"] and identifier_words("parseURL") == [
+        "parse",
+        "url",
+    ]
 
 
 def test_assert_graph_reads_the_test_method_only():
@@ -82,14 +101,26 @@ def test_assert_graph_reads_the_test_method_only():
     }
     t = get_task("assert")
     code, lang, off = t.graph_code(rec)
-    assert code == 'testA ( ) { int x = f ( ) ; "<AssertPlaceHolder>" ; }' and lang == "java" and off == len("assert:\n ")
+    assert (
+        code == 'testA ( ) { int x = f ( ) ; "<AssertPlaceHolder>" ; }'
+        and lang == "java"
+        and off == len("assert:\n ")
+    )
     assert t.format_input(rec).startswith("assert:\n ")
-    assert t.format_input(rec).encode()[off:off + len(code)] == code.encode()
+    assert t.format_input(rec).encode()[off : off + len(code)] == code.encode()
     both = t.with_options(graph_side="both")
     assert both.graph_code(rec) == (src, "java", len("assert:\n"))
-    py = {"source": 'def test_a(self):\n    "<AssertPlaceHolder>"\n\ndef f(x):\n    return x\n',
-          "target": "assert f(1)", "source_lang": "python", "target_lang": "python"}
-    assert t.graph_code(py) == ('def test_a(self):\n    "<AssertPlaceHolder>"', "python", len("assert:\n"))
+    py = {
+        "source": 'def test_a(self):\n    "<AssertPlaceHolder>"\n\ndef f(x):\n    return x\n',
+        "target": "assert f(1)",
+        "source_lang": "python",
+        "target_lang": "python",
+    }
+    assert t.graph_code(py) == (
+        'def test_a(self):\n    "<AssertPlaceHolder>"',
+        "python",
+        len("assert:\n"),
+    )
 
 
 def test_task_validation_and_bad_record():
@@ -126,12 +157,16 @@ def test_generate_texts_passes_the_task_setting():
         def batch_decode(self, ids, skip_special_tokens=True):
             return ["x"] * len(ids)
 
-    collate = lambda ex: {"input_ids": torch.ones(len(ex), 3, dtype=torch.long),  # noqa: E731
-                          "attention_mask": torch.ones(len(ex), 3, dtype=torch.long)}
+    collate = lambda ex: {
+        "input_ids": torch.ones(len(ex), 3, dtype=torch.long),  # noqa: E731
+        "attention_mask": torch.ones(len(ex), 3, dtype=torch.long),
+    }
     generate_texts(Fake(), [{}], collate, Tok(), 8, 2, 5, no_repeat_ngram_size=3)
     generate_texts(Fake(), [{}], collate, Tok(), 8, 2, 5)
-    assert seen == [{"num_beams": 2, "max_new_tokens": 5, "no_repeat_ngram_size": 3},
-                    {"num_beams": 2, "max_new_tokens": 5}]
+    assert seen == [
+        {"num_beams": 2, "max_new_tokens": 5, "no_repeat_ngram_size": 3},
+        {"num_beams": 2, "max_new_tokens": 5},
+    ]
 
 
 @pytest.fixture
@@ -147,16 +182,30 @@ def fresh_tasks(monkeypatch):
 def test_register_task_adds_a_task_beside_the_builtins(fresh_tasks):
     from ttune.tasks import register_task
 
-    doc = Task("docstring", 300, 32, ("smooth_bleu4", "exact_match"), prefix="doc: ",
-               description="code -> its docstring")
+    doc = Task(
+        "docstring",
+        300,
+        32,
+        ("smooth_bleu4", "exact_match"),
+        prefix="doc: ",
+        description="code -> its docstring",
+    )
     assert register_task(doc) is doc  # before any lookup: the built-ins still load
     assert task_names() == ["assert", "custom", "docstring", "summarize", "translate", "types"]
     assert get_task("docstring") is doc and get_task("summarize").no_repeat_ngram_size == 3
     rec = {"source": "def f(): pass", "target": "nothing", "source_lang": "python"}
     assert get_task("docstring").format_input(rec) == "doc: def f(): pass"
     assert get_task("docstring").graph_code(rec) == ("def f(): pass", "python", 5)
-    register_task(Task("docstring", 300, 32, ("smooth_bleu4", "exact_match"), prefix="doc: ",
-                       description="code -> its docstring"))  # an equal task again: harmless
+    register_task(
+        Task(
+            "docstring",
+            300,
+            32,
+            ("smooth_bleu4", "exact_match"),
+            prefix="doc: ",
+            description="code -> its docstring",
+        )
+    )  # an equal task again: harmless
     with pytest.raises(ValueError, match="task 'summarize' is already registered"):
         register_task(Task("summarize", 10, 10))
     assert get_task("summarize").max_source_len == 400
@@ -180,12 +229,13 @@ def test_tasks_from_the_entry_point_group(fresh_tasks, monkeypatch):
 
     def fake_entry_points(group):
         groups.append(group)
-        return [EP(Task("review", 400, 64, ("chrf",))),
-                EP(lambda: fresh_tasks.register_task(Task("lint", 200, 16, ("exact_match",))))]
+        return [
+            EP(Task("review", 400, 64, ("chrf",))),
+            EP(lambda: fresh_tasks.register_task(Task("lint", 200, 16, ("exact_match",)))),
+        ]
 
     monkeypatch.setattr(fresh_tasks, "entry_points", fake_entry_points)
     assert get_task("summarize").name == "summarize" and groups == []  # built-ins need no scan
     assert get_task("review").metrics == ("chrf",) and groups == ["ttune.tasks"]
-    assert task_names() == ["assert", "custom", "lint", "review", "summarize", "translate",
-                            "types"]
+    assert task_names() == ["assert", "custom", "lint", "review", "summarize", "translate", "types"]
     assert groups == ["ttune.tasks"]  # scanned once

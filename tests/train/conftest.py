@@ -34,8 +34,11 @@ def stdlib_functions(n: int = 40) -> list[dict]:
                 continue
             ds = node.body[0]
             start = (node.decorator_list[0].lineno if node.decorator_list else node.lineno) - 1
-            body = [ln for i, ln in enumerate(lines[start:node.end_lineno], start)
-                    if not (ds.lineno - 1 <= i <= ds.end_lineno - 1)]
+            body = [
+                ln
+                for i, ln in enumerate(lines[start : node.end_lineno], start)
+                if not (ds.lineno - 1 <= i <= ds.end_lineno - 1)
+            ]
             code = textwrap.dedent("\n".join(body)) + "\n"
             records.append(
                 {
@@ -62,14 +65,25 @@ def records() -> list[dict]:
 def backbone_dir(tmp_path_factory, records) -> Path:
     """A tiny random T5 (d_model 64, 2+2 layers) with a BPE trained on the records, saved to
     disk."""
-    return save_tiny_backbone(records, tmp_path_factory.mktemp("backbone"), vocab_size=600,
-                              d_model=64, d_ff=128, num_layers=2, num_heads=4)
+    return save_tiny_backbone(
+        records,
+        tmp_path_factory.mktemp("backbone"),
+        vocab_size=600,
+        d_model=64,
+        d_ff=128,
+        num_layers=2,
+        num_heads=4,
+    )
 
 
 @pytest.fixture(scope="session")
 def data_files(tmp_path_factory, records) -> dict[str, Path]:
-    return write_splits(tmp_path_factory.mktemp("data"),
-                        train=records[:32], valid=records[32:40], test=records[32:40])
+    return write_splits(
+        tmp_path_factory.mktemp("data"),
+        train=records[:32],
+        valid=records[32:40],
+        test=records[32:40],
+    )
 
 
 @pytest.fixture(scope="session")
@@ -83,11 +97,23 @@ def make_config(backbone_dir, data_files, cache_dir, tmp_path):
     from ttune.train.config import TrainConfig
 
     def make(**kw) -> TrainConfig:
-        base = dict(model=str(backbone_dir), train_file=str(data_files["train"]),
-                    output_dir=str(tmp_path / "run"), task="summarize", method="transducer",
-                    batch_size=8, lr=1e-2, max_steps=4, max_source_len=128, max_target_len=24,
-                    max_new_tokens=12, cache_dir=str(cache_dir), progress=False, log_every=1,
-                    seed=0)
+        base = dict(
+            model=str(backbone_dir),
+            train_file=str(data_files["train"]),
+            output_dir=str(tmp_path / "run"),
+            task="summarize",
+            method="transducer",
+            batch_size=8,
+            lr=1e-2,
+            max_steps=4,
+            max_source_len=128,
+            max_target_len=24,
+            max_new_tokens=12,
+            cache_dir=str(cache_dir),
+            progress=False,
+            log_every=1,
+            seed=0,
+        )
         base.update(kw)
         return TrainConfig(**base)
 

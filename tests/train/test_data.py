@@ -25,11 +25,11 @@ def test_token_byte_spans_convert_characters_to_utf8_bytes_and_shift_to_code():
     # character offsets: prefix token, "x", "'ü'", a special token (0, 0)
     offsets = [(0, 4), (4, 5), (8, 11), (0, 0)]
     spans = token_byte_spans(text, offsets, off, len(code.encode()), special=[0, 0, 0, 1])
-    assert spans[0] == (-1, -1)          # entirely before the code
-    assert spans[1] == (0, 1)            # "x" is byte 0 of the code
-    assert spans[2] == (4, 8)            # "'ü'" = bytes 4..8 of the code (ü is 2 bytes)
+    assert spans[0] == (-1, -1)  # entirely before the code
+    assert spans[1] == (0, 1)  # "x" is byte 0 of the code
+    assert spans[2] == (4, 8)  # "'ü'" = bytes 4..8 of the code (ü is 2 bytes)
     assert code.encode()[4:8].decode() == "'ü'"
-    assert spans[3] == (-1, -1)          # special token
+    assert spans[3] == (-1, -1)  # special token
 
 
 def test_token_byte_spans_clip_tokens_straddling_the_code_start():
@@ -38,8 +38,10 @@ def test_token_byte_spans_clip_tokens_straddling_the_code_start():
 
 
 def test_collator_pads_labels_with_minus_100_never_eos_or_pad():
-    exs = [Example(0, [5, 6, 7, 1], [(0, 1), (1, 2), (2, 3), (-1, -1)], labels=[9, 1]),
-           Example(1, [5, 1], [(0, 1), (-1, -1)], labels=[9, 8, 7, 1])]
+    exs = [
+        Example(0, [5, 6, 7, 1], [(0, 1), (1, 2), (2, 3), (-1, -1)], labels=[9, 1]),
+        Example(1, [5, 1], [(0, 1), (-1, -1)], labels=[9, 8, 7, 1]),
+    ]
     batch = Collator(pad_token_id=0, with_labels=True, with_graph=False)(exs)
     assert batch["input_ids"].tolist() == [[5, 6, 7, 1], [5, 1, 0, 0]]
     assert batch["attention_mask"].tolist() == [[1, 1, 1, 1], [1, 1, 0, 0]]
@@ -112,8 +114,9 @@ def test_encoded_batch_from_real_tokenizer_has_minus_100_labels(backbone_dir, re
     assert inside > 10
 
 
-def test_graph_options_come_from_the_method_whatever_its_fields_are_called(backbone_dir, records,
-                                                                            tmp_path):
+def test_graph_options_come_from_the_method_whatever_its_fields_are_called(
+    backbone_dir, records, tmp_path
+):
     """train/data featurizes as the method's config declares (MethodConfig.graph_options), not by
     reading fields of fixed names: this method calls its limits node_budget and label_budget."""
     from dataclasses import dataclass
@@ -132,8 +135,9 @@ def test_graph_options_come_from_the_method_whatever_its_fields_are_called(backb
         """Tokens per node label."""
 
         def graph_options(self) -> GraphOptions:
-            return GraphOptions(max_graph_nodes=self.node_budget,
-                                max_label_tokens=self.label_budget)
+            return GraphOptions(
+                max_graph_nodes=self.node_budget, max_label_tokens=self.label_budget
+            )
 
     class BudgetModel(AdaptedModel):
         needs_graph = True
@@ -141,10 +145,17 @@ def test_graph_options_come_from_the_method_whatever_its_fields_are_called(backb
     backbone, tok = load_backbone(str(backbone_dir))
     adapted = BudgetModel(backbone, BudgetConfig(node_budget=7, label_budget=2))
     assert graph_options(adapted) == {"max_graph_nodes": 7, "max_label_tokens": 2}
-    common = dict(max_source_len=64, max_target_len=16, with_labels=True, needs_graph=True,
-                  cache_dir=str(tmp_path / "cache"), progress=False)
-    exs = build_examples(records[:3], get_task("summarize"), tok, **common,
-                         **graph_options(adapted))
+    common = dict(
+        max_source_len=64,
+        max_target_len=16,
+        with_labels=True,
+        needs_graph=True,
+        cache_dir=str(tmp_path / "cache"),
+        progress=False,
+    )
+    exs = build_examples(
+        records[:3], get_task("summarize"), tok, **common, **graph_options(adapted)
+    )
     assert [tuple(e.graph.label_ids.shape) for e in exs] == [(7, 2)] * 3
     full = build_examples(records[:3], get_task("summarize"), tok, **common)
     assert min(e.graph.label_ids.shape[0] for e in full) > 7  # the budget really cut the graphs

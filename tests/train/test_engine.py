@@ -86,8 +86,14 @@ def test_only_the_method_parameters_change(make_config):
 def test_interrupted_and_resumed_run_ends_with_the_same_weights(make_config, tmp_path, method):
     from ttune.train.engine import train
 
-    common = dict(method=method, schedule="constant", batch_size=6, grad_accum=2,
-                  max_train_records=27, save_every=2)
+    common = dict(
+        method=method,
+        schedule="constant",
+        batch_size=6,
+        grad_accum=2,
+        max_train_records=27,
+        save_every=2,
+    )
     # 27 records / 6 = 5 micro-batches, 3 steps per epoch: 7 steps cross two epoch boundaries
     whole = train(make_config(output_dir=str(tmp_path / "whole"), max_steps=7, **common))
     part = make_config(output_dir=str(tmp_path / "part"), max_steps=4, **common)
@@ -189,8 +195,12 @@ def test_config_validation_names_the_option(backbone_dir, data_files):
     from ttune.train.config import ConfigError, TrainConfig
 
     with pytest.raises(ConfigError, match="batch_size"):
-        TrainConfig(model=str(backbone_dir), train_file=str(data_files["train"]), output_dir="x",
-                    batch_size=0)
+        TrainConfig(
+            model=str(backbone_dir),
+            train_file=str(data_files["train"]),
+            output_dir="x",
+            batch_size=0,
+        )
     with pytest.raises(ConfigError, match="schedule"):
         TrainConfig(model="m", train_file="t", output_dir="x", schedule="cosine")
     with pytest.raises(ConfigError, match="early_stopping_patience"):
@@ -203,12 +213,22 @@ def test_early_stopping_keeps_the_best_validation_checkpoint(make_config, data_f
     # validation loss: 3.0 at step 2 (best), then worse: patience 2 stops at step 6
     fake = iter([3.0, 3.5, 4.0, 9.9])
     monkeypatch.setattr(Trainer, "evaluate", lambda self: {"loss": next(fake)})
-    tr = Trainer(make_config(method="lora", valid_file=str(data_files["valid"]), max_steps=20,
-                             eval_every=2, early_stopping_patience=2))
+    tr = Trainer(
+        make_config(
+            method="lora",
+            valid_file=str(data_files["valid"]),
+            max_steps=20,
+            eval_every=2,
+            early_stopping_patience=2,
+        )
+    )
     out = tr.run()
     assert tr.state.stopped_early and tr.state.step == 6 and tr.state.best_step == 2
-    valid = [(e["step"], e["valid"]["loss"]) for e in
-             map(json.loads, (out / "log.jsonl").read_text().splitlines()) if "valid" in e]
+    valid = [
+        (e["step"], e["valid"]["loss"])
+        for e in map(json.loads, (out / "log.jsonl").read_text().splitlines())
+        if "valid" in e
+    ]
     assert valid == [(2, 3.0), (4, 3.5), (6, 4.0)]
     meta = json.loads((out / "method_config.json").read_text())["meta"]
     assert meta["step"] == 2 and meta["scores"] == {"loss": 3.0}
@@ -223,8 +243,16 @@ def test_validation_by_a_metric_generates_and_scores(make_config, data_files):
     from ttune.tasks import get_task
     from ttune.train.engine import train
 
-    out = train(make_config(method="transducer", valid_file=str(data_files["valid"]), max_steps=2,
-                            eval_every=1, early_stopping_metric="exact_match", max_new_tokens=4))
+    out = train(
+        make_config(
+            method="transducer",
+            valid_file=str(data_files["valid"]),
+            max_steps=2,
+            eval_every=1,
+            early_stopping_metric="exact_match",
+            max_new_tokens=4,
+        )
+    )
     valid = [
         e for e in map(json.loads, (out / "log.jsonl").read_text().splitlines()) if "valid" in e
     ]
@@ -260,11 +288,13 @@ def test_garbled_training_file_is_named_once(make_config, tmp_path):
     from ttune.train.engine import train
 
     garbled = tmp_path / "garbled.jsonl"
-    garbled.write_text("garbage\n{\"x\": 1\nnot json\n")
+    garbled.write_text('garbage\n{"x": 1\nnot json\n')
     with pytest.raises(ValueError) as e:
         train(make_config(train_file=str(garbled)))
-    assert str(e.value) == (f"training file {garbled}: all 3 lines are malformed "
-                            "(line 1: invalid JSON (Expecting value at column 1))")
+    assert str(e.value) == (
+        f"training file {garbled}: all 3 lines are malformed "
+        "(line 1: invalid JSON (Expecting value at column 1))"
+    )
 
 
 def test_a_run_that_fails_to_start_leaves_no_folder(make_config, tmp_path):

@@ -146,8 +146,18 @@ def test_cli_train_predict_info_and_errors(trained, backbone_dir, data_files, ca
     # corrupt checkpoint: one line on stderr, exit 1, and the earlier output file is untouched
     before = out.read_bytes()
     bad = _corrupt_copy(trained, tmp_path / "bad")
-    r = runner.invoke(app, ["predict", "--checkpoint", str(bad), "--input", str(data_files["test"]),
-                            "--output", str(out)])
+    r = runner.invoke(
+        app,
+        [
+            "predict",
+            "--checkpoint",
+            str(bad),
+            "--input",
+            str(data_files["test"]),
+            "--output",
+            str(out),
+        ],
+    )
     assert r.exit_code == 1
     assert_one_line_error(r.stderr, "corrupt")
     assert out.read_bytes() == before

@@ -52,7 +52,7 @@ def test_empty_graph_and_batching(tok):
     b = Batch.from_data_list([one, empty, one])
     assert b.num_graphs == 3 and b.num_nodes == 10
     assert b.batch.tolist() == [0] * 5 + [2] * 5
-    assert b.edge_index[:, 6:].tolist() == (one.edge_index + 5).tolist()   # renumbered per graph
+    assert b.edge_index[:, 6:].tolist() == (one.edge_index + 5).tolist()  # renumbered per graph
 
 
 def test_real_extracted_graph(tok):

@@ -14,8 +14,9 @@ def _setup(tok, seed=0):
     """Two graphs (5 and 3 nodes), token embeddings with one padding position in example 1."""
     from ttune.transducer import featurize
 
-    g = Batch.from_data_list([featurize(hand_cpg(), tok),
-                              featurize(hand_cpg(), tok, max_graph_nodes=3)])
+    g = Batch.from_data_list(
+        [featurize(hand_cpg(), tok), featurize(hand_cpg(), tok, max_graph_nodes=3)]
+    )
     gen = torch.Generator().manual_seed(seed)
     nodes = torch.randn(g.num_nodes, G, generator=gen)
     embeds = torch.randn(B, T, D, generator=gen)
@@ -89,7 +90,7 @@ def test_node_span_bias_targets_covering_nodes(tok):
     with torch.no_grad():
         f.q.weight.zero_()
     out = f(embeds, mask, nodes, g.batch, g.span, spans)
-    v = f.v(nodes[g.batch == 0])                                   # example 0: 5 nodes
+    v = f.v(nodes[g.batch == 0])  # example 0: 5 nodes
     # token 2 = bytes [6, 7): covered by FILE, METHOD, PARAM (nodes 0, 1, 2)
     expect = embeds[0, 2] + f.o(v[[0, 1, 2]].mean(0))
     assert torch.allclose(out[0, 2], expect, atol=1e-5)
@@ -110,11 +111,11 @@ def test_node_graph_encoder_gets_gradient_and_graph_changes_output(tok):
     g1 = Batch.from_data_list([featurize(hand_cpg(), tok)] * 2)
     g2 = Batch.from_data_list([featurize(hand_cpg(ddg=False), tok)] * 2)
     t(x, enc["attention_mask"], g1).sum().backward()
-    assert t.fusion.o.weight.grad.abs().sum() > 0                  # W_o trains from step 0
-    assert t.fusion.gate.grad.abs().sum() == 0                     # (W_o = 0: nothing to scale yet)
+    assert t.fusion.o.weight.grad.abs().sum() > 0  # W_o trains from step 0
+    assert t.fusion.gate.grad.abs().sum() == 0  # (W_o = 0: nothing to scale yet)
     assert all(p.grad is None or p.grad.abs().sum() == 0 for p in t.gve.parameters())
     with torch.no_grad():
-        t.fusion.o.weight.add_(0.01)                               # as after one optimizer step
+        t.fusion.o.weight.add_(0.01)  # as after one optimizer step
     t.zero_grad()
     out = t(x, enc["attention_mask"], g1)
     out.pow(2).sum().backward()
@@ -130,8 +131,9 @@ def _paper_grads(tok, dtype):
     t = Transducer(TransducerConfig(fusion="paper", graph_dim=G), D, emb).to(dtype)
     enc = tok([SRC, "x = 1"], return_tensors="pt", padding=True)
     x = emb(enc["input_ids"]).detach().to(dtype)
-    g = Batch.from_data_list([featurize(hand_cpg(), tok),
-                              featurize(hand_cpg(ddg=False), tok, max_graph_nodes=3)])
+    g = Batch.from_data_list(
+        [featurize(hand_cpg(), tok), featurize(hand_cpg(ddg=False), tok, max_graph_nodes=3)]
+    )
     out = t(x, enc["attention_mask"], g)
     (out * torch.randn_like(out)).sum().backward()
     gve = max(p.grad.abs().max().item() for p in t.gve.parameters())
@@ -161,7 +163,7 @@ def test_paper_output_ignores_graph_replaces_embeddings_and_attends_padding(tok)
         assert torch.allclose(
             out[:, :1].expand_as(out), out, atol=1e-6
         )  # the same vector at every position
-        assert not torch.allclose(out, x, atol=1e-2)                      # no residual: replaced
+        assert not torch.allclose(out, x, atol=1e-2)  # no residual: replaced
         assert (enc["attention_mask"][1] == 0).any()
         x2 = x.clone()
         x2[1][enc["attention_mask"][1] == 0] += 1.0  # change only padding positions

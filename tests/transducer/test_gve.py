@@ -68,12 +68,16 @@ def test_edge_type_selection_drops_other_edges(tok):
     torch.manual_seed(0)
     ast_only = GraphVectorizationEngine(32, 8, 12, "gatv2", edge_types=("AST", "CFG"))
     x = _x(with_ddg)
-    assert torch.equal(ast_only(x, with_ddg.edge_index, with_ddg.edge_type),
-                       ast_only(x, without.edge_index, without.edge_type))
+    assert torch.equal(
+        ast_only(x, with_ddg.edge_index, with_ddg.edge_type),
+        ast_only(x, without.edge_index, without.edge_type),
+    )
     torch.manual_seed(0)
     all_edges = GraphVectorizationEngine(32, 8, 12, "gatv2")
-    assert not torch.allclose(all_edges(x, with_ddg.edge_index, with_ddg.edge_type),
-                              all_edges(x, without.edge_index, without.edge_type))
+    assert not torch.allclose(
+        all_edges(x, with_ddg.edge_index, with_ddg.edge_type),
+        all_edges(x, without.edge_index, without.edge_type),
+    )
 
 
 @pytest.mark.parametrize("gnn", ["gatv2", "gcn", "typed"])

@@ -28,13 +28,16 @@ def test_config_defaults_follow_the_paper():
     assert TransducerConfig(vectorizer="kind").resolved_node_dim(768) == 23
 
 
-@pytest.mark.parametrize("kw, match", [
-    ({"gnn": "gin"}, "unknown gnn"),
-    ({"edge_types": ()}, "non-empty"),
-    ({"edge_types": ("AST", "AST")}, "without repeats"),
-    ({"max_graph_nodes": 0}, "max_graph_nodes"),
-    ({"gnn_layers": 0}, "gnn_layers"),
-])
+@pytest.mark.parametrize(
+    "kw, match",
+    [
+        ({"gnn": "gin"}, "unknown gnn"),
+        ({"edge_types": ()}, "non-empty"),
+        ({"edge_types": ("AST", "AST")}, "without repeats"),
+        ({"max_graph_nodes": 0}, "max_graph_nodes"),
+        ({"gnn_layers": 0}, "gnn_layers"),
+    ],
+)
 def test_config_errors(kw, match):
     from ttune.transducer import TransducerConfig, TransducerConfigError
 

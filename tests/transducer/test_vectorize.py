@@ -28,10 +28,10 @@ def test_hashed_vectorizer(tok):
     d = featurize(hand_cpg(), tok)
     x = make_vectorizer("hashed", 1024)(d.label_ids, d.label_mask, d.kind)
     assert x.shape == (5, 1024)
-    assert torch.equal(x[2], x[4])                                 # both labels are "x"
+    assert torch.equal(x[2], x[4])  # both labels are "x"
     assert not torch.equal(x[2], x[3])
     n = int(d.label_mask[3].sum())
-    counts = x[3] * n ** 0.5                                       # signed token counts per bucket
+    counts = x[3] * n**0.5  # signed token counts per bucket
     assert torch.allclose(counts, counts.round(), atol=1e-5) and counts.abs().sum() <= n + 1e-5
     again = make_vectorizer("hashed", 1024)(d.label_ids, d.label_mask, d.kind)
     assert torch.equal(x, again)

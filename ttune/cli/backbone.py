@@ -14,7 +14,7 @@ def init_backbone(
         "stdlib",
         "--tokenizer",
         help="'stdlib' (train a byte-level BPE on the Python standard library) or a saved "
-             "tokenizer folder.",
+        "tokenizer folder.",
     ),
     vocab_size: int = typer.Option(8000, "--vocab-size", help="Tokens of the stdlib tokenizer."),
     seed: int = typer.Option(0, "--seed", help="Seed of the random weights and the file sample."),
@@ -26,8 +26,9 @@ def init_backbone(
     from ttune.cli.main import fail
 
     try:
-        path = api.init_backbone(output, shape=shape, tokenizer=tokenizer, vocab_size=vocab_size,
-                                 seed=seed)
+        path = api.init_backbone(
+            output, shape=shape, tokenizer=tokenizer, vocab_size=vocab_size, seed=seed
+        )
     except BackboneError as exc:
         raise fail(str(exc)) from None
     typer.echo(f"wrote a random {shape} T5 backbone to {path}")

@@ -22,8 +22,11 @@ def _duration(seconds: float | None) -> str:
 def progress_line(event) -> str:
     """One line of the progress display for a ttune.compare.ProgressEvent."""
     head = f"[{event.index}/{event.total}] {event.method} seed {event.seed}"
-    left = f" ({_duration(event.seconds_left)} left)" if event.seconds_left is not None else \
-        " (time left: known after the first run)"
+    left = (
+        f" ({_duration(event.seconds_left)} left)"
+        if event.seconds_left is not None
+        else " (time left: known after the first run)"
+    )
     if event.kind == "start":
         return f"{head}: training and evaluating{left}"
     if event.kind == "skip":
@@ -98,7 +101,7 @@ def compare(
         ...,
         "--model",
         help="Backbone: ttune-tiny (built-in), a local folder or a hub id (the same for every "
-             "run).",
+        "run).",
     ),
     train_file: Path = typer.Option(..., "--train", help="Training data (JSON lines)."),
     valid_file: Path | None = typer.Option(
@@ -164,7 +167,7 @@ def compare(
         [],
         "--test-metric",
         help="Metric of the Wilcoxon tests, e.g. codebleu (repeatable; the first is plotted; "
-             "default: the task's headline).",
+        "default: the task's headline).",
     ),
     mixed_precision: str = typer.Option(
         "auto", "--mixed-precision", help="auto, no, bf16 or fp16."

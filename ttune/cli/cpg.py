@@ -55,8 +55,15 @@ def cpg(
         if path.is_dir():
             if fmt != "summary" and output is None:
                 raise CPGError("a directory with --format json/dot/graphml needs --output FOLDER")
-            report = api.cpg_directory(path, fmt=fmt, out_dir=output, edge_types=edges, lang=lang,
-                                       config=config, workers=workers)
+            report = api.cpg_directory(
+                path,
+                fmt=fmt,
+                out_dir=output,
+                edge_types=edges,
+                lang=lang,
+                config=config,
+                workers=workers,
+            )
             for p, reason in report.skipped:
                 typer.echo(f"skipped {p}: {reason}", err=True)
             typer.echo(report.format(), nl=False)
@@ -65,8 +72,11 @@ def cpg(
             return
         graph = api.cpg_of_file(path, lang, function=function, config=config)
         if graph.syntax_errors:
-            typer.echo(f"warning: {path}: {graph.syntax_errors} syntax error node(s); "
-                       "the graph marks them as ERROR nodes", err=True)
+            typer.echo(
+                f"warning: {path}: {graph.syntax_errors} syntax error node(s); "
+                "the graph marks them as ERROR nodes",
+                err=True,
+            )
         text = api.render_cpg(graph, fmt, edges)
     except CPGError as exc:
         raise fail(str(exc)) from None

@@ -16,8 +16,12 @@ import typer
 from ttune.cli.options import with_config
 from ttune.options import GenerationOptions
 
-data_app = typer.Typer(help="Convert research data sets, build samples from real code, clean data.",
-                       no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False)
+data_app = typer.Typer(
+    help="Convert research data sets, build samples from real code, clean data.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
 
 
 def _fail(exc: BaseException) -> typer.Exit:
@@ -151,8 +155,10 @@ def clean(
         raise _fail(exc) from None
     for f in rep["files"]:
         removed = ", ".join(f"{k} {v}" for k, v in f["removed"].items() if v)
-        typer.echo(f"{f['role']:5s} {f['input']}: read {f['read']}, malformed {f['malformed']}, "
-                   f"removed [{removed or 'none'}], kept {f['kept']} -> {f['output']}")
+        typer.echo(
+            f"{f['role']:5s} {f['input']}: read {f['read']}, malformed {f['malformed']}, "
+            f"removed [{removed or 'none'}], kept {f['kept']} -> {f['output']}"
+        )
         if f["malformed"]:
             from ttune.data.io import describe_bad_lines
 
@@ -227,8 +233,14 @@ def evaluate(
         raise _fail(exc) from None
     if res.get("malformed_note"):
         typer.echo(res["malformed_note"], err=True)
-    _echo({"scores": res["scores"], "unavailable_metrics": res["unavailable_metrics"],
-           "n_records": res["header"]["n_records"], "output": str(output)})
+    _echo(
+        {
+            "scores": res["scores"],
+            "unavailable_metrics": res["unavailable_metrics"],
+            "n_records": res["header"]["n_records"],
+            "output": str(output),
+        }
+    )
 
 
 def register(app: typer.Typer) -> None:

@@ -30,5 +30,5 @@ def errors_as_fail(*types: type[BaseException]) -> Iterator[None]:
         yield
     except BrokenPipeError:  # not an input error: the reader of stdout went away (ttune.cli.main)
         raise
-    except (types or (ValueError,)) as exc:
+    except types or (ValueError,) as exc:  # noqa: B030 (a tuple of classes, built at call time)
         raise fail(one_line(exc)) from None

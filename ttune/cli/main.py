@@ -78,8 +78,14 @@ class TtuneGroup(TyperGroup):
                 param.display_type_rich = lambda ctx: None  # type: ignore[method-assign]
         super().format_help(ctx, formatter)
 
-    def main(self, args: Any = None, prog_name: str | None = None, complete_var: str | None = None,
-             standalone_mode: bool = True, **extra: Any) -> Any:
+    def main(
+        self,
+        args: Any = None,
+        prog_name: str | None = None,
+        complete_var: str | None = None,
+        standalone_mode: bool = True,
+        **extra: Any,
+    ) -> Any:
         if not standalone_mode:
             return super().main(args, prog_name, complete_var, standalone_mode, **extra)
         try:
@@ -104,7 +110,7 @@ app = typer.Typer(
 )
 
 # Area modules, in --help order. A module that is not there yet is simply not registered.
-_COMMAND_MODULES = ("use", "cpg", "backbone", "pretrain", "train", "data", "compare")
+_COMMAND_MODULES = ("use", "cpg", "backbone", "pretrain", "train", "data", "compare", "lsp")
 
 
 def quiet_libraries() -> None:
@@ -130,8 +136,11 @@ def _version(value: bool) -> None:
 
 
 @app.callback()
-def _root(version: bool = typer.Option(False, "--version", callback=_version, is_eager=True,
-                                       help="Print the version and exit.")) -> None:
+def _root(
+    version: bool = typer.Option(
+        False, "--version", callback=_version, is_eager=True, help="Print the version and exit."
+    ),
+) -> None:
     """Transducer Tuning for code models."""
     quiet_libraries()
 

@@ -62,9 +62,13 @@ def field_docs(cls: type) -> dict[str, str]:
         tree = ast.parse(textwrap.dedent(inspect.getsource(klass)))
         body = tree.body[0].body  # type: ignore[attr-defined]
         for node, after in zip(body, body[1:]):
-            if (isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name)
-                    and isinstance(after, ast.Expr) and isinstance(after.value, ast.Constant)
-                    and isinstance(after.value.value, str)):
+            if (
+                isinstance(node, ast.AnnAssign)
+                and isinstance(node.target, ast.Name)
+                and isinstance(after, ast.Expr)
+                and isinstance(after.value, ast.Constant)
+                and isinstance(after.value.value, str)
+            ):
                 docs[node.target.id] = " ".join(after.value.value.split())
     return docs
 
@@ -99,13 +103,16 @@ def _check_choice(choices: Callable[[], Sequence[str]], option: str) -> Callable
             if value not in known:
                 raise typer.BadParameter(
                     f"unknown {option[2:]} {value!r}; known: {', '.join(known)}",
-                    param_hint=f"'{option}'")
+                    param_hint=f"'{option}'",
+                )
         return value
+
     return callback
 
 
-def config_parameters(cls: type, flags: dict[str, Flag] | None = None,
-                      skip: Sequence[str] = ()) -> list[inspect.Parameter]:
+def config_parameters(
+    cls: type, flags: dict[str, Flag] | None = None, skip: Sequence[str] = ()
+) -> list[inspect.Parameter]:
     """Keyword-only typer parameters for the fields of dataclass ``cls`` (``skip``: left out)."""
     flags = flags or {}
     hints = typing.get_type_hints(cls)
@@ -124,20 +131,30 @@ def config_parameters(cls: type, flags: dict[str, Flag] | None = None,
         if tp is bool and flag.cli_type is None:
             decls = [f"{name}/--no-{name[2:]}"] + ([flag.short] if flag.short else [])
         callback = _check_choice(flag.choices, name) if flag.choices else None
-        annotation = Optional[tp] if (optional or default is None) and tp is not bool else tp
+        optional_tp = Optional[tp]  # noqa: UP045 (typer reads typing.Optional of a runtime type)
+        annotation = optional_tp if (optional or default is None) and tp is not bool else tp
         if get_origin(tp) in (list, tuple) and flag.cli_type is not None:
             annotation = tp
             default = [] if default is None or default == () else default
         text = " ".join(t for t in (flag.help or docs.get(f.name, ""), flag.help_extra) if t)
-        info = typer.Option(default, *decls, help=text,
-                            callback=callback, show_default=default not in (None, ..., [], ""))
-        params.append(inspect.Parameter(f.name, inspect.Parameter.KEYWORD_ONLY, default=info,
-                                        annotation=annotation))
+        info = typer.Option(
+            default,
+            *decls,
+            help=text,
+            callback=callback,
+            show_default=default not in (None, ..., [], ""),
+        )
+        params.append(
+            inspect.Parameter(
+                f.name, inspect.Parameter.KEYWORD_ONLY, default=info, annotation=annotation
+            )
+        )
     return params
 
 
-def build_config(cls: type, values: dict[str, Any], flags: dict[str, Flag] | None = None,
-                 **fixed: Any) -> Any:
+def build_config(
+    cls: type, values: dict[str, Any], flags: dict[str, Flag] | None = None, **fixed: Any
+) -> Any:
     """``cls(**values)`` after each Flag's ``parse``; a factory field left at None keeps the
     dataclass's default. ``fixed``: fields set by the command itself."""
     flags = flags or {}
@@ -148,16 +165,24 @@ def build_config(cls: type, values: dict[str, Any], flags: dict[str, Flag] | Non
         if flag and flag.parse is not None:
             value = flag.parse(value)
         field_default = by_name[name].default
-        if value is None and (by_name[name].default_factory is not MISSING  # type: ignore[misc]
-                              or field_default not in (MISSING, None)):
+        if value is None and (
+            by_name[name].default_factory is not MISSING  # type: ignore[misc]
+            or field_default not in (MISSING, None)
+        ):
             continue  # "the dataclass's default"
         kwargs[name] = value
     return cls(**kwargs)
 
 
-def with_config(cls: type, *, flags: dict[str, Flag] | None = None, skip: Sequence[str] = (),
-                fixed: Callable[[], dict[str, Any]] | None = None, param: str = "config",
-                errors: tuple[type[BaseException], ...] = (ValueError,)) -> Callable:
+def with_config(
+    cls: type,
+    *,
+    flags: dict[str, Flag] | None = None,
+    skip: Sequence[str] = (),
+    fixed: Callable[[], dict[str, Any]] | None = None,
+    param: str = "config",
+    errors: tuple[type[BaseException], ...] = (ValueError,),
+) -> Callable:
     """Decorator: the command gets the fields of ``cls`` as options and receives ``param=cls(...)``
     built from them (``fixed()``: fields the command sets itself). A bad value (``errors``) ends the
     command with one line on stderr before it does anything. Several decorators combine."""
@@ -165,13 +190,17 @@ def with_config(cls: type, *, flags: dict[str, Flag] | None = None, skip: Sequen
 
     def decorate(func: Callable) -> Callable:
         hints = typing.get_type_hints(func, include_extras=True)
-        own = [p.replace(annotation=hints.get(p.name, p.annotation))
-               for p in inspect.signature(func).parameters.values() if p.name != param]
+        own = [
+            p.replace(annotation=hints.get(p.name, p.annotation))
+            for p in inspect.signature(func).parameters.values()
+            if p.name != param
+        ]
         generated = config_parameters(cls, flags, skip)
         clash = {p.name for p in own} & set(names)
         if clash:
-            raise TypeError(f"{func.__name__}: parameters {sorted(clash)} are also fields of "
-                            f"{cls.__name__}")
+            raise TypeError(
+                f"{func.__name__}: parameters {sorted(clash)} are also fields of {cls.__name__}"
+            )
 
         @functools.wraps(func)
         def command(**kwargs: Any) -> Any:
@@ -210,4 +239,3 @@ def comma_list(text: str | None) -> tuple[str, ...] | None:
     if text is None:
         return None
     return tuple(s.strip() for s in text.split(",") if s.strip())
-

@@ -18,8 +18,12 @@ PRETRAIN_FLAGS = {
     "output_dir": Flag("output", "-o"),
     "num_layers": Flag("layers"),
     "num_heads": Flag("heads"),
-    "sources": Flag(cli_type=str, default=None, parse=comma_list,
-                    help_extra="Separated by commas; default: all."),
+    "sources": Flag(
+        cli_type=str,
+        default=None,
+        parse=comma_list,
+        help_extra="Separated by commas; default: all.",
+    ),
 }
 
 
@@ -27,8 +31,13 @@ def _command() -> dict:
     return {"command": "ttune pretrain " + " ".join(shlex.quote(a) for a in sys.argv[2:])}
 
 
-@with_config(PretrainConfig, flags=PRETRAIN_FLAGS, skip=("command",), fixed=_command,
-             errors=(PretrainError, ValueError))
+@with_config(
+    PretrainConfig,
+    flags=PRETRAIN_FLAGS,
+    skip=("command",),
+    fixed=_command,
+    errors=(PretrainError, ValueError),
+)
 def pretrain(config: PretrainConfig) -> None:
     """Train a byte-level BPE tokenizer and a small T5 (span corruption, prefix LM and the
     supervised tasks summarize, generate, translate, assert) on code from this machine and the

@@ -39,9 +39,13 @@ TRAIN_FLAGS = {
     "output_dir": Flag("output", "-o"),
     "task": TASK_FLAG,
     "method": METHOD_FLAG,
-    "method_options": Flag("method-option", "-m", cli_type=list[str],
-                           parse=lambda items: key_values(items, "--method-option"),
-                           help="Method config field as KEY=VALUE, e.g. -m r=8 (repeatable)."),
+    "method_options": Flag(
+        "method-option",
+        "-m",
+        cli_type=list[str],
+        parse=lambda items: key_values(items, "--method-option"),
+        help="Method config field as KEY=VALUE, e.g. -m r=8 (repeatable).",
+    ),
     "max_train_records": Flag("limit"),
     "early_stopping_patience": Flag("patience"),
     "early_stopping_metric": Flag("metric"),
@@ -63,27 +67,43 @@ def train(config: TrainConfig) -> None:
 def predict(
     gen: GenerationOptions,
     checkpoint: Path = typer.Option(
-        ..., "--checkpoint", "-c",
-        help="A trained method folder (a run's output, or checkpoints/step-N)."),
+        ...,
+        "--checkpoint",
+        "-c",
+        help="A trained method folder (a run's output, or checkpoints/step-N).",
+    ),
     input_file: Path = typer.Option(
-        ..., "--input", "-i", help="JSON lines with source (and target to score)."),
+        ..., "--input", "-i", help="JSON lines with source (and target to score)."
+    ),
     output: Path = typer.Option(
-        ..., "--output", "-o", help="JSON lines {id, prediction, target} written here."),
+        ..., "--output", "-o", help="JSON lines {id, prediction, target} written here."
+    ),
     model: str | None = typer.Option(
-        None, "--model", help="Backbone (default: the one it was trained on)."),
+        None, "--model", help="Backbone (default: the one it was trained on)."
+    ),
     task: str | None = typer.Option(
-        None, "--task", help="Task (default: the one it was trained on)."),
+        None, "--task", help="Task (default: the one it was trained on)."
+    ),
     workers: WorkersOption = 1,
 ) -> None:
     """Generate a prediction for every record of INPUT (from the source only)."""
     from ttune import api
 
     with errors_as_fail():
-        result = api.predict_file(checkpoint, input_file, output, model=model, task=task,
-                                  num_workers=workers, **asdict(gen))
+        result = api.predict_file(
+            checkpoint,
+            input_file,
+            output,
+            model=model,
+            task=task,
+            num_workers=workers,
+            **asdict(gen),
+        )
     scores = ", ".join(f"{k} {v:.4f}" for k, v in result["scores"].items())
-    typer.echo(f"{result['records']} predictions -> {result['output']}"
-               + (f" ({scores})" if scores else ""))
+    typer.echo(
+        f"{result['records']} predictions -> {result['output']}"
+        + (f" ({scores})" if scores else "")
+    )
 
 
 def info(
@@ -99,18 +119,28 @@ def info(
         typer.echo(json.dumps(d, indent=2, sort_keys=True))
         return
     data = d["data"]
-    lines = [f"folder:     {d['path']}",
-             f"backbone:   {d['backbone']}",
-             f"method:     {d['method']} {json.dumps(d['method_config'], sort_keys=True)}",
-             f"trainable:  {d['trainable_parameters']} parameters",
-             f"task:       {d['task']}",
-             f"data:       train {data['train_file']} ({data['train_records']} records)"
-             + (f", valid {data['valid_file']} ({data['valid_records']} records)"
-                if data['valid_file'] else ""),
-             f"step:       {d['step']}",
-             "scores:     " + (", ".join(f"{k} {v:.4f}" if isinstance(v, (int, float))
-                                        else f"{k} {v}"
-                                        for k, v in sorted(d["scores"].items())) or "none")]
+    lines = [
+        f"folder:     {d['path']}",
+        f"backbone:   {d['backbone']}",
+        f"method:     {d['method']} {json.dumps(d['method_config'], sort_keys=True)}",
+        f"trainable:  {d['trainable_parameters']} parameters",
+        f"task:       {d['task']}",
+        f"data:       train {data['train_file']} ({data['train_records']} records)"
+        + (
+            f", valid {data['valid_file']} ({data['valid_records']} records)"
+            if data["valid_file"]
+            else ""
+        ),
+        f"step:       {d['step']}",
+        "scores:     "
+        + (
+            ", ".join(
+                f"{k} {v:.4f}" if isinstance(v, (int, float)) else f"{k} {v}"
+                for k, v in sorted(d["scores"].items())
+            )
+            or "none"
+        ),
+    ]
     typer.echo("\n".join(lines))
 
 

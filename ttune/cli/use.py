@@ -25,18 +25,32 @@ from ttune.options import GenerationOptions
 from ttune.use import MAX_BYTES, SourceWarning
 
 # The options all three commands share, declared once so their names and help stay the same.
-ModelOption = Annotated[str | None, typer.Option(
-    "--model", help="Backbone: a local folder, a hub id, or ttune-tiny (the built-in one). "
-                    "Default: the transducer's own.")]
-TransducerOption = Annotated[Path | None, typer.Option(
-    "--transducer", help="A trained method folder (ttune train's output). "
-                         "Default: the built-in model for this task.")]
-FunctionOption = Annotated[str | None, typer.Option(
-    "--function", "-f", help="Only this function: NAME, Class.NAME or NAME:LINE.")]
-MaxBytesOption = Annotated[int, typer.Option(
-    "--max-bytes", help="Refuse source files larger than this (as ttune cpg).")]
-JsonOption = Annotated[bool, typer.Option(
-    "--json", help="Print one JSON list when every function is done.")]
+ModelOption = Annotated[
+    str | None,
+    typer.Option(
+        "--model",
+        help="Backbone: a local folder, a hub id, or ttune-tiny (the built-in one). "
+        "Default: the transducer's own.",
+    ),
+]
+TransducerOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--transducer",
+        help="A trained method folder (ttune train's output). "
+        "Default: the built-in model for this task.",
+    ),
+]
+FunctionOption = Annotated[
+    str | None,
+    typer.Option("--function", "-f", help="Only this function: NAME, Class.NAME or NAME:LINE."),
+]
+MaxBytesOption = Annotated[
+    int, typer.Option("--max-bytes", help="Refuse source files larger than this (as ttune cpg).")
+]
+JsonOption = Annotated[
+    bool, typer.Option("--json", help="Print one JSON list when every function is done.")
+]
 
 
 def _warn(message: Any, category: type, *args: Any, **kwargs: Any) -> None:
@@ -44,8 +58,14 @@ def _warn(message: Any, category: type, *args: Any, **kwargs: Any) -> None:
         typer.echo(f"warning: {message}", err=True)
 
 
-def _stream(results: Callable[..., Iterator[dict]], *args: Any, as_json: bool,
-            line: Callable[[dict, bool], str], blank_between: bool = False, **kwargs: Any) -> None:
+def _stream(
+    results: Callable[..., Iterator[dict]],
+    *args: Any,
+    as_json: bool,
+    line: Callable[[dict, bool], str],
+    blank_between: bool = False,
+    **kwargs: Any,
+) -> None:
     """Print each result of ``results(*args, **kwargs)`` as it comes (``line(result, folder)``),
     or one JSON list at the end; skipped files and syntax errors go to stderr as one line each."""
     folder = Path(args[0]).is_dir()
@@ -80,7 +100,8 @@ def _where(r: dict, folder: bool) -> str:
 def summarize(
     gen: GenerationOptions,
     path: Path = typer.Argument(
-        ..., help=f"A {describe(display=True)} source file, or a folder of them."),
+        ..., help=f"A {describe(display=True)} source file, or a folder of them."
+    ),
     function: FunctionOption = None,
     as_json: JsonOption = False,
     model: ModelOption = None,
@@ -90,21 +111,37 @@ def summarize(
     """Summarize every function and method of PATH: one line each, NAME (line N): summary."""
     from ttune import api
 
-    _stream(api.iter_summaries, path, function, model=model, transducer=transducer,
-            max_bytes=max_bytes, as_json=as_json,
-            line=lambda r, folder: f"{_where(r, folder)}: {r['summary']}", **asdict(gen))
+    _stream(
+        api.iter_summaries,
+        path,
+        function,
+        model=model,
+        transducer=transducer,
+        max_bytes=max_bytes,
+        as_json=as_json,
+        line=lambda r, folder: f"{_where(r, folder)}: {r['summary']}",
+        **asdict(gen),
+    )
 
 
 @with_config(GenerationOptions, param="gen")
 def assert_(
     gen: GenerationOptions,
     test_path: Path = typer.Argument(
-        ..., help=f"A test file ({describe(display=True)}), or a folder of them."),
-    function: Annotated[str | None, typer.Option(
-        "--function", "-f", help="The test function: NAME, Class.NAME or NAME:LINE "
-                                 "(default: every function named test...).")] = None,
+        ..., help=f"A test file ({describe(display=True)}), or a folder of them."
+    ),
+    function: Annotated[
+        str | None,
+        typer.Option(
+            "--function",
+            "-f",
+            help="The test function: NAME, Class.NAME or NAME:LINE "
+            "(default: every function named test...).",
+        ),
+    ] = None,
     focal: Path | None = typer.Option(
-        None, "--focal", help="The file of the code under test (default: the test's own file)."),
+        None, "--focal", help="The file of the code under test (default: the test's own file)."
+    ),
     as_json: JsonOption = False,
     model: ModelOption = None,
     transducer: TransducerOption = None,
@@ -117,20 +154,37 @@ def assert_(
     single = function is not None and not test_path.is_dir()
     if single:  # one named test of one file: the assertion alone, or one JSON object
         with errors_as_fail(ValueError, OSError):
-            r = api.generate_assert(test_path, function, focal, model=model, transducer=transducer,
-                                    max_bytes=max_bytes, **asdict(gen))
+            r = api.generate_assert(
+                test_path,
+                function,
+                focal,
+                model=model,
+                transducer=transducer,
+                max_bytes=max_bytes,
+                **asdict(gen),
+            )
         typer.echo(json.dumps(r, indent=2, ensure_ascii=False) if as_json else r["assertion"])
         return
-    _stream(api.iter_asserts, test_path, function, focal, model=model, transducer=transducer,
-            max_bytes=max_bytes, as_json=as_json,
-            line=lambda r, folder: f"{_where(r, folder)}: {r['assertion']}", **asdict(gen))
+    _stream(
+        api.iter_asserts,
+        test_path,
+        function,
+        focal,
+        model=model,
+        transducer=transducer,
+        max_bytes=max_bytes,
+        as_json=as_json,
+        line=lambda r, folder: f"{_where(r, folder)}: {r['assertion']}",
+        **asdict(gen),
+    )
 
 
 @with_config(GenerationOptions, param="gen")
 def translate(
     gen: GenerationOptions,
     path: Path = typer.Argument(
-        ..., help=f"A {describe(display=True)} source file, or a folder of them."),
+        ..., help=f"A {describe(display=True)} source file, or a folder of them."
+    ),
     to: str = typer.Option(..., "--to", help=f"Target language: {describe()}."),
     function: FunctionOption = None,
     as_json: JsonOption = False,
@@ -146,12 +200,22 @@ def translate(
         r = {**r, "name": _where(r, folder).rsplit(" (line", 1)[0]}
         return render_translation(r, to).rstrip("\n")
 
-    _stream(api.iter_translations, path, to, function, model=model, transducer=transducer,
-            max_bytes=max_bytes, as_json=as_json, line=line, blank_between=True, **asdict(gen))
+    _stream(
+        api.iter_translations,
+        path,
+        to,
+        function,
+        model=model,
+        transducer=transducer,
+        max_bytes=max_bytes,
+        as_json=as_json,
+        line=line,
+        blank_between=True,
+        **asdict(gen),
+    )
 
 
 def register(app: typer.Typer) -> None:
     app.command("summarize")(summarize)
     app.command("assert")(assert_)
     app.command("translate")(translate)
-

@@ -19,5 +19,13 @@ from ttune.compare.runner import (
     run_comparison,
 )
 
-__all__ = ["CompareConfig", "CompareError", "CompareRunner", "PhaseTimes", "ProgressEvent",
-           "estimate_seconds_left", "rebuild_report", "run_comparison"]
+__all__ = [
+    "CompareConfig",
+    "CompareError",
+    "CompareRunner",
+    "PhaseTimes",
+    "ProgressEvent",
+    "estimate_seconds_left",
+    "rebuild_report",
+    "run_comparison",
+]

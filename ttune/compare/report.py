@@ -41,8 +41,15 @@ from ttune.metrics.results import results_header
 from ttune.metrics.significance import wilcoxon
 from ttune.tasks import get_task
 
-MEASURES = ("trainable_parameters", "best_valid_loss", "distinct_predictions", "peak_rss_mb",
-            "train_seconds_per_step", "inference_ms_per_example", "steps")
+MEASURES = (
+    "trainable_parameters",
+    "best_valid_loss",
+    "distinct_predictions",
+    "peak_rss_mb",
+    "train_seconds_per_step",
+    "inference_ms_per_example",
+    "steps",
+)
 
 
 def _num(v: Any) -> float | None:
@@ -53,23 +60,28 @@ def _num(v: Any) -> float | None:
     )
 
 
-def run_row(rec: dict[str, Any], metrics: list[str],
-            curves: dict[str, dict[int, list[tuple[int, float]]]]) -> dict[str, Any]:
+def run_row(
+    rec: dict[str, Any], metrics: list[str], curves: dict[str, dict[int, list[tuple[int, float]]]]
+) -> dict[str, Any]:
     """The flat row of one run: its measures and test scores (None where missing); ``curves``
     from :func:`validation_curves` of the successful runs give the best validation loss."""
     scores = rec.get("scores") or {}
     ipe = _num(rec.get("inference_seconds_per_example"))
     ok = rec.get("status", "ok") == "ok"
     losses = [loss for _, loss in curves.get(rec["method"], {}).get(rec["seed"], [])] if ok else []
-    return {"method": rec["method"], "seed": rec["seed"], "status": rec.get("status", "ok"),
-            "trainable_parameters": rec.get("trainable_parameters"),
-            **{m: _num(scores.get(m)) for m in metrics},
-            "best_valid_loss": min(losses) if losses else None,
-            "distinct_predictions": _distinct_predictions(rec) if ok else None,
-            "peak_rss_mb": _num(rec.get("peak_rss_mb")),
-            "train_seconds_per_step": _num(rec.get("train_seconds_per_step")),
-            "inference_ms_per_example": ipe * 1000 if ipe is not None else None,
-            "steps": rec.get("steps")}
+    return {
+        "method": rec["method"],
+        "seed": rec["seed"],
+        "status": rec.get("status", "ok"),
+        "trainable_parameters": rec.get("trainable_parameters"),
+        **{m: _num(scores.get(m)) for m in metrics},
+        "best_valid_loss": min(losses) if losses else None,
+        "distinct_predictions": _distinct_predictions(rec) if ok else None,
+        "peak_rss_mb": _num(rec.get("peak_rss_mb")),
+        "train_seconds_per_step": _num(rec.get("train_seconds_per_step")),
+        "inference_ms_per_example": ipe * 1000 if ipe is not None else None,
+        "steps": rec.get("steps"),
+    }
 
 
 def _distinct_predictions(rec: dict[str, Any]) -> float | None:
@@ -139,8 +151,9 @@ def target_lang(test_file: str, limit: int | None) -> str | None:
     return langs.pop() if len(langs) == 1 else None
 
 
-def wilcoxon_tests(records: list[dict[str, Any]], baseline: str, metric: str,
-                   lang: str | None = None) -> dict[str, Any]:
+def wilcoxon_tests(
+    records: list[dict[str, Any]], baseline: str, metric: str, lang: str | None = None
+) -> dict[str, Any]:
     """{method: test of ``baseline`` against it} on seed-averaged per-example scores (see
     module)."""
     ok = [r for r in records if r.get("status") == "ok"]
@@ -164,9 +177,15 @@ def wilcoxon_tests(records: list[dict[str, Any]], baseline: str, metric: str,
         if not ids:
             continue
         a, b = [base[i] for i in ids], [other[i] for i in ids]
-        res = {"baseline": baseline, "metric": metric, "n_records": len(ids),
-               "mean_baseline": statistics.fmean(a), "mean_other": statistics.fmean(b),
-               **wilcoxon(a, b).to_dict(), "per_seed": {}}
+        res = {
+            "baseline": baseline,
+            "metric": metric,
+            "n_records": len(ids),
+            "mean_baseline": statistics.fmean(a),
+            "mean_other": statistics.fmean(b),
+            **wilcoxon(a, b).to_dict(),
+            "per_seed": {},
+        }
         for seed in sorted(set(per[baseline]) & set(by_seed)):
             sa, sb = per[baseline][seed], by_seed[seed]
             sid = sorted(set(sa) & set(sb))
@@ -228,8 +247,13 @@ def make_plots(
                 continue
             x = max(p, 1.0)  # a log axis has no 0: a method that trains nothing sits at 1
             ax.errorbar([x], [s["mean"]], yerr=[s["std"] or 0.0], fmt="o", capsize=3)
-            ax.annotate(method + (" (0 trained)" if p == 0 else ""), (x, s["mean"]),
-                        textcoords="offset points", xytext=(5, 4), fontsize=8)
+            ax.annotate(
+                method + (" (0 trained)" if p == 0 else ""),
+                (x, s["mean"]),
+                textcoords="offset points",
+                xytext=(5, 4),
+                fontsize=8,
+            )
         ax.set_xscale("log")
         ax.set_xlabel("trainable parameters (log scale)")
         ax.set_ylabel(f"test {metric} (mean ± std over seeds)")
@@ -245,8 +269,14 @@ def make_plots(
         for k, (method, by_seed) in enumerate(curves.items()):
             for j, (seed, pts) in enumerate(sorted(by_seed.items())):
                 xs, ys = zip(*pts)
-                ax.plot(xs, ys, marker="o", color=colors[k % len(colors)],
-                        linestyle="-" if j == 0 else "--", label=f"{method} seed {seed}")
+                ax.plot(
+                    xs,
+                    ys,
+                    marker="o",
+                    color=colors[k % len(colors)],
+                    linestyle="-" if j == 0 else "--",
+                    label=f"{method} seed {seed}",
+                )
         ax.set_xlabel("optimizer step")
         ax.set_ylabel("validation loss (per target token)")
         ax.set_title("Validation curves")
@@ -302,8 +332,11 @@ def markdown(config, results: dict[str, Any]) -> str:
         "## Results (test set, mean ± std over seeds)",
         "",
     ]
-    head = (["method", "trainable"] + metrics
-            + ["best valid loss", "distinct %", "peak RSS MB", "s/step", "ms/example"])
+    head = (
+        ["method", "trainable"]
+        + metrics
+        + ["best valid loss", "distinct %", "peak RSS MB", "s/step", "ms/example"]
+    )
     lines += ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
 
     def ms(col: str, digits: int = 2) -> str:
@@ -316,11 +349,21 @@ def markdown(config, results: dict[str, Any]) -> str:
 
     for method, cols in summary.items():
         tp = cols["trainable_parameters"]["mean"]
-        lines.append("| " + " | ".join(
-            [f"`{method}`", f"{int(tp):,}" if tp is not None else "n/a"] + [ms(m) for m in metrics]
-            + [ms("best_valid_loss", 3), ms("distinct_predictions", 1), ms("peak_rss_mb", 0),
-               ms("train_seconds_per_step", 3), ms("inference_ms_per_example", 1)])
-            + " |")
+        lines.append(
+            "| "
+            + " | ".join(
+                [f"`{method}`", f"{int(tp):,}" if tp is not None else "n/a"]
+                + [ms(m) for m in metrics]
+                + [
+                    ms("best_valid_loss", 3),
+                    ms("distinct_predictions", 1),
+                    ms("peak_rss_mb", 0),
+                    ms("train_seconds_per_step", 3),
+                    ms("inference_ms_per_example", 1),
+                ]
+            )
+            + " |"
+        )
     failed = [r for r in results["runs"] if r["status"] != "ok"]
     if failed:
         lines += [
@@ -329,8 +372,12 @@ def markdown(config, results: dict[str, Any]) -> str:
             + "; ".join(f"`{r['method']}` seed {r['seed']}: {r.get('error', '')}" for r in failed),
         ]
     for test_metric, tests in (results["wilcoxon_by_metric"] or {None: {}}).items():
-        lines += ["", f"## Wilcoxon signed-rank tests: `{config.baseline}` against each method"
-                  + (f" ({test_metric})" if test_metric else ""), ""]
+        lines += [
+            "",
+            f"## Wilcoxon signed-rank tests: `{config.baseline}` against each method"
+            + (f" ({test_metric})" if test_metric else ""),
+            "",
+        ]
         if not tests:
             lines.append(
                 f"none (`{config.baseline}` is not among the successful runs, or no metric)"

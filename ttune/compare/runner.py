@@ -58,10 +58,28 @@ class CompareError(ValueError):
 
 # Settings that must match for a rerun to reuse an output folder's finished runs (methods and seeds
 # may grow: new runs are added, finished ones are kept).
-BUDGET_KEYS = ("task", "model", "train_file", "valid_file", "test_file", "max_steps", "epochs",
-               "batch_size", "grad_accum", "lr", "method_lr", "method_options", "max_source_len",
-               "max_target_len", "max_train_records", "test_limit", "num_beams", "max_new_tokens",
-               "eval_every", "early_stopping_patience")
+BUDGET_KEYS = (
+    "task",
+    "model",
+    "train_file",
+    "valid_file",
+    "test_file",
+    "max_steps",
+    "epochs",
+    "batch_size",
+    "grad_accum",
+    "lr",
+    "method_lr",
+    "method_options",
+    "max_source_len",
+    "max_target_len",
+    "max_train_records",
+    "test_limit",
+    "num_beams",
+    "max_new_tokens",
+    "eval_every",
+    "early_stopping_patience",
+)
 PER_METHOD_KEYS = (
     "method_lr",
     "method_options",
@@ -168,8 +186,14 @@ class CompareConfig(JsonConfig):
         for name in ("task", "model", "train_file", "test_file", "output_dir"):
             if not isinstance(getattr(self, name), str) or not getattr(self, name):
                 raise bad(name, "must be a non-empty string")
-        for name in ("max_steps", "max_source_len", "max_target_len", "max_train_records",
-                     "test_limit", "max_new_tokens"):
+        for name in (
+            "max_steps",
+            "max_source_len",
+            "max_target_len",
+            "max_train_records",
+            "test_limit",
+            "max_new_tokens",
+        ):
             v = getattr(self, name)
             if v is not None and (not isinstance(v, int) or v < 1):
                 raise bad(name, "must be an integer >= 1 or unset")
@@ -232,8 +256,9 @@ def estimate_seconds_left(durations: dict[str, list[float]], remaining: list[str
     if not every:
         return None
     overall = sum(every) / len(every)
-    return sum((sum(durations[m]) / len(durations[m])) if durations.get(m) else overall
-               for m in remaining)
+    return sum(
+        (sum(durations[m]) / len(durations[m])) if durations.get(m) else overall for m in remaining
+    )
 
 
 class PeakRSS:
@@ -294,8 +319,9 @@ def _read_json(path: Path) -> Any:
 class CompareRunner:
     """Runs a :class:`CompareConfig`. ``CompareRunner(cfg).run()`` returns the results dict."""
 
-    def __init__(self, config: CompareConfig,
-                 on_event: Callable[[ProgressEvent], None] | None = None) -> None:
+    def __init__(
+        self, config: CompareConfig, on_event: Callable[[ProgressEvent], None] | None = None
+    ) -> None:
         self.config = config
         self.out = Path(config.output_dir)
         self.on_event = on_event or (lambda e: None)
@@ -306,8 +332,10 @@ class CompareRunner:
 
     def is_finished(self, method: str, seed: int) -> bool:
         d = self.run_dir(method, seed)
-        return all((d / n).is_file() for n in ("method_config.json", "method.safetensors",
-                                                "eval.json", "run.json"))
+        return all(
+            (d / n).is_file()
+            for n in ("method_config.json", "method.safetensors", "eval.json", "run.json")
+        )
 
     def new_tokens(self) -> int:
         """Most tokens generated per example: max_new_tokens, else the target length."""
@@ -348,8 +376,10 @@ class CompareRunner:
                 diff += [f"{k} of {m}" for m in sorted(shared) if old.get(m) != new.get(m)]
                 now[k] = {**old, **new}
             if diff:
-                raise CompareError(f"{self.out} holds a comparison with other {', '.join(diff)}; "
-                                   "use another --output or the same settings")
+                raise CompareError(
+                    f"{self.out} holds a comparison with other {', '.join(diff)}; "
+                    "use another --output or the same settings"
+                )
             now["methods"] = list(dict.fromkeys(list(before.get("methods", [])) + now["methods"]))
             now["seeds"] = list(dict.fromkeys(list(before.get("seeds", [])) + now["seeds"]))
         self.out.mkdir(parents=True, exist_ok=True)
@@ -359,16 +389,33 @@ class CompareRunner:
         """The TrainConfig of one run: the shared budget, the method's lr and options, the seed."""
         c = self.config
         return TrainConfig(
-            model=c.model, train_file=c.train_file, output_dir=str(self.run_dir(method, seed)),
-            task=c.task, method=method, method_options=dict(c.method_options.get(method, {})),
-            valid_file=c.valid_file, epochs=c.epochs, max_steps=c.max_steps,
-            batch_size=c.batch_size, grad_accum=c.grad_accum, lr=c.method_lr.get(method, c.lr),
-            max_source_len=c.max_source_len, max_target_len=c.max_target_len,
-            max_train_records=c.max_train_records, seed=seed, eval_every=c.eval_every,
-            early_stopping_patience=c.early_stopping_patience, num_beams=c.num_beams,
-            max_new_tokens=self.new_tokens(), mixed_precision=c.mixed_precision, device=c.device,
-            num_workers=c.num_workers, cache_dir=c.cache_dir, log_every=c.log_every,
-            progress=c.progress)
+            model=c.model,
+            train_file=c.train_file,
+            output_dir=str(self.run_dir(method, seed)),
+            task=c.task,
+            method=method,
+            method_options=dict(c.method_options.get(method, {})),
+            valid_file=c.valid_file,
+            epochs=c.epochs,
+            max_steps=c.max_steps,
+            batch_size=c.batch_size,
+            grad_accum=c.grad_accum,
+            lr=c.method_lr.get(method, c.lr),
+            max_source_len=c.max_source_len,
+            max_target_len=c.max_target_len,
+            max_train_records=c.max_train_records,
+            seed=seed,
+            eval_every=c.eval_every,
+            early_stopping_patience=c.early_stopping_patience,
+            num_beams=c.num_beams,
+            max_new_tokens=self.new_tokens(),
+            mixed_precision=c.mixed_precision,
+            device=c.device,
+            num_workers=c.num_workers,
+            cache_dir=c.cache_dir,
+            log_every=c.log_every,
+            progress=c.progress,
+        )
 
     # ------------------------------------------------------------------ one run
     def _train(self, method: str, seed: int) -> dict[str, Any]:
@@ -378,8 +425,11 @@ class CompareRunner:
 
         d = self.run_dir(method, seed)
         stats_path = d / "train_stats.json"
-        if stats_path.is_file() and (d / "method.safetensors").is_file() \
-                and (d / "method_config.json").is_file():
+        if (
+            stats_path.is_file()
+            and (d / "method.safetensors").is_file()
+            and (d / "method_config.json").is_file()
+        ):
             return _read_json(stats_path)
         cfg = self.train_config(method, seed)
         cuda = torch.cuda.is_available()
@@ -393,15 +443,20 @@ class CompareRunner:
         total = time.perf_counter() - t0
         steps = trainer.state.step - times.resumed_step
         loop = max(0.0, total - sum(times.seconds.values()))
-        stats = {"trainable_parameters": int(trainer.adapted.num_trainable()),
-                 "steps": int(trainer.state.step), "steps_this_process": int(steps),
-                 "train_seconds_total": total, "train_loop_seconds": loop,
-                 "train_seconds_per_step": loop / steps if steps else None,
-                 "phase_seconds": dict(times.seconds),
-                 "train_peak_rss_mb": rss.peak / 2**20, "rss_before_mb": rss.before / 2**20,
-                 "train_peak_cuda_mb": torch.cuda.max_memory_allocated() / 2**20 if cuda else None,
-                 "train_examples": len(trainer.train_examples),
-                 "stopped_early": bool(trainer.state.stopped_early)}
+        stats = {
+            "trainable_parameters": int(trainer.adapted.num_trainable()),
+            "steps": int(trainer.state.step),
+            "steps_this_process": int(steps),
+            "train_seconds_total": total,
+            "train_loop_seconds": loop,
+            "train_seconds_per_step": loop / steps if steps else None,
+            "phase_seconds": dict(times.seconds),
+            "train_peak_rss_mb": rss.peak / 2**20,
+            "rss_before_mb": rss.before / 2**20,
+            "train_peak_cuda_mb": torch.cuda.max_memory_allocated() / 2**20 if cuda else None,
+            "train_examples": len(trainer.train_examples),
+            "stopped_early": bool(trainer.state.stopped_early),
+        }
         del trainer
         gc.collect()
         if cuda:
@@ -421,18 +476,32 @@ class CompareRunner:
             torch.cuda.reset_peak_memory_stats()
         gen: list[float] = []
         with PeakRSS() as rss:
-            results = evaluate(d, c.task, c.test_file, d / "eval.json", limit=c.test_limit,
-                                   num_beams=c.num_beams, batch_size=c.batch_size,
-                                   command=c.command, max_new_tokens=self.new_tokens(),
-                                   cache_dir=c.cache_dir, num_workers=c.num_workers,
-                                   device=c.device, on_generate=gen.append)
+            results = evaluate(
+                d,
+                c.task,
+                c.test_file,
+                d / "eval.json",
+                limit=c.test_limit,
+                num_beams=c.num_beams,
+                batch_size=c.batch_size,
+                command=c.command,
+                max_new_tokens=self.new_tokens(),
+                cache_dir=c.cache_dir,
+                num_workers=c.num_workers,
+                device=c.device,
+                on_generate=gen.append,
+            )
         n = int(results["header"]["n_records"])
         gc.collect()
-        return {"scores": results["scores"], "unavailable_metrics": results["unavailable_metrics"],
-                "test_records": n, "inference_seconds": sum(gen),
-                "inference_seconds_per_example": sum(gen) / n if n else None,
-                "eval_peak_rss_mb": rss.peak / 2**20,
-                "eval_peak_cuda_mb": torch.cuda.max_memory_allocated() / 2**20 if cuda else None}
+        return {
+            "scores": results["scores"],
+            "unavailable_metrics": results["unavailable_metrics"],
+            "test_records": n,
+            "inference_seconds": sum(gen),
+            "inference_seconds_per_example": sum(gen) / n if n else None,
+            "eval_peak_rss_mb": rss.peak / 2**20,
+            "eval_peak_cuda_mb": torch.cuda.max_memory_allocated() / 2**20 if cuda else None,
+        }
 
     def run_one(self, method: str, seed: int) -> dict[str, Any]:
         """Train (or resume) and evaluate one run; write and return its run.json record."""
@@ -443,9 +512,11 @@ class CompareRunner:
         import torch  # lazy: loads torch; config checks and --report run without it
 
         # Wall-clock timings depend on the machine's state: record what they were measured under.
-        machine = {"device": "cuda" if torch.cuda.is_available() else "cpu",
-                   "torch_threads": torch.get_num_threads(),
-                   "load_average_1m": os.getloadavg()[0] if hasattr(os, "getloadavg") else None}
+        machine = {
+            "device": "cuda" if torch.cuda.is_available() else "cpu",
+            "torch_threads": torch.get_num_threads(),
+            "load_average_1m": os.getloadavg()[0] if hasattr(os, "getloadavg") else None,
+        }
         record = {
             "method": method,
             "seed": seed,
@@ -472,39 +543,63 @@ class CompareRunner:
         durations: dict[str, list[float]] = {}
         records: list[dict[str, Any]] = []
         for i, (m, s) in enumerate(plan, 1):
-            remaining = [pm for pm, ps in plan[i - 1:] if not self.is_finished(pm, ps)]
+            remaining = [pm for pm, ps in plan[i - 1 :] if not self.is_finished(pm, ps)]
             if self.is_finished(m, s):
                 records.append(self.finished_record(m, s))
-                self.on_event(ProgressEvent("skip", i, len(plan), m, s,
-                                            estimate_seconds_left(durations, remaining)))
+                self.on_event(
+                    ProgressEvent(
+                        "skip", i, len(plan), m, s, estimate_seconds_left(durations, remaining)
+                    )
+                )
                 continue
-            self.on_event(ProgressEvent("start", i, len(plan), m, s,
-                                        estimate_seconds_left(durations, remaining)))
+            self.on_event(
+                ProgressEvent(
+                    "start", i, len(plan), m, s, estimate_seconds_left(durations, remaining)
+                )
+            )
             t0 = time.perf_counter()
             try:
                 rec = self.run_one(m, s)
             except ValueError as e:  # every ttune error is a ValueError with a one-line message
                 msg = str(e).splitlines()[0] if str(e) else type(e).__name__
-                rec = {"method": m, "seed": s, "status": "failed", "error": msg,
-                       "dir": str(self.run_dir(m, s))}
-                self.on_event(ProgressEvent("fail", i, len(plan), m, s, None,
-                                            time.perf_counter() - t0, msg))
+                rec = {
+                    "method": m,
+                    "seed": s,
+                    "status": "failed",
+                    "error": msg,
+                    "dir": str(self.run_dir(m, s)),
+                }
+                self.on_event(
+                    ProgressEvent("fail", i, len(plan), m, s, None, time.perf_counter() - t0, msg)
+                )
             else:
                 durations.setdefault(m, []).append(time.perf_counter() - t0)
-                self.on_event(ProgressEvent("done", i, len(plan), m, s,
-                                            estimate_seconds_left(durations, remaining[1:]),
-                                            time.perf_counter() - t0))
+                self.on_event(
+                    ProgressEvent(
+                        "done",
+                        i,
+                        len(plan),
+                        m,
+                        s,
+                        estimate_seconds_left(durations, remaining[1:]),
+                        time.perf_counter() - t0,
+                    )
+                )
             records.append(rec)
         return write_report(c, records)
 
 
-def run_comparison(config: CompareConfig,
-                   on_event: Callable[[ProgressEvent], None] | None = None) -> dict[str, Any]:
+def run_comparison(
+    config: CompareConfig, on_event: Callable[[ProgressEvent], None] | None = None
+) -> dict[str, Any]:
     """Train and evaluate every method x seed of ``config``; write results.csv, results.json, the
     plots and report.md into ``config.output_dir``; return the results dict. A missing data file
     fails at once (CompareError), not once per run."""
-    for what, name in (("training", config.train_file), ("test", config.test_file),
-                       ("validation", config.valid_file)):
+    for what, name in (
+        ("training", config.train_file),
+        ("test", config.test_file),
+        ("validation", config.valid_file),
+    ):
         if name is not None and not Path(name).is_file():
             raise CompareError(f"{what} file not found: {name}")
     return CompareRunner(config, on_event).run()
@@ -527,6 +622,13 @@ def rebuild_report(output_dir: str | Path) -> dict[str, Any]:
             if runner.is_finished(m, s):
                 records.append(runner.finished_record(m, s))
             else:
-                records.append({"method": m, "seed": s, "status": "not finished",
-                                "error": "not finished", "dir": str(runner.run_dir(m, s))})
+                records.append(
+                    {
+                        "method": m,
+                        "seed": s,
+                        "status": "not finished",
+                        "error": "not finished",
+                        "dir": str(runner.run_dir(m, s)),
+                    }
+                )
     return write_report(config, records)

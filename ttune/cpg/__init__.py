@@ -20,9 +20,23 @@ from .languages import (
 )
 
 __all__ = [
-    "CPG", "CPGConfig", "CPGError", "EDGE_TYPES", "EXTRACTOR_VERSION", "Language", "NODE_KINDS",
-    "SCHEMA_VERSION", "SUPPORTED_LANGUAGES", "UnknownLanguageError", "detect_language", "extract",
-    "extract_file", "get_language", "language_names", "method_subgraph", "register_language",
+    "CPG",
+    "CPGConfig",
+    "CPGError",
+    "EDGE_TYPES",
+    "EXTRACTOR_VERSION",
+    "Language",
+    "NODE_KINDS",
+    "SCHEMA_VERSION",
+    "SUPPORTED_LANGUAGES",
+    "UnknownLanguageError",
+    "detect_language",
+    "extract",
+    "extract_file",
+    "get_language",
+    "language_names",
+    "method_subgraph",
+    "register_language",
 ]
 
 

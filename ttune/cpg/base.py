@@ -62,7 +62,7 @@ def node_text(source: bytes, n: SNode, offset: int = 0, limit: int = 240) -> str
     """The code text of ``n`` (at most ``limit`` bytes), whitespace collapsed. ``offset`` is the
     length of any wrapper prefix: ``n``'s bytes index the wrapped text."""
     start = n.start_byte - offset
-    raw = source[max(start, 0): max(min(n.end_byte - offset, start + limit), 0)]
+    raw = source[max(start, 0) : max(min(n.end_byte - offset, start + limit), 0)]
     return " ".join(raw.decode("utf-8", "replace").split())
 
 
@@ -75,9 +75,16 @@ def iter_nodes(root: SNode) -> Iterator[SNode]:
         stack.extend(reversed(n.children))
 
 
-def add_ast(cpg: CPG, root: SNode, source: bytes, kind_of: Callable[[SNode], str],
-            config: CPGConfig, offset: int = 0, keep: Callable[[SNode], bool] | None = None,
-            name_of: Callable[[SNode], str | None] | None = None) -> None:
+def add_ast(
+    cpg: CPG,
+    root: SNode,
+    source: bytes,
+    kind_of: Callable[[SNode], str],
+    config: CPGConfig,
+    offset: int = 0,
+    keep: Callable[[SNode], bool] | None = None,
+    name_of: Callable[[SNode], str | None] | None = None,
+) -> None:
     """Add one CPG node per named SNode (plus ERROR/missing nodes) and the AST edges.
 
     ``source`` is the original text; SNode spans index the parsed text, which is ``source`` with
@@ -118,9 +125,11 @@ def add_ast(cpg: CPG, root: SNode, source: bytes, kind_of: Callable[[SNode], str
                 continue
             nid = len(nodes)
             if nid >= node_limit:
-                raise CPGError(f"more than max_extract_nodes={config.max_extract_nodes} CPG nodes; "
-                               "raise the limit (CPGConfig.max_extract_nodes / "
-                               "--max-extract-nodes) or split the file")
+                raise CPGError(
+                    f"more than max_extract_nodes={config.max_extract_nodes} CPG nodes; "
+                    "raise the limit (CPGConfig.max_extract_nodes / "
+                    "--max-extract-nodes) or split the file"
+                )
             sb = n.start_byte
             eb = n.end_byte
             if bad:
@@ -135,8 +144,18 @@ def add_ast(cpg: CPG, root: SNode, source: bytes, kind_of: Callable[[SNode], str
                 label = " ".join(source[sb:hi].decode("utf-8", "replace").split())
             if len(label) > LABEL_MAX_CHARS:
                 label = label[: LABEL_MAX_CHARS - 3] + "..."
-            nodes.append(Node(nid, kind, label, sb, eb, n.start_row + 1, n.type,
-                              name_of(n) if name_of is not None else None))
+            nodes.append(
+                Node(
+                    nid,
+                    kind,
+                    label,
+                    sb,
+                    eb,
+                    n.start_row + 1,
+                    n.type,
+                    name_of(n) if name_of is not None else None,
+                )
+            )
             n.cid = nid
             parent = n.parent
             while parent.cid < 0:  # the root has a cid, so this stops
@@ -155,9 +174,11 @@ def add_ast(cpg: CPG, root: SNode, source: bytes, kind_of: Callable[[SNode], str
             continue
         nid = len(nodes)
         if nid >= node_limit:
-            raise CPGError(f"more than max_extract_nodes={config.max_extract_nodes} CPG nodes; "
-                           "raise the limit (CPGConfig.max_extract_nodes / --max-extract-nodes) "
-                           "or split the file")
+            raise CPGError(
+                f"more than max_extract_nodes={config.max_extract_nodes} CPG nodes; "
+                "raise the limit (CPGConfig.max_extract_nodes / --max-extract-nodes) "
+                "or split the file"
+            )
         sb = n.start_byte - offset
         eb = n.end_byte - offset
         start = min(max(sb, 0), total)
@@ -206,8 +227,9 @@ def count_errors(root: SNode) -> int:
     return sum(1 for n in iter_nodes(root) if n.is_error or n.is_missing)
 
 
-def parse_snippet(source: bytes, lang: str, prefix: bytes, suffix: bytes,
-                  needs_wrap: Callable[[SNode], bool]) -> tuple[SNode, int]:
+def parse_snippet(
+    source: bytes, lang: str, prefix: bytes, suffix: bytes, needs_wrap: Callable[[SNode], bool]
+) -> tuple[SNode, int]:
     """Parse ``source``; if ``needs_wrap(root)`` says it is a bare member (a method with no class
     around it) and wrapping in ``prefix``/``suffix`` gives fewer syntax errors, use the wrapped
     parse. Returns (root, offset) where offset is len(prefix) for a wrapped parse, else 0."""

@@ -19,12 +19,12 @@ from .base import CPGConfig, CPGError
 from .extract import detect_language, extract_file
 from .graph import CPG, EDGE_TYPES
 
-FORMATS = ("summary", "json", "dot", "graphml")
-_SUFFIX = {"json": ".cpg.json", "dot": ".dot", "graphml": ".graphml"}
+FORMATS = ("summary", "json", "dot", "graphml", "html")
+_SUFFIX = {"json": ".cpg.json", "dot": ".dot", "graphml": ".graphml", "html": ".html"}
 
 
 def parse_edge_types(spec: str | None) -> set[str] | None:
-    """"AST,CFG" -> {"AST", "CFG"}; None or "" -> None (all). Unknown names raise CPGError."""
+    """ "AST,CFG" -> {"AST", "CFG"}; None or "" -> None (all). Unknown names raise CPGError."""
     if not spec:
         return None
     wanted = {s.strip().upper() for s in spec.split(",") if s.strip()}
@@ -65,8 +65,14 @@ def method_summaries(cpg: CPG) -> list[dict]:
     rows = []
     for mid in sorted(cpg.methods):
         node = cpg.nodes[mid]
-        rows.append({"name": node.name or ("<module>" if node.kind == "FILE" else node.label),
-                     "line": node.line, "nodes": nodes[mid], "edges": counts[mid]})
+        rows.append(
+            {
+                "name": node.name or ("<module>" if node.kind == "FILE" else node.label),
+                "line": node.line,
+                "nodes": nodes[mid],
+                "edges": counts[mid],
+            }
+        )
     return rows
 
 
@@ -80,19 +86,27 @@ def render(cpg: CPG, fmt: str, edge_types: set[str] | None = None) -> str:
         return export.to_dot(cpg, edge_types)
     if fmt == "graphml":
         return export.to_graphml(cpg, edge_types)
+    if fmt == "html":
+        from .html import to_html
+
+        return to_html(cpg, edge_types)
     raise CPGError(f"unknown format {fmt!r}; known: {', '.join(FORMATS)}")
 
 
 def format_summary(cpg: CPG, edge_types: set[str] | None = None) -> str:
     types = [t for t in EDGE_TYPES if edge_types is None or t in edge_types]
     head = f"{'method':<32} {'line':>5} {'nodes':>6} " + " ".join(f"{t:>5}" for t in types)
-    lines = [f"{cpg.language}: {len(cpg.nodes)} nodes, "
-             + ", ".join(f"{n} {t}" for t, n in cpg.edge_counts().items() if t in types)
-             + (f", {cpg.syntax_errors} syntax error node(s)" if cpg.syntax_errors else ""),
-             head]
+    lines = [
+        f"{cpg.language}: {len(cpg.nodes)} nodes, "
+        + ", ".join(f"{n} {t}" for t, n in cpg.edge_counts().items() if t in types)
+        + (f", {cpg.syntax_errors} syntax error node(s)" if cpg.syntax_errors else ""),
+        head,
+    ]
     for row in method_summaries(cpg):
-        lines.append(f"{row['name'][:32]:<32} {row['line']:>5} {row['nodes']:>6} "
-                     + " ".join(f"{row['edges'][t]:>5}" for t in types))
+        lines.append(
+            f"{row['name'][:32]:<32} {row['line']:>5} {row['nodes']:>6} "
+            + " ".join(f"{row['edges'][t]:>5}" for t in types)
+        )
     return "\n".join(lines) + "\n"
 
 
@@ -108,10 +122,12 @@ class DirectoryReport:
     skipped: list[tuple[str, str]] = field(default_factory=list)  # (path, reason)
 
     def format(self) -> str:
-        out = [f"files: {self.files}  lines: {self.lines}  nodes: {self.nodes}",
-               "edges: " + ", ".join(f"{t} {n}" for t, n in self.edges.items()),
-               f"files with syntax errors: {self.files_with_syntax_errors}",
-               f"files skipped: {len(self.skipped)}"]
+        out = [
+            f"files: {self.files}  lines: {self.lines}  nodes: {self.nodes}",
+            "edges: " + ", ".join(f"{t} {n}" for t, n in self.edges.items()),
+            f"files with syntax errors: {self.files_with_syntax_errors}",
+            f"files skipped: {len(self.skipped)}",
+        ]
         return "\n".join(out) + "\n"
 
 
@@ -146,14 +162,26 @@ def _one_file(job: tuple) -> dict:
         atomic_write_text(target, render(cpg, fmt, edge_types))
     with open(path, "rb") as fh:
         lines = fh.read().count(b"\n")
-    return {"path": str(path), "lines": lines, "nodes": len(cpg.nodes),
-            "edges": cpg.edge_counts(), "syntax_errors": cpg.syntax_errors}
+    return {
+        "path": str(path),
+        "lines": lines,
+        "nodes": len(cpg.nodes),
+        "edges": cpg.edge_counts(),
+        "syntax_errors": cpg.syntax_errors,
+    }
 
 
-def process_directory(root: Path, *, fmt: str = "summary", out_dir: Path | None = None,
-                      edge_types: set[str] | None = None, config: CPGConfig | None = None,
-                      lang: str | None = None, workers: int | None = None,
-                      progress: bool = True) -> DirectoryReport:
+def process_directory(
+    root: Path,
+    *,
+    fmt: str = "summary",
+    out_dir: Path | None = None,
+    edge_types: set[str] | None = None,
+    config: CPGConfig | None = None,
+    lang: str | None = None,
+    workers: int | None = None,
+    progress: bool = True,
+) -> DirectoryReport:
     """Extract the CPG of every supported file under ``root`` across ``workers`` processes.
     Files that fail are reported in ``skipped`` and do not stop the run."""
     config = config or CPGConfig()
@@ -171,8 +199,14 @@ def process_directory(root: Path, *, fmt: str = "summary", out_dir: Path | None 
         pool = mp.get_context("spawn" if os.name == "nt" else "fork").Pool(workers)
         results = pool.imap_unordered(_one_file, jobs, chunksize=8)
     try:
-        for r in tqdm(results, total=len(jobs), unit="file", disable=not progress,
-                      desc=f"cpg {root}", leave=False):
+        for r in tqdm(
+            results,
+            total=len(jobs),
+            unit="file",
+            disable=not progress,
+            desc=f"cpg {root}",
+            leave=False,
+        ):
             if "error" in r:
                 report.skipped.append((r["path"], r["error"]))
                 continue

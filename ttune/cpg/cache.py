@@ -133,8 +133,13 @@ class CPGCache:
             return None
 
 
-def extract_all(items: Sequence[tuple[str, str]], cache_dir: str | Path, num_workers: int = 1,
-                progress: bool = True, desc: str = "CPGs") -> tuple[list, CacheStats]:
+def extract_all(
+    items: Sequence[tuple[str, str]],
+    cache_dir: str | Path,
+    num_workers: int = 1,
+    progress: bool = True,
+    desc: str = "CPGs",
+) -> tuple[list, CacheStats]:
     """The CPG of every (code, language) pair, from the cache or extracted (and then cached).
 
     Identical pairs are extracted once. With ``num_workers > 1`` misses are extracted by a
@@ -166,8 +171,10 @@ def extract_all(items: Sequence[tuple[str, str]], cache_dir: str | Path, num_wor
             cache.dir.mkdir(parents=True, exist_ok=True)
             texts = _run_jobs(first, misses, cache, num_workers, progress, desc)
         except OSError as e:
-            raise CacheError(f"cannot write the CPG cache {cache.dir}: {e.strerror or e}; "
-                             "choose another with --cache-dir or TTUNE_CACHE") from None
+            raise CacheError(
+                f"cannot write the CPG cache {cache.dir}: {e.strerror or e}; "
+                "choose another with --cache-dir or TTUNE_CACHE"
+            ) from None
         for key, text in zip(misses, texts):
             graphs[key], err = _entry_to_cpg(text, first[key][1])
             stats.extracted += 1
@@ -176,8 +183,9 @@ def extract_all(items: Sequence[tuple[str, str]], cache_dir: str | Path, num_wor
     return [graphs[k] for k in keys], stats
 
 
-def _run_jobs(first: dict, misses: list[str], cache: CPGCache, num_workers: int, progress: bool,
-              desc: str) -> list[str]:
+def _run_jobs(
+    first: dict, misses: list[str], cache: CPGCache, num_workers: int, progress: bool, desc: str
+) -> list[str]:
     """Extract the missing graphs (in a pool when num_workers > 1); their entries' JSON, in
     order."""
     jobs = [(first[k][0], first[k][1], str(cache.path(k))) for k in misses]

@@ -28,6 +28,7 @@ def _reach_backwards(start: int, pred: dict[int, list[int]], reach: set[int]) ->
                 reach.add(p)
                 stack.append(p)
 
+
 def build_cdg(flow: Flow) -> list[tuple[int, int]]:
     """Control-dependence edges (controller, dependent) of ``flow``, deduplicated, in a
     deterministic order."""
@@ -48,7 +49,7 @@ def build_cdg(flow: Flow) -> list[tuple[int, int]]:
         succ[a].append(b)
         pred[b].append(a)
 
-    for (a, b, _label) in flow.edges:
+    for a, b, _label in flow.edges:
         if a in succ and b in succ:
             add_edge(a, b)
     add_edge(entry, exit)
@@ -104,8 +105,9 @@ def _forward_order(entry: int, nodes: list[int], succ: dict[int, list[int]]) -> 
     return order
 
 
-def _post_dominators(exit: int, nodes: list[int], succ: dict[int, list[int]],
-                     pred: dict[int, list[int]]) -> dict[int, int]:
+def _post_dominators(
+    exit: int, nodes: list[int], succ: dict[int, list[int]], pred: dict[int, list[int]]
+) -> dict[int, int]:
     """Immediate post-dominator of every node (exit maps to itself): Cooper-Harvey-Kennedy on
     the reverse graph. Iterative post-order, no recursion."""
     # Post-order of the reverse graph (edges b -> a for each CFG edge a -> b) from the exit.

@@ -78,18 +78,18 @@ class CFamilyBuilder:
     """Whether ``break``/``continue`` may name a label (Java; C# labels are goto targets only)."""
 
     # Grammar names of the shared constructs.
-    ACCESS: str           # member access ``a.b`` (node type, member field, object field)
+    ACCESS: str  # member access ``a.b`` (node type, member field, object field)
     ACCESS_MEMBER: str
     ACCESS_OBJECT: str
     RECEIVERS: tuple[str, ...]  # what a member-access chain may start at (a name, this, ...)
-    ELEMENT: str          # element access ``a[i]`` (node type, collection field)
+    ELEMENT: str  # element access ``a[i]`` (node type, collection field)
     ELEMENT_OBJECT: str
     UPDATES: frozenset[str]  # expression types that may be ``++``/``--``
     SWITCH: str
-    FOR_INIT: str         # field of a classic for's initialisers
+    FOR_INIT: str  # field of a classic for's initialisers
     FOREACH: str
-    FOREACH_ITER: str     # field of the iterated expression of a for-each loop
-    CATCH_DECL: str       # child of a catch clause declaring the exception variable
+    FOREACH_ITER: str  # field of the iterated expression of a for-each loop
+    CATCH_DECL: str  # child of a catch clause declaring the exception variable
     CATCH_GUARD: str | None = None  # child of a catch clause filtering it (C# ``when``)
     MEMBER_INITS: frozenset[str] = frozenset()
     """Parents of ``P = v`` that set a member of a new object (C# ``new T { P = v }``)."""
@@ -120,7 +120,7 @@ class CFamilyBuilder:
     def src(self, n: SNode | None) -> str:
         if n is None:
             return ""
-        return self.text[n.start_byte:n.end_byte].decode("utf-8", "replace")
+        return self.text[n.start_byte : n.end_byte].decode("utf-8", "replace")
 
     # -- language hooks -------------------------------------------------------------------------
     def kind_of(self, n: SNode) -> str:
@@ -134,8 +134,7 @@ class CFamilyBuilder:
         """Whether an identifier in an expression reads a variable (not so for type names)."""
         return True
 
-    def visit(self, n: SNode, t: str, defs: list[str], uses: list[str],
-              stack: list[SNode]) -> bool:
+    def visit(self, n: SNode, t: str, defs: list[str], uses: list[str], stack: list[SNode]) -> bool:
         """defuse for the language's own expression types; False: not one of them."""
         raise NotImplementedError
 
@@ -143,8 +142,9 @@ class CFamilyBuilder:
         """Whether an assignment operator also reads its target (``+=``, not ``=``)."""
         return self.src(op) != "="
 
-    def other_target(self, n: SNode, defs: list[str], uses: list[str], compound: bool,
-                     stack: list[SNode]) -> None:
+    def other_target(
+        self, n: SNode, defs: list[str], uses: list[str], compound: bool, stack: list[SNode]
+    ) -> None:
         """An assignment target that is no name, member or element: read it as an expression."""
         stack.append(n)
 
@@ -195,8 +195,9 @@ class CFamilyBuilder:
         parts.append(self.src(cur))
         return ".".join(reversed(parts))
 
-    def target(self, n: SNode | None, defs: list[str], uses: list[str], compound: bool,
-               stack: list[SNode]) -> None:
+    def target(
+        self, n: SNode | None, defs: list[str], uses: list[str], compound: bool, stack: list[SNode]
+    ) -> None:
         """An assignment target: defines it (and reads it when ``compound``)."""
         while n is not None and n.type == "parenthesized_expression":
             n = n.named_children[0] if n.named_children else None
@@ -224,8 +225,11 @@ class CFamilyBuilder:
             arr = n.child(self.ELEMENT_OBJECT)
             base = None
             if arr is not None:
-                base = self.src(arr) if arr.type == "identifier" else (
-                    self.access_name(arr) if arr.type == self.ACCESS else None)
+                base = (
+                    self.src(arr)
+                    if arr.type == "identifier"
+                    else (self.access_name(arr) if arr.type == self.ACCESS else None)
+                )
             if base is not None:
                 defs.append(base)
             stack.append(n)
@@ -254,8 +258,9 @@ class CFamilyBuilder:
                     stack.append(right)
                 if n.parent is not None and n.parent.type in self.MEMBER_INITS:
                     continue  # `new T { P = v }`: P is a member of the new object
-                self.target(n.child("left"), defs, uses, op is not None and self.compound(op),
-                            stack)
+                self.target(
+                    n.child("left"), defs, uses, op is not None and self.compound(op), stack
+                )
             elif t in self.UPDATES:
                 operand = n.named_children
                 if operand and has_token(n, "++", "--"):
@@ -309,8 +314,11 @@ class CFamilyBuilder:
             c = stack.pop()
             t = c.type
             if t in blocks:
-                stack.extend(reversed([x for x in c.children if (x.named or x.is_error)
-                                       and x.type not in skip]))
+                stack.extend(
+                    reversed(
+                        [x for x in c.children if (x.named or x.is_error) and x.type not in skip]
+                    )
+                )
             elif t == "labeled_statement":
                 self.labeled(c, out, stack)
             else:
@@ -319,8 +327,17 @@ class CFamilyBuilder:
     def labeled(self, n: SNode, out: list[ir.Stmt], stack: list[SNode]) -> None:
         """A labelled statement: by default the label (a goto target) is dropped and the
         statement kept, pushed on ``stack`` for ``stmts``."""
-        stack.extend(reversed([x for x in n.children if (x.named or x.is_error)
-                               and x.type not in self.BLOCK_SKIP and x.type != "identifier"]))
+        stack.extend(
+            reversed(
+                [
+                    x
+                    for x in n.children
+                    if (x.named or x.is_error)
+                    and x.type not in self.BLOCK_SKIP
+                    and x.type != "identifier"
+                ]
+            )
+        )
 
     def stmt(self, n: SNode, out: list[ir.Stmt]) -> None:
         """Append the IR of the one statement ``n``; nested statement lists are queued."""
@@ -340,21 +357,34 @@ class CFamilyBuilder:
             out.append(self.if_chain(n))
         elif t in ("while_statement", "do_statement"):
             cond = n.child("condition")
-            out.append(ir.Loop(node=n.cid, **self.header(cond), kind="while" if t[0] == "w"
-                               else "do", body=self.body(n.child("body")),
-                               infinite=self.always_true(cond)))
+            out.append(
+                ir.Loop(
+                    node=n.cid,
+                    **self.header(cond),
+                    kind="while" if t[0] == "w" else "do",
+                    body=self.body(n.child("body")),
+                    infinite=self.always_true(cond),
+                )
+            )
         elif t == "for_statement":
             init = [self.expr_stmt(c) for c in n.children_of(self.FOR_INIT)]
             update = [self.expr_stmt(c) for c in n.children_of("update")]
             cond = n.child("condition")
-            out.append(ir.Loop(node=n.cid, **self.header(cond), kind="for",
-                               body=self.body(n.child("body")), init=init, update=update,
-                               infinite=cond is None or self.always_true(cond)))
+            out.append(
+                ir.Loop(
+                    node=n.cid,
+                    **self.header(cond),
+                    kind="for",
+                    body=self.body(n.child("body")),
+                    init=init,
+                    update=update,
+                    infinite=cond is None or self.always_true(cond),
+                )
+            )
         elif t == self.FOREACH:
             head = self.header(n.child(self.FOREACH_ITER))
             head["defs"] = dedupe(self.loop_vars(n) + head["defs"])
-            out.append(ir.Loop(node=n.cid, **head, kind="foreach",
-                               body=self.body(n.child("body"))))
+            out.append(ir.Loop(node=n.cid, **head, kind="foreach", body=self.body(n.child("body"))))
         elif t == self.SWITCH:
             out.append(self.switch(n))
         elif t == "try_statement":
@@ -364,8 +394,11 @@ class CFamilyBuilder:
         elif t == "throw_statement":
             out.append(self.expr_stmt(n, ir.Raise))
         elif t in ("break_statement", "continue_statement"):
-            label = next((c for c in n.children if c.type == "identifier"),
-                         None) if self.LABELLED_JUMPS else None
+            label = (
+                next((c for c in n.children if c.type == "identifier"), None)
+                if self.LABELLED_JUMPS
+                else None
+            )
             cls = ir.Break if t[0] == "b" else ir.Continue
             out.append(cls(node=n.cid, label=self.src(label) if label is not None else None))
         elif t in self.DECL_STMTS:
@@ -382,13 +415,17 @@ class CFamilyBuilder:
 
     def if_chain(self, n: SNode) -> ir.If:
         # else-if chains are walked in a loop: generated code can chain hundreds of them.
-        top = cur = ir.If(node=n.cid, **self.header(n.child("condition")),
-                          then=self.body(n.child("consequence")))
+        top = cur = ir.If(
+            node=n.cid, **self.header(n.child("condition")), then=self.body(n.child("consequence"))
+        )
         alt = n.child("alternative")
         while alt is not None:
             if alt.type == "if_statement":
-                nxt = ir.If(node=alt.cid, **self.header(alt.child("condition")),
-                            then=self.body(alt.child("consequence")))
+                nxt = ir.If(
+                    node=alt.cid,
+                    **self.header(alt.child("condition")),
+                    then=self.body(alt.child("consequence")),
+                )
                 cur.orelse = [nxt]
                 cur = nxt
                 alt = alt.child("alternative")
@@ -412,9 +449,15 @@ class CFamilyBuilder:
                         defs.append(self.src(name))
                 if guard is not None:
                     self.defuse(guard, [], uses)
-                tr.handlers.append(ir.Handler(
-                    node=c.cid, body=self.body(c.child("body")), defs=defs, uses=dedupe(uses),
-                    catch_all=guard is None and self.catches_all(decl)))
+                tr.handlers.append(
+                    ir.Handler(
+                        node=c.cid,
+                        body=self.body(c.child("body")),
+                        defs=defs,
+                        uses=dedupe(uses),
+                        catch_all=guard is None and self.catches_all(decl),
+                    )
+                )
             elif c.type == "finally_clause":
                 blk = next((b for b in c.children if b.type == "block"), None)
                 tr.finalbody = self.body(blk)
@@ -465,8 +508,9 @@ class CFamilyBuilder:
         return res
 
 
-def build(builder: type[CFamilyBuilder], source: bytes, cpg: CPG,
-          config: CPGConfig) -> FrontEndResult:
+def build(
+    builder: type[CFamilyBuilder], source: bytes, cpg: CPG, config: CPGConfig
+) -> FrontEndResult:
     """Add the AST of ``source`` to ``cpg`` with ``builder``'s language; return its methods' IR,
     call sites and names."""
     root, offset = builder.parse_source(source, config)
@@ -479,14 +523,19 @@ def build(builder: type[CFamilyBuilder], source: bytes, cpg: CPG,
         if n.type in drop:
             return False
         # The wrapper's class, name and body start in the prefix; its closing brace is unnamed.
-        return n.is_error or n.is_missing or offset <= n.start_byte <= end and (
-            n.start_byte < end or n.end_byte == end)
+        return (
+            n.is_error
+            or n.is_missing
+            or offset <= n.start_byte <= end
+            and (n.start_byte < end or n.end_byte == end)
+        )
 
     def keep_unwrapped(n: SNode) -> bool:
         return n.type not in drop
 
-    add_ast(cpg, root, source, b.kind_of, config, offset, keep if offset else keep_unwrapped,
-            b.name_of)
+    add_ast(
+        cpg, root, source, b.kind_of, config, offset, keep if offset else keep_unwrapped, b.name_of
+    )
     result = b.finish(root)
     release_tree(root)  # free the syntax tree now rather than at the next cyclic collection
     return result

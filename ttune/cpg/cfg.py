@@ -32,12 +32,31 @@ EdgeKey = tuple[int, int, "str | None"]
 class _Ctx:
     """One enclosing construct; ``parent`` links to the next one out (None: the method body)."""
 
-    __slots__ = ("kind", "parent", "in_try", "label", "brk", "cont", "handlers", "catch_all",
-                 "fin_entry", "targets", "exc")
+    __slots__ = (
+        "kind",
+        "parent",
+        "in_try",
+        "label",
+        "brk",
+        "cont",
+        "handlers",
+        "catch_all",
+        "fin_entry",
+        "targets",
+        "exc",
+    )
 
-    def __init__(self, kind: int, parent: _Ctx | None, label: str | None = None,
-                 brk: int = 0, cont: int = 0, handlers: Iterable[int] = (),
-                 catch_all: bool = False, fin_entry: int = 0) -> None:
+    def __init__(
+        self,
+        kind: int,
+        parent: _Ctx | None,
+        label: str | None = None,
+        brk: int = 0,
+        cont: int = 0,
+        handlers: Iterable[int] = (),
+        catch_all: bool = False,
+        fin_entry: int = 0,
+    ) -> None:
         self.kind = kind
         self.parent = parent
         self.in_try = kind == _TRY or (parent is not None and parent.in_try)
@@ -143,8 +162,9 @@ class _Builder:
         return result
 
     # -- statements --------------------------------------------------------------------------
-    def seq(self, stmts: list[ir.Stmt], succ: int, ctx: _Ctx | None
-            ) -> Generator[tuple[list[ir.Stmt], int, _Ctx | None], int, int]:
+    def seq(
+        self, stmts: list[ir.Stmt], succ: int, ctx: _Ctx | None
+    ) -> Generator[tuple[list[ir.Stmt], int, _Ctx | None], int, int]:
         """Build ``stmts`` (which continue to ``succ``); returns the entry node.
 
         Yields (statements, successor, context) to have a nested list built; receives its entry.
@@ -219,9 +239,9 @@ class _Builder:
         normal = succ
         fin_end = fin_entry = 0
         if s.finalbody is not None:
-            fin_end = self.placeholder()   # the end of the finally block
+            fin_end = self.placeholder()  # the end of the finally block
             fin_entry = (yield (s.finalbody, fin_end, ctx)) if s.finalbody else fin_end
-            normal = self.placeholder()    # normal completion entering the finally block
+            normal = self.placeholder()  # normal completion entering the finally block
             fctx = _Ctx(_FINALLY, ctx, fin_entry=fin_entry)
         else_entry = (yield (s.orelse, normal, fctx)) if s.orelse else normal
         handler_nodes = []
@@ -234,7 +254,7 @@ class _Builder:
             if h.catch_all:
                 catch_all = True
                 break  # later handlers are unreachable from the body
-        for h in s.handlers[len(handler_nodes):]:  # still build them (dead code)
+        for h in s.handlers[len(handler_nodes) :]:  # still build them (dead code)
             h_entry = (yield (h.body, normal, fctx)) if h.body else normal
             self.emit(h.node, fctx, h.defs, h.uses)
             self.add(h.node, h_entry)

@@ -26,46 +26,113 @@ from .ts import SNode
 
 LANG = "csharp"
 
-_TYPE_DECLS = ("class_declaration", "interface_declaration", "enum_declaration",
-               "record_declaration", "struct_declaration")
-_NAMED_METHODS = ("method_declaration", "constructor_declaration", "destructor_declaration",
-                  "local_function_statement", "operator_declaration",
-                  "conversion_operator_declaration", "accessor_declaration")
+_TYPE_DECLS = (
+    "class_declaration",
+    "interface_declaration",
+    "enum_declaration",
+    "record_declaration",
+    "struct_declaration",
+)
+_NAMED_METHODS = (
+    "method_declaration",
+    "constructor_declaration",
+    "destructor_declaration",
+    "local_function_statement",
+    "operator_declaration",
+    "conversion_operator_declaration",
+    "accessor_declaration",
+)
 _ANON_METHODS = ("lambda_expression", "anonymous_method_expression")
 _METHODS = _NAMED_METHODS + _ANON_METHODS
-_CONTROL = ("if_statement", "while_statement", "for_statement", "foreach_statement",
-            "do_statement", "switch_statement", "try_statement", "catch_clause", "finally_clause",
-            "using_statement", "lock_statement", "fixed_statement", "break_statement",
-            "continue_statement", "yield_statement", "goto_statement")
-_LITERALS = ("integer_literal", "real_literal", "boolean_literal", "character_literal",
-             "string_literal", "verbatim_string_literal", "raw_string_literal", "null_literal",
-             "interpolated_string_expression")
-_TYPES = ("predefined_type", "implicit_type", "array_type", "nullable_type", "pointer_type",
-          "tuple_type", "ref_type", "function_pointer_type", "scoped_type")
-_OPERATORS = ("assignment_expression", "binary_expression", "prefix_unary_expression",
-              "postfix_unary_expression", "conditional_expression", "cast_expression",
-              "is_expression", "as_expression", "is_pattern_expression",
-              "element_access_expression")
-_CALLS = ("invocation_expression", "object_creation_expression",
-          "implicit_object_creation_expression", "anonymous_object_creation_expression",
-          "constructor_initializer")
+_CONTROL = (
+    "if_statement",
+    "while_statement",
+    "for_statement",
+    "foreach_statement",
+    "do_statement",
+    "switch_statement",
+    "try_statement",
+    "catch_clause",
+    "finally_clause",
+    "using_statement",
+    "lock_statement",
+    "fixed_statement",
+    "break_statement",
+    "continue_statement",
+    "yield_statement",
+    "goto_statement",
+)
+_LITERALS = (
+    "integer_literal",
+    "real_literal",
+    "boolean_literal",
+    "character_literal",
+    "string_literal",
+    "verbatim_string_literal",
+    "raw_string_literal",
+    "null_literal",
+    "interpolated_string_expression",
+)
+_TYPES = (
+    "predefined_type",
+    "implicit_type",
+    "array_type",
+    "nullable_type",
+    "pointer_type",
+    "tuple_type",
+    "ref_type",
+    "function_pointer_type",
+    "scoped_type",
+)
+_OPERATORS = (
+    "assignment_expression",
+    "binary_expression",
+    "prefix_unary_expression",
+    "postfix_unary_expression",
+    "conditional_expression",
+    "cast_expression",
+    "is_expression",
+    "as_expression",
+    "is_pattern_expression",
+    "element_access_expression",
+)
+_CALLS = (
+    "invocation_expression",
+    "object_creation_expression",
+    "implicit_object_creation_expression",
+    "anonymous_object_creation_expression",
+    "constructor_initializer",
+)
 
 KINDS: dict[str, str] = cfamily.kind_table(
-    {"TYPE_DECL": _TYPE_DECLS, "METHOD": _METHODS, "CONTROL_STRUCTURE": _CONTROL,
-     "LITERAL": _LITERALS, "TYPE_REF": _TYPES, "OPERATOR": _OPERATORS, "CALL": _CALLS},
-    parameter="PARAM", implicit_parameter="PARAM",
+    {
+        "TYPE_DECL": _TYPE_DECLS,
+        "METHOD": _METHODS,
+        "CONTROL_STRUCTURE": _CONTROL,
+        "LITERAL": _LITERALS,
+        "TYPE_REF": _TYPES,
+        "OPERATOR": _OPERATORS,
+        "CALL": _CALLS,
+    },
+    parameter="PARAM",
+    implicit_parameter="PARAM",
     catch_declaration="LOCAL",  # declares the exception variable of a catch block
     block="BLOCK",
     local_declaration_statement="LOCAL",
     identifier="IDENTIFIER",
-    member_access_expression="FIELD_ACCESS", member_binding_expression="FIELD_ACCESS",
+    member_access_expression="FIELD_ACCESS",
+    member_binding_expression="FIELD_ACCESS",
     conditional_access_expression="FIELD_ACCESS",
     return_statement="RETURN",
-    throw_statement="THROW", throw_expression="THROW",
-    using_directive="IMPORT", namespace_declaration="IMPORT",
-    file_scoped_namespace_declaration="IMPORT", extern_alias_directive="IMPORT",
+    throw_statement="THROW",
+    throw_expression="THROW",
+    using_directive="IMPORT",
+    namespace_declaration="IMPORT",
+    file_scoped_namespace_declaration="IMPORT",
+    extern_alias_directive="IMPORT",
     modifier="MODIFIER",
-    attribute_list="ANNOTATION", attribute="ANNOTATION",
+    attribute_list="ANNOTATION",
+    attribute="ANNOTATION",
     comment="COMMENT",
 )
 """tree-sitter-c-sharp node type -> CPG node kind; anything not listed is UNKNOWN (identifier,
@@ -74,14 +141,33 @@ not inside a local_declaration_statement, as in ``for``/``using``/``fixed``: LOC
 
 # Parents whose children (of these fields) are types.
 _TYPE_FIELDS = frozenset({"type", "returns"})
-_TYPE_PARENTS = frozenset({"type_argument_list", "base_list", "array_type", "nullable_type",
-                           "pointer_type", "ref_type", "scoped_type", "type_parameter_constraint",
-                           "type_constraint", "primary_constructor_base_type",
-                           "explicit_interface_specifier"})
+_TYPE_PARENTS = frozenset(
+    {
+        "type_argument_list",
+        "base_list",
+        "array_type",
+        "nullable_type",
+        "pointer_type",
+        "ref_type",
+        "scoped_type",
+        "type_parameter_constraint",
+        "type_constraint",
+        "primary_constructor_base_type",
+        "explicit_interface_specifier",
+    }
+)
 _NAME_WRAPPERS = frozenset({"qualified_name", "generic_name", "alias_qualified_name"})
-_NAMED = frozenset(_TYPE_DECLS + _METHODS + (
-    "parameter", "catch_declaration", "implicit_parameter", "local_declaration_statement",
-    "variable_declaration"))
+_NAMED = frozenset(
+    _TYPE_DECLS
+    + _METHODS
+    + (
+        "parameter",
+        "catch_declaration",
+        "implicit_parameter",
+        "local_declaration_statement",
+        "variable_declaration",
+    )
+)
 
 
 def _in_type(n: SNode) -> bool:
@@ -103,17 +189,47 @@ def _is_statement(n: SNode) -> bool:
 
 class CSharpBuilder(cfamily.CFamilyBuilder):
     LANG = LANG
-    FILE_LEVEL = frozenset(_TYPE_DECLS + ("using_directive", "namespace_declaration",
-                                          "file_scoped_namespace_declaration",
-                                          "extern_alias_directive", "comment",
-                                          "delegate_declaration"))
-    DROP = frozenset({"string_content", "string_literal_content", "escape_sequence",
-                      "character_literal_content", "raw_string_start", "raw_string_content",
-                      "raw_string_end", "interpolation_start", "interpolation_quote",
-                      "interpolation_brace", "string_literal_encoding"})
-    OPAQUE = frozenset(_TYPE_DECLS + _METHODS + _TYPES + (
-        "attribute_list", "typeof_expression", "default_expression", "sizeof_expression",
-        "type_argument_list", "generic_name", "qualified_name", "comment"))
+    FILE_LEVEL = frozenset(
+        _TYPE_DECLS
+        + (
+            "using_directive",
+            "namespace_declaration",
+            "file_scoped_namespace_declaration",
+            "extern_alias_directive",
+            "comment",
+            "delegate_declaration",
+        )
+    )
+    DROP = frozenset(
+        {
+            "string_content",
+            "string_literal_content",
+            "escape_sequence",
+            "character_literal_content",
+            "raw_string_start",
+            "raw_string_content",
+            "raw_string_end",
+            "interpolation_start",
+            "interpolation_quote",
+            "interpolation_brace",
+            "string_literal_encoding",
+        }
+    )
+    OPAQUE = frozenset(
+        _TYPE_DECLS
+        + _METHODS
+        + _TYPES
+        + (
+            "attribute_list",
+            "typeof_expression",
+            "default_expression",
+            "sizeof_expression",
+            "type_argument_list",
+            "generic_name",
+            "qualified_name",
+            "comment",
+        )
+    )
     TYPE_FIELDS = _TYPE_FIELDS
     # C# labels are goto targets only (no labelled break/continue): the default ``labeled``
     # keeps the statement and drops the label.
@@ -145,13 +261,24 @@ class CSharpBuilder(cfamily.CFamilyBuilder):
                 self.seen.append(n)
             return kind
         if t == "identifier" or t in _NAME_WRAPPERS:
-            return "TYPE_REF" if _in_type(n) else ("IDENTIFIER" if t != "qualified_name"
-                                                   and t != "alias_qualified_name" else "UNKNOWN")
+            return (
+                "TYPE_REF"
+                if _in_type(n)
+                else (
+                    "IDENTIFIER"
+                    if t != "qualified_name" and t != "alias_qualified_name"
+                    else "UNKNOWN"
+                )
+            )
         if t == "variable_declaration":
             p = n.parent
-            return "UNKNOWN" if p is None or p.type in ("local_declaration_statement",
-                                                          "field_declaration",
-                                                          "event_field_declaration") else "LOCAL"
+            return (
+                "UNKNOWN"
+                if p is None
+                or p.type
+                in ("local_declaration_statement", "field_declaration", "event_field_declaration")
+                else "LOCAL"
+            )
         return KINDS.get(t, "UNKNOWN")
 
     def declared(self, decl: SNode) -> list[str]:
@@ -203,8 +330,14 @@ class CSharpBuilder(cfamily.CFamilyBuilder):
         return None
 
     def accessor_name(self, n: SNode) -> str:
-        kw = next((c.type for c in n.children if not c.named and c.type in
-                   ("get", "set", "init", "add", "remove")), "get")
+        kw = next(
+            (
+                c.type
+                for c in n.children
+                if not c.named and c.type in ("get", "set", "init", "add", "remove")
+            ),
+            "get",
+        )
         prop = n.parent.parent if n.parent is not None else None
         pname = self.src(prop.child("name")) if prop is not None else ""
         if prop is not None and prop.type == "indexer_declaration":
@@ -215,8 +348,9 @@ class CSharpBuilder(cfamily.CFamilyBuilder):
     def reads(self, ident: SNode) -> bool:
         return not _in_type(ident)
 
-    def other_target(self, n: SNode, defs: list[str], uses: list[str], compound: bool,
-                     stack: list[SNode]) -> None:
+    def other_target(
+        self, n: SNode, defs: list[str], uses: list[str], compound: bool, stack: list[SNode]
+    ) -> None:
         t = n.type
         if t == "tuple_expression":  # `(a, b) = ...` assigns each element
             for arg in n.named_children:
@@ -232,8 +366,7 @@ class CSharpBuilder(cfamily.CFamilyBuilder):
         else:
             stack.append(n)
 
-    def visit(self, n: SNode, t: str, defs: list[str], uses: list[str],
-              stack: list[SNode]) -> bool:
+    def visit(self, n: SNode, t: str, defs: list[str], uses: list[str], stack: list[SNode]) -> bool:
         if t == "invocation_expression":
             fn = n.child("function")
             args = n.child("arguments")
@@ -259,21 +392,38 @@ class CSharpBuilder(cfamily.CFamilyBuilder):
             defs.extend(self.declared(n))
             for d in reversed(n.children):
                 if d.type == "variable_declarator":
-                    stack.extend(reversed([c for c in d.named_children if c.field != "name"
-                                           and c.type not in ("tuple_pattern",
-                                           "parenthesized_variable_designation")]))
+                    stack.extend(
+                        reversed(
+                            [
+                                c
+                                for c in d.named_children
+                                if c.field != "name"
+                                and c.type
+                                not in ("tuple_pattern", "parenthesized_variable_designation")
+                            ]
+                        )
+                    )
         elif t in ("declaration_pattern", "var_pattern", "recursive_pattern"):
             name = n.child("name")
             if name is not None:
                 defs.append(self.src(name))
             elif t == "var_pattern":
                 self.designations(n, defs)
-            stack.extend(reversed([c for c in n.named_children
-                                   if c.field not in ("name", "type")
-                                   and c.type not in _TYPES and c.type != "identifier"]))
+            stack.extend(
+                reversed(
+                    [
+                        c
+                        for c in n.named_children
+                        if c.field not in ("name", "type")
+                        and c.type not in _TYPES
+                        and c.type != "identifier"
+                    ]
+                )
+            )
         elif t in ("as_expression", "is_expression", "cast_expression"):
-            stack.extend(reversed([c for c in n.named_children
-                                   if c.field not in ("right", "type")]))
+            stack.extend(
+                reversed([c for c in n.named_children if c.field not in ("right", "type")])
+            )
         else:
             return False
         return True
@@ -299,8 +449,9 @@ class CSharpBuilder(cfamily.CFamilyBuilder):
             uses: list[str] = []
             for h in head:
                 self.defuse(h, defs, uses)
-            out.append(ir.With(node=n.cid, defs=dedupe(defs), uses=dedupe(uses),
-                               body=self.body(body)))
+            out.append(
+                ir.With(node=n.cid, defs=dedupe(defs), uses=dedupe(uses), body=self.body(body))
+            )
         elif t == "goto_statement":
             # goto is kept as a plain statement: its jump is not followed. `goto case x` reads x.
             uses = []
@@ -362,7 +513,8 @@ class CSharpBuilder(cfamily.CFamilyBuilder):
             owner = n.parent.parent if n.parent is not None else None
             if owner is not None and owner.type == "indexer_declaration":
                 plist = owner.child("parameters") or next(
-                    (c for c in owner.children if c.type == "bracketed_parameter_list"), None)
+                    (c for c in owner.children if c.type == "bracketed_parameter_list"), None
+                )
         if plist is None:
             return
         for p in [plist] if plist.type == "implicit_parameter" else plist.named_children:
@@ -374,14 +526,19 @@ class CSharpBuilder(cfamily.CFamilyBuilder):
     def method_body(self, n: SNode) -> SNode | None:
         body = n.child("body")
         if body is None:
-            body = next((c for c in n.children if c.type in ("block", "arrow_expression_clause")),
-                        None)
+            body = next(
+                (c for c in n.children if c.type in ("block", "arrow_expression_clause")), None
+            )
         return body
 
     def simple_name(self, n: SNode | None) -> str | None:
-        while n is not None and n.type in ("qualified_name", "generic_name", "alias_qualified_name",
-                                           "member_access_expression",
-                                           "member_binding_expression"):
+        while n is not None and n.type in (
+            "qualified_name",
+            "generic_name",
+            "alias_qualified_name",
+            "member_access_expression",
+            "member_binding_expression",
+        ):
             if n.type == "generic_name":
                 n = next((c for c in n.children if c.type == "identifier"), None)
             else:
@@ -393,8 +550,14 @@ class CSharpBuilder(cfamily.CFamilyBuilder):
         if t == "invocation_expression":
             fn = n.child("function")
             if fn is not None and fn.type == "conditional_access_expression":
-                fn = next((c for c in reversed(fn.named_children)
-                           if c.type == "member_binding_expression"), None)
+                fn = next(
+                    (
+                        c
+                        for c in reversed(fn.named_children)
+                        if c.type == "member_binding_expression"
+                    ),
+                    None,
+                )
             return self.simple_name(fn)
         if t == "object_creation_expression":
             return self.simple_name(n.child("type"))

@@ -26,7 +26,7 @@ def build_ddg(flow: Flow) -> list[tuple[int, int, str]]:
     preds: list[list[int]] = [[] for _ in range(count)]
     succs: list[list[int]] = [[] for _ in range(count)]
     seen: set[tuple[int, int]] = set()
-    for (a, b, _label) in flow.edges:
+    for a, b, _label in flow.edges:
         ia = index.get(a)
         ib = index.get(b)
         if ia is None or ib is None or (ia, ib) in seen:
@@ -35,8 +35,8 @@ def build_ddg(flow: Flow) -> list[tuple[int, int, str]]:
         preds[ib].append(ia)
         succs[ia].append(ib)
 
-    def_node: list[int] = []          # bit -> CPG node id of the definition
-    var_mask: dict[str, int] = {}     # variable -> bits of all its definitions
+    def_node: list[int] = []  # bit -> CPG node id of the definition
+    var_mask: dict[str, int] = {}  # variable -> bits of all its definitions
     gen = [0] * count
     def_vars: list[tuple[str, ...]] = [()] * count
 

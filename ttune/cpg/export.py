@@ -17,8 +17,7 @@ if TYPE_CHECKING:  # pragma: no cover
     import networkx as nx  # lazy: slow to import; only the networkx and GraphML exports use it
     from torch_geometric.data import Data
 
-EDGE_COLOURS = {"AST": "gray60", "CFG": "blue", "CDG": "darkgreen", "DDG": "red",
-                "CALL": "purple"}
+EDGE_COLOURS = {"AST": "gray60", "CFG": "blue", "CDG": "darkgreen", "DDG": "red", "CALL": "purple"}
 
 
 def _edge_filter(edge_types: Iterable[str] | None) -> frozenset[str] | None:
@@ -43,8 +42,14 @@ def to_json(cpg: CPG, edge_types: Iterable[str] | None = None) -> dict[str, Any]
     """A JSON-ready dict (schema in docs/cpg-schema.md); None-valued fields are omitted."""
     nodes = []
     for n in cpg.nodes:
-        d: dict[str, Any] = {"id": n.id, "kind": n.kind, "label": n.label,
-                             "start_byte": n.start_byte, "end_byte": n.end_byte, "line": n.line}
+        d: dict[str, Any] = {
+            "id": n.id,
+            "kind": n.kind,
+            "label": n.label,
+            "start_byte": n.start_byte,
+            "end_byte": n.end_byte,
+            "line": n.line,
+        }
         if n.name is not None:
             d["name"] = n.name
         nodes.append(d)
@@ -57,8 +62,14 @@ def to_json(cpg: CPG, edge_types: Iterable[str] | None = None) -> dict[str, Any]
             d["label"] = e.label
         edges.append(d)
     methods = [{"method": m, "entry": en, "exit": ex} for m, (en, ex) in cpg.methods.items()]
-    return {"version": SCHEMA_VERSION, "language": cpg.language, "nodes": nodes,
-            "edges": edges, "methods": methods, "syntax_errors": cpg.syntax_errors}
+    return {
+        "version": SCHEMA_VERSION,
+        "language": cpg.language,
+        "nodes": nodes,
+        "edges": edges,
+        "methods": methods,
+        "syntax_errors": cpg.syntax_errors,
+    }
 
 
 def from_json(data: dict[str, Any]) -> CPG:
@@ -70,8 +81,9 @@ def from_json(data: dict[str, Any]) -> CPG:
         raise CPGError("CPG JSON must be an object")
     version = data.get("version")
     if version != SCHEMA_VERSION:
-        raise CPGError(f"unsupported CPG JSON version {version!r}; this ttune reads version "
-                       f"{SCHEMA_VERSION}")
+        raise CPGError(
+            f"unsupported CPG JSON version {version!r}; this ttune reads version {SCHEMA_VERSION}"
+        )
     try:
         cpg = CPG(language=str(data["language"]))
         for i, n in enumerate(data["nodes"]):
@@ -79,15 +91,26 @@ def from_json(data: dict[str, Any]) -> CPG:
                 raise CPGError(f"node ids must be 0..N-1 in order; node {i} has id {n['id']!r}")
             if n["kind"] not in KIND_ID:
                 raise CPGError(f"node {i}: unknown kind {n['kind']!r}")
-            cpg.nodes.append(Node(i, n["kind"], str(n["label"]), int(n["start_byte"]),
-                                  int(n["end_byte"]), int(n["line"]), "", n.get("name")))
+            cpg.nodes.append(
+                Node(
+                    i,
+                    n["kind"],
+                    str(n["label"]),
+                    int(n["start_byte"]),
+                    int(n["end_byte"]),
+                    int(n["line"]),
+                    "",
+                    n.get("name"),
+                )
+            )
         count = len(cpg.nodes)
         for j, e in enumerate(data["edges"]):
             s, t, typ = e["source"], e["target"], e["type"]
             if typ not in EDGE_TYPE_ID:
                 raise CPGError(f"edge {j}: unknown type {typ!r}")
-            if not (isinstance(s, int) and isinstance(t, int) and 0 <= s < count
-                    and 0 <= t < count):
+            if not (
+                isinstance(s, int) and isinstance(t, int) and 0 <= s < count and 0 <= t < count
+            ):
                 raise CPGError(f"edge {j}: endpoint {s!r} -> {t!r} is not a node id")
             cpg.edges.append(Edge(s, t, typ, e.get("variable"), e.get("label")))
         for m in data.get("methods", []):
@@ -108,8 +131,7 @@ def from_json(data: dict[str, Any]) -> CPG:
 def _dot_escape(s: str) -> str:
     # Inside a quoted DOT string only the quote is special; backslash starts a label escape
     # (\n, \l, ...), so a literal backslash is doubled. Labels are one line already.
-    return (s.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
-            .replace("\r", "\\r"))
+    return s.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n").replace("\r", "\\r")
 
 
 def to_dot(cpg: CPG, edge_types: Iterable[str] | None = None) -> str:
@@ -137,8 +159,13 @@ def to_networkx(cpg: CPG, edge_types: Iterable[str] | None = None) -> nx.MultiDi
 
     g = nx.MultiDiGraph(language=cpg.language, syntax_errors=cpg.syntax_errors)
     for n in cpg.nodes:
-        attrs: dict[str, Any] = {"kind": n.kind, "label": n.label, "start_byte": n.start_byte,
-                                 "end_byte": n.end_byte, "line": n.line}
+        attrs: dict[str, Any] = {
+            "kind": n.kind,
+            "label": n.label,
+            "start_byte": n.start_byte,
+            "end_byte": n.end_byte,
+            "line": n.line,
+        }
         if n.name is not None:
             attrs["name"] = n.name
         g.add_node(n.id, **attrs)
@@ -160,8 +187,9 @@ def to_graphml(cpg: CPG, edge_types: Iterable[str] | None = None) -> str:
 
 
 # ------------------------------------------------------------------------------------ PyG
-def to_pyg(cpg: CPG, edge_types: Iterable[str] | None = None,
-           first_nodes: int | None = None) -> Data:
+def to_pyg(
+    cpg: CPG, edge_types: Iterable[str] | None = None, first_nodes: int | None = None
+) -> Data:
     """A torch_geometric ``Data`` of the graph: the one tensor schema of a CPG (the transducer's
     ``featurize`` adds token ids of the labels to it).
 
@@ -191,11 +219,26 @@ def to_pyg(cpg: CPG, edge_types: Iterable[str] | None = None,
     except KeyError as e:
         raise CPGError(f"unknown edge type {e.args[0]!r}") from None
     span = torch.tensor([(x.start_byte, x.end_byte) for x in nodes], dtype=torch.long).view(n, 2)
-    edge_index = torch.tensor([[e.source for e in edges], [e.target for e in edges]],
-                              dtype=torch.long).view(2, -1)
-    return Data(kind=kind, edge_index=edge_index, edge_type=edge_type, span=span,
-                labels=[x.label for x in nodes], num_nodes=n)
+    edge_index = torch.tensor(
+        [[e.source for e in edges], [e.target for e in edges]], dtype=torch.long
+    ).view(2, -1)
+    return Data(
+        kind=kind,
+        edge_index=edge_index,
+        edge_type=edge_type,
+        span=span,
+        labels=[x.label for x in nodes],
+        num_nodes=n,
+    )
 
 
-__all__ = ["EDGE_COLOURS", "NODE_KINDS", "from_json", "to_dot", "to_graphml", "to_json",
-           "to_networkx", "to_pyg"]
+__all__ = [
+    "EDGE_COLOURS",
+    "NODE_KINDS",
+    "from_json",
+    "to_dot",
+    "to_graphml",
+    "to_json",
+    "to_networkx",
+    "to_pyg",
+]

@@ -37,8 +37,10 @@ def detect_language(path: str | os.PathLike[str]) -> str:
     """Language of a file from its extension (the language table's, e.g. .py, .java, .cs)."""
     lang = language_of_path(path)
     if lang is None:
-        raise CPGError(f"cannot tell the language of {os.fspath(path)!r} from its extension; "
-                       f"supported: {describe_extensions()} (or pass the language)")
+        raise CPGError(
+            f"cannot tell the language of {os.fspath(path)!r} from its extension; "
+            f"supported: {describe_extensions()} (or pass the language)"
+        )
     return lang.name
 
 
@@ -69,8 +71,10 @@ def _as_bytes(source: str | bytes | bytearray | memoryview, config: CPGConfig) -
     else:
         raise CPGError(f"source must be str or bytes, not {type(source).__name__}")
     if len(data) > config.max_bytes:
-        raise CPGError(f"source is {len(data)} bytes, over the limit of max_bytes="
-                       f"{config.max_bytes}; raise it with --max-bytes (CPGConfig.max_bytes)")
+        raise CPGError(
+            f"source is {len(data)} bytes, over the limit of max_bytes="
+            f"{config.max_bytes}; raise it with --max-bytes (CPGConfig.max_bytes)"
+        )
     if b"\x00" in data[:_BINARY_PROBE]:
         raise CPGError("binary input (NUL byte in the first 8 KiB); not UTF-8 text")
     if not checked:
@@ -124,13 +128,17 @@ def _add_flows(cpg: CPG, result: FrontEndResult, config: CPGConfig) -> None:
         mnode = nodes[m.method]
         name = mnode.name or ("<module>" if mnode.kind == "FILE" else "<anonymous>")
         if len(nodes) + 2 > config.max_extract_nodes:
-            raise CPGError(f"more than max_extract_nodes={config.max_extract_nodes} CPG nodes; "
-                           "raise the limit (CPGConfig.max_extract_nodes / --max-extract-nodes) "
-                           "or split the file")
-        entry = cpg.add_node("METHOD_ENTRY", f"ENTRY {name}", mnode.start_byte, mnode.end_byte,
-                             mnode.line, "", None)
-        exit = cpg.add_node("METHOD_EXIT", f"EXIT {name}", mnode.start_byte, mnode.end_byte,
-                            mnode.line, "", None)
+            raise CPGError(
+                f"more than max_extract_nodes={config.max_extract_nodes} CPG nodes; "
+                "raise the limit (CPGConfig.max_extract_nodes / --max-extract-nodes) "
+                "or split the file"
+            )
+        entry = cpg.add_node(
+            "METHOD_ENTRY", f"ENTRY {name}", mnode.start_byte, mnode.end_byte, mnode.line, "", None
+        )
+        exit = cpg.add_node(
+            "METHOD_EXIT", f"EXIT {name}", mnode.start_byte, mnode.end_byte, mnode.line, "", None
+        )
         cpg.methods[m.method] = (entry, exit)
         flow = build_cfg(m, entry, exit)
         # Edge objects are built directly (not via add_edge) to keep this hot loop lean.
@@ -150,8 +158,9 @@ def _add_flows(cpg: CPG, result: FrontEndResult, config: CPGConfig) -> None:
                     edges.append(Edge(site, target, "CALL"))
 
 
-def extract_file(path: str | os.PathLike[str], lang: str | None = None,
-                 config: CPGConfig | None = None) -> CPG:
+def extract_file(
+    path: str | os.PathLike[str], lang: str | None = None, config: CPGConfig | None = None
+) -> CPG:
     """Read ``path`` and extract its CPG; the language comes from ``lang`` or the extension."""
     config = config if config is not None else CPGConfig()
     lang = _check_language(lang) if lang is not None else detect_language(path)
@@ -161,18 +170,27 @@ def extract_file(path: str | os.PathLike[str], lang: str | None = None,
     try:
         size = p.stat().st_size
         if size > config.max_bytes:
-            raise CPGError(f"{os.fspath(path)} is {size} bytes, over the limit of max_bytes="
-                           f"{config.max_bytes}; raise it with --max-bytes (CPGConfig.max_bytes)")
+            raise CPGError(
+                f"{os.fspath(path)} is {size} bytes, over the limit of max_bytes="
+                f"{config.max_bytes}; raise it with --max-bytes (CPGConfig.max_bytes)"
+            )
         data = p.read_bytes()
     except OSError as e:
         raise CPGError(f"cannot read {os.fspath(path)}: {e.strerror or e}") from None
     return extract(data, lang, config)
 
 
-def method_subgraph(cpg: CPG, name: str) -> CPG:
-    """The METHOD node(s) called ``name`` with everything under them in the AST plus their
-    entry/exit nodes, and the edges among those nodes; ids renumbered 0.. in the old order."""
-    roots = [n.id for n in cpg.nodes if n.kind == "METHOD" and n.name == name]
+def method_subgraph(cpg: CPG, name: str, *, start_byte: int | None = None) -> CPG:
+    """The METHOD node(s) called ``name`` (only the one starting at ``start_byte`` when given)
+    with everything under them in the AST plus their entry/exit nodes, and the edges among those
+    nodes; ids renumbered 0.. in the old order."""
+    roots = [
+        n.id
+        for n in cpg.nodes
+        if n.kind == "METHOD"
+        and n.name == name
+        and (start_byte is None or n.start_byte == start_byte)
+    ]
     if not roots:
         names = sorted({n.name for n in cpg.nodes if n.kind == "METHOD" and n.name})
         shown = ", ".join(names[:30]) + (", ..." if len(names) > 30 else "")
@@ -202,8 +220,7 @@ def method_subgraph(cpg: CPG, name: str) -> CPG:
     sub.syntax_errors = sum(1 for old in old_ids if cpg.nodes[old].kind == "ERROR")
     for e in cpg.edges:
         if e.source in new_id and e.target in new_id:
-            sub.edges.append(Edge(new_id[e.source], new_id[e.target], e.type, e.variable,
-                                  e.label))
+            sub.edges.append(Edge(new_id[e.source], new_id[e.target], e.type, e.variable, e.label))
     for mid, (entry, exit) in cpg.methods.items():
         if mid in new_id:
             sub.methods[new_id[mid]] = (new_id[entry], new_id[exit])

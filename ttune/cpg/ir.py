@@ -128,7 +128,7 @@ class Case:
     node: int
     body: list[Stmt] = field(default_factory=list)
     default: bool = False
-    defs: list[str] = field(default_factory=list)   # names bound by a pattern
+    defs: list[str] = field(default_factory=list)  # names bound by a pattern
     uses: list[str] = field(default_factory=list)
 
 

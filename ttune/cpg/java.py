@@ -25,55 +25,127 @@ from .ts import SNode, parse
 
 LANG = "java"
 
-_TYPE_DECLS = ("class_declaration", "interface_declaration", "enum_declaration",
-               "record_declaration", "annotation_type_declaration")
-_METHODS = ("method_declaration", "constructor_declaration", "compact_constructor_declaration",
-            "lambda_expression")
-_CONTROL = ("if_statement", "while_statement", "for_statement", "enhanced_for_statement",
-            "do_statement", "switch_expression", "try_statement", "try_with_resources_statement",
-            "catch_clause", "finally_clause", "synchronized_statement", "break_statement",
-            "continue_statement", "yield_statement")
-_LITERALS = ("decimal_integer_literal", "hex_integer_literal", "octal_integer_literal",
-             "binary_integer_literal", "decimal_floating_point_literal",
-             "hex_floating_point_literal", "true", "false", "character_literal", "string_literal",
-             "null_literal", "class_literal")
-_TYPES = ("type_identifier", "integral_type", "floating_point_type", "boolean_type", "void_type",
-          "generic_type", "array_type", "scoped_type_identifier", "annotated_type")
-_OPERATORS = ("assignment_expression", "binary_expression", "unary_expression",
-              "update_expression", "ternary_expression", "instanceof_expression",
-              "cast_expression", "array_access")
+_TYPE_DECLS = (
+    "class_declaration",
+    "interface_declaration",
+    "enum_declaration",
+    "record_declaration",
+    "annotation_type_declaration",
+)
+_METHODS = (
+    "method_declaration",
+    "constructor_declaration",
+    "compact_constructor_declaration",
+    "lambda_expression",
+)
+_CONTROL = (
+    "if_statement",
+    "while_statement",
+    "for_statement",
+    "enhanced_for_statement",
+    "do_statement",
+    "switch_expression",
+    "try_statement",
+    "try_with_resources_statement",
+    "catch_clause",
+    "finally_clause",
+    "synchronized_statement",
+    "break_statement",
+    "continue_statement",
+    "yield_statement",
+)
+_LITERALS = (
+    "decimal_integer_literal",
+    "hex_integer_literal",
+    "octal_integer_literal",
+    "binary_integer_literal",
+    "decimal_floating_point_literal",
+    "hex_floating_point_literal",
+    "true",
+    "false",
+    "character_literal",
+    "string_literal",
+    "null_literal",
+    "class_literal",
+)
+_TYPES = (
+    "type_identifier",
+    "integral_type",
+    "floating_point_type",
+    "boolean_type",
+    "void_type",
+    "generic_type",
+    "array_type",
+    "scoped_type_identifier",
+    "annotated_type",
+)
+_OPERATORS = (
+    "assignment_expression",
+    "binary_expression",
+    "unary_expression",
+    "update_expression",
+    "ternary_expression",
+    "instanceof_expression",
+    "cast_expression",
+    "array_access",
+)
 
 KINDS: dict[str, str] = cfamily.kind_table(
-    {"TYPE_DECL": _TYPE_DECLS, "METHOD": _METHODS, "CONTROL_STRUCTURE": _CONTROL,
-     "LITERAL": _LITERALS, "TYPE_REF": _TYPES, "OPERATOR": _OPERATORS},
-    formal_parameter="PARAM", spread_parameter="PARAM",
+    {
+        "TYPE_DECL": _TYPE_DECLS,
+        "METHOD": _METHODS,
+        "CONTROL_STRUCTURE": _CONTROL,
+        "LITERAL": _LITERALS,
+        "TYPE_REF": _TYPES,
+        "OPERATOR": _OPERATORS,
+    },
+    formal_parameter="PARAM",
+    spread_parameter="PARAM",
     catch_formal_parameter="LOCAL",  # declares the exception variable of a catch block
-    block="BLOCK", constructor_body="BLOCK",
+    block="BLOCK",
+    constructor_body="BLOCK",
     local_variable_declaration="LOCAL",
-    identifier="IDENTIFIER", this="IDENTIFIER", super="IDENTIFIER",
-    method_invocation="CALL", object_creation_expression="CALL",
+    identifier="IDENTIFIER",
+    this="IDENTIFIER",
+    super="IDENTIFIER",
+    method_invocation="CALL",
+    object_creation_expression="CALL",
     explicit_constructor_invocation="CALL",
     field_access="FIELD_ACCESS",
     return_statement="RETURN",
     throw_statement="THROW",
-    import_declaration="IMPORT", package_declaration="IMPORT", module_declaration="IMPORT",
+    import_declaration="IMPORT",
+    package_declaration="IMPORT",
+    module_declaration="IMPORT",
     modifiers="MODIFIER",
-    annotation="ANNOTATION", marker_annotation="ANNOTATION",
-    line_comment="COMMENT", block_comment="COMMENT",
+    annotation="ANNOTATION",
+    marker_annotation="ANNOTATION",
+    line_comment="COMMENT",
+    block_comment="COMMENT",
 )
 """tree-sitter-java node type -> CPG node kind; anything not listed is UNKNOWN."""
 
 _COMMENTS = frozenset({"line_comment", "block_comment"})
 _MEMBERS = frozenset({"method_declaration", "constructor_declaration"})
-_NAMED = frozenset(_TYPE_DECLS + _METHODS + (
-    "formal_parameter", "catch_formal_parameter", "spread_parameter",
-    "local_variable_declaration", "identifier"))
+_NAMED = frozenset(
+    _TYPE_DECLS
+    + _METHODS
+    + (
+        "formal_parameter",
+        "catch_formal_parameter",
+        "spread_parameter",
+        "local_variable_declaration",
+        "identifier",
+    )
+)
 
 
 def _is_lambda_param(n: SNode) -> bool:
     p = n.parent
-    return p is not None and (p.type == "inferred_parameters"
-                              or (p.type == "lambda_expression" and n.field == "parameters"))
+    return p is not None and (
+        p.type == "inferred_parameters"
+        or (p.type == "lambda_expression" and n.field == "parameters")
+    )
 
 
 def _count_members(root: SNode) -> int:
@@ -82,19 +154,25 @@ def _count_members(root: SNode) -> int:
 
 class JavaBuilder(cfamily.CFamilyBuilder):
     LANG = LANG
-    FILE_LEVEL = frozenset(_TYPE_DECLS + ("package_declaration", "import_declaration",
-                                          "module_declaration") + tuple(_COMMENTS))
+    FILE_LEVEL = frozenset(
+        _TYPE_DECLS
+        + ("package_declaration", "import_declaration", "module_declaration")
+        + tuple(_COMMENTS)
+    )
     DROP = frozenset({"string_fragment", "escape_sequence", "multiline_string_fragment"})
-    OPAQUE = frozenset(_TYPE_DECLS + _METHODS + ("class_body", "modifiers", "annotation",
-                                                 "marker_annotation") + _TYPES)
+    OPAQUE = frozenset(
+        _TYPE_DECLS
+        + _METHODS
+        + ("class_body", "modifiers", "annotation", "marker_annotation")
+        + _TYPES
+    )
     BLOCKS = frozenset({"block", "constructor_body", "switch_block_statement_group"})
     COMMENTS = _COMMENTS
     BLOCK_SKIP = _COMMENTS | {"switch_label"}
     DECL_STMTS = frozenset(_TYPE_DECLS)
     METHODS = frozenset(_METHODS)
     ANON_METHODS = frozenset({"lambda_expression"})
-    CATCH_ALL = frozenset({"Exception", "Throwable", "java.lang.Exception",
-                           "java.lang.Throwable"})
+    CATCH_ALL = frozenset({"Exception", "Throwable", "java.lang.Exception", "java.lang.Throwable"})
     ACCESS, ACCESS_MEMBER, ACCESS_OBJECT = "field_access", "field", "object"
     RECEIVERS = ("identifier", "this", "super")
     ELEMENT, ELEMENT_OBJECT = "array_access", "array"
@@ -107,8 +185,12 @@ class JavaBuilder(cfamily.CFamilyBuilder):
     @classmethod
     def parse_source(cls, source: bytes, config: CPGConfig) -> tuple[SNode, int]:
         root, offset = super().parse_source(source, config)
-        if (config.snippets and offset == 0
-                and not any(c.type in _MEMBERS for c in root.children) and cls.needs_wrap(root)):
+        if (
+            config.snippets
+            and offset == 0
+            and not any(c.type in _MEMBERS for c in root.children)
+            and cls.needs_wrap(root)
+        ):
             # ATLAS test methods have no return type and their focal methods' parameters have no
             # names: both parses have errors, often as many, but unwrapped the test method is a
             # call statement followed by a loose block, while wrapped it is a constructor with its
@@ -123,9 +205,13 @@ class JavaBuilder(cfamily.CFamilyBuilder):
         t = n.type
         if t not in _NAMED:
             return None
-        if t in _TYPE_DECLS or t in ("method_declaration", "constructor_declaration",
-                                     "compact_constructor_declaration", "formal_parameter",
-                                     "catch_formal_parameter"):
+        if t in _TYPE_DECLS or t in (
+            "method_declaration",
+            "constructor_declaration",
+            "compact_constructor_declaration",
+            "formal_parameter",
+            "catch_formal_parameter",
+        ):
             return self.src(n.child("name")) or None
         if t == "lambda_expression":
             return "<lambda>"
@@ -155,8 +241,7 @@ class JavaBuilder(cfamily.CFamilyBuilder):
     def compound(self, op: SNode) -> bool:
         return op.type != "="  # the operator token's type is its text
 
-    def visit(self, n: SNode, t: str, defs: list[str], uses: list[str],
-              stack: list[SNode]) -> bool:
+    def visit(self, n: SNode, t: str, defs: list[str], uses: list[str], stack: list[SNode]) -> bool:
         if t == "method_invocation":
             stack.extend(reversed([c for c in n.children if c.field != "name"]))
         elif t == "variable_declarator" or (t == "resource" and n.child("name") is not None):
@@ -207,8 +292,12 @@ class JavaBuilder(cfamily.CFamilyBuilder):
             self.defuse(res, defs, uses)
             has_handlers = any(c.type in ("catch_clause", "finally_clause") for c in n.children)
             with_node = res if has_handlers and res is not None else n
-            w = ir.With(node=with_node.cid, defs=dedupe(defs), uses=dedupe(uses),
-                        body=self.body(n.child("body")))
+            w = ir.With(
+                node=with_node.cid,
+                defs=dedupe(defs),
+                uses=dedupe(uses),
+                body=self.body(n.child("body")),
+            )
             out.append(self.try_(n, [w]) if has_handlers else w)
         elif t == "synchronized_statement":
             lock = next((c for c in n.named_children if c.field != "body"), None)
@@ -234,9 +323,12 @@ class JavaBuilder(cfamily.CFamilyBuilder):
             uses: list[str] = []
             for lab in labels:
                 self.defuse(lab, defs, uses)
-            case = ir.Case(node=labels[0].cid,
-                           default=any(self.src(lab).startswith("default") for lab in labels),
-                           defs=dedupe(defs), uses=dedupe(uses))
+            case = ir.Case(
+                node=labels[0].cid,
+                default=any(self.src(lab).startswith("default") for lab in labels),
+                defs=dedupe(defs),
+                uses=dedupe(uses),
+            )
             if g.type == "switch_rule":
                 arrow = True
                 for c in g.named_children:
@@ -278,8 +370,11 @@ class JavaBuilder(cfamily.CFamilyBuilder):
             return self.src(n.child("name")) or None
         if t == "object_creation_expression":
             ty = n.child("type")
-            while ty is not None and ty.type in ("generic_type", "scoped_type_identifier",
-                                                 "annotated_type"):
+            while ty is not None and ty.type in (
+                "generic_type",
+                "scoped_type_identifier",
+                "annotated_type",
+            ):
                 names = [c for c in ty.named_children if c.type in _TYPES]
                 ty = names[-1] if ty.type != "generic_type" else (names[0] if names else None)
             return self.src(ty) if ty is not None else None

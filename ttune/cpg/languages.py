@@ -80,16 +80,21 @@ class Language:
     def __post_init__(self) -> None:
         if not self.name or not self.name.isidentifier() or self.name != self.name.lower():
             raise ValueError(f"a language name must be a lower-case identifier, got {self.name!r}")
-        if not self.extensions or any(not e.startswith(".") or e != e.lower()
-                                      for e in self.extensions):
-            raise ValueError(f"language {self.name}: extensions must be lower case and start "
-                             f"with a dot, got {self.extensions!r}")
+        if not self.extensions or any(
+            not e.startswith(".") or e != e.lower() for e in self.extensions
+        ):
+            raise ValueError(
+                f"language {self.name}: extensions must be lower case and start "
+                f"with a dot, got {self.extensions!r}"
+            )
         if self.blocks not in ("braces", "indentation"):
-            raise ValueError(f"language {self.name}: blocks must be braces or indentation, "
-                             f"got {self.blocks!r}")
+            raise ValueError(
+                f"language {self.name}: blocks must be braces or indentation, got {self.blocks!r}"
+            )
         if not self.grammar or not self.front_end or not self.line_comment:
-            raise ValueError(f"language {self.name}: grammar, front_end and line_comment are "
-                             "required")
+            raise ValueError(
+                f"language {self.name}: grammar, front_end and line_comment are required"
+            )
 
 
 _TABLE: dict[str, Language] = {}
@@ -115,8 +120,9 @@ def register_language(language: Language, *, overwrite: bool = False) -> Languag
         for ext in language.extensions:
             other = _by_extension(ext)
             if other is not None:
-                raise ValueError(f"language {language.name}: extension {ext} is already "
-                                 f"{other.name}'s")
+                raise ValueError(
+                    f"language {language.name}: extension {ext} is already {other.name}'s"
+                )
     if old is not None:
         for alias in old.aliases:
             _ALIASES.pop(alias, None)
@@ -167,8 +173,9 @@ def get_language(name: str) -> Language:
     """The record of ``name`` (or an alias); :class:`UnknownLanguageError` listing the known."""
     lang = find_language(name)
     if lang is None:
-        raise UnknownLanguageError(f"unknown language {name!r}; supported: "
-                                   f"{', '.join(language_names())}")
+        raise UnknownLanguageError(
+            f"unknown language {name!r}; supported: {', '.join(language_names())}"
+        )
     return lang
 
 
@@ -216,15 +223,37 @@ def describe_extensions() -> str:
 
 
 for _lang in (
-    Language(name="python", display_name="Python", extensions=(".py", ".pyi"),
-             grammar="tree_sitter_python", front_end="ttune.cpg.python", line_comment="#",
-             blocks="indentation", codebleu="python"),
-    Language(name="java", display_name="Java", extensions=(".java",),
-             grammar="tree_sitter_java", front_end="ttune.cpg.java", line_comment="//",
-             wrapper=BRACE_WRAPPER, codebleu="java"),
-    Language(name="csharp", display_name="C#", extensions=(".cs",),
-             grammar="tree_sitter_c_sharp", front_end="ttune.cpg.csharp", line_comment="//",
-             wrapper=BRACE_WRAPPER, codebleu="c_sharp", aliases=("c#", "cs", "c_sharp")),
+    Language(
+        name="python",
+        display_name="Python",
+        extensions=(".py", ".pyi"),
+        grammar="tree_sitter_python",
+        front_end="ttune.cpg.python",
+        line_comment="#",
+        blocks="indentation",
+        codebleu="python",
+    ),
+    Language(
+        name="java",
+        display_name="Java",
+        extensions=(".java",),
+        grammar="tree_sitter_java",
+        front_end="ttune.cpg.java",
+        line_comment="//",
+        wrapper=BRACE_WRAPPER,
+        codebleu="java",
+    ),
+    Language(
+        name="csharp",
+        display_name="C#",
+        extensions=(".cs",),
+        grammar="tree_sitter_c_sharp",
+        front_end="ttune.cpg.csharp",
+        line_comment="//",
+        wrapper=BRACE_WRAPPER,
+        codebleu="c_sharp",
+        aliases=("c#", "cs", "c_sharp"),
+    ),
 ):
     register_language(_lang)
 del _lang

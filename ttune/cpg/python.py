@@ -76,18 +76,44 @@ KINDS: dict[str, str] = {
 _PARAM_LISTS = frozenset(("parameters", "lambda_parameters"))
 _SPLAT_PARAMS = frozenset(("list_splat_pattern", "dictionary_splat_pattern"))
 _DEFINITIONS = frozenset(("function_definition", "lambda", "class_definition"))
-_COMPREHENSIONS = frozenset(("list_comprehension", "set_comprehension",
-                             "dictionary_comprehension", "generator_expression"))
-_TARGET_SEQUENCES = frozenset(("pattern_list", "tuple_pattern", "list_pattern", "tuple", "list",
-                               "expression_list", "parenthesized_expression",
-                               "list_splat_pattern", "list_splat", "as_pattern_target"))
+_COMPREHENSIONS = frozenset(
+    ("list_comprehension", "set_comprehension", "dictionary_comprehension", "generator_expression")
+)
+_TARGET_SEQUENCES = frozenset(
+    (
+        "pattern_list",
+        "tuple_pattern",
+        "list_pattern",
+        "tuple",
+        "list",
+        "expression_list",
+        "parenthesized_expression",
+        "list_splat_pattern",
+        "list_splat",
+        "as_pattern_target",
+    )
+)
 _NOT_STATEMENTS = frozenset(("comment", "line_continuation"))
 # String internals get no CPG node of their own (as in the Java and C# front ends): the
 # LITERAL's label already holds the text. Interpolations (f-string ``{...}``) are kept.
-_STRING_PARTS = frozenset(("string_start", "string_content", "string_end", "escape_sequence",
-                           "escape_interpolation"))
-_SCAN_SKIP = frozenset(("type", "comment", "string_start", "string_content", "string_end",
-                        "escape_sequence", "integer", "float", "true", "false", "none"))
+_STRING_PARTS = frozenset(
+    ("string_start", "string_content", "string_end", "escape_sequence", "escape_interpolation")
+)
+_SCAN_SKIP = frozenset(
+    (
+        "type",
+        "comment",
+        "string_start",
+        "string_content",
+        "string_end",
+        "escape_sequence",
+        "integer",
+        "float",
+        "true",
+        "false",
+        "none",
+    )
+)
 _EMPTY: frozenset[str] = frozenset()
 
 
@@ -118,7 +144,7 @@ class _Front:
         self.definitions: list[SNode] = []
 
     def text(self, n: SNode) -> str:
-        return self.source[n.start_byte:n.end_byte].decode("utf-8", "replace")
+        return self.source[n.start_byte : n.end_byte].decode("utf-8", "replace")
 
     # -- AST naming --------------------------------------------------------------------------
     def name_of(self, n: SNode) -> str | None:
@@ -153,8 +179,13 @@ class _Front:
         return None
 
     # -- defs / uses ---------------------------------------------------------------------------
-    def scan(self, root: SNode | None, defs: list[str], uses: list[str],
-             exclude: frozenset[str] = frozenset()) -> None:
+    def scan(
+        self,
+        root: SNode | None,
+        defs: list[str],
+        uses: list[str],
+        exclude: frozenset[str] = frozenset(),
+    ) -> None:
         """Add the variables ``root`` (an expression) reads to ``uses`` (walrus targets to
         ``defs``), and record the call sites in it.
 
@@ -315,8 +346,13 @@ class _Front:
         if t == "while_statement":
             cond = n.child("condition")
             self.scan(cond, defs, uses)
-            s = ir.Loop(self._cid(n), defs, uses, kind="while",
-                        infinite=cond is not None and self._always_true(cond))
+            s = ir.Loop(
+                self._cid(n),
+                defs,
+                uses,
+                kind="while",
+                infinite=cond is not None and self._always_true(cond),
+            )
             self._loop_parts(n, s, work)
             return s
         if t == "return_statement":
@@ -376,8 +412,11 @@ class _Front:
         if t in _DEFINITIONS:
             self._definition(n, defs, uses)
             return ir.Simple(self._cid(n), defs, uses)
-        if t == "import_statement" or t == "import_from_statement" \
-                or t == "future_import_statement":
+        if (
+            t == "import_statement"
+            or t == "import_from_statement"
+            or t == "future_import_statement"
+        ):
             self._imports(n, defs)
             return ir.Simple(self._cid(n), defs, uses)
         if t in ("global_statement", "nonlocal_statement", "pass_statement"):
@@ -407,7 +446,7 @@ class _Front:
             if t == "assignment":
                 right = n.child("right")
                 left = n.child("left")
-                if right is None:   # annotation only (``x: int``): declares, defines nothing
+                if right is None:  # annotation only (``x: int``): declares, defines nothing
                     return
                 self.targets(left, defs, uses)
                 n = right
@@ -539,9 +578,12 @@ class _Front:
             if t == "dotted_name":
                 ids = [text(x) for x in n.children if x.type == "identifier"]
                 p = n.parent
-                capture = len(ids) == 1 and p is not None and p.type in (
-                    "case_pattern", "keyword_pattern", "splat_pattern") and not (
-                    p.type == "keyword_pattern" and n is p.named_children[0])
+                capture = (
+                    len(ids) == 1
+                    and p is not None
+                    and p.type in ("case_pattern", "keyword_pattern", "splat_pattern")
+                    and not (p.type == "keyword_pattern" and n is p.named_children[0])
+                )
                 if capture:
                     defs.append(ids[0])
                 elif ids:
@@ -625,8 +667,15 @@ class _Front:
         return m
 
 
-_PARAM_NODE_TYPES = frozenset(("typed_parameter", "default_parameter", "typed_default_parameter",
-                               "list_splat_pattern", "dictionary_splat_pattern"))
+_PARAM_NODE_TYPES = frozenset(
+    (
+        "typed_parameter",
+        "default_parameter",
+        "typed_default_parameter",
+        "list_splat_pattern",
+        "dictionary_splat_pattern",
+    )
+)
 
 
 def build(source: bytes, cpg: CPG, config: CPGConfig) -> FrontEndResult:
@@ -637,8 +686,9 @@ def build(source: bytes, cpg: CPG, config: CPGConfig) -> FrontEndResult:
     result = FrontEndResult()
     # Module code: the FILE node stands as the method.
     module = ir.MethodIR(root.cid)
-    module.body = front.body([c for c in root.children
-                              if c.named and c.type not in _NOT_STATEMENTS])
+    module.body = front.body(
+        [c for c in root.children if c.named and c.type not in _NOT_STATEMENTS]
+    )
     result.methods.append(module)
     for d in front.definitions:
         if d.cid < 0:
@@ -655,4 +705,3 @@ def build(source: bytes, cpg: CPG, config: CPGConfig) -> FrontEndResult:
     result.calls = front.calls
     release_tree(root)  # the tree is not needed any more
     return result
-

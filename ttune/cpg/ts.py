@@ -17,12 +17,32 @@ from .languages import get_language
 class SNode:
     """A syntax node. ``field`` is the name of the field this node fills in its parent (or None)."""
 
-    __slots__ = ("type", "field", "start_byte", "end_byte", "start_row", "named", "is_error",
-                 "is_missing", "children", "parent", "cid")
+    __slots__ = (
+        "type",
+        "field",
+        "start_byte",
+        "end_byte",
+        "start_row",
+        "named",
+        "is_error",
+        "is_missing",
+        "children",
+        "parent",
+        "cid",
+    )
 
-    def __init__(self, type: str, field: str | None, start_byte: int, end_byte: int,
-                 start_row: int, named: bool, is_error: bool, is_missing: bool,
-                 parent: SNode | None) -> None:
+    def __init__(
+        self,
+        type: str,
+        field: str | None,
+        start_byte: int,
+        end_byte: int,
+        start_row: int,
+        named: bool,
+        is_error: bool,
+        is_missing: bool,
+        parent: SNode | None,
+    ) -> None:
         self.type = type
         self.field = field
         self.start_byte = start_byte
@@ -88,8 +108,17 @@ def parse(source: bytes, lang: str) -> SNode:
     tree = parser.parse(source)
     cursor = tree.walk()
     n = cursor.node
-    root = SNode(n.type, None, n.start_byte, n.end_byte, n.start_point[0], n.is_named, n.is_error,
-                 n.is_missing, None)
+    root = SNode(
+        n.type,
+        None,
+        n.start_byte,
+        n.end_byte,
+        n.start_point[0],
+        n.is_named,
+        n.is_error,
+        n.is_missing,
+        None,
+    )
     current = root
     new = SNode
     # Iterative pre-order walk with the cursor (the cheapest traversal py-tree-sitter offers).
@@ -105,11 +134,29 @@ def parse(source: bytes, lang: str) -> SNode:
         n = cursor.node
         k = n.kind_id
         if k == _ERROR_KIND:
-            child = new("ERROR", fields[cursor.field_id or 0], n.start_byte, n.end_byte,
-                        n.start_point[0], True, True, False, parent)
+            child = new(
+                "ERROR",
+                fields[cursor.field_id or 0],
+                n.start_byte,
+                n.end_byte,
+                n.start_point[0],
+                True,
+                True,
+                False,
+                parent,
+            )
         else:
-            child = new(types[k], fields[cursor.field_id or 0], n.start_byte, n.end_byte,
-                        n.start_point[0], named[k], False, n.is_missing, parent)
+            child = new(
+                types[k],
+                fields[cursor.field_id or 0],
+                n.start_byte,
+                n.end_byte,
+                n.start_point[0],
+                named[k],
+                False,
+                n.is_missing,
+                parent,
+            )
         parent.children.append(child)  # type: ignore[union-attr]
         current = child
 
@@ -117,4 +164,3 @@ def parse(source: bytes, lang: str) -> SNode:
 def parse_only(source: bytes, lang: str) -> int:
     """Parse without building SNodes; returns the root's named child count (benchmark baseline)."""
     return _parser(lang).parse(source).root_node.named_child_count
-

@@ -69,8 +69,11 @@ def iter_source_files(source: str | Path, lang: str) -> Iterator[tuple[str, byte
     # Installed third-party packages live under the stdlib folder too: never mix their code (and
     # licences) into a stdlib sample unless the source folder itself is inside one.
     skip = {"__pycache__"} | ({"site-packages", "dist-packages"} - set(path.resolve().parts))
-    files = [p for p in path.rglob(f"*{ext}")
-             if p.is_file() and not skip.intersection(p.relative_to(path).parts)]
+    files = [
+        p
+        for p in path.rglob(f"*{ext}")
+        if p.is_file() and not skip.intersection(p.relative_to(path).parts)
+    ]
     rels = {p.relative_to(path).as_posix(): p for p in files}
     for rel in sorted(rels, key=_path_hash):
         try:
@@ -88,7 +91,7 @@ def _has_error(root: SNode) -> bool:
 
 
 def _text(src: bytes, n: SNode) -> str:
-    return src[n.start_byte:n.end_byte].decode("utf-8", errors="replace")
+    return src[n.start_byte : n.end_byte].decode("utf-8", errors="replace")
 
 
 def _line_no(src: bytes, n: SNode) -> int:
@@ -100,8 +103,9 @@ def _line_start(src: bytes, byte: int) -> int:
     return src.rfind(b"\n", 0, byte) + 1
 
 
-def _dedented_def(src: bytes, node: SNode, cut: tuple[int, int] | None = None,
-                  replacement: bytes = b"") -> str:
+def _dedented_def(
+    src: bytes, node: SNode, cut: tuple[int, int] | None = None, replacement: bytes = b""
+) -> str:
     """The text of ``node`` from the start of its first line, with ``src[cut]`` replaced,
     dedented."""
     start = _line_start(src, node.start_byte)
@@ -109,7 +113,7 @@ def _dedented_def(src: bytes, node: SNode, cut: tuple[int, int] | None = None,
     if cut is None:
         chunk = src[start:end]
     else:
-        chunk = src[start:cut[0]] + replacement + src[cut[1]:end]
+        chunk = src[start : cut[0]] + replacement + src[cut[1] : end]
     return textwrap.dedent(chunk.decode("utf-8", errors="replace")).rstrip() + "\n"
 
 
@@ -204,8 +208,12 @@ def _java_methods(root: SNode) -> Iterator[tuple[SNode, SNode | None]]:
 
 def _good_summary(target: str) -> bool:
     """A usable summary: 3-60 words, starts with a letter, no doctest or inherited text."""
-    return (3 <= len(target.split()) <= 60 and target[:1].isalpha() and ">>>" not in target
-            and "inheritDoc" not in target)
+    return (
+        3 <= len(target.split()) <= 60
+        and target[:1].isalpha()
+        and ">>>" not in target
+        and "inheritDoc" not in target
+    )
 
 
 def summarize_from_file(rel: str, src: bytes, lang: str) -> Iterator[dict]:
@@ -241,12 +249,14 @@ def summarize_from_file(rel: str, src: bytes, lang: str) -> Iterator[dict]:
             yield make_record(rid, code, target, "java", "en", hash_split(rid))
 
 
-def build_summarize(source: str | Path, lang: str, limit: int | None = 200,
-                    per_file: int = 2) -> list[dict]:
+def build_summarize(
+    source: str | Path, lang: str, limit: int | None = 200, per_file: int = 2
+) -> list[dict]:
     """Summarisation records from the ``lang`` files under ``source`` (see module docstring)."""
     if lang not in SUMMARY_LANGUAGES:
-        raise DataError(f"unsupported builder language {lang!r}; supported: "
-                        f"{', '.join(SUMMARY_LANGUAGES)}")
+        raise DataError(
+            f"unsupported builder language {lang!r}; supported: {', '.join(SUMMARY_LANGUAGES)}"
+        )
     out: list[dict] = []
     for rel, src in iter_source_files(source, lang):
         for i, rec in enumerate(summarize_from_file(rel, src, lang)):
@@ -269,8 +279,12 @@ def _is_assert_call(src: bytes, n: SNode) -> bool:
     if fn is None or fn.type != "attribute":
         return False
     obj, attr = fn.child("object"), fn.child("attribute")
-    return (obj is not None and _text(src, obj) == "self" and attr is not None
-            and _text(src, attr).startswith("assert"))
+    return (
+        obj is not None
+        and _text(src, obj) == "self"
+        and attr is not None
+        and _text(src, attr).startswith("assert")
+    )
 
 
 def _assertions(src: bytes, fn: SNode) -> list[SNode]:
@@ -321,13 +335,13 @@ def _called_names(src: bytes, fn: SNode, before: int) -> list[str]:
 
 def _module_under_test(test_rel: str, files: dict[str, bytes]) -> bytes | None:
     p = Path(test_rel)
-    stem = p.stem[len("test_"):] if p.stem.startswith("test_") else None
+    stem = p.stem[len("test_") :] if p.stem.startswith("test_") else None
     if not stem:
         return None
     # Lib/test/test_foo.py (or Lib/test/test_foo/test_x.py) -> Lib/foo.py, Lib/foo/__init__.py
     parents = [q for q in p.parents if q.name == "test"]
     base = parents[-1].parent if parents else p.parent
-    pkg_stem = p.parent.name[len("test_"):] if p.parent.name.startswith("test_") else stem
+    pkg_stem = p.parent.name[len("test_") :] if p.parent.name.startswith("test_") else stem
     for cand in (f"{stem}.py", f"{stem}/__init__.py", f"{pkg_stem}.py", f"{pkg_stem}/__init__.py"):
         key = (base / cand).as_posix().lstrip("./") if str(base) != "." else cand
         if key in files:
@@ -365,8 +379,9 @@ def assert_from_file(rel: str, src: bytes, module_src: bytes | None) -> Iterator
             continue
         focal = ""
         # Calls up to the end of the assertion (the focal call often sits inside it), last first.
-        for called in reversed([c for c in _called_names(src, fn, stmt.end_byte)
-                                if not c.startswith("assert")]):
+        for called in reversed(
+            [c for c in _called_names(src, fn, stmt.end_byte) if not c.startswith("assert")]
+        ):
             node = focal_index.get(called)
             if node is not None and module_src is not None:
                 focal = _dedented_def(module_src, node)
@@ -376,8 +391,9 @@ def assert_from_file(rel: str, src: bytes, module_src: bytes | None) -> Iterator
         yield make_record(rid, source, target, "python", "python", hash_split(rid))
 
 
-def build_assert(source: str | Path, limit: int | None = 200, per_file: int = 2,
-                 require_focal: bool = False) -> list[dict]:
+def build_assert(
+    source: str | Path, limit: int | None = 200, per_file: int = 2, require_focal: bool = False
+) -> list[dict]:
     """Assert-generation records from Python test files under ``source`` (see module docstring).
     ``source`` is a test folder (e.g. the stdlib's ``Lib/test``) or a tree containing ``test``
     folders; modules under test are looked up in the parent of the ``test`` folder."""
@@ -424,8 +440,14 @@ def write_built(task: str, records: list[dict], output: str | Path) -> dict:
     return out
 
 
-def build_to_file(task: str, source: str | Path, output: str | Path, lang: str = "python",
-                  limit: int | None = 200, per_file: int = 2) -> dict:
+def build_to_file(
+    task: str,
+    source: str | Path,
+    output: str | Path,
+    lang: str = "python",
+    limit: int | None = 200,
+    per_file: int = 2,
+) -> dict:
     """Build task records from real code under ``source`` (folder or .zip) into ``output``:
     ``summarize`` (python|java functions with docstrings) or ``assert`` (Python test functions
     with one assertion); :func:`write_built`'s summary. (``types``: ttune.data.types, which

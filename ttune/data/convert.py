@@ -100,8 +100,9 @@ def _codexglue_trans(path: Path) -> Iterator[dict | _Skip]:
             if not j.strip() or not c.strip():
                 yield _Skip(f"{java.name}:{i}", "empty Java or C# side")
                 continue
-            yield make_record(f"codexglue-java-cs/{src_split}/{i}", j.strip(), c.strip(), "java",
-                              "csharp", split)
+            yield make_record(
+                f"codexglue-java-cs/{src_split}/{i}", j.strip(), c.strip(), "java", "csharp", split
+            )
     if not found:
         raise DataError(f"no {{train,valid,test}}.java-cs.txt.java files in {folder}")
 
@@ -140,8 +141,11 @@ def _tl_codesum(path: Path) -> Iterator[dict | _Skip]:
                 yield _Skip(f"{code_f.name}:{i}", "empty code or summary")
                 continue
             rid = f"tl-codesum/{src_split}/{c[0]}"
-            split = "test" if src_split == "test" else (
-                "train" if src_split == "train" else carve_split(rid))
+            split = (
+                "test"
+                if src_split == "test"
+                else ("train" if src_split == "train" else carve_split(rid))
+            )
             yield make_record(rid, c[1], n[1], "java", "en", split)
     if not found:
         raise DataError(f"no {{valid,test}}.token.code files in {folder}")
@@ -178,8 +182,11 @@ def _code_docstring(path: Path) -> Iterator[dict | _Skip]:
                 yield _Skip(f"{desc_f.name}:{i}", "description decodes to nothing")
                 continue
             rid = f"code-docstring/{variant}/{src_split}/{i}"
-            split = "test" if src_split == "test" else (
-                "train" if src_split == "train" else carve_split(rid))
+            split = (
+                "test"
+                if src_split == "test"
+                else ("train" if src_split == "train" else carve_split(rid))
+            )
             yield make_record(rid, code, text, "python", "en", split)
 
 
@@ -259,8 +266,14 @@ def _avatar(path: Path) -> Iterator[dict | _Skip]:
                 yield _Skip(f"{java_f.name}:{i}", "empty Java or Python side")
                 continue
             rid = f"avatar/{src_split}/{rid.strip() or i}"
-            yield make_record(rid, decode_avatar_strings(j.strip()), decode_avatar_python(p),
-                              "java", "python", split)
+            yield make_record(
+                rid,
+                decode_avatar_strings(j.strip()),
+                decode_avatar_python(p),
+                "java",
+                "python",
+                split,
+            )
     if not found:
         raise DataError(f"no {{train,valid,test}}.java-python.java files in {folder}")
 
@@ -278,8 +291,9 @@ def format_names() -> list[str]:
     return sorted(FORMATS)
 
 
-def convert(fmt: str, input_path: str | Path, split: str | None = None,
-            reverse: bool = False) -> ConvertResult:
+def convert(
+    fmt: str, input_path: str | Path, split: str | None = None, reverse: bool = False
+) -> ConvertResult:
     """Convert the data set at ``input_path`` (format ``fmt``) into schema records.
 
     ``split`` keeps one split (``train`` / ``dev`` / ``test``); ``reverse`` swaps source and target
@@ -308,12 +322,22 @@ def convert(fmt: str, input_path: str | Path, split: str | None = None,
     return result
 
 
-def convert_to_file(fmt: str, input_path: str | Path, output: str | Path, split: str | None = None,
-                    reverse: bool = False) -> dict:
+def convert_to_file(
+    fmt: str,
+    input_path: str | Path,
+    output: str | Path,
+    split: str | None = None,
+    reverse: bool = False,
+) -> dict:
     """:func:`convert` written to ``output`` as schema JSONL. Returns {"output", "records",
     "splits", "skipped", "skipped_examples"} (skipped: source lines that gave no record, with
     reasons)."""
     result = convert(fmt, input_path, split=split, reverse=reverse)
     n = write_jsonl(output, result.records)
-    return {"output": str(output), "records": n, "splits": result.counts(),
-            "skipped": len(result.skipped), "skipped_examples": result.skipped[:10]}
+    return {
+        "output": str(output),
+        "records": n,
+        "splits": result.counts(),
+        "skipped": len(result.skipped),
+        "skipped_examples": result.skipped[:10],
+    }

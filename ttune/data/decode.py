@@ -136,7 +136,7 @@ def split_first_method(code: str) -> tuple[str, str]:
         elif c == "}":
             depth -= 1
             if seen_open and depth == 0:
-                return code[: i + 1].strip(), code[i + 1:].strip()
+                return code[: i + 1].strip(), code[i + 1 :].strip()
         i += 1
     return code.strip(), ""
 

@@ -139,7 +139,7 @@ class NearDupIndex:
         self.ids: list[str] = []
 
     def _keys(self, sig: np.ndarray) -> list[bytes]:
-        return [sig[i * self.rows:(i + 1) * self.rows].tobytes() for i in range(self.bands)]
+        return [sig[i * self.rows : (i + 1) * self.rows].tobytes() for i in range(self.bands)]
 
     def find(self, tokens: set[str], sig: np.ndarray) -> str | None:
         seen: set[int] = set()
@@ -168,9 +168,16 @@ class FileReport:
     read: int = 0
     malformed: int = 0
     malformed_lines: list[tuple[int, str]] = field(default_factory=list)
-    removed: dict[str, int] = field(default_factory=lambda: {
-        "exact_duplicate": 0, "near_duplicate": 0, "contaminated_exact": 0,
-        "contaminated_near": 0, "too_long": 0, "graph_too_large": 0})
+    removed: dict[str, int] = field(
+        default_factory=lambda: {
+            "exact_duplicate": 0,
+            "near_duplicate": 0,
+            "contaminated_exact": 0,
+            "contaminated_near": 0,
+            "too_long": 0,
+            "graph_too_large": 0,
+        }
+    )
     kept: int = 0
 
 
@@ -203,9 +210,12 @@ class Hygiene:
     """Runs the steps over a train file and test files; keeps the train index for
     decontamination."""
 
-    def __init__(self, config: HygieneConfig | None = None,
-                 graph_size: Callable[[str, str], int] | None = None,
-                 graph_code: GraphCode | None = None) -> None:
+    def __init__(
+        self,
+        config: HygieneConfig | None = None,
+        graph_size: Callable[[str, str], int] | None = None,
+        graph_code: GraphCode | None = None,
+    ) -> None:
         """``graph_code``: the task's (``ttune.tasks.get_task(config.task).graph_code``), needed by
         the CPG size filter only."""
         self.config = config or HygieneConfig()
@@ -213,8 +223,11 @@ class Hygiene:
             raise DataError("the CPG size filter needs the task's graph_code")
         self.graph_code = graph_code
         self.hasher = MinHasher(self.config.num_perm, self.config.seed)
-        self.count_tokens = (load_token_counter(self.config.tokenizer)
-                             if self.config.max_source_tokens is not None else None)
+        self.count_tokens = (
+            load_token_counter(self.config.tokenizer)
+            if self.config.max_source_tokens is not None
+            else None
+        )
         self.graph_size = graph_size or default_graph_size
         self.train_keys: set[str] = set()
         self.train_index = NearDupIndex(self.config, self.hasher)
@@ -275,10 +288,14 @@ class Hygiene:
         return kept
 
 
-def clean_files(train: str | Path, tests: list[str | Path], output_dir: str | Path,
-                config: HygieneConfig | None = None,
-                graph_size: Callable[[str, str], int] | None = None,
-                graph_code: GraphCode | None = None) -> dict:
+def clean_files(
+    train: str | Path,
+    tests: list[str | Path],
+    output_dir: str | Path,
+    config: HygieneConfig | None = None,
+    graph_size: Callable[[str, str], int] | None = None,
+    graph_code: GraphCode | None = None,
+) -> dict:
     """Clean ``train`` then each test file against it; write ``<output_dir>/<input name>`` for each
     and ``hygiene_report.json``. Returns the report (config + one entry per file)."""
     hyg = Hygiene(config, graph_size, graph_code)
@@ -309,9 +326,15 @@ def clean_files(train: str | Path, tests: list[str | Path], output_dir: str | Pa
     return report
 
 
-def clean_dataset(train: str | Path, tests: list[str | Path], output_dir: str | Path,
-                  preset: str | None = None, graph_size: Callable[[str, str], int] | None = None,
-                  graph_code: GraphCode | None = None, **options) -> dict:
+def clean_dataset(
+    train: str | Path,
+    tests: list[str | Path],
+    output_dir: str | Path,
+    preset: str | None = None,
+    graph_size: Callable[[str, str], int] | None = None,
+    graph_code: GraphCode | None = None,
+    **options,
+) -> dict:
     """:func:`clean_files` with the settings of ``preset`` (``"paper"``: 400 tokens, 50 nodes)
     changed by ``options`` (HygieneConfig fields; None values are ignored)."""
     settings: dict = {}
@@ -320,5 +343,11 @@ def clean_dataset(train: str | Path, tests: list[str | Path], output_dir: str | 
             raise DataError(f"unknown preset {preset!r}; known: {', '.join(PRESETS)}")
         settings.update(PRESETS[preset])
     settings.update({k: v for k, v in options.items() if v is not None})
-    return clean_files(train, list(tests), output_dir, HygieneConfig(**settings),
-                       graph_size=graph_size, graph_code=graph_code)
+    return clean_files(
+        train,
+        list(tests),
+        output_dir,
+        HygieneConfig(**settings),
+        graph_size=graph_size,
+        graph_code=graph_code,
+    )

@@ -23,9 +23,8 @@ import os
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
-from ttune.io import atomic_file
-
 from ttune.cpg.languages import language_names
+from ttune.io import atomic_file
 
 SCHEMA_KEYS = ("id", "source", "target", "source_lang", "target_lang", "split")
 SPLITS = ("train", "dev", "test")
@@ -146,8 +145,15 @@ def write_jsonl(path: str | os.PathLike, records: Iterable[dict]) -> int:
     return n
 
 
-def make_record(id: str, source: str, target: str, source_lang: str, target_lang: str,
-                split: str) -> dict:
+def make_record(
+    id: str, source: str, target: str, source_lang: str, target_lang: str, split: str
+) -> dict:
     """A record in the schema's key order."""
-    return {"id": id, "source": source, "target": target, "source_lang": source_lang,
-            "target_lang": target_lang, "split": split}
+    return {
+        "id": id,
+        "source": source,
+        "target": target,
+        "source_lang": source_lang,
+        "target_lang": target_lang,
+        "split": split,
+    }

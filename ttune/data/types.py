@@ -123,16 +123,24 @@ class _Strip(ast.NodeTransformer):
 def labelled_identifiers(fn: ast.FunctionDef | ast.AsyncFunctionDef) -> list[tuple[str, str]]:
     """(name, type) of the annotated parameters (not self/cls) and annotated locals of ``fn``."""
     a = fn.args
-    params = a.posonlyargs + a.args + ([a.vararg] if a.vararg else []) + a.kwonlyargs + (
-        [a.kwarg] if a.kwarg else [])
+    params = (
+        a.posonlyargs
+        + a.args
+        + ([a.vararg] if a.vararg else [])
+        + a.kwonlyargs
+        + ([a.kwarg] if a.kwarg else [])
+    )
     out: dict[str, str] = {}
     for i, p in enumerate(params):
         if p.annotation is None or (i == 0 and p.arg in ("self", "cls")):
             continue
         out.setdefault(p.arg, _annotation_text(p.annotation))
     for node in _own_statements(fn):
-        if (isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name)
-                and node.value is not None):
+        if (
+            isinstance(node, ast.AnnAssign)
+            and isinstance(node.target, ast.Name)
+            and node.value is not None
+        ):
             out.setdefault(node.target.id, _annotation_text(node.annotation))
     return list(out.items())
 

@@ -152,8 +152,15 @@ class NoDDGConfig(_NoEdgeMixin, TransducerMethodConfig):
         self._check_removed()
 
 
-ABLATIONS = ("transducer-nograph", "transducer-linear", "transducer-paper", "transducer-no-ast",
-             "transducer-no-cfg", "transducer-no-cdg", "transducer-no-ddg")
+ABLATIONS = (
+    "transducer-nograph",
+    "transducer-linear",
+    "transducer-paper",
+    "transducer-no-ast",
+    "transducer-no-cfg",
+    "transducer-no-cdg",
+    "transducer-no-ddg",
+)
 
 register_method("transducer-nograph", NoGraphConfig, apply)
 register_method("transducer-linear", LinearGNNConfig, apply)

@@ -56,8 +56,9 @@ class Adapter(nn.Module):
     Shapes: ``[..., d]`` -> ``[..., d]``. Parameters: ``2 d r + r + d``.
     """
 
-    def __init__(self, d_model: int, bottleneck: int, activation: str = "relu",
-                 device=None, dtype=None) -> None:
+    def __init__(
+        self, d_model: int, bottleneck: int, activation: str = "relu", device=None, dtype=None
+    ) -> None:
         super().__init__()
         self.down = nn.Linear(d_model, bottleneck, device=device, dtype=dtype)
         self.act = ACTIVATIONS[activation]()
@@ -81,8 +82,9 @@ def adapter_sites(backbone: nn.Module, cross_attention: bool = True) -> dict[str
     for side, stack in stacks:
         blocks = getattr(stack, "block", None)
         if blocks is None:
-            raise MethodConfigError("adapter: the backbone is not a T5-family model "
-                                    "(no .block layers)")
+            raise MethodConfigError(
+                "adapter: the backbone is not a T5-family model (no .block layers)"
+            )
         for i, block in enumerate(blocks):
             for sub in block.layer:
                 if hasattr(sub, "SelfAttention"):
@@ -110,16 +112,23 @@ class AdapterConfig(MethodConfig):
     """Also put an adapter after the decoder's cross-attention sublayers."""
 
     def __post_init__(self) -> None:
-        if not (isinstance(self.bottleneck, int) and not isinstance(self.bottleneck, bool)
-                and self.bottleneck >= 1):
-            raise MethodConfigError(f"{self.name}: bottleneck must be an integer >= 1, "
-                                    f"got {self.bottleneck!r}")
+        if not (
+            isinstance(self.bottleneck, int)
+            and not isinstance(self.bottleneck, bool)
+            and self.bottleneck >= 1
+        ):
+            raise MethodConfigError(
+                f"{self.name}: bottleneck must be an integer >= 1, got {self.bottleneck!r}"
+            )
         if self.activation not in ACTIVATIONS:
-            raise MethodConfigError(f"{self.name}: activation must be one of "
-                                    f"{', '.join(ACTIVATIONS)}, got {self.activation!r}")
+            raise MethodConfigError(
+                f"{self.name}: activation must be one of "
+                f"{', '.join(ACTIVATIONS)}, got {self.activation!r}"
+            )
         if not isinstance(self.cross_attention, bool):
-            raise MethodConfigError(f"{self.name}: cross_attention must be true or false, "
-                                    f"got {self.cross_attention!r}")
+            raise MethodConfigError(
+                f"{self.name}: cross_attention must be true or false, got {self.cross_attention!r}"
+            )
 
 
 @dataclass
@@ -139,11 +148,14 @@ class PromptAdapterConfig(AdapterConfig):
     def __post_init__(self) -> None:
         super().__post_init__()
         if not (isinstance(self.num_virtual_tokens, int) and self.num_virtual_tokens >= 1):
-            raise MethodConfigError(f"{self.name}: num_virtual_tokens must be an integer >= 1, "
-                                    f"got {self.num_virtual_tokens!r}")
+            raise MethodConfigError(
+                f"{self.name}: num_virtual_tokens must be an integer >= 1, "
+                f"got {self.num_virtual_tokens!r}"
+            )
         if self.init not in PROMPT_INITS:
-            raise MethodConfigError(f"{self.name}: init must be one of {', '.join(PROMPT_INITS)}, "
-                                    f"got {self.init!r}")
+            raise MethodConfigError(
+                f"{self.name}: init must be one of {', '.join(PROMPT_INITS)}, got {self.init!r}"
+            )
 
 
 class AdapterModel(AdaptedModel):
@@ -156,24 +168,33 @@ class AdapterModel(AdaptedModel):
         sites = adapter_sites(backbone, config.cross_attention)
         w = backbone.get_input_embeddings().weight
         d = w.shape[1]
-        self.adapters = nn.ModuleDict({
-            name: Adapter(d, config.bottleneck, config.activation, device=w.device, dtype=w.dtype)
-            for name in sites})
-        self._hooks = [module.register_forward_hook(self._hook(name))
-                       for name, module in sites.items()]
+        self.adapters = nn.ModuleDict(
+            {
+                name: Adapter(
+                    d, config.bottleneck, config.activation, device=w.device, dtype=w.dtype
+                )
+                for name in sites
+            }
+        )
+        self._hooks = [
+            module.register_forward_hook(self._hook(name)) for name, module in sites.items()
+        ]
         backbone._ttune_adapters = True
         self.prompt = None
         if isinstance(config, PromptAdapterConfig):
-            self.prompt = SoftPrompt(config.num_virtual_tokens, backbone.get_input_embeddings(),
-                                     config.init, config.seed)
+            self.prompt = SoftPrompt(
+                config.num_virtual_tokens, backbone.get_input_embeddings(), config.init, config.seed
+            )
 
     def _hook(self, name: str):
         def hook(module, args, output):
             return self.adapters[name](output)
+
         return hook
 
-    def prepare_inputs(self, input_ids: Tensor, attention_mask: Tensor, graph=None,
-                       token_spans=None) -> dict:
+    def prepare_inputs(
+        self, input_ids: Tensor, attention_mask: Tensor, graph=None, token_spans=None
+    ) -> dict:
         if self.prompt is None:
             return {"input_ids": input_ids, "attention_mask": attention_mask}
         embeds, mask = self.prompt(self.embed(input_ids), attention_mask)

@@ -78,8 +78,10 @@ class MethodConfig:
             raise MethodConfigError(f"config is for method {d['method']!r}, not {cls.name!r}")
         version = d.get("version", cls.version)
         if not isinstance(version, int) or version > cls.version or version < 1:
-            raise MethodConfigError(f"method {cls.name!r} config version {version!r} is not "
-                                    f"supported (this ttune reads <= {cls.version})")
+            raise MethodConfigError(
+                f"method {cls.name!r} config version {version!r} is not "
+                f"supported (this ttune reads <= {cls.version})"
+            )
         fields = {k: v for k, v in d.items() if k not in ("method", "version")}
         return cls.from_fields(**fields)
 
@@ -90,8 +92,10 @@ class MethodConfig:
         for old, new in cls.renamed_fields.items():
             if old in fields:
                 if new in fields:
-                    raise MethodConfigError(f"method {cls.name!r}: {old!r} is the old name of "
-                                            f"{new!r}; give only {new!r}")
+                    raise MethodConfigError(
+                        f"method {cls.name!r}: {old!r} is the old name of "
+                        f"{new!r}; give only {new!r}"
+                    )
                 fields[new] = fields.pop(old)
         known = [f.name for f in dataclasses.fields(cls)]
         unknown = sorted(set(fields) - set(known))
@@ -137,8 +141,13 @@ class AdaptedModel(nn.Module):
         """Frozen token embeddings. Shapes: ``[B, T]`` -> ``[B, T, d_model]``."""
         return self.backbone.get_input_embeddings()(input_ids)
 
-    def prepare_inputs(self, input_ids: Tensor, attention_mask: Tensor, graph=None,
-                       token_spans: Tensor | None = None) -> dict[str, Tensor]:
+    def prepare_inputs(
+        self,
+        input_ids: Tensor,
+        attention_mask: Tensor,
+        graph=None,
+        token_spans: Tensor | None = None,
+    ) -> dict[str, Tensor]:
         """Keyword arguments for the backbone's encoder side (default: the ids unchanged)."""
         return {"input_ids": input_ids, "attention_mask": attention_mask}
 

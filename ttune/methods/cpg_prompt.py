@@ -99,26 +99,34 @@ class CPGPromptConfig(MethodConfig):
             raise MethodConfigError(f"cpg-prompt: fuse must be true or false, got {self.fuse!r}")
         v = self.max_graph_nodes
         if not (v is None or (isinstance(v, int) and not isinstance(v, bool) and v >= 1)):
-            raise MethodConfigError(f"cpg-prompt: max_graph_nodes must be an integer >= 1 or null, "
-                                    f"got {v!r}")
+            raise MethodConfigError(
+                f"cpg-prompt: max_graph_nodes must be an integer >= 1 or null, got {v!r}"
+            )
         self.graph_config()  # validates the graph encoder's fields
         if isinstance(self.edge_types, (str, list)):
-            self.edge_types = tuple([self.edge_types] if isinstance(self.edge_types, str)
-                                    else self.edge_types)
+            self.edge_types = tuple(
+                [self.edge_types] if isinstance(self.edge_types, str) else self.edge_types
+            )
 
     def graph_options(self) -> GraphOptions:
-        return GraphOptions(max_graph_nodes=self.max_graph_nodes,
-                            max_label_tokens=self.max_label_tokens)
+        return GraphOptions(
+            max_graph_nodes=self.max_graph_nodes, max_label_tokens=self.max_label_tokens
+        )
 
     def graph_config(self) -> TransducerConfig:
         """The graph encoder's fields as a :class:`TransducerConfig` (validated; node limits are
         featurization options, not part of it)."""
         try:
             return TransducerConfig(
-                vectorizer=self.vectorizer, node_dim=self.node_dim, gnn=self.gnn,
-                gnn_layers=self.gnn_layers, graph_bottleneck=self.graph_bottleneck,
-                graph_dim=self.graph_dim, edge_types=self.edge_types,
-                max_label_tokens=self.max_label_tokens)
+                vectorizer=self.vectorizer,
+                node_dim=self.node_dim,
+                gnn=self.gnn,
+                gnn_layers=self.gnn_layers,
+                graph_bottleneck=self.graph_bottleneck,
+                graph_dim=self.graph_dim,
+                edge_types=self.edge_types,
+                max_label_tokens=self.max_label_tokens,
+            )
         except TransducerConfigError as e:
             raise MethodConfigError(f"cpg-prompt: {e}") from None
 
@@ -143,8 +151,9 @@ class CPGPromptModel(AdaptedModel):
         except TransducerConfigError as e:
             raise MethodConfigError(f"cpg-prompt: {e}") from None
         self.vectorizer = make_vectorizer(gc.vectorizer, node_dim, emb)
-        self.gve = GraphVectorizationEngine(node_dim, gc.graph_bottleneck, gc.graph_dim, gc.gnn,
-                                            gc.gnn_layers, gc.edge_types)
+        self.gve = GraphVectorizationEngine(
+            node_dim, gc.graph_bottleneck, gc.graph_dim, gc.gnn, gc.gnn_layers, gc.edge_types
+        )
         m = config.num_virtual_tokens
         self.generator = _mlp(gc.graph_dim, config.hidden, m * d)
         self.fusion = _mlp(d + gc.graph_dim, config.hidden, d) if config.fuse else None
@@ -154,28 +163,32 @@ class CPGPromptModel(AdaptedModel):
         """Mean node feature per graph (zeros for an empty graph). Shapes: -> ``[B, graph_dim]``."""
         x = self.vectorizer(graph.label_ids, graph.label_mask, graph.kind)
         x = x.to(self.gve.down.weight.dtype)
-        nodes = self.gve(x, graph.edge_index, graph.edge_type)                  # [N, g]
+        nodes = self.gve(x, graph.edge_index, graph.edge_type)  # [N, g]
         return scatter(nodes, graph.batch, dim=0, dim_size=int(graph.num_graphs), reduce="mean")
 
     def prompt(self, g: Tensor) -> Tensor:
         """The generated soft tokens. Shapes: ``[B, g]`` -> ``[B, m, d]``."""
         return self.generator(g).view(g.shape[0], self.config.num_virtual_tokens, -1)
 
-    def prepare_inputs(self, input_ids: Tensor, attention_mask: Tensor, graph=None,
-                       token_spans=None) -> dict:
+    def prepare_inputs(
+        self, input_ids: Tensor, attention_mask: Tensor, graph=None, token_spans=None
+    ) -> dict:
         embeds = self.embed(input_ids)
         B = embeds.shape[0]
         if int(graph.num_graphs) != B:
-            raise MethodConfigError(f"cpg-prompt: got {int(graph.num_graphs)} graphs for a batch "
-                                    f"of {B} examples")
+            raise MethodConfigError(
+                f"cpg-prompt: got {int(graph.num_graphs)} graphs for a batch of {B} examples"
+            )
         g = self.pooled(graph)
         if self.fusion is not None:
             gt = g[:, None, :].expand(-1, embeds.shape[1], -1).to(embeds.dtype)
             embeds = embeds + self.fusion(torch.cat([embeds, gt], -1))
         prompt = self.prompt(g).to(embeds.dtype)
         ones = attention_mask.new_ones(B, prompt.shape[1])
-        return {"inputs_embeds": torch.cat([prompt, embeds], 1),
-                "attention_mask": torch.cat([ones, attention_mask], 1)}
+        return {
+            "inputs_embeds": torch.cat([prompt, embeds], 1),
+            "attention_mask": torch.cat([ones, attention_mask], 1),
+        }
 
 
 def apply(backbone, config: CPGPromptConfig, tokenizer=None) -> CPGPromptModel:

@@ -61,11 +61,14 @@ class PromptAttentionConfig(MethodConfig):
 
     def __post_init__(self) -> None:
         if not (isinstance(self.num_virtual_tokens, int) and self.num_virtual_tokens >= 1):
-            raise MethodConfigError("prompt-attention: num_virtual_tokens must be an integer "
-                                    f">= 1, got {self.num_virtual_tokens!r}")
+            raise MethodConfigError(
+                "prompt-attention: num_virtual_tokens must be an integer "
+                f">= 1, got {self.num_virtual_tokens!r}"
+            )
         if not isinstance(self.learn_scale, bool):
-            raise MethodConfigError(f"prompt-attention: learn_scale must be true or false, "
-                                    f"got {self.learn_scale!r}")
+            raise MethodConfigError(
+                f"prompt-attention: learn_scale must be true or false, got {self.learn_scale!r}"
+            )
 
 
 def first_attention(backbone: nn.Module) -> tuple[nn.Linear, nn.Linear]:
@@ -74,8 +77,10 @@ def first_attention(backbone: nn.Module) -> tuple[nn.Linear, nn.Linear]:
         attn = backbone.get_encoder().block[0].layer[0].SelfAttention
         return attn.q, attn.k
     except (AttributeError, IndexError):
-        raise MethodConfigError("prompt-attention: the backbone is not a T5-family model "
-                                "(no encoder.block[0].layer[0].SelfAttention)") from None
+        raise MethodConfigError(
+            "prompt-attention: the backbone is not a T5-family model "
+            "(no encoder.block[0].layer[0].SelfAttention)"
+        ) from None
 
 
 class PromptAttentionModel(AdaptedModel):
@@ -85,16 +90,18 @@ class PromptAttentionModel(AdaptedModel):
         super().__init__(backbone, config)
         emb = backbone.get_input_embeddings()
         self.prompt = SoftPrompt(config.num_virtual_tokens, emb, "vocab", config.seed)
-        self.scale = nn.Parameter(torch.ones((), device=emb.weight.device, dtype=emb.weight.dtype),
-                                  requires_grad=config.learn_scale)
+        self.scale = nn.Parameter(
+            torch.ones((), device=emb.weight.device, dtype=emb.weight.dtype),
+            requires_grad=config.learn_scale,
+        )
         q, k = first_attention(backbone)
         self.__dict__["q"], self.__dict__["k"] = q, k  # frozen backbone modules, not re-registered
 
     def attention(self, embeds: Tensor, attention_mask: Tensor) -> Tensor:
         """Softmax over tokens of ``x_i^T W p_j``. Shapes: ``[B, T, d]`` -> ``[B, m, T]``."""
-        queries = self.q(embeds)                                      # [B, T, inner]
-        keys = self.k(self.prompt.weight.to(embeds.dtype))            # [m, inner]
-        scores = torch.einsum("bti,mi->bmt", queries, keys).float()   # [B, m, T]
+        queries = self.q(embeds)  # [B, T, inner]
+        keys = self.k(self.prompt.weight.to(embeds.dtype))  # [m, inner]
+        scores = torch.einsum("bti,mi->bmt", queries, keys).float()  # [B, m, T]
         pad = attention_mask[:, None, :] == 0
         scores = scores.masked_fill(pad, torch.finfo(scores.dtype).min)
         weights = scores.softmax(-1).masked_fill(pad, 0.0)
@@ -102,16 +109,20 @@ class PromptAttentionModel(AdaptedModel):
 
     def soft_tokens(self, embeds: Tensor, attention_mask: Tensor) -> Tensor:
         """``z_j = s X^T softmax(X W p_j)``. Shapes: ``[B, T, d]`` -> ``[B, m, d]``."""
-        return self.scale * torch.einsum("bmt,btd->bmd", self.attention(embeds, attention_mask),
-                                         embeds)
+        return self.scale * torch.einsum(
+            "bmt,btd->bmd", self.attention(embeds, attention_mask), embeds
+        )
 
-    def prepare_inputs(self, input_ids: Tensor, attention_mask: Tensor, graph=None,
-                       token_spans=None) -> dict:
+    def prepare_inputs(
+        self, input_ids: Tensor, attention_mask: Tensor, graph=None, token_spans=None
+    ) -> dict:
         embeds = self.embed(input_ids)
         soft = self.soft_tokens(embeds, attention_mask)
         ones = attention_mask.new_ones(soft.shape[:2])
-        return {"inputs_embeds": torch.cat([soft, embeds], 1),
-                "attention_mask": torch.cat([ones, attention_mask], 1)}
+        return {
+            "inputs_embeds": torch.cat([soft, embeds], 1),
+            "attention_mask": torch.cat([ones, attention_mask], 1),
+        }
 
 
 def apply(backbone, config: PromptAttentionConfig, tokenizer=None) -> PromptAttentionModel:

@@ -19,8 +19,21 @@ from typing import Any
 from ttune.methods.base import AdaptedModel, MethodConfig, MethodConfigError, UnknownMethodError
 from ttune.plugins import load_entry_points
 
-BUILTINS = ("none", "full", "linear", "lora", "prefix", "prompt", "transducer", "ablations",
-            "adapter", "prompt_attention", "cpg_prompt", "xprompt", "topro")
+BUILTINS = (
+    "none",
+    "full",
+    "linear",
+    "lora",
+    "prefix",
+    "prompt",
+    "transducer",
+    "ablations",
+    "adapter",
+    "prompt_attention",
+    "cpg_prompt",
+    "xprompt",
+    "topro",
+)
 ENTRY_POINT_GROUP = "ttune.methods"
 
 

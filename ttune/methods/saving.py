@@ -35,8 +35,12 @@ def save_method(adapted: AdaptedModel, out_dir: str | Path, meta: dict | None = 
     ``out_dir``."""
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    doc = {"format_version": FORMAT_VERSION, "config": adapted.config.to_dict(),
-           "backbone": backbone_fingerprint(adapted.backbone), "meta": meta or {}}
+    doc = {
+        "format_version": FORMAT_VERSION,
+        "config": adapted.config.to_dict(),
+        "backbone": backbone_fingerprint(adapted.backbone),
+        "meta": meta or {},
+    }
     text = json.dumps(doc, indent=2, sort_keys=False) + "\n"
     sd = adapted.method_state_dict()
     with atomic_file(out / WEIGHTS_FILE) as tmp:
@@ -76,8 +80,10 @@ def load_method(in_dir: str | Path, backbone: nn.Module, tokenizer=None) -> Adap
     saved, now = doc.get("backbone") or {}, backbone_fingerprint(backbone)
     diff = [k for k in FINGERPRINT_KEYS if saved.get(k) != now[k]]
     if diff:
-        raise CheckpointError("method was trained on another backbone: " + ", ".join(
-            f"{k} {saved.get(k)!r} != {now[k]!r}" for k in diff))
+        raise CheckpointError(
+            "method was trained on another backbone: "
+            + ", ".join(f"{k} {saved.get(k)!r} != {now[k]!r}" for k in diff)
+        )
     if (
         saved.get("name_or_path")
         and now["name_or_path"]

@@ -66,8 +66,9 @@ class ToProConfig(MethodConfig):
         if not isinstance(self.base, str) or self.base == "topro":
             raise MethodConfigError(f"topro: base must name another method, got {self.base!r}")
         if not isinstance(self.base_options, dict):
-            raise MethodConfigError(f"topro: base_options must be an object, "
-                                    f"got {self.base_options!r}")
+            raise MethodConfigError(
+                f"topro: base_options must be an object, got {self.base_options!r}"
+            )
         try:
             self.base_config()
         except ValueError as e:
@@ -98,8 +99,10 @@ class ToProModel(AdaptedModel):
     def expand_records(self, records: list[dict], task) -> list[dict]:
         """One record per identifier: ``query`` names it, ``target`` (if any) is its type alone."""
         if getattr(task, "name", None) not in TOKEN_TASKS:
-            raise MethodError(f"topro decomposes token-level tasks ({', '.join(TOKEN_TASKS)}); "
-                              f"task {getattr(task, 'name', '?')!r} is not one")
+            raise MethodError(
+                f"topro decomposes token-level tasks ({', '.join(TOKEN_TASKS)}); "
+                f"task {getattr(task, 'name', '?')!r} is not one"
+            )
         out = []
         for i, rec in enumerate(records):
             gold = parse_types(rec["target"]) if isinstance(rec.get("target"), str) else None
@@ -116,18 +119,20 @@ class ToProModel(AdaptedModel):
         """The per-identifier predictions of :meth:`expand_records` back as one text per record."""
         names = [identifiers_of(rec) for rec in records]
         if sum(map(len, names)) != len(predictions):
-            raise MethodError(f"topro: {len(predictions)} predictions for "
-                              f"{sum(map(len, names))} identifiers")
+            raise MethodError(
+                f"topro: {len(predictions)} predictions for {sum(map(len, names))} identifiers"
+            )
         out, k = [], 0
         for ids in names:
-            mine = predictions[k:k + len(ids)]
+            mine = predictions[k : k + len(ids)]
             out.append(format_types([(n, p.strip()) for n, p in zip(ids, mine)]))
             k += len(ids)
         return out
 
     # ------------------------------------------------------------------ the base method
-    def prepare_inputs(self, input_ids: Tensor, attention_mask: Tensor, graph=None,
-                       token_spans=None) -> dict:
+    def prepare_inputs(
+        self, input_ids: Tensor, attention_mask: Tensor, graph=None, token_spans=None
+    ) -> dict:
         return self.base.prepare_inputs(input_ids, attention_mask, graph, token_spans)
 
     def _generate(self, inputs: dict, **kw) -> Tensor:

@@ -31,8 +31,9 @@ class TransducerMethodConfig(TransducerConfig, MethodConfig):
             raise MethodConfigError(f"transducer: {e}") from None
 
     def graph_options(self) -> GraphOptions:
-        return GraphOptions(max_graph_nodes=self.max_graph_nodes,
-                            max_label_tokens=self.max_label_tokens)
+        return GraphOptions(
+            max_graph_nodes=self.max_graph_nodes, max_label_tokens=self.max_label_tokens
+        )
 
 
 class TransducerModel(AdaptedModel):

@@ -94,15 +94,27 @@ class XPromptConfig(MethodConfig):
             if not ok:
                 raise MethodConfigError(f"xprompt: {what} (got {v!r})")
 
-        for name, low in (("num_virtual_tokens", 1), ("pieces", 1), ("stage_a_steps", 1),
-                          ("round_steps", 1), ("token_rounds", 0), ("piece_rounds", 0)):
+        for name, low in (
+            ("num_virtual_tokens", 1),
+            ("pieces", 1),
+            ("stage_a_steps", 1),
+            ("round_steps", 1),
+            ("token_rounds", 0),
+            ("piece_rounds", 0),
+        ):
             v = getattr(self, name)
-            need(isinstance(v, int) and not isinstance(v, bool) and v >= low,
-                 f"{name} must be an integer >= {low}", v)
+            need(
+                isinstance(v, int) and not isinstance(v, bool) and v >= low,
+                f"{name} must be an integer >= {low}",
+                v,
+            )
         for name in ("token_prune_ratio", "piece_prune_ratio"):
             v = getattr(self, name)
-            need(isinstance(v, (int, float)) and not isinstance(v, bool) and 0.0 <= v < 1.0,
-                 f"{name} must be in [0, 1)", v)
+            need(
+                isinstance(v, (int, float)) and not isinstance(v, bool) and 0.0 <= v < 1.0,
+                f"{name} must be in [0, 1)",
+                v,
+            )
 
     @property
     def pruning_end(self) -> int:
@@ -160,16 +172,20 @@ class XPromptModel(AdaptedModel):
     def _accumulate(into: Tensor):
         def hook(grad: Tensor) -> None:
             into.add_(grad.detach().abs().float())
+
         return hook
 
-    def prepare_inputs(self, input_ids: Tensor, attention_mask: Tensor, graph=None,
-                       token_spans=None) -> dict:
+    def prepare_inputs(
+        self, input_ids: Tensor, attention_mask: Tensor, graph=None, token_spans=None
+    ) -> dict:
         embeds = self.embed(input_ids)
         B = embeds.shape[0]
         prompt = self.masked_prompt().unsqueeze(0).expand(B, -1, -1).to(embeds.dtype)
         ones = attention_mask.new_ones(B, prompt.shape[1])
-        return {"inputs_embeds": torch.cat([prompt, embeds], 1),
-                "attention_mask": torch.cat([ones, attention_mask], 1)}
+        return {
+            "inputs_embeds": torch.cat([prompt, embeds], 1),
+            "attention_mask": torch.cat([ones, attention_mask], 1),
+        }
 
     # ------------------------------------------------------------------ the stages
     def after_optimizer_step(self, step: int, optimizer=None) -> None:
@@ -263,16 +279,20 @@ class XPromptModel(AdaptedModel):
 
     def load_method_state_dict(self, sd: dict[str, Tensor]) -> None:
         own = {n: b for n, b in self.named_buffers() if "." not in n}
-        state = {k[len(STATE_PREFIX):]: v for k, v in sd.items() if k.startswith(STATE_PREFIX)}
+        state = {k[len(STATE_PREFIX) :]: v for k, v in sd.items() if k.startswith(STATE_PREFIX)}
         if sorted(state) != sorted(own):
-            raise CheckpointError(f"xprompt state does not match: has {sorted(state)}, "
-                                  f"expected {sorted(own)}")
+            raise CheckpointError(
+                f"xprompt state does not match: has {sorted(state)}, expected {sorted(own)}"
+            )
         for n, b in own.items():
             if tuple(state[n].shape) != tuple(b.shape):
-                raise CheckpointError(f"xprompt state {n} has shape {tuple(state[n].shape)}, "
-                                      f"expected {tuple(b.shape)}")
-        super().load_method_state_dict({k: v for k, v in sd.items()
-                                        if not k.startswith(STATE_PREFIX)})
+                raise CheckpointError(
+                    f"xprompt state {n} has shape {tuple(state[n].shape)}, "
+                    f"expected {tuple(b.shape)}"
+                )
+        super().load_method_state_dict(
+            {k: v for k, v in sd.items() if not k.startswith(STATE_PREFIX)}
+        )
         with torch.no_grad():
             for n, b in own.items():
                 b.copy_(state[n].to(device=b.device, dtype=b.dtype))

@@ -55,20 +55,20 @@ _PerEx = Callable[[list[str], list[str], "str | None"], list[float]]
 
 _DESCRIPTIONS = {
     "smooth_bleu4": "CodeNN/CodeXGLUE smoothed sentence BLEU-4 (add-one for n>1, lower-cased, "
-                    "NIST tokenised), mean over examples, x100",
+    "NIST tokenised), mean over examples, x100",
     "sacrebleu": "sacrebleu corpus BLEU-4, tokenize=13a, cased, x1 (0-100)",
     "chrf": "sacrebleu corpus chrF (char_order=6, word_order=0, beta=2)",
     "codebleu": "CodeBLEU, CodeXGLUE formula on codebleu 0.7.0 components, weights "
-                "ngram/weighted-ngram/syntax/dataflow = 0.25/0.25/0.25/0.25, x100",
+    "ngram/weighted-ngram/syntax/dataflow = 0.25/0.25/0.25/0.25, x100",
     "codebleu_pkg": "codebleu 0.7.0 package total (data-flow match 0 counted as 1), weights "
-                    "0.25/0.25/0.25/0.25, x100",
+    "0.25/0.25/0.25/0.25, x100",
     "exact_match": "strict exact match after stripping outer whitespace, % of examples",
     "exact_match_lenient": "exact match of word/punctuation tokens, case-folded, final '.'/';' "
-                           "dropped, % of examples",
+    "dropped, % of examples",
     "type_exact": "types task: % of reference identifiers whose predicted type is equal "
-                  "(whitespace and typing. prefix ignored)",
+    "(whitespace and typing. prefix ignored)",
     "type_outer": "types task: % of reference identifiers whose predicted outermost type "
-                  "constructor is equal (list[int] ~ List[str])",
+    "constructor is equal (list[int] ~ List[str])",
 }
 
 
@@ -78,24 +78,36 @@ def _mean(xs: list[float]) -> float:
 
 def _fixed(name: str) -> tuple[_Corpus, _PerEx]:
     if name == "smooth_bleu4":
-        return (lambda p, r, lang: bleu.smooth_bleu4(p, r),
-                lambda p, r, lang: bleu.smooth_bleu4_per_example(p, r))
+        return (
+            lambda p, r, lang: bleu.smooth_bleu4(p, r),
+            lambda p, r, lang: bleu.smooth_bleu4_per_example(p, r),
+        )
     if name == "sacrebleu":
-        return (lambda p, r, lang: bleu.sacrebleu_corpus(p, r),
-                lambda p, r, lang: bleu.sacrebleu_per_example(p, r))
+        return (
+            lambda p, r, lang: bleu.sacrebleu_corpus(p, r),
+            lambda p, r, lang: bleu.sacrebleu_per_example(p, r),
+        )
     if name == "chrf":
-        return (lambda p, r, lang: bleu.chrf_corpus(p, r),
-                lambda p, r, lang: bleu.chrf_per_example(p, r))
+        return (
+            lambda p, r, lang: bleu.chrf_corpus(p, r),
+            lambda p, r, lang: bleu.chrf_per_example(p, r),
+        )
     if name == "exact_match":
-        return (lambda p, r, lang: _mean(exact.exact_per_example(p, r)),
-                lambda p, r, lang: exact.exact_per_example(p, r))
+        return (
+            lambda p, r, lang: _mean(exact.exact_per_example(p, r)),
+            lambda p, r, lang: exact.exact_per_example(p, r),
+        )
     if name == "exact_match_lenient":
-        return (lambda p, r, lang: _mean(exact.lenient_per_example(p, r)),
-                lambda p, r, lang: exact.lenient_per_example(p, r))
+        return (
+            lambda p, r, lang: _mean(exact.lenient_per_example(p, r)),
+            lambda p, r, lang: exact.lenient_per_example(p, r),
+        )
     if name in ("type_exact", "type_outer"):
         level = name.split("_")[1]
-        return (lambda p, r, lang: types.corpus_accuracy(p, r, level),
-                lambda p, r, lang: types.per_example(p, r, level))
+        return (
+            lambda p, r, lang: types.corpus_accuracy(p, r, level),
+            lambda p, r, lang: types.per_example(p, r, level),
+        )
     raise KeyError(name)
 
 
@@ -104,8 +116,10 @@ def _resolve(name: str) -> tuple[_Corpus, _PerEx]:
     if base in ("codebleu", "codebleu_pkg"):
         w = parse_weights(arg)
         pkg = base == "codebleu_pkg"
-        return (lambda p, r, lang: code_bleu.codebleu_corpus(p, r, lang, w, pkg),
-                lambda p, r, lang: code_bleu.codebleu_per_example(p, r, lang, w, pkg))
+        return (
+            lambda p, r, lang: code_bleu.codebleu_corpus(p, r, lang, w, pkg),
+            lambda p, r, lang: code_bleu.codebleu_per_example(p, r, lang, w, pkg),
+        )
     if arg:
         raise UnknownMetricError(f"metric {base!r} takes no argument (got {name!r})")
     try:
@@ -153,8 +167,9 @@ def compute(
     return {n: float(fn(list(predictions), list(references), lang)) for n, fn in fns.items()}
 
 
-def score(names, predictions: list[str], references: list[str], lang: str | None = None
-          ) -> tuple[dict[str, float], dict[str, str]]:
+def score(
+    names, predictions: list[str], references: list[str], lang: str | None = None
+) -> tuple[dict[str, float], dict[str, str]]:
     """Corpus scores of each metric that can run here, and {metric: reason} for those that cannot
     (codebleu not installed, no language), so one missing metric never stops a run."""
     if isinstance(names, str):

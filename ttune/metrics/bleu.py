@@ -37,7 +37,7 @@ def codenn_tokens(text: str) -> list[str]:
     """Tokens as CodeXGLUE's smooth_bleu sees them (splitPuncts + lower + NIST normalise)."""
     s = " ".join(_SPLIT_PUNCT.findall(text.strip().lower()))
     s = s.replace("<skipped>", "").replace("-\n", "").replace("\n", " ")
-    s = (s.replace("&quot;", '"').replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&"))
+    s = s.replace("&quot;", '"').replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
     s = f" {s} ".lower()
     for pattern, repl in _NIST:
         s = pattern.sub(repl, s)
@@ -45,7 +45,7 @@ def codenn_tokens(text: str) -> list[str]:
 
 
 def _ngram_counts(tokens: list[str], n: int) -> Counter:
-    return Counter(tuple(tokens[i:i + n]) for i in range(len(tokens) - n + 1))
+    return Counter(tuple(tokens[i : i + n]) for i in range(len(tokens) - n + 1))
 
 
 def smooth_bleu4_sentence(prediction: str, reference: str) -> float:

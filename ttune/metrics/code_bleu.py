@@ -65,29 +65,42 @@ def codebleu_components(
 ) -> dict[str, float]:
     """The package's corpus-level result (all components, 0-1)."""
     pkg = _package()
-    return pkg.calc_codebleu([[r] for r in references], list(predictions), lang=_lang(lang),
-                             weights=weights)
+    return pkg.calc_codebleu(
+        [[r] for r in references], list(predictions), lang=_lang(lang), weights=weights
+    )
 
 
 def _combine(parts: dict, weights: tuple[float, float, float, float], package_total: bool) -> float:
     if package_total:
         return 100.0 * float(parts["codebleu"])
     a, b, c, d = weights
-    return 100.0 * float(a * parts["ngram_match_score"] + b * parts["weighted_ngram_match_score"]
-                         + c * parts["syntax_match_score"] + d * parts["dataflow_match_score"])
+    return 100.0 * float(
+        a * parts["ngram_match_score"]
+        + b * parts["weighted_ngram_match_score"]
+        + c * parts["syntax_match_score"]
+        + d * parts["dataflow_match_score"]
+    )
 
 
-def codebleu_corpus(predictions: list[str], references: list[str], lang: str | None,
-                    weights: tuple[float, float, float, float] = STANDARD_WEIGHTS,
-                    package_total: bool = False) -> float:
+def codebleu_corpus(
+    predictions: list[str],
+    references: list[str],
+    lang: str | None,
+    weights: tuple[float, float, float, float] = STANDARD_WEIGHTS,
+    package_total: bool = False,
+) -> float:
     return _combine(
         codebleu_components(predictions, references, lang, weights), weights, package_total
     )
 
 
-def codebleu_per_example(predictions: list[str], references: list[str], lang: str | None,
-                         weights: tuple[float, float, float, float] = STANDARD_WEIGHTS,
-                         package_total: bool = False) -> list[float]:
+def codebleu_per_example(
+    predictions: list[str],
+    references: list[str],
+    lang: str | None,
+    weights: tuple[float, float, float, float] = STANDARD_WEIGHTS,
+    package_total: bool = False,
+) -> list[float]:
     pkg, code_lang = _package(), _lang(lang)
     return [
         _combine(

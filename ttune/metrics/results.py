@@ -8,8 +8,17 @@ from importlib import metadata
 
 from ttune.metrics import describe_metric
 
-_PACKAGES = ("ttune", "torch", "transformers", "tokenizers", "peft", "torch-geometric",
-             "tree-sitter", "sacrebleu", "codebleu")
+_PACKAGES = (
+    "ttune",
+    "torch",
+    "transformers",
+    "tokenizers",
+    "peft",
+    "torch-geometric",
+    "tree-sitter",
+    "sacrebleu",
+    "codebleu",
+)
 
 
 def package_versions() -> dict[str, str | None]:

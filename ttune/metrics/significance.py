@@ -79,8 +79,9 @@ def _exact_p(ranks: list[float], w_plus: float) -> float:
     return min(1.0, 2.0 * min(lower, upper))
 
 
-def wilcoxon(a: list[float], b: list[float], exact: bool | None = None,
-             correction: bool = True) -> WilcoxonResult:
+def wilcoxon(
+    a: list[float], b: list[float], exact: bool | None = None, correction: bool = True
+) -> WilcoxonResult:
     """Two-sided Wilcoxon signed-rank test of paired samples ``a`` vs ``b`` (same length).
 
     ``exact=None`` picks the exact distribution for n <= 50, else the normal approximation;
@@ -104,7 +105,7 @@ def wilcoxon(a: list[float], b: list[float], exact: bool | None = None,
             n, n_zero, w_plus, w_minus, min(w_plus, w_minus), None, p, "exact", r_rb
         )
     mean = n * (n + 1) / 4.0
-    var = n * (n + 1) * (2 * n + 1) / 24.0 - sum(t ** 3 - t for t in ties) / 48.0
+    var = n * (n + 1) * (2 * n + 1) / 24.0 - sum(t**3 - t for t in ties) / 48.0
     diff = w_plus - mean
     if correction and diff != 0:
         diff -= math.copysign(0.5, diff)

@@ -18,8 +18,14 @@ import re
 
 from ttune.data.types import parse_types
 
-_ALIASES = {"List": "list", "Dict": "dict", "Set": "set", "FrozenSet": "frozenset",
-            "Tuple": "tuple", "Type": "type"}
+_ALIASES = {
+    "List": "list",
+    "Dict": "dict",
+    "Set": "set",
+    "FrozenSet": "frozenset",
+    "Tuple": "tuple",
+    "Type": "type",
+}
 
 
 def normalise(typ: str) -> str:
@@ -37,8 +43,9 @@ def identifier_matches(prediction: str, reference: str, level: str) -> list[bool
     """One bool per reference identifier, in reference order; ``level`` is exact or outer."""
     key = normalise if level == "exact" else outer
     pred = parse_types(prediction)
-    return [name in pred and key(pred[name]) == key(typ)
-            for name, typ in parse_types(reference).items()]
+    return [
+        name in pred and key(pred[name]) == key(typ) for name, typ in parse_types(reference).items()
+    ]
 
 
 def corpus_accuracy(predictions: list[str], references: list[str], level: str) -> float:

@@ -51,8 +51,17 @@ SHAPES: dict[str, dict[str, int]] = {
 
 # Options that may change between two invocations of one run (budgets and reporting); any other
 # difference means another training, which must not be mixed into the same folder.
-NON_RESUME_KEYS = ("output_dir", "max_minutes", "progress", "log_every", "checkpoint_every",
-                   "keep_checkpoints", "save_dtype", "command", "device")
+NON_RESUME_KEYS = (
+    "output_dir",
+    "max_minutes",
+    "progress",
+    "log_every",
+    "checkpoint_every",
+    "keep_checkpoints",
+    "save_dtype",
+    "command",
+    "device",
+)
 
 
 def shape_sizes(shape: str) -> dict[str, int]:
@@ -63,8 +72,12 @@ def shape_sizes(shape: str) -> dict[str, int]:
 
     if shape in _SHAPES:
         s = _SHAPES[shape]
-        return dict(d_model=s["d_model"], d_ff=s["d_ff"], num_layers=s["num_layers"],
-                    num_heads=s["num_heads"])
+        return dict(
+            d_model=s["d_model"],
+            d_ff=s["d_ff"],
+            num_layers=s["num_layers"],
+            num_heads=s["num_heads"],
+        )
     known = ", ".join([*SHAPES, *_SHAPES])
     raise PretrainError(f"unknown shape {shape!r}; known: {known}")
 
@@ -208,8 +221,9 @@ class PretrainConfig(JsonConfig):
         self.sources = tuple(self.sources)
         bad = [s for s in self.sources if s not in SOURCES]
         if bad or not self.sources:
-            raise PretrainError(f"sources: unknown {', '.join(bad) or '(none given)'}; "
-                                f"known: {', '.join(SOURCES)}")
+            raise PretrainError(
+                f"sources: unknown {', '.join(bad) or '(none given)'}; known: {', '.join(SOURCES)}"
+            )
         if len(set(self.sources)) != len(self.sources):
             raise PretrainError("sources: a source is listed twice")
         positive = (
@@ -233,8 +247,9 @@ class PretrainConfig(JsonConfig):
             if not isinstance(v, int) or v < 0:
                 raise PretrainError(f"{name} must be a non-negative integer, got {v!r}")
         if self.vocab_size < 400:
-            raise PretrainError(f"vocab_size must be at least 400 (256 bytes + 103 specials), "
-                                f"got {self.vocab_size}")
+            raise PretrainError(
+                f"vocab_size must be at least 400 (256 bytes + 103 specials), got {self.vocab_size}"
+            )
         if not 0.0 < self.noise_density < 0.5:
             raise PretrainError(f"noise_density must be in (0, 0.5), got {self.noise_density}")
         if not 1.0 <= self.mean_span_length <= self.input_length / 2:
@@ -243,29 +258,41 @@ class PretrainConfig(JsonConfig):
             )
         n_spans = round(round(self.input_length * self.noise_density) / self.mean_span_length)
         if n_spans > 99:
-            raise PretrainError(f"input_length {self.input_length} gives {n_spans} noise spans; "
-                                "at most 99 fit the 100 sentinels")
+            raise PretrainError(
+                f"input_length {self.input_length} gives {n_spans} noise spans; "
+                "at most 99 fit the 100 sentinels"
+            )
         shares = {f"{k}_share": getattr(self, f"{k}_share") for k in SHARED_OBJECTIVES}
         for name, v in shares.items():
             if not isinstance(v, (int, float)) or isinstance(v, bool) or not 0 <= v <= 1:
                 raise PretrainError(f"{name} must be in [0, 1], got {v!r}")
         if sum(shares.values()) > 1 + 1e-9:
-            raise PretrainError(f"the objective shares ({', '.join(shares)}) must sum to at most "
-                                f"1, got {sum(shares.values()):g}")
+            raise PretrainError(
+                f"the objective shares ({', '.join(shares)}) must sum to at most "
+                f"1, got {sum(shares.values()):g}"
+            )
         if not isinstance(self.distinct_sample, int) or self.distinct_sample < 0:
-            raise PretrainError("distinct_sample must be a non-negative integer, "
-                                f"got {self.distinct_sample!r}")
+            raise PretrainError(
+                f"distinct_sample must be a non-negative integer, got {self.distinct_sample!r}"
+            )
         if self.init_from is not None and not Path(self.init_from, "config.json").is_file():
-            raise PretrainError(f"init_from: {self.init_from} is not a backbone folder "
-                                "(no config.json)")
-        for name in ("docstring_pairs", "docstring_target_length", "code_target_length",
-                     "prefix_target_length"):
+            raise PretrainError(
+                f"init_from: {self.init_from} is not a backbone folder (no config.json)"
+            )
+        for name in (
+            "docstring_pairs",
+            "docstring_target_length",
+            "code_target_length",
+            "prefix_target_length",
+        ):
             v = getattr(self, name)
             if not isinstance(v, int) or isinstance(v, bool) or v < 2:
                 raise PretrainError(f"{name} must be an integer >= 2, got {v!r}")
         if self.prefix_share > 0 and self.prefix_target_length > self.input_length // 2:
-            raise PretrainError(f"prefix_target_length must be at most input_length / 2 "
-                                f"({self.input_length // 2}), got {self.prefix_target_length}")
+            raise PretrainError(
+                f"prefix_target_length must be at most input_length / 2 "
+                f"({self.input_length // 2}), got {self.prefix_target_length}"
+            )
         if self.input_length < 8:
             raise PretrainError(f"input_length must be at least 8, got {self.input_length}")
         if not self.lr > 0:
@@ -321,8 +348,19 @@ class PretrainConfig(JsonConfig):
 
     def corpus_key(self) -> dict[str, Any]:
         """The options the corpus and tokenizer depend on (a cached corpus must match them)."""
-        keys = ("seed", "sources", "corpus_bytes", "max_file_bytes", "chunk_chars", "data_dir",
-                "jdk_src_zip", "vocab_size", "tokenizer_bytes", "init_from", "eval_windows")
+        keys = (
+            "seed",
+            "sources",
+            "corpus_bytes",
+            "max_file_bytes",
+            "chunk_chars",
+            "data_dir",
+            "jdk_src_zip",
+            "vocab_size",
+            "tokenizer_bytes",
+            "init_from",
+            "eval_windows",
+        )
         d = self.to_dict()
         return {k: d[k] for k in keys}
 
@@ -336,5 +374,14 @@ class PretrainConfig(JsonConfig):
         return {"span": max(0.0, 1.0 - sum(rest.values())), **rest}
 
 
-__all__ = ["PretrainConfig", "PretrainError", "SOURCES", "LOCAL_SOURCES", "DATASET_SOURCES",
-           "SHAPES", "SHARED_OBJECTIVES", "SUPERVISED", "shape_sizes"]
+__all__ = [
+    "PretrainConfig",
+    "PretrainError",
+    "SOURCES",
+    "LOCAL_SOURCES",
+    "DATASET_SOURCES",
+    "SHAPES",
+    "SHARED_OBJECTIVES",
+    "SUPERVISED",
+    "shape_sizes",
+]

@@ -156,15 +156,20 @@ def _jdk_entries(cfg: PretrainConfig) -> tuple[list[Entry], str]:
 
 
 _LOCAL: dict[str, Callable[[PretrainConfig], tuple[list[Entry], str]]] = {
-    "python-stdlib": _stdlib_entries, "site-packages": _site_entries, "jdk": _jdk_entries}
+    "python-stdlib": _stdlib_entries,
+    "site-packages": _site_entries,
+    "jdk": _jdk_entries,
+}
 
 
 # ------------------------------------------------------------------ data sets
-_FOLDERS = {"codexglue-java-cs": ("codexglue-java-cs", "codexglue-trans"),
-            "avatar-java-python": ("avatar-java-python", "avatar"),
-            "code-docstring": ("code-docstring-corpus/parallel-corpus", "code-docstring"),
-            "tl-codesum": ("tl-codesum", "tl-codesum"),
-            "atlas": ("atlas", "atlas")}
+_FOLDERS = {
+    "codexglue-java-cs": ("codexglue-java-cs", "codexglue-trans"),
+    "avatar-java-python": ("avatar-java-python", "avatar"),
+    "code-docstring": ("code-docstring-corpus/parallel-corpus", "code-docstring"),
+    "tl-codesum": ("tl-codesum", "tl-codesum"),
+    "atlas": ("atlas", "atlas"),
+}
 
 
 def _norm(code: str) -> str:
@@ -209,13 +214,21 @@ def _dataset_records(name: str, data_dir: Path) -> tuple[list[dict], list[str], 
 
 def _without_test_copies(name: str, records: list[dict], test_hashes: set[str]) -> list[dict]:
     """The records none of whose code sides equals (up to whitespace) a test record's code."""
-    return [r for r in records
-            if not any(_norm(code) in test_hashes for _, code in _code_sides(name, r))]
+    return [
+        r
+        for r in records
+        if not any(_norm(code) in test_hashes for _, code in _code_sides(name, r))
+    ]
 
 
 # Which supervised records each data set gives (its training part only).
-_TASK_OF = {"code-docstring": "summarize", "tl-codesum": "summarize",
-            "codexglue-java-cs": "translate", "avatar-java-python": "translate", "atlas": "assert"}
+_TASK_OF = {
+    "code-docstring": "summarize",
+    "tl-codesum": "summarize",
+    "codexglue-java-cs": "translate",
+    "avatar-java-python": "translate",
+    "atlas": "assert",
+}
 
 
 def heldout_records(records: dict[str, list[dict]], seed: int, n: int) -> dict[str, list[dict]]:
@@ -231,7 +244,7 @@ def heldout_records(records: dict[str, list[dict]], seed: int, n: int) -> dict[s
     for task, recs in by_task.items():
         order = sorted(recs, key=lambda r: r["id"])
         random.Random(f"{seed}:heldout:{task}").shuffle(order)
-        out[task] = order[len(order) - min(n, len(order) // 4):]
+        out[task] = order[len(order) - min(n, len(order) // 4) :]
     return out
 
 
@@ -261,9 +274,14 @@ def site_package_licences() -> dict[str, str]:
         if not lic and field and len(field) <= 60 and "\n" not in field:
             lic = field
         if not lic:
-            lic = "; ".join(c.rsplit("::", 1)[-1].strip()
-                            for c in meta.get_all("Classifier") or []
-                            if c.startswith("License ::")) or "not stated"
+            lic = (
+                "; ".join(
+                    c.rsplit("::", 1)[-1].strip()
+                    for c in meta.get_all("Classifier") or []
+                    if c.startswith("License ::")
+                )
+                or "not stated"
+            )
         out[name] = lic
     return dict(sorted(out.items(), key=lambda kv: kv[0].lower()))
 
@@ -338,12 +356,23 @@ def build_corpus(cfg: PretrainConfig, say: Callable[[str], None] = log.info) -> 
             test_hashes.update(hashes)
         if notes[s].startswith("skipped"):
             say(f"corpus: {s} {notes[s]}")
-    held = {r["id"] for recs in heldout_records(
-        {s: _without_test_copies(s, recs, test_hashes) for s, recs in ds_records.items()},
-        cfg.seed, cfg.eval_windows).values() for r in recs}
+    held = {
+        r["id"]
+        for recs in heldout_records(
+            {s: _without_test_copies(s, recs, test_hashes) for s, recs in ds_records.items()},
+            cfg.seed,
+            cfg.eval_windows,
+        ).values()
+        for r in recs
+    }
     for s, records in ds_records.items():
-        docs = [Doc(s, f"{rec['id']}#{side}", code) for rec in records if rec["id"] not in held
-                for side, code in _code_sides(s, rec) if code.strip()]
+        docs = [
+            Doc(s, f"{rec['id']}#{side}", code)
+            for rec in records
+            if rec["id"] not in held
+            for side, code in _code_sides(s, rec)
+            if code.strip()
+        ]
         kept = [d for d in docs if _norm(d.text) not in test_hashes]
         if len(kept) != len(docs):
             notes[s] += f"; {len(docs) - len(kept)} train sides equal to a test record dropped"
@@ -373,8 +402,13 @@ def build_corpus(cfg: PretrainConfig, say: Callable[[str], None] = log.info) -> 
             names.append(name)
             chunks.extend(chunk_text(text, cfg.chunk_chars) if s in LOCAL_SOURCES else [text])
         corpus.names[s] = names
-        corpus.stats[s] = {"documents": len(names), "chunks": len(chunks), "bytes": taken,
-                           "available_bytes": available[s], "note": notes[s]}
+        corpus.stats[s] = {
+            "documents": len(names),
+            "chunks": len(chunks),
+            "bytes": taken,
+            "available_bytes": available[s],
+            "note": notes[s],
+        }
         corpus.chunks.extend(chunks)
     if not corpus.chunks:
         raise PretrainError("the corpus is empty: no source gave any code (see the messages above)")
@@ -383,8 +417,9 @@ def build_corpus(cfg: PretrainConfig, say: Callable[[str], None] = log.info) -> 
     return corpus
 
 
-def build_pairs(cfg: PretrainConfig, say: Callable[[str], None] = log.info
-                ) -> tuple[dict[str, list[dict]], dict[str, list[dict]], dict[str, dict]]:
+def build_pairs(
+    cfg: PretrainConfig, say: Callable[[str], None] = log.info
+) -> tuple[dict[str, list[dict]], dict[str, list[dict]], dict[str, dict]]:
     """The supervised records of the config's sources: ``summarize`` (local functions with a doc,
     then the code-docstring-corpus and TL-CodeSum records carved to train), ``translate``
     (CodeXGLUE and AVATAR train) and ``assert`` (ATLAS records carved to train). A record with a
@@ -405,11 +440,16 @@ def build_pairs(cfg: PretrainConfig, say: Callable[[str], None] = log.info
     train: dict[str, list[dict]] = {"summarize": [], "translate": [], "assert": []}
     stats: dict[str, dict] = {}
     if local:
-        recs, local_stats = collect_pairs(local, cfg.docstring_pairs, cfg.seed, test_hashes, _norm,
-                                          say)
+        recs, local_stats = collect_pairs(
+            local, cfg.docstring_pairs, cfg.seed, test_hashes, _norm, say
+        )
         train["summarize"].extend(recs)
-        stats.update({k: {"task": "summarize", "records": v["pairs"], "heldout": 0, **v}
-                      for k, v in local_stats.items()})
+        stats.update(
+            {
+                k: {"task": "summarize", "records": v["pairs"], "heldout": 0, **v}
+                for k, v in local_stats.items()
+            }
+        )
     kept = {s: _without_test_copies(s, records, test_hashes) for s, (records, _) in ds.items()}
     held = heldout_records(kept, cfg.seed, cfg.eval_windows)
     held_ids = {r["id"] for recs in held.values() for r in recs}
@@ -417,10 +457,14 @@ def build_pairs(cfg: PretrainConfig, say: Callable[[str], None] = log.info
         task = _TASK_OF[s]
         n_held = sum(r["id"] in held_ids for r in kept[s])
         train[task].extend(r for r in kept[s] if r["id"] not in held_ids)
-        stats[s] = {"task": task, "records": len(kept[s]) - n_held, "heldout": n_held,
-                    "dropped_as_test": len(records) - len(kept[s]), "note": note}
-        say(f"corpus: {len(kept[s]) - n_held:,} {task} records from {s} train "
-            f"(+{n_held} held out)")
+        stats[s] = {
+            "task": task,
+            "records": len(kept[s]) - n_held,
+            "heldout": n_held,
+            "dropped_as_test": len(records) - len(kept[s]),
+            "note": note,
+        }
+        say(f"corpus: {len(kept[s]) - n_held:,} {task} records from {s} train (+{n_held} held out)")
     return train, held, stats
 
 
@@ -436,5 +480,15 @@ def tokenizer_sample(corpus: Corpus, n_bytes: int, seed: int) -> Iterator[str]:
         yield corpus.chunks[i]
 
 
-__all__ = ["Doc", "Corpus", "build_corpus", "build_pairs", "chunk_text", "tokenizer_sample",
-           "DATASET_SOURCES", "LICENCES", "site_package_licences", "heldout_records"]
+__all__ = [
+    "Doc",
+    "Corpus",
+    "build_corpus",
+    "build_pairs",
+    "chunk_text",
+    "tokenizer_sample",
+    "DATASET_SOURCES",
+    "LICENCES",
+    "site_package_licences",
+    "heldout_records",
+]

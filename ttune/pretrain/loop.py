@@ -84,8 +84,9 @@ def autocast(device, precision: str):
 # ------------------------------------------------------------------ schedule
 def lr_at(cfg: PretrainConfig, step: int) -> float:
     """Learning rate of optimizer step ``step`` (0-based): linear warm-up, then the schedule."""
-    return cfg.lr * lr_multiplier(step, cfg.max_steps, cfg.warmup_steps, cfg.schedule,
-                                  cfg.min_lr_ratio)
+    return cfg.lr * lr_multiplier(
+        step, cfg.max_steps, cfg.warmup_steps, cfg.schedule, cfg.min_lr_ratio
+    )
 
 
 # ------------------------------------------------------------------ corpus + tokenizer (cached)
@@ -107,16 +108,24 @@ def prepare_data(cfg: PretrainConfig, out: Path):
     _say("pretrain: sampling the corpus ...")
     t0 = time.perf_counter()
     corpus = build_corpus(cfg, say=_say)
-    _say(f"pretrain: corpus of {corpus.total_bytes():,} bytes in {len(corpus.chunks):,} chunks "
-         f"({time.perf_counter() - t0:.0f} s); "
-         + ("reading the tokenizer of " + cfg.init_from if cfg.init_from
-            else "training the tokenizer ..."))
+    _say(
+        f"pretrain: corpus of {corpus.total_bytes():,} bytes in {len(corpus.chunks):,} chunks "
+        f"({time.perf_counter() - t0:.0f} s); "
+        + (
+            "reading the tokenizer of " + cfg.init_from
+            if cfg.init_from
+            else "training the tokenizer ..."
+        )
+    )
     t0 = time.perf_counter()
     if cfg.init_from:
         tok = AutoTokenizer.from_pretrained(cfg.init_from, use_fast=True, local_files_only=True)
     else:
-        tok = build_tokenizer(tokenizer_sample(corpus, cfg.tokenizer_bytes, cfg.seed),
-                              vocab_size=cfg.vocab_size, extra_ids=NUM_SENTINELS)
+        tok = build_tokenizer(
+            tokenizer_sample(corpus, cfg.tokenizer_bytes, cfg.seed),
+            vocab_size=cfg.vocab_size,
+            extra_ids=NUM_SENTINELS,
+        )
     tok.save_pretrained(str(tok_dir))
     _say(
         f"pretrain: tokenizer of {len(tok):,} tokens ({time.perf_counter() - t0:.0f} s); "
@@ -159,26 +168,47 @@ def prepare_pairs(cfg: PretrainConfig, out: Path, tok):
         info = json.loads(info_p.read_text(encoding="utf-8"))
         if info.get("key") == cfg.pairs_key() and "tasks" in info:
             t = load_file(str(ids_p))
-            _say(f"pretrain: reusing the supervised pairs in {out} "
-                 + ", ".join(f"{k} {v['pairs']:,}" for k, v in info["tasks"].items()))
-            return {k: Pairs(*(t[f"{k}.{f}"].numpy() for f in fields), heldout=v["heldout"])
-                    for k, v in info["tasks"].items()}, info
-    _say("pretrain: collecting the supervised pairs (local functions with a doc, data-set "
-         "training parts) ...")
+            _say(
+                f"pretrain: reusing the supervised pairs in {out} "
+                + ", ".join(f"{k} {v['pairs']:,}" for k, v in info["tasks"].items())
+            )
+            return {
+                k: Pairs(*(t[f"{k}.{f}"].numpy() for f in fields), heldout=v["heldout"])
+                for k, v in info["tasks"].items()
+            }, info
+    _say(
+        "pretrain: collecting the supervised pairs (local functions with a doc, data-set "
+        "training parts) ..."
+    )
     t0 = time.perf_counter()
     records, heldout, stats = build_pairs(cfg, say=_say)
     texts = task_pairs(records, cfg.seed, heldout)
     packed = {k: pack_pairs(tok, v, n) for k, (v, n) in texts.items() if v}
-    tensors = {f"{k}.{f}": torch.from_numpy(getattr(p, f)).contiguous()
-               for k, p in packed.items() for f in fields}
+    tensors = {
+        f"{k}.{f}": torch.from_numpy(getattr(p, f)).contiguous()
+        for k, p in packed.items()
+        for f in fields
+    }
     save_file(tensors, str(ids_p))
-    info = {"key": cfg.pairs_key(), "sources": stats,
-            "tasks": {k: {"pairs": len(p), "heldout": p.heldout, "source_tokens": int(len(p.src)),
-                          "target_tokens": int(len(p.tgt))}
-                      for k, p in packed.items()}}
+    info = {
+        "key": cfg.pairs_key(),
+        "sources": stats,
+        "tasks": {
+            k: {
+                "pairs": len(p),
+                "heldout": p.heldout,
+                "source_tokens": int(len(p.src)),
+                "target_tokens": int(len(p.tgt)),
+            }
+            for k, p in packed.items()
+        },
+    }
     atomic_write_text(info_p, json.dumps(info, indent=1) + "\n")
-    _say("pretrain: supervised pairs " + ", ".join(f"{k} {len(p):,}" for k, p in packed.items())
-         + f" ({time.perf_counter() - t0:.0f} s)")
+    _say(
+        "pretrain: supervised pairs "
+        + ", ".join(f"{k} {len(p):,}" for k, p in packed.items())
+        + f" ({time.perf_counter() - t0:.0f} s)"
+    )
     return packed, info
 
 
@@ -188,16 +218,19 @@ def init_model(cfg: PretrainConfig, tokenizer):
     the weights of ``cfg.init_from`` (as float32, dropout set to the config's)."""
     if cfg.init_from:
         try:
-            model = T5ForConditionalGeneration.from_pretrained(cfg.init_from, local_files_only=True,
-                                                               dtype=torch.float32,
-                                                               dropout_rate=cfg.dropout)
+            model = T5ForConditionalGeneration.from_pretrained(
+                cfg.init_from, local_files_only=True, dtype=torch.float32, dropout_rate=cfg.dropout
+            )
         except (OSError, ValueError, KeyError) as e:
-            raise PretrainError(f"init_from: cannot load {cfg.init_from}: "
-                                f"{str(e).splitlines()[0]}") from None
+            raise PretrainError(
+                f"init_from: cannot load {cfg.init_from}: {str(e).splitlines()[0]}"
+            ) from None
         rows = model.get_input_embeddings().weight.shape[0]
         if rows != len(tokenizer):
-            raise PretrainError(f"init_from: {cfg.init_from} has {rows} embeddings for a tokenizer "
-                                f"of {len(tokenizer)} tokens")
+            raise PretrainError(
+                f"init_from: {cfg.init_from} has {rows} embeddings for a tokenizer "
+                f"of {len(tokenizer)} tokens"
+            )
         return model
     s = cfg.model_sizes()
     config = T5Config(
@@ -259,13 +292,15 @@ class Windows:
         L = cfg.input_length
         n = int(ids.numel()) // L
         if n < cfg.eval_windows + 1:
-            raise PretrainError(f"the corpus gives {n} windows of {L} tokens; need more than "
-                                f"eval_windows={cfg.eval_windows} (raise corpus_bytes)")
+            raise PretrainError(
+                f"the corpus gives {n} windows of {L} tokens; need more than "
+                f"eval_windows={cfg.eval_windows} (raise corpus_bytes)"
+            )
         self.cfg, self.sentinels, self.eos = cfg, sentinel_ids, eos_id
         self.windows = ids[: n * L].view(n, L).numpy()
         perm = np.random.default_rng([cfg.seed, 7]).permutation(n)
         self.eval_idx = np.sort(perm[: cfg.eval_windows])
-        self.train_idx = np.sort(perm[cfg.eval_windows:])
+        self.train_idx = np.sort(perm[cfg.eval_windows :])
         self._order = EpochOrder(len(self.train_idx), cfg.seed, 1)
 
     def __len__(self) -> int:
@@ -273,8 +308,14 @@ class Windows:
 
     def _corrupt(self, rows: np.ndarray, rngs):
         c = self.cfg
-        return corrupt_batch(rows.astype(np.int64), rngs, self.sentinels, self.eos,
-                             c.noise_density, c.mean_span_length)
+        return corrupt_batch(
+            rows.astype(np.int64),
+            rngs,
+            self.sentinels,
+            self.eos,
+            c.noise_density,
+            c.mean_span_length,
+        )
 
     def rows(self, step: int) -> np.ndarray:
         """The uncorrupted windows of step ``step``. Shapes: int [B, L]."""
@@ -322,8 +363,9 @@ class StepBatches:
             self.n_train[name] = n - self.n_eval[name]
             if self.n_train[name]:
                 lengths = p.lengths()[: self.n_train[name]] if cfg.bucket_pairs else None
-                self._orders[name] = PairOrder(self.n_train[name], cfg.batch_size, cfg.seed,
-                                               10 + k, lengths)
+                self._orders[name] = PairOrder(
+                    self.n_train[name], cfg.batch_size, cfg.seed, 10 + k, lengths
+                )
 
     def target_length(self, task: str) -> int:
         c = self.cfg
@@ -345,8 +387,9 @@ class StepBatches:
                 self.windows.rows(step), c.prefix_target_length, self.sentinel, self.eos
             )
             return obj, x.astype(np.int64), None, y.astype(np.int64)
-        x, mask, y = self.pairs[obj].batch(self._orders[obj][step], c.input_length,
-                                           self.target_length(obj), self.pad, self.eos)
+        x, mask, y = self.pairs[obj].batch(
+            self._orders[obj][step], c.input_length, self.target_length(obj), self.pad, self.eos
+        )
         return obj, x, mask, y
 
     def eval_pairs(self) -> dict[str, tuple]:
@@ -355,8 +398,9 @@ class StepBatches:
         for name, n in self.n_eval.items():
             if n:
                 idx = np.arange(self.n_train[name], self.n_train[name] + n)
-                out[name] = self.pairs[name].batch(idx, self.cfg.input_length,
-                                                   self.target_length(name), self.pad, self.eos)
+                out[name] = self.pairs[name].batch(
+                    idx, self.cfg.input_length, self.target_length(name), self.pad, self.eos
+                )
         return out
 
     def distinct_inputs(self) -> list[np.ndarray]:
@@ -366,43 +410,64 @@ class StepBatches:
         if p is None or not n:
             return []
         L = self.cfg.input_length
-        return [p.src[p.src_off[i]:p.src_off[i + 1]][:L].astype(np.int64)
-                for i in range(self.n_train["summarize"], self.n_train["summarize"] + n)]
+        return [
+            p.src[p.src_off[i] : p.src_off[i + 1]][:L].astype(np.int64)
+            for i in range(self.n_train["summarize"], self.n_train["summarize"] + n)
+        ]
 
 
-def distinct_share(model, inputs: list[np.ndarray], device, max_new_tokens: int, pad_id: int,
-                   precision: str = "fp32", batch_size: int = 32) -> float | None:
+def distinct_share(
+    model,
+    inputs: list[np.ndarray],
+    device,
+    max_new_tokens: int,
+    pad_id: int,
+    precision: str = "fp32",
+    batch_size: int = 32,
+) -> float | None:
     """Share of distinct greedy outputs (summarize's no-repeat-3-gram rule) over ``inputs``."""
     if not inputs:
         return None
     outs: list[tuple[int, ...]] = []
     with evaluating(model):
         for i in range(0, len(inputs), batch_size):
-            part = inputs[i:i + batch_size]
+            part = inputs[i : i + batch_size]
             li = max(len(p) for p in part)
             x = torch.full((len(part), li), pad_id, dtype=torch.long)
             m = torch.zeros((len(part), li), dtype=torch.long)
             for r, p in enumerate(part):
-                x[r, :len(p)], m[r, :len(p)] = torch.from_numpy(p), 1
+                x[r, : len(p)], m[r, : len(p)] = torch.from_numpy(p), 1
             with torch.no_grad(), autocast(device, precision):
-                gen = model.generate(input_ids=x.to(device), attention_mask=m.to(device),
-                                     do_sample=False, num_beams=1, max_new_tokens=max_new_tokens,
-                                     no_repeat_ngram_size=3)
+                gen = model.generate(
+                    input_ids=x.to(device),
+                    attention_mask=m.to(device),
+                    do_sample=False,
+                    num_beams=1,
+                    max_new_tokens=max_new_tokens,
+                    no_repeat_ngram_size=3,
+                )
             for row in gen.tolist():
                 outs.append(tuple(t for t in row[1:] if t != pad_id))
     return len(set(outs)) / len(outs)
 
 
-def heldout_loss(model, inputs: np.ndarray, targets: np.ndarray, device, batch_size: int = 32,
-                 precision: str = "fp32", mask: np.ndarray | None = None) -> float:
+def heldout_loss(
+    model,
+    inputs: np.ndarray,
+    targets: np.ndarray,
+    device,
+    batch_size: int = 32,
+    precision: str = "fp32",
+    mask: np.ndarray | None = None,
+) -> float:
     """Mean target-token cross-entropy on fixed (inputs, targets) (eval mode, no gradients);
     targets equal to -100 are padding, ``mask`` the inputs' attention mask (None: no padding)."""
     total, n = 0.0, 0
     with evaluating(model):
         for i in range(0, len(inputs), batch_size):
-            x = torch.from_numpy(inputs[i:i + batch_size]).to(device)
-            y = torch.from_numpy(targets[i:i + batch_size]).to(device)
-            m = torch.from_numpy(mask[i:i + batch_size]).to(device) if mask is not None else None
+            x = torch.from_numpy(inputs[i : i + batch_size]).to(device)
+            y = torch.from_numpy(targets[i : i + batch_size]).to(device)
+            m = torch.from_numpy(mask[i : i + batch_size]).to(device) if mask is not None else None
             with autocast(device, precision):
                 loss = model(input_ids=x, attention_mask=m, labels=y).loss
             k = int((y != -100).sum())
@@ -425,11 +490,14 @@ def load_state(path: Path, model, optimizer, device) -> dict[str, Any]:
     try:
         js = json.loads((path / "trainer_state.json").read_text(encoding="utf-8"))
         tensors = load_file(str(path / "trainer_state.safetensors"))
-        missing, unexpected = load_model(model, str(path / "model.safetensors"), strict=False,
-                                         device=str(device))
+        missing, unexpected = load_model(
+            model, str(path / "model.safetensors"), strict=False, device=str(device)
+        )
     except (OSError, json.JSONDecodeError, SafetensorError, ValueError, RuntimeError) as e:
-        raise PretrainError(f"cannot resume from {path}: {str(e).splitlines()[0]} "
-                            "(delete that folder to resume from an earlier checkpoint)") from None
+        raise PretrainError(
+            f"cannot resume from {path}: {str(e).splitlines()[0]} "
+            "(delete that folder to resume from an earlier checkpoint)"
+        ) from None
     if missing or unexpected or js.get("format") != STATE_FORMAT:
         raise PretrainError(f"cannot resume from {path}: the checkpoint does not fit this model")
     optimizer_from_tensors(
@@ -474,22 +542,34 @@ class Pretrainer(RunFolder):
             """Held-out losses (span windows and each task's pairs) and summarize distinctness."""
             got: dict[str, float | None] = {}
             if c.eval_windows:
-                got["heldout_loss"] = heldout_loss(model, eval_in, eval_tgt, device,
-                                                   precision=precision)
+                got["heldout_loss"] = heldout_loss(
+                    model, eval_in, eval_tgt, device, precision=precision
+                )
             for name, (x, m, y) in eval_tasks.items():
-                got[f"heldout_{name}_loss"] = heldout_loss(model, x, y, device, precision=precision,
-                                                           mask=m)
+                got[f"heldout_{name}_loss"] = heldout_loss(
+                    model, x, y, device, precision=precision, mask=m
+                )
             if distinct_in:
-                got["summarize_distinct"] = distinct_share(model, distinct_in, device,
-                                                           c.docstring_target_length,
-                                                           tok.pad_token_id, precision=precision)
+                got["summarize_distinct"] = distinct_share(
+                    model,
+                    distinct_in,
+                    device,
+                    c.docstring_target_length,
+                    tok.pad_token_id,
+                    precision=precision,
+                )
             return got
 
         model = init_model(c, tok).to(device)
         decay = [p for n, p in model.named_parameters() if p.dim() >= 2]
         no_decay = [p for n, p in model.named_parameters() if p.dim() < 2]  # layer-norm scales
-        optimizer = torch.optim.AdamW([{"params": decay, "weight_decay": c.weight_decay},
-                                       {"params": no_decay, "weight_decay": 0.0}], lr=c.lr)
+        optimizer = torch.optim.AdamW(
+            [
+                {"params": decay, "weight_decay": c.weight_decay},
+                {"params": no_decay, "weight_decay": 0.0},
+            ],
+            lr=c.lr,
+        )
         state: dict[str, Any] = {
             "step": 0,
             "tokens_seen": 0,
@@ -508,16 +588,27 @@ class Pretrainer(RunFolder):
             torch.manual_seed(c.seed)  # dropout masks, if any, are seeded too
             self._truncate_log(-1)
             state.update(evaluate())
-            evals = {k: state.get(k) for k in state
-                     if k.startswith(("heldout_", "summarize_distinct"))}
-            self._log({"event": "start", "step": 0, **evals,
-                       "pairs": {k: len(p) for k, p in pairs.items()},
-                       "heldout_pairs": {k: n for k, n in batches.n_eval.items() if n},
-                       "init_from": c.init_from, "parameters": num_parameters(model),
-                       "corpus_tokens": info["tokens"], "windows": len(data),
-                       "tokenizer_size": len(tok), "corpus_bytes": info["bytes"],
-                       "precision": precision, "device": str(device),
-                       "threads": torch.get_num_threads()})
+            evals = {
+                k: state.get(k) for k in state if k.startswith(("heldout_", "summarize_distinct"))
+            }
+            self._log(
+                {
+                    "event": "start",
+                    "step": 0,
+                    **evals,
+                    "pairs": {k: len(p) for k, p in pairs.items()},
+                    "heldout_pairs": {k: n for k, n in batches.n_eval.items() if n},
+                    "init_from": c.init_from,
+                    "parameters": num_parameters(model),
+                    "corpus_tokens": info["tokens"],
+                    "windows": len(data),
+                    "tokenizer_size": len(tok),
+                    "corpus_bytes": info["bytes"],
+                    "precision": precision,
+                    "device": str(device),
+                    "threads": torch.get_num_threads(),
+                }
+            )
         li, lt = corrupted_lengths(c.input_length, c.noise_density, c.mean_span_length)
         _say(
             f"pretrain: {num_parameters(model):,} parameters, {len(data):,} training windows of "
@@ -581,8 +672,11 @@ class Pretrainer(RunFolder):
                 )
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
-            gnorm = (float(torch.nn.utils.clip_grad_norm_(model.parameters(), c.max_grad_norm))
-                     if c.max_grad_norm > 0 else None)
+            gnorm = (
+                float(torch.nn.utils.clip_grad_norm_(model.parameters(), c.max_grad_norm))
+                if c.max_grad_norm > 0
+                else None
+            )
             optimizer.step()
             state["step"] = step + 1
             state["tokens_seen"] += n_in
@@ -620,8 +714,10 @@ class Pretrainer(RunFolder):
         if last_saved != state["step"]:
             checkpoint()
         if stopped:
-            _say(f"pretrain: {stopped} at step {state['step']}/{c.max_steps}; "
-                 "run the same command again to continue")
+            _say(
+                f"pretrain: {stopped} at step {state['step']}/{c.max_steps}; "
+                "run the same command again to continue"
+            )
             self._log({"event": "stopped", "step": state["step"], "reason": stopped})
         return self._finalize(model, tok, info, state)
 
@@ -638,10 +734,13 @@ class Pretrainer(RunFolder):
             save_backbone(m, tok, tmp)
             c.save(tmp / "pretrain_config.json")
             mc = m.config
-            sizes = dict(d_model=mc.d_model, d_ff=mc.d_ff, num_layers=mc.num_layers,
-                         num_heads=mc.num_heads)
-            atomic_write_text(tmp / "model_card.md",
-                              model_card(c, info, state, num_parameters(m), len(tok), sizes))
+            sizes = dict(
+                d_model=mc.d_model, d_ff=mc.d_ff, num_layers=mc.num_layers, num_heads=mc.num_heads
+            )
+            atomic_write_text(
+                tmp / "model_card.md",
+                model_card(c, info, state, num_parameters(m), len(tok), sizes),
+            )
         _say(
             f"pretrain: backbone written to {final} (step {state['step']}, loss "
             f"{state['last_loss']})"
@@ -649,8 +748,14 @@ class Pretrainer(RunFolder):
         return final
 
 
-def model_card(c: PretrainConfig, info: dict, state: dict, n_params: int, vocab: int,
-               sizes: dict[str, int] | None = None) -> str:
+def model_card(
+    c: PretrainConfig,
+    info: dict,
+    state: dict,
+    n_params: int,
+    vocab: int,
+    sizes: dict[str, int] | None = None,
+) -> str:
     """Markdown: corpus composition (bytes per source), licences, supervised pairs, tokenizer,
     model, objective mix, steps, held-out losses, command. ``sizes``: the model's (default: the
     config's)."""
@@ -659,80 +764,119 @@ def model_card(c: PretrainConfig, info: dict, state: dict, n_params: int, vocab:
     sh = c.shares()
     noise, spans = span_counts(c.input_length, c.noise_density, c.mean_span_length)
     fmt = lambda v: "n/a" if v is None else f"{v:.4f}"  # noqa: E731
-    start = (f"continued from the backbone `{c.init_from}`" if c.init_from
-             else "pretrained from scratch")
-    lines = [f"# ttune pretrained T5 backbone ({c.shape})", "",
-             f"A small T5 encoder-decoder {start} by `ttune pretrain` on code from local sources "
-             "and the TRAINING parts of the shared research data sets: span corruption, prefix LM "
-             "and the supervised tasks summarize, generate (doc -> code), translate and assert.",
-             "", "## Corpus", "",
-             f"{info['bytes']:,} bytes, {info['chunks']:,} chunks, {info['tokens']:,} tokens; "
-             f"fingerprint `{info['fingerprint'][:16]}`; the exact files and record ids are in the "
-             "run's `corpus.json`.", "",
-             "| source | documents | bytes | available bytes | licence | note |",
-             "|---|---:|---:|---:|---|---|"]
+    start = (
+        f"continued from the backbone `{c.init_from}`" if c.init_from else "pretrained from scratch"
+    )
+    lines = [
+        f"# ttune pretrained T5 backbone ({c.shape})",
+        "",
+        f"A small T5 encoder-decoder {start} by `ttune pretrain` on code from local sources "
+        "and the TRAINING parts of the shared research data sets: span corruption, prefix LM "
+        "and the supervised tasks summarize, generate (doc -> code), translate and assert.",
+        "",
+        "## Corpus",
+        "",
+        f"{info['bytes']:,} bytes, {info['chunks']:,} chunks, {info['tokens']:,} tokens; "
+        f"fingerprint `{info['fingerprint'][:16]}`; the exact files and record ids are in the "
+        "run's `corpus.json`.",
+        "",
+        "| source | documents | bytes | available bytes | licence | note |",
+        "|---|---:|---:|---:|---|---|",
+    ]
     for name, st in info["sources"].items():
-        lines.append(f"| {name} | {st['documents']:,} | {st['bytes']:,} | "
-                     f"{st['available_bytes']:,} | {LICENCES.get(name, '?')} | {st['note']} |")
+        lines.append(
+            f"| {name} | {st['documents']:,} | {st['bytes']:,} | "
+            f"{st['available_bytes']:,} | {LICENCES.get(name, '?')} | {st['note']} |"
+        )
     pi = info.get("pairs") or {}
     if pi:
-        lines += ["", "Supervised pairs (the run's `pairs.json` has the counts); the held-out "
-                  f"records (of each task's data-set records, min({c.eval_windows}, a quarter)) "
-                  "are in no training pair and not in the corpus:", "",
-                  "| source | task | training records | held out | dropped (equal to a test "
-                  "record) |",
-                  "|---|---|---:|---:|---:|"]
+        lines += [
+            "",
+            "Supervised pairs (the run's `pairs.json` has the counts); the held-out "
+            f"records (of each task's data-set records, min({c.eval_windows}, a quarter)) "
+            "are in no training pair and not in the corpus:",
+            "",
+            "| source | task | training records | held out | dropped (equal to a test record) |",
+            "|---|---|---:|---:|---:|",
+        ]
         for name, st in pi["sources"].items():
-            lines.append(f"| {name} | {st['task']} | {st['records']:,} | {st['heldout']:,} | "
-                         f"{st['dropped_as_test']:,} |")
-        lines += ["", "| objective | pairs | held out | input tokens | target tokens |",
-                  "|---|---:|---:|---:|---:|"]
+            lines.append(
+                f"| {name} | {st['task']} | {st['records']:,} | {st['heldout']:,} | "
+                f"{st['dropped_as_test']:,} |"
+            )
+        lines += [
+            "",
+            "| objective | pairs | held out | input tokens | target tokens |",
+            "|---|---:|---:|---:|---:|",
+        ]
         for name, st in pi["tasks"].items():
-            lines.append(f"| {name} | {st['pairs']:,} | {st['heldout']:,} | "
-                         f"{st['source_tokens']:,} | {st['target_tokens']:,} |")
+            lines.append(
+                f"| {name} | {st['pairs']:,} | {st['heldout']:,} | "
+                f"{st['source_tokens']:,} | {st['target_tokens']:,} |"
+            )
     if "site-packages" in info["sources"]:
-        lines += ["", "site-packages distributions (code and docstrings read) and their licences: "
-                  + "; ".join(f"{k} ({v})" for k, v in site_package_licences().items()) + "."]
-    lines += ["", "Never included: any test split, the carved dev parts and the published "
-              "validation splits of CodeXGLUE and AVATAR; a training record whose code equals a "
-              "test record's is dropped. English comes only from local docstrings and the "
-              "training parts of code-docstring-corpus and TL-CodeSum. Not held out: Python "
-              "standard library, site-packages and JDK code and their docstrings, so records that "
-              "`ttune data build` makes from those same sources have been seen by this model.",
-              "", "## Model and training", "",
-              f"- tokenizer: byte-level BPE, {vocab:,} tokens (<pad>=0, </s>=1, <unk>=2, "
-              "<extra_id_0..99>)",
-              f"- model: T5 (ReLU feed-forward, tied embeddings), d_model {s['d_model']}, "
-              f"d_ff {s['d_ff']}, {s['num_layers']}+{s['num_layers']} layers, "
-              f"{s['num_heads']} heads, {n_params:,} parameters, stored as {c.save_dtype}",
-              f"- objectives, by share of steps: span corruption {sh['span']:.2f} (windows of "
-              f"{c.input_length} tokens, noise density {c.noise_density}: {noise} tokens in "
-              f"{spans} spans, mean span {c.mean_span_length}; inputs {li}, targets {lt} tokens); "
-              f"prefix LM {sh['prefix']:.2f} (the decoder writes a window's last "
-              f"{c.prefix_target_length} tokens); summarize {sh['summarize']:.2f}, generate "
-              f"{sh['generate']:.2f}, translate {sh['translate']:.2f}, assert "
-              f"{sh['assert']:.2f} (inputs cut at {c.input_length} tokens, summaries at "
-              f"{c.docstring_target_length}, code at {c.code_target_length}; "
-              f"{'length-bucketed' if c.bucket_pairs else 'random'} batches)",
-              f"- optimisation: AdamW lr {c.lr}, weight decay {c.weight_decay}, {c.schedule} "
-              f"schedule with {c.warmup_steps} warm-up steps, batch {c.batch_size} windows, clip "
-              f"{c.max_grad_norm}, dropout {c.dropout}, seed {c.seed}, compute "
-              f"{state.get('precision', c.precision)}",
-              f"- steps: {state['step']:,} of {c.max_steps:,} ({state['tokens_seen']:,} corpus "
-              f"tokens, {state['tokens_seen'] / max(1, info['tokens']):.2f} epochs, "
-              f"{state['train_seconds'] / 60:.1f} min of training)",
-              f"- final training loss (last log window): {fmt(state['last_loss'])}",
-              f"- held-out span-corruption loss ({c.eval_windows} windows, fixed noise): "
-              f"{fmt(state.get('heldout_loss'))}"]
+        lines += [
+            "",
+            "site-packages distributions (code and docstrings read) and their licences: "
+            + "; ".join(f"{k} ({v})" for k, v in site_package_licences().items())
+            + ".",
+        ]
+    lines += [
+        "",
+        "Never included: any test split, the carved dev parts and the published "
+        "validation splits of CodeXGLUE and AVATAR; a training record whose code equals a "
+        "test record's is dropped. English comes only from local docstrings and the "
+        "training parts of code-docstring-corpus and TL-CodeSum. Not held out: Python "
+        "standard library, site-packages and JDK code and their docstrings, so records that "
+        "`ttune data build` makes from those same sources have been seen by this model.",
+        "",
+        "## Model and training",
+        "",
+        f"- tokenizer: byte-level BPE, {vocab:,} tokens (<pad>=0, </s>=1, <unk>=2, "
+        "<extra_id_0..99>)",
+        f"- model: T5 (ReLU feed-forward, tied embeddings), d_model {s['d_model']}, "
+        f"d_ff {s['d_ff']}, {s['num_layers']}+{s['num_layers']} layers, "
+        f"{s['num_heads']} heads, {n_params:,} parameters, stored as {c.save_dtype}",
+        f"- objectives, by share of steps: span corruption {sh['span']:.2f} (windows of "
+        f"{c.input_length} tokens, noise density {c.noise_density}: {noise} tokens in "
+        f"{spans} spans, mean span {c.mean_span_length}; inputs {li}, targets {lt} tokens); "
+        f"prefix LM {sh['prefix']:.2f} (the decoder writes a window's last "
+        f"{c.prefix_target_length} tokens); summarize {sh['summarize']:.2f}, generate "
+        f"{sh['generate']:.2f}, translate {sh['translate']:.2f}, assert "
+        f"{sh['assert']:.2f} (inputs cut at {c.input_length} tokens, summaries at "
+        f"{c.docstring_target_length}, code at {c.code_target_length}; "
+        f"{'length-bucketed' if c.bucket_pairs else 'random'} batches)",
+        f"- optimisation: AdamW lr {c.lr}, weight decay {c.weight_decay}, {c.schedule} "
+        f"schedule with {c.warmup_steps} warm-up steps, batch {c.batch_size} windows, clip "
+        f"{c.max_grad_norm}, dropout {c.dropout}, seed {c.seed}, compute "
+        f"{state.get('precision', c.precision)}",
+        f"- steps: {state['step']:,} of {c.max_steps:,} ({state['tokens_seen']:,} corpus "
+        f"tokens, {state['tokens_seen'] / max(1, info['tokens']):.2f} epochs, "
+        f"{state['train_seconds'] / 60:.1f} min of training)",
+        f"- final training loss (last log window): {fmt(state['last_loss'])}",
+        f"- held-out span-corruption loss ({c.eval_windows} windows, fixed noise): "
+        f"{fmt(state.get('heldout_loss'))}",
+    ]
     for name in SUPERVISED:
         if f"heldout_{name}_loss" in state:
-            lines.append(f"- held-out {name} loss (pairs never trained on): "
-                         f"{fmt(state[f'heldout_{name}_loss'])}")
+            lines.append(
+                f"- held-out {name} loss (pairs never trained on): "
+                f"{fmt(state[f'heldout_{name}_loss'])}"
+            )
     if state.get("summarize_distinct") is not None:
-        lines.append(f"- distinct greedy summaries of {c.distinct_sample} held-out functions: "
-                     f"{state['summarize_distinct']:.1%}")
-    lines += ["", "## Reproduce", "", "```", c.command or "ttune pretrain " + _cli_args(c), "```",
-              ""]
+        lines.append(
+            f"- distinct greedy summaries of {c.distinct_sample} held-out functions: "
+            f"{state['summarize_distinct']:.1%}"
+        )
+    lines += [
+        "",
+        "## Reproduce",
+        "",
+        "```",
+        c.command or "ttune pretrain " + _cli_args(c),
+        "```",
+        "",
+    ]
     return "\n".join(lines)
 
 

@@ -52,8 +52,9 @@ def objective_of(step: int, seed: int, shares: dict[str, float]) -> str:
     return "span"
 
 
-def prefix_lm(windows: np.ndarray, target_length: int, sentinel_id: int, eos_id: int
-              ) -> tuple[np.ndarray, np.ndarray]:
+def prefix_lm(
+    windows: np.ndarray, target_length: int, sentinel_id: int, eos_id: int
+) -> tuple[np.ndarray, np.ndarray]:
     """Split each window into an encoder prefix (ending in a sentinel) and the decoder's
     continuation.
 
@@ -88,8 +89,9 @@ class Pairs:
         """Input plus target tokens of every pair. Shapes: -> int64 [N]."""
         return np.diff(self.src_off) + np.diff(self.tgt_off)
 
-    def batch(self, idx: np.ndarray, max_source: int, max_target: int, pad_id: int, eos_id: int
-              ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    def batch(
+        self, idx: np.ndarray, max_source: int, max_target: int, pad_id: int, eos_id: int
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """(inputs, attention mask, labels) of pairs ``idx``, truncated (keeping the final </s>)
         and right-padded to the longest in the batch.
 
@@ -106,7 +108,7 @@ class Pairs:
         mask = np.zeros((len(idx), li), dtype=np.int64)
         y = np.full((len(idx), lt), IGNORE, dtype=np.int64)
         for r, (s, t) in enumerate(zip(srcs, tgts)):
-            x[r, :len(s)], mask[r, :len(s)], y[r, :len(t)] = s, 1, t
+            x[r, : len(s)], mask[r, : len(s)], y[r, : len(t)] = s, 1, t
         return x, mask, y
 
 
@@ -197,13 +199,18 @@ def generate_input(record: dict) -> str:
 
 def reversed_record(record: dict) -> dict:
     """A translation record the other way round (target -> source)."""
-    return {**record, "source": record["target"], "target": record["source"],
-            "source_lang": record["target_lang"], "target_lang": record["source_lang"]}
+    return {
+        **record,
+        "source": record["target"],
+        "target": record["source"],
+        "source_lang": record["target_lang"],
+        "target_lang": record["source_lang"],
+    }
 
 
-def task_pairs(records: dict[str, list[dict]], seed: int,
-               heldout: dict[str, list[dict]] | None = None
-               ) -> dict[str, tuple[list[tuple[str, str]], int]]:
+def task_pairs(
+    records: dict[str, list[dict]], seed: int, heldout: dict[str, list[dict]] | None = None
+) -> dict[str, tuple[list[tuple[str, str]], int]]:
     """(model input, target) texts of every supervised objective and how many of them, at the end
     of the list, are held out: task -> (pairs, n_heldout).
 
@@ -213,11 +220,15 @@ def task_pairs(records: dict[str, list[dict]], seed: int,
     held-out pairs only (summarize and generate, or both translation directions).
     """
     summarize, translate, assert_ = get_task("summarize"), get_task("translate"), get_task("assert")
-    makers = {"summarize": ("summarize", lambda r: [(summarize.format_input(r), r["target"])]),
-              "generate": ("summarize", lambda r: [(generate_input(r), r["source"])]),
-              "translate": ("translate", lambda r: [(translate.format_input(d), d["target"])
-                                                    for d in (r, reversed_record(r))]),
-              "assert": ("assert", lambda r: [(assert_.format_input(r), r["target"])])}
+    makers = {
+        "summarize": ("summarize", lambda r: [(summarize.format_input(r), r["target"])]),
+        "generate": ("summarize", lambda r: [(generate_input(r), r["source"])]),
+        "translate": (
+            "translate",
+            lambda r: [(translate.format_input(d), d["target"]) for d in (r, reversed_record(r))],
+        ),
+        "assert": ("assert", lambda r: [(assert_.format_input(r), r["target"])]),
+    }
     out = {}
     for name, (group, make) in makers.items():
         train = [p for r in records.get(group, []) for p in make(r)]
@@ -234,8 +245,9 @@ class PairOrder:
     epoch's batches are then shuffled, so a batch holds pairs of similar length. With fewer than
     ``B`` pairs a batch takes ``B`` consecutive items of repeated permutations."""
 
-    def __init__(self, n: int, batch_size: int, seed: int, stream: int,
-                 lengths: np.ndarray | None = None) -> None:
+    def __init__(
+        self, n: int, batch_size: int, seed: int, stream: int, lengths: np.ndarray | None = None
+    ) -> None:
         self.n, self.B, self.seed, self.stream, self.lengths = n, batch_size, seed, stream, lengths
         self.nb = n // batch_size
         self._epoch, self._batches = -1, np.zeros((0, batch_size), dtype=np.int64)
@@ -245,8 +257,12 @@ class PairOrder:
         perm = rng.permutation(self.n)[: self.nb * self.B]
         if self.lengths is not None:
             pool = BUCKET_POOL * self.B
-            perm = np.concatenate([p[np.argsort(self.lengths[p], kind="stable")]
-                                   for p in np.split(perm, range(pool, len(perm), pool))])
+            perm = np.concatenate(
+                [
+                    p[np.argsort(self.lengths[p], kind="stable")]
+                    for p in np.split(perm, range(pool, len(perm), pool))
+                ]
+            )
         batches = perm.reshape(self.nb, self.B)
         return batches[rng.permutation(self.nb)]
 
@@ -263,8 +279,9 @@ class PairOrder:
         return int(perm[g % self.n])
 
 
-def padding_stats(pairs: "Pairs", order: PairOrder, batches: int, max_source: int, max_target: int
-                  ) -> dict[str, float]:
+def padding_stats(
+    pairs: "Pairs", order: PairOrder, batches: int, max_source: int, max_target: int
+) -> dict[str, float]:
     """Real (non-padding) tokens against computed positions over ``batches`` batches of ``order``:
     ``real`` and ``positions`` per step (inputs + targets) and their ratio ``fill``."""
     real, pos = 0, 0
@@ -277,5 +294,16 @@ def padding_stats(pairs: "Pairs", order: PairOrder, batches: int, max_source: in
     return {"real": real / batches, "positions": pos / batches, "fill": real / max(1, pos)}
 
 
-__all__ = ["OBJECTIVES", "objective_of", "prefix_lm", "Pairs", "pack_pairs", "collect_pairs",
-           "generate_input", "reversed_record", "task_pairs", "PairOrder", "padding_stats"]
+__all__ = [
+    "OBJECTIVES",
+    "objective_of",
+    "prefix_lm",
+    "Pairs",
+    "pack_pairs",
+    "collect_pairs",
+    "generate_input",
+    "reversed_record",
+    "task_pairs",
+    "PairOrder",
+    "padding_stats",
+]

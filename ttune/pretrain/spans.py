@@ -18,8 +18,9 @@ from __future__ import annotations
 import numpy as np
 
 
-def span_counts(length: int, noise_density: float = 0.15, mean_span_length: float = 3.0
-                ) -> tuple[int, int]:
+def span_counts(
+    length: int, noise_density: float = 0.15, mean_span_length: float = 3.0
+) -> tuple[int, int]:
     """(noise tokens, noise spans) of a window of ``length`` tokens."""
     num_noise = int(round(length * noise_density))
     num_noise = min(max(num_noise, 1), length - 1)
@@ -29,8 +30,9 @@ def span_counts(length: int, noise_density: float = 0.15, mean_span_length: floa
     return num_noise, num_spans
 
 
-def corrupted_lengths(length: int, noise_density: float = 0.15, mean_span_length: float = 3.0
-                      ) -> tuple[int, int]:
+def corrupted_lengths(
+    length: int, noise_density: float = 0.15, mean_span_length: float = 3.0
+) -> tuple[int, int]:
     """(input length, target length) after corruption, both counting the final </s>."""
     num_noise, num_spans = span_counts(length, noise_density, mean_span_length)
     return length - num_noise + num_spans + 1, num_noise + num_spans + 1
@@ -45,8 +47,12 @@ def _random_segmentation(num_items: int, num_segments: int, rng: np.random.Gener
     return np.bincount(segment_id, minlength=num_segments)
 
 
-def noise_mask(length: int, rng: np.random.Generator, noise_density: float = 0.15,
-               mean_span_length: float = 3.0) -> np.ndarray:
+def noise_mask(
+    length: int,
+    rng: np.random.Generator,
+    noise_density: float = 0.15,
+    mean_span_length: float = 3.0,
+) -> np.ndarray:
     """A boolean mask of ``length`` (True = noise) made of alternating gap/noise runs.
 
     Shapes: returns bool [length].
@@ -59,8 +65,9 @@ def noise_mask(length: int, rng: np.random.Generator, noise_density: float = 0.1
     return np.repeat(flags, runs)
 
 
-def corrupt(tokens: np.ndarray, mask: np.ndarray, sentinel_ids: list[int] | np.ndarray, eos_id: int
-            ) -> tuple[np.ndarray, np.ndarray]:
+def corrupt(
+    tokens: np.ndarray, mask: np.ndarray, sentinel_ids: list[int] | np.ndarray, eos_id: int
+) -> tuple[np.ndarray, np.ndarray]:
     """Apply a noise mask: (inputs, targets), the k-th noise span becoming ``sentinel_ids[k]``.
 
     Shapes: tokens int [L], mask bool [L] -> inputs int [L - noise + spans + 1],
@@ -69,7 +76,7 @@ def corrupt(tokens: np.ndarray, mask: np.ndarray, sentinel_ids: list[int] | np.n
     tokens = np.asarray(tokens)
     mask = np.asarray(mask, dtype=bool)
     starts = mask & ~np.concatenate([[False], mask[:-1]])  # first token of each noise span
-    span_index = np.cumsum(starts) - 1                      # k for tokens of the k-th span
+    span_index = np.cumsum(starts) - 1  # k for tokens of the k-th span
     if starts.sum() > len(sentinel_ids):
         raise ValueError(f"{int(starts.sum())} noise spans but only {len(sentinel_ids)} sentinels")
     sentinels = np.asarray(sentinel_ids, dtype=tokens.dtype)
@@ -119,9 +126,14 @@ def uncorrupt(
     return np.asarray(out, dtype=np.asarray(inputs).dtype)
 
 
-def corrupt_batch(windows: np.ndarray, rngs: list[np.random.Generator], sentinel_ids, eos_id: int,
-                  noise_density: float = 0.15, mean_span_length: float = 3.0
-                  ) -> tuple[np.ndarray, np.ndarray]:
+def corrupt_batch(
+    windows: np.ndarray,
+    rngs: list[np.random.Generator],
+    sentinel_ids,
+    eos_id: int,
+    noise_density: float = 0.15,
+    mean_span_length: float = 3.0,
+) -> tuple[np.ndarray, np.ndarray]:
     """Corrupt every window of a batch, window i with ``rngs[i]``.
 
     Shapes: windows int [B, L] -> inputs int [B, L - noise + spans + 1], targets int [B, noise +

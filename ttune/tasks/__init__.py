@@ -66,9 +66,19 @@ from ttune.data.types import types_input
 from ttune.metrics import check_metric_name
 from ttune.plugins import load_entry_points
 
-__all__ = ["Task", "get_task", "task_names", "register_task", "read_jsonl", "DataError",
-           "UnknownTaskError", "ENTRY_POINT_GROUP", "identifier_words", "function_name",
-           "task_line"]
+__all__ = [
+    "Task",
+    "get_task",
+    "task_names",
+    "register_task",
+    "read_jsonl",
+    "DataError",
+    "UnknownTaskError",
+    "ENTRY_POINT_GROUP",
+    "identifier_words",
+    "function_name",
+    "task_line",
+]
 
 ENTRY_POINT_GROUP = "ttune.tasks"
 """Entry-point group of third-party tasks (see :func:`register_task`)."""
@@ -114,8 +124,10 @@ class Task:
         if self.max_source_len < 1 or self.max_target_len < 1:
             raise ValueError(f"task {self.name}: lengths must be positive")
         if self.graph_side not in ("source", "test", "both"):
-            raise ValueError(f"task {self.name}: graph_side must be source, test or both, "
-                             f"not {self.graph_side!r}")
+            raise ValueError(
+                f"task {self.name}: graph_side must be source, test or both, "
+                f"not {self.graph_side!r}"
+            )
         for m in self.metrics:
             check_metric_name(m)
 
@@ -188,8 +200,11 @@ def task_line(task: str, record: dict) -> str:
     """The first line of a ``task`` input (with its newline; "" for tasks without one): the single
     place where the input layout of summarize, translate and assert is defined."""
     if task == "summarize":
-        words = " ".join(identifier_words(function_name(_field(record, "source"),
-                                                        record.get("source_lang") or "java")))
+        words = " ".join(
+            identifier_words(
+                function_name(_field(record, "source"), record.get("source_lang") or "java")
+            )
+        )
         return f"summarize: {words}\n" if words else "summarize:\n"
     if task == "translate":
         src, tgt = record.get("source_lang") or "java", record.get("target_lang") or "csharp"
@@ -213,13 +228,15 @@ def register_task(task: Task, *, overwrite: bool = False) -> Task:
     if not isinstance(task, Task):
         raise TypeError(f"register_task needs a ttune.tasks.Task, not {type(task).__name__}")
     if not isinstance(task.name, str) or not task.name.strip() or task.name != task.name.strip():
-        raise ValueError(f"a task name must be a non-empty string without surrounding spaces, "
-                         f"got {task.name!r}")
+        raise ValueError(
+            f"a task name must be a non-empty string without surrounding spaces, got {task.name!r}"
+        )
     _builtin()
     old = _TASKS.get(task.name)
     if old is not None and old != task and not overwrite:
-        raise ValueError(f"task {task.name!r} is already registered (pass overwrite=True to "
-                         "replace it)")
+        raise ValueError(
+            f"task {task.name!r} is already registered (pass overwrite=True to replace it)"
+        )
     _TASKS[task.name] = task
     return task
 
@@ -229,23 +246,46 @@ def _builtin() -> None:
         return
     _loaded["builtins"] = True
     for task in (
-        Task("summarize", 400, 64,
-             ("smooth_bleu4", "sacrebleu", "chrf", "exact_match"), no_repeat_ngram_size=3,
-             description="code -> one-sentence summary (Java / Python)"),
-        Task("assert", 400, 64,
-             ("exact_match", "exact_match_lenient", "smooth_bleu4", "sacrebleu"),
-             graph_side="test",
-             description="test method with an assert placeholder + focal method -> the assert"),
-        Task("translate", 400, 400,
-             ("sacrebleu", "codebleu", "exact_match", "chrf"),
-             description="code in one language -> the same code in another (Java->C#, "
-                         "Java<->Python)"),
-        Task("types", 400, 128, ("type_exact", "type_outer"), formatter=types_input,
-             description="Python function without annotations -> the type of each parameter "
-                         "and annotated local"),
-        Task("custom", 400, 128,
-             ("sacrebleu", "smooth_bleu4", "exact_match", "chrf"),
-             description="any JSONL with source, target, source_lang, target_lang"),
+        Task(
+            "summarize",
+            400,
+            64,
+            ("smooth_bleu4", "sacrebleu", "chrf", "exact_match"),
+            no_repeat_ngram_size=3,
+            description="code -> one-sentence summary (Java / Python)",
+        ),
+        Task(
+            "assert",
+            400,
+            64,
+            ("exact_match", "exact_match_lenient", "smooth_bleu4", "sacrebleu"),
+            graph_side="test",
+            description="test method with an assert placeholder + focal method -> the assert",
+        ),
+        Task(
+            "translate",
+            400,
+            400,
+            ("sacrebleu", "codebleu", "exact_match", "chrf"),
+            description="code in one language -> the same code in another (Java->C#, "
+            "Java<->Python)",
+        ),
+        Task(
+            "types",
+            400,
+            128,
+            ("type_exact", "type_outer"),
+            formatter=types_input,
+            description="Python function without annotations -> the type of each parameter "
+            "and annotated local",
+        ),
+        Task(
+            "custom",
+            400,
+            128,
+            ("sacrebleu", "smooth_bleu4", "exact_match", "chrf"),
+            description="any JSONL with source, target, source_lang, target_lang",
+        ),
     ):
         _TASKS.setdefault(task.name, task)
 

@@ -50,17 +50,30 @@ class TrainState:
     last_valid: dict[str, float] = field(default_factory=dict)
 
 
-def save_checkpoint(root: Path, adapted, optimizer, scheduler, scaler, state: TrainState,
-                    config_dict: dict, meta: dict, keep: int) -> Path:
+def save_checkpoint(
+    root: Path,
+    adapted,
+    optimizer,
+    scheduler,
+    scaler,
+    state: TrainState,
+    config_dict: dict,
+    meta: dict,
+    keep: int,
+) -> Path:
     """Write ``root/step-<state.step>`` atomically and delete all but the newest ``keep``."""
     with new_checkpoint(root, state.step, keep) as tmp:
         save_method(adapted, tmp, meta=meta)
         atomic_write_text(
             tmp / "train_config.json", json.dumps(config_dict, indent=2, sort_keys=True) + "\n"
         )
-        write_trainer_state(tmp, optimizer, state.__dict__.copy(),
-                            scheduler=json_safe(scheduler.state_dict()),
-                            scaler=json_safe(scaler.state_dict()) if scaler is not None else None)
+        write_trainer_state(
+            tmp,
+            optimizer,
+            state.__dict__.copy(),
+            scheduler=json_safe(scheduler.state_dict()),
+            scaler=json_safe(scaler.state_dict()) if scaler is not None else None,
+        )
     return Path(root) / f"step-{state.step}"
 
 
@@ -73,15 +86,18 @@ def load_checkpoint(path: Path, adapted, optimizer, scheduler, scaler) -> TrainS
         tensors = load_file(str(path / "trainer_state.safetensors"))
         weights = load_file(str(path / "method.safetensors"))
     except (OSError, json.JSONDecodeError, SafetensorError, ValueError) as e:
-        raise ResumeError(f"cannot resume from {path}: {str(e).splitlines()[0]} "
-                          "(delete that folder to resume from an earlier checkpoint)") from None
+        raise ResumeError(
+            f"cannot resume from {path}: {str(e).splitlines()[0]} "
+            "(delete that folder to resume from an earlier checkpoint)"
+        ) from None
     if not isinstance(js, dict) or js.get("format") != STATE_FORMAT:
         raise ResumeError(f"cannot resume from {path}: unknown trainer_state format")
     try:
         adapted.load_method_state_dict(weights)
     except (RuntimeError, KeyError, ValueError) as e:
-        raise ResumeError(f"cannot resume from {path}: method weights do not fit "
-                          f"({str(e).splitlines()[0]})") from None
+        raise ResumeError(
+            f"cannot resume from {path}: method weights do not fit ({str(e).splitlines()[0]})"
+        ) from None
 
     o = js["optimizer"]
     n_params = sum(len(g["params"]) for g in optimizer.param_groups)
@@ -97,5 +113,3 @@ def load_checkpoint(path: Path, adapted, optimizer, scheduler, scaler) -> TrainS
         if hasattr(st, k):
             setattr(st, k, v)
     return st
-
-

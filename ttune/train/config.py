@@ -138,13 +138,26 @@ class TrainConfig(JsonConfig):
                 raise bad(name, "must be a non-empty string")
         if not isinstance(self.method_options, dict):
             raise bad("method_options", "must be a dict of method config fields")
-        positive = ["epochs", "batch_size", "grad_accum", "num_beams", "num_workers", "log_every",
-                    "keep_checkpoints"]
+        positive = [
+            "epochs",
+            "batch_size",
+            "grad_accum",
+            "num_beams",
+            "num_workers",
+            "log_every",
+            "keep_checkpoints",
+        ]
         for name in positive:
             if not isinstance(getattr(self, name), int) or getattr(self, name) < 1:
                 raise bad(name, "must be an integer >= 1")
-        for name in ("max_steps", "max_source_len", "max_target_len", "max_train_records",
-                     "save_every", "max_new_tokens"):
+        for name in (
+            "max_steps",
+            "max_source_len",
+            "max_target_len",
+            "max_train_records",
+            "save_every",
+            "max_new_tokens",
+        ):
             v = getattr(self, name)
             if v is not None and (not isinstance(v, int) or v < 1):
                 raise bad(name, "must be an integer >= 1 or unset")

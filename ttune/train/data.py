@@ -45,8 +45,9 @@ def load_records(path: str | Path, what: str = "data", limit: int | None = None)
         # message may already start with the path.
         msg = str(e.args[0]) if e.args else type(e).__name__
         msg = msg.splitlines()[0] if msg else type(e).__name__
-        raise DataError(f"{what} file {msg}" if msg.startswith(f"{p}:")
-                        else f"{what} file {p}: {msg}") from None
+        raise DataError(
+            f"{what} file {msg}" if msg.startswith(f"{p}:") else f"{what} file {p}: {msg}"
+        ) from None
     if bad:
         shown = "; ".join(f"line {n}: {why}" for n, why in list(bad)[:3])
         log.warning("%s file %s: skipped %d malformed line(s) (%s)", what, p, len(bad), shown)
@@ -72,8 +73,13 @@ def char_to_byte_offsets(text: str) -> list[int] | None:
     return out
 
 
-def token_byte_spans(text: str, offsets: Sequence[tuple[int, int]], code_offset: int, code_len: int,
-                     special: Sequence[int] | None = None) -> list[tuple[int, int]]:
+def token_byte_spans(
+    text: str,
+    offsets: Sequence[tuple[int, int]],
+    code_offset: int,
+    code_len: int,
+    special: Sequence[int] | None = None,
+) -> list[tuple[int, int]]:
     """Each token's byte span inside the graph's code, or (-1, -1) if it has none.
 
     ``offsets``: the tokenizer's (start, end) character offsets into ``text``; ``code_offset``: byte
@@ -104,8 +110,14 @@ class Example:
     graph: Any = None  # torch_geometric.data.Data from ttune.transducer.featurize
 
 
-def encode_records(records: Sequence[dict], task, tokenizer, max_source_len: int,
-                   max_target_len: int | None, with_labels: bool) -> list[Example]:
+def encode_records(
+    records: Sequence[dict],
+    task,
+    tokenizer,
+    max_source_len: int,
+    max_target_len: int | None,
+    with_labels: bool,
+) -> list[Example]:
     """Tokenize sources (with byte spans) and, if ``with_labels``, targets. Never reads the target
     otherwise: prediction must not see it."""
     examples = []
@@ -119,11 +131,20 @@ def encode_records(records: Sequence[dict], task, tokenizer, max_source_len: int
                 f"does not fit task {getattr(task, 'name', '?')!r}: "
                 f"{type(e).__name__} {e}"
             ) from None
-        enc = tokenizer(text, truncation=True, max_length=max_source_len,
-                        return_offsets_mapping=True, return_special_tokens_mask=True)
-        spans = token_byte_spans(text, enc["offset_mapping"], code_offset,
-                                 len(code.encode("utf-8", "surrogatepass")),
-                                 enc.get("special_tokens_mask"))
+        enc = tokenizer(
+            text,
+            truncation=True,
+            max_length=max_source_len,
+            return_offsets_mapping=True,
+            return_special_tokens_mask=True,
+        )
+        spans = token_byte_spans(
+            text,
+            enc["offset_mapping"],
+            code_offset,
+            len(code.encode("utf-8", "surrogatepass")),
+            enc.get("special_tokens_mask"),
+        )
         labels = None
         if with_labels:
             target = rec.get("target")
@@ -141,9 +162,18 @@ def graph_options(adapted) -> dict[str, Any]:
     return dataclasses.asdict(adapted.config.graph_options())
 
 
-def attach_graphs(examples: list[Example], records: Sequence[dict], task, tokenizer, cache_dir: str,
-                  num_workers: int = 1, max_graph_nodes: int | None = None, progress: bool = True,
-                  desc: str = "CPGs", max_label_tokens: int = 16) -> None:
+def attach_graphs(
+    examples: list[Example],
+    records: Sequence[dict],
+    task,
+    tokenizer,
+    cache_dir: str,
+    num_workers: int = 1,
+    max_graph_nodes: int | None = None,
+    progress: bool = True,
+    desc: str = "CPGs",
+    max_label_tokens: int = 16,
+) -> None:
     """Extract (or read from the cache) each record's CPG and featurize it onto its example."""
     from ttune.transducer import featurize  # lazy: torch_geometric, for graph-reading methods
 
@@ -154,24 +184,52 @@ def attach_graphs(examples: list[Example], records: Sequence[dict], task, tokeni
     cpgs, stats = extract_all(
         items, cache_dir, num_workers=num_workers, progress=progress, desc=desc
     )
-    log.log(logging.WARNING if stats.errors else logging.INFO,
-            "%s: %d graphs, %d from cache, %d extracted, %d failed (empty graph used)",
-            desc, stats.total, stats.hits, stats.extracted, stats.errors)
+    log.log(
+        logging.WARNING if stats.errors else logging.INFO,
+        "%s: %d graphs, %d from cache, %d extracted, %d failed (empty graph used)",
+        desc,
+        stats.total,
+        stats.hits,
+        stats.extracted,
+        stats.errors,
+    )
     for ex, cpg in zip(examples, cpgs):
-        ex.graph = featurize(cpg, tokenizer, max_label_tokens=max_label_tokens,
-                             max_graph_nodes=max_graph_nodes)
+        ex.graph = featurize(
+            cpg, tokenizer, max_label_tokens=max_label_tokens, max_graph_nodes=max_graph_nodes
+        )
 
 
-def build_examples(records: Sequence[dict], task, tokenizer, *, max_source_len: int,
-                   max_target_len: int | None, with_labels: bool, needs_graph: bool,
-                   cache_dir: str, num_workers: int = 1, max_graph_nodes: int | None = None,
-                   max_label_tokens: int = 16, progress: bool = True,
-                   desc: str = "data") -> list[Example]:
+def build_examples(
+    records: Sequence[dict],
+    task,
+    tokenizer,
+    *,
+    max_source_len: int,
+    max_target_len: int | None,
+    with_labels: bool,
+    needs_graph: bool,
+    cache_dir: str,
+    num_workers: int = 1,
+    max_graph_nodes: int | None = None,
+    max_label_tokens: int = 16,
+    progress: bool = True,
+    desc: str = "data",
+) -> list[Example]:
     """:func:`encode_records` plus, for graph-reading methods, :func:`attach_graphs`."""
     examples = encode_records(records, task, tokenizer, max_source_len, max_target_len, with_labels)
     if needs_graph:
-        attach_graphs(examples, records, task, tokenizer, cache_dir, num_workers, max_graph_nodes,
-                      progress, desc, max_label_tokens)
+        attach_graphs(
+            examples,
+            records,
+            task,
+            tokenizer,
+            cache_dir,
+            num_workers,
+            max_graph_nodes,
+            progress,
+            desc,
+            max_label_tokens,
+        )
     return examples
 
 
@@ -201,13 +259,16 @@ class Collator:
             input_ids[i, :n] = torch.tensor(e.input_ids, dtype=torch.long)
             attention_mask[i, :n] = 1
             spans[i, :n] = torch.tensor(e.token_spans, dtype=torch.long).view(n, 2)
-        batch: dict[str, Any] = {"input_ids": input_ids, "attention_mask": attention_mask,
-                                 "token_spans": spans}
+        batch: dict[str, Any] = {
+            "input_ids": input_ids,
+            "attention_mask": attention_mask,
+            "token_spans": spans,
+        }
         if self.with_labels:
             L = max(len(e.labels) for e in examples)
             labels = torch.full((B, L), IGNORE_INDEX, dtype=torch.long)
             for i, e in enumerate(examples):
-                labels[i, :len(e.labels)] = torch.tensor(e.labels, dtype=torch.long)
+                labels[i, : len(e.labels)] = torch.tensor(e.labels, dtype=torch.long)
             batch["labels"] = labels
         if self.with_graph:
             from torch_geometric.data import Batch  # lazy: for graph-reading methods only
@@ -226,4 +287,4 @@ def batch_order(
         order = torch.randperm(n, generator=g).tolist()
     else:
         order = list(range(n))
-    return [order[i:i + batch_size] for i in range(0, n, batch_size)]
+    return [order[i : i + batch_size] for i in range(0, n, batch_size)]

@@ -144,8 +144,9 @@ class Trainer(RunFolder):
         if device.startswith("cuda:"):
             torch.cuda.set_device(int(device.split(":")[1]))
         precision = resolve_precision(c.mixed_precision, device.split(":")[0])
-        self.accelerator = Accelerator(mixed_precision="no" if precision == "fp32" else precision,
-                                       cpu=device == "cpu")
+        self.accelerator = Accelerator(
+            mixed_precision="no" if precision == "fp32" else precision, cpu=device == "cpu"
+        )
         backbone, self.tokenizer = load_backbone(c.model)
         self.adapted = apply_method(backbone, method_cfg, self.tokenizer)
         self.method_config = method_cfg
@@ -156,13 +157,34 @@ class Trainer(RunFolder):
         if self.valid_records:
             self.valid_records = self.adapted.expand_records(self.valid_records, self.task)
 
-        common = dict(max_source_len=self.max_src, max_target_len=self.max_tgt, with_labels=True,
-                      cache_dir=c.cache_dir, num_workers=c.num_workers, progress=c.progress)
-        self.train_examples = method_examples(self.adapted, self.train_records, self.task,
-                                              self.tokenizer, desc="training CPGs", **common)
-        self.valid_examples = (method_examples(self.adapted, self.valid_records, self.task,
-                                               self.tokenizer, desc="validation CPGs", **common)
-                               if self.valid_records else None)
+        common = dict(
+            max_source_len=self.max_src,
+            max_target_len=self.max_tgt,
+            with_labels=True,
+            cache_dir=c.cache_dir,
+            num_workers=c.num_workers,
+            progress=c.progress,
+        )
+        self.train_examples = method_examples(
+            self.adapted,
+            self.train_records,
+            self.task,
+            self.tokenizer,
+            desc="training CPGs",
+            **common,
+        )
+        self.valid_examples = (
+            method_examples(
+                self.adapted,
+                self.valid_records,
+                self.task,
+                self.tokenizer,
+                desc="validation CPGs",
+                **common,
+            )
+            if self.valid_records
+            else None
+        )
         self.collate = method_collator(self.adapted, self.tokenizer, with_labels=True)
         self.gen_collate = method_collator(self.adapted, self.tokenizer, with_labels=False)
 
@@ -177,7 +199,8 @@ class Trainer(RunFolder):
         else:  # method "none": nothing to train, but the loop still validates and saves
             optimizer = torch.optim.AdamW([torch.nn.Parameter(torch.zeros(1))], lr=c.lr)
         self.scheduler = torch.optim.lr_scheduler.LambdaLR(
-            optimizer, lambda s: lr_multiplier(s, total, warmup, schedule))
+            optimizer, lambda s: lr_multiplier(s, total, warmup, schedule)
+        )
         self.model, self.optimizer = self.accelerator.prepare(self.adapted, optimizer)
         self.scaler = getattr(self.accelerator, "scaler", None)
 
@@ -210,36 +233,56 @@ class Trainer(RunFolder):
             )
         }
         if c.early_stopping_metric != "loss":
-            preds = self.adapted.merge_predictions(self.valid_source_records,
-                                                   self.generate(self.valid_examples), self.task)
+            preds = self.adapted.merge_predictions(
+                self.valid_source_records, self.generate(self.valid_examples), self.task
+            )
             refs = [r["target"] for r in self.valid_source_records]
             names = list(dict.fromkeys(self._metric_names() + [c.early_stopping_metric]))
             lang = self.valid_source_records[0].get("target_lang")
             got, unavailable = score(names, preds, refs, lang)
             if c.early_stopping_metric in unavailable:
-                raise ConfigError(f"early_stopping_metric {c.early_stopping_metric}: "
-                                  f"{unavailable[c.early_stopping_metric]}")
+                raise ConfigError(
+                    f"early_stopping_metric {c.early_stopping_metric}: "
+                    f"{unavailable[c.early_stopping_metric]}"
+                )
             scores.update(got)
         return scores
 
     def generate(self, examples) -> list[str]:
-        return generate_texts(self.adapted, examples, self.gen_collate, self.tokenizer,
-                              self.config.batch_size, self.config.num_beams,
-                              self.config.max_new_tokens or self.max_tgt, self.accelerator,
-                              self.task.no_repeat_ngram_size)
+        return generate_texts(
+            self.adapted,
+            examples,
+            self.gen_collate,
+            self.tokenizer,
+            self.config.batch_size,
+            self.config.num_beams,
+            self.config.max_new_tokens or self.max_tgt,
+            self.accelerator,
+            self.task.no_repeat_ngram_size,
+        )
 
     # ------------------------------------------------------------------ saving
     def _save(self) -> Path:
-        return save_checkpoint(self.ckpt_root, self.adapted, self.optimizer, self.scheduler,
-                               self.scaler, self.state, self.config.to_dict(), self._meta(),
-                               self.config.keep_checkpoints)
+        return save_checkpoint(
+            self.ckpt_root,
+            self.adapted,
+            self.optimizer,
+            self.scheduler,
+            self.scaler,
+            self.state,
+            self.config.to_dict(),
+            self._meta(),
+            self.config.keep_checkpoints,
+        )
 
     def _save_best(self, scores: dict[str, float]) -> None:
         with atomic_dir(self.ckpt_root / "best") as tmp:
             save_method(self.adapted, tmp, meta=self._meta(scores))
             self.config.save(tmp / "train_config.json")
-            atomic_write_text(tmp / "scores.json", json.dumps(
-                {"step": self.state.step, "scores": scores}, indent=2) + "\n")
+            atomic_write_text(
+                tmp / "scores.json",
+                json.dumps({"step": self.state.step, "scores": scores}, indent=2) + "\n",
+            )
 
     def _finalize(self) -> Path:
         """Copy the best (else the last) method weights to the output folder with a model card."""
@@ -267,8 +310,9 @@ class Trainer(RunFolder):
         self.state = TrainState()
         latest = latest_checkpoint(self.ckpt_root)
         if latest is not None:
-            self.state = load_checkpoint(latest, self.adapted, self.optimizer, self.scheduler,
-                                         self.scaler)
+            self.state = load_checkpoint(
+                latest, self.adapted, self.optimizer, self.scheduler, self.scaler
+            )
             self._truncate_log(self.state.step)
             for cb in self.callbacks:
                 cb.on_resume(self.state.step)
@@ -276,16 +320,27 @@ class Trainer(RunFolder):
             self._log({"event": "resume", "step": self.state.step, "checkpoint": str(latest)})
             if c.progress:  # a rerun resumes: say so, or it looks like a suspiciously fast training
                 done = self.state.step >= self.total_steps
-                tqdm.write(f"{self.out} already holds this run at step {self.state.step}: "
-                           + ("nothing left to train; writing the final method again (another "
-                              "--output, or removing the folder, trains from scratch)" if done
-                              else f"resuming towards step {self.total_steps}"), file=sys.stderr)
+                tqdm.write(
+                    f"{self.out} already holds this run at step {self.state.step}: "
+                    + (
+                        "nothing left to train; writing the final method again (another "
+                        "--output, or removing the folder, trains from scratch)"
+                        if done
+                        else f"resuming towards step {self.total_steps}"
+                    ),
+                    file=sys.stderr,
+                )
         st = self.state
         model, device = self.model, self.accelerator.device
         model.train()
         n = len(self.train_examples)
-        bar = tqdm(total=self.total_steps, initial=min(st.step, self.total_steps),
-                   disable=not c.progress, desc="training", unit="step")
+        bar = tqdm(
+            total=self.total_steps,
+            initial=min(st.step, self.total_steps),
+            disable=not c.progress,
+            desc="training",
+            unit="step",
+        )
         every = c.checkpoint_every
         last_saved = st.step if latest is not None else -1
         t0, seen, loss_sum, loss_n, paused = time.perf_counter(), 0, 0.0, 0, 0.0
@@ -317,17 +372,25 @@ class Trainer(RunFolder):
 
         while st.step < self.total_steps and not st.stopped_early:
             micro = batch_order(n, c.batch_size, c.seed, st.epoch)
-            groups = [micro[i:i + c.grad_accum] for i in range(0, len(micro), c.grad_accum)]
-            for group in groups[st.batch_in_epoch // c.grad_accum:]:
+            groups = [micro[i : i + c.grad_accum] for i in range(0, len(micro), c.grad_accum)]
+            for group in groups[st.batch_in_epoch // c.grad_accum :]:
                 self.optimizer.zero_grad(set_to_none=True)
                 for idx in group:
                     batch = to_device(self.collate([self.train_examples[j] for j in idx]), device)
                     loss = model(**batch).loss
                     if not torch.isfinite(loss.detach()).all():
-                        where = (f"last good checkpoint: {self.ckpt_root / f'step-{last_saved}'}"
-                                 if last_saved >= 0 else "no checkpoint was written yet")
-                        self._log({"event": "non-finite loss", "step": st.step + 1,
-                                   "loss": float(loss.detach())})
+                        where = (
+                            f"last good checkpoint: {self.ckpt_root / f'step-{last_saved}'}"
+                            if last_saved >= 0
+                            else "no checkpoint was written yet"
+                        )
+                        self._log(
+                            {
+                                "event": "non-finite loss",
+                                "step": st.step + 1,
+                                "loss": float(loss.detach()),
+                            }
+                        )
                         bar.close()
                         raise TrainingError(
                             f"loss became {float(loss.detach())} at step {st.step + 1} "
@@ -348,9 +411,13 @@ class Trainer(RunFolder):
                 bar.update(1)
                 if st.step % c.log_every == 0 or st.step == self.total_steps:
                     dt = time.perf_counter() - t0 - paused
-                    entry = {"step": st.step, "epoch": st.epoch, "loss": loss_sum / max(1, loss_n),
-                             "lr": self.scheduler.get_last_lr()[0],
-                             "examples_per_s": seen / dt if dt > 0 else 0.0}
+                    entry = {
+                        "step": st.step,
+                        "epoch": st.epoch,
+                        "loss": loss_sum / max(1, loss_n),
+                        "lr": self.scheduler.get_last_lr()[0],
+                        "examples_per_s": seen / dt if dt > 0 else 0.0,
+                    }
                     self._log(entry)
                     bar.set_postfix(
                         loss=f"{entry['loss']:.4f}", ex_s=f"{entry['examples_per_s']:.1f}"
@@ -372,12 +439,18 @@ class Trainer(RunFolder):
             return self._finalize()
 
 
-def model_card(config: TrainConfig, method_cfg: dict[str, Any], scores: dict[str, float],
-               source: str) -> str:
+def model_card(
+    config: TrainConfig, method_cfg: dict[str, Any], scores: dict[str, float], source: str
+) -> str:
     """A short markdown card: backbone, method, trainable parameters, data, scores."""
     meta = method_cfg.get("meta", {}) if isinstance(method_cfg.get("meta"), dict) else {}
-    method = method_cfg.get("config") if isinstance(method_cfg.get("config"), dict) else {
-        k: v for k, v in method_cfg.items() if k not in ("meta", "backbone", "format_version")}
+    method = (
+        method_cfg.get("config")
+        if isinstance(method_cfg.get("config"), dict)
+        else {
+            k: v for k, v in method_cfg.items() if k not in ("meta", "backbone", "format_version")
+        }
+    )
     lines = [
         f"# {config.method} on {config.task}",
         "",
@@ -397,8 +470,10 @@ def model_card(config: TrainConfig, method_cfg: dict[str, Any], scores: dict[str
         "",
     ]
     if scores:
-        lines += [f"| {k} | {v:.4f} |" if isinstance(v, (int, float)) else f"| {k} | {v} |"
-                  for k, v in sorted(scores.items())]
+        lines += [
+            f"| {k} | {v:.4f} |" if isinstance(v, (int, float)) else f"| {k} | {v} |"
+            for k, v in sorted(scores.items())
+        ]
         lines.insert(len(lines) - len(scores), "| metric | value |\n|---|---|")
     else:
         lines.append("none (no validation file)")
@@ -410,5 +485,12 @@ def train(config: TrainConfig) -> Path:
     return Trainer(config).run()
 
 
-__all__ = ["Trainer", "TrainerCallback", "TrainingError", "train", "model_card", "DataError",
-           "ResumeError"]
+__all__ = [
+    "Trainer",
+    "TrainerCallback",
+    "TrainingError",
+    "train",
+    "model_card",
+    "DataError",
+    "ResumeError",
+]

@@ -21,10 +21,19 @@ from ttune.tasks import get_task
 from ttune.train.predict import predict
 
 
-def evaluate(checkpoint: str | Path, task: str, test: str | Path, output: str | Path,
-             limit: int | None = None, metrics: list[str] | None = None, num_beams: int = 1,
-             batch_size: int = 8, command: str = "", dataset: str | None = None,
-             **predict_kw: Any) -> dict:
+def evaluate(
+    checkpoint: str | Path,
+    task: str,
+    test: str | Path,
+    output: str | Path,
+    limit: int | None = None,
+    metrics: list[str] | None = None,
+    num_beams: int = 1,
+    batch_size: int = 8,
+    command: str = "",
+    dataset: str | None = None,
+    **predict_kw: Any,
+) -> dict:
     """Generate for the test file's records (their sources only) with the trained method in
     ``checkpoint``, score them with the task's metrics and write ``output`` (results JSON: the
     results header, scores, unavailable metrics) plus ``<output>.predictions.jsonl`` (id,
@@ -36,8 +45,9 @@ def evaluate(checkpoint: str | Path, task: str, test: str | Path, output: str | 
             raise DataError(f"--limit must be positive, got {limit}")
         records = records[:limit]
     names = list(metrics) if metrics else list(t.metrics)
-    predictions = predict(checkpoint, records, task=task, num_beams=num_beams,
-                           batch_size=batch_size, **predict_kw)
+    predictions = predict(
+        checkpoint, records, task=task, num_beams=num_beams, batch_size=batch_size, **predict_kw
+    )
     references = [r["target"] for r in records]
     langs = {r.get("target_lang") for r in records}
     lang = langs.pop() if len(langs) == 1 else None
@@ -50,34 +60,57 @@ def evaluate(checkpoint: str | Path, task: str, test: str | Path, output: str | 
     except (OSError, ValueError):
         pass
     splits = {r.get("split") for r in records}
-    header = results_header(dataset or str(test), splits.pop() if len(splits) == 1 else "mixed",
-                            len(records), seeds, command, names)
+    header = results_header(
+        dataset or str(test),
+        splits.pop() if len(splits) == 1 else "mixed",
+        len(records),
+        seeds,
+        command,
+        names,
+    )
     headline = next((m for m in names if m in scores), None)
     per = (
         per_example(headline, predictions, references, lang=lang)
         if headline
         else [None] * len(records)
     )
-    pred_path = Path(str(output) + ".predictions.jsonl") if not str(output).endswith(".json") else \
-        Path(str(output)[:-5] + ".predictions.jsonl")
-    write_jsonl(pred_path, ({"id": r.get("id", i), "prediction": p, "target": r["target"],
-                             (headline or "score"): s}
-                            for i, (r, p, s) in enumerate(zip(records, predictions, per))))
-    results = {"header": {**header, "checkpoint": str(checkpoint), "task": task,
-                          "num_beams": num_beams, "no_repeat_ngram_size": t.no_repeat_ngram_size,
-                          "malformed_lines": len(bad)},
-               "scores": scores, "unavailable_metrics": unavailable,
-               "predictions_file": str(pred_path)}
+    pred_path = (
+        Path(str(output) + ".predictions.jsonl")
+        if not str(output).endswith(".json")
+        else Path(str(output)[:-5] + ".predictions.jsonl")
+    )
+    write_jsonl(
+        pred_path,
+        (
+            {"id": r.get("id", i), "prediction": p, "target": r["target"], (headline or "score"): s}
+            for i, (r, p, s) in enumerate(zip(records, predictions, per))
+        ),
+    )
+    results = {
+        "header": {
+            **header,
+            "checkpoint": str(checkpoint),
+            "task": task,
+            "num_beams": num_beams,
+            "no_repeat_ngram_size": t.no_repeat_ngram_size,
+            "malformed_lines": len(bad),
+        },
+        "scores": scores,
+        "unavailable_metrics": unavailable,
+        "predictions_file": str(pred_path),
+    }
     if bad:
         results["malformed_note"] = describe_bad_lines(test, bad)
     atomic_write_text(Path(output), json.dumps(results, indent=2, ensure_ascii=False) + "\n")
     return results
 
 
-def compare_results(predictions_a: str | Path, predictions_b: str | Path, metric: str,
-                    lang: str | None = None) -> dict:
+def compare_results(
+    predictions_a: str | Path, predictions_b: str | Path, metric: str, lang: str | None = None
+) -> dict:
     """Paired Wilcoxon signed-rank test (with rank-biserial effect size) of two prediction files
     (``*.predictions.jsonl`` from :func:`evaluate`) on the same records, per-example ``metric``."""
+
     def load(path) -> list[dict]:
         try:
             with open(path, encoding="utf-8") as f:
@@ -94,5 +127,10 @@ def compare_results(predictions_a: str | Path, predictions_b: str | Path, metric
     refs = [r["target"] for r in a]
     sa = per_example(metric, [r["prediction"] for r in a], refs, lang=lang)
     sb = per_example(metric, [r["prediction"] for r in b], refs, lang=lang)
-    return {"metric": metric, "n_records": len(refs), "mean_a": sum(sa) / len(sa),
-            "mean_b": sum(sb) / len(sb), **wilcoxon(sa, sb).to_dict()}
+    return {
+        "metric": metric,
+        "n_records": len(refs),
+        "mean_a": sum(sa) / len(sa),
+        "mean_b": sum(sb) / len(sb),
+        **wilcoxon(sa, sb).to_dict(),
+    }

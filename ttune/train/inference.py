@@ -42,11 +42,20 @@ def method_examples(
 ) -> list[Example]:
     """The examples of ``records`` as the method ``adapted`` reads them (graphs featurized with the
     options it was configured with, only when it reads graphs)."""
-    return build_examples(records, task, tokenizer, max_source_len=max_source_len,
-                          max_target_len=max_target_len, with_labels=with_labels,
-                          needs_graph=needs_graph(adapted), cache_dir=cache_dir,
-                          num_workers=num_workers, progress=progress, desc=desc,
-                          **graph_options(adapted))
+    return build_examples(
+        records,
+        task,
+        tokenizer,
+        max_source_len=max_source_len,
+        max_target_len=max_target_len,
+        with_labels=with_labels,
+        needs_graph=needs_graph(adapted),
+        cache_dir=cache_dir,
+        num_workers=num_workers,
+        progress=progress,
+        desc=desc,
+        **graph_options(adapted),
+    )
 
 
 def method_collator(adapted, tokenizer, with_labels: bool) -> Collator:
@@ -89,7 +98,7 @@ def dataset_loss(adapted, examples, collate, batch_size: int, accelerator=None) 
     total_loss, total_tokens = 0.0, 0
     with evaluating(adapted):
         for i in range(0, len(examples), batch_size):
-            batch = to_device(collate(examples[i:i + batch_size]), device)
+            batch = to_device(collate(examples[i : i + batch_size]), device)
             with _autocast(accelerator):
                 loss = adapted(**batch).loss
             n = int((batch["labels"] != -100).sum())
@@ -98,9 +107,18 @@ def dataset_loss(adapted, examples, collate, batch_size: int, accelerator=None) 
     return total_loss / max(1, total_tokens)
 
 
-def generate_texts(adapted, examples, collate, tokenizer, batch_size: int, num_beams: int,
-                   max_new_tokens: int, accelerator=None, no_repeat_ngram_size: int = 0,
-                   on_generate: GenerateHook | None = None) -> list[str]:
+def generate_texts(
+    adapted,
+    examples,
+    collate,
+    tokenizer,
+    batch_size: int,
+    num_beams: int,
+    max_new_tokens: int,
+    accelerator=None,
+    no_repeat_ngram_size: int = 0,
+    on_generate: GenerateHook | None = None,
+) -> list[str]:
     """Decode each example from its source alone (the collator is built without labels);
     ``no_repeat_ngram_size`` as the task sets it (0 = off); ``on_generate`` gets the seconds
     spent."""
@@ -111,11 +129,12 @@ def generate_texts(adapted, examples, collate, tokenizer, batch_size: int, num_b
     try:
         with evaluating(adapted):
             for i in range(0, len(examples), batch_size):
-                batch = to_device(collate(examples[i:i + batch_size]), device)
+                batch = to_device(collate(examples[i : i + batch_size]), device)
                 assert "labels" not in batch and "decoder_input_ids" not in batch
                 with _autocast(accelerator):
-                    ids = adapted.generate(**batch, num_beams=num_beams,
-                                           max_new_tokens=max_new_tokens, **extra)
+                    ids = adapted.generate(
+                        **batch, num_beams=num_beams, max_new_tokens=max_new_tokens, **extra
+                    )
                 out.extend(tokenizer.batch_decode(ids, skip_special_tokens=True))
     finally:
         if on_generate is not None:

@@ -70,23 +70,36 @@ class Predictor:
     device resolved, before anything is loaded. ``on_generate`` receives the seconds each call
     spent generating (not loading or CPG extraction)."""
 
-    def __init__(self, checkpoint_dir: str | Path, *, model: str | None = None,
-                 task: str | None = None, batch_size: int = 8, num_beams: int = 1,
-                 max_new_tokens: int | None = None, cache_dir: str | None = None,
-                 num_workers: int = 1, device: str = "auto", progress: bool = False,
-                 on_generate: GenerateHook | None = None) -> None:
-        GenerationOptions(num_beams=num_beams, max_new_tokens=max_new_tokens,
-                          batch_size=batch_size, device=device)
+    def __init__(
+        self,
+        checkpoint_dir: str | Path,
+        *,
+        model: str | None = None,
+        task: str | None = None,
+        batch_size: int = 8,
+        num_beams: int = 1,
+        max_new_tokens: int | None = None,
+        cache_dir: str | None = None,
+        num_workers: int = 1,
+        device: str = "auto",
+        progress: bool = False,
+        on_generate: GenerateHook | None = None,
+    ) -> None:
+        GenerationOptions(
+            num_beams=num_beams, max_new_tokens=max_new_tokens, batch_size=batch_size, device=device
+        )
         _check_dir(checkpoint_dir)
         self.device = resolve_device(device)
-        self.adapted, self.tokenizer, self.cfg = load_trained(checkpoint_dir, model=model,
-                                                              device=self.device)
+        self.adapted, self.tokenizer, self.cfg = load_trained(
+            checkpoint_dir, model=model, device=self.device
+        )
         self.task = get_task(task or self.cfg.get("task") or "summarize")
         self.batch_size, self.num_beams = batch_size, num_beams
         self.cache_dir, self.num_workers, self.progress = cache_dir, num_workers, progress
         self.on_generate = on_generate
-        self.new_tokens = (max_new_tokens or self.cfg.get("max_target_len")
-                           or self.task.max_target_len)
+        self.new_tokens = (
+            max_new_tokens or self.cfg.get("max_target_len") or self.task.max_target_len
+        )
 
     def __call__(self, records: Sequence[dict]) -> list[str]:
         """One generated text per record, from its source only."""
@@ -110,10 +123,17 @@ class Predictor:
             desc="CPGs",
         )
         collate = method_collator(adapted, tokenizer, with_labels=False)
-        preds = generate_texts(adapted, examples, collate, tokenizer, self.batch_size,
-                               self.num_beams, self.new_tokens,
-                               no_repeat_ngram_size=t.no_repeat_ngram_size,
-                               on_generate=self.on_generate)
+        preds = generate_texts(
+            adapted,
+            examples,
+            collate,
+            tokenizer,
+            self.batch_size,
+            self.num_beams,
+            self.new_tokens,
+            no_repeat_ngram_size=t.no_repeat_ngram_size,
+            on_generate=self.on_generate,
+        )
         return adapted.merge_predictions(sources, preds, t)
 
 
@@ -124,8 +144,9 @@ def predict(checkpoint_dir: str | Path, records: Sequence[dict], **kw: Any) -> l
     return Predictor(checkpoint_dir, **kw)(records)
 
 
-def predict_file(checkpoint_dir: str | Path, input_path: str | Path, output_path: str | Path,
-                 **kw: Any) -> dict[str, Any]:
+def predict_file(
+    checkpoint_dir: str | Path, input_path: str | Path, output_path: str | Path, **kw: Any
+) -> dict[str, Any]:
     """Predict every record of a JSON-lines file; write JSON lines {id, prediction[, target]}
     atomically. Returns {"records": n, "output": path, "scores": {...}} (scores where every
     record has a target)."""
@@ -144,13 +165,17 @@ def predict_file(checkpoint_dir: str | Path, input_path: str | Path, output_path
     atomic_write_text(out, "".join(line + "\n" for line in lines))
     result: dict[str, Any] = {"records": len(records), "output": str(out), "scores": {}}
     if records and all(isinstance(r.get("target"), str) for r in records):
-        cfg = _read_json(Path(checkpoint_dir) / "train_config.json") if (
-            Path(checkpoint_dir) / "train_config.json").is_file() else {}
+        cfg = (
+            _read_json(Path(checkpoint_dir) / "train_config.json")
+            if (Path(checkpoint_dir) / "train_config.json").is_file()
+            else {}
+        )
         t = get_task(kw.get("task") or cfg.get("task") or "summarize")
         names = list(getattr(t, "metrics", ()))
         if names:
             result["scores"], result["unavailable_metrics"] = score(
-                names, preds, [r["target"] for r in records], lang=records[0].get("target_lang"))
+                names, preds, [r["target"] for r in records], lang=records[0].get("target_lang")
+            )
     return result
 
 
@@ -173,11 +198,16 @@ def check_safetensors(path: Path) -> None:
         raise CheckpointDirError(f"{path} is corrupt (its header is not JSON)") from None
     if not isinstance(header, dict):
         raise CheckpointDirError(f"{path} is corrupt (its header is not a JSON object)")
-    ends = [t["data_offsets"][1] for k, t in header.items()
-            if k != "__metadata__" and isinstance(t, dict) and "data_offsets" in t]
+    ends = [
+        t["data_offsets"][1]
+        for k, t in header.items()
+        if k != "__metadata__" and isinstance(t, dict) and "data_offsets" in t
+    ]
     if ends and max(ends) != size - 8 - n:
-        raise CheckpointDirError(f"{path} is truncated or corrupt (its tensors need {max(ends)} "
-                                 f"bytes after the header, the file has {size - 8 - n})")
+        raise CheckpointDirError(
+            f"{path} is truncated or corrupt (its tensors need {max(ends)} "
+            f"bytes after the header, the file has {size - 8 - n})"
+        )
 
 
 def checkpoint_info(checkpoint_dir: str | Path) -> dict[str, Any]:

@@ -66,15 +66,22 @@ class PaperFusion(nn.Module):
         self.o = nn.Linear(fusion_dim, d_model, bias=False)
         self.scale = 1.0 / math.sqrt(fusion_dim)
 
-    def forward(self, embeds: Tensor, attention_mask: Tensor, nodes: Tensor, batch: Tensor,
-                node_span: Tensor | None = None, token_spans: Tensor | None = None) -> Tensor:
+    def forward(
+        self,
+        embeds: Tensor,
+        attention_mask: Tensor,
+        nodes: Tensor,
+        batch: Tensor,
+        node_span: Tensor | None = None,
+        token_spans: Tensor | None = None,
+    ) -> Tensor:
         B, T, _ = embeds.shape
         dt = self.q.weight.dtype  # compute in the layer's dtype
-        pooled = global_mean_pool(nodes.to(dt), batch, size=B)         # [B, g]
+        pooled = global_mean_pool(nodes.to(dt), batch, size=B)  # [B, g]
         e = self.norm_embeds(embeds.to(dt))
         g = self.norm_graph(pooled)
-        keys = self.k(g.unsqueeze(1).repeat(1, T, 1))                  # [B, T, f], identical rows
-        scores = self.q(e) @ keys.transpose(1, 2) * self.scale         # [B, T, T]; no padding mask
+        keys = self.k(g.unsqueeze(1).repeat(1, T, 1))  # [B, T, f], identical rows
+        scores = self.q(e) @ keys.transpose(1, 2) * self.scale  # [B, T, T]; no padding mask
         return self.o(scores.softmax(-1) @ self.v(e)).to(embeds.dtype)  # [B, T, d] replaces embeds
 
 
@@ -104,15 +111,22 @@ class NodeFusion(nn.Module):
         self.span_bias = nn.Parameter(torch.tensor([float(span_bias)])) if span_bias else None
         self.scale = 1.0 / math.sqrt(fusion_dim)
 
-    def forward(self, embeds: Tensor, attention_mask: Tensor, nodes: Tensor, batch: Tensor,
-                node_span: Tensor | None = None, token_spans: Tensor | None = None) -> Tensor:
+    def forward(
+        self,
+        embeds: Tensor,
+        attention_mask: Tensor,
+        nodes: Tensor,
+        batch: Tensor,
+        node_span: Tensor | None = None,
+        token_spans: Tensor | None = None,
+    ) -> Tensor:
         B, T, _ = embeds.shape
         dt = self.q.weight.dtype  # compute in the layer's dtype
         z, node_mask = to_dense_batch(nodes.to(dt), batch, batch_size=B)  # [B, Nmax, g], [B, Nmax]
-        q = self.q(self.norm_tokens(embeds.to(dt)))                     # [B, T, f]
-        k = self.k(self.norm_nodes(z))                                  # [B, Nmax, f]
-        v = self.v(z)                                                   # [B, Nmax, f]
-        scores = q @ k.transpose(1, 2) * self.scale                     # [B, T, Nmax]
+        q = self.q(self.norm_tokens(embeds.to(dt)))  # [B, T, f]
+        k = self.k(self.norm_nodes(z))  # [B, Nmax, f]
+        v = self.v(z)  # [B, Nmax, f]
+        scores = q @ k.transpose(1, 2) * self.scale  # [B, T, Nmax]
         if self.span_bias is not None and token_spans is not None and node_span is not None:
             span, _ = to_dense_batch(node_span, batch, fill_value=-1, batch_size=B)  # [B, Nmax, 2]
             ts, te = token_spans[..., 0].unsqueeze(2), token_spans[..., 1].unsqueeze(2)  # [B, T, 1]
@@ -123,6 +137,6 @@ class NodeFusion(nn.Module):
         # A graph with no nodes has all scores at the minimum -> uniform over padding; the node mask
         # then zeroes those weights, so its tokens get exactly zero update (no NaN).
         attn = scores.softmax(-1) * node_mask.unsqueeze(1).to(scores.dtype)
-        update = self.o(attn @ v)                                       # [B, T, d]
+        update = self.o(attn @ v)  # [B, T, d]
         update = update * attention_mask.unsqueeze(-1).to(update.dtype)
         return embeds + (self.gate * update).to(embeds.dtype)

@@ -58,8 +58,15 @@ class GraphVectorizationEngine(nn.Module):
     """RMSNorm -> down-projection -> ``layers`` GNN layers -> up-projection (see module
     docstring)."""
 
-    def __init__(self, node_dim: int, bottleneck: int, graph_dim: int, gnn: str = "gatv2",
-                 layers: int = 1, edge_types: tuple[str, ...] = tuple(EDGE_TYPE_ID)) -> None:
+    def __init__(
+        self,
+        node_dim: int,
+        bottleneck: int,
+        graph_dim: int,
+        gnn: str = "gatv2",
+        layers: int = 1,
+        edge_types: tuple[str, ...] = tuple(EDGE_TYPE_ID),
+    ) -> None:
         super().__init__()
         if gnn not in GNNS:
             raise ValueError(f"unknown gnn {gnn!r}; known: {', '.join(GNNS)}")
@@ -89,10 +96,10 @@ class GraphVectorizationEngine(nn.Module):
         return nn.Linear(b, b, bias=False)
 
     def forward(self, x: Tensor, edge_index: Tensor, edge_type: Tensor) -> Tensor:
-        rel = self.relation_of[edge_type]                  # [E]
+        rel = self.relation_of[edge_type]  # [E]
         keep = rel >= 0
         edge_index, rel = edge_index[:, keep], rel[keep]
-        h = self.down(self.norm(x))                        # [N, b]
+        h = self.down(self.norm(x))  # [N, b]
         for i, conv in enumerate(self.convs):
             if i:
                 h = nn.functional.elu(h)
@@ -102,4 +109,4 @@ class GraphVectorizationEngine(nn.Module):
                 h = conv(h)
             else:
                 h = conv(h, edge_index)
-        return self.up(h)                                  # [N, graph_dim]
+        return self.up(h)  # [N, graph_dim]

@@ -96,17 +96,23 @@ class TransducerConfig:
             )
         for name in ("node_dim", "max_graph_nodes"):
             v = getattr(self, name)
-            need(v is None or (isinstance(v, int) and not isinstance(v, bool) and v >= 1),
-                 f"{name} must be an integer >= 1 or null, got {v!r}")
+            need(
+                v is None or (isinstance(v, int) and not isinstance(v, bool) and v >= 1),
+                f"{name} must be an integer >= 1 or null, got {v!r}",
+            )
         if isinstance(self.edge_types, str):
             self.edge_types = (self.edge_types,)
         self.edge_types = tuple(self.edge_types)
         bad = [t for t in self.edge_types if t not in EDGE_TYPES]
         need(not bad, f"unknown edge type(s) {bad}; known: {', '.join(EDGE_TYPES)}")
-        need(len(self.edge_types) > 0 and len(set(self.edge_types)) == len(self.edge_types),
-             "edge_types must be a non-empty list without repeats")
-        need(isinstance(self.span_bias, (int, float)) and not isinstance(self.span_bias, bool),
-             f"span_bias must be a number, got {self.span_bias!r}")
+        need(
+            len(self.edge_types) > 0 and len(set(self.edge_types)) == len(self.edge_types),
+            "edge_types must be a non-empty list without repeats",
+        )
+        need(
+            isinstance(self.span_bias, (int, float)) and not isinstance(self.span_bias, bool),
+            f"span_bias must be a number, got {self.span_bias!r}",
+        )
         self.span_bias = float(self.span_bias)
         if self.vectorizer == "kind":
             need(
@@ -161,7 +167,7 @@ class Transducer(nn.Module):
 
     def encode_graph(self, graph) -> Tensor:
         """Node features of every node in the batch. Shapes: ``[N, graph_dim]``."""
-        x = self.vectorizer(graph.label_ids, graph.label_mask, graph.kind)        # [N, node_dim]
+        x = self.vectorizer(graph.label_ids, graph.label_mask, graph.kind)  # [N, node_dim]
         x = x.to(self.gve.down.weight.dtype)
         return self.gve(x, graph.edge_index, graph.edge_type)  # [N, graph_dim]
 

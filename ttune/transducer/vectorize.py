@@ -93,9 +93,9 @@ class EmbeddingVectorizer(nn.Module):
         self.out_dim = embedding.weight.shape[1]
 
     def forward(self, label_ids: Tensor, label_mask: Tensor, kind: Tensor) -> Tensor:
-        emb = self.embedding(label_ids).detach()                       # [N, L, d]
-        m = label_mask.unsqueeze(-1).to(emb.dtype)                     # [N, L, 1]
-        return (emb * m).sum(1) / m.sum(1).clamp(min=1.0)              # [N, d]
+        emb = self.embedding(label_ids).detach()  # [N, L, d]
+        m = label_mask.unsqueeze(-1).to(emb.dtype)  # [N, L, 1]
+        return (emb * m).sum(1) / m.sum(1).clamp(min=1.0)  # [N, d]
 
 
 class HashedVectorizer(nn.Module):
@@ -116,8 +116,8 @@ class HashedVectorizer(nn.Module):
 
     def forward(self, label_ids: Tensor, label_mask: Tensor, kind: Tensor) -> Tensor:
         h = (label_ids * 2654435761) % (1 << 32)  # Knuth's multiplicative hash
-        bucket = h % self.out_dim                                        # [N, L]
-        sign = ((h >> 16) & 1).float() * 2 - 1                           # [N, L] in {-1, +1}
+        bucket = h % self.out_dim  # [N, L]
+        sign = ((h >> 16) & 1).float() * 2 - 1  # [N, L] in {-1, +1}
         val = sign * label_mask.float()
         out = torch.zeros(label_ids.shape[0], self.out_dim, device=label_ids.device)
         out.scatter_add_(1, bucket, val)

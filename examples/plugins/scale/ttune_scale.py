@@ -49,8 +49,13 @@ class ScaleModel(AdaptedModel):
         self.scale = nn.Parameter(torch.full((d,), config.init_scale, device=weight.device))
         self.shift = nn.Parameter(torch.zeros(d, device=weight.device)) if config.shift else None
 
-    def prepare_inputs(self, input_ids: Tensor, attention_mask: Tensor, graph=None,
-                       token_spans: Tensor | None = None) -> dict[str, Tensor]:
+    def prepare_inputs(
+        self,
+        input_ids: Tensor,
+        attention_mask: Tensor,
+        graph=None,
+        token_spans: Tensor | None = None,
+    ) -> dict[str, Tensor]:
         e = self.embed(input_ids)
         out = e.to(self.scale.dtype) * self.scale
         if self.shift is not None:

@@ -1,0 +1,58 @@
+"""ttune.session: models load once per (backbone, method, device) and generation is cancellable."""
+
+from __future__ import annotations
+
+import threading
+
+import pytest
+from lsp.conftest import PY, build_models
+
+from ttune.session import Cancelled, ModelCache, find_functions, generate, summarize_record
+
+
+@pytest.fixture(scope="module")
+def loaded(tmp_path_factory):
+    m = build_models(tmp_path_factory.mktemp("session"))
+    cache = ModelCache()
+    first = cache.load("summarize", "python", model=m["backbone"], transducer=m["transducer"])
+    return cache, m, first
+
+
+def test_models_load_once(loaded):
+    cache, m, first = loaded
+    again = cache.load(
+        "translate", "python", model=m["backbone"], transducer=m["transducer"], target_lang="java"
+    )
+    assert again.adapted is first.adapted and again.lock is first.lock and again.task == "translate"
+    assert cache.is_loaded(
+        cache.resolve("summarize", "python", model=m["backbone"], transducer=m["transducer"])
+    )
+
+
+def test_generation_is_deterministic_and_stops_when_asked(loaded):
+    _, _, model = loaded
+    [fn] = [f for f in find_functions(PY, "python") if f.name == "area"]
+    record = summarize_record(fn, "python")
+    assert record == {
+        "id": "area:4",
+        "source": fn.source,
+        "source_lang": "python",
+        "target_lang": "en",
+    }
+    a = generate(model, [record], max_new_tokens=5)
+    assert a == generate(model, [record], max_new_tokens=5) and len(a) == 1
+    with pytest.raises(Cancelled) as stopped:
+        generate(model, [record], max_new_tokens=5, should_stop=lambda: True)
+    assert stopped.value.steps == 0
+    # Asked to stop mid-way: the stopping criterion ends decoding within a step of the flag.
+    flag, calls = threading.Event(), []
+
+    def stop_after_10() -> bool:
+        calls.append(1)
+        if len(calls) > 10:
+            flag.set()
+        return flag.is_set()
+
+    with pytest.raises(Cancelled) as stopped:
+        generate(model, [record], max_new_tokens=5000, should_stop=stop_after_10)
+    assert 8 <= stopped.value.steps <= 11 and stopped.value.max_steps == 5000
