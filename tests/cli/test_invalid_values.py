@@ -34,6 +34,7 @@ BASE = {
         "{tmp}/p.jsonl",
     ],
     ("info",): [MISSING],
+    ("lsp",): [],
     ("eval",): [
         "--checkpoint",
         MISSING,
