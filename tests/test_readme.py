@@ -118,6 +118,7 @@ def test_readme_cpg_examples_write_into_an_ignored_folder(tmp_path):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["examples", "out"]
     assert sorted(p.name for p in (tmp_path / "out").iterdir()) == [
         "counter.dot",
+        "inventory.html",
         "remove.graphml",
         "stack.json",
     ]

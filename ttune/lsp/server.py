@@ -27,15 +27,40 @@ from pygls.lsp.server import LanguageServer
 
 from ttune import __version__, api
 from ttune import session as engine
+from ttune.builtin import models_dir
+from ttune.cpg.languages import (
+    describe,
+    find_language,
+    get_language,
+    language_names,
+    language_of_path,
+)
 from ttune.lsp.settings import Settings, merge
 from ttune.lsp.text import LineIndex
 
 log = logging.getLogger(__name__)
 
-LANGUAGES = {"python": "python", "java": "java", "csharp": "csharp", "c#": "csharp"}
-"""Editor language ids ttune reads, and ttune's names for them."""
-TRANSLATE_DEFAULT = {"java": "csharp", "csharp": "java", "python": "java"}
-"""The target language a "Translate" code lens offers for each source language."""
+
+def language_of_id(language_id: str | None) -> str | None:
+    """ttune's name for an editor language id (``python``, ``java``, ``csharp``, an alias such as
+    ``c#``), from the language table; None for a language ttune does not read."""
+    found = find_language((language_id or "").lower())
+    return found.name if found else None
+
+
+def translate_default(lang: str) -> str:
+    """The target a "Translate" code lens offers: the target of a built-in translation model for
+    ``lang`` when there is one (``translate-java-csharp``), else the table's first other
+    language."""
+    prefix = f"translate-{lang}-"
+    root = models_dir()
+    if root.is_dir():
+        for folder in sorted(root.iterdir()):
+            if folder.name.startswith(prefix) and find_language(folder.name[len(prefix) :]):
+                return find_language(folder.name[len(prefix) :]).name
+    return next(name for name in language_names() if name != lang)
+
+
 COMMANDS = {
     "ttune.lsp.summarize": "ttune/summarize",
     "ttune.lsp.translate": "ttune/translate",
@@ -81,12 +106,12 @@ class TtuneServer(LanguageServer):
             text = doc.source
         except OSError as e:
             raise RequestFailed(f"cannot read {uri}: {e.strerror or e}") from None
-        lang = LANGUAGES.get((doc.language_id or "").lower())
+        lang = language_of_id(doc.language_id)
         if lang is None:
-            ext = os.path.splitext(doc.path or uri)[1].lower()
-            lang = {".py": "python", ".java": "java", ".cs": "csharp"}.get(ext)
+            by_path = language_of_path(doc.path or uri)
+            lang = by_path.name if by_path else None
         if lang is None:
-            raise RequestFailed(f"{uri}: not Python, Java or C#")
+            raise RequestFailed(f"{uri}: not {describe(display=True)}")
         size = len(text.encode("utf-8"))
         if size > self.settings.max_file_bytes:
             raise RequestFailed(
@@ -309,7 +334,11 @@ class TtuneServer(LanguageServer):
             end += 1 if data[end : end + 1] == b";" else 0
             insert, replace = index.position(at), index.range(at, end)
         else:
-            close = data.rfind(b"}", test.start_byte, test.end_byte) if lang != "python" else -1
+            close = (
+                data.rfind(b"}", test.start_byte, test.end_byte)
+                if get_language(lang).blocks == "braces"
+                else -1
+            )
             insert, replace = index.position(close if close >= 0 else test.end_byte), None
         return {
             "name": test.name,
@@ -322,10 +351,10 @@ class TtuneServer(LanguageServer):
     async def translate(self, params: Any) -> dict | None:
         doc, lang, text, index = self.document(params, position=True)
         to = _field(params, "targetLanguage", str).lower()
-        to = LANGUAGES.get(to, to)
-        if to not in TRANSLATE_DEFAULT:
+        to = language_of_id(to) or to
+        if to not in language_names():
             raise JsonRpcInvalidParams(
-                f"targetLanguage must be one of {', '.join(TRANSLATE_DEFAULT)}"
+                f"targetLanguage must be one of {', '.join(language_names())}"
             )
         if to == lang:
             raise JsonRpcInvalidParams(f"the document is already {lang}")
@@ -390,7 +419,7 @@ class TtuneServer(LanguageServer):
                     types.Command(
                         "Translate",
                         "ttune.lsp.translate",
-                        arguments=[{**at, "targetLanguage": TRANSLATE_DEFAULT[lang]}],
+                        arguments=[{**at, "targetLanguage": translate_default(lang)}],
                     ),
                 )
             )
