@@ -270,28 +270,27 @@ def _predict(
 
     loaded = {} if loaded is None else loaded
     key = (resolved, task, num_beams, batch_size, max_new_tokens, device)
-    if key not in loaded:
-        with warnings.catch_warnings():
-            if resolved.builtin:
-                # The built-in transducers were trained on the backbone at another path; same
-                # weights.
-                warnings.filterwarnings("ignore", message="method was trained on")
-            loaded[key] = Predictor(
-                resolved.transducer,
-                model=resolved.backbone,
-                task=task,
-                batch_size=batch_size,
-                num_beams=num_beams,
-                max_new_tokens=max_new_tokens,
-                device=device,
-            )
-    predictor = loaded[key]
     before = torch.get_num_threads()
     threads = threads_for(resolved.backbone) if resolve_device(device) == "cpu" else None
-    if threads:
+    if threads:  # before loading too: its ops would otherwise start torch's full thread pool
         torch.set_num_threads(threads)
     try:
-        return predictor(records)
+        if key not in loaded:
+            with warnings.catch_warnings():
+                if resolved.builtin:
+                    # The built-in transducers were trained on the backbone at another path; same
+                    # weights.
+                    warnings.filterwarnings("ignore", message="method was trained on")
+                loaded[key] = Predictor(
+                    resolved.transducer,
+                    model=resolved.backbone,
+                    task=task,
+                    batch_size=batch_size,
+                    num_beams=num_beams,
+                    max_new_tokens=max_new_tokens,
+                    device=device,
+                )
+        return loaded[key](records)
     finally:
         torch.set_num_threads(before)
 
