@@ -172,7 +172,9 @@ def test_each_objective_example_layout_is_exact():
     assert out["assert"] == [("assert:\n" + at["source"], "assertEquals ( 1 , x )")]
     # The very inputs the fine-tuning tasks build (ttune.train.data reads format_input).
     for name, rec in (("summarize", summ), ("translate", tr), ("assert", at)):
-        assert get_task(name).format_input(rec) in [i for i, _ in out[name]]
+        assert get_task(name).with_options(tagged=True).format_input(rec) in [
+            i for i, _ in out[name]
+        ]
     assert generate_input(summ) == "generate python: rgb to yiq\nConvert RGB to YIQ."
 
 

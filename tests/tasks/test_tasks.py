@@ -40,7 +40,8 @@ def test_format_input_and_graph_code_offsets():
         "source_lang": "java",
         "target_lang": "en",
     }
-    t = get_task("summarize")
+    assert get_task("summarize").format_input(rec) == rec["source"]  # the shipped models' layout
+    t = get_task("summarize").with_options(tagged=True)
     assert t.format_input(rec) == "summarize: f\n" + rec["source"]
     assert t.graph_code(rec) == (rec["source"], "java", len("summarize: f\n"))
     plain = t.with_options(tagged=False)
@@ -99,7 +100,7 @@ def test_assert_graph_reads_the_test_method_only():
         "source_lang": "java",
         "target_lang": "java",
     }
-    t = get_task("assert")
+    t = get_task("assert").with_options(tagged=True)
     code, lang, off = t.graph_code(rec)
     assert (
         code == 'testA ( ) { int x = f ( ) ; "<AssertPlaceHolder>" ; }'

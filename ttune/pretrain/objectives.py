@@ -219,7 +219,9 @@ def task_pairs(
     ``ttune.data`` schema. The training pairs are shuffled with the seed; a held-out record gives
     held-out pairs only (summarize and generate, or both translation directions).
     """
-    summarize, translate, assert_ = get_task("summarize"), get_task("translate"), get_task("assert")
+    summarize, translate, assert_ = (
+        get_task(name).with_options(tagged=True) for name in ("summarize", "translate", "assert")
+    )
     makers = {
         "summarize": ("summarize", lambda r: [(summarize.format_input(r), r["target"])]),
         "generate": ("summarize", lambda r: [(generate_input(r), r["source"])]),

@@ -35,7 +35,8 @@ paper's graphs are capped at 50 nodes, which the test method alone already fills
 
 Lengths are in backbone tokens: the paper truncates sources at 400 tokens.
 
-**The task line** (:func:`task_line`, when ``Task.tagged``): the model input starts with one short
+**The task line** (:func:`task_line`, when ``Task.tagged``, which ``ttune pretrain`` turns on and
+the built-in tasks leave off for now): the model input starts with one short
 line naming the task, so one backbone can be trained on all of them (``ttune pretrain`` builds its
 supervised pairs with these same :meth:`Task.format_input` calls) and so the summarizer can copy the
 function name's words::
@@ -114,9 +115,10 @@ class Task:
     formatter: Callable[[dict], str] | None = None
     """Builds the input text after the head from the record (None: its ``source``); the code whose
     CPG is read must stay at the start of that text."""
-    tagged: bool = True
-    """Start the input with the task line (:func:`task_line`); False leaves it out (``prefix``,
-    then the source), the layout of models trained before the task line existed."""
+    tagged: bool = False
+    """Start the input with the task line (:func:`task_line`). Off by default: the shipped
+    transducers and backbone were trained on ``prefix`` + source, and a trained method does not
+    record its layout yet; ``ttune pretrain`` builds its supervised pairs with ``tagged=True``."""
 
     def __post_init__(self) -> None:
         if self.no_repeat_ngram_size < 0:
