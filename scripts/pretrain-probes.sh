@@ -4,6 +4,9 @@
 # run folder under $ROOT (default runs/probes); rerunning the script resumes or skips finished ones.
 # Probes are compared at equal optimizer steps (equal corpus tokens); per-step time is logged too.
 # Summary: python scripts/probe_summary.py runs/probes
+# The committed probes (docs/results/pretrain-probes.md) ran the pretraining code of commit 65f49f3
+# (its --docstring-share): git archive 65f49f3 ttune | tar -x -C /tmp/probe-code, then
+# TTUNE="env PYTHONPATH=/tmp/probe-code .venv/bin/python -P -m ttune.cli.main" scripts/pretrain-probes.sh
 set -uo pipefail
 cd "$(dirname "$0")/.."
 ROOT="${ROOT:-runs/probes}"

@@ -445,3 +445,30 @@ def test_results_table_script_summarises_the_reports(comparison, tmp_path):
     assert f"(p {p:.2g})" in out
     assert f"{s['transducer']['best_valid_loss']['mean']:.3f} (" in out
     assert f"- sum (smooth_bleu4):\n  transducer {t:.2f} vs LoRA {lora:.2f}" in out
+
+
+def test_a_cpu_comparison_on_a_cuda_machine_records_the_cpu(
+    comparison, make_compare_config, tmp_path, monkeypatch
+):
+    """--device cpu on a machine with a GPU: the run record names the cpu, and no CUDA memory
+    statistics are touched (they used to follow torch.cuda.is_available())."""
+    import torch
+
+    from ttune.compare import run_comparison
+
+    cfg, results, _ = comparison
+    out = tmp_path / "cpu"
+    shutil.copytree(cfg.output_dir, out)
+    run = out / "runs" / "lora" / "seed-99"
+    (run / "run.json").unlink()
+    (run / "eval.json").unlink()
+
+    def no_cuda(*args, **kwargs):
+        raise AssertionError("CUDA statistics touched by a --device cpu comparison")
+
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    monkeypatch.setattr(torch.cuda, "reset_peak_memory_stats", no_cuda)
+    monkeypatch.setattr(torch.cuda, "max_memory_allocated", no_cuda)
+    run_comparison(make_compare_config(out, device="cpu"))
+    record = json.loads((run / "run.json").read_text(encoding="utf-8"))
+    assert record["device"] == "cpu"

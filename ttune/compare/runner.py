@@ -46,7 +46,7 @@ from ttune.compare.report import write_report
 from ttune.cpg.cache import default_cache_dir
 from ttune.io import atomic_write_text
 from ttune.metrics import check_metric_name
-from ttune.options import check_device
+from ttune.options import check_device, resolve_device
 from ttune.runs import JsonConfig
 from ttune.tasks import get_task
 from ttune.train.config import TrainConfig
@@ -432,7 +432,7 @@ class CompareRunner:
         ):
             return _read_json(stats_path)
         cfg = self.train_config(method, seed)
-        cuda = torch.cuda.is_available()
+        cuda = resolve_device(self.config.device).startswith("cuda")  # the device runs use
         if cuda:
             torch.cuda.reset_peak_memory_stats()
         times = PhaseTimes()
@@ -471,7 +471,7 @@ class CompareRunner:
 
         c = self.config
         d = self.run_dir(method, seed)
-        cuda = torch.cuda.is_available()
+        cuda = resolve_device(self.config.device).startswith("cuda")  # the device runs use
         if cuda:
             torch.cuda.reset_peak_memory_stats()
         gen: list[float] = []
@@ -513,7 +513,7 @@ class CompareRunner:
 
         # Wall-clock timings depend on the machine's state: record what they were measured under.
         machine = {
-            "device": "cuda" if torch.cuda.is_available() else "cpu",
+            "device": resolve_device(self.config.device),
             "torch_threads": torch.get_num_threads(),
             "load_average_1m": os.getloadavg()[0] if hasattr(os, "getloadavg") else None,
         }
