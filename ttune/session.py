@@ -27,7 +27,7 @@ from typing import Any
 
 # The library functions this module builds on, in one place (ttune.use: which model, functions).
 from ttune.builtin import ResolvedModel, resolve_model
-from ttune.use import Function, assert_record, find_functions, threads_for
+from ttune.use import Function, assert_record, find_functions, function_record, threads_for
 
 __all__ = [
     "Cancelled",
@@ -162,22 +162,12 @@ class ModelCache:
 
 def summarize_record(fn: Function, lang: str) -> dict:
     """The summarize task record of one function (as ``ttune summarize`` builds it)."""
-    return {
-        "id": f"{fn.name}:{fn.line}",
-        "source": fn.source,
-        "source_lang": lang,
-        "target_lang": "en",
-    }
+    return function_record(fn, lang, "en")
 
 
 def translate_record(fn: Function, lang: str, to: str) -> dict:
     """The translate task record of one function into language ``to``."""
-    return {
-        "id": f"{fn.name}:{fn.line}",
-        "source": fn.source,
-        "source_lang": lang,
-        "target_lang": to,
-    }
+    return function_record(fn, lang, to)
 
 
 def generate(

@@ -409,12 +409,7 @@ def iter_summaries(
             Job(
                 file,
                 f,
-                {
-                    "id": f"{f.name}:{f.line}",
-                    "source": f.source,
-                    "source_lang": lang,
-                    "target_lang": "en",
-                },
+                function_record(f, lang, "en"),
                 resolved,
             )
             for f in functions
@@ -490,6 +485,16 @@ def with_placeholder(test: Function, lang: str) -> str:
     if close < 0:
         raise UseError(f"{test.name} (line {test.line}) has no body to put an assertion in")
     return src[:close].rstrip() + f" {PLACEHOLDER} ; }}\n"
+
+
+def function_record(fn: Function, lang: str, target_lang: str) -> dict:
+    """The task record of one function of ``lang`` code (summarize: ``target_lang`` "en")."""
+    return {
+        "id": f"{fn.name}:{fn.line}",
+        "source": fn.source,
+        "source_lang": lang,
+        "target_lang": target_lang,
+    }
 
 
 def assert_record(
@@ -619,12 +624,7 @@ def iter_translations(
             Job(
                 file,
                 f,
-                {
-                    "id": f"{f.name}:{f.line}",
-                    "source": f.source,
-                    "source_lang": lang,
-                    "target_lang": to,
-                },
+                function_record(f, lang, to),
                 resolved,
             )
             for f in functions
