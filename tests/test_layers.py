@@ -20,7 +20,7 @@ LAYERS: list[set[str]] = [
     {"transducer"},
     {"methods", "tasks", "backbone", "builtin"},
     {"train"},
-    {"compare", "pretrain", "use", "session"},
+    {"compare", "pretrain", "use", "session", "search"},
     {"api"},
     {"cli", "lsp", "__main__"},
 ]

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from ttune.compare import CompareConfig
     from ttune.pretrain import PretrainConfig
+    from ttune.search import SearchConfig
     from ttune.train.config import TrainConfig
 
 # ---------------------------------------------------------------- cpg (code property graphs)
@@ -280,6 +281,15 @@ def compare_report(output_dir: str | Path) -> dict:
     from ttune.compare import rebuild_report  # lazy: start-up time
 
     return rebuild_report(output_dir)
+
+
+def search(config: SearchConfig, on_trial=None) -> dict:
+    """Run (or resume) the hybrid method search of ``config``: best.json, report.md and the plot
+    in its output folder; returns the summary (ttune.search.run_search; ``on_trial`` receives each
+    finished trial's record)."""
+    from ttune.search import run_search  # lazy: loads torch and optuna
+
+    return run_search(config, on_trial=on_trial)
 
 
 # ---------------------------------------------------------------- pretraining

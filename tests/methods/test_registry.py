@@ -13,15 +13,15 @@ def test_builtin_names():
     from ttune.methods import method_names
     from ttune.methods.ablations import ABLATIONS
 
-    assert method_names() == sorted(METHODS + list(ABLATIONS))
+    assert method_names() == sorted(METHODS + list(ABLATIONS) + ["hybrid"])
 
 
 def test_unknown_method_lists_known_names():
     from ttune.methods import UnknownMethodError, get_method, make_config
 
     msg = (
-        "unknown method 'nope'; known: adapter, cpg-prompt, full, linear, lora, none, prefix, "
-        "prompt, prompt-adapter, prompt-attention, topro, transducer, "
+        "unknown method 'nope'; known: adapter, cpg-prompt, full, hybrid, linear, lora, none, "
+        "prefix, prompt, prompt-adapter, prompt-attention, topro, transducer, "
         "transducer-linear, transducer-no-ast, transducer-no-cdg, transducer-no-cfg, "
         "transducer-no-ddg, transducer-nograph, transducer-paper, xprompt"
     )

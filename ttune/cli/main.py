@@ -110,7 +110,17 @@ app = typer.Typer(
 )
 
 # Area modules, in --help order. A module that is not there yet is simply not registered.
-_COMMAND_MODULES = ("use", "cpg", "backbone", "pretrain", "train", "data", "compare", "lsp")
+_COMMAND_MODULES = (
+    "use",
+    "cpg",
+    "backbone",
+    "pretrain",
+    "train",
+    "data",
+    "compare",
+    "search",
+    "lsp",
+)
 
 
 def quiet_libraries() -> None:

@@ -12,7 +12,7 @@ import typer
 from ttune.cli.errors import errors_as_fail
 from ttune.cli.options import Flag, key_values, with_config
 from ttune.options import GenerationOptions
-from ttune.train.config import TrainConfig
+from ttune.train.config import TrainConfig, with_method_config
 
 WorkersOption = Annotated[int, typer.Option("--workers", help="Processes extracting CPGs.")]
 
@@ -54,11 +54,21 @@ TRAIN_FLAGS = {
 
 
 @with_config(TrainConfig, flags=TRAIN_FLAGS)
-def train(config: TrainConfig) -> None:
+def train(
+    config: TrainConfig,
+    method_config: Path | None = typer.Option(
+        None,
+        "--method-config",
+        help='JSON file of the method\'s config ({"method": NAME, fields...}, e.g. the best.json '
+        "of ttune search, or a trained method's method_config.json); -m options override it.",
+    ),
+) -> None:
     """Train METHOD on TRAIN; the best method (by validation) ends up in OUTPUT."""
     from ttune import api
 
     with errors_as_fail():
+        if method_config is not None:
+            config = with_method_config(config, method_config)
         out = api.train(config)
     typer.echo(f"trained {config.method} -> {out}")
 

@@ -103,6 +103,7 @@ class AdapterConfig(MethodConfig):
 
     name = "adapter"
     version = 1
+    search_space = {"bottleneck": (1, 64)}
 
     bottleneck: int = 64
     """Adapter width r (hidden size of the bottleneck)."""

@@ -54,6 +54,9 @@ class MethodConfig:
     renamed_fields: ClassVar[dict[str, str]] = {}
     """Old field name -> current name: configs saved (or ``-m`` options given) under an old name
     still load."""
+    search_space: ClassVar[dict[str, tuple[int, int]]] = {}
+    """Integer fields that set the method's size, each with the (smallest, largest) value a
+    hybrid search (:mod:`ttune.search`) explores; empty: the search only switches it on or off."""
 
     def graph_options(self) -> GraphOptions:
         """How this method's CPGs are featurized (only read when its model has ``needs_graph``).
@@ -212,6 +215,12 @@ class AdaptedModel(nn.Module):
 
     def trainable_parameters(self) -> list[tuple[str, nn.Parameter]]:
         return [(n, p) for n, p in self.named_parameters() if p.requires_grad]
+
+    def parameter_groups(self) -> list[dict[str, Any]]:
+        """Optimizer parameter groups ``{"name", "params", "lr_scale"}``: the trainer gives each
+        the learning rate ``lr x lr_scale``. Default: one group of every trainable parameter."""
+        params = [p for _, p in self.trainable_parameters()]
+        return [{"name": self.config.name, "params": params, "lr_scale": 1.0}] if params else []
 
     def num_trainable(self) -> int:
         """Trainable parameters actually used by forward."""

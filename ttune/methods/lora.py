@@ -20,6 +20,7 @@ class LoraConfig(MethodConfig):
 
     name = "lora"
     version = 1
+    search_space = {"r": (1, 16)}
 
     r: int = 8
     """Rank of the update."""

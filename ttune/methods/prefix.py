@@ -32,6 +32,7 @@ class PrefixConfig(MethodConfig):
 
     name = "prefix"
     version = 1
+    search_space = {"num_virtual_tokens": (1, 20)}
 
     num_virtual_tokens: int = 10
     """Prefix length on the decoder side (10 in the paper's runs)."""

@@ -59,6 +59,7 @@ class PromptConfig(MethodConfig):
 
     name = "prompt"
     version = 1
+    search_space = {"num_virtual_tokens": (1, 50)}
 
     num_virtual_tokens: int = 25
     """Prompt length P (25 in the paper's runs)."""

@@ -33,6 +33,7 @@ BUILTINS = (
     "cpg_prompt",
     "xprompt",
     "topro",
+    "hybrid",
 )
 ENTRY_POINT_GROUP = "ttune.methods"
 

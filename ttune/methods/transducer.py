@@ -22,6 +22,7 @@ class TransducerMethodConfig(TransducerConfig, MethodConfig):
 
     name = "transducer"
     version = 1
+    search_space = {"graph_bottleneck": (2, 32), "fusion_dim": (2, 32)}
     renamed_fields = {"max_nodes": "max_graph_nodes"}
 
     def __post_init__(self) -> None:

@@ -10,7 +10,10 @@ this and the other run configs (pretraining, comparison) the same JSON round tri
 
 from __future__ import annotations
 
+import dataclasses
+import json
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Literal, get_args
 
 from ttune.cpg.cache import default_cache_dir
@@ -196,3 +199,24 @@ class TrainConfig(JsonConfig):
         """Names of the options that differ from ``other`` and forbid resuming its checkpoints."""
         a, b = self.to_dict(), other.to_dict()
         return [k for k in RESUME_KEYS if a.get(k) != b.get(k)]
+
+
+def with_method_config(config: TrainConfig, path: str | Path) -> TrainConfig:
+    """``config`` with the method fields of a method config file: a JSON object ``{"method": NAME,
+    "version": N, fields...}`` (``ttune search``'s best.json) or a trained method's
+    ``method_config.json``. Fields in ``config.method_options`` (``-m``) override the file's; the
+    file's method must be ``config.method``. Errors: :class:`ConfigError`, one line."""
+    try:
+        doc = json.loads(Path(path).read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as e:
+        raise ConfigError(f"method config {path}: {str(e).splitlines()[0]}") from None
+    if isinstance(doc, dict) and isinstance(doc.get("config"), dict) and "format_version" in doc:
+        doc = doc["config"]  # a trained method's method_config.json
+    if not isinstance(doc, dict) or not isinstance(doc.get("method"), str):
+        raise ConfigError(f"method config {path}: expected a JSON object with a 'method' name")
+    if doc["method"] != config.method:
+        raise ConfigError(
+            f"method config {path} is for method {doc['method']!r}; pass --method {doc['method']}"
+        )
+    fields = {k: v for k, v in doc.items() if k not in ("method", "version")}
+    return dataclasses.replace(config, method_options={**fields, **config.method_options})

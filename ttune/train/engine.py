@@ -194,8 +194,12 @@ class Trainer(RunFolder):
         warmup = int(c.warmup_ratio * self.total_steps)
         total, schedule = self.total_steps, c.schedule
 
-        if self.params:
-            optimizer = torch.optim.AdamW(self.params, lr=c.lr, weight_decay=c.weight_decay)
+        if self.params:  # one group per part of a hybrid, each at lr x its multiplier
+            groups = [
+                {"params": g["params"], "lr": c.lr * g["lr_scale"], "name": g["name"]}
+                for g in self.adapted.parameter_groups()
+            ]
+            optimizer = torch.optim.AdamW(groups, lr=c.lr, weight_decay=c.weight_decay)
         else:  # method "none": nothing to train, but the loop still validates and saves
             optimizer = torch.optim.AdamW([torch.nn.Parameter(torch.zeros(1))], lr=c.lr)
         self.scheduler = torch.optim.lr_scheduler.LambdaLR(
