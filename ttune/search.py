@@ -657,9 +657,10 @@ def _plot(
                 label=f"step {step} trials",
                 alpha=0.8,
             )
-    for s in singles:
+    for i, s in enumerate(singles):
         x = max(s["trainable_parameters"], 1)
-        ax.scatter([x], [s["objective"]], marker="x", color="black")
+        label = "single methods (defaults)" if i == 0 else None
+        ax.scatter([x], [s["objective"]], marker="x", color="black", label=label)
         ax.annotate(
             s["method"], (x, s["objective"]), textcoords="offset points", xytext=(4, 3), fontsize=8
         )

@@ -57,6 +57,16 @@ BASE = {
         "--output",
         "{tmp}/cmp",
     ],
+    ("search",): [
+        "--model",
+        MISSING,
+        "--train",
+        f"{MISSING}.jsonl",
+        "--valid",
+        f"{MISSING}.jsonl",
+        "--output",
+        "{tmp}/srch",
+    ],
     ("data", "convert"): [
         "--format",
         "no-such-format",
@@ -116,7 +126,7 @@ def test_bad_value_is_one_line(path, option, param, tmp_path):
     assert "Traceback" not in r.output and "Traceback" not in r.stderr
     lines = [line for line in r.stderr.splitlines() if line.strip()]
     assert len(lines) == 1 and lines[0].startswith("error: "), (path, option, r.stderr)
-    assert not any((tmp_path / name).exists() for name in ("run", "cmp", "pt", "bb")), (
+    assert not any((tmp_path / name).exists() for name in ("run", "cmp", "pt", "bb", "srch")), (
         "a failed command left an output folder behind"
     )
 

@@ -15,9 +15,11 @@ import ttune.api
 from ttune.cli.main import app
 from ttune.cli.options import cli_default, field_docs, option_name
 from ttune.cli.pretrain import PRETRAIN_FLAGS
+from ttune.cli.search import SEARCH_FLAGS
 from ttune.cli.train import TRAIN_FLAGS
 from ttune.options import GenerationOptions
 from ttune.pretrain.config import PretrainConfig
+from ttune.search import SearchConfig
 from ttune.train.config import TrainConfig
 
 runner = CliRunner()
@@ -38,6 +40,7 @@ def options_of(cmd) -> dict[str, object]:
 CASES = [
     (("train",), TrainConfig, TRAIN_FLAGS, ()),
     (("pretrain",), PretrainConfig, PRETRAIN_FLAGS, ("command",)),
+    (("search",), SearchConfig, SEARCH_FLAGS, ("command",)),
     *[
         ((name,), GenerationOptions, {}, ())
         for name in ("predict", "eval", "summarize", "assert", "translate")
@@ -236,6 +239,7 @@ def test_help_has_no_bool_type_no_braces_and_no_hard_breaks():
         "pretrain",
         "init-backbone",
         "compare",
+        "search",
     ]
     for name in ["", *commands]:
         r = runner.invoke(app, [*([name] if name else []), "--help"], env={"COLUMNS": "100"})
