@@ -395,7 +395,8 @@ class Search:
             study.tell(t.number, state=State.FAIL)  # left by an interrupted process
         if chosen is not None and not study.get_trials(deepcopy=False):
             base = {f"{m}.{f}": lo for m in chosen for f, (lo, _) in self.config.sizes(m).items()}
-            base.update({f"lr_scale:{m}": 1.0 for m in chosen})
+            lo, hi = self.config.lr_scale_range
+            base.update({f"lr_scale:{m}": min(max(1.0, lo), hi) for m in chosen})
             if len(chosen) > 1:
                 base["drop"] = NO_DROP
             study.enqueue_trial(base)
