@@ -185,3 +185,21 @@ def test_compositions_that_cannot_work_are_refused(make_backbone, tok):
             tok,
             [{"method": "transducer", "max_graph_nodes": 5}, {"method": "cpg-prompt"}],
         )
+
+
+def test_codet5p_220m_shape_counts_the_sum_of_the_five_t5_candidates():
+    """On the meta device (shapes only): the published parts' counts, added."""
+    from transformers import T5ForConditionalGeneration
+
+    from ttune.backbone import freeze, t5_config
+    from ttune.methods import apply_method, make_config
+
+    with torch.device("meta"):
+        backbone = freeze(T5ForConditionalGeneration(t5_config("codet5p-220m")))
+    hybrid = apply_method(backbone, make_config("hybrid", parts=T5_CANDIDATES))
+    lora = 36 * 2 * 8 * (768 + 768)
+    prefix = 10 * 24 * 768 + 10 * 768
+    prompt = 25 * 768
+    adapter = 60 * (2 * 768 * 64 + 64 + 768)
+    transducer = 23_306  # tests/methods/test_param_counts.py
+    assert hybrid.num_trainable() == lora + prefix + prompt + adapter + transducer
