@@ -222,7 +222,7 @@ class HybridModel(AdaptedModel):
     def _generate(self, inputs: dict[str, Tensor], **kw: Any) -> Tensor:
         if self.owner is not None:
             return self.parts[self.owner]._generate(inputs, **kw)
-        return self.model.generate(**inputs, **kw)
+        return super()._generate(inputs, **kw)
 
     # ------------------------------------------------------------------ records, schedule
     def expand_records(self, records: list[dict], task) -> list[dict]:
