@@ -250,3 +250,22 @@ def test_hybrid_options_of_a_step2_trial():
         "parts": [{"method": "lora", "r": 4}],
         "lr_scale": {"lora": 2.0},
     }
+
+
+def test_the_command_on_a_finished_search_reports_it_without_training(files, reference):
+    args = ["search", "--model", str(files["model"]), "--train", str(files["train"])]
+    args += ["--valid", str(files["valid"]), "--output", str(reference["out"])]
+    args += ["--candidates", ",".join(CANDIDATES), "--step1-trials", "3", "--step2-trials", "3"]
+    args += ["--max-steps", "2", "--batch-size", "4", "--startup-trials", "2", "--seed", "3"]
+    args += ["--cache-dir", str(files["cache"]), "--device", "cpu"]
+    r = runner.invoke(app, args)
+    assert r.exit_code == 0, r.output
+    assert r.stderr == ""  # no trial line: nothing was trained
+    best = reference["summary"]["best"]
+    config = json.loads((reference["out"] / "best.json").read_text())
+    assert r.stdout.splitlines() == [
+        f"best: validation loss {best['objective']:.4f}, {best['trainable_parameters']:,} "
+        f"trainable: {json.dumps(config, sort_keys=True)}",
+        f"report: {reference['out']}/report.md",
+    ]
+    assert "- command: `ttune search " in (reference["out"] / "report.md").read_text()
