@@ -13,7 +13,16 @@
 # BUDGET=full gives the long one (all records, 300 steps, full dev, 300 test records), about 11 hours
 # for the three tasks here: a GPU's job.
 #
-#   scripts/run-comparisons.sh [summarize|assert|translate ...]   # default: all three
+# summarize-plugins: the plugin methods of docs/methods.md beside `transducer` on the summarize
+# budget above (the other methods are in summarize-tlcodesum; `transducer` is repeated in both to
+# check that the two reports are comparable run for run). types: every method on the `types` task
+# (one seed, like translate, to fit the budget of one sitting),
+# data built from the annotated code of this checkout's .venv site-packages (step `types-data`).
+# xprompt's stages are shortened to fit 100 steps: prompt tuning 30 steps, token and piece
+# pruning rounds of 15 steps, then 40 steps of rewound training.
+#
+#   scripts/run-comparisons.sh [summarize|assert|translate|summarize-plugins|types ...]
+#       # default: summarize, assert, translate
 #   JOBS=2 scripts/run-comparisons.sh translate                    # split the methods over 2 processes
 #   BUDGET=full MODEL=/path/to/codet5p-220m scripts/run-comparisons.sh   # the long one, another backbone
 set -euo pipefail
@@ -66,6 +75,20 @@ run() {  # TASK DATA NAME TEST_LIMIT SEEDS [--test-metric M ...]
         [ -f "$out/$f" ] && cp "$out/$f" "docs/results/$3/$f"
     done
 }
+PLUGINS=adapter,prompt-adapter,prompt-attention,cpg-prompt,xprompt
+XPROMPT=(-m xprompt.stage_a_steps=30 -m xprompt.round_steps=15)
+types_data() {  # annotated functions of the venv's site-packages -> runs/builtin/data/types/clean
+    local o="$W/data/types" sp
+    [ -f "$o/clean/test.jsonl" ] && return
+    sp=$(.venv/bin/python -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')
+    mkdir -p "$o"
+    "$TTUNE" data build types --source "$sp" --output "$o/all.jsonl" --limit 0 --per-file 2
+    .venv/bin/python -c 'import json, sys
+out = {s: open(f"{sys.argv[1]}/{s}.jsonl", "w") for s in ("train", "dev", "test")}
+for line in open(f"{sys.argv[1]}/all.jsonl"):
+    out[json.loads(line)["split"]].write(line)' "$o"
+    "$TTUNE" data clean --train "$o/train.jsonl" --test "$o/dev.jsonl" --test "$o/test.jsonl" --output-dir "$o/clean"
+}
 tasks=("$@")
 [ ${#tasks[@]} -eq 0 ] && tasks=(summarize assert translate)
 for t in "${tasks[@]}"; do
@@ -75,6 +98,10 @@ for t in "${tasks[@]}"; do
         assert) run assert atlas assert-atlas 200 18,99 --test-metric smooth_bleu4 --test-metric exact_match ;;
         # one seed: a translation run (long outputs to generate) took 5-6 min here
         translate) run translate codexglue translate-codexglue 100 18 --test-metric codebleu --test-metric sacrebleu ;;
-        *) echo "unknown task $t (summarize, assert, translate)" >&2; exit 1 ;;
+        summarize-plugins) METHODS=transducer,$PLUGINS run summarize tlcodesum summarize-plugins 200 18,99 "${XPROMPT[@]}" ;;
+        types) types_data
+               METHODS=transducer,lora,prefix,prompt,linear,full,none,transducer-paper,transducer-nograph,$PLUGINS,topro \
+                   run types types types 200 18 "${XPROMPT[@]}" --test-metric type_exact --test-metric type_outer ;;
+        *) echo "unknown task $t (summarize, assert, translate, summarize-plugins, types)" >&2; exit 1 ;;
     esac
 done
