@@ -13,6 +13,12 @@ positions are attended to at every layer and are carried into the decoder's cros
 
 Trainable parameters: peft's prefix P x (2 x num_layers) x d (the same rows serve the decoder's
 self- and cross-attention) plus, with the encoder prefix, P_enc x d.
+
+Causal LMs: not supported. peft 0.18's causal prefix tuning fails under transformers 5.23 (its
+past key/values reach the model as a cache object transformers no longer accepts, and
+GPT-BigCode and Mamba2 refuse ``inputs_embeds`` in generate with a prefix), and Mamba has no
+keys or values at all. ``apply`` says so in one line; use ``prompt`` (soft tokens before the
+prompt, every causal family) or, on Mamba, ``affix`` (learned tokens at every mixer).
 """
 
 from __future__ import annotations
@@ -21,6 +27,7 @@ from dataclasses import dataclass
 
 from torch import Tensor
 
+from ttune.backbone import is_causal
 from ttune.methods.base import AdaptedModel, MethodConfig, MethodConfigError
 from ttune.methods.prompt import SoftPrompt
 from ttune.methods.registry import register_method
@@ -93,6 +100,10 @@ class PrefixModel(AdaptedModel):
 def apply(backbone, config: PrefixConfig, tokenizer=None) -> PrefixModel:
     import peft  # lazy: slow to import; only the peft-based methods need it
 
+    if is_causal(backbone):
+        raise MethodConfigError(
+            "prefix: not supported on causal LMs (use prompt, or affix on a Mamba backbone)"
+        )
     pc = peft.PrefixTuningConfig(
         task_type=peft.TaskType.SEQ_2_SEQ_LM, num_virtual_tokens=config.num_virtual_tokens
     )
