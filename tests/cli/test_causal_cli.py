@@ -1,5 +1,6 @@
 """A tiny causal LM (Llama-style) and a tiny Mamba, saved locally, through ``ttune train``,
-``predict`` and ``eval``; predictions of a causal LM never see the references."""
+``predict`` and ``eval`` (the MambaPEFT methods included); predictions of a causal LM never see
+the references."""
 
 from __future__ import annotations
 
@@ -34,6 +35,11 @@ def setup(tmp_path_factory):
         ("llama", "transducer", []),
         ("mamba", "prompt", ["num_virtual_tokens=2"]),
         ("mamba", "transducer", []),
+        ("mamba", "mamba-lora", ["r=2", "x_proj=false"]),
+        ("mamba", "mamba-partial", ["conv1d=true"]),
+        ("mamba", "affix", ["num_tokens=2"]),
+        ("mamba", "additional-scan", ["num_states=2"]),
+        ("mamba", "parallel-adapter", ["bottleneck=4"]),
     ],
 )
 def test_train_predict_eval(setup, family, method, options, monkeypatch):

@@ -33,6 +33,11 @@ BUILTINS = (
     "cpg_prompt",
     "xprompt",
     "topro",
+    "mamba_lora",
+    "mamba_partial",
+    "mamba_affix",
+    "mamba_scan",
+    "mamba_adapter",
 )
 ENTRY_POINT_GROUP = "ttune.methods"
 
