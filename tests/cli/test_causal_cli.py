@@ -33,6 +33,7 @@ def setup(tmp_path_factory):
     [
         ("llama", "lora", ["r=2"]),
         ("llama", "transducer", []),
+        ("llama", "prefix", ["num_virtual_tokens=2"]),
         ("mamba", "prompt", ["num_virtual_tokens=2"]),
         ("mamba", "transducer", []),
         ("mamba", "mamba-lora", ["r=2", "x_proj=false"]),

@@ -9,7 +9,8 @@ import torch
 
 from methods.conftest import make_trainable_nonzero
 
-FAMILIES = ["llama", "gpt_bigcode", "mamba", "mamba2"]
+FAMILIES = ["llama", "qwen2", "starcoder2", "gpt_bigcode", "mamba", "mamba2"]
+ATTENTION = ["llama", "qwen2", "starcoder2", "gpt_bigcode"]
 METHODS = [
     "none",
     "full",
@@ -54,8 +55,10 @@ def _gen(adapted, batch, **kw):
     )
 
 
-@pytest.mark.parametrize("family", FAMILIES)
-@pytest.mark.parametrize("name", METHODS)
+@pytest.mark.parametrize(
+    "family, name",
+    [(f, m) for f in FAMILIES for m in METHODS] + [(f, "prefix") for f in ATTENTION],
+)
 def test_forward_backward_generate(family, name, causal, batch, tok):
     """Loss on the target only, gradients reach every trainable weight, and greedy generation
     returns new tokens only, equal to the argmax of the teacher-forced logits on them."""
@@ -99,14 +102,17 @@ def test_identity_at_init(family, name, causal, batch, tok):
     assert torch.allclose(got, ref, atol=1e-5)
 
 
-@pytest.mark.parametrize("family", FAMILIES)
-def test_batched_generation_equals_one_at_a_time(family, causal, tok):
+@pytest.mark.parametrize(
+    "family, name",
+    [(f, "prompt") for f in FAMILIES] + [(f, "prefix") for f in ATTENTION],
+)
+def test_batched_generation_equals_one_at_a_time(family, name, causal, tok):
     """Left padding: a source generated in a batch with a longer one gives what it gives
     alone."""
     from methods.conftest import SOURCES, encode, graphs
     from ttune.methods import apply_method, make_config
 
-    adapted = apply_method(causal(family), make_config("prompt", num_virtual_tokens=3), tok).eval()
+    adapted = apply_method(causal(family), make_config(name, num_virtual_tokens=3), tok).eval()
     both = encode(tok, SOURCES[:2])
     both["graph"] = graphs(tok, SOURCES[:2])
     batched = _gen(adapted, both, max_new_tokens=6)
@@ -128,11 +134,11 @@ def test_left_align_closes_holes():
     assert out[0, 2:, 0].tolist() == [0.0, 1.0] and out[1, 1:, 0].tolist() == [4.0, 6.0, 7.0]
 
 
-def test_prefix_and_prompt_attention_refuse_causal_lms(causal, tok):
+def test_prefix_refuses_mamba_and_prompt_attention_causal_lms(causal, tok):
     from ttune.methods import MethodConfigError, apply_method, make_config
 
-    with pytest.raises(MethodConfigError, match="prefix: not supported on causal LMs"):
-        apply_method(causal("llama"), make_config("prefix"), tok)
+    with pytest.raises(MethodConfigError, match="prefix: a Mamba backbone has no attention keys"):
+        apply_method(causal("mamba"), make_config("prefix"), tok)
     with pytest.raises(MethodConfigError, match="not a T5-family model"):
         apply_method(causal("mamba"), make_config("prompt-attention"), tok)
 

@@ -59,6 +59,8 @@ def test_shapes_of_the_other_two(starcoder2, mamba):
         # 24 x 8 x ((896 + 896) + (896 + 128)); 30 x 8 x ((3072 + 3072) + (3072 + 256))
         ("lora", {}, 540_672, 2_273_280),
         ("prompt", {"num_virtual_tokens": 25}, 25 * 896, 25 * 3072),
+        # P x 2L x KV width: 10 x 48 x (2 x 64); 10 x 60 x (2 x 128)
+        ("prefix", {"num_virtual_tokens": 10}, 61_440, 153_600),
         ("linear", {}, 896 * 896, 3072 * 3072),
         # 2L x (2 d r + r + d), r = 64
         ("adapter", {}, 48 * (2 * 896 * 64 + 64 + 896), 60 * (2 * 3072 * 64 + 64 + 3072)),

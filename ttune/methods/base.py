@@ -208,12 +208,22 @@ class AdaptedModel(nn.Module):
             embeds = self.embed(kw["input_ids"])
         return left_align(embeds, kw["attention_mask"])
 
-    def _positions(self, mask: Tensor) -> dict[str, Tensor]:
-        # Positions count real tokens only, so left padding shifts nothing (learned absolute
-        # positions of GPT-BigCode, RoPE of Llama); Mamba has none.
-        if not self._position_ids:
-            return {}
-        return {"position_ids": (mask.long().cumsum(-1) - 1).clamp(min=0)}
+    def _past(self, batch_size: int) -> tuple[dict[str, Any], int]:
+        """Extra keyword arguments of a causal backbone call that put P learned key/value
+        positions before the sequence (``prefix``), and P. Default: none, 0."""
+        return {}, 0
+
+    def _call_kwargs(self, mask: Tensor, batch_size: int) -> dict[str, Any]:
+        """The mask, learned past and positions of one causal backbone call. Positions count
+        real tokens only (and the past's), so left padding shifts nothing (learned absolute
+        positions of GPT-BigCode, RoPE of Llama); Mamba has none."""
+        extra, P = self._past(batch_size)
+        if P:
+            mask = torch.cat([mask.new_ones(mask.shape[0], P), mask], 1)
+        kw = {"attention_mask": mask, **extra}
+        if self._position_ids:
+            kw["position_ids"] = (mask.long().cumsum(-1) - 1).clamp(min=0)[:, P:]
+        return kw
 
     def _causal_forward(self, kw: dict[str, Tensor], labels: Tensor | None):
         """Prompt + target in one sequence; logits and loss of the target positions only.
@@ -222,11 +232,9 @@ class AdaptedModel(nn.Module):
         T - 1 + i predicts target token i).
         """
         embeds, mask = self._prompt(kw)
+        B = embeds.shape[0]
         if labels is None:
-            out = self.model(
-                inputs_embeds=embeds, attention_mask=mask, return_dict=True, **self._positions(mask)
-            )
-            return out
+            return self.model(inputs_embeds=embeds, return_dict=True, **self._call_kwargs(mask, B))
         T = embeds.shape[1]
         keep = labels.ne(-100)
         target = self.embed(labels.masked_fill(~keep, 0)).to(embeds.dtype)
@@ -234,10 +242,9 @@ class AdaptedModel(nn.Module):
         full_labels = torch.cat([labels.new_full((labels.shape[0], T), -100), labels], 1)
         out = self.model(
             inputs_embeds=torch.cat([embeds, target], 1),
-            attention_mask=full_mask,
             labels=full_labels.contiguous(),
             return_dict=True,
-            **self._positions(full_mask),
+            **self._call_kwargs(full_mask, B),
         )
         out["logits"] = out.logits[:, T - 1 : -1]
         return out
@@ -265,7 +272,15 @@ class AdaptedModel(nn.Module):
         inputs = self.prepare_inputs(input_ids, attention_mask, graph, token_spans)
         if self.causal:
             embeds, mask = self._prompt(inputs)
-            inputs = {"inputs_embeds": embeds, "attention_mask": mask}
+            # generate derives positions from the mask itself; the past serves every beam.
+            call = self._call_kwargs(mask, embeds.shape[0] * num_beams)
+            call.pop("position_ids", None)
+            P = call["attention_mask"].shape[1] - mask.shape[1]
+            if P:  # generate takes a pre-filled cache for the first P input positions: fill them
+                embeds = torch.cat(
+                    [embeds.new_zeros(embeds.shape[0], P, embeds.shape[2]), embeds], 1
+                )
+            inputs = {"inputs_embeds": embeds, **call}
         return self._generate(inputs, num_beams=num_beams, max_new_tokens=max_new_tokens, **kw)
 
     def _generate(self, inputs: dict[str, Tensor], **kw: Any) -> Tensor:
