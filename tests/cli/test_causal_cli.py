@@ -92,6 +92,11 @@ def test_train_predict_eval(setup, family, method, options, monkeypatch):
     )
     assert r.exit_code == 0, r.output
     assert "smooth_bleu4" in json.loads(res.read_text())["scores"]
+    if method == "transducer":  # the end-user command on a run with a causal backbone
+        src = d / f"code-{family}.py"
+        src.write_text(tiny_records()[0]["source"], encoding="utf-8")
+        r = runner.invoke(app, ["summarize", str(src), "--transducer", str(out)])
+        assert r.exit_code == 0 and r.output.startswith("add_count (line 1): "), r.output
 
 
 @pytest.mark.parametrize("family", ["llama", "mamba"])

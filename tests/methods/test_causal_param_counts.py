@@ -85,6 +85,7 @@ def test_methods_on_attention_lms(name, overrides, qwen_n, starcoder2_n, qwen, s
         ("mamba-lora", {"x_proj": False, "out_proj": False}, 24 * 8 * (768 + 3072)),
         ("mamba-lora", {"in_proj": False, "out_proj": False, "r": 4}, 24 * 4 * (1536 + 80)),
         ("mamba-lora", {"in_proj": False, "x_proj": False}, 24 * 8 * (1536 + 768)),
+        ("mamba-partial", {}, 24 * (1536 * 16 + 1536)),  # A_log and D: 626,688
         ("mamba-partial", {"conv1d": True, "bias": True}, 847_872),
         ("mamba-partial", {"d": False}, 24 * 1536 * 16),
         ("mamba-partial", {"a_log": False}, 24 * 1536),
