@@ -141,8 +141,8 @@ def encode_records(
             tail = tokenizer(task.causal_instruction(rec), add_special_tokens=False)["input_ids"]
         enc = tokenizer(
             text,
-            truncation=True,
-            max_length=max(1, max_source_len - len(tail)),
+            truncation=not causal,
+            max_length=None if causal else max_source_len,
             return_offsets_mapping=True,
             return_special_tokens_mask=True,
         )
@@ -154,10 +154,11 @@ def encode_records(
             len(code.encode("utf-8", "surrogatepass")),
             enc.get("special_tokens_mask"),
         )
-        if causal:
+        if causal:  # the source without a trailing EOS, cut to leave room for the instruction
             if len(ids) > 1 and ids[-1] == tokenizer.eos_token_id:
                 ids, spans = ids[:-1], spans[:-1]
-            ids, spans = ids + tail, spans + [(-1, -1)] * len(tail)
+            keep = max(1, max_source_len - len(tail))
+            ids, spans = ids[:keep] + tail, spans[:keep] + [(-1, -1)] * len(tail)
         labels = None
         if with_labels:
             target = rec.get("target")
