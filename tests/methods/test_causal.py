@@ -8,6 +8,7 @@ import pytest
 import torch
 
 from methods.conftest import make_trainable_nonzero
+from methods.test_generate import _gen
 
 FAMILIES = ["llama", "qwen2", "starcoder2", "gpt_bigcode", "mamba", "mamba2"]
 ATTENTION = ["llama", "qwen2", "starcoder2", "gpt_bigcode"]
@@ -42,16 +43,6 @@ def _run(adapted, batch, labels=None):
         labels=batch["labels"] if labels is None else labels,
         graph=batch["graph"],
         token_spans=batch["token_spans"],
-    )
-
-
-def _gen(adapted, batch, **kw):
-    return adapted.generate(
-        batch["input_ids"],
-        batch["attention_mask"],
-        graph=batch["graph"],
-        token_spans=batch["token_spans"],
-        **kw,
     )
 
 
