@@ -46,3 +46,17 @@ def one_torch_thread():
     torch.set_num_threads(1)
     yield
     torch.set_num_threads(before)
+
+
+def save_tiny_causal_backbone(
+    records: list[dict], folder: Path, family: str, vocab_size: int, hidden: int = 32
+) -> Path:
+    """A tiny random causal LM of ``family`` (llama, qwen2, starcoder2, gpt_bigcode, mamba,
+    mamba2; 2 layers of width ``hidden``) with a BPE trained on the records, saved to ``folder``."""
+    from ttune.backbone import build_tokenizer, save_backbone, tiny_causal_backbone
+
+    tok = build_tokenizer(
+        [r["source"] for r in records] + [r["target"] for r in records], vocab_size=vocab_size
+    )
+    model = tiny_causal_backbone(tok, family, hidden=hidden, seed=0)
+    return save_backbone(model, tok, folder)

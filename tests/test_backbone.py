@@ -94,3 +94,30 @@ def test_missing_local_path_is_one_line_error(tmp_path):
     with pytest.raises(ValueError, match="backbone path not found") as e:
         load_backbone(str(tmp_path / "nope"))
     assert "\n" not in str(e.value)
+
+
+@pytest.mark.parametrize("shape", ["tiny-llama", "tiny-mamba"])
+def test_init_and_load_a_causal_backbone(shape, tok, tmp_path):
+    """init_backbone writes a random causal LM (here with a saved tokenizer); load_backbone reads
+    it frozen, as a causal LM, with a pad token and generation ids set."""
+    from ttune.backbone import backbone_fingerprint, init_backbone, is_causal, load_backbone
+
+    tok.save_pretrained(tmp_path / "tok")
+    path = init_backbone(tmp_path / "bb", shape=shape, tokenizer=str(tmp_path / "tok"))
+    model, tokenizer = load_backbone(str(path))
+    assert is_causal(model) and not any(p.requires_grad for p in model.parameters())
+    assert tokenizer.pad_token_id == 0 and model.generation_config.eos_token_id == 1
+    fp = backbone_fingerprint(model)
+    assert fp["architecture"] == "causal" and fp["model_type"] == shape[5:]
+    assert (fp["d_model"], fp["num_layers"], fp["vocab_size"]) == (32, 2, len(tok))
+
+
+def test_causal_shapes_and_an_unknown_one():
+    from ttune.backbone import BackboneError, causal_config, is_causal_shape
+
+    cfg = causal_config("mamba-130m")
+    assert (cfg.hidden_size, cfg.num_hidden_layers, cfg.vocab_size) == (768, 24, 50280)
+    assert causal_config("tiny-gpt-bigcode", vocab_size=99).vocab_size == 99
+    assert is_causal_shape("qwen2.5-coder-0.5b") and not is_causal_shape("codet5p-220m")
+    with pytest.raises(BackboneError, match="unknown causal shape 'tiny-gpt5'; known: "):
+        causal_config("tiny-gpt5")

@@ -1,9 +1,12 @@
-"""Frozen backbones: load a T5-family encoder-decoder, or build a random one from a named shape.
+"""Frozen backbones: load a T5-family encoder-decoder or a causal LM, or build a random one.
 
 Everything a method adapts starts here. ``load_backbone`` returns the model with every parameter
-frozen (``requires_grad=False``); a method unfreezes or adds exactly what it owns. Tests and
-benchmarks never download: ``build_tokenizer`` trains a small byte-level BPE on a few strings and
-``tiny_backbone`` / ``t5_config`` build random T5 models of known shapes.
+frozen (``requires_grad=False``); a method unfreezes or adds exactly what it owns. Two
+architectures are read: encoder-decoders (T5, CodeT5, CodeT5+) and causal LMs (any
+``AutoModelForCausalLM``: Llama/Qwen2-style, StarCoder2, GPT-BigCode, Mamba, Mamba2);
+:func:`is_causal` tells them apart. Tests and benchmarks never download: ``build_tokenizer``
+trains a small byte-level BPE on a few strings, ``tiny_backbone`` / ``t5_config`` build random T5
+models and ``tiny_causal_backbone`` / ``causal_config`` random causal LMs of known shapes.
 """
 
 from __future__ import annotations
@@ -17,11 +20,20 @@ from pathlib import Path
 import torch
 from tokenizers import Tokenizer, decoders, models, pre_tokenizers, processors, trainers
 from transformers import (
+    AutoConfig,
+    AutoModelForCausalLM,
     AutoModelForSeq2SeqLM,
     AutoTokenizer,
+    GPTBigCodeConfig,
+    LlamaConfig,
+    Mamba2Config,
+    MambaConfig,
+    PretrainedConfig,
     PreTrainedModel,
     PreTrainedTokenizerBase,
     PreTrainedTokenizerFast,
+    Qwen2Config,
+    Starcoder2Config,
     T5Config,
     T5ForConditionalGeneration,
 )
@@ -33,7 +45,8 @@ NUM_EXTRA_IDS = 100  # T5's sentinel tokens <extra_id_0..99>
 
 
 class BackboneError(ValueError):
-    """A backbone cannot be loaded (missing path, unreachable hub id, not an encoder-decoder)."""
+    """A backbone cannot be loaded (missing path, unreachable hub id, neither an encoder-decoder
+    nor a causal LM)."""
 
 
 # Named shapes. "codet5p-220m" and "codet5p-770m" match Salesforce's released configs (T5 layout,
@@ -57,14 +70,23 @@ def freeze(model: torch.nn.Module) -> torch.nn.Module:
     return model
 
 
+def is_causal(model) -> bool:
+    """Whether ``model`` is a decoder-only causal LM (else an encoder-decoder)."""
+    return not bool(getattr(model.config, "is_encoder_decoder", False))
+
+
 def load_backbone(
     path_or_id: str, device: str | torch.device = "cpu"
 ) -> tuple[PreTrainedModel, PreTrainedTokenizerBase]:
-    """Load a frozen T5-family encoder-decoder and its fast tokenizer from a local folder or hub id.
+    """Load a frozen backbone and its fast tokenizer from a local folder or hub id: a T5-family
+    encoder-decoder (``AutoModelForSeq2SeqLM``) or, when the config is not an encoder-decoder, a
+    causal LM (``AutoModelForCausalLM``: Llama/Qwen2, StarCoder2, GPT-BigCode, Mamba, Mamba2).
 
     A string that looks like a path (absolute, ``./``, ``~``, or an existing folder) is read
     locally only; ``ttune-tiny`` (when no such folder exists here) is the built-in backbone inside
-    ttune's models folder; anything else is tried as a hub id (which needs network access).
+    ttune's models folder; anything else is tried as a hub id (which needs network access). A
+    causal LM's tokenizer without a pad token gets its EOS token as pad (ttune pads with the
+    attention mask; the pad id only fills the holes).
     """
     if path_or_id == BUILTIN_BACKBONE and not Path(path_or_id).exists():
         try:
@@ -77,22 +99,32 @@ def load_backbone(
         raise BackboneError(f"backbone path not found: {path_or_id}")
     src = str(p) if p.exists() else path_or_id
     try:
+        config = AutoConfig.from_pretrained(src, local_files_only=p.exists())
+        auto = AutoModelForSeq2SeqLM if config.is_encoder_decoder else AutoModelForCausalLM
         # float32 whatever the storage dtype: a backbone shipped in float16 to save space would
         # otherwise load as float16, which CPUs run slowly and inaccurately.
-        model = AutoModelForSeq2SeqLM.from_pretrained(
-            src, local_files_only=p.exists(), dtype=torch.float32
-        )
+        model = auto.from_pretrained(src, local_files_only=p.exists(), dtype=torch.float32)
         tokenizer = AutoTokenizer.from_pretrained(src, use_fast=True, local_files_only=p.exists())
     except (OSError, ValueError, KeyError) as e:
         first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
         raise BackboneError(f"cannot load backbone {path_or_id!r}: {first}") from None
-    if not model.config.is_encoder_decoder:
-        raise BackboneError(f"backbone {path_or_id!r} is not an encoder-decoder model")
+    if is_causal(model):
+        if tokenizer.eos_token_id is None:
+            raise BackboneError(f"backbone {path_or_id!r}: its tokenizer has no EOS token")
+        if tokenizer.pad_token_id is None:
+            tokenizer.pad_token = tokenizer.eos_token
+        _set_generation_ids(model, tokenizer.pad_token_id, tokenizer.eos_token_id)
     builtin = models_dir() / BUILTIN_BACKBONE
     if p.is_dir() and builtin.is_dir() and p.resolve() == builtin.resolve():
         # One name wherever ttune is installed: methods record it, so none warns of another path.
         model.config._name_or_path = BUILTIN_BACKBONE
     return freeze(model).to(device), tokenizer
+
+
+def _set_generation_ids(model: PreTrainedModel, pad_id: int, eos_id: int) -> None:
+    model.config.pad_token_id = pad_id
+    model.generation_config.pad_token_id = pad_id
+    model.generation_config.eos_token_id = eos_id
 
 
 def build_tokenizer(
@@ -156,6 +188,169 @@ def t5_config(shape: str, vocab_size: int | None = None) -> T5Config:
     )
 
 
+# Causal shapes. The three real ones are the published config.json values of
+# Qwen/Qwen2.5-Coder-0.5B, bigcode/starcoder2-3b and state-spaces/mamba-130m-hf (vocabularies
+# padded as released); "tiny-*" are test-sized models of each family.
+CAUSAL_FAMILIES = ("llama", "qwen2", "starcoder2", "gpt_bigcode", "mamba", "mamba2")
+_CAUSAL_SHAPES: dict[str, tuple[str, dict]] = {
+    "qwen2.5-coder-0.5b": (
+        "qwen2",
+        dict(
+            vocab_size=151936,
+            hidden_size=896,
+            intermediate_size=4864,
+            num_hidden_layers=24,
+            num_attention_heads=14,
+            num_key_value_heads=2,
+            max_position_embeddings=32768,
+            rope_theta=1000000.0,
+            rms_norm_eps=1e-6,
+            tie_word_embeddings=True,
+        ),
+    ),
+    "starcoder2-3b": (
+        "starcoder2",
+        dict(
+            vocab_size=49152,
+            hidden_size=3072,
+            intermediate_size=12288,
+            num_hidden_layers=30,
+            num_attention_heads=24,
+            num_key_value_heads=2,
+            max_position_embeddings=16384,
+            sliding_window=4096,
+            rope_theta=999999.4420358813,
+            norm_epsilon=1e-5,
+            use_bias=True,
+            tie_word_embeddings=True,
+        ),
+    ),
+    "mamba-130m": (
+        "mamba",
+        dict(
+            vocab_size=50280,
+            hidden_size=768,
+            num_hidden_layers=24,
+            state_size=16,
+            expand=2,
+            conv_kernel=4,
+            time_step_rank=48,
+            use_bias=False,
+            use_conv_bias=True,
+            tie_word_embeddings=True,
+        ),
+    ),
+}
+_CONFIG_CLASSES: dict[str, type[PretrainedConfig]] = {
+    "llama": LlamaConfig,
+    "qwen2": Qwen2Config,
+    "starcoder2": Starcoder2Config,
+    "gpt_bigcode": GPTBigCodeConfig,
+    "mamba": MambaConfig,
+    "mamba2": Mamba2Config,
+}
+
+
+def _tiny_causal_fields(family: str, hidden: int, num_layers: int, vocab_size: int) -> dict:
+    """Config fields of a test-sized causal LM of ``family`` (dropout off, tied embeddings)."""
+    heads = 4 if hidden % 4 == 0 else 1
+    if family in ("llama", "qwen2", "starcoder2"):
+        f = dict(
+            hidden_size=hidden,
+            intermediate_size=2 * hidden,
+            num_hidden_layers=num_layers,
+            num_attention_heads=heads,
+            num_key_value_heads=max(1, heads // 2),
+            max_position_embeddings=2048,
+            tie_word_embeddings=True,
+        )
+        if family == "starcoder2":
+            f.update(residual_dropout=0.0, embedding_dropout=0.0, attention_dropout=0.0)
+        return dict(f, vocab_size=vocab_size)
+    if family == "gpt_bigcode":
+        return dict(
+            vocab_size=vocab_size,
+            n_embd=hidden,
+            n_layer=num_layers,
+            n_head=heads,
+            n_positions=2048,
+            resid_pdrop=0.0,
+            embd_pdrop=0.0,
+            attn_pdrop=0.0,
+        )
+    if family == "mamba":
+        return dict(
+            vocab_size=vocab_size, hidden_size=hidden, num_hidden_layers=num_layers, state_size=8
+        )
+    if family == "mamba2":
+        return dict(
+            vocab_size=vocab_size,
+            hidden_size=hidden,
+            num_hidden_layers=num_layers,
+            state_size=8,
+            num_heads=2 * hidden // 16,
+            head_dim=16,
+            n_groups=1,
+            expand=2,
+            chunk_size=32,
+        )
+    raise BackboneError(f"unknown causal family {family!r}; known: {', '.join(CAUSAL_FAMILIES)}")
+
+
+def causal_config(shape: str, vocab_size: int | None = None, **token_ids: int) -> PretrainedConfig:
+    """The config of a named causal shape: "qwen2.5-coder-0.5b", "starcoder2-3b", "mamba-130m",
+    or "tiny-<family>" (family: llama, qwen2, starcoder2, gpt_bigcode, mamba, mamba2; hidden 32,
+    2 layers, 2,000 tokens). ``vocab_size`` overrides the shape's; ``token_ids`` (pad_token_id,
+    eos_token_id, bos_token_id) are set on the config."""
+    if shape in _CAUSAL_SHAPES:
+        family, fields = _CAUSAL_SHAPES[shape]
+        fields = dict(fields)
+    elif shape.startswith("tiny-") and shape[5:].replace("-", "_") in CAUSAL_FAMILIES:
+        family = shape[5:].replace("-", "_")
+        fields = _tiny_causal_fields(family, 32, 2, 2000)
+    else:
+        known = [*_CAUSAL_SHAPES, *(f"tiny-{f}" for f in CAUSAL_FAMILIES)]
+        raise BackboneError(f"unknown causal shape {shape!r}; known: {', '.join(known)}")
+    if vocab_size is not None:
+        fields["vocab_size"] = vocab_size
+    return _CONFIG_CLASSES[family](**fields, **token_ids)
+
+
+def is_causal_shape(shape: str) -> bool:
+    """Whether ``shape`` names a causal LM shape (see :func:`causal_config`)."""
+    return shape in _CAUSAL_SHAPES or (
+        shape.startswith("tiny-") and shape[5:].replace("-", "_") in CAUSAL_FAMILIES
+    )
+
+
+def _causal_from_config(config: PretrainedConfig, pad_id: int, eos_id: int, seed: int):
+    config.pad_token_id, config.eos_token_id, config.bos_token_id = pad_id, eos_id, eos_id
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        model = AutoModelForCausalLM.from_config(config)
+    _set_generation_ids(model, pad_id, eos_id)
+    return model
+
+
+def tiny_causal_backbone(
+    tokenizer: PreTrainedTokenizerBase,
+    family: str = "llama",
+    hidden: int = 32,
+    num_layers: int = 2,
+    seed: int = 0,
+) -> PreTrainedModel:
+    """A random, frozen causal LM of ``family`` (llama, qwen2, starcoder2, gpt_bigcode, mamba,
+    mamba2) sized to ``tokenizer``, with dropout 0, in eval mode. Mamba's pure-PyTorch path runs
+    it on CPU (slowly: keep ``hidden`` at 16-32)."""
+    fields = _tiny_causal_fields(family, hidden, num_layers, len(tokenizer))
+    ids = tokenizer.pad_token_id, tokenizer.eos_token_id
+    config = _CONFIG_CLASSES[family](
+        **fields, pad_token_id=ids[0], eos_token_id=ids[1], bos_token_id=ids[1]
+    )
+    model = _causal_from_config(config, tokenizer.pad_token_id, tokenizer.eos_token_id, seed)
+    return freeze(model).eval()
+
+
 def tiny_backbone(
     tokenizer: PreTrainedTokenizerBase,
     d_model: int = 64,
@@ -209,12 +404,15 @@ def save_backbone(
 def backbone_fingerprint(model: PreTrainedModel) -> dict:
     """What a method checkpoint records about its backbone, to refuse loading onto another one.
 
-    ``model_type``, ``d_model``, ``vocab_size`` and ``num_layers`` must match exactly; the
-    ``name_or_path`` is informational (the same model may live at another path).
+    ``model_type`` (t5, llama, qwen2, starcoder2, gpt_bigcode, mamba, mamba2, ...), ``d_model``
+    (T5's d_model, else hidden_size), ``vocab_size`` and ``num_layers`` must match exactly;
+    ``architecture`` ("encoder-decoder" or "causal") and ``name_or_path`` are informational (the
+    same model may live at another path).
     """
     cfg = model.config
     return {
         "model_type": str(getattr(cfg, "model_type", "")),
+        "architecture": "causal" if is_causal(model) else "encoder-decoder",
         "d_model": int(getattr(cfg, "d_model", getattr(cfg, "hidden_size", 0))),
         "vocab_size": int(model.get_input_embeddings().weight.shape[0]),
         "num_layers": int(getattr(cfg, "num_layers", getattr(cfg, "num_hidden_layers", 0))),
@@ -250,10 +448,12 @@ def init_backbone(
     vocab_size: int = 8000,
     seed: int = 0,
 ) -> Path:
-    """Create a randomly initialised T5 of a named shape (see ``t5_config``) with a tokenizer and
-    save it to ``out_dir``: a backbone for trying the pipeline, tests and benchmarks, with no
-    download. ``tokenizer`` is "stdlib" (a byte-level BPE of ``vocab_size`` tokens trained on the
-    Python standard library) or the path of a saved Hugging Face tokenizer folder.
+    """Create a randomly initialised backbone of a named shape with a tokenizer and save it to
+    ``out_dir``: a backbone for trying the pipeline, tests and benchmarks, with no download.
+    ``shape`` is a T5 shape (see ``t5_config``) or a causal one (see ``causal_config``: e.g.
+    "tiny-llama", "tiny-mamba", "mamba-130m"). ``tokenizer`` is "stdlib" (a byte-level BPE of
+    ``vocab_size`` tokens trained on the Python standard library) or the path of a saved Hugging
+    Face tokenizer folder.
     """
     if tokenizer == "stdlib":
         tok = build_tokenizer(stdlib_code_texts(seed=seed), vocab_size=vocab_size)
@@ -261,6 +461,15 @@ def init_backbone(
         if not Path(tokenizer).is_dir():
             raise BackboneError(f"tokenizer folder not found: {tokenizer}")
         tok = AutoTokenizer.from_pretrained(tokenizer, use_fast=True, local_files_only=True)
+    if is_causal_shape(shape):
+        if tok.pad_token_id is None:
+            tok.pad_token = tok.eos_token
+        eos = tok.eos_token_id
+        config = causal_config(
+            shape, len(tok), pad_token_id=tok.pad_token_id, eos_token_id=eos, bos_token_id=eos
+        )
+        model = _causal_from_config(config, tok.pad_token_id, tok.eos_token_id, seed)
+        return save_backbone(model, tok, out_dir)
     config = t5_config(shape, vocab_size=len(tok))
     config.pad_token_id = tok.pad_token_id
     config.eos_token_id = tok.eos_token_id

@@ -213,6 +213,7 @@ def generate(
         needs_graph=needs_graph,
         cache_dir=eng["default_cache_dir"](),
         progress=False,
+        causal=bool(getattr(adapted, "causal", False)),
         **eng["graph_options"](adapted),
     )
     pad = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0

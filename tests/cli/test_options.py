@@ -165,7 +165,7 @@ def test_enumerations_are_choices_and_lists_come_from_the_registries():
     from ttune.methods import method_names
     from ttune.tasks import task_names
 
-    r = runner.invoke(app, ["train", "--help"], env={"COLUMNS": "400"})
+    r = runner.invoke(app, ["train", "--help"], env={"COLUMNS": "1000"})
     text = " ".join(r.stdout.split())
     assert "<linear|constant>" in text and "<auto|no|bf16|fp16>" in text
     assert "One of: " + ", ".join(method_names()) + "." in text

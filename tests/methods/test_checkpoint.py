@@ -112,7 +112,7 @@ def _edit_config(d, fn):
     [
         (
             lambda doc: doc["config"].update(method="nope"),
-            "unknown method 'nope'; known: adapter, cpg-prompt, full",
+            "unknown method 'nope'; known: adapter, additional-scan, affix, cpg-prompt",
         ),
         (lambda doc: doc["config"].update(version=2), "version 2 is not supported"),
         (lambda doc: doc.update(format_version=99), "format_version 99"),

@@ -12,23 +12,25 @@ from methods.conftest import METHODS
 def test_builtin_names():
     from ttune.methods import method_names
     from ttune.methods.ablations import ABLATIONS
+    from ttune.methods.mamba_common import MAMBA_METHODS
 
-    assert method_names() == sorted(METHODS + list(ABLATIONS) + ["hybrid"])
+    assert method_names() == sorted(set(METHODS + list(ABLATIONS) + list(MAMBA_METHODS) + ["hybrid"]))
 
 
 def test_unknown_method_lists_known_names():
     from ttune.methods import UnknownMethodError, get_method, make_config
 
     msg = (
-        "unknown method 'nope'; known: adapter, cpg-prompt, full, hybrid, linear, lora, none, "
-        "prefix, prompt, prompt-adapter, prompt-attention, topro, transducer, "
+        "unknown method 'nope'; known: adapter, additional-scan, affix, cpg-prompt, full, "
+        "hybrid, linear, lora, mamba-lora, mamba-partial, none, parallel-adapter, prefix, "
+        "prompt, prompt-adapter, prompt-attention, topro, transducer, "
         "transducer-linear, transducer-no-ast, transducer-no-cdg, transducer-no-cfg, "
         "transducer-no-ddg, transducer-nograph, transducer-paper, xprompt"
     )
     with pytest.raises(UnknownMethodError) as e:
         get_method("nope")
     assert str(e.value) == msg and isinstance(e.value, ValueError)
-    with pytest.raises(UnknownMethodError, match="known: adapter, cpg-prompt, full"):
+    with pytest.raises(UnknownMethodError, match="known: adapter, additional-scan, affix"):
         make_config("nope")
 
 

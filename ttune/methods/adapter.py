@@ -18,6 +18,8 @@ peft, a backbone carries at most one adapter method.
 
 Trainable parameters: per adapter :math:`2dr + r + d`; with ``L`` encoder and ``L`` decoder layers
 there are ``2L`` encoder adapters and ``3L`` decoder adapters (``2L`` without cross-attention).
+A causal LM with ``L`` layers has ``2L`` (attention and feed-forward; :func:`causal_adapter_sites`)
+or, for Mamba, ``L`` (after each mixer's ``out_proj``).
 CodeT5+ 220M (d = 768, L = 12), r = 64: 60 x (2 x 768 x 64 + 64 + 768) = 60 x 99,136 =
 5,948,160. ``prompt-adapter`` adds the soft prompt's ``P x d`` (25 x 768 = 19,200).
 
@@ -43,6 +45,7 @@ from typing import Literal
 
 from torch import Tensor, nn
 
+from ttune.backbone import is_causal
 from ttune.methods.base import AdaptedModel, MethodConfig, MethodConfigError
 from ttune.methods.prompt import PROMPT_INITS, SoftPrompt
 from ttune.methods.registry import register_method
@@ -70,10 +73,38 @@ class Adapter(nn.Module):
         return h + self.up(self.act(self.down(h.to(self.down.weight.dtype)))).to(h.dtype)
 
 
+def causal_adapter_sites(backbone: nn.Module) -> dict[str, nn.Module]:
+    """``{name: module}`` of a causal LM's sublayer output projections, in layer order:
+    ``layer_<i>_self`` and ``layer_<i>_ff`` (Llama/Qwen2: ``self_attn.o_proj``, ``mlp.down_proj``;
+    StarCoder2: ``mlp.c_proj``; GPT-BigCode: ``attn.c_proj``, ``mlp.c_proj``) or
+    ``layer_<i>_mixer`` (Mamba, Mamba2: ``mixer.out_proj``)."""
+    base = backbone.base_model
+    blocks = getattr(base, "layers", None)
+    if blocks is None:
+        blocks = getattr(base, "h", None)
+    if blocks is None:
+        raise MethodConfigError("adapter: no decoder layers found in this causal LM")
+    sites: dict[str, nn.Module] = {}
+    for i, block in enumerate(blocks):
+        mixer = getattr(block, "mixer", None)
+        attn = getattr(block, "self_attn", None) or getattr(block, "attn", None)
+        mlp = getattr(block, "mlp", None)
+        if mixer is not None:
+            sites[f"layer_{i}_mixer"] = mixer.out_proj
+        elif attn is not None and mlp is not None:
+            sites[f"layer_{i}_self"] = getattr(attn, "o_proj", None) or attn.c_proj
+            sites[f"layer_{i}_ff"] = getattr(mlp, "down_proj", None) or mlp.c_proj
+        else:
+            raise MethodConfigError(f"adapter: layer {i} has no attention/mlp or mixer sublayer")
+    return sites
+
+
 def adapter_sites(backbone: nn.Module, cross_attention: bool = True) -> dict[str, nn.Module]:
     """``{name: module}`` of the T5 modules whose output an adapter rewrites, in layer order:
     ``encoder_<i>_self``, ``encoder_<i>_ff``, ``decoder_<i>_self``, ``decoder_<i>_cross``,
-    ``decoder_<i>_ff``."""
+    ``decoder_<i>_ff`` (a causal LM: :func:`causal_adapter_sites`)."""
+    if is_causal(backbone):
+        return causal_adapter_sites(backbone)
     sites: dict[str, nn.Module] = {}
     stacks = [("encoder", backbone.get_encoder())]
     decoder = getattr(backbone, "decoder", None)

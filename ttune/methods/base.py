@@ -9,11 +9,14 @@ methods: :mod:`ttune.methods.saving`.
 from __future__ import annotations
 
 import dataclasses
+import inspect
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
 import torch
 from torch import Tensor, nn
+
+from ttune.backbone import is_causal
 
 
 class MethodError(ValueError):
@@ -113,12 +116,36 @@ class MethodConfig:
             raise MethodConfigError(f"bad config for method {cls.name!r}: {e}") from None
 
 
+def left_align(embeds: Tensor, mask: Tensor) -> tuple[Tensor, Tensor]:
+    """Move each row's unmasked positions to the right end, in order, and the masked ones to the
+    left: the left-padded layout a causal LM continues from. Prompt rows prepended to a
+    right-padded batch leave holes between prompt and source; this closes them.
+
+    Shapes: embeds ``[B, T, d]``, mask ``[B, T]`` -> the same shapes.
+    """
+    order = torch.argsort(mask.ne(0).to(torch.int8), dim=1, stable=True)
+    return (
+        embeds.gather(1, order.unsqueeze(-1).expand(-1, -1, embeds.shape[-1])),
+        mask.gather(1, order),
+    )
+
+
+def _accepts_position_ids(model: nn.Module) -> bool:
+    base = getattr(model, "get_base_model", lambda: model)()
+    return "position_ids" in inspect.signature(base.forward).parameters
+
+
 class AdaptedModel(nn.Module):
     """A frozen backbone adapted by one method.
 
     ``self.model`` is what forward and generate call (the backbone, or a peft wrapper around it);
     subclasses put their own modules next to it and override :meth:`prepare_inputs` to turn the
     batch into keyword arguments of the backbone (``input_ids`` or ``inputs_embeds``).
+
+    On a causal LM (``self.causal``) the same ``prepare_inputs`` builds the prompt (the source
+    and its task instruction, as the method adapts it); forward then left-aligns the prompt,
+    appends the target's embeddings (teacher forcing) and takes the loss on the target tokens
+    only; generate continues the left-aligned prompt and returns the new tokens only.
 
     Shapes:
         - input_ids, attention_mask: ``[B, T]``; labels: ``[B, L]`` padded with -100
@@ -138,6 +165,8 @@ class AdaptedModel(nn.Module):
         self.__dict__["backbone"] = (
             backbone  # the bare backbone, kept by reference (not re-registered)
         )
+        self.causal = is_causal(backbone)
+        self._position_ids = self.causal and _accepts_position_ids(backbone)
 
     # --- inputs -------------------------------------------------------------------------------
     def embed(self, input_ids: Tensor) -> Tensor:
@@ -169,9 +198,59 @@ class AdaptedModel(nn.Module):
     ):
         self._check_graph(graph)
         kw = self.prepare_inputs(input_ids, attention_mask, graph, token_spans)
+        if self.causal:
+            return self._causal_forward(kw, labels)
         if labels is not None:
             labels = labels.contiguous()  # T5's loss uses .view(), which fails on sliced labels
         return self.model(**kw, labels=labels, return_dict=True)
+
+    def _prompt(self, kw: dict[str, Tensor]) -> tuple[Tensor, Tensor]:
+        """The left-aligned prompt of a causal LM: embeddings ``[B, T, d]``, mask ``[B, T]``."""
+        embeds = kw.get("inputs_embeds")
+        if embeds is None:
+            embeds = self.embed(kw["input_ids"])
+        return left_align(embeds, kw["attention_mask"])
+
+    def _past(self, batch_size: int) -> tuple[dict[str, Any], int]:
+        """Extra keyword arguments of a causal backbone call that put P learned key/value
+        positions before the sequence (``prefix``), and P. Default: none, 0."""
+        return {}, 0
+
+    def _call_kwargs(self, mask: Tensor, batch_size: int) -> dict[str, Any]:
+        """The mask, learned past and positions of one causal backbone call. Positions count
+        real tokens only (and the past's), so left padding shifts nothing (learned absolute
+        positions of GPT-BigCode, RoPE of Llama); Mamba has none."""
+        extra, P = self._past(batch_size)
+        if P:
+            mask = torch.cat([mask.new_ones(mask.shape[0], P), mask], 1)
+        kw = {"attention_mask": mask, **extra}
+        if self._position_ids:
+            kw["position_ids"] = (mask.long().cumsum(-1) - 1).clamp(min=0)[:, P:]
+        return kw
+
+    def _causal_forward(self, kw: dict[str, Tensor], labels: Tensor | None):
+        """Prompt + target in one sequence; logits and loss of the target positions only.
+
+        Shapes: prompt ``[B, T, d]``, labels ``[B, L]`` -> logits ``[B, L, vocab]`` (position
+        T - 1 + i predicts target token i).
+        """
+        embeds, mask = self._prompt(kw)
+        B = embeds.shape[0]
+        if labels is None:
+            return self.model(inputs_embeds=embeds, return_dict=True, **self._call_kwargs(mask, B))
+        T = embeds.shape[1]
+        keep = labels.ne(-100)
+        target = self.embed(labels.masked_fill(~keep, 0)).to(embeds.dtype)
+        full_mask = torch.cat([mask, keep.to(mask.dtype)], 1)
+        full_labels = torch.cat([labels.new_full((labels.shape[0], T), -100), labels], 1)
+        out = self.model(
+            inputs_embeds=torch.cat([embeds, target], 1),
+            labels=full_labels.contiguous(),
+            return_dict=True,
+            **self._call_kwargs(full_mask, B),
+        )
+        out["logits"] = out.logits[:, T - 1 : -1]
+        return out
 
     @torch.no_grad()
     def generate(
@@ -184,8 +263,8 @@ class AdaptedModel(nn.Module):
         max_new_tokens: int = 64,
         **kw: Any,
     ) -> Tensor:
-        """Generate from the source only. Shapes: ``[B, T]`` -> ``[B, L]`` (starts with decoder
-        start)."""
+        """Generate from the source only. Shapes: ``[B, T]`` -> ``[B, L]`` (an encoder-decoder's
+        starts with the decoder start; a causal LM's holds the new tokens only)."""
         leaked = sorted(
             set(kw)
             & {"labels", "decoder_input_ids", "decoder_inputs_embeds", "decoder_attention_mask"}
@@ -194,6 +273,17 @@ class AdaptedModel(nn.Module):
             raise MethodError(f"generate sees the source only; do not pass {', '.join(leaked)}")
         self._check_graph(graph)
         inputs = self.prepare_inputs(input_ids, attention_mask, graph, token_spans)
+        if self.causal:
+            embeds, mask = self._prompt(inputs)
+            # generate derives positions from the mask itself; the past serves every beam.
+            call = self._call_kwargs(mask, embeds.shape[0] * num_beams)
+            call.pop("position_ids", None)
+            P = call["attention_mask"].shape[1] - mask.shape[1]
+            if P:  # generate takes a pre-filled cache for the first P input positions: fill them
+                embeds = torch.cat(
+                    [embeds.new_zeros(embeds.shape[0], P, embeds.shape[2]), embeds], 1
+                )
+            inputs = {"inputs_embeds": embeds, **call}
         return self._generate(inputs, num_beams=num_beams, max_new_tokens=max_new_tokens, **kw)
 
     def _generate(self, inputs: dict[str, Tensor], **kw: Any) -> Tensor:

@@ -13,14 +13,28 @@ positions are attended to at every layer and are carried into the decoder's cros
 
 Trainable parameters: peft's prefix P x (2 x num_layers) x d (the same rows serve the decoder's
 self- and cross-attention) plus, with the encoder prefix, P_enc x d.
+
+Causal LMs with attention (Llama/Qwen2, StarCoder2, GPT-BigCode): ttune's own prefix
+(:class:`CausalPrefixModel`), P learned key and value rows per layer handed to the backbone as
+a pre-filled ``DynamicCache``, in forward and in generate (one copy per beam). peft's causal
+prefix tuning trains under transformers 5.23 but cannot generate from ``inputs_embeds`` (its
+``prepare_inputs_for_generation`` replacement hides the argument, and transformers refuses it),
+which every embedding-rewriting method and the left-aligned prompt need. Trainable parameters:
+P x 2L x (KV heads x head size); Qwen2.5-Coder-0.5B (L = 24, 2 KV heads of 64), P = 10:
+10 x 48 x 128 = 61,440. Mamba has no keys or values: ``apply`` refuses it in one line (use
+``affix``, which puts learned tokens before every mixer).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
-from torch import Tensor
+import torch
+from torch import Tensor, nn
+from transformers import DynamicCache
 
+from ttune.backbone import is_causal
 from ttune.methods.base import AdaptedModel, MethodConfig, MethodConfigError
 from ttune.methods.prompt import SoftPrompt
 from ttune.methods.registry import register_method
@@ -91,9 +105,44 @@ class PrefixModel(AdaptedModel):
             base.prepare_inputs_for_generation = peft_model.base_model_prepare_inputs_for_generation
 
 
-def apply(backbone, config: PrefixConfig, tokenizer=None) -> PrefixModel:
+class CausalPrefixModel(AdaptedModel):
+    """Prefix tuning of a decoder-only attention LM. ``self.prefix``: ``[L, 2, H_kv, P, d_h]``
+    (keys and values of every layer)."""
+
+    def __init__(self, backbone, config: PrefixConfig) -> None:
+        super().__init__(backbone, config)
+        cfg = backbone.config
+        if str(getattr(cfg, "model_type", "")).startswith("mamba"):
+            raise MethodConfigError(
+                "prefix: a Mamba backbone has no attention keys or values (use affix)"
+            )
+        heads = cfg.num_attention_heads
+        head_dim = getattr(cfg, "head_dim", None) or cfg.hidden_size // heads
+        if getattr(cfg, "multi_query", False):
+            kv_heads = 1
+        else:
+            kv_heads = getattr(cfg, "num_key_value_heads", None) or heads
+        w = backbone.get_input_embeddings().weight
+        shape = (cfg.num_hidden_layers, 2, kv_heads, config.num_virtual_tokens, head_dim)
+        if w.is_meta:
+            init = torch.empty(shape, device="meta")
+        else:
+            init = torch.randn(shape, generator=torch.Generator().manual_seed(0))
+        self.prefix = nn.Parameter(init.to(device=w.device, dtype=w.dtype))
+
+    def _past(self, batch_size: int) -> tuple[dict[str, Any], int]:
+        cache = DynamicCache(config=self.backbone.config)
+        for layer, kv in enumerate(self.prefix):
+            k, v = (x.unsqueeze(0).expand(batch_size, -1, -1, -1).contiguous() for x in kv)
+            cache.update(k, v, layer)
+        return {"past_key_values": cache}, self.prefix.shape[3]
+
+
+def apply(backbone, config: PrefixConfig, tokenizer=None) -> PrefixModel | CausalPrefixModel:
     import peft  # lazy: slow to import; only the peft-based methods need it
 
+    if is_causal(backbone):
+        return CausalPrefixModel(backbone, config)
     pc = peft.PrefixTuningConfig(
         task_type=peft.TaskType.SEQ_2_SEQ_LM, num_virtual_tokens=config.num_virtual_tokens
     )

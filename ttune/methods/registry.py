@@ -34,6 +34,11 @@ BUILTINS = (
     "xprompt",
     "topro",
     "hybrid",
+    "mamba_lora",
+    "mamba_partial",
+    "mamba_affix",
+    "mamba_scan",
+    "mamba_adapter",
 )
 ENTRY_POINT_GROUP = "ttune.methods"
 

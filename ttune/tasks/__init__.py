@@ -52,6 +52,15 @@ function name's words::
     focal ( ) { ... }
 
 ``custom`` has none. The graph offsets of :meth:`Task.graph_code` account for the line.
+
+**Decoder-only layout** (a causal LM backbone): the prompt is :meth:`Task.format_input` followed
+by a short instruction (:meth:`Task.causal_instruction`), then the target follows and ends with
+EOS; the loss covers the target tokens only. The instruction comes after the source, so the
+source's byte offsets (and the CPG spans) are those of the encoder-decoder layout::
+
+    def rgb_to_yiq(r, g, b): ...
+    # Summarize the code above in one sentence:
+    <target> </s>
 """
 
 from __future__ import annotations
@@ -79,6 +88,7 @@ __all__ = [
     "identifier_words",
     "function_name",
     "task_line",
+    "causal_instruction",
 ]
 
 ENTRY_POINT_GROUP = "ttune.tasks"
@@ -119,6 +129,9 @@ class Task:
     """Start the input with the task line (:func:`task_line`). Off by default: the shipped
     transducers and backbone were trained on ``prefix`` + source, and a trained method does not
     record its layout yet; ``ttune pretrain`` builds its supervised pairs with ``tagged=True``."""
+    instruction: str = ""
+    """Text between the source and the target for a causal LM (empty: the task's default from
+    :func:`causal_instruction`)."""
 
     def __post_init__(self) -> None:
         if self.no_repeat_ngram_size < 0:
@@ -138,6 +151,10 @@ class Task:
         if self.formatter is not None:
             return self._head(record) + self.formatter(record)
         return self._head(record) + _field(record, "source")
+
+    def causal_instruction(self, record: dict) -> str:
+        """The text a causal LM reads after :meth:`format_input` and before the target."""
+        return self.instruction or causal_instruction(self.name, record)
 
     def _head(self, record: dict) -> str:
         return self.prefix + (task_line(self.name, record) if self.tagged else "")
@@ -214,6 +231,21 @@ def task_line(task: str, record: dict) -> str:
     if task == "assert":
         return "assert:\n"
     return ""
+
+
+def causal_instruction(task: str, record: dict) -> str:
+    """The short instruction a causal LM reads between the source and the target of ``task``
+    (with its newlines): the single place where the decoder-only layout names each task."""
+    if task == "summarize":
+        return "\n# Summarize the code above in one sentence:\n"
+    if task == "translate":
+        src, tgt = record.get("source_lang") or "java", record.get("target_lang") or "csharp"
+        return f"\n# Translate the {src} code above to {tgt}:\n"
+    if task == "assert":
+        return "\n# The assert statement for the placeholder:\n"
+    if task == "types":
+        return "\n# The types:\n"
+    return "\n# Output:\n"
 
 
 _TASKS: dict[str, Task] = {}

@@ -117,9 +117,14 @@ def encode_records(
     max_source_len: int,
     max_target_len: int | None,
     with_labels: bool,
+    causal: bool = False,
 ) -> list[Example]:
     """Tokenize sources (with byte spans) and, if ``with_labels``, targets. Never reads the target
-    otherwise: prediction must not see it."""
+    otherwise: prediction must not see it.
+
+    ``causal`` (a decoder-only backbone): the source loses a trailing EOS, the task's instruction
+    (:meth:`ttune.tasks.Task.causal_instruction`, spans (-1, -1)) follows it within
+    ``max_source_len``, and the target ends with EOS (the model must learn to stop)."""
     examples = []
     for i, rec in enumerate(records):
         try:
@@ -131,13 +136,17 @@ def encode_records(
                 f"does not fit task {getattr(task, 'name', '?')!r}: "
                 f"{type(e).__name__} {e}"
             ) from None
+        tail: list[int] = []
+        if causal:
+            tail = tokenizer(task.causal_instruction(rec), add_special_tokens=False)["input_ids"]
         enc = tokenizer(
             text,
-            truncation=True,
-            max_length=max_source_len,
+            truncation=not causal,
+            max_length=None if causal else max_source_len,
             return_offsets_mapping=True,
             return_special_tokens_mask=True,
         )
+        ids = list(enc["input_ids"])
         spans = token_byte_spans(
             text,
             enc["offset_mapping"],
@@ -145,13 +154,23 @@ def encode_records(
             len(code.encode("utf-8", "surrogatepass")),
             enc.get("special_tokens_mask"),
         )
+        if causal:  # the source without a trailing EOS, cut to leave room for the instruction
+            if len(ids) > 1 and ids[-1] == tokenizer.eos_token_id:
+                ids, spans = ids[:-1], spans[:-1]
+            keep = max(1, max_source_len - len(tail))
+            ids, spans = ids[:keep] + tail, spans[:keep] + [(-1, -1)] * len(tail)
         labels = None
         if with_labels:
             target = rec.get("target")
             if not isinstance(target, str):
                 raise DataError(f"record {i} ({rec.get('id', 'no id')}) has no string 'target'")
-            labels = tokenizer(target, truncation=True, max_length=max_target_len)["input_ids"]
-        examples.append(Example(i, list(enc["input_ids"]), spans, labels))
+            if causal:
+                n = max(0, (max_target_len or 10**9) - 1)
+                labels = tokenizer(target, add_special_tokens=False)["input_ids"][:n]
+                labels.append(tokenizer.eos_token_id)
+            else:
+                labels = tokenizer(target, truncation=True, max_length=max_target_len)["input_ids"]
+        examples.append(Example(i, ids, spans, labels))
     return examples
 
 
@@ -214,9 +233,12 @@ def build_examples(
     max_label_tokens: int = 16,
     progress: bool = True,
     desc: str = "data",
+    causal: bool = False,
 ) -> list[Example]:
     """:func:`encode_records` plus, for graph-reading methods, :func:`attach_graphs`."""
-    examples = encode_records(records, task, tokenizer, max_source_len, max_target_len, with_labels)
+    examples = encode_records(
+        records, task, tokenizer, max_source_len, max_target_len, with_labels, causal
+    )
     if needs_graph:
         attach_graphs(
             examples,

@@ -54,6 +54,7 @@ def method_examples(
         num_workers=num_workers,
         progress=progress,
         desc=desc,
+        causal=bool(getattr(adapted, "causal", False)),
         **graph_options(adapted),
     )
 
