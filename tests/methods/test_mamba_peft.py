@@ -192,10 +192,38 @@ def test_mamba_methods_refuse_other_backbones(make_backbone, mamba, tok):
         apply_method(mamba("mamba2"), make_config("mamba-lora"), tok)
 
 
-def test_search_space_names_each_methods_size_field():
+def test_search_space_of_each_mamba_method():
     from ttune.methods import make_config
     from ttune.methods.mamba_common import MAMBA_METHODS
 
-    for name, field in MAMBA_METHODS.items():
+    sizes = {name: dict(make_config(name).search_space) for name in MAMBA_METHODS}
+    assert {name: list(space) for name, space in sizes.items()} == {
+        "mamba-lora": ["r"],
+        "mamba-partial": [],
+        "prompt": ["num_virtual_tokens"],
+        "affix": ["num_tokens"],
+        "additional-scan": ["num_states"],
+        "parallel-adapter": ["bottleneck"],
+    }
+    for name, space in sizes.items():
         cfg = make_config(name)
-        assert field is None or isinstance(getattr(cfg, field), int)
+        for field, (low, high) in space.items():
+            assert isinstance(getattr(cfg, field), int) and 1 <= low <= getattr(cfg, field) <= high
+
+
+def test_the_mamba_methods_compose_in_one_hybrid(mamba, batch, tok):
+    """All six MambaPEFT methods on one backbone: the hybrid trains the sum of their parameters,
+    each part gets gradients, and it generates (the candidates of `ttune search` on Mamba)."""
+    from ttune.methods import apply_method, make_config
+    from ttune.methods.mamba_common import MAMBA_METHODS
+
+    alone = {m: apply_method(mamba(), make_config(m), tok).num_trainable() for m in MAMBA_METHODS}
+    hybrid = apply_method(mamba(), make_config("hybrid", parts=list(MAMBA_METHODS)), tok)
+    assert hybrid.num_trainable() == sum(alone.values())
+    _perturb(hybrid)
+    _run(hybrid, batch).loss.backward()
+    for group in hybrid.parameter_groups():
+        assert any(p.grad is not None and p.grad.abs().sum() > 0 for p in group["params"]), group
+    hybrid.eval()
+    gen = hybrid.generate(batch["input_ids"], batch["attention_mask"], max_new_tokens=4)
+    assert gen.shape[0] == batch["input_ids"].shape[0]

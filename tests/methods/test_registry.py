@@ -14,7 +14,9 @@ def test_builtin_names():
     from ttune.methods.ablations import ABLATIONS
     from ttune.methods.mamba_common import MAMBA_METHODS
 
-    assert method_names() == sorted(set(METHODS + list(ABLATIONS) + list(MAMBA_METHODS) + ["hybrid"]))
+    assert method_names() == sorted(
+        set(METHODS + list(ABLATIONS) + list(MAMBA_METHODS) + ["hybrid"])
+    )
 
 
 def test_unknown_method_lists_known_names():

@@ -21,7 +21,7 @@ Shapes:
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import ClassVar, Literal
+from typing import Literal
 
 from torch import nn
 
@@ -37,7 +37,7 @@ class ParallelAdapterConfig(MethodConfig):
 
     name = "parallel-adapter"
     version = 1
-    size_field: ClassVar[str] = "bottleneck"
+    search_space = {"bottleneck": (1, 64)}
 
     bottleneck: int = 32
     """Bottleneck width r."""

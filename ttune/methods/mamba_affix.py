@@ -25,7 +25,6 @@ Shapes:
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import ClassVar
 
 import torch
 from torch import Tensor, nn
@@ -41,7 +40,7 @@ class AffixConfig(MethodConfig):
 
     name = "affix"
     version = 1
-    size_field: ClassVar[str] = "num_tokens"
+    search_space = {"num_tokens": (1, 16)}
 
     num_tokens: int = 4
     """Tokens P per mixer."""

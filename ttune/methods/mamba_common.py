@@ -14,8 +14,8 @@ additional-scan   extra state dimensions (A, B, C)       mamba_scan     ``num_st
 parallel-adapter  a bottleneck beside every mixer        mamba_adapter  ``bottleneck``
 ================  =====================================  =============  ======================
 
-:data:`MAMBA_METHODS` lists them with their size field (the field a search scales; None: no
-size), so a hybrid search can read its candidates from here.
+:data:`MAMBA_METHODS` lists them: the candidates of a hybrid search (:mod:`ttune.search`) on a
+Mamba backbone; each config's ``search_space`` names the field that sets its size.
 
 The methods act through forward hooks and wrapped mixer calls on Hugging Face's ``MambaMixer``
 (transformers' pure-PyTorch path, used on CPU and whenever the CUDA kernels are absent). The
@@ -30,15 +30,15 @@ from torch import nn
 
 from ttune.methods.base import MethodConfigError
 
-MAMBA_METHODS: dict[str, str | None] = {
-    "mamba-lora": "r",
-    "mamba-partial": None,
-    "prompt": "num_virtual_tokens",
-    "affix": "num_tokens",
-    "additional-scan": "num_states",
-    "parallel-adapter": "bottleneck",
-}
-"""MambaPEFT method name -> the config field that sets its size (None: fixed size)."""
+MAMBA_METHODS: tuple[str, ...] = (
+    "mamba-lora",
+    "mamba-partial",
+    "prompt",
+    "affix",
+    "additional-scan",
+    "parallel-adapter",
+)
+"""The MambaPEFT method names, in the table's order."""
 
 
 def mamba_mixers(backbone: nn.Module, method: str, versions=("mamba", "mamba2")) -> list:

@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import ClassVar
 
 import torch
 from torch import Tensor, nn
@@ -62,7 +61,7 @@ class MambaLoraConfig(MethodConfig):
 
     name = "mamba-lora"
     version = 1
-    size_field: ClassVar[str] = "r"
+    search_space = {"r": (1, 16)}
 
     r: int = 8
     """Rank of each update."""

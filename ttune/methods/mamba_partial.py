@@ -21,7 +21,6 @@ Args (config fields): ``a_log``, ``d``, ``conv1d``, ``bias``.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import ClassVar
 
 from torch import nn
 
@@ -59,7 +58,6 @@ class MambaPartialConfig(MethodConfig):
 
     name = "mamba-partial"
     version = 1
-    size_field: ClassVar[str | None] = None
 
     a_log: bool = True
     """Tune ``A_log`` (the state matrix)."""

@@ -28,7 +28,6 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import ClassVar
 
 import torch
 from torch import Tensor, nn
@@ -45,7 +44,7 @@ class AdditionalScanConfig(MethodConfig):
 
     name = "additional-scan"
     version = 1
-    size_field: ClassVar[str] = "num_states"
+    search_space = {"num_states": (1, 16)}
 
     num_states: int = 8
     """Extra state dimensions n per channel."""
