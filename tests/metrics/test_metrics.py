@@ -173,3 +173,25 @@ def test_results_header():
     assert h["versions"]["sacrebleu"] == "2.6.0" and h["versions"]["tree-sitter"] == "0.26.1"
     assert set(h["metric_variants"]) == {"smooth_bleu4", "codebleu"}
     assert h["created_utc"].endswith("Z")
+
+
+def test_results_header_fingerprints_data_files_and_source(tmp_path):
+    import hashlib
+
+    data = tmp_path / "test.jsonl"
+    data.write_bytes(b'{"id": "a"}\n')
+    h = results_header("d", "test", 1, [1], "ttune eval ...", files=[data, tmp_path / "absent"])
+    assert h["data_sha256"] == {
+        str(data): hashlib.sha256(b'{"id": "a"}\n').hexdigest(),
+        str(tmp_path / "absent"): None,
+    }
+    import subprocess
+    from pathlib import Path
+
+    import ttune
+
+    root = Path(ttune.__file__).resolve().parents[1]
+    head = subprocess.run(
+        ["git", "-C", str(root), "rev-parse", "HEAD"], capture_output=True, text=True, check=True
+    ).stdout.strip()
+    assert h["ttune_revision"] in (head, head + "+dirty")

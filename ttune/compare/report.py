@@ -434,7 +434,13 @@ def write_report(config, records: list[dict[str, Any]]) -> dict[str, Any]:
     by_metric = {m: wilcoxon_tests(records, config.baseline, m, lang) for m in test_metrics}
     n_test = next((r.get("test_records") for r in ok), 0) or 0
     header = results_header(
-        config.test_file, "test", n_test, list(config.seeds), config.command, metrics
+        config.test_file,
+        "test",
+        n_test,
+        list(config.seeds),
+        config.command,
+        metrics,
+        files=(config.train_file, config.valid_file, config.test_file),
     )
     plot_metric = test_metrics[0] if test_metrics and test_metrics[0] in metrics else metric
     plots, notes = make_plots(out, summary, plot_metric, curves)

@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import datetime as _dt
+import hashlib
 import platform
+import subprocess
+from collections.abc import Sequence
 from importlib import metadata
+from pathlib import Path
 
 from ttune.metrics import describe_metric
 
@@ -31,6 +35,42 @@ def package_versions() -> dict[str, str | None]:
     return out
 
 
+def file_sha256(path: str | Path) -> str | None:
+    """sha256 of a file's bytes; None when it cannot be read (a name rather than a file)."""
+    h = hashlib.sha256()
+    try:
+        with open(path, "rb") as f:
+            for block in iter(lambda: f.read(1 << 20), b""):
+                h.update(block)
+    except OSError:
+        return None
+    return h.hexdigest()
+
+
+def source_revision() -> str | None:
+    """The git commit of the ttune source that runs (``+dirty`` with uncommitted changes under
+    ``ttune/``); None outside a git checkout (an installed wheel)."""
+    root = Path(__file__).resolve().parents[2]
+    try:
+        rev = subprocess.run(
+            ["git", "-C", str(root), "rev-parse", "HEAD"],
+            capture_output=True,
+            text=True,
+            timeout=10,
+            check=True,
+        ).stdout.strip()
+        dirty = subprocess.run(
+            ["git", "-C", str(root), "status", "--porcelain", "--", "ttune"],
+            capture_output=True,
+            text=True,
+            timeout=10,
+            check=True,
+        ).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return f"{rev}+dirty" if dirty else rev
+
+
 def results_header(
     dataset: str,
     split: str,
@@ -38,9 +78,12 @@ def results_header(
     seeds: list[int] | tuple[int, ...] | None,
     command: str,
     metrics: list[str] | tuple[str, ...] = (),
+    files: Sequence[str | Path | None] = (),
 ) -> dict:
     """Provenance for a results file: data set, split, record count, seeds, the exact command,
-    package versions, the exact variant of every metric named, time (UTC) and Python version."""
+    package versions, the exact variant of every metric named, time (UTC) and Python version;
+    the sha256 of each data file in ``files`` and the git commit of the ttune source, so that a
+    figure that changes can be traced to the data or the code."""
     return {
         "dataset": dataset,
         "split": split,
@@ -49,5 +92,7 @@ def results_header(
         "command": command,
         "metric_variants": {m: describe_metric(m) for m in metrics},
         "versions": {"python": platform.python_version(), **package_versions()},
+        "data_sha256": {str(f): file_sha256(f) for f in files if f},
+        "ttune_revision": source_revision(),
         "created_utc": _dt.datetime.now(_dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
     }

@@ -67,6 +67,7 @@ def evaluate(
         seeds,
         command,
         names,
+        files=(test,),
     )
     headline = next((m for m in names if m in scores), None)
     per = (
