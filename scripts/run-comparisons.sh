@@ -13,15 +13,13 @@
 # BUDGET=full gives the long one (all records, 300 steps, full dev, 300 test records), about 11 hours
 # for the three tasks here: a GPU's job.
 #
-# summarize-plugins: the plugin methods of docs/methods.md beside `transducer` on the summarize
-# budget above (the other methods are in summarize-tlcodesum; `transducer` is repeated in both to
-# check that the two reports are comparable run for run). types: every method on the `types` task
-# (one seed, like translate, to fit the budget of one sitting),
-# data built from the annotated code of this checkout's .venv site-packages (step `types-data`).
+# summarize also runs the plugin methods of docs/methods.md (PLUGINS below). types: every method on
+# the `types` task (one seed, like translate), data built from the annotated code of this
+# checkout's .venv site-packages (types_data below).
 # xprompt's stages are shortened to fit 100 steps: prompt tuning 30 steps, token and piece
 # pruning rounds of 15 steps, then 40 steps of rewound training.
 #
-#   scripts/run-comparisons.sh [summarize|assert|translate|summarize-plugins|types ...]
+#   scripts/run-comparisons.sh [summarize|assert|translate|types ...]
 #       # default: summarize, assert, translate
 #   JOBS=2 scripts/run-comparisons.sh translate                    # split the methods over 2 processes
 #   BUDGET=full MODEL=/path/to/codet5p-220m scripts/run-comparisons.sh   # the long one, another backbone
@@ -32,10 +30,13 @@ TTUNE=${TTUNE:-.venv/bin/ttune}
 JOBS=${JOBS:-1}
 METHODS=${METHODS:-transducer,lora,prefix,prompt,linear,full,none,transducer-paper,transducer-nograph}
 COMMON=(--model "${MODEL:-ttune-tiny}" --batch-size 16 --lr 3e-3 --eval-every 50 --no-run-progress)
-method_lrs() {  # METHODS -> the --method-lr options of those methods (compare refuses the others)
+method_lrs() {  # METHODS -> the --method-lr and -m options of those methods (compare refuses others)
     for m_lr in full=3e-4 lora=1e-3; do
         [[ ",$1," == *",${m_lr%%=*},"* ]] && printf '%s\n' --method-lr "$m_lr"
     done
+    if [[ ",$1," == *",xprompt,"* ]]; then  # xprompt's stages shortened to fit 100 steps (above)
+        printf '%s\n' -m xprompt.stage_a_steps=30 -m xprompt.round_steps=15
+    fi
     return 0
 }
 if [ "${BUDGET:-small}" = full ]; then
@@ -76,7 +77,6 @@ run() {  # TASK DATA NAME TEST_LIMIT SEEDS [--test-metric M ...]
     done
 }
 PLUGINS=adapter,prompt-adapter,prompt-attention,cpg-prompt,xprompt
-XPROMPT=(-m xprompt.stage_a_steps=30 -m xprompt.round_steps=15)
 types_data() {  # annotated functions of the venv's site-packages -> runs/builtin/data/types/clean
     local o="$W/data/types" sp
     [ -f "$o/clean/test.jsonl" ] && return
@@ -93,15 +93,13 @@ tasks=("$@")
 [ ${#tasks[@]} -eq 0 ] && tasks=(summarize assert translate)
 for t in "${tasks[@]}"; do
     case $t in
-        summarize) run summarize tlcodesum summarize-tlcodesum 200 18,99 ;;
+        summarize) METHODS=$METHODS,$PLUGINS run summarize tlcodesum summarize-tlcodesum 200 18,99 ;;
         # exact match, the assert headline, can be 0 for every method on this budget: BLEU-4 first
         assert) run assert atlas assert-atlas 200 18,99 --test-metric smooth_bleu4 --test-metric exact_match ;;
         # one seed: a translation run (long outputs to generate) took 5-6 min here
         translate) run translate codexglue translate-codexglue 100 18 --test-metric codebleu --test-metric sacrebleu ;;
-        summarize-plugins) METHODS=transducer,$PLUGINS run summarize tlcodesum summarize-plugins 200 18,99 "${XPROMPT[@]}" ;;
         types) types_data
-               METHODS=transducer,lora,prefix,prompt,linear,full,none,transducer-paper,transducer-nograph,$PLUGINS,topro \
-                   run types types types 200 18 "${XPROMPT[@]}" --test-metric type_exact --test-metric type_outer ;;
-        *) echo "unknown task $t (summarize, assert, translate, summarize-plugins, types)" >&2; exit 1 ;;
+               METHODS=$METHODS,$PLUGINS,topro run types types types 200 18 --test-metric type_exact --test-metric type_outer ;;
+        *) echo "unknown task $t (summarize, assert, translate, types)" >&2; exit 1 ;;
     esac
 done
