@@ -15,6 +15,8 @@ unknown function, a binary file) fails fast.
 from __future__ import annotations
 
 import ast
+import contextlib
+import gc
 import os
 import re
 import textwrap
@@ -252,6 +254,20 @@ def threads_for(backbone: str) -> int | None:
     return 1 if 0 < size < 100_000_000 else None
 
 
+@contextlib.contextmanager
+def _collector_paused():
+    """The cyclic garbage collector off inside the block. For imports of torch: they create over
+    a hundred thousand tracked objects and little garbage, and each collection they trigger walks
+    the objects made so far again."""
+    was = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was:
+            gc.enable()
+
+
 def _predict(
     resolved: ResolvedModel,
     records: list[dict],
@@ -265,9 +281,10 @@ def _predict(
 ) -> list[str]:
     """Texts generated for ``records`` with ``resolved``; ``loaded`` keeps the model loaded
     between calls of one command (a folder of files, a file read a batch at a time)."""
-    import torch  # lazy: a prediction loads torch; --help and bad input fail fast without it
+    with _collector_paused():
+        import torch  # lazy: a prediction loads torch; --help and bad input fail fast without it
 
-    from ttune.lite.predict import predictor  # lazy: loads torch
+        from ttune.lite.predict import predictor  # lazy: loads torch
 
     loaded = {} if loaded is None else loaded
     key = (resolved, task, num_beams, batch_size, max_new_tokens, device)
