@@ -380,10 +380,9 @@ def load_t5(folder: str | Path, device: str = "cpu") -> T5:
     sd = from_hf_state_dict(load_file(str(weights)))
     if "shared.weight" not in sd:
         raise LiteT5Error(f"{weights} holds no shared embedding")
-    with torch.device("meta"):  # no random init of weights that are loaded next
-        model = T5(cfg)
+    model = T5(cfg)
     sd = {k: v.float() for k, v in sd.items()}
-    missing, unexpected = model.load_state_dict(sd, strict=False, assign=True)
+    missing, unexpected = model.load_state_dict(sd, strict=False)
     if missing or unexpected:
         raise LiteT5Error(
             f"{weights} does not fit a T5: missing {missing[:3]}, unexpected {unexpected[:3]}"
