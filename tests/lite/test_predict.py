@@ -26,19 +26,22 @@ def _records(path: Path, target_lang: str) -> list[dict]:
 
 
 @pytest.mark.parametrize(
-    ("file", "task", "target", "max_new_tokens"),
+    ("file", "task", "target", "max_new_tokens", "num_beams"),
     [
-        ("inventory.py", "summarize", None, None),
-        ("Stack.java", "summarize", None, None),
-        ("Stack.java", "translate", "csharp", 40),
+        ("inventory.py", "summarize", None, None, 1),
+        ("inventory.py", "summarize", None, None, 4),
+        ("Stack.java", "summarize", None, None, 1),
+        ("Stack.java", "summarize", None, None, 3),
+        ("Stack.java", "translate", "csharp", 40, 1),
+        ("Stack.java", "translate", "csharp", 24, 2),
     ],
 )
-def test_same_texts_as_the_engine_on_the_examples(file, task, target, max_new_tokens):
+def test_same_texts_as_the_engine_on_the_examples(file, task, target, max_new_tokens, num_beams):
     path = EXAMPLES / file
     lang = "python" if file.endswith(".py") else "java"
     resolved = resolve_model(task, lang, target_lang=target)
     records = _records(path, target or "en")
-    kw = dict(model=resolved.backbone, task=task, batch_size=3, device="cpu")
+    kw = dict(model=resolved.backbone, task=task, batch_size=3, device="cpu", num_beams=num_beams)
     lite = LitePredictor(resolved.transducer, max_new_tokens=max_new_tokens, **kw)
     engine = Predictor(resolved.transducer, max_new_tokens=max_new_tokens, **kw)
     out, ref = lite(records), engine(records)
@@ -49,12 +52,12 @@ def test_same_texts_as_the_engine_on_the_examples(file, task, target, max_new_to
 def test_the_lite_path_is_picked_only_where_it_applies(tmp_path, monkeypatch):
     resolved = resolve_model("summarize", "python")
     kw = dict(model=resolved.backbone, task="summarize", device="cpu")
-    assert lite_unsupported(resolved.transducer, resolved.backbone, 1) == ""
+    assert lite_unsupported(resolved.transducer, resolved.backbone) == ""
     assert isinstance(predictor(resolved.transducer, **kw), LitePredictor)
-    assert lite_unsupported(resolved.transducer, resolved.backbone, 2) == "beam search"
-    assert isinstance(predictor(resolved.transducer, num_beams=2, **kw), Predictor)
+    assert isinstance(predictor(resolved.transducer, num_beams=2, **kw), LitePredictor)
     monkeypatch.setenv(ENV, "hf")
-    assert lite_unsupported(resolved.transducer, resolved.backbone, 1) == f"{ENV}=hf"
+    assert lite_unsupported(resolved.transducer, resolved.backbone) == f"{ENV}=hf"
+    assert isinstance(predictor(resolved.transducer, num_beams=2, **kw), Predictor)
     monkeypatch.delenv(ENV)
     # A GNN without a plain layer, and a backbone of another shape.
     method = tmp_path / "typed"
@@ -62,14 +65,12 @@ def test_the_lite_path_is_picked_only_where_it_applies(tmp_path, monkeypatch):
     doc = json.loads((method / "method_config.json").read_text())
     doc["config"]["gnn"] = "typed"
     (method / "method_config.json").write_text(json.dumps(doc))
-    assert lite_unsupported(method, resolved.backbone, 1) == "gnn typed"
+    assert lite_unsupported(method, resolved.backbone) == "gnn typed"
     doc["config"]["gnn"] = "gatv2"
     doc["backbone"]["d_model"] = 512
     (method / "method_config.json").write_text(json.dumps(doc))
-    assert (
-        lite_unsupported(method, resolved.backbone, 1) == "backbone shape differs from the method's"
-    )
-    assert lite_unsupported(resolved.transducer, tmp_path, 1).startswith("backbone is not")
+    assert lite_unsupported(method, resolved.backbone) == "backbone shape differs from the method's"
+    assert lite_unsupported(resolved.transducer, tmp_path).startswith("backbone is not")
 
 
 def test_summarize_imports_neither_transformers_models_nor_torch_geometric():

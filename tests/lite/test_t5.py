@@ -10,7 +10,14 @@ from transformers import T5Config as HFConfig
 from transformers import T5ForConditionalGeneration
 
 from ttune.backbone import PAD_ID, build_tokenizer, save_backbone, tiny_backbone
-from ttune.lite.t5 import LiteT5Error, T5Config, ban_repeated_ngrams, greedy, load_t5
+from ttune.lite.t5 import (
+    LiteT5Error,
+    T5Config,
+    ban_repeated_ngrams,
+    beam_search,
+    greedy,
+    load_t5,
+)
 
 TEXTS = ["def add(a, b):\n    return a + b\n", "class Stack:\n    def push(self, x): pass\n"]
 
@@ -113,6 +120,25 @@ def test_greedy_ids_equal_generate(small_models, hf_tiny, lite_tiny, ngram):
                 inputs_embeds=embeds, attention_mask=mask, num_beams=1, max_new_tokens=12, **extra
             )
         out = greedy(lite, embeds, mask, 12, ngram)
+        assert out.tolist() == ref.tolist()
+        assert out.shape[1] > 2
+
+
+@pytest.mark.parametrize(("beams", "ngram", "new"), [(2, 0, 12), (4, 3, 12), (3, 2, 30)])
+def test_beam_search_ids_equal_generate(small_models, hf_tiny, lite_tiny, beams, ngram, new):
+    for hf, lite in [*small_models, (hf_tiny[0], lite_tiny)]:
+        ids, mask, _ = _batch(hf.config.vocab_size, T=20, seed=7)
+        embeds = hf.get_input_embeddings()(ids)
+        extra = {"no_repeat_ngram_size": ngram} if ngram else {}
+        with torch.no_grad():
+            ref = hf.generate(
+                inputs_embeds=embeds,
+                attention_mask=mask,
+                num_beams=beams,
+                max_new_tokens=new,
+                **extra,
+            )
+        out = beam_search(lite, embeds, mask, new, beams, ngram)
         assert out.tolist() == ref.tolist()
         assert out.shape[1] > 2
 

@@ -9,7 +9,7 @@ is most of a one-shot command's start-up.
 The lite path runs when: ``TTUNE_INFERENCE`` is not ``hf``; the method is ``transducer`` (format
 and config version 1) with a GNN that has a plain-torch layer; the backbone is a local folder
 holding a T5 (``config.json``, ``model.safetensors``, ``tokenizer.json``) whose shape matches the
-one the method records; decoding is greedy (``num_beams`` 1).
+one the method records. Greedy decoding and beam search both run on it.
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ import torch
 from safetensors.torch import load_file
 
 from ttune.cpg.cache import default_cache_dir
-from ttune.lite.t5 import LiteT5Error, T5Config, greedy, load_t5
+from ttune.lite.t5 import LiteT5Error, T5Config, beam_search, greedy, load_t5
 from ttune.lite.tokenizer import LiteTokenizer, LiteTokenizerError
 from ttune.options import GenerationOptions, resolve_device
 from ttune.tasks import get_task
@@ -52,12 +52,10 @@ def _transducer_config(method_doc: dict) -> TransducerConfig:
     return TransducerConfig(**fields)
 
 
-def lite_unsupported(checkpoint_dir: str | Path, backbone: str | Path, num_beams: int) -> str:
+def lite_unsupported(checkpoint_dir: str | Path, backbone: str | Path) -> str:
     """Why the lite path cannot run this method on this backbone ("" when it can)."""
     if os.environ.get(ENV, "").lower() == "hf":
         return f"{ENV}=hf"
-    if num_beams != 1:
-        return "beam search"
     folder, bb = Path(checkpoint_dir), Path(backbone)
     try:
         doc = _json(folder / "method_config.json")
@@ -91,7 +89,8 @@ def lite_unsupported(checkpoint_dir: str | Path, backbone: str | Path, num_beams
 class LitePredictor:
     """A trained transducer and its T5 backbone loaded once in plain torch; called with records,
     it returns one generated text per record, from the source only (as
-    :class:`ttune.train.predict.Predictor`, greedy decoding)."""
+    :class:`ttune.train.predict.Predictor`: greedy decoding, or beam search of width
+    ``num_beams``)."""
 
     def __init__(
         self,
@@ -100,11 +99,14 @@ class LitePredictor:
         model: str,
         task: str | None = None,
         batch_size: int = 8,
+        num_beams: int = 1,
         max_new_tokens: int | None = None,
         cache_dir: str | None = None,
         device: str = "auto",
     ) -> None:
-        GenerationOptions(max_new_tokens=max_new_tokens, batch_size=batch_size, device=device)
+        GenerationOptions(
+            num_beams=num_beams, max_new_tokens=max_new_tokens, batch_size=batch_size, device=device
+        )
         folder = Path(checkpoint_dir)
         self.device = resolve_device(device)
         self.cfg = (
@@ -125,7 +127,7 @@ class LitePredictor:
         )
         self.transducer.to(self.device).eval()
         self.task = get_task(task or self.cfg.get("task") or "summarize")
-        self.batch_size, self.cache_dir = batch_size, cache_dir
+        self.batch_size, self.num_beams, self.cache_dir = batch_size, num_beams, cache_dir
         self.new_tokens = (
             max_new_tokens or self.cfg.get("max_target_len") or self.task.max_target_len
         )
@@ -138,14 +140,13 @@ class LitePredictor:
         embeds = self.transducer(
             self.t5.shared(batch["input_ids"]), mask, batch["graph"], batch["token_spans"]
         )
-        ids = greedy(
-            self.t5,
-            embeds,
-            mask,
-            self.new_tokens,
-            self.task.no_repeat_ngram_size,
-            should_stop=should_stop,
-        )
+        ngram = self.task.no_repeat_ngram_size
+        if self.num_beams == 1:
+            ids = greedy(self.t5, embeds, mask, self.new_tokens, ngram, should_stop)
+        else:
+            ids = beam_search(
+                self.t5, embeds, mask, self.new_tokens, self.num_beams, ngram, should_stop
+            )
         return [s.strip() for s in self.tokenizer.batch_decode(ids, skip_special_tokens=True)]
 
     def examples(self, records: Sequence[dict]) -> list:
@@ -194,13 +195,14 @@ def predictor(
 ):
     """A :class:`LitePredictor` when the lite path supports this method, backbone and decoding
     (:func:`lite_unsupported`), else the engine's ``Predictor`` (same arguments, same texts)."""
-    if not lite_unsupported(checkpoint_dir, model, num_beams):
+    if not lite_unsupported(checkpoint_dir, model):
         try:
             return LitePredictor(
                 checkpoint_dir,
                 model=model,
                 task=task,
                 batch_size=batch_size,
+                num_beams=num_beams,
                 max_new_tokens=max_new_tokens,
                 device=device,
             )

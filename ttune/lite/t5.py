@@ -1,6 +1,7 @@
 r"""A T5 encoder-decoder in plain torch, for inference: the forward pass of Hugging Face's
 ``T5ForConditionalGeneration`` (eval mode) and greedy decoding with a key/value cache, reading the
-same ``config.json`` and ``model.safetensors`` without importing transformers.
+same ``config.json`` and ``model.safetensors`` without importing transformers; beam search as
+transformers' ``generate`` runs it.
 
 One block, pre-norm (:class:`ttune.transducer.RMSNorm`: scale only, no bias, no mean):
 
@@ -329,6 +330,88 @@ def greedy(
         if not running.any() or (should_stop is not None and should_stop()):
             break
     return ids
+
+
+def _gather(t: Tensor, idx: Tensor) -> Tensor:
+    """Rows ``idx`` ``[B, k]`` of each batch entry of ``t`` ``[B, n, ...]`` -> ``[B, k, ...]``."""
+    return t[torch.arange(t.shape[0], device=t.device)[:, None], idx]
+
+
+@torch.no_grad()
+def beam_search(
+    model: T5,
+    inputs_embeds: Tensor,
+    attention_mask: Tensor,
+    max_new_tokens: int,
+    num_beams: int,
+    no_repeat_ngram_size: int = 0,
+    should_stop=None,
+) -> Tensor:
+    """Beam search as transformers' ``generate(num_beams=K)`` with its defaults (length penalty
+    1, ``early_stopping=False``, one sequence returned): ``[B, 1 + n]`` ids. Each step keeps the
+    2K best continuations of the K running beams; those ending in EOS (or at the length limit)
+    among the first K compete for the K finished slots by score / length, the others continue.
+    Decoding ends when no running beam can beat the worst finished one at its current length."""
+    c, K = model.cfg, num_beams
+    B, dev = inputs_embeds.shape[0], inputs_embeds.device
+    max_len = 1 + max_new_tokens
+    enc = model.encode(inputs_embeds, attention_mask).repeat_interleave(K, 0)  # [B*K, T, d]
+    mask = attention_mask.repeat_interleave(K, 0)
+    cross = model.cross_cache(enc)
+    fill = c.pad_token_id or c.eos_token_id  # transformers' fill value of unused positions
+    running = torch.full((B, K, max_len), fill, dtype=torch.long, device=dev)
+    running[:, :, 0] = c.decoder_start_token_id
+    finished = running.clone()
+    running_scores = torch.zeros(B, K, device=dev)
+    running_scores[:, 1:] = -1e9  # all beams start equal: only the first may expand
+    finished_scores = torch.full((B, K), -1e9, device=dev)
+    is_finished = torch.zeros(B, K, dtype=torch.bool, device=dev)
+    running_parents = torch.full((B, K, max_new_tokens), -1, dtype=torch.long, device=dev)
+    finished_parents = running_parents.clone()
+    can_improve = torch.ones(B, 1, dtype=torch.bool, device=dev)
+    first_k = torch.arange(2 * K, device=dev) < K
+    offset = torch.arange(B, device=dev)[:, None] * K
+    cache, cur = None, 1
+    while True:
+        flat = running[:, :, :cur].reshape(B * K, cur)
+        logits, cache = model.decode_step(flat[:, -1:], cross, mask, cache)
+        log_probs = logits[:, -1, :].float().log_softmax(-1)  # [B*K, V]
+        if no_repeat_ngram_size:
+            log_probs = ban_repeated_ngrams(flat, log_probs, no_repeat_ngram_size)
+        V = log_probs.shape[-1]
+        total = (log_probs.view(B, K, V) + running_scores[:, :, None]).view(B, K * V)
+        top_scores, top_idx = total.topk(2 * K)  # [B, 2K]
+        parent = top_idx // V
+        top_seqs = _gather(running, parent)
+        top_seqs[:, :, cur] = top_idx % V
+        top_parents = _gather(running_parents, parent)
+        top_parents[:, :, cur - 1] = parent + offset
+        ends = (top_idx % V == c.eos_token_id) | (cur + 1 >= max_len)  # [B, 2K]
+        # The K best continuations that do not end keep running.
+        keep_scores = top_scores + ends.float() * -1e9
+        keep = keep_scores.topk(K)[1]
+        running = _gather(top_seqs, keep)
+        running_scores = _gather(keep_scores, keep)
+        running_parents = _gather(top_parents, keep)
+        # Ending continuations among the first K compete with the finished beams.
+        new_done = ends & first_k
+        done_scores = top_scores / cur  # length penalty 1: score per generated token
+        done_scores = done_scores + (~can_improve).float() * -1e9 + (~new_done) * -1e9
+        best = torch.cat([finished_scores, done_scores], 1).topk(K)[1]
+        finished = _gather(torch.cat([finished, top_seqs], 1), best)
+        finished_scores = _gather(torch.cat([finished_scores, done_scores], 1), best)
+        finished_parents = _gather(torch.cat([finished_parents, top_parents], 1), best)
+        is_finished = _gather(torch.cat([is_finished, new_done], 1), best)
+        order = running_parents[:, :, cur - 1].reshape(-1)  # [B*K] cache row of each beam
+        cache = [(k[order], v[order]) for k, v in cache]
+        cur += 1
+        best_running = running_scores[:, :1] / (cur - 1)
+        worst_done = torch.where(is_finished, finished_scores.min(1, keepdim=True)[0], -1e9)
+        can_improve = can_improve & (best_running > worst_done).any(-1, keepdim=True)
+        if not can_improve.any() or ends.all() or (should_stop is not None and should_stop()):
+            break
+    length = int((finished_parents[:, 0] >= 0).sum(1).max())
+    return finished[:, 0, : 1 + length]
 
 
 _RENAMES = [
