@@ -71,6 +71,17 @@ def test_the_lite_path_is_picked_only_where_it_applies(tmp_path, monkeypatch):
     (method / "method_config.json").write_text(json.dumps(doc))
     assert lite_unsupported(method, resolved.backbone) == "backbone shape differs from the method's"
     assert lite_unsupported(resolved.transducer, tmp_path).startswith("backbone is not")
+    # A backbone whose generation_config.json changes decoding.
+    backbone = tmp_path / "backbone"
+    shutil.copytree(resolved.backbone, backbone)
+    gen = json.loads((backbone / "generation_config.json").read_text())
+    (backbone / "generation_config.json").write_text(json.dumps({**gen, "suppress_tokens": [1]}))
+    why = lite_unsupported(resolved.transducer, backbone)
+    assert why == "generation_config.json sets suppress_tokens"
+    (backbone / "generation_config.json").write_text(json.dumps({**gen, "eos_token_id": 5}))
+    assert lite_unsupported(resolved.transducer, backbone).endswith("differ from config.json's")
+    (backbone / "generation_config.json").write_text(json.dumps(gen))
+    assert lite_unsupported(resolved.transducer, backbone) == ""
 
 
 def test_summarize_imports_neither_transformers_models_nor_torch_geometric():

@@ -9,7 +9,8 @@ is most of a one-shot command's start-up.
 The lite path runs when: ``TTUNE_INFERENCE`` is not ``hf``; the method is ``transducer`` (format
 and config version 1) with a GNN that has a plain-torch layer; the backbone is a local folder
 holding a T5 (``config.json``, ``model.safetensors``, ``tokenizer.json``) whose shape matches the
-one the method records. Greedy decoding and beam search both run on it.
+one the method records, and whose ``generation_config.json`` (if any) sets no decoding option
+beyond the special token ids. Greedy decoding and beam search both run on it.
 """
 
 from __future__ import annotations
@@ -35,6 +36,17 @@ ENV = "TTUNE_INFERENCE"
 """Environment variable: ``hf`` forces the engine's (transformers and torch_geometric) path."""
 
 _CONFIG_KEYS = {"method", "version"}
+_GENERATION_KEYS = {  # generation_config.json fields that leave decoding as the lite path runs it
+    "_from_model_config",
+    "transformers_version",
+    "use_cache",
+    "output_attentions",
+    "output_hidden_states",
+    "pad_token_id",
+    "eos_token_id",
+    "bos_token_id",
+    "decoder_start_token_id",
+}
 _RENAMED = {"max_nodes": "max_graph_nodes"}
 
 
@@ -74,6 +86,18 @@ def lite_unsupported(checkpoint_dir: str | Path, backbone: str | Path) -> str:
         if not (bb / "tokenizer.json").is_file():
             return "no tokenizer.json"
         t5 = T5Config.from_json(_json(bb / "config.json"))
+        gen_path = bb / "generation_config.json"
+        gen = _json(gen_path) if gen_path.is_file() else {}
+        other = sorted(set(gen) - _GENERATION_KEYS)
+        if other:
+            return f"generation_config.json sets {', '.join(other)}"
+        ids = {
+            "pad_token_id": t5.pad_token_id,
+            "eos_token_id": t5.eos_token_id,
+            "decoder_start_token_id": t5.decoder_start_token_id,
+        }
+        if any(gen.get(k, v) not in (v, [v]) for k, v in ids.items()):
+            return "generation_config.json's token ids differ from config.json's"
         saved = doc.get("backbone") or {}
         now = {"model_type": "t5", "d_model": t5.d_model, "vocab_size": t5.vocab_size}
         now["num_layers"] = t5.num_layers
