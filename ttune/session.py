@@ -5,7 +5,9 @@ cannot pay that each time. A :class:`ModelCache` loads each (backbone, trained m
 once, on first use, and keeps it. :func:`generate` runs records on a loaded model and is
 cancellable: ``should_stop`` is checked before each batch and, through a transformers stopping
 criterion, after every decoding step, so a cancelled call ends within one step and raises
-:class:`Cancelled`.
+:class:`Cancelled`. Where the plain-torch path applies (:func:`ttune.lite.predict.lite_unsupported`:
+a transducer on a local T5 folder, the built-in models included) the model loads without
+transformers or torch_geometric, and its own decoding loop polls ``should_stop`` after each step.
 
 The records are built from text, not files (the editor's unsaved buffer): :func:`summarize_record`,
 :func:`translate_record` and :func:`ttune.use.assert_record`. Which model runs a task is decided by
@@ -82,7 +84,8 @@ class Loaded:
     device: str
     """Where it runs (cpu, cuda, cuda:1, ...)."""
     adapted: Any
-    """The adapted model (a ttune.methods AdaptedModel), in eval mode."""
+    """The adapted model (a ttune.methods AdaptedModel), in eval mode; or a
+    :class:`ttune.lite.predict.LitePredictor` (plain torch) where that applies."""
     tokenizer: Any
     """The backbone's tokenizer."""
     config: dict
@@ -150,6 +153,16 @@ class ModelCache:
         threads = threads_for(resolved.backbone) if device == "cpu" else None
         if threads:
             torch.set_num_threads(threads)
+        from ttune.lite.predict import LitePredictor, lite_unsupported  # lazy: loads torch
+        from ttune.lite.t5 import LiteT5Error
+        from ttune.lite.tokenizer import LiteTokenizerError
+
+        if not lite_unsupported(resolved.transducer, resolved.backbone):
+            try:
+                lite = LitePredictor(resolved.transducer, model=resolved.backbone, device=device)
+                return lite, lite.tokenizer, lite.cfg
+            except (LiteT5Error, LiteTokenizerError):
+                pass  # the engine's loader reports what is wrong with the folder, or loads it
         with warnings.catch_warnings():
             if resolved.builtin:
                 # The built-in transducers were trained on the backbone at another path; same
@@ -201,6 +214,8 @@ def generate(
 
     if stop():
         raise Cancelled(0, new_tokens)
+    if getattr(adapted, "lite", False):
+        return _generate_lite(loaded, records, task, num_beams, new_tokens, batch_size, stop)
     sources = [{k: v for k, v in r.items() if k != "target"} for r in records]
     needs_graph = bool(getattr(adapted, "needs_graph", False))
     examples = eng["build_examples"](
@@ -238,3 +253,42 @@ def generate(
                 raise Cancelled(steps, new_tokens)
             out.extend(tokenizer.batch_decode(ids, skip_special_tokens=True))
     return [s.strip() for s in out]
+
+
+def _generate_lite(
+    loaded: Loaded,
+    records: Sequence[dict],
+    task,
+    num_beams: int,
+    new_tokens: int,
+    batch_size: int,
+    stop: Callable[[], bool],
+) -> list[str]:
+    """:func:`generate` on a :class:`ttune.lite.predict.LitePredictor` (polls ``stop`` after
+    each decoding step, as the engine's stopping criterion does)."""
+    lite = loaded.adapted
+    steps = 0
+
+    def step_done() -> bool:
+        nonlocal steps
+        steps += 1
+        return stop()
+
+    examples, collate = lite.examples(records, task), lite.collator()
+    out: list[str] = []
+    with loaded.lock:
+        for i in range(0, len(examples), batch_size):
+            if stop():
+                raise Cancelled(steps, new_tokens)
+            steps = 0
+            texts = lite.generate(
+                collate(examples[i : i + batch_size]),
+                step_done,
+                task=task,
+                num_beams=num_beams,
+                max_new_tokens=new_tokens,
+            )
+            if stop():
+                raise Cancelled(steps, new_tokens)
+            out.extend(texts)
+    return out

@@ -116,6 +116,9 @@ class LitePredictor:
     :class:`ttune.train.predict.Predictor`: greedy decoding, or beam search of width
     ``num_beams``)."""
 
+    lite = True
+    """Marks the plain-torch path for callers that also hold engine models (ttune.session)."""
+
     def __init__(
         self,
         checkpoint_dir: str | Path,
@@ -157,26 +160,38 @@ class LitePredictor:
         )
 
     @torch.no_grad()
-    def generate(self, batch: dict[str, Any], should_stop=None) -> list[str]:
-        """Texts of one collated batch (input_ids, attention_mask, token_spans, graph)."""
+    def generate(
+        self,
+        batch: dict[str, Any],
+        should_stop=None,
+        *,
+        task=None,
+        num_beams: int | None = None,
+        max_new_tokens: int | None = None,
+    ) -> list[str]:
+        """Texts of one collated batch (input_ids, attention_mask, token_spans, graph);
+        ``task``, ``num_beams`` and ``max_new_tokens`` default to the predictor's own.
+        ``should_stop()`` is polled after each decoding step (True ends decoding)."""
+        t = task or self.task
+        beams = num_beams or self.num_beams
+        new_tokens = max_new_tokens or self.new_tokens
         batch = {k: v.to(self.device) for k, v in batch.items()}
         mask = batch["attention_mask"]
         embeds = self.transducer(
             self.t5.shared(batch["input_ids"]), mask, batch["graph"], batch["token_spans"]
         )
-        ngram = self.task.no_repeat_ngram_size
-        if self.num_beams == 1:
-            ids = greedy(self.t5, embeds, mask, self.new_tokens, ngram, should_stop)
+        ngram = t.no_repeat_ngram_size
+        if beams == 1:
+            ids = greedy(self.t5, embeds, mask, new_tokens, ngram, should_stop)
         else:
-            ids = beam_search(
-                self.t5, embeds, mask, self.new_tokens, self.num_beams, ngram, should_stop
-            )
+            ids = beam_search(self.t5, embeds, mask, new_tokens, beams, ngram, should_stop)
         return [s.strip() for s in self.tokenizer.batch_decode(ids, skip_special_tokens=True)]
 
-    def examples(self, records: Sequence[dict]) -> list:
-        """The records' examples (tokens, spans, plain graphs), targets dropped first."""
+    def examples(self, records: Sequence[dict], task=None) -> list:
+        """The records' examples for ``task`` (default: the predictor's): tokens, spans and plain
+        graphs, targets dropped first."""
         sources = [{k: v for k, v in r.items() if k != "target"} for r in records]
-        t = self.task
+        t = task or self.task
         return build_examples(
             sources,
             t,
