@@ -8,8 +8,9 @@ times each, and prints the median wall time of each with their ratio; also the m
 ``ttune --help`` and ``ttune summarize --help``, and, from one ``python -X importtime`` run of each
 path, the total import time and the heaviest top-level imports. Both paths must print the same
 summaries. The default file is 200 lines: the first 196 lines of the standard library's
-``textwrap.py`` plus a 4-line function. The load average is printed beside the figures: on a busy
-machine compare the two paths' ratio, not the absolute times.
+``textwrap.py`` plus a 4-line function. The load average is printed beside the figures, and the
+CPU time (user + system) of each run beside its wall time: on a busy machine compare the two
+paths' ratio and CPU times, not the absolute wall times.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ import argparse
 import json
 import os
 import platform
+import resource
 import statistics
 import subprocess
 import sys
@@ -32,22 +34,30 @@ ROOT = Path(__file__).resolve().parents[1]
 def make_file(folder: Path) -> Path:
     """A 200-line Python file: textwrap.py's first 196 lines and one more function."""
     lines = (Path(sysconfig.get_paths()["stdlib"]) / "textwrap.py").read_text().splitlines()
-    text = "\n".join(lines[:196]) + "\ndef extra(a, b):\n    c = a + b\n    return c\n"
+    text = (
+        "\n".join(lines[:196]) + '\ndef extra(a, b):\n    """Add."""\n    c = a + b\n    return c\n'
+    )
     path = folder / "two_hundred.py"
     path.write_text(text, encoding="utf-8")
     return path
 
 
-def run(args: list[str], env: dict) -> tuple[float, str]:
-    """(wall seconds, stdout) of ``python -m ttune ARGS``; fails on a non-zero exit."""
-    began = time.perf_counter()
+def _cpu() -> float:
+    r = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return r.ru_utime + r.ru_stime
+
+
+def run(args: list[str], env: dict) -> tuple[float, float, str]:
+    """(wall seconds, CPU seconds (user + system), stdout) of ``python -m ttune ARGS``; fails on
+    a non-zero exit. CPU time depends less on other processes than wall time does."""
+    cpu, began = _cpu(), time.perf_counter()
     out = subprocess.run(
         [sys.executable, "-m", "ttune", *args], env=env, capture_output=True, text=True, cwd=ROOT
     )
-    wall = time.perf_counter() - began
+    wall, cpu = time.perf_counter() - began, _cpu() - cpu
     if out.returncode:
         raise SystemExit(f"ttune {' '.join(args)} failed: {out.stderr.strip()[-400:]}")
-    return wall, out.stdout
+    return wall, cpu, out.stdout
 
 
 def imports(args: list[str], env: dict) -> dict:
@@ -68,7 +78,7 @@ def imports(args: list[str], env: dict) -> dict:
             top.append((int(cumulative) / 1e6, name.strip()))
     return {
         "total_s": round(sum(s for s, _ in top), 3),
-        "heaviest": [(n, round(s, 3)) for s, n in sorted(top, reverse=True)[:5]],
+        "heaviest_s": {n: round(s, 3) for s, n in sorted(top, reverse=True)[:5]},
     }
 
 
@@ -87,11 +97,13 @@ def main() -> None:
         cmd = ["summarize", str(file)]
         load_before = os.getloadavg()
         walls: dict[str, list[float]] = {name: [] for name in paths}
+        cpus: dict[str, list[float]] = {name: [] for name in paths}
         outputs: dict[str, set[str]] = {name: set() for name in paths}
         for _ in range(a.repeats):  # alternate, so that a change of load hits both alike
             for name, env in paths.items():
-                wall, stdout = run(cmd, env)
+                wall, cpu, stdout = run(cmd, env)
                 walls[name].append(wall)
+                cpus[name].append(cpu)
                 outputs[name].add(stdout)
         helps = {
             " ".join(h): statistics.median(run(h, base)[0] for _ in range(a.repeats))
@@ -113,6 +125,8 @@ def main() -> None:
         "walls_s": {n: [round(x, 2) for x in w] for n, w in walls.items()},
         "median_s": {n: round(m, 2) for n, m in medians.items()},
         "lite_over_engine": round(lite / engine, 3),
+        "cpu_s": {n: [round(x, 2) for x in c] for n, c in cpus.items()},
+        "cpu_median_s": {n: round(statistics.median(c), 2) for n, c in cpus.items()},
         "help_median_s": {h: round(s, 2) for h, s in helps.items()},
         "imports": imported,
         "same_output": same,
