@@ -57,14 +57,12 @@ def _engine() -> dict[str, Any]:
     that a server answers requests that need no model without loading them)."""
     from transformers import StoppingCriteria
 
-    from ttune.tasks import get_task
     from ttune.train.config import default_cache_dir
     from ttune.train.data import Collator, build_examples, graph_options
     from ttune.train.predict import load_trained
 
     return {
         "StoppingCriteria": StoppingCriteria,
-        "get_task": get_task,
         "Collator": Collator,
         "build_examples": build_examples,
         "graph_options": graph_options,
@@ -197,11 +195,17 @@ def generate(
     :class:`Cancelled` is raised."""
     import torch
 
-    eng = _engine()
-    task = eng["get_task"](loaded.task)
+    from ttune.tasks import get_task  # lazy: a server answering only ttune/cpg never needs it
+
+    task = get_task(loaded.task)
     adapted, tokenizer, cfg = loaded.adapted, loaded.tokenizer, loaded.config
     new_tokens = max_new_tokens or cfg.get("max_target_len") or task.max_target_len
     stop = should_stop or (lambda: False)
+    if stop():
+        raise Cancelled(0, new_tokens)
+    if getattr(adapted, "lite", False):  # plain torch: transformers is never imported
+        return _generate_lite(loaded, records, task, num_beams, new_tokens, batch_size, stop)
+    eng = _engine()
     steps = 0
 
     class _StopWhenAsked(eng["StoppingCriteria"]):
@@ -212,10 +216,6 @@ def generate(
                 (input_ids.shape[0],), stop(), dtype=torch.bool, device=input_ids.device
             )
 
-    if stop():
-        raise Cancelled(0, new_tokens)
-    if getattr(adapted, "lite", False):
-        return _generate_lite(loaded, records, task, num_beams, new_tokens, batch_size, stop)
     sources = [{k: v for k, v in r.items() if k != "target"} for r in records]
     needs_graph = bool(getattr(adapted, "needs_graph", False))
     examples = eng["build_examples"](
