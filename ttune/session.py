@@ -151,16 +151,11 @@ class ModelCache:
         threads = threads_for(resolved.backbone) if device == "cpu" else None
         if threads:
             torch.set_num_threads(threads)
-        from ttune.lite.predict import LitePredictor, lite_unsupported  # lazy: loads torch
-        from ttune.lite.t5 import LiteT5Error
-        from ttune.lite.tokenizer import LiteTokenizerError
+        from ttune.lite.predict import load_lite  # lazy: loads torch
 
-        if not lite_unsupported(resolved.transducer, resolved.backbone):
-            try:
-                lite = LitePredictor(resolved.transducer, model=resolved.backbone, device=device)
-                return lite, lite.tokenizer, lite.cfg
-            except (LiteT5Error, LiteTokenizerError):
-                pass  # the engine's loader reports what is wrong with the folder, or loads it
+        lite = load_lite(resolved.transducer, resolved.backbone, device=device)
+        if lite is not None:
+            return lite, lite.tokenizer, lite.cfg
         with warnings.catch_warnings():
             if resolved.builtin:
                 # The built-in transducers were trained on the backbone at another path; same

@@ -12,7 +12,8 @@ from pathlib import Path
 import pytest
 
 from ttune.builtin import resolve_model
-from ttune.lite.predict import ENV, LitePredictor, lite_unsupported, predictor
+from ttune.lite.predict import ENV, LitePredictor, lite_unsupported, load_lite, predictor
+from ttune.methods import CheckpointError
 from ttune.train.predict import Predictor
 from ttune.use import function_record, functions_of_file
 
@@ -82,6 +83,18 @@ def test_the_lite_path_is_picked_only_where_it_applies(tmp_path, monkeypatch):
     assert lite_unsupported(resolved.transducer, backbone).endswith("differ from config.json's")
     (backbone / "generation_config.json").write_text(json.dumps(gen))
     assert lite_unsupported(resolved.transducer, backbone) == ""
+
+
+def test_a_folder_that_fails_to_load_gets_the_engines_error(tmp_path):
+    resolved = resolve_model("summarize", "python")
+    method = tmp_path / "truncated"
+    shutil.copytree(resolved.transducer, method)
+    data = (method / "method.safetensors").read_bytes()
+    (method / "method.safetensors").write_bytes(data[: len(data) // 2])
+    assert lite_unsupported(method, resolved.backbone) == ""  # only loading finds it
+    assert load_lite(method, resolved.backbone, device="cpu") is None
+    with pytest.raises(CheckpointError, match="corrupt"):
+        predictor(method, model=resolved.backbone, device="cpu")
 
 
 def test_summarize_imports_neither_transformers_models_nor_torch_geometric():

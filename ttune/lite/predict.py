@@ -1,10 +1,10 @@
 """Prediction with a trained transducer on a T5 backbone, without transformers or torch_geometric.
 
 :func:`predictor` is what the end-user commands call: a :class:`LitePredictor` when
-:func:`lite_unsupported` finds nothing against it, else the engine's
-:class:`ttune.train.predict.Predictor`. Both take the same arguments and give the same texts
-(tests compare them); the lite one imports torch, ``tokenizers`` and ``safetensors`` only, which
-is most of a one-shot command's start-up.
+:func:`lite_unsupported` finds nothing against it and it loads (:func:`load_lite`), else the
+engine's :class:`ttune.train.predict.Predictor`. Both take the same arguments and give the same
+texts (tests compare them); the lite one imports torch, ``tokenizers`` and ``safetensors`` only,
+which is most of a one-shot command's start-up.
 
 The lite path runs when: ``TTUNE_INFERENCE`` is not ``hf``; the method is ``transducer`` (format
 and config version 1) with a GNN that has a plain-torch layer; the backbone is a local folder
@@ -26,7 +26,7 @@ from safetensors.torch import load_file
 
 from ttune.cpg.cache import default_cache_dir
 from ttune.lite.t5 import LiteT5Error, T5Config, beam_search, greedy, load_t5
-from ttune.lite.tokenizer import LiteTokenizer, LiteTokenizerError
+from ttune.lite.tokenizer import LiteTokenizer
 from ttune.options import GenerationOptions, resolve_device
 from ttune.tasks import get_task
 from ttune.train.data import Collator, build_examples
@@ -222,6 +222,19 @@ class LitePredictor:
         return out
 
 
+def load_lite(checkpoint_dir: str | Path, model: str, **kw: Any) -> LitePredictor | None:
+    """A :class:`LitePredictor` (keywords: its own) when the lite path supports this method and
+    backbone (:func:`lite_unsupported`) and they load; else None, and the caller loads the engine's
+    path, which reports what is wrong with a folder in its own words or runs what the lite path
+    does not."""
+    if lite_unsupported(checkpoint_dir, model):
+        return None
+    try:
+        return LitePredictor(checkpoint_dir, model=model, **kw)
+    except Exception:  # any failure: the engine's loader reports it in its own words
+        return None
+
+
 def predictor(
     checkpoint_dir: str | Path,
     *,
@@ -232,29 +245,18 @@ def predictor(
     max_new_tokens: int | None = None,
     device: str = "auto",
 ):
-    """A :class:`LitePredictor` when the lite path supports this method, backbone and decoding
-    (:func:`lite_unsupported`), else the engine's ``Predictor`` (same arguments, same texts)."""
-    if not lite_unsupported(checkpoint_dir, model):
-        try:
-            return LitePredictor(
-                checkpoint_dir,
-                model=model,
-                task=task,
-                batch_size=batch_size,
-                num_beams=num_beams,
-                max_new_tokens=max_new_tokens,
-                device=device,
-            )
-        except (LiteT5Error, LiteTokenizerError):
-            pass  # the engine's path reports what is wrong with the folder, or runs it
-    from ttune.train.predict import Predictor  # lazy: transformers and torch_geometric
-
-    return Predictor(
-        checkpoint_dir,
-        model=model,
+    """A :class:`LitePredictor` where :func:`load_lite` gives one, else the engine's
+    ``Predictor`` (same arguments, same texts)."""
+    kw: dict[str, Any] = dict(
         task=task,
         batch_size=batch_size,
         num_beams=num_beams,
         max_new_tokens=max_new_tokens,
         device=device,
     )
+    lite = load_lite(checkpoint_dir, model, **kw)
+    if lite is not None:
+        return lite
+    from ttune.train.predict import Predictor  # lazy: transformers and torch_geometric
+
+    return Predictor(checkpoint_dir, model=model, **kw)
