@@ -24,6 +24,7 @@ import math
 import re
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Literal
 
 import torch
 from safetensors.torch import load_file
@@ -42,26 +43,39 @@ class T5Config:
     """The fields of a T5 ``config.json`` that inference reads."""
 
     vocab_size: int
+    """Rows of the token embedding (and of the LM head)."""
     d_model: int
+    """Width of the residual stream."""
     d_kv: int
+    """Width of one attention head."""
     d_ff: int
+    """Width inside the feed-forward layer."""
     num_layers: int
     """Encoder blocks."""
     num_decoder_layers: int
+    """Decoder blocks."""
     num_heads: int
+    """Attention heads per layer."""
     relative_attention_num_buckets: int = 32
+    """Buckets of relative positions (half per direction in the encoder)."""
     relative_attention_max_distance: int = 128
+    """Distance from which all relative positions share the last bucket."""
     layer_norm_epsilon: float = 1e-6
+    """Added to the mean square in the RMS norms."""
     gated: bool = False
     """Gated feed-forward (``gated-gelu``: ``act(W_i0 x) * W_i1 x``)."""
-    activation: str = "relu"
+    activation: Literal["relu", "gelu_new"] = "relu"
     """``relu`` or ``gelu_new`` (tanh approximation)."""
     tie_word_embeddings: bool = True
+    """The LM head is the token embedding (else a separate ``lm_head``)."""
     scale_decoder_outputs: bool = True
     """Scale the decoder output by ``d_model ** -0.5`` before the LM head (tied embeddings)."""
     pad_token_id: int = 0
+    """Padding id; also fills finished rows of greedy output."""
     eos_token_id: int = 1
+    """End of sequence: a row that emits it is finished."""
     decoder_start_token_id: int = 0
+    """First decoder input."""
 
     @classmethod
     def from_json(cls, d: dict) -> T5Config:

@@ -16,6 +16,8 @@ vectorizers run inside the model on a batch of such graphs and produce one vecto
 
 from __future__ import annotations
 
+from typing import Any
+
 import torch
 from torch import Tensor, nn
 
@@ -32,9 +34,10 @@ class FeaturizeError(ValueError):
 
 def graph_features(
     cpg: CPG, tokenizer, max_label_tokens: int = 16, max_graph_nodes: int | None = None
-) -> dict[str, Tensor]:
-    """Everything the transducer needs from one graph, as a dict of tensors: the CPG's tensor
-    schema (:func:`ttune.cpg.export.to_tensors`) plus the node labels as token ids.
+) -> dict[str, Any]:
+    """Everything the transducer needs from one graph, as a dict of tensors (and ``num_nodes``):
+    the CPG's tensor schema (:func:`ttune.cpg.export.to_tensors`) plus the node labels as token
+    ids.
 
     Node labels are tokenized with the backbone's tokenizer (no special tokens), cut to
     ``max_label_tokens`` and padded with the pad id. A node with an empty label (the FILE node,
