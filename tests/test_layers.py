@@ -19,7 +19,7 @@ LAYERS: list[set[str]] = [
     {"data", "metrics"},
     {"transducer"},
     {"methods", "tasks", "backbone", "builtin"},
-    {"train"},
+    {"train", "lite"},
     {"compare", "pretrain", "use", "session", "search"},
     {"api"},
     {"cli", "lsp", "__main__"},

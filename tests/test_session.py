@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 import threading
 
 import pytest
@@ -56,3 +58,40 @@ def test_generation_is_deterministic_and_stops_when_asked(loaded):
     with pytest.raises(Cancelled) as stopped:
         generate(model, [record], max_new_tokens=5000, should_stop=stop_after_10)
     assert 8 <= stopped.value.steps <= 11 and stopped.value.max_steps == 5000
+
+
+def test_builtin_models_load_on_the_lite_path_with_the_engines_texts(monkeypatch):
+    from ttune.lite.predict import ENV, LitePredictor
+
+    [fn] = [f for f in find_functions(PY, "python") if f.name == "area"]
+    record = summarize_record(fn, "python")
+    lite = ModelCache().load("summarize", "python")
+    assert isinstance(lite.adapted, LitePredictor)
+    monkeypatch.setenv(ENV, "hf")
+    engine = ModelCache().load("summarize", "python")
+    assert not isinstance(engine.adapted, LitePredictor)
+    for beams in (1, 3):
+        text = generate(lite, [record, record], num_beams=beams)
+        assert text == generate(engine, [record, record], num_beams=beams) and text[0]
+    with pytest.raises(Cancelled) as stopped:
+        generate(lite, [record], should_stop=lambda: True)
+    assert stopped.value.steps == 0
+    calls: list[int] = []
+    with pytest.raises(Cancelled) as stopped:
+        generate(lite, [record], should_stop=lambda: calls.append(1) or len(calls) > 4)
+    assert stopped.value.steps == 3  # two polls before the batch, then one after each step
+
+
+def test_the_lite_path_imports_no_transformers():
+    code = (
+        "import sys\n"
+        "from ttune.session import ModelCache, find_functions, generate, summarize_record\n"
+        "[fn] = find_functions('def f(x):\\n    return x + 1\\n', 'python')\n"
+        "loaded = ModelCache().load('summarize', 'python')\n"
+        "print(generate(loaded, [summarize_record(fn, 'python')], max_new_tokens=4))\n"
+        "print(sorted(m for m in ('transformers', 'torch_geometric') if m in sys.modules))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stderr
+    texts, heavy = out.stdout.strip().splitlines()[-2:]
+    assert heavy == "[]" and texts.startswith("['")

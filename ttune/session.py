@@ -5,7 +5,9 @@ cannot pay that each time. A :class:`ModelCache` loads each (backbone, trained m
 once, on first use, and keeps it. :func:`generate` runs records on a loaded model and is
 cancellable: ``should_stop`` is checked before each batch and, through a transformers stopping
 criterion, after every decoding step, so a cancelled call ends within one step and raises
-:class:`Cancelled`.
+:class:`Cancelled`. Where the plain-torch path applies (:func:`ttune.lite.predict.lite_unsupported`:
+a transducer on a local T5 folder, the built-in models included) the model loads without
+transformers or torch_geometric, and its own decoding loop polls ``should_stop`` after each step.
 
 The records are built from text, not files (the editor's unsaved buffer): :func:`summarize_record`,
 :func:`translate_record` and :func:`ttune.use.assert_record`. Which model runs a task is decided by
@@ -55,14 +57,12 @@ def _engine() -> dict[str, Any]:
     that a server answers requests that need no model without loading them)."""
     from transformers import StoppingCriteria
 
-    from ttune.tasks import get_task
     from ttune.train.config import default_cache_dir
     from ttune.train.data import Collator, build_examples, graph_options
     from ttune.train.predict import load_trained
 
     return {
         "StoppingCriteria": StoppingCriteria,
-        "get_task": get_task,
         "Collator": Collator,
         "build_examples": build_examples,
         "graph_options": graph_options,
@@ -82,7 +82,8 @@ class Loaded:
     device: str
     """Where it runs (cpu, cuda, cuda:1, ...)."""
     adapted: Any
-    """The adapted model (a ttune.methods AdaptedModel), in eval mode."""
+    """The adapted model (a ttune.methods AdaptedModel), in eval mode; or a
+    :class:`ttune.lite.predict.LitePredictor` (plain torch) where that applies."""
     tokenizer: Any
     """The backbone's tokenizer."""
     config: dict
@@ -150,6 +151,11 @@ class ModelCache:
         threads = threads_for(resolved.backbone) if device == "cpu" else None
         if threads:
             torch.set_num_threads(threads)
+        from ttune.lite.predict import load_lite  # lazy: loads torch
+
+        lite = load_lite(resolved.transducer, resolved.backbone, device=device)
+        if lite is not None:
+            return lite, lite.tokenizer, lite.cfg
         with warnings.catch_warnings():
             if resolved.builtin:
                 # The built-in transducers were trained on the backbone at another path; same
@@ -184,11 +190,17 @@ def generate(
     :class:`Cancelled` is raised."""
     import torch
 
-    eng = _engine()
-    task = eng["get_task"](loaded.task)
+    from ttune.tasks import get_task  # lazy: a server answering only ttune/cpg never needs it
+
+    task = get_task(loaded.task)
     adapted, tokenizer, cfg = loaded.adapted, loaded.tokenizer, loaded.config
     new_tokens = max_new_tokens or cfg.get("max_target_len") or task.max_target_len
     stop = should_stop or (lambda: False)
+    if stop():
+        raise Cancelled(0, new_tokens)
+    if getattr(adapted, "lite", False):  # plain torch: transformers is never imported
+        return _generate_lite(loaded, records, task, num_beams, new_tokens, batch_size, stop)
+    eng = _engine()
     steps = 0
 
     class _StopWhenAsked(eng["StoppingCriteria"]):
@@ -199,8 +211,6 @@ def generate(
                 (input_ids.shape[0],), stop(), dtype=torch.bool, device=input_ids.device
             )
 
-    if stop():
-        raise Cancelled(0, new_tokens)
     sources = [{k: v for k, v in r.items() if k != "target"} for r in records]
     needs_graph = bool(getattr(adapted, "needs_graph", False))
     examples = eng["build_examples"](
@@ -239,3 +249,42 @@ def generate(
                 raise Cancelled(steps, new_tokens)
             out.extend(tokenizer.batch_decode(ids, skip_special_tokens=True))
     return [s.strip() for s in out]
+
+
+def _generate_lite(
+    loaded: Loaded,
+    records: Sequence[dict],
+    task,
+    num_beams: int,
+    new_tokens: int,
+    batch_size: int,
+    stop: Callable[[], bool],
+) -> list[str]:
+    """:func:`generate` on a :class:`ttune.lite.predict.LitePredictor` (polls ``stop`` after
+    each decoding step, as the engine's stopping criterion does)."""
+    lite = loaded.adapted
+    steps = 0
+
+    def step_done() -> bool:
+        nonlocal steps
+        steps += 1
+        return stop()
+
+    examples, collate = lite.examples(records, task), lite.collator()
+    out: list[str] = []
+    with loaded.lock:
+        for i in range(0, len(examples), batch_size):
+            if stop():
+                raise Cancelled(steps, new_tokens)
+            steps = 0
+            texts = lite.generate(
+                collate(examples[i : i + batch_size]),
+                step_done,
+                task=task,
+                num_beams=num_beams,
+                max_new_tokens=new_tokens,
+            )
+            if stop():
+                raise Cancelled(steps, new_tokens)
+            out.extend(texts)
+    return out

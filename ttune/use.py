@@ -4,8 +4,9 @@ A file's functions come from its CPG (:mod:`ttune.cpg`): every METHOD node excep
 nested functions and class methods included and qualified by their enclosing classes and
 functions (``Foo.bar``, ``outer.inner``). Each function's text is sliced from the file by the node's
 byte span (from the start of its first line, then dedented), made into a task record, and given
-to the engine's prediction (:func:`ttune.train.predict.predict`: batching, CPGs, generation from
-the source only). Which model runs: :func:`ttune.builtin.resolve_model`.
+to the prediction of :func:`ttune.lite.predict.predictor` (batching, CPGs, generation from the
+source only; plain torch where it applies, else the engine's :mod:`ttune.train.predict`). Which
+model runs: :func:`ttune.builtin.resolve_model`.
 
 Nothing here imports torch or transformers until a prediction actually runs, so bad input (an
 unknown function, a binary file) fails fast.
@@ -14,6 +15,8 @@ unknown function, a binary file) fails fast.
 from __future__ import annotations
 
 import ast
+import contextlib
+import gc
 import os
 import re
 import textwrap
@@ -251,6 +254,20 @@ def threads_for(backbone: str) -> int | None:
     return 1 if 0 < size < 100_000_000 else None
 
 
+@contextlib.contextmanager
+def _collector_paused():
+    """The cyclic garbage collector off inside the block. For imports of torch: they create over
+    a hundred thousand tracked objects and little garbage, and each collection they trigger walks
+    the objects made so far again."""
+    was = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was:
+            gc.enable()
+
+
 def _predict(
     resolved: ResolvedModel,
     records: list[dict],
@@ -264,9 +281,10 @@ def _predict(
 ) -> list[str]:
     """Texts generated for ``records`` with ``resolved``; ``loaded`` keeps the model loaded
     between calls of one command (a folder of files, a file read a batch at a time)."""
-    import torch  # lazy: a prediction loads torch; --help and bad input fail fast without it
+    with _collector_paused():
+        import torch  # lazy: a prediction loads torch; --help and bad input fail fast without it
 
-    from ttune.train.predict import Predictor  # lazy: loads torch and transformers
+        from ttune.lite.predict import predictor  # lazy: loads torch
 
     loaded = {} if loaded is None else loaded
     key = (resolved, task, num_beams, batch_size, max_new_tokens, device)
@@ -281,7 +299,7 @@ def _predict(
                     # The built-in transducers were trained on the backbone at another path; same
                     # weights.
                     warnings.filterwarnings("ignore", message="method was trained on")
-                loaded[key] = Predictor(
+                loaded[key] = predictor(
                     resolved.transducer,
                     model=resolved.backbone,
                     task=task,

@@ -187,11 +187,11 @@ def to_graphml(cpg: CPG, edge_types: Iterable[str] | None = None) -> str:
 
 
 # ------------------------------------------------------------------------------------ PyG
-def to_pyg(
+def to_tensors(
     cpg: CPG, edge_types: Iterable[str] | None = None, first_nodes: int | None = None
-) -> Data:
-    """A torch_geometric ``Data`` of the graph: the one tensor schema of a CPG (the transducer's
-    ``featurize`` adds token ids of the labels to it).
+) -> dict:
+    """The one tensor schema of a CPG as a dict (what :func:`to_pyg` wraps into a ``Data``; the
+    transducer's inference path batches these dicts in plain torch).
 
     ``first_nodes``: keep only the first N nodes (the front ends add AST nodes in pre-order, so
     this is a pre-order prefix of the tree) and the edges among them.
@@ -204,7 +204,6 @@ def to_pyg(
         labels: list of N str; num_nodes: N
     """
     import torch  # lazy: only this export needs torch; ttune cpg runs without it
-    from torch_geometric.data import Data  # lazy: loads torch
 
     nodes = cpg.nodes if first_nodes is None else cpg.nodes[:first_nodes]
     n = len(nodes)
@@ -222,14 +221,24 @@ def to_pyg(
     edge_index = torch.tensor(
         [[e.source for e in edges], [e.target for e in edges]], dtype=torch.long
     ).view(2, -1)
-    return Data(
-        kind=kind,
-        edge_index=edge_index,
-        edge_type=edge_type,
-        span=span,
-        labels=[x.label for x in nodes],
-        num_nodes=n,
-    )
+    return {
+        "kind": kind,
+        "edge_index": edge_index,
+        "edge_type": edge_type,
+        "span": span,
+        "labels": [x.label for x in nodes],
+        "num_nodes": n,
+    }
+
+
+def to_pyg(
+    cpg: CPG, edge_types: Iterable[str] | None = None, first_nodes: int | None = None
+) -> Data:
+    """A torch_geometric ``Data`` of the graph: :func:`to_tensors` as ``Data`` fields (the
+    transducer's ``featurize`` adds token ids of the labels to it)."""
+    from torch_geometric.data import Data  # lazy: loads torch and torch_geometric
+
+    return Data(**to_tensors(cpg, edge_types, first_nodes))
 
 
 __all__ = [
@@ -241,4 +250,5 @@ __all__ = [
     "to_json",
     "to_networkx",
     "to_pyg",
+    "to_tensors",
 ]

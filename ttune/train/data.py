@@ -21,6 +21,7 @@ import torch
 
 from ttune.cpg.cache import extract_all
 from ttune.tasks import read_jsonl
+from ttune.transducer import collate_graphs, featurize, graph_features
 
 log = logging.getLogger(__name__)
 
@@ -107,7 +108,7 @@ class Example:
     input_ids: list[int]
     token_spans: list[tuple[int, int]]
     labels: list[int] | None = None
-    graph: Any = None  # torch_geometric.data.Data from ttune.transducer.featurize
+    graph: Any = None  # torch_geometric Data (ttune.transducer.featurize), or a dict (plain)
 
 
 def encode_records(
@@ -192,10 +193,11 @@ def attach_graphs(
     progress: bool = True,
     desc: str = "CPGs",
     max_label_tokens: int = 16,
+    plain: bool = False,
 ) -> None:
-    """Extract (or read from the cache) each record's CPG and featurize it onto its example."""
-    from ttune.transducer import featurize  # lazy: torch_geometric, for graph-reading methods
-
+    """Extract (or read from the cache) each record's CPG and featurize it onto its example
+    (``plain``: as a dict of tensors, :func:`ttune.transducer.graph_features`, not a PyG
+    ``Data``)."""
     items = []
     for rec in records:
         code, lang, _ = task.graph_code(rec)
@@ -213,7 +215,7 @@ def attach_graphs(
         stats.errors,
     )
     for ex, cpg in zip(examples, cpgs):
-        ex.graph = featurize(
+        ex.graph = (graph_features if plain else featurize)(
             cpg, tokenizer, max_label_tokens=max_label_tokens, max_graph_nodes=max_graph_nodes
         )
 
@@ -234,8 +236,10 @@ def build_examples(
     progress: bool = True,
     desc: str = "data",
     causal: bool = False,
+    plain_graphs: bool = False,
 ) -> list[Example]:
-    """:func:`encode_records` plus, for graph-reading methods, :func:`attach_graphs`."""
+    """:func:`encode_records` plus, for graph-reading methods, :func:`attach_graphs`
+    (``plain_graphs``: its ``plain``)."""
     examples = encode_records(
         records, task, tokenizer, max_source_len, max_target_len, with_labels, causal
     )
@@ -251,6 +255,7 @@ def build_examples(
             progress,
             desc,
             max_label_tokens,
+            plain_graphs,
         )
     return examples
 
@@ -262,13 +267,17 @@ class Collator:
         input_ids, attention_mask: [B, T] (T = longest source in the batch; pad id / 0)
         token_spans:               [B, T, 2] long, (-1, -1) on padding
         labels:                    [B, L] padded with -100 (only when every example has labels)
-        graph:                     torch_geometric Batch of B graphs (only for graph methods)
+        graph:                     torch_geometric Batch of B graphs (only for graph methods);
+                                   a ttune.transducer.GraphBatch with ``plain_graphs``
     """
 
-    def __init__(self, pad_token_id: int, with_labels: bool, with_graph: bool) -> None:
+    def __init__(
+        self, pad_token_id: int, with_labels: bool, with_graph: bool, plain_graphs: bool = False
+    ) -> None:
         self.pad = pad_token_id
         self.with_labels = with_labels
         self.with_graph = with_graph
+        self.plain_graphs = plain_graphs
 
     def __call__(self, examples: Sequence[Example]) -> dict[str, Any]:
         B = len(examples)
@@ -292,7 +301,9 @@ class Collator:
             for i, e in enumerate(examples):
                 labels[i, : len(e.labels)] = torch.tensor(e.labels, dtype=torch.long)
             batch["labels"] = labels
-        if self.with_graph:
+        if self.with_graph and self.plain_graphs:
+            batch["graph"] = collate_graphs([e.graph for e in examples])
+        elif self.with_graph:
             from torch_geometric.data import Batch  # lazy: for graph-reading methods only
 
             batch["graph"] = Batch.from_data_list([e.graph for e in examples])

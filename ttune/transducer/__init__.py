@@ -1,18 +1,29 @@
 """The transducer: a CPG read by a tiny graph encoder and fused into a frozen model's input
 embeddings.
 
-``featurize`` (collator side: CPG -> PyG ``Data``), ``TransducerConfig`` and ``Transducer`` (model
+``featurize`` (collator side: CPG -> PyG ``Data``; ``graph_features`` + ``collate_graphs`` for
+the plain-torch inference path), ``TransducerConfig`` and ``Transducer`` (model
 side: token embeddings + a PyG ``Batch`` of graphs -> new token embeddings).
 """
 
 from ttune.transducer.fusion import FUSIONS, NodeFusion, PaperFusion
-from ttune.transducer.gve import GNNS, GraphVectorizationEngine, RMSNorm
+from ttune.transducer.graphops import GATv2, GraphBatch, collate_graphs
+from ttune.transducer.gve import GNNS, PLAIN_GNNS, GraphVectorizationEngine, RMSNorm
 from ttune.transducer.model import Transducer, TransducerConfig, TransducerConfigError
-from ttune.transducer.vectorize import VECTORIZERS, FeaturizeError, featurize, make_vectorizer
+from ttune.transducer.vectorize import (
+    VECTORIZERS,
+    FeaturizeError,
+    featurize,
+    graph_features,
+    make_vectorizer,
+)
 
 __all__ = [
     "FUSIONS",
+    "GATv2",
     "GNNS",
+    "GraphBatch",
+    "PLAIN_GNNS",
     "VECTORIZERS",
     "FeaturizeError",
     "GraphVectorizationEngine",
@@ -22,6 +33,8 @@ __all__ = [
     "Transducer",
     "TransducerConfig",
     "TransducerConfigError",
+    "collate_graphs",
     "featurize",
+    "graph_features",
     "make_vectorizer",
 ]

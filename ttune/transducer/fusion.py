@@ -39,9 +39,8 @@ import math
 
 import torch
 from torch import Tensor, nn
-from torch_geometric.nn import global_mean_pool
-from torch_geometric.utils import to_dense_batch
 
+from ttune.transducer.graphops import mean_pool, to_dense_batch
 from ttune.transducer.gve import RMSNorm
 
 FUSIONS = ("node", "paper")
@@ -77,7 +76,7 @@ class PaperFusion(nn.Module):
     ) -> Tensor:
         B, T, _ = embeds.shape
         dt = self.q.weight.dtype  # compute in the layer's dtype
-        pooled = global_mean_pool(nodes.to(dt), batch, size=B)  # [B, g]
+        pooled = mean_pool(nodes.to(dt), batch, size=B)  # [B, g]
         e = self.norm_embeds(embeds.to(dt))
         g = self.norm_graph(pooled)
         keys = self.k(g.unsqueeze(1).repeat(1, T, 1))  # [B, T, f], identical rows

@@ -16,6 +16,9 @@ with a tiny bottleneck (1024 -> 8 -> 128 in the paper). GNN choices:
 - ``linear``: a per-node ``Linear(b, b)`` (the paper's "no graph" ablation, GVE_Linear);
 - ``none``: no layer between the projections.
 
+With ``plain=True`` the ``gatv2`` layer is :class:`ttune.transducer.graphops.GATv2` (same math and
+parameter names, no torch_geometric import), for inference.
+
 Layers are separated by ELU (a single layer, as in the paper, has none). Edges whose type is not in
 ``edge_types`` are dropped before the GNN (ablations: "AST only", "no DDG", ...).
 
@@ -29,11 +32,13 @@ from __future__ import annotations
 
 import torch
 from torch import Tensor, nn
-from torch_geometric.nn import GATv2Conv, GCNConv, RGCNConv
 
 from ttune.cpg.graph import EDGE_TYPE_ID
+from ttune.transducer.graphops import GATv2
 
 GNNS = ("gatv2", "gcn", "typed", "linear", "none")
+PLAIN_GNNS = ("gatv2", "linear", "none")
+"""The GNNs with a plain-torch layer (``plain=True``: no torch_geometric import)."""
 
 
 class RMSNorm(nn.Module):
@@ -66,11 +71,16 @@ class GraphVectorizationEngine(nn.Module):
         gnn: str = "gatv2",
         layers: int = 1,
         edge_types: tuple[str, ...] = tuple(EDGE_TYPE_ID),
+        plain: bool = False,
     ) -> None:
         super().__init__()
         if gnn not in GNNS:
             raise ValueError(f"unknown gnn {gnn!r}; known: {', '.join(GNNS)}")
-        self.gnn = gnn
+        if plain and gnn not in PLAIN_GNNS:
+            raise ValueError(
+                f"gnn {gnn!r} has no plain-torch layer; plain: {', '.join(PLAIN_GNNS)}"
+            )
+        self.gnn, self.plain = gnn, plain
         self.norm = RMSNorm(node_dim)
         self.down = nn.Linear(node_dim, bottleneck, bias=False)
         self.up = nn.Linear(bottleneck, graph_dim, bias=False)
@@ -82,11 +92,16 @@ class GraphVectorizationEngine(nn.Module):
         self.register_buffer("relation_of", rel, persistent=False)
         n_layers = 0 if gnn == "none" else layers
         self.convs = nn.ModuleList(
-            self._make_layer(gnn, bottleneck, len(edge_types)) for _ in range(n_layers)
+            self._make_layer(gnn, bottleneck, len(edge_types), plain) for _ in range(n_layers)
         )
 
     @staticmethod
-    def _make_layer(gnn: str, b: int, num_relations: int) -> nn.Module:
+    def _make_layer(gnn: str, b: int, num_relations: int, plain: bool) -> nn.Module:
+        if gnn == "gatv2" and plain:
+            return GATv2(b)
+        if gnn in ("gatv2", "gcn", "typed"):
+            # lazy: torch_geometric takes seconds to import; the plain inference path never needs it
+            from torch_geometric.nn import GATv2Conv, GCNConv, RGCNConv
         if gnn == "gatv2":
             return GATv2Conv(b, b, heads=1, concat=True, bias=False)
         if gnn == "gcn":

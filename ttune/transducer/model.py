@@ -136,7 +136,9 @@ class TransducerConfig:
 
 
 class Transducer(nn.Module):
-    """Vectorizer -> GVE -> fusion. Owns only its own (trainable) parameters.
+    """Vectorizer -> GVE -> fusion. Owns only its own (trainable) parameters. ``plain``: the GVE's
+    layers in plain torch (inference without torch_geometric; same parameter names), and ``graph``
+    may be a :class:`ttune.transducer.graphops.GraphBatch`.
 
     Shapes:
         - embeds: ``[B, T, d_model]`` frozen token embeddings; attention_mask: ``[B, T]``
@@ -146,7 +148,11 @@ class Transducer(nn.Module):
     """
 
     def __init__(
-        self, config: TransducerConfig, d_model: int, embedding: nn.Embedding | None = None
+        self,
+        config: TransducerConfig,
+        d_model: int,
+        embedding: nn.Embedding | None = None,
+        plain: bool = False,
     ) -> None:
         super().__init__()
         self.config = config
@@ -159,6 +165,7 @@ class Transducer(nn.Module):
             config.gnn,
             config.gnn_layers,
             config.edge_types,
+            plain,
         )
         if config.fusion == "paper":
             self.fusion: nn.Module = PaperFusion(d_model, config.graph_dim, config.fusion_dim)

@@ -1,7 +1,9 @@
 """From a CPG to tensors, and from node labels to node vectors.
 
 ``featurize`` runs once per example in the data collator: it turns a :class:`ttune.cpg.CPG` into a
-``torch_geometric.data.Data`` holding the node labels as token ids (not yet vectors). The
+``torch_geometric.data.Data`` holding the node labels as token ids (not yet vectors);
+``graph_features`` gives the same tensors as a dict (the plain-torch inference path batches those
+with :func:`ttune.transducer.graphops.collate_graphs`). The
 vectorizers run inside the model on a batch of such graphs and produce one vector per node:
 
 - ``embedding`` (default): the frozen backbone's own token-embedding table, mean over the label's
@@ -14,12 +16,13 @@ vectorizers run inside the model on a batch of such graphs and produce one vecto
 
 from __future__ import annotations
 
+from typing import Any
+
 import torch
 from torch import Tensor, nn
-from torch_geometric.data import Data
 
 from ttune.cpg.base import CPGError
-from ttune.cpg.export import to_pyg
+from ttune.cpg.export import to_tensors
 from ttune.cpg.graph import CPG, NODE_KINDS
 
 VECTORIZERS = ("embedding", "hashed", "kind")
@@ -29,11 +32,12 @@ class FeaturizeError(ValueError):
     """A CPG cannot be turned into tensors (unknown kind or edge type, bad sizes)."""
 
 
-def featurize(
+def graph_features(
     cpg: CPG, tokenizer, max_label_tokens: int = 16, max_graph_nodes: int | None = None
-) -> Data:
-    """Everything the transducer needs from one graph, as a PyG ``Data``: the CPG's tensor
-    schema (:func:`ttune.cpg.export.to_pyg`) plus the node labels as token ids.
+) -> dict[str, Any]:
+    """Everything the transducer needs from one graph, as a dict of tensors (and ``num_nodes``):
+    the CPG's tensor schema (:func:`ttune.cpg.export.to_tensors`) plus the node labels as token
+    ids.
 
     Node labels are tokenized with the backbone's tokenizer (no special tokens), cut to
     ``max_label_tokens`` and padded with the pad id. A node with an empty label (the FILE node,
@@ -54,24 +58,31 @@ def featurize(
     if max_graph_nodes is not None and max_graph_nodes < 1:
         raise FeaturizeError(f"max_graph_nodes must be >= 1 or None, got {max_graph_nodes}")
     try:
-        data = to_pyg(cpg, first_nodes=max_graph_nodes)
+        data = to_tensors(cpg, first_nodes=max_graph_nodes)
     except CPGError as e:
         raise FeaturizeError(str(e)) from None
-    n = data.num_nodes
+    n = data["num_nodes"]
     pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0
     label_ids = torch.full((n, max_label_tokens), pad_id, dtype=torch.long)
     label_mask = torch.zeros((n, max_label_tokens), dtype=torch.bool)
     if n:
-        texts = [label or node.kind.lower() for label, node in zip(data.labels, cpg.nodes)]
+        texts = [label or node.kind.lower() for label, node in zip(data["labels"], cpg.nodes)]
         encoded = tokenizer(texts, add_special_tokens=False)["input_ids"]
         for i, ids in enumerate(encoded):
             ids = ids[:max_label_tokens]
             if ids:
                 label_ids[i, : len(ids)] = torch.tensor(ids, dtype=torch.long)
                 label_mask[i, : len(ids)] = True
-    del data.labels  # the token ids stand for them; strings would only travel through batching
-    data.label_ids, data.label_mask = label_ids, label_mask
+    del data["labels"]  # the token ids stand for them; strings would only travel through batching
+    data["label_ids"], data["label_mask"] = label_ids, label_mask
     return data
+
+
+def featurize(cpg: CPG, tokenizer, max_label_tokens: int = 16, max_graph_nodes: int | None = None):
+    """:func:`graph_features` as a torch_geometric ``Data`` (the training path's batches)."""
+    from torch_geometric.data import Data  # lazy: the inference path batches without PyG
+
+    return Data(**graph_features(cpg, tokenizer, max_label_tokens, max_graph_nodes))
 
 
 class EmbeddingVectorizer(nn.Module):
