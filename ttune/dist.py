@@ -21,6 +21,9 @@ A command runs unchanged as one process or as N processes started by ``torchrun`
 - **writes**: only the main process writes checkpoints, logs and reports (:func:`is_main`);
   :func:`barrier` and :func:`main_first` make the others wait for what it wrote.
 
+FSDP (an Accelerate config with ``distributed_type: FSDP``) is refused by :func:`init` with one
+line; docs/distributed.md says what it needs.
+
 One process (no launcher): no process group, :func:`shard` returns the whole micro-batch and the
 collectives return their input. A lost peer (a process killed or crashed) turns a collective into
 :class:`DistributedError`, one line that says how to resume.
@@ -59,6 +62,11 @@ def init(device: str = "cpu") -> None:
     """Join the process group the launcher describes (no-op for one process or when joined).
     ``device``: where the run computes; "cuda..." selects NCCL and this process's GPU
     (``LOCAL_RANK``), anything else gloo."""
+    if os.environ.get("ACCELERATE_USE_FSDP", "").lower() in ("1", "true", "yes"):
+        raise DistributedError(
+            "FSDP (the Accelerate config's distributed_type) is not supported yet: the method's "
+            "weights would be saved sharded; use distributed_type MULTI_GPU (docs/distributed.md)"
+        )
     if not launched() or _group() is not None:
         return
     import torch  # lazy: ttune.dist is imported by light modules (run folders, comparisons)

@@ -47,6 +47,23 @@ def torchrun(args: list[str], nproc: int = 2) -> list[str]:
     ]
 
 
+def accelerate_launch(args: list[str], nproc: int = 2) -> list[str]:
+    """The same with ``accelerate launch`` (its multi-process launcher; gloo on a CPU machine)."""
+    return [
+        sys.executable,
+        "-m",
+        "accelerate.commands.launch",
+        "--multi_gpu",
+        f"--num_processes={nproc}",
+        "--num_machines=1",
+        "--mixed_precision=no",
+        "--dynamo_backend=no",
+        "-m",
+        "ttune.cli.main",
+        *args,
+    ]
+
+
 def run(cmd: list[str], timeout: float = 240, **env: str) -> subprocess.CompletedProcess:
     r = subprocess.run(cmd, env={**_env(), **env}, capture_output=True, text=True, timeout=timeout)
     assert r.returncode == 0, r.stderr[-3000:]
@@ -112,11 +129,14 @@ def base(make_config) -> dict:
     return make_config().to_dict()
 
 
-@pytest.mark.parametrize("method", ["transducer", "lora"])
-def test_two_processes_follow_one_process(make_config, base, method, tmp_path):
+@pytest.mark.parametrize(
+    "method,launcher",
+    [("transducer", torchrun), ("lora", torchrun), ("transducer", accelerate_launch)],
+)
+def test_two_processes_follow_one_process(make_config, base, method, launcher, tmp_path):
     """Same global batch (6 = 3 + 3): the 5 logged losses agree within 1e-5, so do the weights."""
     ref = one_process(make_config, method, tmp_path / "one", STEPS)
-    run(torchrun(train_args(base, method, tmp_path / "two", STEPS)))
+    run(launcher(train_args(base, method, tmp_path / "two", STEPS)))
     one, two = losses(ref), losses(tmp_path / "two")
     assert sorted(one) == sorted(two) == list(range(1, STEPS + 1))
     for s in one:

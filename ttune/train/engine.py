@@ -10,8 +10,7 @@ Several processes (``torchrun`` / ``accelerate launch``, see :mod:`ttune.dist` a
 docs/distributed.md): ``batch_size`` stays the global micro-batch; each process reads its slice of
 every micro-batch of the same global order, the gradients are summed over the processes before
 clipping, and only the main process writes. The state counts global micro-batches, so a run
-resumes with any number of processes. FSDP (an Accelerate config with ``distributed_type: FSDP``)
-hands the model to accelerate, which shards it and reduces the gradients itself.
+resumes with any number of processes.
 
 Output folder:
     train_config.json          the run's TrainConfig (checked when a run resumes)
@@ -36,7 +35,7 @@ from typing import Any
 
 import torch
 from accelerate import Accelerator
-from accelerate.utils import DistributedType, set_seed
+from accelerate.utils import set_seed
 from tqdm.auto import tqdm
 
 from ttune import dist
@@ -215,8 +214,7 @@ class Trainer(RunFolder):
         self.scheduler = torch.optim.lr_scheduler.LambdaLR(
             optimizer, lambda s: lr_multiplier(s, total, warmup, schedule)
         )
-        self.fsdp = self.accelerator.distributed_type == DistributedType.FSDP
-        if dist.world_size() > 1 and not self.fsdp:
+        if dist.world_size() > 1:
             # ttune.dist sums the gradients itself (a process may hold none of a short last batch,
             # which DDP's hooks do not allow), so the model is not wrapped in DDP.
             self.model = self.adapted.to(self.accelerator.device)
@@ -423,7 +421,7 @@ class Trainer(RunFolder):
                     loss_sum += part
                     loss_n += 1
                     seen += len(idx)
-                if self.params and not self.fsdp:
+                if self.params:
                     dist.sync_gradients(self.params)
                 if c.max_grad_norm > 0 and self.params:
                     self.accelerator.clip_grad_norm_(self.params, c.max_grad_norm)
@@ -477,12 +475,9 @@ class Trainer(RunFolder):
         # Each process's loss is its mean times its share of the micro-batch's target tokens, so
         # the sum over processes (of the losses and of the gradients) is the global mean.
         mine = dist.shard(idx)
-        if not mine and self.fsdp:  # FSDP needs every process in every forward: weight 0
-            mine, tokens = idx[:1], 0
-        else:
-            tokens = sum(len(self.train_examples[j].labels) for j in mine)
+        tokens = sum(len(self.train_examples[j].labels) for j in mine)
         total = sum(len(self.train_examples[j].labels) for j in idx)
-        share = tokens / max(1, total) * (dist.world_size() if self.fsdp else 1)
+        share = tokens / max(1, total)
         loss = None
         if mine:
             batch = to_device(self.collate([self.train_examples[j] for j in mine]), device)
@@ -490,8 +485,6 @@ class Trainer(RunFolder):
                 loss = self.model(**batch).loss * share
         local = float(loss.detach()) if loss is not None else 0.0
         part = dist.all_sum([local], "summing the loss")[0]
-        if self.fsdp:
-            part /= dist.world_size()
         if self.params and loss is not None and math.isfinite(part):
             self.accelerator.backward(loss / n_micro)
         return loss, part
