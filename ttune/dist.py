@@ -216,15 +216,9 @@ def gather_in_order(items: Sequence[tuple[int, Any]], what: str = "gathering res
     return [v for _, v in sorted(merged, key=lambda kv: kv[0])]
 
 
-def any_true(flag: bool, what: str = "checking the loss") -> bool:
-    """Whether ``flag`` holds on any process."""
-    return all_sum([1.0 if flag else 0.0], what)[0] > 0
-
-
 __all__ = [
     "DistributedError",
     "all_sum",
-    "any_true",
     "barrier",
     "device_for",
     "gather_in_order",

@@ -136,7 +136,8 @@ def base(make_config) -> dict:
 def test_two_processes_follow_one_process(make_config, base, method, launcher, tmp_path):
     """Same global batch (6 = 3 + 3): the 5 logged losses agree within 1e-5, so do the weights."""
     ref = one_process(make_config, method, tmp_path / "one", STEPS)
-    run(launcher(train_args(base, method, tmp_path / "two", STEPS)))
+    r = run(launcher(train_args(base, method, tmp_path / "two", STEPS)))
+    assert r.stdout.count("trained ") == 1  # rank 0 prints the result, rank 1 nothing
     one, two = losses(ref), losses(tmp_path / "two")
     assert sorted(one) == sorted(two) == list(range(1, STEPS + 1))
     for s in one:
