@@ -35,6 +35,7 @@ from typing import Any
 
 import torch
 from accelerate import Accelerator
+from accelerate.state import AcceleratorState
 from accelerate.utils import set_seed
 from tqdm.auto import tqdm
 
@@ -153,6 +154,9 @@ class Trainer(RunFolder):
         if device.startswith("cuda:"):
             torch.cuda.set_device(int(device.split(":")[1]))
         precision = resolve_precision(c.mixed_precision, device.split(":")[0])
+        # accelerate keeps one precision per process: a run after another one in the same process
+        # (tests, a long-lived process) may ask for another precision.
+        AcceleratorState._reset_state()
         self.accelerator = Accelerator(
             mixed_precision="no" if precision == "fp32" else precision, cpu=device == "cpu"
         )
