@@ -14,7 +14,7 @@ ROOT = Path(ttune.__file__).resolve().parent
 # Bottom to top. A unit is a subpackage (ttune/cpg/ ...) or a top-level module (ttune/io.py);
 # a unit may import units of its own layer or below, never above.
 LAYERS: list[set[str]] = [
-    {"ttune", "io", "runs", "options", "plugins"},
+    {"ttune", "io", "runs", "options", "plugins", "dist"},
     {"cpg"},
     {"data", "metrics"},
     {"transducer"},

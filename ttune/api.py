@@ -65,13 +65,18 @@ def cpg_directory(
     config=None,
     workers=None,
     progress=True,
+    shard=None,
+    engine="local",
+    address=None,
 ):
-    """Extract every supported file under ``root`` across processes; returns a DirectoryReport
-    (ttune.cpg.batch.process_directory)."""
-    from ttune.cpg.batch import parse_edge_types, process_directory  # lazy: start-up time
+    """Extract every supported file under ``root`` (or shard "K/N" of them) across processes or
+    on Dask; returns a DirectoryReport (ttune.cpg.batch.process_directory)."""
+    from ttune.cpg.batch import parse_edge_types, parse_shard, process_directory  # lazy: start-up
 
     if isinstance(edge_types, str):
         edge_types = parse_edge_types(edge_types)
+    if isinstance(shard, str):
+        shard = parse_shard(shard)
     return process_directory(
         Path(root),
         fmt=fmt,
@@ -81,6 +86,9 @@ def cpg_directory(
         lang=lang,
         workers=workers,
         progress=progress,
+        shard=shard,
+        engine=engine,
+        address=address,
     )
 
 

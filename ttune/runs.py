@@ -22,6 +22,7 @@ from dataclasses import asdict, fields
 from pathlib import Path
 from typing import Any, ClassVar, Self
 
+from ttune import dist
 from ttune.io import append_jsonl, atomic_dir, atomic_write_text, remove_stale_temps, truncate_jsonl
 
 STATE_FORMAT = 1
@@ -244,6 +245,7 @@ def new_checkpoint(root: Path, step: int, keep: int) -> Iterator[Path]:
 class RunFolder:
     """The output folder of a resumable run: its config file (checked when the run resumes),
     ``log.jsonl`` and ``checkpoints/``. The training and the pretraining loops derive from it.
+    Of several processes (:mod:`ttune.dist`) only the main one writes the config file and the log.
 
     ``config``: a :class:`JsonConfig` with ``output_dir`` and
     ``resume_mismatch(other)`` (the options that differ and forbid resuming).
@@ -272,15 +274,18 @@ class RunFolder:
                     f"{self.out} holds {self.run_kind} with other {', '.join(diff)}; "
                     "use another --output or the same options to resume"
                 )
-        self.out.mkdir(parents=True, exist_ok=True)
-        self.config.save(cfg_path)
+        if dist.is_main():
+            self.out.mkdir(parents=True, exist_ok=True)
+            self.config.save(cfg_path)
 
     def _log(self, entry: dict[str, Any]) -> None:
-        append_jsonl(self.out / "log.jsonl", entry)
+        if dist.is_main():
+            append_jsonl(self.out / "log.jsonl", entry)
 
     def _truncate_log(self, step: int) -> None:
         """Drop log lines written after the checkpoint we resume from (those steps are redone)."""
-        truncate_jsonl(self.out / "log.jsonl", step)
+        if dist.is_main():
+            truncate_jsonl(self.out / "log.jsonl", step)
 
 
 def list_checkpoints(root: Path) -> list[tuple[int, Path]]:
@@ -297,7 +302,9 @@ def list_checkpoints(root: Path) -> list[tuple[int, Path]]:
 
 
 def latest_checkpoint(root: Path) -> Path | None:
-    """The newest complete checkpoint (leftovers of an interrupted write are cleaned up first)."""
-    remove_stale_temps(Path(root))
+    """The newest complete checkpoint (leftovers of an interrupted write are cleaned up first, by
+    the main process: another one could remove what the main process is writing)."""
+    if dist.is_main():
+        remove_stale_temps(Path(root))
     found = list_checkpoints(root)
     return found[-1][1] if found else None

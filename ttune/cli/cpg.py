@@ -32,6 +32,24 @@ def cpg(
     workers: int | None = typer.Option(
         None, "--workers", help="Processes for a directory (default: CPU count)."
     ),
+    shard: str | None = typer.Option(
+        None,
+        "--shard",
+        help="Only shard K of N of a directory (K/N, 1 <= K <= N; shards are disjoint, fixed by "
+        "each file's path, and together cover the tree): one job of a job array.",
+    ),
+    engine: str = typer.Option(
+        "local",
+        "--engine",
+        help="Where a directory is extracted: local (worker processes) or dask (a Dask cluster, "
+        "pip install 'ttune[distributed]').",
+    ),
+    scheduler: str | None = typer.Option(
+        None,
+        "--scheduler",
+        help="With --engine dask: the address of a running Dask scheduler (default: a local "
+        "cluster of --workers processes).",
+    ),
     max_bytes: int = typer.Option(
         2_000_000, "--max-bytes", help="Refuse source files larger than this."
     ),
@@ -46,12 +64,17 @@ def cpg(
     from ttune import api
     from ttune.cli.main import fail
     from ttune.cpg import CPGConfig, CPGError
-    from ttune.cpg.batch import FORMATS
+    from ttune.cpg.batch import ENGINES, FORMATS, parse_shard
 
     try:
         config = CPGConfig(max_bytes=max_bytes, max_extract_nodes=max_extract_nodes)
         if fmt not in FORMATS:
             raise CPGError(f"unknown format {fmt!r}; known: {', '.join(FORMATS)}")
+        if engine not in ENGINES:
+            raise CPGError(f"unknown engine {engine!r}; known: {', '.join(ENGINES)}")
+        shard_k_n = parse_shard(shard)
+        if not path.is_dir() and (shard_k_n or engine != "local" or scheduler):
+            raise CPGError("--shard, --engine and --scheduler need a directory")
         if path.is_dir():
             if fmt != "summary" and output is None:
                 raise CPGError("a directory with --format json/dot/graphml needs --output FOLDER")
@@ -63,6 +86,9 @@ def cpg(
                 lang=lang,
                 config=config,
                 workers=workers,
+                shard=shard_k_n,
+                engine=engine,
+                address=scheduler,
             )
             for p, reason in report.skipped:
                 typer.echo(f"skipped {p}: {reason}", err=True)

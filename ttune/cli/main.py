@@ -27,7 +27,7 @@ try:  # typer vendors click from 0.26 on; its exceptions are not click's
 except ImportError:  # pragma: no cover
     from click import exceptions as click_exceptions
 
-from ttune import __version__
+from ttune import __version__, dist
 from ttune.cli.errors import errors_as_fail, fail, one_line
 
 __all__ = ["app", "main", "fail", "one_line", "errors_as_fail", "quiet_libraries"]
@@ -180,6 +180,8 @@ _tidy(app)
 
 
 def main() -> None:
+    if not dist.is_main():  # one of several processes (torchrun): rank 0 prints the results
+        sys.stdout = open(os.devnull, "w")  # for the life of the process
     try:
         app()
     except KeyboardInterrupt:

@@ -16,6 +16,10 @@ Resuming: a run whose folder holds run.json (hence the final method and its eval
 redone; a trained run without its evaluation is only evaluated; an interrupted training resumes
 from its last checkpoint (the engine's own resume).
 
+Several processes (``torchrun`` / ``accelerate launch``, :mod:`ttune.dist`): every process walks
+the same plan; each run trains and evaluates in all of them, and only the main process writes.
+Times and memory are the main process's.
+
 Measurements (one process, runs one after another):
     - trainable parameters: ``adapted.num_trainable()`` (parameters actually used by forward);
     - training time per step: wall time of the optimizer steps this process ran, without model
@@ -42,6 +46,7 @@ from typing import Any
 
 import psutil
 
+from ttune import dist
 from ttune.compare.report import write_report
 from ttune.cpg.cache import default_cache_dir
 from ttune.io import atomic_write_text
@@ -306,7 +311,8 @@ class PhaseTimes:
 
 
 def _write_json(path: Path, obj: Any) -> None:
-    atomic_write_text(path, json.dumps(obj, indent=2, ensure_ascii=False) + "\n")
+    if dist.is_main():  # of several processes, the main one writes
+        atomic_write_text(path, json.dumps(obj, indent=2, ensure_ascii=False) + "\n")
 
 
 def _read_json(path: Path) -> Any:
@@ -382,7 +388,8 @@ class CompareRunner:
                 )
             now["methods"] = list(dict.fromkeys(list(before.get("methods", [])) + now["methods"]))
             now["seeds"] = list(dict.fromkeys(list(before.get("seeds", [])) + now["seeds"]))
-        self.out.mkdir(parents=True, exist_ok=True)
+        if dist.is_main():
+            self.out.mkdir(parents=True, exist_ok=True)
         _write_json(path, now)
 
     def train_config(self, method: str, seed: int):
@@ -538,7 +545,9 @@ class CompareRunner:
         self._check_methods()
         for m in c.methods:  # every option checked before the first run starts
             self.train_config(m, c.seeds[0])
-        self._check_output()
+        dist.init(resolve_device(c.device))
+        with dist.main_first("waiting for the main process to check the output folder"):
+            self._check_output()
         plan = [(m, s) for m in c.methods for s in c.seeds]
         durations: dict[str, list[float]] = {}
         records: list[dict[str, Any]] = []
@@ -586,7 +595,12 @@ class CompareRunner:
                     )
                 )
             records.append(rec)
-        return write_report(c, records)
+        if not dist.is_main():
+            dist.barrier("waiting for the main process to write the report")
+            return _read_json(self.out / "results.json")
+        results = write_report(c, records)
+        dist.barrier("waiting for the other processes to finish")
+        return results
 
 
 def run_comparison(

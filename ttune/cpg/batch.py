@@ -1,8 +1,10 @@
 """Whole-file and whole-directory CPG work behind ``ttune cpg``: rendering, per-method summaries,
-and a multi-process walk over a source tree with totals."""
+and a walk over a source tree with totals -- in local processes or on a Dask cluster
+(``engine="dask"``), whole or one shard of it (``shard=(K, N)``, for job arrays)."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 import multiprocessing as mp
 import os
@@ -20,6 +22,9 @@ from .extract import detect_language, extract_file
 from .graph import CPG, EDGE_TYPES
 
 FORMATS = ("summary", "json", "dot", "graphml", "html")
+ENGINES = ("local", "dask")
+"""Where a directory's files are extracted: local worker processes, or Dask (``ttune[distributed]``:
+a local cluster of ``workers`` processes, or the scheduler at ``address``)."""
 _SUFFIX = {"json": ".cpg.json", "dot": ".dot", "graphml": ".graphml", "html": ".html"}
 
 
@@ -149,6 +154,35 @@ def supported_files(root: Path) -> list[Path]:
     return found
 
 
+def parse_shard(spec: str | None) -> tuple[int, int] | None:
+    """ "K/N" (1 <= K <= N) -> (K, N); None or "" -> None (the whole tree). Else CPGError."""
+    if not spec:
+        return None
+    k, sep, n = spec.partition("/")
+    if not (sep and k.strip().isdigit() and n.strip().isdigit()):
+        raise CPGError(f"--shard must be K/N with whole numbers, e.g. 1/4 (got {spec!r})")
+    k_, n_ = int(k), int(n)
+    if not 1 <= k_ <= n_:
+        raise CPGError(f"--shard K/N needs 1 <= K <= N (got {spec!r})")
+    return k_, n_
+
+
+def shard_of(relative: str, n: int) -> int:
+    """The shard (1..``n``) of a file, from its path relative to the root (``/`` separators): a
+    hash, so a file's shard depends on nothing else -- not on the other files, the machine or the
+    order of the walk."""
+    digest = hashlib.sha256(relative.encode("utf-8", "surrogateescape")).digest()
+    return int.from_bytes(digest[:8], "big") % n + 1
+
+
+def select_shard(files: list[Path], root: Path, shard: tuple[int, int] | None) -> list[Path]:
+    """The files of shard ``(K, N)`` (all for None): the N shards are disjoint, cover ``files``."""
+    if shard is None:
+        return files
+    k, n = shard
+    return [f for f in files if shard_of(Path(f).relative_to(root).as_posix(), n) == k]
+
+
 def _one_file(job: tuple) -> dict:
     path, root, out_dir, fmt, edge_types, config, lang = job
     try:
@@ -181,20 +215,30 @@ def process_directory(
     lang: str | None = None,
     workers: int | None = None,
     progress: bool = True,
+    shard: tuple[int, int] | None = None,
+    engine: str = "local",
+    address: str | None = None,
 ) -> DirectoryReport:
-    """Extract the CPG of every supported file under ``root`` across ``workers`` processes.
-    Files that fail are reported in ``skipped`` and do not stop the run."""
+    """Extract the CPG of every supported file under ``root`` (only shard ``(K, N)`` of them when
+    given) across ``workers`` processes, or on Dask (``engine="dask"``; ``address``: a running
+    scheduler, default a local cluster of ``workers`` processes). Files that fail are reported in
+    ``skipped`` and do not stop the run; the report and the files written do not depend on the
+    engine or the number of workers."""
+    if engine not in ENGINES:
+        raise CPGError(f"unknown engine {engine!r}; known: {', '.join(ENGINES)}")
     config = config or CPGConfig()
-    files = supported_files(root)
+    files = select_shard(supported_files(root), root, shard)
     if lang is not None:
         files = [f for f in files if _language_of(f) == lang]
     jobs = [(f, root, out_dir, fmt, edge_types, config, lang) for f in files]
     report = DirectoryReport()
     workers = workers or min(os.cpu_count() or 1, 8)
     results: Iterable[dict]
-    if workers <= 1 or len(jobs) < 8:
+    pool = None
+    if engine == "dask":
+        results = _dask_results(jobs, workers, address)
+    elif workers <= 1 or len(jobs) < 8:
         results = map(_one_file, jobs)
-        pool = None
     else:
         pool = mp.get_context("spawn" if os.name == "nt" else "fork").Pool(workers)
         results = pool.imap_unordered(_one_file, jobs, chunksize=8)
@@ -221,3 +265,31 @@ def process_directory(
             pool.terminate()
     report.skipped.sort()
     return report
+
+
+def _dask_results(jobs: list[tuple], workers: int, address: str | None) -> list[dict]:
+    """:func:`_one_file` of every job on a Dask cluster (a bag of 8 files a partition, as the local
+    pool's chunks: small enough that no worker waits on a straggler)."""
+    try:
+        # lazy: the optional extra ttune[distributed]
+        import dask.bag as db
+        from dask.distributed import Client, LocalCluster
+    except ImportError:
+        raise CPGError("--engine dask needs Dask: pip install 'ttune[distributed]'") from None
+    if not jobs:
+        return []
+    bag = db.from_sequence(jobs, partition_size=8)
+    if address:
+        try:
+            client = Client(address, timeout="30s")
+        except (OSError, TimeoutError) as e:
+            raise CPGError(f"cannot reach the Dask scheduler at {address}: {e}") from None
+        with client:
+            return bag.map(_one_file).compute(scheduler=client)
+    with (
+        LocalCluster(
+            n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None
+        ) as cluster,
+        Client(cluster) as client,
+    ):
+        return bag.map(_one_file).compute(scheduler=client)

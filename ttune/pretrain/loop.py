@@ -14,6 +14,10 @@ Determinism: the batch of step s and its noise are pure functions of (seed, s) -
 seeded permutation per epoch, the noise of window j of step s comes from
 ``default_rng([seed, 2, s, j])`` -- and the torch RNG is saved with each checkpoint, so a killed
 run resumed from its checkpoint ends with the same weights as one that was never interrupted.
+
+Several processes (``torchrun``, :mod:`ttune.dist`): each reads its rows of every step's batch,
+the gradients are summed over the processes, the held-out passes are split by batch, and only the
+main process writes (corpus, tokenizer, checkpoints, log, backbone).
 """
 
 from __future__ import annotations
@@ -33,6 +37,7 @@ from safetensors.torch import load_file, load_model, save_file, save_model
 from tqdm.auto import tqdm
 from transformers import AutoTokenizer, T5Config, T5ForConditionalGeneration
 
+from ttune import dist
 from ttune.backbone import build_tokenizer, save_backbone
 from ttune.io import atomic_dir, atomic_write_text, remove_stale_temps
 from ttune.options import resolve_device
@@ -72,7 +77,8 @@ NUM_SENTINELS = 100
 
 
 def _say(msg: str) -> None:
-    print(msg, file=sys.stderr, flush=True)
+    if dist.is_main():
+        print(msg, file=sys.stderr, flush=True)
 
 
 # ------------------------------------------------------------------ precision
@@ -428,9 +434,11 @@ def distinct_share(
     """Share of distinct greedy outputs (summarize's no-repeat-3-gram rule) over ``inputs``."""
     if not inputs:
         return None
-    outs: list[tuple[int, ...]] = []
+    mine: list[tuple[int, list[tuple[int, ...]]]] = []
+    starts = range(0, len(inputs), batch_size)
     with evaluating(model):
-        for i in range(0, len(inputs), batch_size):
+        for b in dist.owned(len(starts)):
+            i = starts[b]
             part = inputs[i : i + batch_size]
             li = max(len(p) for p in part)
             x = torch.full((len(part), li), pad_id, dtype=torch.long)
@@ -446,8 +454,8 @@ def distinct_share(
                     max_new_tokens=max_new_tokens,
                     no_repeat_ngram_size=3,
                 )
-            for row in gen.tolist():
-                outs.append(tuple(t for t in row[1:] if t != pad_id))
+            mine.append((b, [tuple(t for t in row[1:] if t != pad_id) for row in gen.tolist()]))
+    outs = [o for part in dist.gather_in_order(mine, "gathering generated text") for o in part]
     return len(set(outs)) / len(outs)
 
 
@@ -462,23 +470,31 @@ def heldout_loss(
 ) -> float:
     """Mean target-token cross-entropy on fixed (inputs, targets) (eval mode, no gradients);
     targets equal to -100 are padding, ``mask`` the inputs' attention mask (None: no padding)."""
-    total, n = 0.0, 0
+    mine: list[tuple[int, tuple[float, int]]] = []
+    starts = range(0, len(inputs), batch_size)
     with evaluating(model):
-        for i in range(0, len(inputs), batch_size):
+        for b in dist.owned(len(starts)):
+            i = starts[b]
             x = torch.from_numpy(inputs[i : i + batch_size]).to(device)
             y = torch.from_numpy(targets[i : i + batch_size]).to(device)
             m = torch.from_numpy(mask[i : i + batch_size]).to(device) if mask is not None else None
             with autocast(device, precision):
                 loss = model(input_ids=x, attention_mask=m, labels=y).loss
             k = int((y != -100).sum())
-            total += float(loss) * k
-            n += k
+            mine.append((b, (float(loss) * k, k)))
+    total, n = 0.0, 0
+    for loss_sum, k in dist.gather_in_order(mine, "gathering the held-out loss"):
+        total += loss_sum
+        n += k
     return total / max(1, n)
 
 
 # ------------------------------------------------------------------ checkpoints
 def save_state(root: Path, model, optimizer, state: dict[str, Any], keep: int) -> Path:
-    """Write ``root/step-<step>`` atomically (weights, AdamW moments, RNGs; safetensors + JSON)."""
+    """Write ``root/step-<step>`` atomically (weights, AdamW moments, RNGs; safetensors + JSON);
+    the main process only."""
+    if not dist.is_main():
+        return Path(root) / f"step-{state['step']}"
     with new_checkpoint(root, state["step"], keep) as tmp:
         save_model(model, str(tmp / "model.safetensors"))
         write_trainer_state(tmp, optimizer, state)
@@ -521,17 +537,22 @@ class Pretrainer(RunFolder):
         c = self.config
         # "auto" keeps to cuda or cpu here: the loop's precision choice knows no mps.
         name = "cpu" if c.device == "auto" and not torch.cuda.is_available() else c.device
-        device = torch.device(resolve_device("cuda" if name == "auto" else name))
-        self._check_output()
+        name = resolve_device("cuda" if name == "auto" else name)
+        dist.init(name)
+        device = torch.device(dist.device_for(name))
+        with dist.main_first("waiting for the main process to check the output folder"):
+            self._check_output()
         if c.threads:
             torch.set_num_threads(c.threads)
         precision = resolve_precision(c.precision, device.type)
-        tok, ids, info = prepare_data(c, self.out)
+        with dist.main_first("waiting for the main process to prepare the corpus"):
+            tok, ids, info = prepare_data(c, self.out)
         sentinels = tok.convert_tokens_to_ids([f"<extra_id_{k}>" for k in range(NUM_SENTINELS)])
         if tok.unk_token_id in sentinels:
             raise PretrainError("the tokenizer lacks the <extra_id_*> sentinels")
         data = Windows(c, ids, sentinels, tok.eos_token_id)
-        pairs, pairs_info = prepare_pairs(c, self.out, tok)
+        with dist.main_first("waiting for the main process to prepare the pairs"):
+            pairs, pairs_info = prepare_pairs(c, self.out, tok)
         batches = StepBatches(c, data, pairs, sentinels, tok.eos_token_id, tok.pad_token_id)
         eval_in, eval_tgt = data.eval_batch() if c.eval_windows else (None, None)
         eval_tasks = batches.eval_pairs()
@@ -577,8 +598,10 @@ class Pretrainer(RunFolder):
             "last_loss": None,
             "heldout_loss": None,
         }
-        remove_stale_temps(self.ckpt_root)
-        latest = latest_checkpoint(self.ckpt_root)
+        with dist.main_first("waiting for the main process to find the last checkpoint"):
+            if dist.is_main():
+                remove_stale_temps(self.ckpt_root)
+            latest = latest_checkpoint(self.ckpt_root)
         if latest is not None:
             state.update(load_state(latest, model, optimizer, device))
             self._truncate_log(state["step"])
@@ -622,7 +645,7 @@ class Pretrainer(RunFolder):
         bar = tqdm(
             total=c.max_steps,
             initial=state["step"],
-            disable=not c.progress,
+            disable=not c.progress or not dist.is_main(),
             desc="pretraining",
             unit="step",
             dynamic_ncols=True,
@@ -657,9 +680,8 @@ class Pretrainer(RunFolder):
             n_in = int(mask.sum()) if mask is not None else c.batch_size * c.input_length
             x, y = torch.from_numpy(x).to(device), torch.from_numpy(y).to(device)
             mask = torch.from_numpy(mask).to(device) if mask is not None else None
-            with autocast(device, precision):
-                loss = model(input_ids=x, attention_mask=mask, labels=y).loss
-            if not torch.isfinite(loss.detach()):
+            loss, value = self._forward(model, x, mask, y, device, precision)
+            if not np.isfinite(value):
                 bar.close()
                 self._log({"event": "non-finite loss", "step": step + 1})
                 where = (
@@ -667,11 +689,11 @@ class Pretrainer(RunFolder):
                     if last_saved >= 0
                     else "no checkpoint yet"
                 )
-                raise PretrainError(
-                    f"loss became {float(loss)} at step {step + 1}; stopped ({where})"
-                )
+                raise PretrainError(f"loss became {value} at step {step + 1}; stopped ({where})")
             optimizer.zero_grad(set_to_none=True)
-            loss.backward()
+            if loss is not None:
+                loss.backward()
+            dist.sync_gradients(model.parameters())
             gnorm = (
                 float(torch.nn.utils.clip_grad_norm_(model.parameters(), c.max_grad_norm))
                 if c.max_grad_norm > 0
@@ -681,9 +703,9 @@ class Pretrainer(RunFolder):
             state["step"] = step + 1
             state["tokens_seen"] += n_in
             win_tokens += n_in
-            win_obj.setdefault(obj, []).append(float(loss.detach()))
+            win_obj.setdefault(obj, []).append(value)
             state["train_seconds"] += time.perf_counter() - t_step
-            win_loss += float(loss.detach())
+            win_loss += value
             win_n += 1
             win_steps += 1
             bar.update(1)
@@ -721,12 +743,38 @@ class Pretrainer(RunFolder):
             self._log({"event": "stopped", "step": state["step"], "reason": stopped})
         return self._finalize(model, tok, info, state)
 
+    @staticmethod
+    def _forward(model, x, mask, y, device, precision: str):
+        """(this process's loss or None, the loss of the whole batch) of one step's batch
+        (tensors on ``device``). Several processes: each takes its rows and weighs its mean by
+        its share of the target tokens, so the sums over processes are the global mean and its
+        gradient."""
+        if dist.world_size() == 1:
+            with autocast(device, precision):
+                loss = model(input_ids=x, attention_mask=mask, labels=y).loss
+            return loss, float(loss.detach())
+        rows = dist.shard(range(x.shape[0]))
+        total = int((y != -100).sum())
+        loss = None
+        if rows:
+            sl = slice(rows[0], rows[-1] + 1)
+            x, y = x[sl], y[sl]
+            m = mask[sl] if mask is not None else None
+            with autocast(device, precision):
+                loss = model(input_ids=x, attention_mask=m, labels=y).loss
+            loss = loss * (int((y != -100).sum()) / max(1, total))
+        local = float(loss.detach()) if loss is not None else 0.0
+        return loss, dist.all_sum([local], "summing the loss")[0]
+
     def _finalize(self, model, tok, info: dict, state: dict) -> Path:
         c = self.config
+        final = self.out / "backbone"
+        if not dist.is_main():
+            dist.barrier("waiting for the main process to write the backbone")
+            return final
         dtype = {"float32": torch.float32, "float16": torch.float16, "bfloat16": torch.bfloat16}[
             c.save_dtype
         ]
-        final = self.out / "backbone"
         with atomic_dir(final) as tmp:
             m = init_model(c, tok)
             m.load_state_dict(model.state_dict())
@@ -745,6 +793,7 @@ class Pretrainer(RunFolder):
             f"pretrain: backbone written to {final} (step {state['step']}, loss "
             f"{state['last_loss']})"
         )
+        dist.barrier("waiting for the other processes to finish")
         return final
 
 

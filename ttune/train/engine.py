@@ -4,8 +4,13 @@ that make a killed run continue where it stopped and end with the same weights.
 Order of one optimizer step: `grad_accum` micro-batches (forward, finite-loss check, backward of
 loss / micro-batches), gradient clipping, AdamW, scheduler. The data order is a pure function of
 (seed, epoch) (data.batch_order), and every RNG is saved with the checkpoint, so resuming replays
-the very same sequence of batches and dropout masks. One process on one device (CPU or one GPU);
-``mixed_precision`` goes to accelerate.
+the very same sequence of batches and dropout masks. ``mixed_precision`` goes to accelerate.
+
+Several processes (``torchrun`` / ``accelerate launch``, see :mod:`ttune.dist` and
+docs/distributed.md): ``batch_size`` stays the global micro-batch; each process reads its slice of
+every micro-batch of the same global order, the gradients are summed over the processes before
+clipping, and only the main process writes. The state counts global micro-batches, so a run
+resumes with any number of processes.
 
 Output folder:
     train_config.json          the run's TrainConfig (checked when a run resumes)
@@ -30,9 +35,11 @@ from typing import Any
 
 import torch
 from accelerate import Accelerator
+from accelerate.state import AcceleratorState
 from accelerate.utils import set_seed
 from tqdm.auto import tqdm
 
+from ttune import dist
 from ttune.backbone import load_backbone
 from ttune.io import atomic_dir, atomic_write_bytes, atomic_write_text
 from ttune.methods import apply_method, make_config, save_method
@@ -120,18 +127,21 @@ class Trainer(RunFolder):
                     f"(or 'loss'; the task's: {', '.join(self._metric_names())})"
                 ) from None
         device = resolve_device(c.device)
+        dist.init(device)
+        device = dist.device_for(device)
         # Data, method and backbone first: a missing file, an unknown method or a bad model path
         # fails before the run folder is written.
         self.train_records = load_records(c.train_file, "training", c.max_train_records)
         self.valid_records = load_records(c.valid_file, "validation") if c.valid_file else None
         method_cfg = make_config(c.method, **c.method_options)
         created, had_config = not self.out.exists(), (self.out / self.config_file).exists()
-        self._check_output()
+        with dist.main_first("waiting for the main process to check the output folder"):
+            self._check_output()
         try:
             self._setup_model(method_cfg, device)
         except BaseException:
             # A run that never got going leaves nothing behind (not a lone train_config.json).
-            if not list_checkpoints(self.ckpt_root):
+            if dist.is_main() and not list_checkpoints(self.ckpt_root):
                 if created:
                     shutil.rmtree(self.out, ignore_errors=True)
                 elif not had_config:
@@ -144,6 +154,9 @@ class Trainer(RunFolder):
         if device.startswith("cuda:"):
             torch.cuda.set_device(int(device.split(":")[1]))
         precision = resolve_precision(c.mixed_precision, device.split(":")[0])
+        # accelerate keeps one precision per process: a run after another one in the same process
+        # (tests, a long-lived process) may ask for another precision.
+        AcceleratorState._reset_state()
         self.accelerator = Accelerator(
             mixed_precision="no" if precision == "fp32" else precision, cpu=device == "cpu"
         )
@@ -165,26 +178,30 @@ class Trainer(RunFolder):
             num_workers=c.num_workers,
             progress=c.progress,
         )
-        self.train_examples = method_examples(
-            self.adapted,
-            self.train_records,
-            self.task,
-            self.tokenizer,
-            desc="training CPGs",
-            **common,
-        )
-        self.valid_examples = (
-            method_examples(
+        # The main process extracts the CPGs into the cache; the others then read them from it.
+        with dist.main_first("waiting for the main process to extract the CPGs"):
+            if not dist.is_main():
+                common["progress"] = False
+            self.train_examples = method_examples(
                 self.adapted,
-                self.valid_records,
+                self.train_records,
                 self.task,
                 self.tokenizer,
-                desc="validation CPGs",
+                desc="training CPGs",
                 **common,
             )
-            if self.valid_records
-            else None
-        )
+            self.valid_examples = (
+                method_examples(
+                    self.adapted,
+                    self.valid_records,
+                    self.task,
+                    self.tokenizer,
+                    desc="validation CPGs",
+                    **common,
+                )
+                if self.valid_records
+                else None
+            )
         self.collate = method_collator(self.adapted, self.tokenizer, with_labels=True)
         self.gen_collate = method_collator(self.adapted, self.tokenizer, with_labels=False)
 
@@ -205,7 +222,13 @@ class Trainer(RunFolder):
         self.scheduler = torch.optim.lr_scheduler.LambdaLR(
             optimizer, lambda s: lr_multiplier(s, total, warmup, schedule)
         )
-        self.model, self.optimizer = self.accelerator.prepare(self.adapted, optimizer)
+        if dist.world_size() > 1:
+            # ttune.dist sums the gradients itself (a process may hold none of a short last batch,
+            # which DDP's hooks do not allow), so the model is not wrapped in DDP.
+            self.model = self.adapted.to(self.accelerator.device)
+            self.optimizer = self.accelerator.prepare(optimizer)
+        else:
+            self.model, self.optimizer = self.accelerator.prepare(self.adapted, optimizer)
         self.scaler = getattr(self.accelerator, "scaler", None)
 
     def _metric_names(self) -> list[str]:
@@ -266,7 +289,9 @@ class Trainer(RunFolder):
         )
 
     # ------------------------------------------------------------------ saving
-    def _save(self) -> Path:
+    def _save(self) -> Path | None:
+        if not dist.is_main():
+            return None
         return save_checkpoint(
             self.ckpt_root,
             self.adapted,
@@ -280,6 +305,8 @@ class Trainer(RunFolder):
         )
 
     def _save_best(self, scores: dict[str, float]) -> None:
+        if not dist.is_main():
+            return
         with atomic_dir(self.ckpt_root / "best") as tmp:
             save_method(self.adapted, tmp, meta=self._meta(scores))
             self.config.save(tmp / "train_config.json")
@@ -290,6 +317,9 @@ class Trainer(RunFolder):
 
     def _finalize(self) -> Path:
         """Copy the best (else the last) method weights to the output folder with a model card."""
+        if not dist.is_main():
+            dist.barrier("waiting for the main process to write the final method")
+            return self.out
         best = self.ckpt_root / "best"
         last = latest_checkpoint(self.ckpt_root)
         src = best if (best / "method.safetensors").is_file() else last
@@ -304,6 +334,7 @@ class Trainer(RunFolder):
         atomic_write_text(
             self.out / "model_card.md", model_card(self.config, cfg, scores, src.name)
         )
+        dist.barrier("waiting for the other processes to finish")
         return self.out
 
     # ------------------------------------------------------------------ the loop
@@ -312,7 +343,8 @@ class Trainer(RunFolder):
         with self._phase("setup"):
             self._setup()
         self.state = TrainState()
-        latest = latest_checkpoint(self.ckpt_root)
+        with dist.main_first("waiting for the main process to find the last checkpoint"):
+            latest = latest_checkpoint(self.ckpt_root)  # the main one removes leftovers first
         if latest is not None:
             self.state = load_checkpoint(
                 latest, self.adapted, self.optimizer, self.scheduler, self.scaler
@@ -322,7 +354,8 @@ class Trainer(RunFolder):
                 cb.on_resume(self.state.step)
             log.info("resuming from %s (step %d)", latest, self.state.step)
             self._log({"event": "resume", "step": self.state.step, "checkpoint": str(latest)})
-            if c.progress:  # a rerun resumes: say so, or it looks like a suspiciously fast training
+            # A rerun resumes: say so, or it looks like a suspiciously fast training.
+            if c.progress and dist.is_main():
                 done = self.state.step >= self.total_steps
                 tqdm.write(
                     f"{self.out} already holds this run at step {self.state.step}: "
@@ -335,13 +368,13 @@ class Trainer(RunFolder):
                     file=sys.stderr,
                 )
         st = self.state
-        model, device = self.model, self.accelerator.device
+        model = self.model
         model.train()
         n = len(self.train_examples)
         bar = tqdm(
             total=self.total_steps,
             initial=min(st.step, self.total_steps),
-            disable=not c.progress,
+            disable=not c.progress or not dist.is_main(),
             desc="training",
             unit="step",
         )
@@ -380,31 +413,24 @@ class Trainer(RunFolder):
             for group in groups[st.batch_in_epoch // c.grad_accum :]:
                 self.optimizer.zero_grad(set_to_none=True)
                 for idx in group:
-                    batch = to_device(self.collate([self.train_examples[j] for j in idx]), device)
-                    loss = model(**batch).loss
-                    if not torch.isfinite(loss.detach()).all():
+                    loss, part = self._micro_step(idx, len(group))
+                    if not math.isfinite(part):
                         where = (
                             f"last good checkpoint: {self.ckpt_root / f'step-{last_saved}'}"
                             if last_saved >= 0
                             else "no checkpoint was written yet"
                         )
-                        self._log(
-                            {
-                                "event": "non-finite loss",
-                                "step": st.step + 1,
-                                "loss": float(loss.detach()),
-                            }
-                        )
+                        self._log({"event": "non-finite loss", "step": st.step + 1, "loss": part})
                         bar.close()
                         raise TrainingError(
-                            f"loss became {float(loss.detach())} at step {st.step + 1} "
+                            f"loss became {part} at step {st.step + 1} "
                             f"(epoch {st.epoch}); training stopped; {where}"
                         )
-                    if self.params:  # method "none" has nothing to differentiate
-                        self.accelerator.backward(loss / len(group))
-                    loss_sum += float(loss.detach())
+                    loss_sum += part
                     loss_n += 1
                     seen += len(idx)
+                if self.params:
+                    dist.sync_gradients(self.params)
                 if c.max_grad_norm > 0 and self.params:
                     self.accelerator.clip_grad_norm_(self.params, c.max_grad_norm)
                 self.optimizer.step()
@@ -441,6 +467,35 @@ class Trainer(RunFolder):
         bar.close()
         with self._phase("finalize"):
             return self._finalize()
+
+    def _micro_step(self, idx: list[int], n_micro: int) -> tuple[Any, float]:
+        """Forward and backward of this process's slice of the global micro-batch ``idx`` (one of
+        ``n_micro`` of the step). Returns (the local loss or None, the micro-batch's loss over all
+        processes: the mean per target token of the whole micro-batch)."""
+        device = self.accelerator.device
+        if dist.world_size() == 1:
+            batch = to_device(self.collate([self.train_examples[j] for j in idx]), device)
+            loss = self.model(**batch).loss
+            part = float(loss.detach())
+            if self.params and math.isfinite(part):  # method "none" has nothing to differentiate
+                self.accelerator.backward(loss / n_micro)
+            return loss, part
+        # Each process's loss is its mean times its share of the micro-batch's target tokens, so
+        # the sum over processes (of the losses and of the gradients) is the global mean.
+        mine = dist.shard(idx)
+        tokens = sum(len(self.train_examples[j].labels) for j in mine)
+        total = sum(len(self.train_examples[j].labels) for j in idx)
+        share = tokens / max(1, total)
+        loss = None
+        if mine:
+            batch = to_device(self.collate([self.train_examples[j] for j in mine]), device)
+            with self.accelerator.autocast():
+                loss = self.model(**batch).loss * share
+        local = float(loss.detach()) if loss is not None else 0.0
+        part = dist.all_sum([local], "summing the loss")[0]
+        if self.params and loss is not None and math.isfinite(part):
+            self.accelerator.backward(loss / n_micro)
+        return loss, part
 
 
 def model_card(

@@ -12,6 +12,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+from ttune import dist
 from ttune.data.io import DataError, describe_bad_lines, read_jsonl, write_jsonl
 from ttune.io import atomic_write_text
 from ttune.metrics import per_example, score
@@ -80,13 +81,6 @@ def evaluate(
         if not str(output).endswith(".json")
         else Path(str(output)[:-5] + ".predictions.jsonl")
     )
-    write_jsonl(
-        pred_path,
-        (
-            {"id": r.get("id", i), "prediction": p, "target": r["target"], (headline or "score"): s}
-            for i, (r, p, s) in enumerate(zip(records, predictions, per))
-        ),
-    )
     results = {
         "header": {
             **header,
@@ -102,6 +96,15 @@ def evaluate(
     }
     if bad:
         results["malformed_note"] = describe_bad_lines(test, bad)
+    if not dist.is_main():  # every process holds all predictions (ttune.dist); one writes them
+        return results
+    write_jsonl(
+        pred_path,
+        (
+            {"id": r.get("id", i), "prediction": p, "target": r["target"], (headline or "score"): s}
+            for i, (r, p, s) in enumerate(zip(records, predictions, per))
+        ),
+    )
     atomic_write_text(Path(output), json.dumps(results, indent=2, ensure_ascii=False) + "\n")
     return results
 

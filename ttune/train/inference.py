@@ -4,6 +4,10 @@ set, and generation from the source only. Validation in the training loop and pr
 
 ``generate_texts`` takes an ``on_generate`` hook that receives the wall time of the generation
 (seconds), so a caller can time generation alone (not model loading or CPG extraction).
+
+Under several processes (:mod:`ttune.dist`) both passes split their batches over the processes
+(batch ``b`` to process ``b % world_size``) and gather the results in record order, so every
+process returns what one process would.
 """
 
 from __future__ import annotations
@@ -15,6 +19,7 @@ from typing import Any
 
 import torch
 
+from ttune import dist
 from ttune.train.data import Collator, Example, build_examples, graph_options
 
 GenerateHook = Callable[[float], None]
@@ -96,15 +101,20 @@ def _autocast(accelerator):
 def dataset_loss(adapted, examples, collate, batch_size: int, accelerator=None) -> float:
     """Mean cross-entropy per target token over ``examples`` (eval mode, no gradients)."""
     device = device_of(adapted, accelerator)
-    total_loss, total_tokens = 0.0, 0
+    starts = range(0, len(examples), batch_size)
+    mine: list[tuple[int, tuple[float, int]]] = []
     with evaluating(adapted):
-        for i in range(0, len(examples), batch_size):
+        for b in dist.owned(len(starts)):
+            i = starts[b]
             batch = to_device(collate(examples[i : i + batch_size]), device)
             with _autocast(accelerator):
                 loss = adapted(**batch).loss
             n = int((batch["labels"] != -100).sum())
-            total_loss += float(loss) * n
-            total_tokens += n
+            mine.append((b, (float(loss) * n, n)))
+    total_loss, total_tokens = 0.0, 0
+    for loss_sum, n in dist.gather_in_order(mine, "gathering the validation loss"):
+        total_loss += loss_sum
+        total_tokens += n
     return total_loss / max(1, total_tokens)
 
 
@@ -125,19 +135,22 @@ def generate_texts(
     spent."""
     extra = {"no_repeat_ngram_size": no_repeat_ngram_size} if no_repeat_ngram_size else {}
     device = device_of(adapted, accelerator)
-    out: list[str] = []
+    starts = range(0, len(examples), batch_size)
+    mine: list[tuple[int, list[str]]] = []
     started = time.perf_counter()
     try:
         with evaluating(adapted):
-            for i in range(0, len(examples), batch_size):
+            for b in dist.owned(len(starts)):
+                i = starts[b]
                 batch = to_device(collate(examples[i : i + batch_size]), device)
                 assert "labels" not in batch and "decoder_input_ids" not in batch
                 with _autocast(accelerator):
                     ids = adapted.generate(
                         **batch, num_beams=num_beams, max_new_tokens=max_new_tokens, **extra
                     )
-                out.extend(tokenizer.batch_decode(ids, skip_special_tokens=True))
+                mine.append((b, tokenizer.batch_decode(ids, skip_special_tokens=True)))
     finally:
         if on_generate is not None:
             on_generate(time.perf_counter() - started)
-    return [s.strip() for s in out]
+    texts = dist.gather_in_order(mine, "gathering generated text")
+    return [s.strip() for part in texts for s in part]

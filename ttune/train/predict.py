@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from ttune import dist
 from ttune.backbone import load_backbone
 from ttune.cpg.cache import default_cache_dir
 from ttune.io import atomic_write_text
@@ -89,7 +90,8 @@ class Predictor:
             num_beams=num_beams, max_new_tokens=max_new_tokens, batch_size=batch_size, device=device
         )
         _check_dir(checkpoint_dir)
-        self.device = resolve_device(device)
+        dist.init(resolve_device(device))  # under torchrun: each process generates its batches
+        self.device = dist.device_for(resolve_device(device))
         self.adapted, self.tokenizer, self.cfg = load_trained(
             checkpoint_dir, model=model, device=self.device
         )
@@ -109,19 +111,8 @@ class Predictor:
         # The target never reaches the encoder: drop it before anything reads the record.
         sources = [{k: v for k, v in r.items() if k != "target"} for r in records]
         expanded = adapted.expand_records(sources, t)  # topro: one record per identifier
-        examples = method_examples(
-            adapted,
-            expanded,
-            t,
-            tokenizer,
-            max_source_len=self.cfg.get("max_source_len") or t.max_source_len,
-            max_target_len=None,
-            with_labels=False,
-            cache_dir=self.cache_dir or default_cache_dir(),
-            num_workers=self.num_workers,
-            progress=self.progress,
-            desc="CPGs",
-        )
+        with dist.main_first("waiting for the main process to extract the CPGs"):
+            examples = self._examples(expanded)
         collate = method_collator(adapted, tokenizer, with_labels=False)
         preds = generate_texts(
             adapted,
@@ -135,6 +126,22 @@ class Predictor:
             on_generate=self.on_generate,
         )
         return adapted.merge_predictions(sources, preds, t)
+
+    def _examples(self, expanded: list[dict]) -> list:
+        t, adapted, tokenizer = self.task, self.adapted, self.tokenizer
+        return method_examples(
+            adapted,
+            expanded,
+            t,
+            tokenizer,
+            max_source_len=self.cfg.get("max_source_len") or t.max_source_len,
+            max_target_len=None,
+            with_labels=False,
+            cache_dir=self.cache_dir or default_cache_dir(),
+            num_workers=self.num_workers,
+            progress=self.progress and dist.is_main(),
+            desc="CPGs",
+        )
 
 
 def predict(checkpoint_dir: str | Path, records: Sequence[dict], **kw: Any) -> list[str]:
@@ -162,7 +169,8 @@ def predict_file(
         if "target" in rec:
             row["target"] = rec["target"]
         lines.append(json.dumps(row, ensure_ascii=False))
-    atomic_write_text(out, "".join(line + "\n" for line in lines))
+    if dist.is_main():  # every process holds all predictions; one writes them
+        atomic_write_text(out, "".join(line + "\n" for line in lines))
     result: dict[str, Any] = {"records": len(records), "output": str(out), "scores": {}}
     if records and all(isinstance(r.get("target"), str) for r in records):
         cfg = (
