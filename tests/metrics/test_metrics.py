@@ -195,3 +195,4 @@ def test_results_header_fingerprints_data_files_and_source(tmp_path):
         ["git", "-C", str(root), "rev-parse", "HEAD"], capture_output=True, text=True, check=True
     ).stdout.strip()
     assert h["ttune_revision"] in (head, head + "+dirty")
+    assert h["machine"]["cpu"] and h["machine"]["cores"] >= 1

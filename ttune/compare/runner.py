@@ -52,7 +52,7 @@ from ttune.cpg.cache import default_cache_dir
 from ttune.io import atomic_write_text
 from ttune.metrics import check_metric_name
 from ttune.options import check_device, resolve_device
-from ttune.runs import JsonConfig
+from ttune.runs import JsonConfig, resolve_precision
 from ttune.tasks import get_task
 from ttune.train.config import TrainConfig
 
@@ -521,6 +521,10 @@ class CompareRunner:
         # Wall-clock timings depend on the machine's state: record what they were measured under.
         machine = {
             "device": resolve_device(self.config.device),
+            # "auto" resolves per machine (bf16 on CPUs that compute it natively): what ran
+            "precision": resolve_precision(
+                self.config.mixed_precision, resolve_device(self.config.device).split(":")[0]
+            ),
             "torch_threads": torch.get_num_threads(),
             "load_average_1m": os.getloadavg()[0] if hasattr(os, "getloadavg") else None,
         }

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as _dt
 import hashlib
+import os
 import platform
 import subprocess
 from collections.abc import Sequence
@@ -71,6 +72,19 @@ def source_revision() -> str | None:
     return f"{rev}+dirty" if dirty else rev
 
 
+def cpu_model() -> str:
+    """The processor's model name (Linux: /proc/cpuinfo), else what ``platform`` knows: figures
+    that depend on the instruction set (bf16, oneDNN kernels) can then be traced to it."""
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
 def results_header(
     dataset: str,
     split: str,
@@ -81,9 +95,9 @@ def results_header(
     files: Sequence[str | Path | None] = (),
 ) -> dict:
     """Provenance for a results file: data set, split, record count, seeds, the exact command,
-    package versions, the exact variant of every metric named, time (UTC) and Python version;
-    the sha256 of each data file in ``files`` and the git commit of the ttune source, so that a
-    figure that changes can be traced to the data or the code."""
+    package versions, the exact variant of every metric named, time (UTC), Python version, the
+    machine's processor, the sha256 of each data file in ``files`` and the git commit of the
+    ttune source: a figure that changes can be traced to the data, the code or the machine."""
     return {
         "dataset": dataset,
         "split": split,
@@ -94,5 +108,6 @@ def results_header(
         "versions": {"python": platform.python_version(), **package_versions()},
         "data_sha256": {str(f): file_sha256(f) for f in files if f},
         "ttune_revision": source_revision(),
+        "machine": {"cpu": cpu_model(), "cores": os.cpu_count(), "platform": platform.platform()},
         "created_utc": _dt.datetime.now(_dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
     }

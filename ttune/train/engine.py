@@ -154,6 +154,7 @@ class Trainer(RunFolder):
         if device.startswith("cuda:"):
             torch.cuda.set_device(int(device.split(":")[1]))
         precision = resolve_precision(c.mixed_precision, device.split(":")[0])
+        self.precision = precision
         # accelerate keeps one precision per process: a run after another one in the same process
         # (tests, a long-lived process) may ask for another precision.
         AcceleratorState._reset_state()
@@ -240,6 +241,7 @@ class Trainer(RunFolder):
             "task": c.task,
             "backbone": c.model,
             "trainable_parameters": self.adapted.num_trainable(),
+            "precision": self.precision,
             "train_file": c.train_file,
             "train_records": len(self.train_examples),
             "valid_file": c.valid_file,
