@@ -4,6 +4,7 @@ a killed run resumes to the same losses and weights; T5-only options are refused
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import shutil
 
@@ -129,6 +130,8 @@ def test_pretrain_then_train_on_with_causal_methods(prepared, tmp_path, arch, mo
     steps = [e for e in log if "loss" in e]
     assert [[k[5:] for k in e if k.startswith("loss_")] for e in steps] == [[o] for o in picked]
     assert set(picked) <= set(CAUSAL_OBJECTIVES)
+    scan = "mambapy" if importlib.util.find_spec("mambapy") else "sequential"
+    assert log[0].get("scan") == (scan if arch == "mamba" else None)
     model, tok = load_backbone(str(path))
     assert model.config.model_type == arch and not model.config.is_encoder_decoder
     assert model.get_input_embeddings().weight.shape[0] == len(tok) == 600

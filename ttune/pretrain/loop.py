@@ -19,6 +19,7 @@ run resumed from its checkpoint ends with the same weights as one that was never
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import logging
 import shlex
@@ -343,6 +344,22 @@ def init_model(cfg: PretrainConfig, tokenizer):
     return model
 
 
+def parallel_scan(model) -> str:
+    """Let a Mamba model train with mambapy's parallel scan when that package is installed
+    (``pip install mambapy``): transformers' pure-PyTorch fallback otherwise runs one step per
+    token, whose backward costs grow with the square of the window length. Set on the mixers only,
+    so the saved backbone's config is unchanged. Returns the scan used: "mambapy", "sequential" or
+    "" (not a Mamba model)."""
+    mixers = [m for m in model.modules() if hasattr(m, "use_mambapy")]
+    if not mixers:
+        return ""
+    if importlib.util.find_spec("mambapy") is None:
+        return "sequential"
+    for m in mixers:
+        m.use_mambapy = True
+    return "mambapy"
+
+
 def num_parameters(model) -> int:
     """Distinct parameters (the tied embedding / output matrix counted once)."""
     return sum(p.numel() for p in model.parameters())
@@ -663,6 +680,7 @@ class Pretrainer(RunFolder):
             return got
 
         model = init_model(c, tok).to(device)
+        scan = parallel_scan(model)
         # No decay on norm scales, biases and Mamba's A_log (as Mamba's own training).
         keep = lambda n, p: p.dim() < 2 or n.endswith("A_log")  # noqa: E731
         decay = [p for n, p in model.named_parameters() if not keep(n, p)]
@@ -709,6 +727,7 @@ class Pretrainer(RunFolder):
                     "tokenizer_size": len(tok),
                     "corpus_bytes": info["bytes"],
                     "precision": precision,
+                    **({"scan": scan} if scan else {}),
                     "device": str(device),
                     "threads": torch.get_num_threads(),
                 }
