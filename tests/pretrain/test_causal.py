@@ -142,9 +142,8 @@ def test_pretrain_then_train_on_with_causal_methods(prepared, tmp_path, arch, mo
     recs = tiny_records()
     files = write_splits(tmp_path, train=recs[:8])
     monkeypatch.setenv("TTUNE_CACHE", str(tmp_path / "cache"))
-    methods = [("prompt", ["num_virtual_tokens=2"])]
-    if arch == "mamba":
-        methods.append(("mamba-lora", ["r=2"]))
+    methods = [("prompt", ["num_virtual_tokens=2"]), ("transducer", [])]
+    methods.append(("mamba-lora", ["r=2"]) if arch == "mamba" else ("lora", ["r=2"]))
     for method, options in methods:
         run = tmp_path / f"train-{method}"
         r = runner.invoke(
@@ -187,6 +186,24 @@ def test_resume_continues_with_the_same_losses_and_weights(
     wa = load_file(str(a / "backbone" / "model.safetensors"))
     wb = load_file(str(b / "backbone" / "model.safetensors"))
     assert wa.keys() == wb.keys() and all(torch.equal(wa[k], wb[k]) for k in wa)
+
+
+def test_init_from_a_causal_backbone(prepared, tmp_path):
+    """--init-from continues a backbone of the same arch (its weights at step 0) and refuses
+    another arch's in one line."""
+    a = run_dir(prepared, tmp_path / "a")
+    src = pretrain(tiny(a, "llama", max_steps=2))
+    last = [e for e in log_lines(a) if e.get("event") == "eval"][-1]
+    b = run_dir(prepared, tmp_path / "b")
+    pretrain(tiny(b, "llama", max_steps=2, init_from=str(src)))
+    first = log_lines(b)[0]
+    assert first["init_from"] == str(src)
+    assert first["heldout_loss"] == pytest.approx(last["heldout_loss"], rel=1e-6)
+    assert first["heldout_summarize_loss"] == pytest.approx(
+        last["heldout_summarize_loss"], rel=1e-6
+    )
+    with pytest.raises(PretrainError, match="it is a llama model, not mamba"):
+        pretrain(tiny(run_dir(prepared, tmp_path / "c"), "mamba", init_from=str(src)))
 
 
 @pytest.mark.parametrize(
