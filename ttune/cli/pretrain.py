@@ -1,5 +1,5 @@
-"""`ttune pretrain`: pretrain a small T5 backbone on local code, from scratch or from a backbone
-(resumable).
+"""`ttune pretrain`: pretrain a small T5 (or Mamba / Llama) backbone on local code, from scratch or
+from a backbone (resumable).
 
 Its options are the fields of :class:`ttune.pretrain.config.PretrainConfig`."""
 
@@ -42,7 +42,8 @@ def pretrain(config: PretrainConfig) -> None:
     """Train a byte-level BPE tokenizer and a small T5 (span corruption, prefix LM and the
     supervised tasks summarize, generate, translate, assert) on code from this machine and the
     training splits of the shared data sets, or continue a backbone (--init-from); the result is a
-    backbone folder."""
+    backbone folder. --arch mamba / llama trains a decoder-only model instead (next-token
+    prediction and the same tasks in the causal prompt layout)."""
     from ttune import api  # lazy: the run's modules (torch, transformers) load only when it runs
 
     with errors_as_fail(PretrainError, ValueError):

@@ -6,7 +6,7 @@ Every field has an attribute docstring (the CLI's --help says the same) and is c
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 from typing import Any, Literal, get_args
 
@@ -35,9 +35,12 @@ SOURCES = LOCAL_SOURCES + DATASET_SOURCES
 SHARED_OBJECTIVES = ("prefix", "summarize", "generate", "translate", "assert")
 SUPERVISED = ("summarize", "generate", "translate", "assert")
 
+Arch = Literal["t5", "mamba", "llama"]
 Schedule = Literal["cosine", "linear", "constant"]
 SaveDtype = Literal["float32", "float16", "bfloat16"]
 Precision = Literal["auto", "bf16", "fp32"]
+ARCHS: tuple[str, ...] = get_args(Arch)
+CAUSAL_ARCHS = ("mamba", "llama")
 SCHEDULES: tuple[str, ...] = get_args(Schedule)
 SAVE_DTYPES: tuple[str, ...] = get_args(SaveDtype)
 PRECISIONS: tuple[str, ...] = get_args(Precision)
@@ -48,6 +51,22 @@ SHAPES: dict[str, dict[str, int]] = {
     "ttune-tiny": dict(d_model=256, d_ff=1024, num_layers=4, num_heads=4),
     "ttune-mini": dict(d_model=128, d_ff=512, num_layers=2, num_heads=4),
 }
+# Named decoder-only shapes, "<size>-<arch>"; with a causal --arch, "ttune-tiny" and "ttune-mini"
+# name that arch's shape of the same size. About 10.4M parameters each with the default
+# 12,000-token vocabulary, like the T5 "ttune-tiny": Llama with SwiGLU feed-forward and full
+# multi-head attention; Mamba (v1) with state 16, expand 2, convolution 4 and fewer, wider layers
+# (its pure-PyTorch scan runs once per layer and token).
+CAUSAL_SHAPES: dict[str, dict[str, int]] = {
+    "ttune-tiny-llama": dict(d_model=256, d_ff=1024, num_layers=7, num_heads=4),
+    "ttune-mini-llama": dict(d_model=128, d_ff=512, num_layers=2, num_heads=4),
+    "ttune-tiny-mamba": dict(d_model=384, num_layers=6, state_size=16),
+    "ttune-mini-mamba": dict(d_model=128, num_layers=2, state_size=16),
+}
+
+# T5-only objective options: a causal arch trains next-token prediction instead of span corruption
+# and prefix LM, so these must keep their defaults there (prefix_share's steps train next-token
+# prediction).
+T5_ONLY = ("noise_density", "mean_span_length", "prefix_share", "prefix_target_length")
 
 # Options that may change between two invocations of one run (budgets and reporting); any other
 # difference means another training, which must not be mixed into the same folder.
@@ -64,8 +83,15 @@ NON_RESUME_KEYS = (
 )
 
 
-def shape_sizes(shape: str) -> dict[str, int]:
-    """d_model, d_ff, num_layers, num_heads of a named shape (ours or ttune.backbone's)."""
+def shape_sizes(shape: str, arch: str = "t5") -> dict[str, int]:
+    """d_model, d_ff, num_layers, num_heads of a named shape (ours or ttune.backbone's); for a
+    causal ``arch`` its shape's sizes (Mamba: d_model, num_layers, state_size)."""
+    if arch in CAUSAL_ARCHS:
+        name = f"{shape}-{arch}" if shape in SHAPES else shape
+        if name not in CAUSAL_SHAPES or not name.endswith(f"-{arch}"):
+            known = ", ".join([*SHAPES, *(k for k in CAUSAL_SHAPES if k.endswith(f"-{arch}"))])
+            raise PretrainError(f"unknown {arch} shape {shape!r}; known: {known}")
+        return dict(CAUSAL_SHAPES[name])
     if shape in SHAPES:
         return dict(SHAPES[shape])
     from ttune.backbone import _SHAPES  # lazy: loads torch and transformers; configs stay light
@@ -117,18 +143,26 @@ class PretrainConfig(JsonConfig):
     tokenizer_bytes: int = 12_000_000
     """Bytes of (seeded) corpus chunks the tokenizer is trained on."""
     # ---------------------------------------------------------------- model
+    arch: Arch = "t5"
+    """Model architecture: t5 (encoder-decoder: span corruption, prefix LM and the supervised
+    pairs) or a decoder-only mamba (Mamba v1) or llama (Llama-style transformer): next-token
+    prediction on the corpus windows and the supervised pairs in ttune's causal prompt layout
+    (loss on the target tokens). The span-corruption and prefix-LM options must then keep their
+    defaults; the prefix share's steps train next-token prediction."""
     shape: str = "ttune-tiny"
-    """Named model shape (ttune-tiny, ttune-mini, tiny, small, codet5p-220m, codet5p-770m)."""
+    """Named model shape (t5: ttune-tiny, ttune-mini, tiny, small, codet5p-220m, codet5p-770m;
+    mamba / llama: ttune-tiny, ttune-mini, i.e. ttune-tiny-mamba, ttune-mini-llama, ...)."""
     d_model: int | None = None
     """Override the shape's hidden size."""
     d_ff: int | None = None
-    """Override the shape's feed-forward size."""
+    """Override the shape's feed-forward size (not for mamba)."""
     num_layers: int | None = None
-    """Override the shape's layers (encoder and decoder each)."""
+    """Override the shape's layers (T5: encoder and decoder each)."""
     num_heads: int | None = None
-    """Override the shape's attention heads (d_kv = d_model / heads)."""
+    """Override the shape's attention heads (d_kv = d_model / heads; not for mamba)."""
     dropout: float = 0.0
-    """Dropout while pretraining (T5 v1.1 pretrains without dropout)."""
+    """Dropout while pretraining (T5 v1.1 pretrains without dropout; llama: attention dropout;
+    mamba has none)."""
     # ---------------------------------------------------------------- objective
     input_length: int = 256
     """Corpus tokens per example before span corruption (packed windows, no padding)."""
@@ -250,6 +284,10 @@ class PretrainConfig(JsonConfig):
             raise PretrainError(
                 f"vocab_size must be at least 400 (256 bytes + 103 specials), got {self.vocab_size}"
             )
+        if self.arch not in ARCHS:
+            raise PretrainError(f"arch must be one of {', '.join(ARCHS)}, got {self.arch!r}")
+        if self.causal:
+            self._check_causal()
         if not 0.0 < self.noise_density < 0.5:
             raise PretrainError(f"noise_density must be in (0, 0.5), got {self.noise_density}")
         if not 1.0 <= self.mean_span_length <= self.input_length / 2:
@@ -257,7 +295,7 @@ class PretrainConfig(JsonConfig):
                 f"mean_span_length must be in [1, input_length/2], got {self.mean_span_length}"
             )
         n_spans = round(round(self.input_length * self.noise_density) / self.mean_span_length)
-        if n_spans > 99:
+        if n_spans > 99 and not self.causal:
             raise PretrainError(
                 f"input_length {self.input_length} gives {n_spans} noise spans; "
                 "at most 99 fit the 100 sentinels"
@@ -288,7 +326,11 @@ class PretrainConfig(JsonConfig):
             v = getattr(self, name)
             if not isinstance(v, int) or isinstance(v, bool) or v < 2:
                 raise PretrainError(f"{name} must be an integer >= 2, got {v!r}")
-        if self.prefix_share > 0 and self.prefix_target_length > self.input_length // 2:
+        if (
+            not self.causal
+            and self.prefix_share > 0
+            and self.prefix_target_length > self.input_length // 2
+        ):
             raise PretrainError(
                 f"prefix_target_length must be at most input_length / 2 "
                 f"({self.input_length // 2}), got {self.prefix_target_length}"
@@ -322,15 +364,38 @@ class PretrainConfig(JsonConfig):
         for k, v in sizes.items():
             if v <= 0:
                 raise PretrainError(f"{k} must be positive, got {v}")
-        if sizes["d_model"] % sizes["num_heads"]:
+        if "num_heads" in sizes and sizes["d_model"] % sizes["num_heads"]:
             raise PretrainError(
                 f"d_model {sizes['d_model']} is not divisible by num_heads {sizes['num_heads']}"
             )
 
+    def _check_causal(self) -> None:
+        """One line for a T5-only option changed from its default with a decoder-only arch."""
+        defaults = {f.name: f.default for f in fields(self)}
+        for name in T5_ONLY:
+            if getattr(self, name) != defaults[name]:
+                flag = "--" + name.replace("_", "-")
+                raise PretrainError(
+                    f"{flag} is a T5 span-corruption / prefix-LM option; --arch {self.arch} "
+                    "trains next-token prediction (leave it at its default)"
+                )
+        if self.arch == "mamba":
+            for name in ("d_ff", "num_heads"):
+                if getattr(self, name) is not None:
+                    flag = "--" + {"d_ff": "d-ff", "num_heads": "heads"}[name]
+                    raise PretrainError(f"{flag}: a mamba model has no {name}")
+            if self.dropout:
+                raise PretrainError("--dropout: a mamba model has no dropout")
+
     # ---------------------------------------------------------------- helpers
+    @property
+    def causal(self) -> bool:
+        """Whether the arch is decoder-only (mamba, llama)."""
+        return self.arch in CAUSAL_ARCHS
+
     def model_sizes(self) -> dict[str, int]:
         """The shape's sizes with the explicit overrides applied."""
-        s = shape_sizes(self.shape)
+        s = shape_sizes(self.shape, self.arch)
         for k in ("d_model", "d_ff", "num_layers", "num_heads"):
             if getattr(self, k) is not None:
                 s[k] = int(getattr(self, k))
@@ -365,11 +430,20 @@ class PretrainConfig(JsonConfig):
         return {k: d[k] for k in keys}
 
     def pairs_key(self) -> dict[str, Any]:
-        """The options the supervised pairs depend on (besides the corpus key's)."""
-        return {**self.corpus_key(), "docstring_pairs": self.docstring_pairs}
+        """The options the supervised pairs depend on (besides the corpus key's); the causal
+        layout's pairs are cut at input_length when packed."""
+        key = {**self.corpus_key(), "docstring_pairs": self.docstring_pairs}
+        if self.causal:
+            key.update(layout="causal", input_length=self.input_length)
+        return key
 
     def shares(self) -> dict[str, float]:
-        """Step share of every objective (span corruption takes the rest), in OBJECTIVES order."""
+        """Step share of every objective, in OBJECTIVES order: span corruption takes the rest
+        (t5); a causal arch trains next-token prediction ("lm") on the rest and the prefix
+        share."""
+        if self.causal:
+            rest = {k: float(getattr(self, f"{k}_share")) for k in SUPERVISED}
+            return {"lm": max(0.0, 1.0 - sum(rest.values())), **rest}
         rest = {k: float(getattr(self, f"{k}_share")) for k in SHARED_OBJECTIVES}
         return {"span": max(0.0, 1.0 - sum(rest.values())), **rest}
 
@@ -381,6 +455,9 @@ __all__ = [
     "LOCAL_SOURCES",
     "DATASET_SOURCES",
     "SHAPES",
+    "CAUSAL_SHAPES",
+    "ARCHS",
+    "CAUSAL_ARCHS",
     "SHARED_OBJECTIVES",
     "SUPERVISED",
     "shape_sizes",

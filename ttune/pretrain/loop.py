@@ -1,4 +1,5 @@
-"""The pretraining run: corpus -> byte-level BPE -> packed windows -> T5 span corruption with AdamW.
+"""The pretraining run: corpus -> byte-level BPE -> packed windows -> T5 span corruption with AdamW
+(or, with a decoder-only ``arch``, next-token prediction on a Mamba or Llama-style causal LM).
 
 Output folder (``PretrainConfig.output_dir``)::
 
@@ -22,6 +23,7 @@ main process writes (corpus, tokenizer, checkpoints, log, backbone).
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import logging
 import shlex
@@ -35,7 +37,15 @@ import torch
 from safetensors import SafetensorError
 from safetensors.torch import load_file, load_model, save_file, save_model
 from tqdm.auto import tqdm
-from transformers import AutoTokenizer, T5Config, T5ForConditionalGeneration
+from transformers import (
+    AutoConfig,
+    AutoModelForCausalLM,
+    AutoTokenizer,
+    LlamaConfig,
+    MambaConfig,
+    T5Config,
+    T5ForConditionalGeneration,
+)
 
 from ttune import dist
 from ttune.backbone import build_tokenizer, save_backbone
@@ -85,6 +95,13 @@ def _say(msg: str) -> None:
 def autocast(device, precision: str):
     """The forward pass's autocast context (a no-op for fp32)."""
     return torch.autocast(device.type, dtype=torch.bfloat16, enabled=precision == "bf16")
+
+
+def model_loss(model, x, mask, y):
+    """The model's mean loss on (inputs, attention mask or None, labels); a causal LM's labels
+    share the inputs' positions (the model shifts them) and it keeps no cache while training."""
+    extra = {} if model.config.is_encoder_decoder else {"use_cache": False}
+    return model(input_ids=x, attention_mask=mask, labels=y, **extra).loss
 
 
 # ------------------------------------------------------------------ schedule
@@ -188,8 +205,9 @@ def prepare_pairs(cfg: PretrainConfig, out: Path, tok):
     )
     t0 = time.perf_counter()
     records, heldout, stats = build_pairs(cfg, say=_say)
-    texts = task_pairs(records, cfg.seed, heldout)
-    packed = {k: pack_pairs(tok, v, n) for k, (v, n) in texts.items() if v}
+    texts = task_pairs(records, cfg.seed, heldout, causal=cfg.causal)
+    limit = cfg.input_length if cfg.causal else None
+    packed = {k: pack_pairs(tok, v, n, max_source=limit) for k, (v, n) in texts.items() if v}
     tensors = {
         f"{k}.{f}": torch.from_numpy(getattr(p, f)).contiguous()
         for k, p in packed.items()
@@ -219,9 +237,78 @@ def prepare_pairs(cfg: PretrainConfig, out: Path, tok):
 
 
 # ------------------------------------------------------------------ model
+def causal_model_config(cfg: PretrainConfig, tokenizer):
+    """The ``LlamaConfig`` / ``MambaConfig`` of a causal arch's sizes and the tokenizer's
+    vocabulary (tied embeddings; BOS = EOS = </s>, pad <pad>)."""
+    s = cfg.model_sizes()
+    ids = dict(
+        pad_token_id=tokenizer.pad_token_id,
+        eos_token_id=tokenizer.eos_token_id,
+        bos_token_id=tokenizer.eos_token_id,
+    )
+    if cfg.arch == "mamba":
+        return MambaConfig(
+            vocab_size=len(tokenizer),
+            hidden_size=s["d_model"],
+            num_hidden_layers=s["num_layers"],
+            state_size=s["state_size"],
+            expand=2,
+            conv_kernel=4,
+            use_bias=False,
+            use_conv_bias=True,
+            tie_word_embeddings=True,
+            **ids,
+        )
+    return LlamaConfig(
+        vocab_size=len(tokenizer),
+        hidden_size=s["d_model"],
+        intermediate_size=s["d_ff"],
+        num_hidden_layers=s["num_layers"],
+        num_attention_heads=s["num_heads"],
+        num_key_value_heads=s["num_heads"],
+        max_position_embeddings=max(2048, cfg.input_length + cfg.code_target_length),
+        attention_dropout=cfg.dropout,
+        tie_word_embeddings=True,
+        **ids,
+    )
+
+
+def _init_causal(cfg: PretrainConfig, tokenizer):
+    """A causal arch's model: seeded random init, or the causal backbone ``cfg.init_from``."""
+    if cfg.init_from:
+        try:
+            mt = AutoConfig.from_pretrained(cfg.init_from, local_files_only=True).model_type
+            if mt != cfg.arch:
+                raise ValueError(f"it is a {mt} model, not {cfg.arch}")
+            model = AutoModelForCausalLM.from_pretrained(
+                cfg.init_from, local_files_only=True, dtype=torch.float32
+            )
+        except (OSError, ValueError, KeyError) as e:
+            raise PretrainError(
+                f"init_from: cannot load {cfg.init_from}: {str(e).splitlines()[0]}"
+            ) from None
+    else:
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(cfg.seed)
+            model = AutoModelForCausalLM.from_config(causal_model_config(cfg, tokenizer))
+    rows = model.get_input_embeddings().weight.shape[0]
+    if rows != len(tokenizer):
+        raise PretrainError(
+            f"init_from: {cfg.init_from} has {rows} embeddings for a tokenizer "
+            f"of {len(tokenizer)} tokens"
+        )
+    gc = model.generation_config
+    gc.pad_token_id, gc.eos_token_id = tokenizer.pad_token_id, tokenizer.eos_token_id
+    model.config.pad_token_id = tokenizer.pad_token_id
+    return model
+
+
 def init_model(cfg: PretrainConfig, tokenizer):
     """A freshly initialised T5 (seeded) of the config's sizes and the tokenizer's vocabulary, or
-    the weights of ``cfg.init_from`` (as float32, dropout set to the config's)."""
+    the weights of ``cfg.init_from`` (as float32, dropout set to the config's); a causal LM with a
+    decoder-only ``cfg.arch``."""
+    if cfg.causal:
+        return _init_causal(cfg, tokenizer)
     if cfg.init_from:
         try:
             model = T5ForConditionalGeneration.from_pretrained(
@@ -261,6 +348,22 @@ def init_model(cfg: PretrainConfig, tokenizer):
     gc.pad_token_id, gc.eos_token_id = tokenizer.pad_token_id, tokenizer.eos_token_id
     gc.decoder_start_token_id = tokenizer.pad_token_id
     return model
+
+
+def parallel_scan(model) -> str:
+    """Let a Mamba model train with mambapy's parallel scan when that package is installed
+    (``pip install mambapy``): transformers' pure-PyTorch fallback otherwise runs one step per
+    token, whose backward costs grow with the square of the window length. Set on the mixers only,
+    so the saved backbone's config is unchanged. Returns the scan used: "mambapy", "sequential" or
+    "" (not a Mamba model)."""
+    mixers = [m for m in model.modules() if hasattr(m, "use_mambapy")]
+    if not mixers:
+        return ""
+    if importlib.util.find_spec("mambapy") is None:
+        return "sequential"
+    for m in mixers:
+        m.use_mambapy = True
+    return "mambapy"
 
 
 def num_parameters(model) -> int:
@@ -335,6 +438,11 @@ class Windows:
         return self._corrupt(self.rows(step), rngs)
 
     def eval_batch(self):
+        """The held-out windows as (inputs, labels): span-corrupted with fixed noise (t5), or the
+        windows themselves twice (next-token prediction)."""
+        if self.cfg.causal:
+            x = self.windows[self.eval_idx].astype(np.int64)
+            return x, x.copy()
         rngs = [np.random.default_rng([self.cfg.seed, 3, k]) for k in range(len(self.eval_idx))]
         return self._corrupt(self.windows[self.eval_idx], rngs)
 
@@ -378,13 +486,25 @@ class StepBatches:
         return c.docstring_target_length if task == "summarize" else c.code_target_length
 
     def objective(self, step: int) -> str:
-        """The objective of ``step``; a supervised one without training pairs falls back to span."""
+        """The objective of ``step``; a supervised one without training pairs falls back to span
+        (to next-token prediction for a causal arch)."""
         obj = objective_of(step, self.cfg.seed, self.shares)
-        return "span" if obj in SUPERVISED and not self.n_train[obj] else obj
+        return next(iter(self.shares)) if obj in SUPERVISED and not self.n_train[obj] else obj
+
+    def _pair_batch(self, name: str, idx: np.ndarray):
+        if self.cfg.causal:
+            return self.pairs[name].causal_batch(idx, self.target_length(name), self.pad, self.eos)
+        return self.pairs[name].batch(
+            idx, self.cfg.input_length, self.target_length(name), self.pad, self.eos
+        )
 
     def get(self, step: int):
-        """(objective, inputs int64 [B, Li], mask int64 [B, Li] or None, labels int64 [B, Lt])."""
+        """(objective, inputs int64 [B, Li], mask int64 [B, Li] or None, labels int64 [B, Lt]);
+        a causal arch's labels have the inputs' shape (-100 off the targets)."""
         c, obj = self.cfg, self.objective(step)
+        if obj == "lm":
+            x = self.windows.rows(step).astype(np.int64)
+            return obj, x, None, x.copy()
         if obj == "span":
             x, y = self.windows.batch(step)
             return obj, x, None, y
@@ -393,9 +513,7 @@ class StepBatches:
                 self.windows.rows(step), c.prefix_target_length, self.sentinel, self.eos
             )
             return obj, x.astype(np.int64), None, y.astype(np.int64)
-        x, mask, y = self.pairs[obj].batch(
-            self._orders[obj][step], c.input_length, self.target_length(obj), self.pad, self.eos
-        )
+        x, mask, y = self._pair_batch(obj, self._orders[obj][step])
         return obj, x, mask, y
 
     def eval_pairs(self) -> dict[str, tuple]:
@@ -404,9 +522,7 @@ class StepBatches:
         for name, n in self.n_eval.items():
             if n:
                 idx = np.arange(self.n_train[name], self.n_train[name] + n)
-                out[name] = self.pairs[name].batch(
-                    idx, self.cfg.input_length, self.target_length(name), self.pad, self.eos
-                )
+                out[name] = self._pair_batch(name, idx)
         return out
 
     def distinct_inputs(self) -> list[np.ndarray]:
@@ -431,9 +547,11 @@ def distinct_share(
     precision: str = "fp32",
     batch_size: int = 32,
 ) -> float | None:
-    """Share of distinct greedy outputs (summarize's no-repeat-3-gram rule) over ``inputs``."""
+    """Share of distinct greedy outputs (summarize's no-repeat-3-gram rule) over ``inputs``; a
+    causal LM continues its left-padded prompts and only the new tokens count."""
     if not inputs:
         return None
+    causal = not model.config.is_encoder_decoder
     mine: list[tuple[int, list[tuple[int, ...]]]] = []
     starts = range(0, len(inputs), batch_size)
     with evaluating(model):
@@ -444,7 +562,8 @@ def distinct_share(
             x = torch.full((len(part), li), pad_id, dtype=torch.long)
             m = torch.zeros((len(part), li), dtype=torch.long)
             for r, p in enumerate(part):
-                x[r, : len(p)], m[r, : len(p)] = torch.from_numpy(p), 1
+                at = slice(li - len(p), li) if causal else slice(0, len(p))
+                x[r, at], m[r, at] = torch.from_numpy(p), 1
             with torch.no_grad(), autocast(device, precision):
                 gen = model.generate(
                     input_ids=x.to(device),
@@ -454,7 +573,8 @@ def distinct_share(
                     max_new_tokens=max_new_tokens,
                     no_repeat_ngram_size=3,
                 )
-            mine.append((b, [tuple(t for t in row[1:] if t != pad_id) for row in gen.tolist()]))
+            new = slice(li if causal else 1, None)  # a causal LM: only the new tokens
+            mine.append((b, [tuple(t for t in row[new] if t != pad_id) for row in gen.tolist()]))
     outs = [o for part in dist.gather_in_order(mine, "gathering generated text") for o in part]
     return len(set(outs)) / len(outs)
 
@@ -479,7 +599,7 @@ def heldout_loss(
             y = torch.from_numpy(targets[i : i + batch_size]).to(device)
             m = torch.from_numpy(mask[i : i + batch_size]).to(device) if mask is not None else None
             with autocast(device, precision):
-                loss = model(input_ids=x, attention_mask=m, labels=y).loss
+                loss = model_loss(model, x, m, y)
             k = int((y != -100).sum())
             mine.append((b, (float(loss) * k, k)))
     total, n = 0.0, 0
@@ -548,7 +668,7 @@ class Pretrainer(RunFolder):
         with dist.main_first("waiting for the main process to prepare the corpus"):
             tok, ids, info = prepare_data(c, self.out)
         sentinels = tok.convert_tokens_to_ids([f"<extra_id_{k}>" for k in range(NUM_SENTINELS)])
-        if tok.unk_token_id in sentinels:
+        if tok.unk_token_id in sentinels and not c.causal:
             raise PretrainError("the tokenizer lacks the <extra_id_*> sentinels")
         data = Windows(c, ids, sentinels, tok.eos_token_id)
         with dist.main_first("waiting for the main process to prepare the pairs"):
@@ -582,8 +702,11 @@ class Pretrainer(RunFolder):
             return got
 
         model = init_model(c, tok).to(device)
-        decay = [p for n, p in model.named_parameters() if p.dim() >= 2]
-        no_decay = [p for n, p in model.named_parameters() if p.dim() < 2]  # layer-norm scales
+        scan = parallel_scan(model)
+        # No decay on norm scales, biases and Mamba's A_log (as Mamba's own training).
+        keep = lambda n, p: p.dim() < 2 or n.endswith("A_log")  # noqa: E731
+        decay = [p for n, p in model.named_parameters() if not keep(n, p)]
+        no_decay = [p for n, p in model.named_parameters() if keep(n, p)]
         optimizer = torch.optim.AdamW(
             [
                 {"params": decay, "weight_decay": c.weight_decay},
@@ -628,16 +751,17 @@ class Pretrainer(RunFolder):
                     "tokenizer_size": len(tok),
                     "corpus_bytes": info["bytes"],
                     "precision": precision,
+                    **({"scan": scan} if scan else {}),
                     "device": str(device),
                     "threads": torch.get_num_threads(),
                 }
             )
         li, lt = corrupted_lengths(c.input_length, c.noise_density, c.mean_span_length)
         _say(
-            f"pretrain: {num_parameters(model):,} parameters, {len(data):,} training windows of "
-            f"{c.input_length} tokens (inputs {li}, targets {lt}), {c.max_steps} steps of "
-            f"{c.batch_size}, "
-            f"{precision} on {device}"
+            f"pretrain: {c.arch} of {num_parameters(model):,} parameters, {len(data):,} training "
+            f"windows of {c.input_length} tokens"
+            + ("" if c.causal else f" (inputs {li}, targets {lt})")
+            + f", {c.max_steps} steps of {c.batch_size}, {precision} on {device}"
         )
         state["precision"] = precision
 
@@ -751,7 +875,7 @@ class Pretrainer(RunFolder):
         gradient."""
         if dist.world_size() == 1:
             with autocast(device, precision):
-                loss = model(input_ids=x, attention_mask=mask, labels=y).loss
+                loss = model_loss(model, x, mask, y)
             return loss, float(loss.detach())
         rows = dist.shard(range(x.shape[0]))
         total = int((y != -100).sum())
@@ -761,7 +885,7 @@ class Pretrainer(RunFolder):
             x, y = x[sl], y[sl]
             m = mask[sl] if mask is not None else None
             with autocast(device, precision):
-                loss = model(input_ids=x, attention_mask=m, labels=y).loss
+                loss = model_loss(model, x, m, y)
             loss = loss * (int((y != -100).sum()) / max(1, total))
         local = float(loss.detach()) if loss is not None else 0.0
         return loss, dist.all_sum([local], "summing the loss")[0]
@@ -782,9 +906,19 @@ class Pretrainer(RunFolder):
             save_backbone(m, tok, tmp)
             c.save(tmp / "pretrain_config.json")
             mc = m.config
-            sizes = dict(
-                d_model=mc.d_model, d_ff=mc.d_ff, num_layers=mc.num_layers, num_heads=mc.num_heads
-            )
+            if c.causal:
+                sizes = dict(d_model=mc.hidden_size, num_layers=mc.num_hidden_layers)
+                if c.arch == "mamba":
+                    sizes.update(state_size=mc.state_size)
+                else:
+                    sizes.update(d_ff=mc.intermediate_size, num_heads=mc.num_attention_heads)
+            else:
+                sizes = dict(
+                    d_model=mc.d_model,
+                    d_ff=mc.d_ff,
+                    num_layers=mc.num_layers,
+                    num_heads=mc.num_heads,
+                )
             atomic_write_text(
                 tmp / "model_card.md",
                 model_card(c, info, state, num_parameters(m), len(tok), sizes),
@@ -816,12 +950,21 @@ def model_card(
     start = (
         f"continued from the backbone `{c.init_from}`" if c.init_from else "pretrained from scratch"
     )
-    lines = [
-        f"# ttune pretrained T5 backbone ({c.shape})",
-        "",
-        f"A small T5 encoder-decoder {start} by `ttune pretrain` on code from local sources "
+    kind = {"t5": "T5", "mamba": "Mamba", "llama": "Llama"}[c.arch]
+    what = (
+        f"A small {kind} causal LM {start} by `ttune pretrain` on code from local sources "
+        "and the TRAINING parts of the shared research data sets: next-token prediction "
+        "and the supervised tasks summarize, generate (doc -> code), translate and assert in "
+        "ttune's causal prompt layout (loss on the target tokens)."
+        if c.causal
+        else f"A small T5 encoder-decoder {start} by `ttune pretrain` on code from local sources "
         "and the TRAINING parts of the shared research data sets: span corruption, prefix LM "
-        "and the supervised tasks summarize, generate (doc -> code), translate and assert.",
+        "and the supervised tasks summarize, generate (doc -> code), translate and assert."
+    )
+    lines = [
+        f"# ttune pretrained {kind} backbone ({c.shape})",
+        "",
+        what,
         "",
         "## Corpus",
         "",
@@ -883,14 +1026,18 @@ def model_card(
         "",
         f"- tokenizer: byte-level BPE, {vocab:,} tokens (<pad>=0, </s>=1, <unk>=2, "
         "<extra_id_0..99>)",
-        f"- model: T5 (ReLU feed-forward, tied embeddings), d_model {s['d_model']}, "
-        f"d_ff {s['d_ff']}, {s['num_layers']}+{s['num_layers']} layers, "
-        f"{s['num_heads']} heads, {n_params:,} parameters, stored as {c.save_dtype}",
-        f"- objectives, by share of steps: span corruption {sh['span']:.2f} (windows of "
-        f"{c.input_length} tokens, noise density {c.noise_density}: {noise} tokens in "
-        f"{spans} spans, mean span {c.mean_span_length}; inputs {li}, targets {lt} tokens); "
-        f"prefix LM {sh['prefix']:.2f} (the decoder writes a window's last "
-        f"{c.prefix_target_length} tokens); summarize {sh['summarize']:.2f}, generate "
+        _model_line(c, s, n_params),
+        (
+            f"- objectives, by share of steps: next-token prediction {sh['lm']:.2f} (windows of "
+            f"{c.input_length} tokens); "
+            if c.causal
+            else f"- objectives, by share of steps: span corruption {sh['span']:.2f} (windows of "
+            f"{c.input_length} tokens, noise density {c.noise_density}: {noise} tokens in "
+            f"{spans} spans, mean span {c.mean_span_length}; inputs {li}, targets {lt} tokens); "
+            f"prefix LM {sh['prefix']:.2f} (the decoder writes a window's last "
+            f"{c.prefix_target_length} tokens); "
+        )
+        + f"summarize {sh['summarize']:.2f}, generate "
         f"{sh['generate']:.2f}, translate {sh['translate']:.2f}, assert "
         f"{sh['assert']:.2f} (inputs cut at {c.input_length} tokens, summaries at "
         f"{c.docstring_target_length}, code at {c.code_target_length}; "
@@ -903,7 +1050,8 @@ def model_card(
         f"tokens, {state['tokens_seen'] / max(1, info['tokens']):.2f} epochs, "
         f"{state['train_seconds'] / 60:.1f} min of training)",
         f"- final training loss (last log window): {fmt(state['last_loss'])}",
-        f"- held-out span-corruption loss ({c.eval_windows} windows, fixed noise): "
+        f"- held-out {'next-token' if c.causal else 'span-corruption'} loss "
+        f"({c.eval_windows} windows{'' if c.causal else ', fixed noise'}): "
         f"{fmt(state.get('heldout_loss'))}",
     ]
     for name in SUPERVISED:
@@ -929,8 +1077,29 @@ def model_card(
     return "\n".join(lines)
 
 
+def _model_line(c: PretrainConfig, s: dict[str, int], n_params: int) -> str:
+    """The model card's line on the architecture and its sizes."""
+    tail = f"{n_params:,} parameters, stored as {c.save_dtype}"
+    if c.arch == "mamba":
+        return (
+            f"- model: Mamba (v1; expand 2, convolution 4, state {s['state_size']}, tied "
+            f"embeddings), d_model {s['d_model']}, {s['num_layers']} layers, {tail}"
+        )
+    if c.arch == "llama":
+        return (
+            f"- model: Llama (RMSNorm, RoPE, SwiGLU, tied embeddings), d_model {s['d_model']}, "
+            f"d_ff {s['d_ff']}, {s['num_layers']} layers, {s['num_heads']} heads, {tail}"
+        )
+    return (
+        f"- model: T5 (ReLU feed-forward, tied embeddings), d_model {s['d_model']}, "
+        f"d_ff {s['d_ff']}, {s['num_layers']}+{s['num_layers']} layers, "
+        f"{s['num_heads']} heads, {tail}"
+    )
+
+
 def _cli_args(c: PretrainConfig) -> str:
     parts = [
+        *(["--arch", c.arch] if c.causal else []),
         "--output",
         c.output_dir,
         "--shape",

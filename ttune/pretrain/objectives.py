@@ -16,6 +16,14 @@ corruption supervises only 15 % of the tokens it reads; this supervises a quarte
 - ``assert``: ``get_task("assert").format_input(record)`` -> the assertion (ATLAS).
 
 So a pretrained backbone has already seen the exact inputs the transducers are later trained on.
+
+**Decoder-only archs** (``--arch mamba`` / ``llama``) train next-token prediction (``lm``) on the
+corpus windows instead of span corruption and prefix LM, and the same pairs in ttune's causal
+prompt layout (:mod:`ttune.tasks`, as ``ttune.train.data`` encodes it with ``causal=True``): the
+input without its ``</s>`` and cut to leave room for the task's instruction
+(:meth:`ttune.tasks.Task.causal_instruction`; generate: :data:`GENERATE_INSTRUCTION`), then the
+target ending in ``</s>``, in one right-padded sequence whose labels are -100 except on the target
+tokens (:meth:`Pairs.causal_batch`).
 Where the records come from (and what is never read) is in :mod:`ttune.pretrain.corpus`.
 
 Which objective step ``s`` trains is a pure function of (seed, s), and so is the batch of a
@@ -36,20 +44,25 @@ from ttune.data.build import summarize_from_file
 from ttune.tasks import function_name, get_task, identifier_words
 
 OBJECTIVES = ("span", "prefix", "summarize", "generate", "translate", "assert")
+CAUSAL_OBJECTIVES = ("lm", "summarize", "generate", "translate", "assert")
 IGNORE = -100
+GENERATE_INSTRUCTION = "\n# Write the {lang} code described above:\n"
+"""The causal layout's instruction of a docstring -> code step (``{lang}``: the language)."""
 BUCKET_POOL = 64
 """Batches per length-sorted pool when ``bucket_pairs`` is on."""
 
 
 def objective_of(step: int, seed: int, shares: dict[str, float]) -> str:
-    """The objective trained at optimizer step ``step`` (deterministic in seed and step)."""
+    """The objective trained at optimizer step ``step`` (deterministic in seed and step);
+    ``shares`` in OBJECTIVES (or CAUSAL_OBJECTIVES) order, its first entry taking what the
+    rounding leaves."""
     u = np.random.default_rng([seed, 5, step]).random()
     acc = 0.0
-    for name in OBJECTIVES:
-        acc += shares.get(name, 0.0)
+    for name, share in shares.items():
+        acc += share
         if u < acc:
             return name
-    return "span"
+    return next(iter(shares), "span")
 
 
 def prefix_lm(
@@ -85,6 +98,31 @@ class Pairs:
     def __len__(self) -> int:
         return len(self.src_off) - 1
 
+    def causal_batch(
+        self, idx: np.ndarray, max_target: int, pad_id: int, eos_id: int
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(inputs, attention mask, labels) of pairs ``idx`` in the causal layout: each row is the
+        prompt (already cut, see :func:`pack_pairs`) then the target (cut keeping its final
+        </s>), right-padded; labels are the target tokens at their own positions (the model
+        shifts them) and -100 on the prompt and the padding.
+
+        Shapes: -> int64 [B, T], int64 [B, T], int64 [B, T].
+        """
+        rows, starts = [], []
+        for i in idx:
+            src = self.src[self.src_off[i] : self.src_off[i + 1]]
+            tgt = _cut(self.tgt[self.tgt_off[i] : self.tgt_off[i + 1]], max_target, eos_id)
+            rows.append(np.concatenate([src, tgt]))
+            starts.append(len(src))
+        T = max(map(len, rows))
+        x = np.full((len(idx), T), pad_id, dtype=np.int64)
+        mask = np.zeros((len(idx), T), dtype=np.int64)
+        y = np.full((len(idx), T), IGNORE, dtype=np.int64)
+        for r, (row, s) in enumerate(zip(rows, starts)):
+            x[r, : len(row)], mask[r, : len(row)] = row, 1
+            y[r, s : len(row)] = row[s:]
+        return x, mask, y
+
     def lengths(self) -> np.ndarray:
         """Input plus target tokens of every pair. Shapes: -> int64 [N]."""
         return np.diff(self.src_off) + np.diff(self.tgt_off)
@@ -118,23 +156,41 @@ def _cut(ids: np.ndarray, limit: int, eos_id: int) -> np.ndarray:
     )
 
 
-def pack_pairs(tok, pairs: list[tuple[str, str]], heldout: int = 0) -> Pairs:
-    """Tokenize (input, target) pairs with the backbone tokenizer (each side ending in </s>)."""
+def pack_pairs(
+    tok, pairs: list[tuple[str, ...]], heldout: int = 0, max_source: int | None = None
+) -> Pairs:
+    """Tokenize (input, target) pairs with the backbone tokenizer (each side ending in </s>).
+
+    Causal layout: (input, target, instruction) triples; the input loses its </s> and is cut to
+    ``max_source`` tokens with the instruction (no special tokens) at its end, as
+    ``ttune.train.data.encode_records`` does with ``causal=True``."""
     backend = tok.backend_tokenizer
 
-    def packed(texts: list[str]) -> tuple[np.ndarray, np.ndarray]:
+    def encoded(texts: list[str], specials: bool = True) -> list[np.ndarray]:
         parts = []
         for i in range(0, len(texts), 2000):
             parts.extend(
-                np.asarray(e.ids, dtype=np.int32) for e in backend.encode_batch(texts[i : i + 2000])
+                np.asarray(e.ids, dtype=np.int32)
+                for e in backend.encode_batch(texts[i : i + 2000], add_special_tokens=specials)
             )
+        return parts
+
+    def packed(parts: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
         off = np.zeros(len(parts) + 1, dtype=np.int64)
         off[1:] = np.cumsum([len(p) for p in parts])
         flat = np.concatenate(parts) if parts else np.zeros(0, dtype=np.int32)
         return flat, off
 
-    src, src_off = packed([p[0] for p in pairs])
-    tgt, tgt_off = packed([p[1] for p in pairs])
+    sources = encoded([p[0] for p in pairs])
+    if pairs and len(pairs[0]) == 3:
+        eos, limit = tok.eos_token_id, max_source or 10**9
+        tails = encoded([p[2] for p in pairs], specials=False)
+        for k, (ids, tail) in enumerate(zip(sources, tails)):
+            if len(ids) > 1 and ids[-1] == eos:
+                ids = ids[:-1]
+            sources[k] = np.concatenate([ids[: max(1, limit - len(tail))], tail]).astype(np.int32)
+    src, src_off = packed(sources)
+    tgt, tgt_off = packed(encoded([p[1] for p in pairs]))
     return Pairs(src, src_off, tgt, tgt_off, heldout)
 
 
@@ -209,10 +265,14 @@ def reversed_record(record: dict) -> dict:
 
 
 def task_pairs(
-    records: dict[str, list[dict]], seed: int, heldout: dict[str, list[dict]] | None = None
-) -> dict[str, tuple[list[tuple[str, str]], int]]:
+    records: dict[str, list[dict]],
+    seed: int,
+    heldout: dict[str, list[dict]] | None = None,
+    causal: bool = False,
+) -> dict[str, tuple[list[tuple[str, ...]], int]]:
     """(model input, target) texts of every supervised objective and how many of them, at the end
-    of the list, are held out: task -> (pairs, n_heldout).
+    of the list, are held out: task -> (pairs, n_heldout). ``causal``: (model input, target,
+    causal instruction) triples for :func:`pack_pairs`.
 
     ``records`` / ``heldout``: training / held-out records of ``summarize`` (code -> English),
     ``translate`` (code -> code, one direction per record; both are used) and ``assert``,
@@ -222,14 +282,32 @@ def task_pairs(
     summarize, translate, assert_ = (
         get_task(name).with_options(tagged=True) for name in ("summarize", "translate", "assert")
     )
+
+    def generate_instruction(r: dict) -> str:
+        return GENERATE_INSTRUCTION.format(lang=r.get("source_lang") or "java")
+
+    def pair(task, r: dict, text: str, target: str, instruction=None) -> tuple[str, ...]:
+        if not causal:
+            return (text, target)
+        return (text, target, instruction(r) if instruction else task.causal_instruction(r))
+
     makers = {
-        "summarize": ("summarize", lambda r: [(summarize.format_input(r), r["target"])]),
-        "generate": ("summarize", lambda r: [(generate_input(r), r["source"])]),
+        "summarize": (
+            "summarize",
+            lambda r: [pair(summarize, r, summarize.format_input(r), r["target"])],
+        ),
+        "generate": (
+            "summarize",
+            lambda r: [pair(None, r, generate_input(r), r["source"], generate_instruction)],
+        ),
         "translate": (
             "translate",
-            lambda r: [(translate.format_input(d), d["target"]) for d in (r, reversed_record(r))],
+            lambda r: [
+                pair(translate, d, translate.format_input(d), d["target"])
+                for d in (r, reversed_record(r))
+            ],
         ),
-        "assert": ("assert", lambda r: [(assert_.format_input(r), r["target"])]),
+        "assert": ("assert", lambda r: [pair(assert_, r, assert_.format_input(r), r["target"])]),
     }
     out = {}
     for name, (group, make) in makers.items():
@@ -298,6 +376,8 @@ def padding_stats(
 
 __all__ = [
     "OBJECTIVES",
+    "CAUSAL_OBJECTIVES",
+    "GENERATE_INSTRUCTION",
     "objective_of",
     "prefix_lm",
     "Pairs",
