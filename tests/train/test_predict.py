@@ -87,6 +87,26 @@ def test_info_reports_backbone_method_parameters_data_scores(trained, backbone_d
     assert "transducer" in card and str(backbone_dir) in card and "loss" in card
 
 
+def test_info_gives_old_field_names_under_their_current_names(trained, tmp_path):
+    """A method saved with a renamed field (transducer's max_nodes, now max_graph_nodes) is
+    described with the current name; a method this ttune cannot read is shown as saved."""
+    import json
+    import shutil
+
+    from ttune.train.predict import checkpoint_info
+
+    old = tmp_path / "old"
+    shutil.copytree(trained, old)
+    doc = json.loads((old / "method_config.json").read_text())
+    doc["config"]["max_nodes"] = doc["config"].pop("max_graph_nodes")
+    (old / "method_config.json").write_text(json.dumps(doc))
+    cfg = checkpoint_info(old)["method_config"]
+    assert "max_nodes" not in cfg and cfg == checkpoint_info(trained)["method_config"]
+    doc["config"]["method"] = "not-installed-plugin"
+    (old / "method_config.json").write_text(json.dumps(doc))
+    assert checkpoint_info(old)["method_config"]["max_nodes"] == doc["config"]["max_nodes"]
+
+
 def _corrupt_copy(trained: Path, dst: Path) -> Path:
     dst.mkdir()
     for name in ("method_config.json", "train_config.json"):

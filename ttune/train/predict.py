@@ -17,7 +17,7 @@ from ttune import dist
 from ttune.backbone import load_backbone
 from ttune.cpg.cache import default_cache_dir
 from ttune.io import atomic_write_text
-from ttune.methods import load_method
+from ttune.methods import config_from_dict, load_method
 from ttune.metrics import score
 from ttune.options import GenerationOptions, resolve_device
 from ttune.tasks import get_task
@@ -218,6 +218,16 @@ def check_safetensors(path: Path) -> None:
         )
 
 
+def _current_names(cfg: dict[str, Any]) -> dict[str, Any]:
+    """A saved method config as this ttune reads it (renamed fields under their current names,
+    defaults of fields added since); as saved when this ttune cannot read it (a newer version,
+    a plug-in that is not installed)."""
+    try:
+        return config_from_dict(cfg).to_dict()
+    except ValueError:  # MethodError, UnknownMethodError, MethodConfigError
+        return cfg
+
+
 def checkpoint_info(checkpoint_dir: str | Path) -> dict[str, Any]:
     """What a trained-method folder holds: backbone, method, trainable parameters, data, scores.
     Reads the JSON files and the weights file's header (no model is loaded); a missing,
@@ -242,9 +252,9 @@ def checkpoint_info(checkpoint_dir: str | Path) -> dict[str, Any]:
         "backbone": tc.get("model") or meta.get("backbone") or (fp or {}).get("name_or_path"),
         "backbone_fingerprint": fp or {},
         "method": cfg.get("method") or tc.get("method"),
-        "method_config": {
-            k: v for k, v in cfg.items() if k not in ("meta", "backbone", "fingerprint")
-        },
+        "method_config": _current_names(
+            {k: v for k, v in cfg.items() if k not in ("meta", "backbone", "fingerprint")}
+        ),
         "trainable_parameters": meta.get("trainable_parameters"),
         "task": tc.get("task") or meta.get("task"),
         "data": {
