@@ -235,3 +235,51 @@ def test_eval_in_two_processes_writes_the_predictions_of_one(
     assert [r["id"] for r in two] == [json.loads(x)["id"] for x in lines]
     assert one == two
     assert len({r["prediction"] for r in one}) > 1
+
+
+# ------------------------------------------------------------------ FSDP (the backbone sharded)
+SHARD_CHECK = """
+import json, sys, torch
+from torch.distributed.tensor import DTensor
+from ttune import dist
+from ttune.backbone import blocks, load_backbone
+dist.init("cpu", fsdp=True)
+model, _ = load_backbone(sys.argv[1])
+ids = torch.tensor([[5, 6, 7, 8, 1]])
+with torch.no_grad():
+    ref = model(input_ids=ids, decoder_input_ids=ids).logits
+bl = blocks(model)
+full = [sum(p.numel() for p in b.parameters()) for b in bl]
+dist.shard_modules(bl)
+inside = {id(p) for b in bl for p in b.parameters()}
+with torch.no_grad():
+    got = model(input_ids=ids, decoder_input_ids=ids).logits
+print(json.dumps({
+    "rank": dist.rank(),
+    "full": full,
+    "local": [sum(p.to_local().numel() for p in b.parameters()) for b in bl],
+    "dtensor": all(isinstance(p, DTensor) for b in bl for p in b.parameters()),
+    "outside_whole": not any(isinstance(p, DTensor) for p in model.parameters()
+                             if id(p) not in inside),
+    "diff": float((got - ref).abs().max()),
+}))
+"""
+
+
+def test_fsdp_shards_every_block_across_the_processes(backbone_dir, tmp_path):
+    """Each of 2 processes holds about half of every block's weights (DTensor shards); the
+    embeddings stay whole; the sharded forward equals the unsharded one."""
+    script = tmp_path / "shard_check.py"
+    script.write_text(SHARD_CHECK)
+    cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc-per-node=2"]
+    r = run([*cmd, str(script), str(backbone_dir)])
+    rows = sorted(
+        (json.loads(x) for x in r.stdout.splitlines() if x.startswith("{")), key=lambda d: d["rank"]
+    )
+    assert [d["rank"] for d in rows] == [0, 1]
+    full = rows[0]["full"]
+    assert len(full) == 4  # 2 encoder + 2 decoder blocks of the tiny T5
+    for d in rows:
+        assert d["dtensor"] and d["outside_whole"] and d["diff"] < 1e-5
+        assert all(abs(loc - n / 2) <= 0.05 * n for loc, n in zip(d["local"], full))
+    assert [a + b for a, b in zip(rows[0]["local"], rows[1]["local"])] == full
