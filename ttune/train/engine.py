@@ -384,6 +384,9 @@ class Trainer(RunFolder):
                     file=sys.stderr,
                 )
         st = self.state
+        if dist.sharded():
+            blocks_n, procs = len(self.blocks), dist.world_size()
+            self._log({"event": "fsdp", "step": st.step, "blocks": blocks_n, "processes": procs})
         model = self.model
         model.train()
         n = len(self.train_examples)
