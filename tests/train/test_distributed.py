@@ -350,3 +350,17 @@ def test_fsdp_refuses_a_method_with_weights_in_the_blocks(base, tmp_path):
     lines = r.stderr.strip().splitlines()
     assert len(lines) == 1 and "method lora trains weights inside the backbone's blocks" in lines[0]
     assert not out.exists()
+
+
+def test_fsdp_keeps_in_step_when_a_process_gets_no_examples(make_config, base, tmp_path):
+    """Micro-batches of 1 example over 2 processes: one process holds none, runs a zero-weighted
+    pass so that both all-gather the same blocks, and the losses still equal 1 process's."""
+    ref = Trainer(
+        make_config(output_dir=str(tmp_path / "one"), max_steps=3, **{**OPTIONS, "batch_size": 1})
+    ).run()
+    args = train_args(base, "transducer", tmp_path / "fsdp", 3) + ["--fsdp"]
+    args[args.index("--batch-size") + 1] = "1"
+    run(torchrun(args))
+    one, two = losses(ref), losses(tmp_path / "fsdp")
+    assert sorted(one) == sorted(two) == [1, 2, 3]
+    assert all(abs(one[s] - two[s]) < 1e-5 for s in one), (one, two)
