@@ -179,8 +179,8 @@ def sharded() -> bool:
 def shard_modules(modules: Sequence, device: str = "cpu") -> None:
     """Shard the parameters of each of ``modules`` (the frozen backbone's blocks) over the
     processes with ``fully_shard`` (FSDP2) on a 1-D mesh of all processes; every other parameter
-    stays whole on every process. From then on every process runs every forward pass
-    (:func:`owned`), since each block's forward all-gathers its weights from all processes."""
+    stays whole on every process. From then on (for the rest of the process) every process runs
+    every forward pass (:func:`owned`): each block's forward all-gathers its weights from all."""
     global _sharded
     if world_size() == 1:
         return

@@ -170,6 +170,11 @@ class Trainer(RunFolder):
         self.params = [p for _, p in self.adapted.trainable_parameters()]
         if self.fsdp:
             self.blocks = blocks(self.adapted.backbone)
+            if not self.blocks:
+                raise ConfigError(
+                    f"FSDP found no repeated blocks to shard in the backbone {c.model}; "
+                    "train it without FSDP"
+                )
             inside = {id(p) for b in self.blocks for p in b.parameters()}
             if any(id(p) in inside for p in self.params):
                 raise ConfigError(
@@ -384,7 +389,7 @@ class Trainer(RunFolder):
                     file=sys.stderr,
                 )
         st = self.state
-        if dist.sharded():
+        if self.fsdp and dist.sharded():
             blocks_n, procs = len(self.blocks), dist.world_size()
             self._log({"event": "fsdp", "step": st.step, "blocks": blocks_n, "processes": procs})
         model = self.model
@@ -506,7 +511,7 @@ class Trainer(RunFolder):
         total = sum(len(self.train_examples[j].labels) for j in idx)
         share = tokens / max(1, total)
         loss = None
-        if not mine and dist.sharded():  # FSDP: every process runs every forward and backward
+        if not mine and self.fsdp:  # FSDP: every process runs every forward and backward
             mine, share = idx[:1], 0.0
         if mine:
             batch = to_device(self.collate([self.train_examples[j] for j in mine]), device)
