@@ -79,8 +79,8 @@ def init(device: str = "cpu", fsdp: bool = False) -> None:
     a command that cannot refuses an FSDP request (:func:`fsdp_requested`) with one line."""
     if not fsdp and fsdp_requested():
         raise DistributedError(
-            "FSDP (TTUNE_FSDP or the Accelerate config's distributed_type) is supported by "
-            "ttune train only; use distributed_type MULTI_GPU here (docs/distributed.md)"
+            "FSDP (TTUNE_FSDP or the Accelerate config's distributed_type) is supported by ttune "
+            "train only; unset TTUNE_FSDP or use distributed_type MULTI_GPU (docs/distributed.md)"
         )
     if not launched() or _group() is not None:
         return
