@@ -121,3 +121,22 @@ def test_causal_shapes_and_an_unknown_one():
     assert is_causal_shape("qwen2.5-coder-0.5b") and not is_causal_shape("codet5p-220m")
     with pytest.raises(BackboneError, match="unknown causal shape 'tiny-gpt5'; known: "):
         causal_config("tiny-gpt5")
+
+
+@pytest.mark.parametrize("family", ["t5", "llama", "gpt_bigcode", "mamba"])
+def test_blocks_are_the_repeated_layers_outermost_only(tok, family):
+    """What FSDP shards: T5's 2 encoder + 2 decoder blocks, a causal LM's 3 layers; never a list
+    nested in a block (T5's heterogeneous ``layer``), never the embeddings."""
+    from ttune.backbone import blocks, tiny_backbone, tiny_causal_backbone
+
+    if family == "t5":
+        m = tiny_backbone(tok)
+        expected = list(m.encoder.block) + list(m.decoder.block)
+    else:
+        m = tiny_causal_backbone(tok, family, hidden=16, num_layers=3)
+        expected = [b for lst in m.modules() if isinstance(lst, torch.nn.ModuleList) for b in lst]
+        assert len(expected) == 3
+    got = blocks(m)
+    assert [id(b) for b in got] == [id(b) for b in expected]
+    inside = {id(p) for b in got for p in b.parameters()}
+    assert id(m.get_input_embeddings().weight) not in inside

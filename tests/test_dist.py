@@ -52,11 +52,22 @@ def test_rank_before_joining_is_the_launchers(monkeypatch):
     assert dist.rank() == 1 and not dist.is_main() and dist.world_size() == 1
 
 
-def test_fsdp_is_refused_in_one_line(monkeypatch):
-    monkeypatch.setenv("ACCELERATE_USE_FSDP", "true")
-    with pytest.raises(dist.DistributedError, match="FSDP .* not supported yet") as e:
+@pytest.mark.parametrize("var", ["ACCELERATE_USE_FSDP", "TTUNE_FSDP"])
+def test_fsdp_is_refused_in_one_line_where_a_command_cannot_shard(monkeypatch, var):
+    monkeypatch.setenv(var, "true")
+    assert dist.fsdp_requested()
+    with pytest.raises(dist.DistributedError, match="FSDP .* supported by ttune train only") as e:
         dist.init("cpu")
     assert "\n" not in str(e.value)
+    dist.init("cpu", fsdp=True)  # one process: nothing to join
+
+
+def test_fsdp_is_off_unless_requested(monkeypatch):
+    for var in ("ACCELERATE_USE_FSDP", "TTUNE_FSDP"):
+        monkeypatch.delenv(var, raising=False)
+    assert not dist.fsdp_requested() and dist.fsdp_requested(True)
+    monkeypatch.setenv("TTUNE_FSDP", "0")
+    assert not dist.fsdp_requested()
 
 
 def test_incomplete_launcher_setup_is_one_line(monkeypatch):

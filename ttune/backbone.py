@@ -70,6 +70,22 @@ def freeze(model: torch.nn.Module) -> torch.nn.Module:
     return model
 
 
+def blocks(model: torch.nn.Module) -> list[torch.nn.Module]:
+    """The repeated blocks of ``model``: the children of every ``ModuleList`` whose children are
+    all of one class (T5's ``encoder.block`` and ``decoder.block``, a causal LM's ``layers`` or
+    ``h``), outermost lists only. FSDP shards the backbone block by block."""
+    found: list[torch.nn.Module] = []
+    inside: set[str] = set()
+    for name, m in model.named_modules():
+        if any(name.startswith(p + ".") for p in inside):
+            continue
+        kids = list(m.children()) if isinstance(m, torch.nn.ModuleList) else []
+        if kids and len({type(k) for k in kids}) == 1:
+            found += kids
+            inside.add(name)
+    return found
+
+
 def is_causal(model) -> bool:
     """Whether ``model`` is a decoder-only causal LM (else an encoder-decoder)."""
     return not bool(getattr(model.config, "is_encoder_decoder", False))

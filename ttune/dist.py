@@ -21,8 +21,12 @@ A command runs unchanged as one process or as N processes started by ``torchrun`
 - **writes**: only the main process writes checkpoints, logs and reports (:func:`is_main`);
   :func:`barrier` and :func:`main_first` make the others wait for what it wrote.
 
-FSDP (an Accelerate config with ``distributed_type: FSDP``) is refused by :func:`init` with one
-line; docs/distributed.md says what it needs.
+- **FSDP** (``ttune train --fsdp``, ``TTUNE_FSDP=1`` or an Accelerate config with
+  ``distributed_type: FSDP``, see :func:`fsdp_requested`): :func:`shard_modules` shards the
+  frozen backbone's blocks over the processes with torch's ``fully_shard`` (FSDP2). Every process
+  then runs every forward pass: :func:`owned` gives each process all batches of an evaluation
+  pass and :func:`gather_in_order` only sorts its own results. Commands other than ``ttune train``
+  refuse FSDP in :func:`init`.
 
 One process (no launcher): no process group, :func:`shard` returns the whole micro-batch and the
 collectives return their input. A lost peer (a process killed or crashed) turns a collective into
@@ -40,6 +44,8 @@ from typing import Any, TypeVar
 T = TypeVar("T")
 
 _LAUNCH_VARS = ("RANK", "WORLD_SIZE", "MASTER_ADDR", "MASTER_PORT")
+_TRUE = ("1", "true", "yes")
+_sharded = False  # set by shard_modules: every process computes every batch
 
 
 class DistributedError(RuntimeError, ValueError):
@@ -58,14 +64,23 @@ def launched() -> bool:
     return int(os.environ.get("WORLD_SIZE", "1")) > 1
 
 
-def init(device: str = "cpu") -> None:
+def fsdp_requested(flag: bool = False) -> bool:
+    """Whether this run shards its backbone: ``flag`` (``TrainConfig.fsdp``), ``TTUNE_FSDP`` or
+    ``ACCELERATE_USE_FSDP`` (what ``accelerate launch`` sets for ``distributed_type: FSDP``)."""
+    return flag or any(
+        os.environ.get(v, "").lower() in _TRUE for v in ("TTUNE_FSDP", "ACCELERATE_USE_FSDP")
+    )
+
+
+def init(device: str = "cpu", fsdp: bool = False) -> None:
     """Join the process group the launcher describes (no-op for one process or when joined).
     ``device``: where the run computes; "cuda..." selects NCCL and this process's GPU
-    (``LOCAL_RANK``), anything else gloo."""
-    if os.environ.get("ACCELERATE_USE_FSDP", "").lower() in ("1", "true", "yes"):
+    (``LOCAL_RANK``), anything else gloo. ``fsdp``: whether the command can shard its backbone;
+    a command that cannot refuses an FSDP request (:func:`fsdp_requested`) with one line."""
+    if not fsdp and fsdp_requested():
         raise DistributedError(
-            "FSDP (the Accelerate config's distributed_type) is not supported yet: the method's "
-            "weights would be saved sharded; use distributed_type MULTI_GPU (docs/distributed.md)"
+            "FSDP (TTUNE_FSDP or the Accelerate config's distributed_type) is supported by ttune "
+            "train only; unset TTUNE_FSDP or use distributed_type MULTI_GPU (docs/distributed.md)"
         )
     if not launched() or _group() is not None:
         return
@@ -148,8 +163,34 @@ def shard(items: Sequence[T]) -> list[T]:
 
 
 def owned(n_batches: int) -> range:
-    """The batch indices of an evaluation pass that this process computes (``b % world_size``)."""
+    """The batch indices of an evaluation pass that this process computes (``b % world_size``;
+    all of them once :func:`shard_modules` has sharded the model)."""
+    if _sharded:
+        return range(n_batches)
     return range(rank(), n_batches, world_size())
+
+
+def sharded() -> bool:
+    """Whether :func:`shard_modules` sharded this process's model (every process then runs every
+    forward pass)."""
+    return _sharded
+
+
+def shard_modules(modules: Sequence, device: str = "cpu") -> None:
+    """Shard the parameters of each of ``modules`` (the frozen backbone's blocks) over the
+    processes with ``fully_shard`` (FSDP2) on a 1-D mesh of all processes; every other parameter
+    stays whole on every process. From then on (for the rest of the process) every process runs
+    every forward pass (:func:`owned`): each block's forward all-gathers its weights from all."""
+    global _sharded
+    if world_size() == 1:
+        return
+    from torch.distributed.device_mesh import init_device_mesh  # lazy: as torch in init
+    from torch.distributed.fsdp import fully_shard  # lazy: as torch in init
+
+    mesh = init_device_mesh("cuda" if device.startswith("cuda") else "cpu", (world_size(),))
+    for m in modules:  # each block is its own root: reshard explicitly, else it stays gathered
+        fully_shard(m, mesh=mesh, reshard_after_forward=True)
+    _sharded = True
 
 
 def barrier(what: str = "waiting for the main process") -> None:
@@ -207,7 +248,7 @@ def sync_gradients(params: Iterable) -> None:
 def gather_in_order(items: Sequence[tuple[int, Any]], what: str = "gathering results") -> list:
     """All processes' ``(key, value)`` pairs, values sorted by key (record or batch index), on
     every process. For one process: the values of ``items`` sorted by key."""
-    if world_size() == 1:
+    if world_size() == 1 or _sharded:
         return [v for _, v in sorted(items, key=lambda kv: kv[0])]
     parts: list[Any] = [None] * world_size()
     with _collective(what):
@@ -221,6 +262,7 @@ __all__ = [
     "all_sum",
     "barrier",
     "device_for",
+    "fsdp_requested",
     "gather_in_order",
     "init",
     "is_main",
@@ -230,6 +272,8 @@ __all__ = [
     "owned",
     "rank",
     "shard",
+    "shard_modules",
+    "sharded",
     "sync_gradients",
     "world_size",
 ]

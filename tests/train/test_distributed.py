@@ -75,7 +75,7 @@ def run(cmd: list[str], timeout: float = 240, **env: str) -> subprocess.Complete
 OPTIONS = dict(
     batch_size=6, lr=1e-2, schedule="constant", save_every=3, log_every=1, mixed_precision="no"
 )
-METHOD_OPTIONS = {"transducer": {}, "lora": {"dropout": 0.0}}
+METHOD_OPTIONS = {"transducer": {}, "lora": {"dropout": 0.0}, "prompt": {}}
 
 
 def train_args(cfg: dict, method: str, out: Path, max_steps: int) -> list[str]:
@@ -235,3 +235,132 @@ def test_eval_in_two_processes_writes_the_predictions_of_one(
     assert [r["id"] for r in two] == [json.loads(x)["id"] for x in lines]
     assert one == two
     assert len({r["prediction"] for r in one}) > 1
+
+
+# ------------------------------------------------------------------ FSDP (the backbone sharded)
+SHARD_CHECK = """
+import json, sys, torch
+from torch.distributed.tensor import DTensor
+from ttune import dist
+from ttune.backbone import blocks, load_backbone
+dist.init("cpu", fsdp=True)
+model, _ = load_backbone(sys.argv[1])
+ids = torch.tensor([[5, 6, 7, 8, 1]])
+with torch.no_grad():
+    ref = model(input_ids=ids, decoder_input_ids=ids).logits
+bl = blocks(model)
+full = [sum(p.numel() for p in b.parameters()) for b in bl]
+dist.shard_modules(bl)
+inside = {id(p) for b in bl for p in b.parameters()}
+with torch.no_grad():
+    got = model(input_ids=ids, decoder_input_ids=ids).logits
+print(json.dumps({
+    "rank": dist.rank(),
+    "full": full,
+    "local": [sum(p.to_local().numel() for p in b.parameters()) for b in bl],
+    "dtensor": all(isinstance(p, DTensor) for b in bl for p in b.parameters()),
+    "outside_whole": not any(isinstance(p, DTensor) for p in model.parameters()
+                             if id(p) not in inside),
+    "diff": float((got - ref).abs().max()),
+}))
+"""
+
+
+def test_fsdp_shards_every_block_across_the_processes(backbone_dir, tmp_path):
+    """Each of 2 processes holds about half of every block's weights (DTensor shards); the
+    embeddings stay whole; the sharded forward equals the unsharded one."""
+    script = tmp_path / "shard_check.py"
+    script.write_text(SHARD_CHECK)
+    cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc-per-node=2"]
+    r = run([*cmd, str(script), str(backbone_dir)])
+    rows = sorted(
+        (json.loads(x) for x in r.stdout.splitlines() if x.startswith("{")), key=lambda d: d["rank"]
+    )
+    assert [d["rank"] for d in rows] == [0, 1]
+    full = rows[0]["full"]
+    assert len(full) == 4  # 2 encoder + 2 decoder blocks of the tiny T5
+    for d in rows:
+        assert d["dtensor"] and d["outside_whole"] and d["diff"] < 1e-5
+        assert all(abs(loc - n / 2) <= 0.05 * n for loc, n in zip(d["local"], full))
+    assert [a + b for a, b in zip(rows[0]["local"], rows[1]["local"])] == full
+
+
+def _predictions(run_dir: Path, test: Path, out: Path, cache_dir: Path) -> list[dict]:
+    evaluate(run_dir, "summarize", test, out, batch_size=4, cache_dir=cache_dir)
+    lines = out.with_name(out.stem + ".predictions.jsonl").read_text().splitlines()
+    return [json.loads(x) for x in lines]
+
+
+@pytest.mark.parametrize("method,select", [("transducer", "accelerate"), ("prompt", "flag")])
+def test_fsdp_follows_one_process_and_its_weights_predict(
+    make_config, base, data_files, cache_dir, method, select, tmp_path
+):
+    """The backbone sharded over 2 processes (selected by --fsdp, or by the variable an
+    Accelerate FSDP config sets): the 5 losses, the validation (loss and generated text, every
+    process running every batch) and the saved weights equal 1 process's; they load and predict."""
+    extra = dict(valid_file=str(data_files["valid"]), early_stopping_metric="sacrebleu")
+    ref = Trainer(
+        make_config(
+            method=method,
+            output_dir=str(tmp_path / "one"),
+            max_steps=STEPS,
+            method_options=METHOD_OPTIONS[method],
+            **OPTIONS,
+            **extra,
+        )
+    ).run()
+    out = tmp_path / "fsdp"
+    args = train_args(base, method, out, STEPS) + ["--valid", str(data_files["valid"])]
+    args += [
+        "--metric",
+        "sacrebleu",
+        "--max-new-tokens",
+        str(base["max_new_tokens"]),
+    ]
+    env = {"ACCELERATE_USE_FSDP": "true"} if select == "accelerate" else {}
+    run(torchrun(args + (["--fsdp"] if select == "flag" else [])), **env)
+    one, two = losses(ref), losses(out)
+    assert sorted(one) == sorted(two) == list(range(1, STEPS + 1))
+    assert all(abs(one[s] - two[s]) < 1e-5 for s in one), (one, two)
+    events = [json.loads(x) for x in (out / "log.jsonl").read_text().splitlines()]
+    assert [e for e in events if e.get("event") == "fsdp"] == [
+        {"event": "fsdp", "step": 0, "blocks": 4, "processes": 2}
+    ]
+    valid = [
+        [json.loads(x)["valid"] for x in (d / "log.jsonl").read_text().splitlines() if "valid" in x]
+        for d in (ref, out)
+    ]
+    assert [v["sacrebleu"] for v in valid[0]] == [v["sacrebleu"] for v in valid[1]]
+    assert all(abs(a["loss"] - b["loss"]) < 1e-5 for a, b in zip(*valid)) and len(valid[0]) == 2
+    w1 = load_file(str(ref / "method.safetensors"))
+    w2 = load_file(str(out / "method.safetensors"))
+    assert w1.keys() == w2.keys()
+    assert max(float((w1[k] - w2[k]).abs().max()) for k in w1) < 1e-4
+    p1 = _predictions(ref, Path(data_files["test"]), tmp_path / "p1.json", cache_dir)
+    p2 = _predictions(out, Path(data_files["test"]), tmp_path / "p2.json", cache_dir)
+    assert p1 == p2 and len(p2) == 8 and len({r["prediction"] for r in p2}) > 1
+
+
+def test_fsdp_refuses_a_method_with_weights_in_the_blocks(base, tmp_path):
+    """LoRA trains weights inside the blocks FSDP shards: one line, a non-zero exit, no folder."""
+    out = tmp_path / "lora"
+    cmd = [sys.executable, "-m", "ttune.cli.main", *train_args(base, "lora", out, STEPS), "--fsdp"]
+    r = subprocess.run(cmd, env=_env(), capture_output=True, text=True, timeout=120)
+    assert r.returncode != 0
+    lines = r.stderr.strip().splitlines()
+    assert len(lines) == 1 and "method lora trains weights inside the backbone's blocks" in lines[0]
+    assert not out.exists()
+
+
+def test_fsdp_keeps_in_step_when_a_process_gets_no_examples(make_config, base, tmp_path):
+    """Micro-batches of 1 example over 2 processes: one process holds none, runs a zero-weighted
+    pass so that both all-gather the same blocks, and the losses still equal 1 process's."""
+    ref = Trainer(
+        make_config(output_dir=str(tmp_path / "one"), max_steps=3, **{**OPTIONS, "batch_size": 1})
+    ).run()
+    args = train_args(base, "transducer", tmp_path / "fsdp", 3) + ["--fsdp"]
+    args[args.index("--batch-size") + 1] = "1"
+    run(torchrun(args))
+    one, two = losses(ref), losses(tmp_path / "fsdp")
+    assert sorted(one) == sorted(two) == [1, 2, 3]
+    assert all(abs(one[s] - two[s]) < 1e-5 for s in one), (one, two)

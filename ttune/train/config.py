@@ -121,6 +121,11 @@ class TrainConfig(JsonConfig):
     device: str = "auto"
     """Device to train on: auto (a CUDA GPU when there is one, else mps, else cpu), cpu, cuda,
     cuda:N or mps."""
+    fsdp: bool = False
+    """Under torchrun or accelerate launch, shard the frozen backbone's blocks over the processes
+    (FSDP2) and keep the method's weights whole on each; also set by TTUNE_FSDP=1 or an Accelerate
+    config with distributed_type FSDP. For methods that train no weight inside the blocks
+    (docs/distributed.md)."""
     num_workers: int = 1
     """Processes extracting CPGs (the cache makes a second run skip extraction)."""
     cache_dir: str = field(default_factory=default_cache_dir)

@@ -10,7 +10,9 @@ Several processes (``torchrun`` / ``accelerate launch``, see :mod:`ttune.dist` a
 docs/distributed.md): ``batch_size`` stays the global micro-batch; each process reads its slice of
 every micro-batch of the same global order, the gradients are summed over the processes before
 clipping, and only the main process writes. The state counts global micro-batches, so a run
-resumes with any number of processes.
+resumes with any number of processes. With FSDP (``fsdp``, :func:`ttune.dist.fsdp_requested`)
+the frozen backbone's blocks are sharded over the processes and the method's weights stay whole;
+a process whose slice of a micro-batch is empty runs a zero-weighted pass to keep in step.
 
 Output folder:
     train_config.json          the run's TrainConfig (checked when a run resumes)
@@ -40,7 +42,7 @@ from accelerate.utils import set_seed
 from tqdm.auto import tqdm
 
 from ttune import dist
-from ttune.backbone import load_backbone
+from ttune.backbone import blocks, load_backbone
 from ttune.io import atomic_dir, atomic_write_bytes, atomic_write_text
 from ttune.methods import apply_method, make_config, save_method
 from ttune.metrics import check_metric_name, score
@@ -127,7 +129,8 @@ class Trainer(RunFolder):
                     f"(or 'loss'; the task's: {', '.join(self._metric_names())})"
                 ) from None
         device = resolve_device(c.device)
-        dist.init(device)
+        dist.init(device, fsdp=True)
+        self.fsdp = dist.fsdp_requested(c.fsdp)
         device = dist.device_for(device)
         # Data, method and backbone first: a missing file, an unknown method or a bad model path
         # fails before the run folder is written.
@@ -165,6 +168,20 @@ class Trainer(RunFolder):
         self.adapted = apply_method(backbone, method_cfg, self.tokenizer)
         self.method_config = method_cfg
         self.params = [p for _, p in self.adapted.trainable_parameters()]
+        if self.fsdp:
+            self.blocks = blocks(self.adapted.backbone)
+            if not self.blocks:
+                raise ConfigError(
+                    f"FSDP found no repeated blocks to shard in the backbone {c.model}; "
+                    "train it without FSDP"
+                )
+            inside = {id(p) for b in self.blocks for p in b.parameters()}
+            if any(id(p) in inside for p in self.params):
+                raise ConfigError(
+                    f"method {c.method} trains weights inside the backbone's blocks, which FSDP "
+                    "shards; use it without FSDP (see docs/distributed.md for the methods FSDP "
+                    "supports)"
+                )
         # what the model reads: the method may decompose records (topro: one per identifier)
         self.valid_source_records = self.valid_records
         self.train_records = self.adapted.expand_records(self.train_records, self.task)
@@ -227,6 +244,8 @@ class Trainer(RunFolder):
             # ttune.dist sums the gradients itself (a process may hold none of a short last batch,
             # which DDP's hooks do not allow), so the model is not wrapped in DDP.
             self.model = self.adapted.to(self.accelerator.device)
+            if self.fsdp:  # the frozen blocks sharded; the method's weights stay whole
+                dist.shard_modules(self.blocks, device)
             self.optimizer = self.accelerator.prepare(optimizer)
         else:
             self.model, self.optimizer = self.accelerator.prepare(self.adapted, optimizer)
@@ -370,6 +389,9 @@ class Trainer(RunFolder):
                     file=sys.stderr,
                 )
         st = self.state
+        if self.fsdp and dist.sharded():
+            blocks_n, procs = len(self.blocks), dist.world_size()
+            self._log({"event": "fsdp", "step": st.step, "blocks": blocks_n, "processes": procs})
         model = self.model
         model.train()
         n = len(self.train_examples)
@@ -489,6 +511,8 @@ class Trainer(RunFolder):
         total = sum(len(self.train_examples[j].labels) for j in idx)
         share = tokens / max(1, total)
         loss = None
+        if not mine and self.fsdp:  # FSDP: every process runs every forward and backward
+            mine, share = idx[:1], 0.0
         if mine:
             batch = to_device(self.collate([self.train_examples[j] for j in mine]), device)
             with self.accelerator.autocast():

@@ -134,6 +134,8 @@ def generate_texts(
     ``no_repeat_ngram_size`` as the task sets it (0 = off); ``on_generate`` gets the seconds
     spent."""
     extra = {"no_repeat_ngram_size": no_repeat_ngram_size} if no_repeat_ngram_size else {}
+    if dist.sharded():  # FSDP: no process stops generating before the others
+        extra["synced_gpus"] = True
     device = device_of(adapted, accelerator)
     starts = range(0, len(examples), batch_size)
     mine: list[tuple[int, list[str]]] = []
