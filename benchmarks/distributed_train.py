@@ -28,6 +28,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from ttune.dist import launch_command  # noqa: E402  (the checkout, not an installed copy)
+
 MODULES = ("textwrap", "string", "shlex", "fnmatch", "glob", "posixpath", "genericpath")
 
 
@@ -67,21 +69,6 @@ def setup(tmp: Path) -> tuple[Path, Path]:
     return save_backbone(model, tok, tmp / "backbone"), data
 
 
-def command(nproc: int, args: list[str]) -> list[str]:
-    if nproc == 1:
-        return [sys.executable, "-m", "ttune.cli.main", *args]
-    return [
-        sys.executable,
-        "-m",
-        "torch.distributed.run",
-        "--standalone",
-        f"--nproc-per-node={nproc}",
-        "-m",
-        "ttune.cli.main",
-        *args,
-    ]
-
-
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--steps", type=int, default=30)
@@ -102,13 +89,13 @@ def main() -> None:
                 str(10 * steps), "--no-progress",
             ]  # fmt: skip
 
-        subprocess.run(command(1, args(tmp / "warm", 1)), env=env, check=True)
+        subprocess.run(launch_command(args(tmp / "warm", 1), 1), env=env, check=True)
         rows = []
         for nproc in (1, 2):
             out = tmp / f"run-{nproc}"
             load0 = os.getloadavg()[0]
             t0 = time.perf_counter()
-            subprocess.run(command(nproc, args(out, a.steps)), env=env, check=True)
+            subprocess.run(launch_command(args(out, a.steps), nproc), env=env, check=True)
             wall = time.perf_counter() - t0
             log = [json.loads(x) for x in (out / "log.jsonl").read_text().splitlines()]
             eps = [e["examples_per_s"] for e in log if "examples_per_s" in e][1:]

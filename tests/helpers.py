@@ -8,6 +8,7 @@ makes it apply (autouse) to its own package only.
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import pytest
@@ -60,3 +61,32 @@ def save_tiny_causal_backbone(
     )
     model = tiny_causal_backbone(tok, family, hidden=hidden, seed=0)
     return save_backbone(model, tok, folder)
+
+
+def cli_train_predict_eval(
+    out: Path, files: dict[str, Path], model: Path, task: str, method: str, options: list[str]
+) -> tuple[list[dict], dict]:
+    """``ttune train`` (2 steps of 4, ``-m`` for each of ``options``) into ``out``, then ``ttune
+    predict`` (4 new tokens) and ``ttune eval`` on ``files["test"]``; each must exit 0. Returns
+    the prediction rows and the eval file's contents. Writes beside ``out``; caches in
+    ``$TTUNE_CACHE``."""
+    from typer.testing import CliRunner
+
+    from ttune.cli.main import app
+
+    def ok(args: list[str]) -> None:
+        r = CliRunner().invoke(app, args)
+        assert r.exit_code == 0, r.output
+
+    cache = os.environ["TTUNE_CACHE"]
+    opts = [x for o in options for x in ("-m", o)]
+    ok(["train", "--train", str(files["train"]), "--output", str(out), "--model", str(model)]
+       + ["--task", task, "--method", method, *opts, "--max-steps", "2", "--batch-size", "4"]
+       + ["--cache-dir", cache, "--no-progress"])  # fmt: skip
+    pred, res = out.with_name(out.name + "-pred.jsonl"), out.with_name(out.name + "-eval.json")
+    ok(["predict", "--checkpoint", str(out), "--input", str(files["test"]), "--output", str(pred)]
+       + ["--max-new-tokens", "4"])  # fmt: skip
+    ok(["eval", "--checkpoint", str(out), "--task", task, "--test", str(files["test"])]
+       + ["--output", str(res)])  # fmt: skip
+    rows = [json.loads(line) for line in pred.read_text().splitlines()]
+    return rows, json.loads(res.read_text())

@@ -64,6 +64,23 @@ def launched() -> bool:
     return int(os.environ.get("WORLD_SIZE", "1")) > 1
 
 
+def launch_command(args: Sequence[str], nproc: int = 2) -> list[str]:
+    """The command line that runs ``ttune ARGS`` in ``nproc`` processes on this machine with
+    ``torchrun`` (``python -m torch.distributed.run --standalone``); ``nproc=1`` gives the plain
+    one-process command."""
+    cli = ["-m", "ttune.cli.main", *args]
+    if nproc == 1:
+        return [sys.executable, *cli]
+    return [
+        sys.executable,
+        "-m",
+        "torch.distributed.run",
+        "--standalone",
+        f"--nproc-per-node={nproc}",
+        *cli,
+    ]
+
+
 def fsdp_requested(flag: bool = False) -> bool:
     """Whether this run shards its backbone: ``flag`` (``TrainConfig.fsdp``), ``TTUNE_FSDP`` or
     ``ACCELERATE_USE_FSDP`` (what ``accelerate launch`` sets for ``distributed_type: FSDP``)."""

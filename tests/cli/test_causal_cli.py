@@ -8,7 +8,12 @@ import json
 
 import pytest
 from compare.conftest import tiny_records
-from helpers import one_torch_thread, save_tiny_causal_backbone, write_splits  # noqa: F401
+from helpers import (  # noqa: F401 (one_torch_thread: autouse)
+    cli_train_predict_eval,
+    one_torch_thread,
+    save_tiny_causal_backbone,
+    write_splits,
+)
 from typer.testing import CliRunner
 
 from ttune.cli.main import app
@@ -47,51 +52,11 @@ def test_train_predict_eval(setup, family, method, options, monkeypatch):
     d, files = setup["dir"], setup["files"]
     monkeypatch.setenv("TTUNE_CACHE", str(d / "cache"))
     out = d / f"run-{family}-{method}"
-    opts = [x for o in options for x in ("-m", o)]
-    r = runner.invoke(
-        app,
-        [
-            "train",
-            "--train",
-            str(files["train"]),
-            "--output",
-            str(out),
-            "--model",
-            str(setup[family]),
-            "--task",
-            "summarize",
-            "--method",
-            method,
-            *opts,
-            "--max-steps",
-            "2",
-            "--batch-size",
-            "4",
-            "--cache-dir",
-            str(d / "cache"),
-            "--no-progress",
-        ],
-    )
-    assert r.exit_code == 0, r.output
+    rows, res = cli_train_predict_eval(out, files, setup[family], "summarize", method, options)
     saved = json.loads((out / "method_config.json").read_text())
     assert saved["backbone"]["model_type"] == family and saved["config"]["method"] == method
-    pred = d / f"pred-{family}-{method}.jsonl"
-    r = runner.invoke(
-        app,
-        ["predict", "--checkpoint", str(out), "--input", str(files["test"]), "--output", str(pred)]
-        + ["--max-new-tokens", "4"],
-    )
-    assert r.exit_code == 0, r.output
-    rows = [json.loads(line) for line in pred.read_text().splitlines()]
     assert len(rows) == 4 and all(isinstance(x["prediction"], str) for x in rows)
-    res = d / f"eval-{family}-{method}.json"
-    r = runner.invoke(
-        app,
-        ["eval", "--checkpoint", str(out), "--task", "summarize", "--test", str(files["test"])]
-        + ["--output", str(res)],
-    )
-    assert r.exit_code == 0, r.output
-    assert "smooth_bleu4" in json.loads(res.read_text())["scores"]
+    assert "smooth_bleu4" in res["scores"]
     if method == "transducer":  # the end-user command on a run with a causal backbone
         src = d / f"code-{family}.py"
         src.write_text(tiny_records()[0]["source"], encoding="utf-8")

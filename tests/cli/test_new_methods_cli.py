@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
-import json
-
 import pytest
 from compare.conftest import tiny_records
 from compare.test_new_methods import types_records
-from helpers import one_torch_thread, save_tiny_backbone, write_splits  # noqa: F401 (autouse)
+from helpers import (  # noqa: F401 (one_torch_thread: autouse)
+    cli_train_predict_eval,
+    one_torch_thread,
+    save_tiny_backbone,
+    write_splits,
+)
 from typer.testing import CliRunner
 
 from ttune.cli.main import app
@@ -48,68 +51,11 @@ def test_train_info_predict_eval(setup, method, task, options, monkeypatch):
     d, files = setup["dir"], setup[task]
     monkeypatch.setenv("TTUNE_CACHE", str(setup["cache"]))
     out = d / f"run-{method}"
-    opts = [x for o in options for x in ("-m", o)]
-    r = runner.invoke(
-        app,
-        [
-            "train",
-            "--train",
-            str(files["train"]),
-            "--output",
-            str(out),
-            "--model",
-            str(setup["backbone"]),
-            "--task",
-            task,
-            "--method",
-            method,
-            *opts,
-            "--max-steps",
-            "2",
-            "--batch-size",
-            "4",
-            "--cache-dir",
-            str(setup["cache"]),
-            "--no-progress",
-        ],
-    )
-    assert r.exit_code == 0, r.output
+    rows, res = cli_train_predict_eval(out, files, setup["backbone"], task, method, options)
     r = runner.invoke(app, ["info", str(out)])
     assert r.exit_code == 0 and method in r.output, r.output
-    pred = d / f"pred-{method}.jsonl"
-    r = runner.invoke(
-        app,
-        [
-            "predict",
-            "--checkpoint",
-            str(out),
-            "--input",
-            str(files["test"]),
-            "--output",
-            str(pred),
-            "--max-new-tokens",
-            "4",
-        ],
-    )
-    assert r.exit_code == 0, r.output
-    assert len(pred.read_text().splitlines()) == 2
-    res = d / f"eval-{method}.json"
-    r = runner.invoke(
-        app,
-        [
-            "eval",
-            "--checkpoint",
-            str(out),
-            "--task",
-            task,
-            "--test",
-            str(files["test"]),
-            "--output",
-            str(res),
-        ],
-    )
-    assert r.exit_code == 0, r.output
-    scores = json.loads(res.read_text())["scores"]
+    assert len(rows) == 2
+    scores = res["scores"]
     assert set(scores) >= ({"type_exact", "type_outer"} if task == "types" else {"sacrebleu"})
     if task == "summarize":
         src = d / f"code-{method}.py"

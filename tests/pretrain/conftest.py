@@ -5,9 +5,12 @@ from __future__ import annotations
 
 import gzip
 import json
+import shutil
 from pathlib import Path
 
 import pytest
+
+from ttune.pretrain.config import PretrainConfig
 
 N = 12  # records per split
 
@@ -102,3 +105,46 @@ def fake_data_dir(tmp_path, monkeypatch) -> Path:
     root = make_fake_data_dir(tmp_path / "datasets")
     monkeypatch.setenv("TTUNE_DATA_DIR", str(root))
     return root
+
+
+# A pretraining run small enough for a test: every source of the fake data sets folder, a 600-token
+# vocabulary, 2 layers of width 32, windows of 64 tokens, 4 rows a step.
+TINY = dict(
+    sources=("python-stdlib", "codexglue-java-cs", "tl-codesum", "atlas"),
+    corpus_bytes=120_000,
+    tokenizer_bytes=120_000,
+    vocab_size=600,
+    shape="ttune-mini",
+    d_model=32,
+    num_layers=2,
+    input_length=64,
+    batch_size=4,
+    eval_windows=8,
+    warmup_steps=2,
+    lr=3e-3,
+    log_every=1,
+    progress=False,
+    seed=3,
+    docstring_pairs=200,
+    code_target_length=32,
+)
+ARCH_TINY = {  # what each arch adds (a mamba model has no feed-forward width or heads)
+    "t5": dict(d_ff=64, num_heads=4, prefix_target_length=16),
+    "llama": dict(d_ff=64, num_heads=4),
+    "mamba": {},
+}
+
+
+def tiny_config(out, data_dir: str, arch: str = "t5", **kw) -> PretrainConfig:
+    """The tiny run of ``arch`` writing to ``out``; ``kw`` overrides any field."""
+    fields = {**TINY, **ARCH_TINY[arch], "arch": arch, "data_dir": data_dir, **kw}
+    return PretrainConfig(output_dir=str(out), **fields)
+
+
+def copy_prepared(prepared: Path, path: Path) -> Path:
+    """A new run folder ``path`` holding the corpus, tokenizer and token ids made once in
+    ``prepared`` (so a test skips the slow preparation)."""
+    path.mkdir(parents=True)
+    for f in prepared.iterdir():
+        (shutil.copytree if f.is_dir() else shutil.copy)(f, path / f.name)
+    return path

@@ -4,7 +4,6 @@ output is a backbone that load_backbone reads, the model card tells what went in
 from __future__ import annotations
 
 import json
-import shutil
 
 import pytest
 import torch
@@ -22,40 +21,15 @@ from ttune.pretrain.loop import (
 )
 from ttune.pretrain.objectives import OBJECTIVES, objective_of
 
-from .conftest import make_fake_data_dir
+from .conftest import copy_prepared, make_fake_data_dir, tiny_config
 
 DATA: dict[str, str] = {}  # the fake data sets folder, made once by the ``prepared`` fixture
 
 
 def tiny(out, **kw) -> PretrainConfig:
-    base = dict(
-        sources=("python-stdlib", "codexglue-java-cs", "tl-codesum", "atlas"),
-        data_dir=DATA["dir"],
-        corpus_bytes=120_000,
-        tokenizer_bytes=120_000,
-        vocab_size=600,
-        shape="ttune-mini",
-        d_model=32,
-        d_ff=64,
-        num_layers=2,
-        num_heads=4,
-        input_length=64,
-        batch_size=4,
-        eval_windows=8,
-        warmup_steps=2,
-        lr=3e-3,
-        max_steps=10,
-        checkpoint_every=4,
-        log_every=1,
-        progress=False,
-        seed=3,
-        docstring_pairs=200,
-        prefix_target_length=16,
-        code_target_length=32,
-        distinct_sample=6,
+    return tiny_config(
+        out, DATA["dir"], **{"max_steps": 10, "checkpoint_every": 4, "distinct_sample": 6, **kw}
     )
-    base.update(kw)
-    return PretrainConfig(output_dir=str(out), **base)
 
 
 @pytest.fixture(scope="session")
@@ -69,16 +43,7 @@ def prepared(tmp_path_factory):
 
 
 def run_dir(prepared, path):
-    path.mkdir(parents=True)
-    for name in (
-        "corpus.json",
-        "corpus_tokens.safetensors",
-        "pairs.json",
-        "pairs_tokens.safetensors",
-    ):
-        shutil.copy(prepared / name, path / name)
-    shutil.copytree(prepared / "tokenizer", path / "tokenizer")
-    return path
+    return copy_prepared(prepared, path)
 
 
 def log_lines(out):

@@ -21,6 +21,7 @@ import psutil
 import pytest
 from safetensors.torch import load_file
 
+from ttune.dist import launch_command
 from ttune.train.engine import Trainer
 from ttune.train.evaluate import evaluate
 
@@ -31,20 +32,6 @@ STEPS = 5
 def _env() -> dict[str, str]:
     path = [str(ROOT)] + [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p]
     return dict(os.environ, OMP_NUM_THREADS="1", PYTHONPATH=os.pathsep.join(path))
-
-
-def torchrun(args: list[str], nproc: int = 2) -> list[str]:
-    """The command line of ``ttune ARGS`` in ``nproc`` processes on this machine."""
-    return [
-        sys.executable,
-        "-m",
-        "torch.distributed.run",
-        "--standalone",
-        f"--nproc-per-node={nproc}",
-        "-m",
-        "ttune.cli.main",
-        *args,
-    ]
 
 
 def accelerate_launch(args: list[str], nproc: int = 2) -> list[str]:
@@ -131,7 +118,7 @@ def base(make_config) -> dict:
 
 @pytest.mark.parametrize(
     "method,launcher",
-    [("transducer", torchrun), ("lora", torchrun), ("transducer", accelerate_launch)],
+    [("transducer", launch_command), ("lora", launch_command), ("transducer", accelerate_launch)],
 )
 def test_two_processes_follow_one_process(make_config, base, method, launcher, tmp_path):
     """Same global batch (6 = 3 + 3): the 5 logged losses agree within 1e-5, so do the weights."""
@@ -155,13 +142,13 @@ def test_checkpoints_resume_across_process_counts(make_config, base, tmp_path):
     ref = losses(one_process(make_config, "transducer", tmp_path / "ref", STEPS))
 
     a = tmp_path / "two-then-one"
-    run(torchrun(train_args(base, "transducer", a, 3)))
+    run(launch_command(train_args(base, "transducer", a, 3)))
     assert (a / "checkpoints" / "step-3" / "trainer_state.json").is_file()
     one_process(make_config, "transducer", a, STEPS)
 
     b = tmp_path / "one-then-two"
     one_process(make_config, "transducer", b, 3)
-    run(torchrun(train_args(base, "transducer", b, STEPS)))
+    run(launch_command(train_args(base, "transducer", b, STEPS)))
 
     for out in (a, b):
         got = losses(out)
@@ -183,7 +170,7 @@ def _worker(launcher: psutil.Process, local_rank: str) -> psutil.Process | None:
 
 def test_killed_process_fails_the_job_and_the_command_resumes(base, tmp_path):
     out = tmp_path / "run"
-    cmd = torchrun(train_args(base, "transducer", out, 40))
+    cmd = launch_command(train_args(base, "transducer", out, 40))
     cmd[cmd.index("--save-every") + 1] = "2"
     proc = subprocess.Popen(cmd, env=_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     ckpts = out / "checkpoints"
@@ -229,7 +216,7 @@ def test_eval_in_two_processes_writes_the_predictions_of_one(
     evaluate(trained, "summarize", test, tmp_path / "one.json", batch_size=4, cache_dir=cache_dir)
     args = ["eval", "--checkpoint", str(trained), "--task", "summarize", "--test", str(test)]
     args += ["--batch-size", "4", "--output", str(tmp_path / "two.json")]
-    run(torchrun(args), TTUNE_CACHE=str(cache_dir))
+    run(launch_command(args), TTUNE_CACHE=str(cache_dir))
     one = [json.loads(x) for x in (tmp_path / "one.predictions.jsonl").read_text().splitlines()]
     two = [json.loads(x) for x in (tmp_path / "two.predictions.jsonl").read_text().splitlines()]
     assert [r["id"] for r in two] == [json.loads(x)["id"] for x in lines]
@@ -318,7 +305,7 @@ def test_fsdp_follows_one_process_and_its_weights_predict(
         str(base["max_new_tokens"]),
     ]
     env = {"ACCELERATE_USE_FSDP": "true"} if select == "accelerate" else {}
-    run(torchrun(args + (["--fsdp"] if select == "flag" else [])), **env)
+    run(launch_command(args + (["--fsdp"] if select == "flag" else [])), **env)
     one, two = losses(ref), losses(out)
     assert sorted(one) == sorted(two) == list(range(1, STEPS + 1))
     assert all(abs(one[s] - two[s]) < 1e-5 for s in one), (one, two)
@@ -360,7 +347,7 @@ def test_fsdp_keeps_in_step_when_a_process_gets_no_examples(make_config, base, t
     ).run()
     args = train_args(base, "transducer", tmp_path / "fsdp", 3) + ["--fsdp"]
     args[args.index("--batch-size") + 1] = "1"
-    run(torchrun(args))
+    run(launch_command(args))
     one, two = losses(ref), losses(tmp_path / "fsdp")
     assert sorted(one) == sorted(two) == [1, 2, 3]
     assert all(abs(one[s] - two[s]) < 1e-5 for s in one), (one, two)
