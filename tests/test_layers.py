@@ -17,7 +17,7 @@ LAYERS: list[set[str]] = [
     {"ttune", "io", "runs", "options", "plugins", "dist"},
     {"cpg"},
     {"data", "metrics"},
-    {"transducer"},
+    {"transducer", "scan"},
     {"methods", "tasks", "backbone", "builtin"},
     {"train", "lite"},
     {"compare", "pretrain", "use", "session", "search"},

@@ -39,6 +39,7 @@ from transformers import (
 )
 
 from ttune.builtin import BUILTIN_BACKBONE, ModelNotFoundError, builtin_backbone, models_dir
+from ttune.scan import use_linear_scan
 
 PAD_ID, EOS_ID, UNK_ID = 0, 1, 2
 NUM_EXTRA_IDS = 100  # T5's sentinel tokens <extra_id_0..99>
@@ -130,6 +131,7 @@ def load_backbone(
         if tokenizer.pad_token_id is None:
             tokenizer.pad_token = tokenizer.eos_token
         _set_generation_ids(model, tokenizer.pad_token_id, tokenizer.eos_token_id)
+        use_linear_scan(model)
     builtin = models_dir() / BUILTIN_BACKBONE
     if p.is_dir() and builtin.is_dir() and p.resolve() == builtin.resolve():
         # One name wherever ttune is installed: methods record it, so none warns of another path.
@@ -345,6 +347,7 @@ def _causal_from_config(config: PretrainedConfig, pad_id: int, eos_id: int, seed
         torch.manual_seed(seed)
         model = AutoModelForCausalLM.from_config(config)
     _set_generation_ids(model, pad_id, eos_id)
+    use_linear_scan(model)
     return model
 
 

@@ -4,9 +4,7 @@ a killed run resumes to the same losses and weights; T5-only options are refused
 
 from __future__ import annotations
 
-import importlib.util
 import json
-import shutil
 
 import numpy as np
 import pytest
@@ -30,41 +28,19 @@ from ttune.pretrain.objectives import (
 from ttune.tasks import get_task
 from ttune.train.data import encode_records
 
-from .conftest import make_fake_data_dir
+from .conftest import copy_prepared, make_fake_data_dir, tiny_config
 
 runner = CliRunner()
 DATA: dict[str, str] = {}
 
 
 def tiny(out, arch: str, **kw) -> PretrainConfig:
-    sizes = dict(d_model=32, num_layers=2)
-    if arch == "llama":
-        sizes.update(d_ff=64, num_heads=4)
-    base = dict(
-        arch=arch,
-        sources=("python-stdlib", "codexglue-java-cs", "tl-codesum", "atlas"),
-        data_dir=DATA["dir"],
-        corpus_bytes=120_000,
-        tokenizer_bytes=120_000,
-        vocab_size=600,
-        shape="ttune-mini",
-        **sizes,
-        input_length=64,
-        batch_size=4,
-        eval_windows=8,
-        warmup_steps=2,
-        lr=3e-3,
-        max_steps=4,
-        checkpoint_every=2,
-        log_every=1,
-        progress=False,
-        seed=3,
-        docstring_pairs=200,
-        code_target_length=32,
-        distinct_sample=4,
+    return tiny_config(
+        out,
+        DATA["dir"],
+        arch,
+        **{"max_steps": 4, "checkpoint_every": 2, "distinct_sample": 4, **kw},
     )
-    base.update(kw)
-    return PretrainConfig(output_dir=str(out), **base)
 
 
 @pytest.fixture(scope="module")
@@ -77,11 +53,7 @@ def prepared(tmp_path_factory):
 
 
 def run_dir(prepared, path):
-    path.mkdir(parents=True)
-    for name in ("corpus.json", "corpus_tokens.safetensors"):
-        shutil.copy(prepared / name, path / name)
-    shutil.copytree(prepared / "tokenizer", path / "tokenizer")
-    return path
+    return copy_prepared(prepared, path)
 
 
 def log_lines(out):
@@ -130,8 +102,7 @@ def test_pretrain_then_train_on_with_causal_methods(prepared, tmp_path, arch, mo
     steps = [e for e in log if "loss" in e]
     assert [[k[5:] for k in e if k.startswith("loss_")] for e in steps] == [[o] for o in picked]
     assert set(picked) <= set(CAUSAL_OBJECTIVES)
-    scan = "mambapy" if importlib.util.find_spec("mambapy") else "sequential"
-    assert log[0].get("scan") == (scan if arch == "mamba" else None)
+    assert log[0].get("scan") == ("linear" if arch == "mamba" else None)
     model, tok = load_backbone(str(path))
     assert model.config.model_type == arch and not model.config.is_encoder_decoder
     assert model.get_input_embeddings().weight.shape[0] == len(tok) == 600

@@ -23,7 +23,6 @@ main process writes (corpus, tokenizer, checkpoints, log, backbone).
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import logging
 import shlex
@@ -79,6 +78,7 @@ from ttune.runs import (
     set_rng_state,
     write_trainer_state,
 )
+from ttune.scan import use_linear_scan
 from ttune.train.inference import evaluating
 
 log = logging.getLogger(__name__)
@@ -348,22 +348,6 @@ def init_model(cfg: PretrainConfig, tokenizer):
     gc.pad_token_id, gc.eos_token_id = tokenizer.pad_token_id, tokenizer.eos_token_id
     gc.decoder_start_token_id = tokenizer.pad_token_id
     return model
-
-
-def parallel_scan(model) -> str:
-    """Let a Mamba model train with mambapy's parallel scan when that package is installed
-    (``pip install mambapy``): transformers' pure-PyTorch fallback otherwise runs one step per
-    token, whose backward costs grow with the square of the window length. Set on the mixers only,
-    so the saved backbone's config is unchanged. Returns the scan used: "mambapy", "sequential" or
-    "" (not a Mamba model)."""
-    mixers = [m for m in model.modules() if hasattr(m, "use_mambapy")]
-    if not mixers:
-        return ""
-    if importlib.util.find_spec("mambapy") is None:
-        return "sequential"
-    for m in mixers:
-        m.use_mambapy = True
-    return "mambapy"
 
 
 def num_parameters(model) -> int:
@@ -702,7 +686,7 @@ class Pretrainer(RunFolder):
             return got
 
         model = init_model(c, tok).to(device)
-        scan = parallel_scan(model)
+        scan = "linear" if use_linear_scan(model) else ""
         # No decay on norm scales, biases and Mamba's A_log (as Mamba's own training).
         keep = lambda n, p: p.dim() < 2 or n.endswith("A_log")  # noqa: E731
         decay = [p for n, p in model.named_parameters() if not keep(n, p)]
