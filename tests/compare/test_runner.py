@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from compare.conftest import METHODS, SEEDS
+from ttune.metrics.results import source_revision
 
 COLUMNS_MEASURED = (
     "best_valid_loss",
@@ -95,6 +96,8 @@ def test_results_json_matches_the_runs(comparison):
         assert run["test_records"] == 8 and run["steps"] == 2
         assert run["peak_rss_mb"] >= run["rss_before_mb"] > 0
         assert run["train_seconds_per_step"] > 0 and run["inference_seconds_per_example"] > 0
+        assert run["ttune_revision"] == source_revision()  # the revision this process loaded
+    assert on_disk["header"]["ttune_revision_of_runs"] == [str(source_revision())]
     for method in METHODS:
         s = on_disk["summary"][method]["smooth_bleu4"]
         vals = [r["scores"]["smooth_bleu4"] for r in on_disk["runs"] if r["method"] == method]

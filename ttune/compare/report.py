@@ -442,6 +442,8 @@ def write_report(config, records: list[dict[str, Any]]) -> dict[str, Any]:
         metrics,
         files=(config.train_file, config.valid_file, config.test_file),
     )
+    # A comparison resumed across commits mixes code: each run records the revision it ran.
+    header["ttune_revision_of_runs"] = sorted({str(r.get("ttune_revision")) for r in ok})
     plot_metric = test_metrics[0] if test_metrics and test_metrics[0] in metrics else metric
     plots, notes = make_plots(out, summary, plot_metric, curves)
     results = {

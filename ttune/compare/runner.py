@@ -51,6 +51,7 @@ from ttune.compare.report import write_report
 from ttune.cpg.cache import default_cache_dir
 from ttune.io import atomic_write_text
 from ttune.metrics import check_metric_name
+from ttune.metrics.results import source_revision
 from ttune.options import check_device, resolve_device
 from ttune.runs import JsonConfig, resolve_precision
 from ttune.tasks import get_task
@@ -331,6 +332,7 @@ class CompareRunner:
         self.config = config
         self.out = Path(config.output_dir)
         self.on_event = on_event or (lambda e: None)
+        source_revision()  # the code this process loaded, before anyone commits while it runs
 
     # ------------------------------------------------------------------ layout
     def run_dir(self, method: str, seed: int) -> Path:
@@ -526,6 +528,7 @@ class CompareRunner:
                 self.config.mixed_precision, resolve_device(self.config.device).split(":")[0]
             ),
             "torch_threads": torch.get_num_threads(),
+            "ttune_revision": source_revision(),  # read when this process started
             "load_average_1m": os.getloadavg()[0] if hasattr(os, "getloadavg") else None,
         }
         record = {

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as _dt
+import functools
 import hashlib
 import os
 import platform
@@ -48,9 +49,12 @@ def file_sha256(path: str | Path) -> str | None:
     return h.hexdigest()
 
 
+@functools.cache
 def source_revision() -> str | None:
     """The git commit of the ttune source that runs (``+dirty`` with uncommitted changes under
-    ``ttune/``); None outside a git checkout (an installed wheel)."""
+    ``ttune/``); None outside a git checkout (an installed wheel). Read once per process: a
+    long command asks when it starts (``CompareRunner``), so a commit made while it runs is not
+    claimed for code it loaded before."""
     root = Path(__file__).resolve().parents[2]
     try:
         rev = subprocess.run(
