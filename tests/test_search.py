@@ -269,3 +269,28 @@ def test_the_command_on_a_finished_search_reports_it_without_training(files, ref
         f"report: {reference['out']}/report.md",
     ]
     assert "- command: `ttune search " in (reference["out"] / "report.md").read_text()
+
+
+def test_a_combination_asked_again_is_not_trained_again(files, tmp_path):
+    """Step 1 with one candidate has two combinations (off: pruned, on: trained), so 4 trials
+    must ask one again: a repeat takes the earlier trial's result and trains nothing (every trial
+    trains with one seed, so training it again would give the same objective)."""
+    out = tmp_path / "s"
+    summary = Search(
+        _config(files, out, candidates=("prompt",), step1_trials=4, step2_trials=1, seed=0)
+    ).run()
+    step1 = [t for t in summary["trials"] if t["step"] == 1]
+    done = [t for t in step1 if t["state"] == "complete"]
+    pruned = [t for t in step1 if t["state"] == "pruned"]
+    assert len(done) + len(pruned) == 4 and done and pruned
+    assert all(t["reason"] == "no method switched on" for t in pruned)
+    first, repeats = done[0], done[1:]
+    assert len(repeats) >= 1  # seed 0: TPE switches the method on more than once
+    assert all(t["repeat_of"] == first["slot"] for t in repeats) and "repeat_of" not in first
+    assert {(t["objective"], t["trainable_parameters"]) for t in done} == {
+        (first["objective"], first["trainable_parameters"])
+    }
+    trained = sorted(p.name for p in (out / "trials").iterdir() if p.name.startswith("step1-"))
+    assert trained == [f"step1-{first['slot']:03d}"]
+    report = (out / "report.md").read_text(encoding="utf-8")
+    assert f"(as trial {first['slot']}: not trained again)" in report

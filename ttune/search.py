@@ -421,7 +421,17 @@ class Search:
                 if not options["parts"]:
                     raise MethodConfigError("no method switched on")
                 HybridConfig.from_fields(**options)  # refused compositions fail here or in apply
-                result = self.train_one(out, "hybrid", options)
+                same = next((t for t in done if t.params == trial.params), None)
+                if same is not None and same.state == State.PRUNED:
+                    raise MethodConfigError(same.user_attrs.get("skipped", "pruned before"))
+                if same is not None:  # TPE asked again: every trial trains with one seed, so
+                    # training it again would give the same result
+                    result = {k: same.user_attrs[k] for k in ("trainable_parameters", "steps")}
+                    result["objective"] = same.value
+                    trial.set_user_attr("repeat_of", same.user_attrs.get("slot", same.number))
+                    record["repeat_of"] = trial.user_attrs["repeat_of"]
+                else:
+                    result = self.train_one(out, "hybrid", options)
             except (MethodConfigError, MethodError, TrainingError) as e:
                 # A composition the hybrid refuses, or a diverged training: a failed trial
                 reason = str(e).splitlines()[0]
@@ -432,6 +442,7 @@ class Search:
                 for k, v in result.items():
                     trial.set_user_attr(k, v)
                 trial.set_user_attr("options", options)
+                trial.set_user_attr("slot", slot)
                 study.tell(trial, result["objective"])
                 record.update(state="complete", options=options, **result)
             self._ran += 1
@@ -464,6 +475,8 @@ class Search:
                         steps=t.user_attrs["steps"],
                         options=t.user_attrs["options"],
                     )
+                    if "repeat_of" in t.user_attrs:
+                        rec["repeat_of"] = t.user_attrs["repeat_of"]
                 else:
                     rec["reason"] = t.user_attrs.get("skipped", "")
                 records.append(rec)
@@ -611,6 +624,8 @@ def _report(config: SearchConfig, summary: dict, plots: list[str], notes: list[s
     for r in summary["trials"]:
         if r["state"] == "complete":
             mark = " **best**" if (r["step"], r["slot"]) == (best["step"], best["slot"]) else ""
+            if "repeat_of" in r:
+                mark += f" (as trial {r['repeat_of']}: not trained again)"
             lines.append(
                 f"| {r['step']} | {r['slot']} | {_describe(r['options'])}{mark} | "
                 f"{r['trainable_parameters']:,} | {r['objective']:.4f} |"
