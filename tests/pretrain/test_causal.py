@@ -103,6 +103,8 @@ def test_pretrain_then_train_on_with_causal_methods(prepared, tmp_path, arch, mo
     assert [[k[5:] for k in e if k.startswith("loss_")] for e in steps] == [[o] for o in picked]
     assert set(picked) <= set(CAUSAL_OBJECTIVES)
     assert log[0].get("scan") == ("linear" if arch == "mamba" else None)
+    card = (path / "model_card.md").read_text(encoding="utf-8").splitlines()[0]
+    assert card.endswith(f"backbone (ttune-mini-{arch})")  # the shape's full name
     model, tok = load_backbone(str(path))
     assert model.config.model_type == arch and not model.config.is_encoder_decoder
     assert model.get_input_embeddings().weight.shape[0] == len(tok) == 600

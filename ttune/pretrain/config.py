@@ -83,11 +83,16 @@ NON_RESUME_KEYS = (
 )
 
 
+def shape_name(shape: str, arch: str = "t5") -> str:
+    """The shape's full name: with a causal ``arch``, ``ttune-tiny`` names ``ttune-tiny-<arch>``."""
+    return f"{shape}-{arch}" if arch in CAUSAL_ARCHS and shape in SHAPES else shape
+
+
 def shape_sizes(shape: str, arch: str = "t5") -> dict[str, int]:
     """d_model, d_ff, num_layers, num_heads of a named shape (ours or ttune.backbone's); for a
     causal ``arch`` its shape's sizes (Mamba: d_model, num_layers, state_size)."""
     if arch in CAUSAL_ARCHS:
-        name = f"{shape}-{arch}" if shape in SHAPES else shape
+        name = shape_name(shape, arch)
         if name not in CAUSAL_SHAPES or not name.endswith(f"-{arch}"):
             known = ", ".join([*SHAPES, *(k for k in CAUSAL_SHAPES if k.endswith(f"-{arch}"))])
             raise PretrainError(f"unknown {arch} shape {shape!r}; known: {known}")

@@ -50,7 +50,7 @@ from ttune import dist
 from ttune.backbone import build_tokenizer, save_backbone
 from ttune.io import atomic_dir, atomic_write_text, remove_stale_temps
 from ttune.options import resolve_device
-from ttune.pretrain.config import SUPERVISED, PretrainConfig, PretrainError
+from ttune.pretrain.config import SUPERVISED, PretrainConfig, PretrainError, shape_name
 from ttune.pretrain.corpus import (
     LICENCES,
     build_corpus,
@@ -946,7 +946,7 @@ def model_card(
         "and the supervised tasks summarize, generate (doc -> code), translate and assert."
     )
     lines = [
-        f"# ttune pretrained {kind} backbone ({c.shape})",
+        f"# ttune pretrained {kind} backbone ({shape_name(c.shape, c.arch)})",
         "",
         what,
         "",
