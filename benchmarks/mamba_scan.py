@@ -59,7 +59,8 @@ def main() -> None:
     if importlib.util.find_spec("mambapy"):
         scans["mambapy"] = (TRANSFORMERS_SCAN, True)
     print(
-        f"Mamba {a.layers} x d_model 384, batch {a.batch}, fp32, 1 thread, torch {torch.__version__}"
+        f"Mamba {a.layers} x d_model 384, batch {a.batch}, fp32, 1 thread, "
+        f"torch {torch.__version__}"
     )
     print(f"load average before: {os.getloadavg()[0]:.2f}")
     print("| window | " + " | ".join(f"{s} (s/step)" for s in scans) + " | " +
