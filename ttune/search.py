@@ -421,15 +421,17 @@ class Search:
                 if not options["parts"]:
                     raise MethodConfigError("no method switched on")
                 HybridConfig.from_fields(**options)  # refused compositions fail here or in apply
-                same = next((t for t in done if t.params == trial.params), None)
+                # done[i] is slot i of this step
+                again = next((i for i, t in enumerate(done) if t.params == trial.params), None)
+                same = done[again] if again is not None else None
                 if same is not None and same.state == State.PRUNED:
                     raise MethodConfigError(same.user_attrs.get("skipped", "pruned before"))
                 if same is not None:  # TPE asked again: every trial trains with one seed, so
                     # training it again would give the same result
                     result = {k: same.user_attrs[k] for k in ("trainable_parameters", "steps")}
                     result["objective"] = same.value
-                    trial.set_user_attr("repeat_of", same.user_attrs.get("slot", same.number))
-                    record["repeat_of"] = trial.user_attrs["repeat_of"]
+                    trial.set_user_attr("repeat_of", again)
+                    record["repeat_of"] = again
                 else:
                     result = self.train_one(out, "hybrid", options)
             except (MethodConfigError, MethodError, TrainingError) as e:
@@ -442,7 +444,6 @@ class Search:
                 for k, v in result.items():
                     trial.set_user_attr(k, v)
                 trial.set_user_attr("options", options)
-                trial.set_user_attr("slot", slot)
                 study.tell(trial, result["objective"])
                 record.update(state="complete", options=options, **result)
             self._ran += 1
