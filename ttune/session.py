@@ -190,9 +190,9 @@ def generate(
     :class:`Cancelled` is raised."""
     import torch
 
-    from ttune.tasks import get_task  # lazy: a server answering only ttune/cpg never needs it
+    from ttune.tasks import trained_task  # lazy: a server answering only ttune/cpg never needs it
 
-    task = get_task(loaded.task)
+    task = trained_task(loaded.task, loaded.config)
     adapted, tokenizer, cfg = loaded.adapted, loaded.tokenizer, loaded.config
     new_tokens = max_new_tokens or cfg.get("max_target_len") or task.max_target_len
     stop = should_stop or (lambda: False)

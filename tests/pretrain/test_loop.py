@@ -152,6 +152,17 @@ def test_output_is_a_loadable_backbone_with_a_model_card(prepared, tmp_path):
     assert "600 tokens" in card and "steps: 3 of 3" in card and "final training loss" in card
     assert json.loads((path / "pretrain_config.json").read_text())["seed"] == 3
     assert info["documents"]["python-stdlib"][0].endswith(".py")
+    # The card names the site-packages licences kept with the corpus when it was read (the card
+    # may be written on another machine), not the running interpreter's.
+    from ttune.pretrain.loop import model_card
+
+    cfg = tiny(out, max_steps=3, sources=("python-stdlib", "site-packages"))
+    site = {"documents": 1, "chunks": 1, "bytes": 9, "available_bytes": 9, "note": "here"}
+    info = {**info, "sources": {**info["sources"], "site-packages": site}}
+    kept = {**info, "site_package_licences": {"somepkg": "MIT"}}
+    state = {"step": 3, "tokens_seen": 10, "train_seconds": 1.0, "last_loss": 5.0}
+    assert "licences: somepkg (MIT)." in model_card(cfg, kept, state, 1, 600)
+    assert "torch (" in model_card(cfg, info, state, 1, 600)  # a corpus.json of before
 
 
 def test_init_from_a_backbone_starts_from_its_weights_and_tokenizer(prepared, tmp_path):
@@ -197,3 +208,61 @@ def test_cli_bad_option_is_one_line(tmp_path):
         "error: Invalid value for '--schedule': "
         "'steps' is not one of 'cosine', 'linear', 'constant'."
     ]
+
+
+def test_a_non_finite_step_is_skipped_and_many_in_a_row_stop_the_run(
+    prepared, tmp_path, monkeypatch
+):
+    """A step whose gradient (step 3) or loss (step 5) is not finite leaves the weights as they
+    were and is logged; MAX_SKIPPED_IN_A_ROW such steps in a row stop the run with one line."""
+    from ttune.pretrain import loop
+
+    original = loop.Pretrainer._forward
+    calls = {"n": 0, "updates": 0}
+
+    def flaky(model, x, mask, y, device, precision):
+        loss, value = original(model, x, mask, y, device, precision)
+        calls["n"] += 1
+        if calls["n"] == 3:
+            return loss * float("nan"), value  # finite loss, NaN gradient
+        if calls["n"] == 5:
+            return loss, float("nan")
+        return loss, value
+
+    step = torch.optim.AdamW.step
+
+    def counted(self, *a, **kw):
+        calls["updates"] += 1
+        return step(self, *a, **kw)
+
+    monkeypatch.setattr(loop.Pretrainer, "_forward", staticmethod(flaky))
+    monkeypatch.setattr(torch.optim.AdamW, "step", counted)
+    out = run_dir(prepared, tmp_path / "run")
+    pretrain(tiny(out))
+    skipped = [e for e in log_lines(out) if e.get("event") == "skipped step"]
+    assert [e["step"] for e in skipped] == [3, 5]
+    assert skipped[0]["grad_norm"] != skipped[0]["grad_norm"]  # NaN
+    assert skipped[1]["grad_norm"] is None
+    assert calls["updates"] == 10 - 2
+    assert (
+        "2 steps skipped for a non-finite loss or gradient"
+        in (out / "backbone" / "model_card.md").read_text()
+    )
+    weights = load_file(str(out / "backbone" / "model.safetensors"))
+    assert all(torch.isfinite(w.float()).all() for w in weights.values())
+
+    monkeypatch.setattr(loop.Pretrainer, "_forward", staticmethod(lambda *a: (None, float("inf"))))
+    out = run_dir(prepared, tmp_path / "diverged")
+    n = loop.MAX_SKIPPED_IN_A_ROW
+    with pytest.raises(PretrainError, match=f"^{n} steps in a row up to step {n} had a non-finite"):
+        pretrain(tiny(out, max_steps=n + 2))
+    assert len([e for e in log_lines(out) if e.get("event") == "skipped step"]) == n
+
+
+def test_attention_kernel_option(prepared, tmp_path):
+    out = run_dir(prepared, tmp_path / "run")
+    tok, _, _ = prepare_data(tiny(out), out)
+    assert init_model(tiny(out), tok).config._attn_implementation == "sdpa"
+    assert init_model(tiny(out, attention="eager"), tok).config._attn_implementation == "eager"
+    with pytest.raises(PretrainError, match="attention must be one of sdpa, eager"):
+        tiny(out, attention="flash")

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from ttune.metrics import check_metric_name
@@ -240,3 +242,37 @@ def test_tasks_from_the_entry_point_group(fresh_tasks, monkeypatch):
     assert get_task("review").metrics == ("chrf",) and groups == ["ttune.tasks"]
     assert task_names() == ["assert", "custom", "lint", "review", "summarize", "translate", "types"]
     assert groups == ["ttune.tasks"]  # scanned once
+
+
+def test_backbone_task_line_reads_the_pretraining_objectives(tmp_path):
+    from ttune.tasks import backbone_task_line
+
+    def folder(name: str, cfg) -> str:
+        d = tmp_path / name
+        d.mkdir()
+        if cfg is not None:
+            (d / "pretrain_config.json").write_text(
+                cfg if isinstance(cfg, str) else json.dumps(cfg), encoding="utf-8"
+            )
+        return str(d)
+
+    mixture = {"summarize_share": 0.2, "generate_share": 0.1, "docstring_share": None}
+    assert backbone_task_line(folder("mixture", mixture))
+    assert backbone_task_line(folder("assert-only", {"assert_share": 0.05}))
+    # ttune pretrain before the supervised objectives: docstring generation, no task line
+    assert not backbone_task_line(folder("old", {"docstring_share": 0.25, "prefix_share": 0.25}))
+    assert not backbone_task_line(folder("unsupervised", {"summarize_share": 0.0}))
+    assert not backbone_task_line(folder("none", None))
+    assert not backbone_task_line(folder("broken", "{not json"))
+    assert not backbone_task_line("org/some-hub-model")
+
+
+def test_trained_task_follows_the_saved_layout():
+    from ttune.tasks import trained_task
+
+    rec = {"source": "def rgb_to_yiq(r, g, b):\n    return r\n", "source_lang": "python"}
+    on = trained_task("summarize", {"task_line": "on"})
+    assert on.tagged and on.format_input(rec).startswith("summarize: rgb to yiq\ndef rgb_to_yiq")
+    for cfg in ({"task_line": "off"}, {}):  # {}: a method saved before the option existed
+        off = trained_task("summarize", cfg)
+        assert not off.tagged and off.format_input(rec) == rec["source"]

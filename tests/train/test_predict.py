@@ -257,3 +257,33 @@ def test_info_checks_the_weights_file(trained, tmp_path):
     assert_one_line_error(CliRunner().invoke(app, info).stderr, "truncated or corrupt")
     weights.unlink()
     assert_one_line_error(CliRunner().invoke(app, info).stderr, "no method.safetensors")
+
+
+def test_the_task_line_follows_the_backbone_and_is_saved(trained, backbone_dir, records, tmp_path):
+    """A backbone pretrained on task-line inputs gets them in training ("auto"), the resolved
+    choice is saved with the method, and prediction builds its inputs the same way."""
+    import shutil
+
+    from ttune.train.config import ConfigError, TrainConfig
+    from ttune.train.predict import Predictor
+
+    tagged_backbone = tmp_path / "tagged-backbone"
+    shutil.copytree(backbone_dir, tagged_backbone)
+    (tagged_backbone / "pretrain_config.json").write_text(json.dumps({"summarize_share": 0.2}))
+    base = {"train_file": "train.jsonl", "output_dir": str(tmp_path / "run")}
+    assert TrainConfig(model=str(tagged_backbone), **base).task_line == "on"
+    assert TrainConfig(model=str(backbone_dir), **base).task_line == "off"
+    assert TrainConfig(model=str(tagged_backbone), task_line="off", **base).task_line == "off"
+    with pytest.raises(ConfigError, match="task_line: must be one of auto, on, off"):
+        TrainConfig(model=str(backbone_dir), task_line="yes", **base)
+
+    assert json.loads((trained / "train_config.json").read_text())["task_line"] == "off"
+    plain = Predictor(trained)
+    assert plain.task.format_input(records[0]) == records[0]["source"]
+    on = tmp_path / "on"
+    shutil.copytree(trained, on)
+    cfg = json.loads((on / "train_config.json").read_text())
+    (on / "train_config.json").write_text(json.dumps({**cfg, "task_line": "on"}))
+    tagged = Predictor(on)
+    assert tagged.task.format_input(records[0]).startswith("summarize: ")
+    assert tagged.task.format_input(records[0]).endswith(records[0]["source"])

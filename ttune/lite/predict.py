@@ -28,7 +28,7 @@ from ttune.cpg.cache import default_cache_dir
 from ttune.lite.t5 import LiteT5Error, T5Config, beam_search, greedy, load_t5
 from ttune.lite.tokenizer import LiteTokenizer
 from ttune.options import GenerationOptions, resolve_device
-from ttune.tasks import get_task
+from ttune.tasks import trained_task
 from ttune.train.data import Collator, build_examples
 from ttune.transducer import PLAIN_GNNS, Transducer, TransducerConfig, TransducerConfigError
 
@@ -153,7 +153,7 @@ class LitePredictor:
             {k.removeprefix("transducer."): v for k, v in sd.items()}, strict=True
         )
         self.transducer.to(self.device).eval()
-        self.task = get_task(task or self.cfg.get("task") or "summarize")
+        self.task = trained_task(task or self.cfg.get("task") or "summarize", self.cfg)
         self.batch_size, self.num_beams, self.cache_dir = batch_size, num_beams, cache_dir
         self.new_tokens = (
             max_new_tokens or self.cfg.get("max_target_len") or self.task.max_target_len

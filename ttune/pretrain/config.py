@@ -39,11 +39,13 @@ Arch = Literal["t5", "mamba", "llama"]
 Schedule = Literal["cosine", "linear", "constant"]
 SaveDtype = Literal["float32", "float16", "bfloat16"]
 Precision = Literal["auto", "bf16", "fp32"]
+Attention = Literal["sdpa", "eager"]
 ARCHS: tuple[str, ...] = get_args(Arch)
 CAUSAL_ARCHS = ("mamba", "llama")
 SCHEDULES: tuple[str, ...] = get_args(Schedule)
 SAVE_DTYPES: tuple[str, ...] = get_args(SaveDtype)
 PRECISIONS: tuple[str, ...] = get_args(Precision)
+ATTENTIONS: tuple[str, ...] = get_args(Attention)
 
 # Named model shapes. "ttune-tiny" is the built-in backbone's: about 10.4M parameters with the
 # default 12,000-token vocabulary (21 MB in float16). The others come from ttune.backbone.
@@ -245,6 +247,10 @@ class PretrainConfig(JsonConfig):
     precision: Precision = "auto"
     """Compute precision: bf16 (autocast; weights and AdamW state stay float32), fp32, or auto
     (bf16 where the CPU/GPU computes it natively, e.g. AVX512-BF16, else fp32)."""
+    attention: Attention = "sdpa"
+    """Attention kernel of a T5: sdpa (torch's scaled_dot_product_attention, transformers'
+    default) or eager (T5's own matmuls with a float32 softmax), for a device whose fused kernels
+    give non-finite values (docs/pretrain.md, "On a GPU")."""
     threads: int | None = None
     """torch CPU threads (default: torch's choice)."""
     device: str = "auto"
@@ -352,13 +358,9 @@ class PretrainConfig(JsonConfig):
             raise PretrainError(
                 f"schedule must be one of {', '.join(SCHEDULES)}, got {self.schedule!r}"
             )
-        if self.save_dtype not in SAVE_DTYPES:
+        if self.attention not in ATTENTIONS:
             raise PretrainError(
-                f"save_dtype must be one of {', '.join(SAVE_DTYPES)}, got {self.save_dtype!r}"
-            )
-        if self.precision not in PRECISIONS:
-            raise PretrainError(
-                f"precision must be one of {', '.join(PRECISIONS)}, got {self.precision!r}"
+                f"attention must be one of {', '.join(ATTENTIONS)}, got {self.attention!r}"
             )
         if self.max_minutes is not None and not self.max_minutes > 0:
             raise PretrainError(f"max_minutes must be positive, got {self.max_minutes}")

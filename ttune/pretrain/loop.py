@@ -86,6 +86,10 @@ log = logging.getLogger(__name__)
 NUM_SENTINELS = 100
 
 
+MAX_SKIPPED_IN_A_ROW = 10
+"""Steps in a row with a non-finite loss or gradient after which a run stops (each is skipped)."""
+
+
 def _say(msg: str) -> None:
     if dist.is_main():
         print(msg, file=sys.stderr, flush=True)
@@ -175,6 +179,8 @@ def prepare_data(cfg: PretrainConfig, out: Path):
         "sources": corpus.stats,
         "documents": corpus.names,
     }
+    if "site-packages" in cfg.sources:  # the licences where the code was read, for the card
+        info["site_package_licences"] = site_package_licences()
     atomic_write_text(info_p, json.dumps(info, indent=1) + "\n")
     return tok, ids, info
 
@@ -324,6 +330,7 @@ def init_model(cfg: PretrainConfig, tokenizer):
                 f"init_from: {cfg.init_from} has {rows} embeddings for a tokenizer "
                 f"of {len(tokenizer)} tokens"
             )
+        model.set_attn_implementation(cfg.attention)
         return model
     s = cfg.model_sizes()
     config = T5Config(
@@ -344,6 +351,7 @@ def init_model(cfg: PretrainConfig, tokenizer):
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(cfg.seed)
         model = T5ForConditionalGeneration(config)
+    model.set_attn_implementation(cfg.attention)
     gc = model.generation_config
     gc.pad_token_id, gc.eos_token_id = tokenizer.pad_token_id, tokenizer.eos_token_id
     gc.decoder_start_token_id = tokenizer.pad_token_id
@@ -763,6 +771,7 @@ class Pretrainer(RunFolder):
         win_t, win_loss, win_n, win_steps, win_tokens = time.perf_counter(), 0.0, 0, 0, 0
         win_obj: dict[str, list[float]] = {}
         stopped = None
+        skipped_in_a_row = 0
 
         def checkpoint() -> None:
             nonlocal last_saved
@@ -789,25 +798,38 @@ class Pretrainer(RunFolder):
             x, y = torch.from_numpy(x).to(device), torch.from_numpy(y).to(device)
             mask = torch.from_numpy(mask).to(device) if mask is not None else None
             loss, value = self._forward(model, x, mask, y, device, precision)
-            if not np.isfinite(value):
-                bar.close()
-                self._log({"event": "non-finite loss", "step": step + 1})
-                where = (
-                    f"last checkpoint: step {last_saved}"
-                    if last_saved >= 0
-                    else "no checkpoint yet"
-                )
-                raise PretrainError(f"loss became {value} at step {step + 1}; stopped ({where})")
+            finite = bool(np.isfinite(value))
             optimizer.zero_grad(set_to_none=True)
-            if loss is not None:
+            if loss is not None and finite:
                 loss.backward()
             dist.sync_gradients(model.parameters())
             gnorm = (
                 float(torch.nn.utils.clip_grad_norm_(model.parameters(), c.max_grad_norm))
-                if c.max_grad_norm > 0
+                if c.max_grad_norm > 0 and finite
                 else None
             )
-            optimizer.step()
+            if finite and (gnorm is None or np.isfinite(gnorm)):
+                optimizer.step()
+                skipped_in_a_row = 0
+            else:
+                # A non-finite loss or gradient leaves the weights as they were (as mixed-precision
+                # loss scaling skips overflowing steps); many in a row stop the run.
+                skipped_in_a_row += 1
+                state["skipped_steps"] = state.get("skipped_steps", 0) + 1
+                self._log(
+                    {"event": "skipped step", "step": step + 1, "loss": value, "grad_norm": gnorm}
+                )
+                if skipped_in_a_row >= MAX_SKIPPED_IN_A_ROW:
+                    bar.close()
+                    where = (
+                        f"last checkpoint: step {last_saved}"
+                        if last_saved >= 0
+                        else "no checkpoint yet"
+                    )
+                    raise PretrainError(
+                        f"{skipped_in_a_row} steps in a row up to step {step + 1} had a non-finite "
+                        f"loss or gradient (loss {value}); stopped ({where})"
+                    )
             state["step"] = step + 1
             state["tokens_seen"] += n_in
             win_tokens += n_in
@@ -994,7 +1016,10 @@ def model_card(
         lines += [
             "",
             "site-packages distributions (code and docstrings read) and their licences: "
-            + "; ".join(f"{k} ({v})" for k, v in site_package_licences().items())
+            + "; ".join(
+                f"{k} ({v})"
+                for k, v in (info.get("site_package_licences") or site_package_licences()).items()
+            )
             + ".",
         ]
     lines += [
@@ -1032,7 +1057,12 @@ def model_card(
         f"{state.get('precision', c.precision)}",
         f"- steps: {state['step']:,} of {c.max_steps:,} ({state['tokens_seen']:,} corpus "
         f"tokens, {state['tokens_seen'] / max(1, info['tokens']):.2f} epochs, "
-        f"{state['train_seconds'] / 60:.1f} min of training)",
+        f"{state['train_seconds'] / 60:.1f} min of training"
+        + (
+            f"; {state['skipped_steps']:,} steps skipped for a non-finite loss or gradient)"
+            if state.get("skipped_steps")
+            else ")"
+        ),
         f"- final training loss (last log window): {fmt(state['last_loss'])}",
         f"- held-out {'next-token' if c.causal else 'span-corruption'} loss "
         f"({c.eval_windows} windows{'' if c.causal else ', fixed noise'}): "

@@ -65,10 +65,12 @@ source's byte offsets (and the CPG spans) are those of the encoder-decoder layou
 
 from __future__ import annotations
 
+import json
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from importlib.metadata import entry_points
+from pathlib import Path
 
 from ttune.data.decode import split_test_and_focal
 from ttune.data.io import DataError, read_jsonl  # noqa: F401  (re-exported: the contract's reader)
@@ -89,6 +91,8 @@ __all__ = [
     "function_name",
     "task_line",
     "causal_instruction",
+    "backbone_task_line",
+    "trained_task",
 ]
 
 ENTRY_POINT_GROUP = "ttune.tasks"
@@ -350,3 +354,29 @@ def get_task(name: str) -> Task:
     if name not in _TASKS:
         raise UnknownTaskError(f"unknown task {name!r}; known: {', '.join(task_names())}")
     return _TASKS[name]
+
+
+SUPERVISED_SHARES = ("summarize_share", "generate_share", "translate_share", "assert_share")
+"""The ``ttune pretrain`` options whose objectives feed the backbone task-line inputs."""
+
+
+def backbone_task_line(model: str) -> bool:
+    """Whether the backbone in folder ``model`` was pretrained on inputs that start with
+    :func:`task_line`: ``ttune pretrain`` saves its config (``pretrain_config.json``) in the
+    backbone folder, and its supervised objectives (a share of summarize, generate, translate or
+    assert above 0) build their inputs with ``tagged=True``. False for a hub id, a folder without
+    that file and backbones pretrained before those objectives existed."""
+    try:
+        cfg = json.loads((Path(model) / "pretrain_config.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return False
+    return isinstance(cfg, dict) and any(
+        isinstance(cfg.get(k), (int, float)) and cfg[k] > 0 for k in SUPERVISED_SHARES
+    )
+
+
+def trained_task(name: str, config: Mapping) -> Task:
+    """Task ``name`` in the input layout a trained method was trained on: tagged when its training
+    config (``train_config.json``, as a dict) says ``task_line`` "on"; methods saved before that
+    option existed were trained without the line."""
+    return get_task(name).with_options(tagged=config.get("task_line") == "on")

@@ -19,6 +19,7 @@ from typing import Any, Literal, get_args
 from ttune.cpg.cache import default_cache_dir
 from ttune.options import check_device
 from ttune.runs import JsonConfig
+from ttune.tasks import backbone_task_line
 
 
 class ConfigError(ValueError):
@@ -29,6 +30,7 @@ class ConfigError(ValueError):
 # changing any of them would silently mix two different trainings in one folder.
 RESUME_KEYS = (
     "task",
+    "task_line",
     "method",
     "method_options",
     "model",
@@ -48,7 +50,9 @@ RESUME_KEYS = (
 
 Schedule = Literal["linear", "constant"]
 Precision = Literal["auto", "no", "bf16", "fp16"]
+TaskLine = Literal["auto", "on", "off"]
 SCHEDULES: tuple[str, ...] = get_args(Schedule)
+TASK_LINES: tuple[str, ...] = get_args(TaskLine)
 PRECISIONS: tuple[str, ...] = get_args(Precision)
 
 
@@ -70,6 +74,11 @@ class TrainConfig(JsonConfig):
     ...)."""
     task: str = "summarize"
     """Task name, registered in ttune.tasks: how a record becomes model input."""
+    task_line: TaskLine = "auto"
+    """Start each model input with the task line ("summarize: rgb to yiq", ttune.tasks.task_line).
+    auto: on when the backbone was pretrained on such inputs (a ttune pretrain backbone with
+    supervised objectives), else off. The resolved on/off is saved with the method, and prediction
+    uses the same layout."""
     method: str = "transducer"
     """Adaptation method, registered in ttune.methods."""
     method_options: dict[str, Any] = field(default_factory=dict)
@@ -185,6 +194,10 @@ class TrainConfig(JsonConfig):
         if self.mixed_precision not in PRECISIONS:
             raise bad("mixed_precision", f"must be one of {', '.join(PRECISIONS)}")
         check_device(self.device)
+        if self.task_line not in TASK_LINES:
+            raise bad("task_line", f"must be one of {', '.join(TASK_LINES)}")
+        if self.task_line == "auto":
+            self.task_line = "on" if backbone_task_line(self.model) else "off"
         if not isinstance(self.seed, int):
             raise bad("seed", "must be an integer")
         if not self.early_stopping_metric:

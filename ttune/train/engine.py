@@ -117,7 +117,7 @@ class Trainer(RunFolder):
     # ------------------------------------------------------------------ setup
     def _setup(self) -> None:
         c = self.config
-        self.task = get_task(c.task)
+        self.task = get_task(c.task).with_options(tagged=c.task_line == "on")
         self.max_src = c.max_source_len or self.task.max_source_len
         self.max_tgt = c.max_target_len or self.task.max_target_len
         if c.early_stopping_metric != "loss":

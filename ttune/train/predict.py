@@ -20,7 +20,7 @@ from ttune.io import atomic_write_text
 from ttune.methods import config_from_dict, load_method
 from ttune.metrics import score
 from ttune.options import GenerationOptions, resolve_device
-from ttune.tasks import get_task
+from ttune.tasks import get_task, trained_task
 from ttune.train.data import load_records
 from ttune.train.inference import GenerateHook, generate_texts, method_collator, method_examples
 
@@ -95,7 +95,7 @@ class Predictor:
         self.adapted, self.tokenizer, self.cfg = load_trained(
             checkpoint_dir, model=model, device=self.device
         )
-        self.task = get_task(task or self.cfg.get("task") or "summarize")
+        self.task = trained_task(task or self.cfg.get("task") or "summarize", self.cfg)
         self.batch_size, self.num_beams = batch_size, num_beams
         self.cache_dir, self.num_workers, self.progress = cache_dir, num_workers, progress
         self.on_generate = on_generate
