@@ -28,7 +28,13 @@ prep tlcodesum tl-codesum tl-codesum
 prep atlas atlas atlas
 prep codexglue codexglue-trans codexglue-java-cs
 
-# 2. The backbone: byte-level BPE + T5 (span corruption, prefix LM, docstring generation).
+# 2. The backbone: byte-level BPE + T5 (span corruption, prefix LM, docstring generation). This
+#    line made the backbone shipped until 2026-11-30 (62 CPU-minutes). The one shipped since was
+#    continued from it on a GPU with the supervised tasks in the mixture: run b of
+#    scripts/pretrain-gpu.sh (docs/pretrain.md, "On a GPU"); copy its backbone/ to
+#    $W/ttune-tiny/backbone to rebuild the transducers on it. Transducers on a backbone pretrained
+#    with the supervised tasks put the task line in front of their inputs (ttune train
+#    --task-line auto).
 [ -f "$W/ttune-tiny/backbone/model.safetensors" ] ||
     "$TTUNE" pretrain --output "$W/ttune-tiny" --max-steps 2700 --max-minutes 62 --save-dtype float16
 

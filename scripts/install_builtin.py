@@ -171,11 +171,9 @@ def card(
     lines += [
         "",
         f"Distinct predictions: {len(preds):,} of {sum(preds.values()):,}; the most common, "
-        f"{k:,} times: `{top[:120]}`. These are the scores of a 10M-parameter backbone pretrained "
-        f"for "
-        "an hour on two CPU cores and adapted by about ten thousand parameters: the commands work "
-        "offline, the output is mostly generic. Train a transducer on a real backbone for useful "
-        'output (README, "Use a real backbone").',
+        f"{k:,} times: `{top[:120]}`. These are the scores of a 10M-parameter backbone (how it "
+        f"was pretrained: `{BACKBONE}/model_card.md`) adapted by about ten thousand parameters; "
+        'a transducer on a real backbone does better (README, "Use a real backbone").',
         "",
         "## Reproduce",
         "",

@@ -96,15 +96,22 @@ def test_builtin_summarize_prints_one_line_per_function_offline(example, monkeyp
 
 
 @pytest.mark.parametrize("name", TRANSDUCERS)
-def test_shipped_configs_with_the_old_max_nodes_key_still_load(name):
-    """The shipped method_config.json files predate the rename max_nodes -> max_graph_nodes."""
+def test_configs_with_the_old_max_nodes_key_still_load(name, tmp_path):
+    """Methods saved before the rename max_nodes -> max_graph_nodes (the built-in models shipped
+    until 2026-11-30 among them) still load: a shipped folder with its config written the old
+    way."""
+    import shutil
+
     from ttune.backbone import load_backbone
     from ttune.methods import load_method
 
-    saved = json.loads((MODELS / name / "method_config.json").read_text())["config"]
-    assert "max_nodes" in saved and "max_graph_nodes" not in saved
+    old = tmp_path / name
+    shutil.copytree(MODELS / name, old)
+    cfg = json.loads((old / "method_config.json").read_text())
+    cfg["config"]["max_nodes"] = cfg["config"].pop("max_graph_nodes")
+    (old / "method_config.json").write_text(json.dumps(cfg))
     model, tok = load_backbone(str(MODELS / "ttune-tiny"))
-    adapted = load_method(MODELS / name, model, tok)
+    adapted = load_method(old, model, tok)
     assert adapted.config.max_graph_nodes is None and adapted.config.max_label_tokens == 16
     assert (
         adapted.num_trainable()

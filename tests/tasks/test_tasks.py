@@ -265,6 +265,8 @@ def test_backbone_task_line_reads_the_pretraining_objectives(tmp_path):
     assert not backbone_task_line(folder("none", None))
     assert not backbone_task_line(folder("broken", "{not json"))
     assert not backbone_task_line("org/some-hub-model")
+    # the built-in backbone by name: pretrained with the supervised tasks
+    assert backbone_task_line("ttune-tiny")
 
 
 def test_trained_task_follows_the_saved_layout():

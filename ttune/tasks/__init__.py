@@ -365,9 +365,15 @@ def backbone_task_line(model: str) -> bool:
     :func:`task_line`: ``ttune pretrain`` saves its config (``pretrain_config.json``) in the
     backbone folder, and its supervised objectives (a share of summarize, generate, translate or
     assert above 0) build their inputs with ``tagged=True``. False for a hub id, a folder without
-    that file and backbones pretrained before those objectives existed."""
+    that file and backbones pretrained before those objectives existed. ``ttune-tiny`` (when no
+    such folder is here) is the built-in backbone."""
+    from ttune.builtin import BUILTIN_BACKBONE, models_dir  # same layer, light
+
+    folder = Path(model)
+    if model == BUILTIN_BACKBONE and not folder.exists():
+        folder = models_dir() / BUILTIN_BACKBONE
     try:
-        cfg = json.loads((Path(model) / "pretrain_config.json").read_text(encoding="utf-8"))
+        cfg = json.loads((folder / "pretrain_config.json").read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return False
     return isinstance(cfg, dict) and any(
