@@ -267,6 +267,12 @@ def test_backbone_task_line_reads_the_pretraining_objectives(tmp_path):
     assert not backbone_task_line("org/some-hub-model")
     # the built-in backbone by name: pretrained with the supervised tasks
     assert backbone_task_line("ttune-tiny")
+    # the option names it reads are those of ttune pretrain's supervised objectives
+    from ttune.pretrain.config import SUPERVISED, PretrainConfig
+    from ttune.tasks import SUPERVISED_SHARES
+
+    assert SUPERVISED_SHARES == tuple(f"{t}_share" for t in SUPERVISED)
+    assert all(hasattr(PretrainConfig, k) for k in SUPERVISED_SHARES)
 
 
 def test_trained_task_follows_the_saved_layout():

@@ -55,7 +55,7 @@ from ttune.runs import (
     lr_multiplier,
     resolve_precision,
 )
-from ttune.tasks import get_task
+from ttune.tasks import trained_task
 from ttune.train.checkpoint import TrainState, load_checkpoint, save_checkpoint
 from ttune.train.config import ConfigError, TrainConfig
 from ttune.train.data import DataError, batch_order, load_records
@@ -117,7 +117,7 @@ class Trainer(RunFolder):
     # ------------------------------------------------------------------ setup
     def _setup(self) -> None:
         c = self.config
-        self.task = get_task(c.task).with_options(tagged=c.task_line == "on")
+        self.task = trained_task(c.task, c.to_dict())  # the layout prediction will use
         self.max_src = c.max_source_len or self.task.max_source_len
         self.max_tgt = c.max_target_len or self.task.max_target_len
         if c.early_stopping_metric != "loss":
