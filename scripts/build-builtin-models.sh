@@ -49,6 +49,15 @@ fit() {  # NAME TASK DATA STEPS
 }
 fit summarize-python summarize codedocstring 300
 fit summarize-java summarize tlcodesum 300
+# C# has no summary data: one summarizer of Python functions and Java methods together (both
+# training splits; dev: the first 250 records of each), scored on the Java test split.
+if [ ! -f "$W/data/mixed/clean/test.jsonl" ]; then
+    mkdir -p "$W/data/mixed/clean"
+    cat "$W/data/codedocstring/clean/train.jsonl" "$W/data/tlcodesum/clean/train.jsonl" > "$W/data/mixed/clean/train.jsonl"
+    { head -n 250 "$W/data/codedocstring/clean/dev.jsonl"; head -n 250 "$W/data/tlcodesum/clean/dev.jsonl"; } > "$W/data/mixed/clean/dev.jsonl"
+    cp "$W/data/tlcodesum/clean/test.jsonl" "$W/data/mixed/clean/test.jsonl"
+fi
+fit summarize-csharp summarize mixed 300
 fit assert-java assert atlas 300
 fit translate-java-csharp translate codexglue 300
 

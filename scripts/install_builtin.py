@@ -43,6 +43,13 @@ TRANSDUCERS = {
         "tlcodesum",
         "Java methods (tokenised) -> the first sentence of their Javadoc",
     ),
+    "summarize-csharp": (
+        "summarize",
+        "code-docstring-corpus (canonical split) and TL-CodeSum together (no C# summary data "
+        "exists here; the test split is TL-CodeSum's: Java, the language closest to C#)",
+        "mixed",
+        "C# methods -> a one-sentence summary, learnt from Python functions and Java methods only",
+    ),
     "assert-java": (
         "assert",
         "ATLAS (real identifiers)",
@@ -149,9 +156,15 @@ def card(
         "",
         f"## Test scores (`ttune eval`, beam {h.get('num_beams', 1)}, "
         + (
-            f"no repeated {h['no_repeat_ngram_size']}-gram)"
+            f"no repeated {h['no_repeat_ngram_size']}-gram"
             if h.get("no_repeat_ngram_size")
-            else "n-gram repeats allowed)"
+            else "n-gram repeats allowed"
+        )
+        + (
+            f", copy bias {h['copy_bias']:g} and repetition penalty {h['repeat_penalty']:g}: "
+            "docs/decoding.md)"
+            if h.get("copy_bias") or h.get("repeat_penalty")
+            else ")"
         ),
         "",
         "| metric | value | exact variant |",

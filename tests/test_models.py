@@ -12,7 +12,13 @@ import pytest
 from safetensors import safe_open
 
 MODELS = Path(__file__).resolve().parents[1] / "ttune" / "models"
-TRANSDUCERS = ("summarize-python", "summarize-java", "assert-java", "translate-java-csharp")
+TRANSDUCERS = (
+    "summarize-python",
+    "summarize-java",
+    "summarize-csharp",
+    "assert-java",
+    "translate-java-csharp",
+)
 ALLOWED = {".safetensors", ".json", ".md"}
 
 

@@ -29,7 +29,14 @@ from typing import Any
 
 # The library functions this module builds on, in one place (ttune.use: which model, functions).
 from ttune.builtin import ResolvedModel, resolve_model
-from ttune.use import Function, assert_record, find_functions, function_record, threads_for
+from ttune.use import (
+    Function,
+    assert_record,
+    find_functions,
+    function_record,
+    summary_text,
+    threads_for,
+)
 
 __all__ = [
     "Cancelled",
@@ -39,6 +46,7 @@ __all__ = [
     "find_functions",
     "generate",
     "summarize_record",
+    "summary_text",
     "translate_record",
 ]
 
@@ -59,6 +67,7 @@ def _engine() -> dict[str, Any]:
 
     from ttune.train.config import default_cache_dir
     from ttune.train.data import Collator, build_examples, graph_options
+    from ttune.train.inference import decoding_kwargs
     from ttune.train.predict import load_trained
 
     return {
@@ -66,6 +75,7 @@ def _engine() -> dict[str, Any]:
         "Collator": Collator,
         "build_examples": build_examples,
         "graph_options": graph_options,
+        "decoding_kwargs": decoding_kwargs,
         "default_cache_dir": default_cache_dir,
         "load_trained": load_trained,
     }
@@ -228,7 +238,6 @@ def generate(
     )
     pad = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0
     collate = eng["Collator"](pad, with_labels=False, with_graph=needs_graph)
-    extra = {"no_repeat_ngram_size": task.no_repeat_ngram_size} if task.no_repeat_ngram_size else {}
     out: list[str] = []
     with loaded.lock, torch.no_grad():
         for i in range(0, len(examples), batch_size):
@@ -237,6 +246,9 @@ def generate(
             batch = {
                 k: v.to(loaded.device) for k, v in collate(examples[i : i + batch_size]).items()
             }
+            extra = eng["decoding_kwargs"](
+                adapted, batch, task.no_repeat_ngram_size, task.copy_bias, task.repeat_penalty
+            )
             steps = 0
             ids = adapted.generate(
                 **batch,

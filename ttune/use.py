@@ -20,6 +20,7 @@ import gc
 import os
 import re
 import textwrap
+import unicodedata
 import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -400,12 +401,21 @@ NO_SUMMARY = "(no summary: the model's output was not text)"
 
 
 def is_text(summary: str) -> bool:
-    """Whether a generated summary reads as text: it holds a word of two or more letters and at
-    least half of its non-space characters are letters or digits."""
+    """Whether a generated summary reads as text: it holds a word of two or more letters, at
+    least half of its non-space characters are letters or digits, and none is a control
+    character or U+FFFD (a byte-level tokenizer decoding a broken byte sequence)."""
     chars = [c for c in summary if not c.isspace()]
     if not chars or not re.search(r"[^\W\d_]{2,}", summary):
         return False
+    if any(c == "\ufffd" or unicodedata.category(c) == "Cc" for c in chars):
+        return False
     return sum(c.isalnum() for c in chars) >= len(chars) / 2
+
+
+def summary_text(generated: str) -> str:
+    """What a summary command shows for a generated summary: its words on one line, or
+    :data:`NO_SUMMARY` when it does not read as text (:func:`is_text`)."""
+    return " ".join(generated.split()) if is_text(generated) else NO_SUMMARY
 
 
 def iter_summaries(
@@ -438,7 +448,7 @@ def iter_summaries(
             "file": str(job.file),
             "name": job.function.name,
             "line": job.function.line,
-            "summary": text if is_text(text) else NO_SUMMARY,
+            "summary": summary_text(text),
         }
 
 

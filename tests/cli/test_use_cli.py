@@ -12,7 +12,7 @@ from typer.testing import CliRunner
 
 import ttune.use
 from ttune.cli.main import app
-from ttune.use import NO_SUMMARY, is_text, iter_summaries
+from ttune.use import NO_SUMMARY, is_text, iter_summaries, summary_text
 
 runner = CliRunner()
 
@@ -194,7 +194,14 @@ def test_a_summary_that_is_not_text_is_replaced(tmp_path, transducer, monkeypatc
         ("()", False),
         ("a, ', '', ''', '''", False),
         ("1 2 3", False),
+        ("Return the \x07JJ value", False),  # a control character
+        ("Return \ufffd\ufffd the value", False),  # a broken byte sequence, decoded
     ],
 )
 def test_is_text(text, ok):
     assert is_text(text) is ok
+
+
+def test_summary_text_is_one_line_or_the_placeholder():
+    assert summary_text("Return the\n  sum\x1c of x.") == "Return the sum of x."
+    assert summary_text("'', ''") == NO_SUMMARY

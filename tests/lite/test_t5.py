@@ -18,6 +18,7 @@ from ttune.lite.t5 import (
     greedy,
     load_t5,
 )
+from ttune.tasks.decoding import steer_scores
 
 TEXTS = ["def add(a, b):\n    return a + b\n", "class Stack:\n    def push(self, x): pass\n"]
 
@@ -175,3 +176,43 @@ def test_config_refuses_other_models(tmp_path):
     (tmp_path / "config.json").write_text(json.dumps({"model_type": "t5"}))
     with pytest.raises(LiteT5Error, match="cannot read"):
         load_t5(tmp_path)
+
+
+@pytest.mark.parametrize("beams", [1, 3])
+def test_steered_decoding_equals_generate_with_the_logits_processor(hf_tiny, lite_tiny, beams):
+    from ttune.tasks.decoding import pad_copy_ids
+    from ttune.train.inference import decoding_kwargs
+
+    hf = hf_tiny[0]
+    ids, mask, _ = _batch(hf.config.vocab_size, T=20, seed=9)
+    embeds = hf.get_input_embeddings()(ids)
+    copy_ids = pad_copy_ids([[[11, 12], [40]], [[7]], []])
+
+    class Adapted:  # what decoding_kwargs reads of an adapted model
+        model, causal = hf, False
+
+    batch = {"copy_ids": copy_ids}
+    extra = decoding_kwargs(Adapted(), batch, 3, copy_bias=3.0, repeat_penalty=2.0)
+    assert batch == {} and set(extra) == {"no_repeat_ngram_size", "logits_processor"}
+    with torch.no_grad():
+        ref = hf.generate(
+            inputs_embeds=embeds, attention_mask=mask, num_beams=beams, max_new_tokens=12, **extra
+        )
+        plain = hf.generate(
+            inputs_embeds=embeds,
+            attention_mask=mask,
+            num_beams=beams,
+            max_new_tokens=12,
+            no_repeat_ngram_size=3,
+        )
+    start = lite_tiny.cfg.decoder_start_token_id
+
+    def steer(seq, scores):
+        return steer_scores(scores, seq, copy_ids, 3.0, 2.0, start_id=start)
+
+    if beams == 1:
+        out = greedy(lite_tiny, embeds, mask, 12, 3, None, steer)
+    else:
+        out = beam_search(lite_tiny, embeds, mask, 12, beams, 3, None, steer)
+    assert out.tolist() == ref.tolist()
+    assert ref.tolist() != plain.tolist()  # the steering changed the output

@@ -444,6 +444,11 @@ def write_report(config, records: list[dict[str, Any]]) -> dict[str, Any]:
     )
     # A comparison resumed across commits mixes code: each run records the revision it ran.
     header["ttune_revision_of_runs"] = sorted({str(r.get("ttune_revision")) for r in ok})
+    # Decoding settings (the task's, from each run's eval.json); None: a run made before they
+    # were recorded.
+    header["decoding_of_runs"] = [
+        json.loads(d) for d in sorted({json.dumps(r.get("decoding"), sort_keys=True) for r in ok})
+    ]
     plot_metric = test_metrics[0] if test_metrics and test_metrics[0] in metrics else metric
     plots, notes = make_plots(out, summary, plot_metric, curves)
     results = {

@@ -506,6 +506,10 @@ class CompareRunner:
             "scores": results["scores"],
             "unavailable_metrics": results["unavailable_metrics"],
             "test_records": n,
+            "decoding": {
+                k: results["header"].get(k)
+                for k in ("no_repeat_ngram_size", "copy_bias", "repeat_penalty")
+            },
             "inference_seconds": sum(gen),
             "inference_seconds_per_example": sum(gen) / n if n else None,
             "eval_peak_rss_mb": rss.peak / 2**20,

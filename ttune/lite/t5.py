@@ -319,10 +319,13 @@ def greedy(
     max_new_tokens: int,
     no_repeat_ngram_size: int = 0,
     should_stop=None,
+    steer=None,
 ) -> Tensor:
     """Greedy decoding as transformers' ``generate(num_beams=1)``: ``[B, 1 + n]`` ids starting
     with the decoder start token, finished rows padded with the pad id. ``should_stop()`` is
-    polled after each step; True ends decoding early."""
+    polled after each step; True ends decoding early. ``steer(ids, scores)`` (``[B, L]``, ``[B,
+    V]`` -> ``[B, V]``) changes each step's scores after the n-gram ban, as a logits processor
+    passed to ``generate`` does."""
     c = model.cfg
     B = inputs_embeds.shape[0]
     enc = model.encode(inputs_embeds, attention_mask)
@@ -336,6 +339,8 @@ def greedy(
         scores = logits[:, -1, :].float()  # [B, V]
         if no_repeat_ngram_size:
             scores = ban_repeated_ngrams(ids, scores, no_repeat_ngram_size)
+        if steer is not None:
+            scores = steer(ids, scores)
         nxt = scores.argmax(-1)
         nxt = torch.where(running, nxt, torch.full_like(nxt, c.pad_token_id))
         ids = torch.cat([ids, nxt[:, None]], 1)
@@ -360,9 +365,11 @@ def beam_search(
     num_beams: int,
     no_repeat_ngram_size: int = 0,
     should_stop=None,
+    steer=None,
 ) -> Tensor:
     """Beam search as transformers' ``generate(num_beams=K)`` with its defaults (length penalty
-    1, ``early_stopping=False``, one sequence returned): ``[B, 1 + n]`` ids. Each step keeps the
+    1, ``early_stopping=False``, one sequence returned): ``[B, 1 + n]`` ids; ``steer`` as in
+    :func:`greedy`, on the ``[B*K, V]`` log-probabilities. Each step keeps the
     2K best continuations of the K running beams; those ending in EOS (or at the length limit)
     among the first K compete for the K finished slots by score / length, the others continue.
     Decoding ends when no running beam can beat the worst finished one at its current length."""
@@ -392,6 +399,8 @@ def beam_search(
         log_probs = logits[:, -1, :].float().log_softmax(-1)  # [B*K, V]
         if no_repeat_ngram_size:
             log_probs = ban_repeated_ngrams(flat, log_probs, no_repeat_ngram_size)
+        if steer is not None:
+            log_probs = steer(flat, log_probs)
         V = log_probs.shape[-1]
         total = (log_probs.view(B, K, V) + running_scores[:, :, None]).view(B, K * V)
         top_scores, top_idx = total.topk(2 * K)  # [B, 2K]

@@ -230,11 +230,12 @@ class TtuneServer(LanguageServer):
         if fn is None:
             return None
         loaded = await self.load("summarize", lang)
-        [summary] = await self.run_model(
+        [generated] = await self.run_model(
             lambda stop: self.generate(loaded, [engine.summarize_record(fn, lang)], stop),
             threading.Event(),
             "ttune/summarize",
         )
+        summary = engine.summary_text(generated)
         self.summaries[(doc.uri, _digest(fn.source))] = summary
         return {
             "name": fn.name,
@@ -275,13 +276,14 @@ class TtuneServer(LanguageServer):
                             message=fn.name, percentage=int(100 * i / len(functions))
                         ),
                     )
-                [summary] = await self.run_model(
+                [generated] = await self.run_model(
                     lambda stop, fn=fn: self.generate(
                         loaded, [engine.summarize_record(fn, lang)], stop
                     ),
                     cancel,
                     "ttune/summarizeDocument",
                 )
+                summary = engine.summary_text(generated)
                 self.summaries[(doc.uri, _digest(fn.source))] = summary
                 out.append(
                     {

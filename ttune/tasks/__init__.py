@@ -117,6 +117,15 @@ class Task:
     """Generation never repeats an n-gram of this many tokens (0 = off). Summaries: 3, since a small
     model's greedy or beam decoding otherwise loops ("the given given given ..."); code repeats
     n-grams legitimately, so code tasks keep it off."""
+    copy_bias: float = 0.0
+    """Decoding adds this to the log-probability of the first token of each word of the function's
+    name (lower-case or capitalised, with or without a leading space) until that word has been
+    generated once (:mod:`ttune.tasks.decoding`; 0 = off). Summaries: 5, chosen on the dev
+    splits (docs/decoding.md): a small model otherwise answers most functions with one
+    sentence."""
+    repeat_penalty: float = 0.0
+    """Decoding subtracts this from the log-probability of every token already generated (0 =
+    off). Summaries: 2 ("the given given given class")."""
     prefix: str = ""
     """Text put before the source in the model input (empty: none). The graph offset accounts for
     it."""
@@ -140,6 +149,8 @@ class Task:
     def __post_init__(self) -> None:
         if self.no_repeat_ngram_size < 0:
             raise ValueError(f"task {self.name}: no_repeat_ngram_size must be >= 0")
+        if not (self.copy_bias >= 0 and self.repeat_penalty >= 0):  # also rejects NaN
+            raise ValueError(f"task {self.name}: copy_bias and repeat_penalty must be >= 0")
         if self.max_source_len < 1 or self.max_target_len < 1:
             raise ValueError(f"task {self.name}: lengths must be positive")
         if self.graph_side not in ("source", "test", "both"):
@@ -155,6 +166,18 @@ class Task:
         if self.formatter is not None:
             return self._head(record) + self.formatter(record)
         return self._head(record) + _field(record, "source")
+
+    def copy_words(self, record: dict) -> list[str]:
+        """The words decoding may copy (:attr:`copy_bias`): those of the name of the first function
+        declared in the record's source (:func:`identifier_words`, :func:`function_name`)."""
+        return identifier_words(
+            function_name(_field(record, "source"), record.get("source_lang") or "java")
+        )
+
+    @property
+    def steers(self) -> bool:
+        """Whether decoding applies :mod:`ttune.tasks.decoding` (copy bias or repeat penalty)."""
+        return bool(self.copy_bias or self.repeat_penalty)
 
     def causal_instruction(self, record: dict) -> str:
         """The text a causal LM reads after :meth:`format_input` and before the target."""
@@ -290,6 +313,8 @@ def _builtin() -> None:
             64,
             ("smooth_bleu4", "sacrebleu", "chrf", "exact_match"),
             no_repeat_ngram_size=3,
+            copy_bias=5.0,
+            repeat_penalty=2.0,
             description="code -> one-sentence summary (Java / Python)",
         ),
         Task(

@@ -21,6 +21,7 @@ import torch
 
 from ttune.cpg.cache import extract_all
 from ttune.tasks import read_jsonl
+from ttune.tasks.decoding import copy_token_ids, pad_copy_ids
 from ttune.transducer import collate_graphs, featurize, graph_features
 
 log = logging.getLogger(__name__)
@@ -109,6 +110,7 @@ class Example:
     token_spans: list[tuple[int, int]]
     labels: list[int] | None = None
     graph: Any = None  # torch_geometric Data (ttune.transducer.featurize), or a dict (plain)
+    copy_ids: list[list[int]] | None = None  # per name word, ttune.tasks.decoding.copy_token_ids
 
 
 def encode_records(
@@ -160,7 +162,9 @@ def encode_records(
                 ids, spans = ids[:-1], spans[:-1]
             keep = max(1, max_source_len - len(tail))
             ids, spans = ids[:keep] + tail, spans[:keep] + [(-1, -1)] * len(tail)
-        labels = None
+        labels, copy = None, None
+        if not with_labels and getattr(task, "copy_bias", 0):
+            copy = copy_token_ids(task.copy_words(rec), tokenizer)
         if with_labels:
             target = rec.get("target")
             if not isinstance(target, str):
@@ -171,7 +175,7 @@ def encode_records(
                 labels.append(tokenizer.eos_token_id)
             else:
                 labels = tokenizer(target, truncation=True, max_length=max_target_len)["input_ids"]
-        examples.append(Example(i, ids, spans, labels))
+        examples.append(Example(i, ids, spans, labels, copy_ids=copy))
     return examples
 
 
@@ -267,6 +271,8 @@ class Collator:
         input_ids, attention_mask: [B, T] (T = longest source in the batch; pad id / 0)
         token_spans:               [B, T, 2] long, (-1, -1) on padding
         labels:                    [B, L] padded with -100 (only when every example has labels)
+        copy_ids:                  [B, W, K] long, -1 pads: the name words' copy sets
+                                   (prediction for a task with a copy bias; ttune.tasks.decoding)
         graph:                     torch_geometric Batch of B graphs (only for graph methods);
                                    a ttune.transducer.GraphBatch with ``plain_graphs``
     """
@@ -301,6 +307,8 @@ class Collator:
             for i, e in enumerate(examples):
                 labels[i, : len(e.labels)] = torch.tensor(e.labels, dtype=torch.long)
             batch["labels"] = labels
+        elif any(e.copy_ids is not None for e in examples):
+            batch["copy_ids"] = pad_copy_ids([e.copy_ids or [] for e in examples])
         if self.with_graph and self.plain_graphs:
             batch["graph"] = collate_graphs([e.graph for e in examples])
         elif self.with_graph:

@@ -88,6 +88,8 @@ def evaluate(
             "task": task,
             "num_beams": num_beams,
             "no_repeat_ngram_size": t.no_repeat_ngram_size,
+            "copy_bias": t.copy_bias,
+            "repeat_penalty": t.repeat_penalty,
             "malformed_lines": len(bad),
         },
         "scores": scores,

@@ -20,6 +20,7 @@ from typing import Any
 import torch
 
 from ttune import dist
+from ttune.tasks.decoding import steer_scores
 from ttune.train.data import Collator, Example, build_examples, graph_options
 
 GenerateHook = Callable[[float], None]
@@ -118,6 +119,39 @@ def dataset_loss(adapted, examples, collate, batch_size: int, accelerator=None) 
     return total_loss / max(1, total_tokens)
 
 
+def decoding_kwargs(
+    adapted,
+    batch: dict[str, Any],
+    no_repeat_ngram_size: int = 0,
+    copy_bias: float = 0.0,
+    repeat_penalty: float = 0.0,
+) -> dict[str, Any]:
+    """The keyword arguments of ``adapted.generate`` beyond the batch that decode as the task
+    says: ``no_repeat_ngram_size`` and a logits processor for the copy bias and repetition
+    penalty (:mod:`ttune.tasks.decoding`). Takes ``copy_ids`` out of ``batch`` (the model never
+    sees it)."""
+    copy_ids = batch.pop("copy_ids", None)
+    extra: dict[str, Any] = {}
+    if no_repeat_ngram_size:
+        extra["no_repeat_ngram_size"] = no_repeat_ngram_size
+    if copy_bias or repeat_penalty:
+        from transformers import LogitsProcessor, LogitsProcessorList  # lazy, as in generate
+
+        config = getattr(getattr(adapted, "model", None), "config", None)
+        start = None
+        if not getattr(adapted, "causal", False) and config is not None:
+            start = getattr(config, "decoder_start_token_id", None)
+
+        class _Steer(LogitsProcessor):
+            def __call__(self, input_ids, scores):
+                return steer_scores(
+                    scores, input_ids, copy_ids, copy_bias, repeat_penalty, start_id=start
+                )
+
+        extra["logits_processor"] = LogitsProcessorList([_Steer()])
+    return extra
+
+
 def generate_texts(
     adapted,
     examples,
@@ -129,13 +163,13 @@ def generate_texts(
     accelerator=None,
     no_repeat_ngram_size: int = 0,
     on_generate: GenerateHook | None = None,
+    copy_bias: float = 0.0,
+    repeat_penalty: float = 0.0,
 ) -> list[str]:
     """Decode each example from its source alone (the collator is built without labels);
-    ``no_repeat_ngram_size`` as the task sets it (0 = off); ``on_generate`` gets the seconds
-    spent."""
-    extra = {"no_repeat_ngram_size": no_repeat_ngram_size} if no_repeat_ngram_size else {}
-    if dist.sharded():  # FSDP: no process stops generating before the others
-        extra["synced_gpus"] = True
+    ``no_repeat_ngram_size``, ``copy_bias`` and ``repeat_penalty`` as the task sets them (0 =
+    off; :func:`decoding_kwargs`); ``on_generate`` gets the seconds spent."""
+    sync = {"synced_gpus": True} if dist.sharded() else {}  # FSDP: no process stops early
     device = device_of(adapted, accelerator)
     starts = range(0, len(examples), batch_size)
     mine: list[tuple[int, list[str]]] = []
@@ -146,9 +180,16 @@ def generate_texts(
                 i = starts[b]
                 batch = to_device(collate(examples[i : i + batch_size]), device)
                 assert "labels" not in batch and "decoder_input_ids" not in batch
+                extra = decoding_kwargs(
+                    adapted, batch, no_repeat_ngram_size, copy_bias, repeat_penalty
+                )
                 with _autocast(accelerator):
                     ids = adapted.generate(
-                        **batch, num_beams=num_beams, max_new_tokens=max_new_tokens, **extra
+                        **batch,
+                        num_beams=num_beams,
+                        max_new_tokens=max_new_tokens,
+                        **extra,
+                        **sync,
                     )
                 mine.append((b, tokenizer.batch_decode(ids, skip_special_tokens=True)))
     finally:

@@ -124,6 +124,8 @@ class Predictor:
             self.new_tokens,
             no_repeat_ngram_size=t.no_repeat_ngram_size,
             on_generate=self.on_generate,
+            copy_bias=t.copy_bias,
+            repeat_penalty=t.repeat_penalty,
         )
         return adapted.merge_predictions(sources, preds, t)
 

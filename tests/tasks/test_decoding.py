@@ -1,0 +1,92 @@
+"""The copy bias and repetition penalty of ttune.tasks.decoding: exact score changes, the copy
+sets the built-in tokenizer gives, and the batch path from records to the collated copy ids."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from ttune.builtin import builtin_backbone
+from ttune.lite.tokenizer import LiteTokenizer
+from ttune.tasks import Task, get_task
+from ttune.tasks.decoding import copy_token_ids, pad_copy_ids, steer_scores
+from ttune.train.data import Collator, encode_records
+
+
+@pytest.fixture(scope="module")
+def tok():
+    return LiteTokenizer(builtin_backbone())
+
+
+def test_copy_sets_are_first_tokens_of_the_four_spellings(tok):
+    sets = copy_token_ids(["download", "to", "zlib", "file", "download"], tok)
+    # "to" is too short, every spelling of "zlib" starts with a fragment of under 3 characters
+    # in this vocabulary, the repeated "download" counts once.
+    assert len(sets) == 2 and len(sets[1]) == 4  # " file", " File", "file", "File": whole words
+    for word, ids in zip(["download", "file"], sets):
+        firsts = {
+            tok([v], add_special_tokens=False)["input_ids"][0][0]
+            for v in (" " + word, " " + word.capitalize(), word, word.capitalize())
+        }
+        assert set(ids) <= firsts and len(ids) == len(set(ids)) >= 1
+        for t in ids:  # every bonus token is a word or a fragment of at least 3 characters
+            assert len(tok.batch_decode([[t]])[0].strip()) >= 3
+    assert copy_token_ids([], tok) == [] and copy_token_ids(["ab", "x"], tok) == []
+
+
+def test_steer_scores_exact_values():
+    scores = torch.zeros(2, 10)
+    generated = torch.tensor([[0, 5, 3], [0, 4, 4]])
+    copy_ids = torch.tensor([[[5, 6], [8, -1]], [[7, -1], [-1, -1]]])
+    out = steer_scores(scores, generated, copy_ids, copy_bias=4.0, repeat_penalty=2.0, start_id=0)
+    want = torch.zeros(2, 10)
+    want[0, 8] = 4.0  # word (5, 6) is used: 5 was generated; word (8) is not
+    want[0, [3, 5]] = -2.0  # generated, the start token 0 is not penalised
+    want[1, 7] = 4.0
+    want[1, 4] = -2.0
+    assert torch.equal(out, want)
+    # Off: unchanged; the beams of one row follow that row's copy set.
+    assert torch.equal(steer_scores(scores, generated, copy_ids, 0.0, 0.0), scores)
+    beams = steer_scores(
+        torch.zeros(4, 10), torch.zeros(4, 1, dtype=torch.long), copy_ids, 1.0, 0.0, start_id=0
+    )
+    assert beams[:2, 8].tolist() == [1.0, 1.0] and beams[2:, 7].tolist() == [1.0, 1.0]
+    assert beams.sum().item() == 2 * 3 + 2 * 1
+
+
+def test_pad_copy_ids_shapes():
+    t = pad_copy_ids([[[1, 2], [3]], []])
+    assert t.tolist() == [[[1, 2], [3, -1]], [[-1, -1], [-1, -1]]]
+    assert pad_copy_ids([[], []]).shape == (2, 1, 1)
+
+
+def test_task_defaults_and_validation():
+    s = get_task("summarize")
+    assert (s.copy_bias, s.repeat_penalty, s.steers) == (5.0, 2.0, True)
+    for name in ("assert", "translate", "types", "custom"):
+        assert not get_task(name).steers
+    with pytest.raises(ValueError, match="copy_bias"):
+        Task("x", copy_bias=-1.0)
+    with pytest.raises(ValueError, match="repeat_penalty"):
+        Task("x", repeat_penalty=float("nan"))
+    rec = {"source": "def rgb_to_yiq(r, g, b):\n    return r\n", "source_lang": "python"}
+    assert s.copy_words(rec) == ["rgb", "to", "yiq"]
+
+
+def test_prediction_batches_carry_copy_ids_training_batches_do_not(tok):
+    rec = {
+        "source": "def download_zlib(dest):\n    return dest\n",
+        "source_lang": "python",
+        "target": "Download zlib.",
+    }
+    task = get_task("summarize")
+    pred = encode_records([rec], task, tok, 64, None, with_labels=False)
+    train = encode_records([rec], task, tok, 64, 16, with_labels=True)
+    assert pred[0].copy_ids == copy_token_ids(["download", "zlib"], tok)
+    assert train[0].copy_ids is None
+    off = encode_records([rec], task.with_options(copy_bias=0.0), tok, 64, None, with_labels=False)
+    assert off[0].copy_ids is None
+    pad = tok.pad_token_id
+    batch = Collator(pad, with_labels=False, with_graph=False)(pred)
+    assert batch["copy_ids"].tolist() == pad_copy_ids([pred[0].copy_ids]).tolist()
+    assert "copy_ids" not in Collator(pad, with_labels=True, with_graph=False)(train)

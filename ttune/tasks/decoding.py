@@ -1,0 +1,107 @@
+"""Decoding steered towards the words of the function's name, away from repeated tokens.
+
+A small backbone's greedy summary drifts to the sentence most frequent in its training data
+("Return a list of the given class.") whatever the code; a good summary reuses the words of the
+function's name (``download_zlib`` -> "Downloads zlib, ..."). Two additive terms on the
+next-token log-probabilities ``s`` ``[N, V]`` of every decoding step change that:
+
+.. math::
+    s'_v = s_v + \\beta \\, [v \\in C_w \\text{ for a word } w \\text{ not yet used}]
+               - \\rho \\, [v \\text{ already generated}]
+
+where the copy set :math:`C_w` of a name word ``w`` (:func:`copy_token_ids`) holds the first
+token of `` w``, `` W``, ``w`` and ``W`` (``W`` capitalised), a word is *used* once any token of
+its copy set has been generated (the bonus is spent: no "block block block"), :math:`\\beta` is
+:attr:`ttune.tasks.Task.copy_bias` and :math:`\\rho` :attr:`ttune.tasks.Task.repeat_penalty`.
+Words of fewer than three characters and words whose first token is a fragment of fewer than
+three characters (``2``, ``d``) get no bonus: copying a fragment makes no word. Both terms are
+zero by default; ``summarize`` sets them (values chosen on the dev splits, docs/decoding.md).
+
+Greedy search is unchanged by a constant added to a row, so the terms act the same on logits or
+log-probabilities: transformers' ``generate`` (via a logits processor, beam search on
+log-probabilities) and the plain-torch decoder of :mod:`ttune.lite.t5` give the same texts.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import torch
+from torch import Tensor
+
+__all__ = ["MIN_WORD_CHARS", "copy_token_ids", "pad_copy_ids", "steer_scores"]
+
+MIN_WORD_CHARS = 3
+"""Shortest name word (and shortest first-token fragment) that gets the copy bonus."""
+
+
+def copy_token_ids(words: Sequence[str], tokenizer) -> list[list[int]]:
+    """The copy set of each usable word of ``words`` (lower-case name words, duplicates dropped):
+    the distinct first tokens of `` w``, `` W``, ``w`` and ``W`` that are a whole word or a
+    fragment of at least :data:`MIN_WORD_CHARS` characters. ``tokenizer`` is called as
+    ``tokenizer(texts, add_special_tokens=False)["input_ids"]`` and decodes with
+    ``batch_decode``."""
+    out: list[list[int]] = []
+    seen: set[str] = set()
+    for w in words:
+        if len(w) < MIN_WORD_CHARS or w in seen:
+            continue
+        seen.add(w)
+        variants = [" " + w, " " + w.capitalize(), w, w.capitalize()]
+        pieces = tokenizer(variants, add_special_tokens=False)["input_ids"]
+        firsts = [p[0] for p in pieces if p]
+        texts = tokenizer.batch_decode([[t] for t in firsts])
+        ids: list[int] = []
+        for p, t, text in zip([p for p in pieces if p], firsts, texts):
+            whole = len(p) == 1
+            if (whole or len(text.strip()) >= MIN_WORD_CHARS) and t not in ids:
+                ids.append(t)
+        if ids:
+            out.append(ids)
+    return out
+
+
+def pad_copy_ids(rows: Sequence[Sequence[Sequence[int]]]) -> Tensor:
+    """Copy sets of a batch as one tensor ``[B, W, K]`` (W words, K variants; -1 pads)."""
+    W = max(1, max((len(r) for r in rows), default=0))
+    K = max(1, max((len(ids) for r in rows for ids in r), default=0))
+    out = torch.full((len(rows), W, K), -1, dtype=torch.long)
+    for b, r in enumerate(rows):
+        for w, ids in enumerate(r):
+            out[b, w, : len(ids)] = torch.tensor(list(ids), dtype=torch.long)
+    return out
+
+
+def steer_scores(
+    scores: Tensor,
+    generated: Tensor,
+    copy_ids: Tensor | None,
+    copy_bias: float,
+    repeat_penalty: float,
+    start_id: int | None = None,
+) -> Tensor:
+    """``scores`` ``[N, V]`` with the copy bonus and the repetition penalty applied (formula in the
+    module docstring). ``generated`` ``[N, L]``: the tokens so far, an encoder-decoder's starting
+    with its decoder start token ``start_id``, which is never penalised. ``copy_ids`` ``[B, W,
+    K]`` (-1 pads) with N a multiple of B: each row's beams follow it (``repeat_interleave``)."""
+    N, V = scores.shape
+    out = scores
+    if repeat_penalty and generated.shape[1]:
+        seen = torch.zeros(N, V + 1, dtype=torch.bool, device=scores.device)
+        seen.scatter_(1, generated.clamp(0, V), True)
+        if start_id is not None and 0 <= start_id < V:
+            seen[:, start_id] = False
+        out = out - repeat_penalty * seen[:, :V].to(out.dtype)
+    if copy_bias and copy_ids is not None and copy_ids.numel():
+        ids = copy_ids.to(scores.device)
+        if ids.shape[0] != N:
+            ids = ids.repeat_interleave(N // ids.shape[0], 0)  # [N, W, K]
+        valid = ids.ge(0)
+        # used[n, w]: some token of word w's copy set was generated already.
+        hit = (ids.unsqueeze(-1) == generated[:, None, None, :]) & valid.unsqueeze(-1)
+        used = hit.flatten(2).any(-1)  # [N, W]
+        give = valid & ~used.unsqueeze(-1)  # [N, W, K]
+        bonus = torch.zeros(N, V + 1, dtype=torch.bool, device=scores.device)
+        bonus.scatter_(1, torch.where(give, ids, V).flatten(1), True)
+        out = out + copy_bias * bonus[:, :V].to(out.dtype)
+    return out
