@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import collections
+import filecmp
 import json
 import os
 import shutil
@@ -161,8 +162,10 @@ def card(
             else "n-gram repeats allowed"
         )
         + (
-            f", copy bias {h['copy_bias']:g} and repetition penalty {h['repeat_penalty']:g}: "
-            "docs/decoding.md)"
+            f", copy bias {h['copy_bias']:g} towards the "
+            + ("source's tokens" if h.get("copy_from") == "source" else "name's words")
+            + (f", repetition penalty {h['repeat_penalty']:g}" if h.get("repeat_penalty") else "")
+            + ": docs/decoding.md)"
             if h.get("copy_bias") or h.get("repeat_penalty")
             else ")"
         ),
@@ -221,9 +224,14 @@ def main() -> int:
         return 1
     dest.mkdir(parents=True, exist_ok=True)
     (dest / BACKBONE).mkdir(exist_ok=True)
+    same = 0
     for f in BACKBONE_FILES:
-        shutil.copyfile(src_bb / f, dest / BACKBONE / f)
-    print(f"installed {BACKBONE}")
+        target = dest / BACKBONE / f
+        if target.is_file() and filecmp.cmp(src_bb / f, target, shallow=False):
+            same += 1  # left alone: a running process may be reading it
+            continue
+        shutil.copyfile(src_bb / f, target)
+    print(f"installed {BACKBONE}" + (" (unchanged)" if same == len(BACKBONE_FILES) else ""))
     for name in TRANSDUCERS:
         src = build / name
         if not (src / "eval.json").is_file():

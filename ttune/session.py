@@ -246,9 +246,7 @@ def generate(
             batch = {
                 k: v.to(loaded.device) for k, v in collate(examples[i : i + batch_size]).items()
             }
-            extra = eng["decoding_kwargs"](
-                adapted, batch, task.no_repeat_ngram_size, task.copy_bias, task.repeat_penalty
-            )
+            extra = eng["decoding_kwargs"](adapted, batch, task)
             steps = 0
             ids = adapted.generate(
                 **batch,

@@ -18,7 +18,6 @@ from ttune.lite.t5 import (
     greedy,
     load_t5,
 )
-from ttune.tasks.decoding import steer_scores
 
 TEXTS = ["def add(a, b):\n    return a + b\n", "class Stack:\n    def push(self, x): pass\n"]
 
@@ -178,21 +177,25 @@ def test_config_refuses_other_models(tmp_path):
         load_t5(tmp_path)
 
 
-@pytest.mark.parametrize("beams", [1, 3])
-def test_steered_decoding_equals_generate_with_the_logits_processor(hf_tiny, lite_tiny, beams):
-    from ttune.tasks.decoding import pad_copy_ids
+@pytest.mark.parametrize(("beams", "copy_from"), [(1, "name"), (3, "name"), (1, "source")])
+def test_steered_decoding_equals_generate_with_the_logits_processor(
+    hf_tiny, lite_tiny, beams, copy_from
+):
+    from ttune.tasks import Task
+    from ttune.tasks.decoding import pad_copy_ids, task_steer
     from ttune.train.inference import decoding_kwargs
 
     hf = hf_tiny[0]
     ids, mask, _ = _batch(hf.config.vocab_size, T=20, seed=9)
     embeds = hf.get_input_embeddings()(ids)
     copy_ids = pad_copy_ids([[[11, 12], [40]], [[7]], []])
+    task = Task("x", no_repeat_ngram_size=3, copy_bias=3.0, repeat_penalty=2.0, copy_from=copy_from)
 
     class Adapted:  # what decoding_kwargs reads of an adapted model
         model, causal = hf, False
 
     batch = {"copy_ids": copy_ids}
-    extra = decoding_kwargs(Adapted(), batch, 3, copy_bias=3.0, repeat_penalty=2.0)
+    extra = decoding_kwargs(Adapted(), batch, task)
     assert batch == {} and set(extra) == {"no_repeat_ngram_size", "logits_processor"}
     with torch.no_grad():
         ref = hf.generate(
@@ -205,11 +208,7 @@ def test_steered_decoding_equals_generate_with_the_logits_processor(hf_tiny, lit
             max_new_tokens=12,
             no_repeat_ngram_size=3,
         )
-    start = lite_tiny.cfg.decoder_start_token_id
-
-    def steer(seq, scores):
-        return steer_scores(scores, seq, copy_ids, 3.0, 2.0, start_id=start)
-
+    steer = task_steer(task, copy_ids, lite_tiny.cfg.decoder_start_token_id)
     if beams == 1:
         out = greedy(lite_tiny, embeds, mask, 12, 3, None, steer)
     else:

@@ -9,7 +9,7 @@ import torch
 from ttune.builtin import builtin_backbone
 from ttune.lite.tokenizer import LiteTokenizer
 from ttune.tasks import Task, get_task
-from ttune.tasks.decoding import copy_token_ids, pad_copy_ids, steer_scores
+from ttune.tasks.decoding import copy_token_ids, pad_copy_ids, source_copy_ids, steer_scores
 from ttune.train.data import Collator, encode_records
 
 
@@ -47,6 +47,9 @@ def test_steer_scores_exact_values():
     assert torch.equal(out, want)
     # Off: unchanged; the beams of one row follow that row's copy set.
     assert torch.equal(steer_scores(scores, generated, copy_ids, 0.0, 0.0), scores)
+    # Not spent (copy_from="source"): word (5, 6) keeps its bonus after 5 was generated.
+    kept = steer_scores(scores, generated, copy_ids, 4.0, 0.0, start_id=0, spend=False)
+    assert kept[0].tolist() == [0, 0, 0, 0, 0, 4.0, 4.0, 0, 4.0, 0]
     beams = steer_scores(
         torch.zeros(4, 10), torch.zeros(4, 1, dtype=torch.long), copy_ids, 1.0, 0.0, start_id=0
     )
@@ -63,8 +66,12 @@ def test_pad_copy_ids_shapes():
 def test_task_defaults_and_validation():
     s = get_task("summarize")
     assert (s.copy_bias, s.repeat_penalty, s.steers) == (5.0, 2.0, True)
-    for name in ("assert", "translate", "types", "custom"):
+    t = get_task("translate")
+    assert (t.copy_bias, t.copy_from, t.repeat_penalty) == (1.0, "source", 0.0)
+    for name in ("assert", "types", "custom"):
         assert not get_task(name).steers
+    with pytest.raises(ValueError, match="copy_from"):
+        Task("x", copy_from="target")
     with pytest.raises(ValueError, match="copy_bias"):
         Task("x", copy_bias=-1.0)
     with pytest.raises(ValueError, match="repeat_penalty"):
@@ -90,3 +97,17 @@ def test_prediction_batches_carry_copy_ids_training_batches_do_not(tok):
     batch = Collator(pad, with_labels=False, with_graph=False)(pred)
     assert batch["copy_ids"].tolist() == pad_copy_ids([pred[0].copy_ids]).tolist()
     assert "copy_ids" not in Collator(pad, with_labels=True, with_graph=False)(train)
+
+
+def test_source_copy_sets_are_the_code_tokens(tok):
+    assert source_copy_ids([5, 9, 5, 7, 2], [(-1, -1), (0, 3), (4, 6), (-1, -1), (7, 9)]) == [
+        [9],
+        [5],
+        [2],
+    ]
+    rec = {"source": "int Add(int a) { return a; }", "source_lang": "java", "target": "x"}
+    task = get_task("translate").with_options(tagged=True)  # the task line is not code
+    [ex] = encode_records([rec], task, tok, 64, None, with_labels=False)
+    code = [t for t, (a, _b) in zip(ex.input_ids, ex.token_spans) if a >= 0]
+    assert ex.copy_ids == [[t] for t in dict.fromkeys(code)]
+    assert len(code) < len(ex.input_ids) - 1  # the task line's tokens and EOS are left out

@@ -147,6 +147,7 @@ def test_summaries_never_repeat_a_trigram_code_may():
 def test_generate_texts_passes_the_task_setting():
     import torch
 
+    from ttune.tasks import Task
     from ttune.train.inference import generate_texts
 
     seen = []
@@ -164,12 +165,14 @@ def test_generate_texts_passes_the_task_setting():
         "input_ids": torch.ones(len(ex), 3, dtype=torch.long),  # noqa: E731
         "attention_mask": torch.ones(len(ex), 3, dtype=torch.long),
     }
-    generate_texts(Fake(), [{}], collate, Tok(), 8, 2, 5, no_repeat_ngram_size=3)
+    generate_texts(Fake(), [{}], collate, Tok(), 8, 2, 5, task=Task("x", no_repeat_ngram_size=3))
     generate_texts(Fake(), [{}], collate, Tok(), 8, 2, 5)
-    assert seen == [
+    generate_texts(Fake(), [{}], collate, Tok(), 8, 2, 5, task=Task("x", repeat_penalty=1.0))
+    assert seen[:2] == [
         {"num_beams": 2, "max_new_tokens": 5, "no_repeat_ngram_size": 3},
         {"num_beams": 2, "max_new_tokens": 5},
     ]
+    assert set(seen[2]) == {"num_beams", "max_new_tokens", "logits_processor"}
 
 
 @pytest.fixture

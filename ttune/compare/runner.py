@@ -508,7 +508,7 @@ class CompareRunner:
             "test_records": n,
             "decoding": {
                 k: results["header"].get(k)
-                for k in ("no_repeat_ngram_size", "copy_bias", "repeat_penalty")
+                for k in ("no_repeat_ngram_size", "copy_bias", "copy_from", "repeat_penalty")
             },
             "inference_seconds": sum(gen),
             "inference_seconds_per_example": sum(gen) / n if n else None,

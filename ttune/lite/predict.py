@@ -29,7 +29,7 @@ from ttune.lite.t5 import LiteT5Error, T5Config, beam_search, greedy, load_t5
 from ttune.lite.tokenizer import LiteTokenizer
 from ttune.options import GenerationOptions, resolve_device
 from ttune.tasks import trained_task
-from ttune.tasks.decoding import steer_scores
+from ttune.tasks.decoding import task_steer
 from ttune.train.data import Collator, build_examples
 from ttune.transducer import PLAIN_GNNS, Transducer, TransducerConfig, TransducerConfigError
 
@@ -181,14 +181,8 @@ class LitePredictor:
         embeds = self.transducer(
             self.t5.shared(batch["input_ids"]), mask, batch["graph"], batch["token_spans"]
         )
-        ngram, steer = t.no_repeat_ngram_size, None
-        if t.steers:
-            copy_ids, start = batch.get("copy_ids"), self.t5.cfg.decoder_start_token_id
-
-            def steer(ids, scores):
-                return steer_scores(
-                    scores, ids, copy_ids, t.copy_bias, t.repeat_penalty, start_id=start
-                )
+        ngram = t.no_repeat_ngram_size
+        steer = task_steer(t, batch.get("copy_ids"), self.t5.cfg.decoder_start_token_id)
 
         if beams == 1:
             ids = greedy(self.t5, embeds, mask, new_tokens, ngram, should_stop, steer)

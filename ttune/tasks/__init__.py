@@ -118,11 +118,15 @@ class Task:
     model's greedy or beam decoding otherwise loops ("the given given given ..."); code repeats
     n-grams legitimately, so code tasks keep it off."""
     copy_bias: float = 0.0
-    """Decoding adds this to the log-probability of the first token of each word of the function's
-    name (lower-case or capitalised, with or without a leading space) until that word has been
-    generated once (:mod:`ttune.tasks.decoding`; 0 = off). Summaries: 5, chosen on the dev
-    splits (docs/decoding.md): a small model otherwise answers most functions with one
-    sentence."""
+    """Decoding adds this to the log-probability of the tokens :attr:`copy_from` names
+    (:mod:`ttune.tasks.decoding`; 0 = off). Summaries: 5, translation: 1, chosen on the dev splits
+    (docs/decoding.md): a small model otherwise answers most inputs with one sentence, or loses
+    the source's identifiers."""
+    copy_from: str = "name"
+    """What the copy bias favours: ``name``, the first token of each word of the function's name
+    (lower-case or capitalised, with or without a leading space) until that word has been
+    generated once; or ``source``, every token of the source code, however often it is generated
+    (code repeats its identifiers)."""
     repeat_penalty: float = 0.0
     """Decoding subtracts this from the log-probability of every token already generated (0 =
     off). Summaries: 2 ("the given given given class")."""
@@ -151,6 +155,10 @@ class Task:
             raise ValueError(f"task {self.name}: no_repeat_ngram_size must be >= 0")
         if not (self.copy_bias >= 0 and self.repeat_penalty >= 0):  # also rejects NaN
             raise ValueError(f"task {self.name}: copy_bias and repeat_penalty must be >= 0")
+        if self.copy_from not in ("name", "source"):
+            raise ValueError(
+                f"task {self.name}: copy_from must be name or source, not {self.copy_from!r}"
+            )
         if self.max_source_len < 1 or self.max_target_len < 1:
             raise ValueError(f"task {self.name}: lengths must be positive")
         if self.graph_side not in ("source", "test", "both"):
@@ -330,6 +338,8 @@ def _builtin() -> None:
             400,
             400,
             ("sacrebleu", "codebleu", "exact_match", "chrf"),
+            copy_bias=1.0,
+            copy_from="source",
             description="code in one language -> the same code in another (Java->C#, "
             "Java<->Python)",
         ),

@@ -29,7 +29,14 @@ from collections.abc import Sequence
 import torch
 from torch import Tensor
 
-__all__ = ["MIN_WORD_CHARS", "copy_token_ids", "pad_copy_ids", "steer_scores"]
+__all__ = [
+    "MIN_WORD_CHARS",
+    "copy_token_ids",
+    "pad_copy_ids",
+    "source_copy_ids",
+    "steer_scores",
+    "task_steer",
+]
 
 MIN_WORD_CHARS = 3
 """Shortest name word (and shortest first-token fragment) that gets the copy bonus."""
@@ -61,6 +68,13 @@ def copy_token_ids(words: Sequence[str], tokenizer) -> list[list[int]]:
     return out
 
 
+def source_copy_ids(input_ids: Sequence[int], spans: Sequence[tuple[int, int]]) -> list[list[int]]:
+    """The copy sets of ``copy_from="source"``: each distinct token of the input that lies in the
+    source code (byte span not (-1, -1)), one set of one token each, in order of appearance."""
+    seen = dict.fromkeys(t for t, (a, _b) in zip(input_ids, spans) if a >= 0)
+    return [[t] for t in seen]
+
+
 def pad_copy_ids(rows: Sequence[Sequence[Sequence[int]]]) -> Tensor:
     """Copy sets of a batch as one tensor ``[B, W, K]`` (W words, K variants; -1 pads)."""
     W = max(1, max((len(r) for r in rows), default=0))
@@ -79,11 +93,14 @@ def steer_scores(
     copy_bias: float,
     repeat_penalty: float,
     start_id: int | None = None,
+    spend: bool = True,
 ) -> Tensor:
     """``scores`` ``[N, V]`` with the copy bonus and the repetition penalty applied (formula in the
     module docstring). ``generated`` ``[N, L]``: the tokens so far, an encoder-decoder's starting
     with its decoder start token ``start_id``, which is never penalised. ``copy_ids`` ``[B, W,
-    K]`` (-1 pads) with N a multiple of B: each row's beams follow it (``repeat_interleave``)."""
+    K]`` (-1 pads) with N a multiple of B: each row's beams follow it (``repeat_interleave``).
+    ``spend``: a word's bonus ends once one of its tokens has been generated (``copy_from="name"``);
+    False keeps every bonus (``copy_from="source"``)."""
     N, V = scores.shape
     out = scores
     if repeat_penalty and generated.shape[1]:
@@ -96,12 +113,26 @@ def steer_scores(
         ids = copy_ids.to(scores.device)
         if ids.shape[0] != N:
             ids = ids.repeat_interleave(N // ids.shape[0], 0)  # [N, W, K]
-        valid = ids.ge(0)
-        # used[n, w]: some token of word w's copy set was generated already.
-        hit = (ids.unsqueeze(-1) == generated[:, None, None, :]) & valid.unsqueeze(-1)
-        used = hit.flatten(2).any(-1)  # [N, W]
-        give = valid & ~used.unsqueeze(-1)  # [N, W, K]
+        give = ids.ge(0)  # [N, W, K]
+        if spend:  # used[n, w]: some token of word w's copy set was generated already
+            hit = (ids.unsqueeze(-1) == generated[:, None, None, :]) & give.unsqueeze(-1)
+            give = give & ~hit.flatten(2).any(-1).unsqueeze(-1)
         bonus = torch.zeros(N, V + 1, dtype=torch.bool, device=scores.device)
         bonus.scatter_(1, torch.where(give, ids, V).flatten(1), True)
         out = out + copy_bias * bonus[:, :V].to(out.dtype)
     return out
+
+
+def task_steer(task, copy_ids: Tensor | None, start_id: int | None):
+    """``steer(generated, scores) -> scores`` for ``task``'s decoding settings, or None when it
+    has none (:attr:`ttune.tasks.Task.steers`); the decoders call it at every step."""
+    if not task.steers:
+        return None
+    spend = task.copy_from == "name"
+
+    def steer(generated: Tensor, scores: Tensor) -> Tensor:
+        return steer_scores(
+            scores, generated, copy_ids, task.copy_bias, task.repeat_penalty, start_id, spend
+        )
+
+    return steer

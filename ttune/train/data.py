@@ -21,7 +21,7 @@ import torch
 
 from ttune.cpg.cache import extract_all
 from ttune.tasks import read_jsonl
-from ttune.tasks.decoding import copy_token_ids, pad_copy_ids
+from ttune.tasks.decoding import copy_token_ids, pad_copy_ids, source_copy_ids
 from ttune.transducer import collate_graphs, featurize, graph_features
 
 log = logging.getLogger(__name__)
@@ -164,7 +164,11 @@ def encode_records(
             ids, spans = ids[:keep] + tail, spans[:keep] + [(-1, -1)] * len(tail)
         labels, copy = None, None
         if not with_labels and getattr(task, "copy_bias", 0):
-            copy = copy_token_ids(task.copy_words(rec), tokenizer)
+            copy = (
+                source_copy_ids(ids, spans)
+                if task.copy_from == "source"
+                else copy_token_ids(task.copy_words(rec), tokenizer)
+            )
         if with_labels:
             target = rec.get("target")
             if not isinstance(target, str):

@@ -306,9 +306,7 @@ class Trainer(RunFolder):
             self.config.num_beams,
             self.config.max_new_tokens or self.max_tgt,
             self.accelerator,
-            self.task.no_repeat_ngram_size,
-            copy_bias=self.task.copy_bias,
-            repeat_penalty=self.task.repeat_penalty,
+            self.task,
         )
 
     # ------------------------------------------------------------------ saving

@@ -89,6 +89,7 @@ def evaluate(
             "num_beams": num_beams,
             "no_repeat_ngram_size": t.no_repeat_ngram_size,
             "copy_bias": t.copy_bias,
+            "copy_from": t.copy_from,
             "repeat_penalty": t.repeat_penalty,
             "malformed_lines": len(bad),
         },

@@ -20,7 +20,7 @@ from typing import Any
 import torch
 
 from ttune import dist
-from ttune.tasks.decoding import steer_scores
+from ttune.tasks.decoding import task_steer
 from ttune.train.data import Collator, Example, build_examples, graph_options
 
 GenerateHook = Callable[[float], None]
@@ -119,34 +119,28 @@ def dataset_loss(adapted, examples, collate, batch_size: int, accelerator=None) 
     return total_loss / max(1, total_tokens)
 
 
-def decoding_kwargs(
-    adapted,
-    batch: dict[str, Any],
-    no_repeat_ngram_size: int = 0,
-    copy_bias: float = 0.0,
-    repeat_penalty: float = 0.0,
-) -> dict[str, Any]:
-    """The keyword arguments of ``adapted.generate`` beyond the batch that decode as the task
-    says: ``no_repeat_ngram_size`` and a logits processor for the copy bias and repetition
-    penalty (:mod:`ttune.tasks.decoding`). Takes ``copy_ids`` out of ``batch`` (the model never
-    sees it)."""
+def decoding_kwargs(adapted, batch: dict[str, Any], task=None) -> dict[str, Any]:
+    """The keyword arguments of ``adapted.generate`` beyond the batch that decode as ``task``
+    says (None: plain decoding): its ``no_repeat_ngram_size``, and a logits processor for its
+    copy bias and repetition penalty (:mod:`ttune.tasks.decoding`). Takes ``copy_ids`` out of
+    ``batch`` (the model never sees it)."""
     copy_ids = batch.pop("copy_ids", None)
     extra: dict[str, Any] = {}
-    if no_repeat_ngram_size:
-        extra["no_repeat_ngram_size"] = no_repeat_ngram_size
-    if copy_bias or repeat_penalty:
+    if task is None:
+        return extra
+    if task.no_repeat_ngram_size:
+        extra["no_repeat_ngram_size"] = task.no_repeat_ngram_size
+    config = getattr(getattr(adapted, "model", None), "config", None)
+    start = None
+    if not getattr(adapted, "causal", False) and config is not None:
+        start = getattr(config, "decoder_start_token_id", None)
+    steer = task_steer(task, copy_ids, start)
+    if steer is not None:
         from transformers import LogitsProcessor, LogitsProcessorList  # lazy, as in generate
-
-        config = getattr(getattr(adapted, "model", None), "config", None)
-        start = None
-        if not getattr(adapted, "causal", False) and config is not None:
-            start = getattr(config, "decoder_start_token_id", None)
 
         class _Steer(LogitsProcessor):
             def __call__(self, input_ids, scores):
-                return steer_scores(
-                    scores, input_ids, copy_ids, copy_bias, repeat_penalty, start_id=start
-                )
+                return steer(input_ids, scores)
 
         extra["logits_processor"] = LogitsProcessorList([_Steer()])
     return extra
@@ -161,14 +155,12 @@ def generate_texts(
     num_beams: int,
     max_new_tokens: int,
     accelerator=None,
-    no_repeat_ngram_size: int = 0,
+    task=None,
     on_generate: GenerateHook | None = None,
-    copy_bias: float = 0.0,
-    repeat_penalty: float = 0.0,
 ) -> list[str]:
-    """Decode each example from its source alone (the collator is built without labels);
-    ``no_repeat_ngram_size``, ``copy_bias`` and ``repeat_penalty`` as the task sets them (0 =
-    off; :func:`decoding_kwargs`); ``on_generate`` gets the seconds spent."""
+    """Decode each example from its source alone (the collator is built without labels), with
+    ``task``'s decoding settings (:func:`decoding_kwargs`; None: plain greedy or beam search);
+    ``on_generate`` gets the seconds spent."""
     sync = {"synced_gpus": True} if dist.sharded() else {}  # FSDP: no process stops early
     device = device_of(adapted, accelerator)
     starts = range(0, len(examples), batch_size)
@@ -180,9 +172,7 @@ def generate_texts(
                 i = starts[b]
                 batch = to_device(collate(examples[i : i + batch_size]), device)
                 assert "labels" not in batch and "decoder_input_ids" not in batch
-                extra = decoding_kwargs(
-                    adapted, batch, no_repeat_ngram_size, copy_bias, repeat_penalty
-                )
+                extra = decoding_kwargs(adapted, batch, task)
                 with _autocast(accelerator):
                     ids = adapted.generate(
                         **batch,

@@ -122,10 +122,8 @@ class Predictor:
             self.batch_size,
             self.num_beams,
             self.new_tokens,
-            no_repeat_ngram_size=t.no_repeat_ngram_size,
+            task=t,
             on_generate=self.on_generate,
-            copy_bias=t.copy_bias,
-            repeat_penalty=t.repeat_penalty,
         )
         return adapted.merge_predictions(sources, preds, t)
 
