@@ -69,8 +69,20 @@ class GenerationOptions:
     device: str = "auto"
     """Device to run on: auto (a CUDA GPU when there is one, else mps, else cpu), cpu, cuda,
     cuda:N or mps."""
+    copy_bias: float | None = None
+    """Decoding's copy bias (docs/decoding.md); 0 turns it off. Default: the task's (summarize 5,
+    translate 1, the others 0)."""
+    repeat_penalty: float | None = None
+    """Decoding's penalty on tokens already generated (docs/decoding.md); 0 turns it off. Default:
+    the task's (summarize 2, the others 0)."""
 
     def __post_init__(self) -> None:
+        for name in ("copy_bias", "repeat_penalty"):
+            v = getattr(self, name)
+            if v is not None and (
+                not isinstance(v, (int, float)) or isinstance(v, bool) or not v >= 0
+            ):
+                raise OptionError(f"{name}: must be a number >= 0 or unset (got {v!r})")
         for name in ("num_beams", "batch_size"):
             v = getattr(self, name)
             if not isinstance(v, int) or isinstance(v, bool) or v < 1:

@@ -279,6 +279,8 @@ def _predict(
     max_new_tokens: int | None,
     device: str,
     loaded: dict | None = None,
+    copy_bias: float | None = None,
+    repeat_penalty: float | None = None,
 ) -> list[str]:
     """Texts generated for ``records`` with ``resolved``; ``loaded`` keeps the model loaded
     between calls of one command (a folder of files, a file read a batch at a time)."""
@@ -288,7 +290,7 @@ def _predict(
         from ttune.lite.predict import predictor  # lazy: loads torch
 
     loaded = {} if loaded is None else loaded
-    key = (resolved, task, num_beams, batch_size, max_new_tokens, device)
+    key = (resolved, task, num_beams, batch_size, max_new_tokens, device, copy_bias, repeat_penalty)
     before = torch.get_num_threads()
     threads = threads_for(resolved.backbone) if resolve_device(device) == "cpu" else None
     if threads:  # before loading too: its ops would otherwise start torch's full thread pool
@@ -308,6 +310,8 @@ def _predict(
                     num_beams=num_beams,
                     max_new_tokens=max_new_tokens,
                     device=device,
+                    copy_bias=copy_bias,
+                    repeat_penalty=repeat_penalty,
                 )
         return loaded[key](records)
     finally:
@@ -345,12 +349,19 @@ def _run(
     max_bytes: int = MAX_BYTES,
     on_skip: Any = None,
     progress: bool = False,
+    copy_bias: float | None = None,
+    repeat_penalty: float | None = None,
 ) -> Any:
     """Generate for the functions that ``plan(file, lang, functions, data)`` picks (a list of Jobs)
     in every file of ``path``; yields (Job, text) a batch at a time, in file order. A folder's
     unreadable files go to ``on_skip(path, reason)`` and are skipped; one named file fails."""
     GenerationOptions(
-        num_beams=num_beams, max_new_tokens=max_new_tokens, batch_size=batch_size, device=device
+        num_beams=num_beams,
+        max_new_tokens=max_new_tokens,
+        batch_size=batch_size,
+        device=device,
+        copy_bias=copy_bias,
+        repeat_penalty=repeat_penalty,
     )  # bad settings fail before any file is read
     folder = Path(path).is_dir()
     files = source_files(path)
@@ -386,6 +397,8 @@ def _run(
                     max_new_tokens=max_new_tokens,
                     device=device,
                     loaded=loaded,
+                    copy_bias=copy_bias,
+                    repeat_penalty=repeat_penalty,
                 )
                 if bar is not None:
                     bar.update(len(chunk))

@@ -287,3 +287,30 @@ def test_the_task_line_follows_the_backbone_and_is_saved(trained, backbone_dir, 
     tagged = Predictor(on)
     assert tagged.task.format_input(records[0]).startswith("summarize: ")
     assert tagged.task.format_input(records[0]).endswith(records[0]["source"])
+
+
+def test_decoding_options_reach_generation_and_the_results_header(tmp_path):
+    from ttune import api
+    from ttune.builtin import models_dir
+    from ttune.lite.predict import predictor
+    from ttune.options import GenerationOptions, OptionError
+
+    ckpt = models_dir() / "summarize-python"
+    sample = Path(__file__).resolve().parents[2] / "datasets" / "python-summarize" / "sample.jsonl"
+    runs = {}
+    for name, kw in {"task": {}, "plain": {"copy_bias": 0.0, "repeat_penalty": 0.0}}.items():
+        res = api.evaluate(ckpt, "summarize", sample, tmp_path / f"{name}.json", limit=6, **kw)
+        preds = [
+            json.loads(x)["prediction"]
+            for x in (tmp_path / f"{name}.predictions.jsonl").read_text().splitlines()
+        ]
+        runs[name] = (res["header"], preds)
+    assert (runs["task"][0]["copy_bias"], runs["task"][0]["repeat_penalty"]) == (5.0, 2.0)
+    assert (runs["plain"][0]["copy_bias"], runs["plain"][0]["repeat_penalty"]) == (0.0, 0.0)
+    assert runs["task"][1] != runs["plain"][1]
+    records = [json.loads(x) for x in sample.read_text().splitlines()][:6]
+    plain = predictor(ckpt, model=str(models_dir() / "ttune-tiny"), copy_bias=0, repeat_penalty=0)
+    assert not plain.task.steers and plain(records) == runs["plain"][1]
+    for bad in (-1.0, float("nan"), True):
+        with pytest.raises(OptionError, match="copy_bias"):
+            GenerationOptions(copy_bias=bad)

@@ -225,6 +225,8 @@ def evaluate(
                     "--batch-size": gen.batch_size,
                     "--max-new-tokens": gen.max_new_tokens,
                     "--device": gen.device,
+                    "--copy-bias": gen.copy_bias,
+                    "--repeat-penalty": gen.repeat_penalty,
                     "--model": model,
                 },
             ),

@@ -131,9 +131,16 @@ class LitePredictor:
         max_new_tokens: int | None = None,
         cache_dir: str | None = None,
         device: str = "auto",
+        copy_bias: float | None = None,
+        repeat_penalty: float | None = None,
     ) -> None:
         GenerationOptions(
-            num_beams=num_beams, max_new_tokens=max_new_tokens, batch_size=batch_size, device=device
+            num_beams=num_beams,
+            max_new_tokens=max_new_tokens,
+            batch_size=batch_size,
+            device=device,
+            copy_bias=copy_bias,
+            repeat_penalty=repeat_penalty,
         )
         folder = Path(checkpoint_dir)
         self.device = resolve_device(device)
@@ -155,6 +162,7 @@ class LitePredictor:
         )
         self.transducer.to(self.device).eval()
         self.task = trained_task(task or self.cfg.get("task") or "summarize", self.cfg)
+        self.task = self.task.with_decoding(copy_bias, repeat_penalty)
         self.batch_size, self.num_beams, self.cache_dir = batch_size, num_beams, cache_dir
         self.new_tokens = (
             max_new_tokens or self.cfg.get("max_target_len") or self.task.max_target_len
@@ -247,6 +255,8 @@ def predictor(
     num_beams: int = 1,
     max_new_tokens: int | None = None,
     device: str = "auto",
+    copy_bias: float | None = None,
+    repeat_penalty: float | None = None,
 ):
     """A :class:`LitePredictor` where :func:`load_lite` gives one, else the engine's
     ``Predictor`` (same arguments, same texts)."""
@@ -256,6 +266,8 @@ def predictor(
         num_beams=num_beams,
         max_new_tokens=max_new_tokens,
         device=device,
+        copy_bias=copy_bias,
+        repeat_penalty=repeat_penalty,
     )
     lite = load_lite(checkpoint_dir, model, **kw)
     if lite is not None:

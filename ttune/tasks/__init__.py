@@ -208,6 +208,14 @@ class Task:
             return test, lang, offset
         return source, lang, offset
 
+    def with_decoding(
+        self, copy_bias: float | None = None, repeat_penalty: float | None = None
+    ) -> Task:
+        """This task with the decoding settings that are not None replaced (the commands'
+        ``--copy-bias`` and ``--repeat-penalty``)."""
+        changes = {"copy_bias": copy_bias, "repeat_penalty": repeat_penalty}
+        return self.with_options(**{k: float(v) for k, v in changes.items() if v is not None})
+
     def with_options(self, **changes) -> Task:
         """A copy with some fields changed (validated again)."""
         return replace(self, **changes)

@@ -39,7 +39,9 @@ def evaluate(
     ``checkpoint``, score them with the task's metrics and write ``output`` (results JSON: the
     results header, scores, unavailable metrics) plus ``<output>.predictions.jsonl`` (id,
     prediction, target and per-example score of the headline metric). Returns the results dict."""
-    t = get_task(task)
+    t = get_task(task).with_decoding(
+        predict_kw.get("copy_bias"), predict_kw.get("repeat_penalty")
+    )  # what generation uses: the results header names it
     records, bad = read_jsonl(test)
     if limit is not None:
         if limit < 1:

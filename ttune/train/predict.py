@@ -85,9 +85,16 @@ class Predictor:
         device: str = "auto",
         progress: bool = False,
         on_generate: GenerateHook | None = None,
+        copy_bias: float | None = None,
+        repeat_penalty: float | None = None,
     ) -> None:
         GenerationOptions(
-            num_beams=num_beams, max_new_tokens=max_new_tokens, batch_size=batch_size, device=device
+            num_beams=num_beams,
+            max_new_tokens=max_new_tokens,
+            batch_size=batch_size,
+            device=device,
+            copy_bias=copy_bias,
+            repeat_penalty=repeat_penalty,
         )
         _check_dir(checkpoint_dir)
         dist.init(resolve_device(device))  # under torchrun: each process generates its batches
@@ -96,6 +103,7 @@ class Predictor:
             checkpoint_dir, model=model, device=self.device
         )
         self.task = trained_task(task or self.cfg.get("task") or "summarize", self.cfg)
+        self.task = self.task.with_decoding(copy_bias, repeat_penalty)
         self.batch_size, self.num_beams = batch_size, num_beams
         self.cache_dir, self.num_workers, self.progress = cache_dir, num_workers, progress
         self.on_generate = on_generate
