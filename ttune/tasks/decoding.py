@@ -1,4 +1,4 @@
-"""Decoding steered towards the words of the function's name, away from repeated tokens.
+"""Decoding steered towards the code's own words (a copy bias), away from repeated tokens.
 
 A small backbone's greedy summary drifts to the sentence most frequent in its training data
 ("Return a list of the given class.") whatever the code; a good summary reuses the words of the
@@ -14,8 +14,11 @@ token of `` w``, `` W``, ``w`` and ``W`` (``W`` capitalised), a word is *used* o
 its copy set has been generated (the bonus is spent: no "block block block"), :math:`\\beta` is
 :attr:`ttune.tasks.Task.copy_bias` and :math:`\\rho` :attr:`ttune.tasks.Task.repeat_penalty`.
 Words of fewer than three characters and words whose first token is a fragment of fewer than
-three characters (``2``, ``d``) get no bonus: copying a fragment makes no word. Both terms are
-zero by default; ``summarize`` sets them (values chosen on the dev splits, docs/decoding.md).
+three characters (``2``, ``d``) get no bonus: copying a fragment makes no word. That is
+``copy_from="name"``; with ``copy_from="source"`` (:func:`source_copy_ids`) each distinct token of
+the source code is a copy set of its own and is never spent (a translation repeats its
+identifiers). Both terms are zero by default; ``summarize`` sets β = 5, ρ = 2 and ``translate``
+β = 1 from the source (values chosen on the dev splits, docs/decoding.md).
 
 Greedy search is unchanged by a constant added to a row, so the terms act the same on logits or
 log-probabilities: transformers' ``generate`` (via a logits processor, beam search on
