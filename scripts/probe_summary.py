@@ -38,7 +38,10 @@ def summarize(run: Path) -> dict:
         "tokens_per_s": sum(rates) / len(rates) if rates else float("nan"),
         "eval_step": last.get("step"),
         "heldout_loss": last.get("heldout_loss"),
-        "heldout_docstring_loss": last.get("heldout_docstring_loss"),
+        # The docstring objective is called summarize since the supervised mixture.
+        "heldout_docstring_loss": last.get(
+            "heldout_docstring_loss", last.get("heldout_summarize_loss")
+        ),
         "bytes_per_token": bytes_per_token,
         "done": (run / "backbone").is_dir(),
     }
