@@ -253,6 +253,22 @@ print(json.dumps({
 """
 
 
+def _json_objects(text: str) -> list[dict]:
+    """Every JSON object printed in ``text``: two processes share one stdout pipe, so one
+    process's line can land inside the other's."""
+    decoder, out, i = json.JSONDecoder(), [], text.find("{")
+    while i >= 0:
+        try:
+            obj, end = decoder.raw_decode(text, i)
+        except json.JSONDecodeError:
+            i = text.find("{", i + 1)
+            continue
+        if isinstance(obj, dict) and "rank" in obj:
+            out.append(obj)
+        i = text.find("{", end)
+    return out
+
+
 def test_fsdp_shards_every_block_across_the_processes(backbone_dir, tmp_path):
     """Each of 2 processes holds about half of every block's weights (DTensor shards); the
     embeddings stay whole; the sharded forward equals the unsharded one."""
@@ -260,9 +276,7 @@ def test_fsdp_shards_every_block_across_the_processes(backbone_dir, tmp_path):
     script.write_text(SHARD_CHECK)
     cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc-per-node=2"]
     r = run([*cmd, str(script), str(backbone_dir)])
-    rows = sorted(
-        (json.loads(x) for x in r.stdout.splitlines() if x.startswith("{")), key=lambda d: d["rank"]
-    )
+    rows = sorted(_json_objects(r.stdout), key=lambda d: d["rank"])
     assert [d["rank"] for d in rows] == [0, 1]
     full = rows[0]["full"]
     assert len(full) == 4  # 2 encoder + 2 decoder blocks of the tiny T5
