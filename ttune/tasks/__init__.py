@@ -178,9 +178,7 @@ class Task:
     def copy_words(self, record: dict) -> list[str]:
         """The words decoding may copy (:attr:`copy_bias`): those of the name of the first function
         declared in the record's source (:func:`identifier_words`, :func:`function_name`)."""
-        return identifier_words(
-            function_name(_field(record, "source"), record.get("source_lang") or "java")
-        )
+        return _name_words(record)
 
     @property
     def steers(self) -> bool:
@@ -258,15 +256,18 @@ def function_name(code: str, lang: str) -> str:
     return ""
 
 
+def _name_words(record: dict) -> list[str]:
+    """The words of the name of the first function declared in the record's source."""
+    return identifier_words(
+        function_name(_field(record, "source"), record.get("source_lang") or "java")
+    )
+
+
 def task_line(task: str, record: dict) -> str:
     """The first line of a ``task`` input (with its newline; "" for tasks without one): the single
     place where the input layout of summarize, translate and assert is defined."""
     if task == "summarize":
-        words = " ".join(
-            identifier_words(
-                function_name(_field(record, "source"), record.get("source_lang") or "java")
-            )
-        )
+        words = " ".join(_name_words(record))
         return f"summarize: {words}\n" if words else "summarize:\n"
     if task == "translate":
         src, tgt = record.get("source_lang") or "java", record.get("target_lang") or "csharp"
