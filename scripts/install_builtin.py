@@ -121,6 +121,7 @@ def card(
     build: Path,
     size: int,
     diversity: list[str],
+    unchanged: int | None = None,
 ) -> str:
     task, dataset, folder, what = TRANSDUCERS[name]
     meta = method_cfg["meta"]
@@ -165,8 +166,13 @@ def card(
             f", copy bias {h['copy_bias']:g} towards the "
             + ("source's tokens" if h.get("copy_from") == "source" else "name's words")
             + (f", repetition penalty {h['repeat_penalty']:g}" if h.get("repeat_penalty") else "")
+            + (
+                f", follow bias {h['follow_bias']:g} from this folder's decoding.json"
+                if h.get("follow_bias")
+                else ""
+            )
             + ": docs/decoding.md)"
-            if h.get("copy_bias") or h.get("repeat_penalty")
+            if h.get("copy_bias") or h.get("repeat_penalty") or h.get("follow_bias")
             else ")"
         ),
         "",
@@ -182,6 +188,15 @@ def card(
         )
     if ev.get("unavailable_metrics"):
         lines.append(f"\nNot computed: {ev['unavailable_metrics']}")
+    if unchanged is not None:
+        lines += [
+            "",
+            f"**{unchanged:,} of {h['n_records']:,} outputs are the source unchanged.** With this "
+            "follow bias (the smallest that reaches the score of copying the source on the dev "
+            "split) the model's own edits are rare: it does not translate yet, and its output is "
+            "the Java code, which is often valid C# as well (docs/decoding.md). Decode with "
+            "`--follow-bias 0` to see what the model itself writes.",
+        ]
     preds = collections.Counter(diversity)
     top, k = preds.most_common(1)[0] if preds else ("", 0)
     lines += [
@@ -269,12 +284,24 @@ def main() -> int:
         ev["header"]["dataset"] = _rel(ev["header"]["dataset"], build)
         ev.pop("predictions_file", None)
         shutil.copyfile(src / "method.safetensors", out / "method.safetensors")
+        unchanged = None
+        (out / "decoding.json").unlink(missing_ok=True)
+        if (src / "decoding.json").is_file():
+            shutil.copyfile(src / "decoding.json", out / "decoding.json")
+            if ev["header"].get("follow_bias") and pred_file.is_file():
+                test = [
+                    json.loads(x)
+                    for x in Path(ev["header"]["dataset"].replace("$BUILD/", f"{build}/"))
+                    .read_text(encoding="utf-8")
+                    .splitlines()[: len(preds)]
+                ]
+                unchanged = sum(p.strip() == r["source"].strip() for p, r in zip(preds, test))
         _write_json(out / "method_config.json", mc)
         _write_json(out / "train_config.json", tc)
         _write_json(out / "eval.json", ev)
         size = (out / "method.safetensors").stat().st_size
         (out / "model_card.md").write_text(
-            card(name, mc, original_tc, ev, build, size, preds), encoding="utf-8"
+            card(name, mc, original_tc, ev, build, size, preds, unchanged), encoding="utf-8"
         )
         print(
             f"installed {name}: "

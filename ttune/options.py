@@ -75,9 +75,13 @@ class GenerationOptions:
     repeat_penalty: float | None = None
     """Decoding's penalty on tokens already generated (docs/decoding.md); 0 turns it off. Default:
     the task's (summarize 2, the others 0)."""
+    follow_bias: float | None = None
+    """Decoding's bias towards continuing a copy of the source (docs/decoding.md; needs a task
+    that copies from the source, such as translate); 0 turns it off. Default: the model's
+    decoding.json, else the task's (0)."""
 
     def __post_init__(self) -> None:
-        for name in ("copy_bias", "repeat_penalty"):
+        for name in ("copy_bias", "repeat_penalty", "follow_bias"):
             v = getattr(self, name)
             if v is not None and (
                 not isinstance(v, (int, float)) or isinstance(v, bool) or not v >= 0

@@ -202,7 +202,7 @@ def generate(
 
     from ttune.tasks import trained_task  # lazy: a server answering only ttune/cpg never needs it
 
-    task = trained_task(loaded.task, loaded.config)
+    task = trained_task(loaded.task, loaded.config, loaded.resolved.transducer)
     adapted, tokenizer, cfg = loaded.adapted, loaded.tokenizer, loaded.config
     new_tokens = max_new_tokens or cfg.get("max_target_len") or task.max_target_len
     stop = should_stop or (lambda: False)

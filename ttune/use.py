@@ -281,6 +281,7 @@ def _predict(
     loaded: dict | None = None,
     copy_bias: float | None = None,
     repeat_penalty: float | None = None,
+    follow_bias: float | None = None,
 ) -> list[str]:
     """Texts generated for ``records`` with ``resolved``; ``loaded`` keeps the model loaded
     between calls of one command (a folder of files, a file read a batch at a time)."""
@@ -290,7 +291,8 @@ def _predict(
         from ttune.lite.predict import predictor  # lazy: loads torch
 
     loaded = {} if loaded is None else loaded
-    key = (resolved, task, num_beams, batch_size, max_new_tokens, device, copy_bias, repeat_penalty)
+    decoding = (copy_bias, repeat_penalty, follow_bias)
+    key = (resolved, task, num_beams, batch_size, max_new_tokens, device, decoding)
     before = torch.get_num_threads()
     threads = threads_for(resolved.backbone) if resolve_device(device) == "cpu" else None
     if threads:  # before loading too: its ops would otherwise start torch's full thread pool
@@ -312,6 +314,7 @@ def _predict(
                     device=device,
                     copy_bias=copy_bias,
                     repeat_penalty=repeat_penalty,
+                    follow_bias=follow_bias,
                 )
         return loaded[key](records)
     finally:
@@ -351,6 +354,7 @@ def _run(
     progress: bool = False,
     copy_bias: float | None = None,
     repeat_penalty: float | None = None,
+    follow_bias: float | None = None,
 ) -> Any:
     """Generate for the functions that ``plan(file, lang, functions, data)`` picks (a list of Jobs)
     in every file of ``path``; yields (Job, text) a batch at a time, in file order. A folder's
@@ -362,6 +366,7 @@ def _run(
         device=device,
         copy_bias=copy_bias,
         repeat_penalty=repeat_penalty,
+        follow_bias=follow_bias,
     )  # bad settings fail before any file is read
     folder = Path(path).is_dir()
     files = source_files(path)
@@ -399,6 +404,7 @@ def _run(
                     loaded=loaded,
                     copy_bias=copy_bias,
                     repeat_penalty=repeat_penalty,
+                    follow_bias=follow_bias,
                 )
                 if bar is not None:
                     bar.update(len(chunk))

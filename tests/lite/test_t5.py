@@ -177,7 +177,9 @@ def test_config_refuses_other_models(tmp_path):
         load_t5(tmp_path)
 
 
-@pytest.mark.parametrize(("beams", "copy_from"), [(1, "name"), (3, "name"), (1, "source")])
+@pytest.mark.parametrize(
+    ("beams", "copy_from"), [(1, "name"), (3, "name"), (1, "source"), (1, "follow"), (3, "follow")]
+)
 def test_steered_decoding_equals_generate_with_the_logits_processor(
     hf_tiny, lite_tiny, beams, copy_from
 ):
@@ -189,14 +191,20 @@ def test_steered_decoding_equals_generate_with_the_logits_processor(
     ids, mask, _ = _batch(hf.config.vocab_size, T=20, seed=9)
     embeds = hf.get_input_embeddings()(ids)
     copy_ids = pad_copy_ids([[[11, 12], [40]], [[7]], []])
-    task = Task("x", no_repeat_ngram_size=3, copy_bias=3.0, repeat_penalty=2.0, copy_from=copy_from)
+    if copy_from == "follow":  # the source's tokens in order, followed as a copy
+        copy_ids = pad_copy_ids([[[11], [12], [40], [12]], [[7], [8]], []])
+        task = Task("x", copy_bias=1.0, copy_from="source", follow_bias=12.0)
+    else:
+        task = Task(
+            "x", no_repeat_ngram_size=3, copy_bias=3.0, repeat_penalty=2.0, copy_from=copy_from
+        )
 
     class Adapted:  # what decoding_kwargs reads of an adapted model
         model, causal = hf, False
 
     batch = {"copy_ids": copy_ids}
     extra = decoding_kwargs(Adapted(), batch, task)
-    assert batch == {} and set(extra) == {"no_repeat_ngram_size", "logits_processor"}
+    assert batch == {} and "logits_processor" in extra
     with torch.no_grad():
         ref = hf.generate(
             inputs_embeds=embeds, attention_mask=mask, num_beams=beams, max_new_tokens=12, **extra
@@ -206,12 +214,14 @@ def test_steered_decoding_equals_generate_with_the_logits_processor(
             attention_mask=mask,
             num_beams=beams,
             max_new_tokens=12,
-            no_repeat_ngram_size=3,
+            no_repeat_ngram_size=task.no_repeat_ngram_size,
         )
-    steer = task_steer(task, copy_ids, lite_tiny.cfg.decoder_start_token_id)
+    cfg = lite_tiny.cfg
+    steer = task_steer(task, copy_ids, cfg.decoder_start_token_id, cfg.eos_token_id)
+    ngram = task.no_repeat_ngram_size
     if beams == 1:
-        out = greedy(lite_tiny, embeds, mask, 12, 3, None, steer)
+        out = greedy(lite_tiny, embeds, mask, 12, ngram, None, steer)
     else:
-        out = beam_search(lite_tiny, embeds, mask, 12, beams, 3, None, steer)
+        out = beam_search(lite_tiny, embeds, mask, 12, beams, ngram, None, steer)
     assert out.tolist() == ref.tolist()
     assert ref.tolist() != plain.tolist()  # the steering changed the output

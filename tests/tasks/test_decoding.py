@@ -9,7 +9,13 @@ import torch
 from ttune.builtin import builtin_backbone
 from ttune.lite.tokenizer import LiteTokenizer
 from ttune.tasks import Task, get_task
-from ttune.tasks.decoding import copy_token_ids, pad_copy_ids, source_copy_ids, steer_scores
+from ttune.tasks.decoding import (
+    copy_token_ids,
+    follow_tokens,
+    pad_copy_ids,
+    source_copy_ids,
+    steer_scores,
+)
 from ttune.train.data import Collator, encode_records
 
 
@@ -100,14 +106,72 @@ def test_prediction_batches_carry_copy_ids_training_batches_do_not(tok):
 
 
 def test_source_copy_sets_are_the_code_tokens(tok):
-    assert source_copy_ids([5, 9, 5, 7, 2], [(-1, -1), (0, 3), (4, 6), (-1, -1), (7, 9)]) == [
-        [9],
-        [5],
-        [2],
-    ]
+    spans = [(-1, -1), (0, 3), (4, 6), (-1, -1), (7, 9), (9, 11)]
+    assert source_copy_ids([5, 9, 5, 7, 2, 9], spans) == [[9], [5], [2], [9]]  # order, repeats
     rec = {"source": "int Add(int a) { return a; }", "source_lang": "java", "target": "x"}
     task = get_task("translate").with_options(tagged=True)  # the task line is not code
     [ex] = encode_records([rec], task, tok, 64, None, with_labels=False)
     code = [t for t, (a, _b) in zip(ex.input_ids, ex.token_spans) if a >= 0]
-    assert ex.copy_ids == [[t] for t in dict.fromkeys(code)]
+    assert ex.copy_ids == [[t] for t in code]
     assert len(code) < len(ex.input_ids) - 1  # the task line's tokens and EOS are left out
+
+
+def test_follow_tokens_continue_the_longest_suffix_found_in_the_source():
+    source = torch.tensor([[5, 6, 7, 5, 8, -1], [3, 4, 3, 4, 9, 2]])
+
+    def follow(*rows, start_id=0):
+        gen = torch.tensor([[0, *r] if start_id is not None else list(r) for r in rows])
+        ids = follow_tokens(gen, source, start_id, 1)
+        return [sorted({t for t in row if t >= 0}) for row in ids.tolist()]
+
+    assert follow([], []) == [[5], [3]]  # the source's first token
+    # One token: what follows each of its occurrences ("5" -> 6 and 8; "3" -> 4 twice).
+    assert follow([5], [3]) == [[6, 8], [4]]
+    # The longest suffix wins: "7 5" occurs once (-> 8), "4 9" once (-> 2).
+    assert follow([7, 5], [4, 9]) == [[8], [2]]
+    # After the source's last token: end of sequence (1), also in a row padded with -1.
+    assert follow([5, 8], [9, 2]) == [[1], [1]]
+    # "4 3" is found although the output's "1 4 3" is not (nor "4 3" in the first row).
+    assert follow([1, 4, 3], [1, 4, 3]) == [[], [4]]
+    # Tokens that are not in the source are stepped over: after the anchor "6 7", 11 is an
+    # insertion (-> 5, the token after the anchor) or replaces 5 (-> 8, one further).
+    assert follow([6, 7, 11], [3, 4, 11])[0] == [5, 8]
+    # Two tokens not in the source after the anchor "3 4" (at 0 and at 2): insertions (-> 3
+    # and 9) or replacements of two tokens (-> 9, and past the source's end: EOS).
+    assert follow([5, 6, 7, 11], [3, 4, 11, 12]) == [[5, 8], [1, 3, 9]]
+    # A one-token anchor before a stepped-over token does not count.
+    assert follow([12, 6, 11], [12, 9, 11]) == [[], []]
+    # Without a start token (a causal LM's prompt) the start rule does not apply.
+    assert follow([], [], start_id=None) == [[], []]
+
+
+def test_steer_scores_follow_bias_exact_values():
+    source = pad_copy_ids([[[5], [6], [5], [7]], [[3]]])  # [B, S, 1]: the source in order
+    generated = torch.tensor([[0, 5], [0, 3]])
+    out = steer_scores(
+        torch.zeros(2, 10), generated, source, 0.0, 0.0, start_id=0, follow_bias=2.0, eos_id=1
+    )
+    want = torch.zeros(2, 10)
+    want[0, [6, 7]] = 2.0  # "5" is followed by 6 and by 7
+    want[1, 1] = 2.0  # the second row's source ended: EOS
+    assert torch.equal(out, want)
+    both = steer_scores(
+        torch.zeros(2, 10), generated, source, 1.0, 0.0, 0, False, follow_bias=2.0, eos_id=1
+    )
+    assert both[0].tolist() == [0, 0, 0, 0, 0, 1.0, 3.0, 3.0, 0, 0]  # copy + follow add up
+    beams = steer_scores(
+        torch.zeros(4, 10), torch.zeros(4, 1, dtype=torch.long), source, 0.0, 0.0, 0, False, 2.0
+    )
+    assert beams[:2, 5].tolist() == [2.0, 2.0] and beams[2:, 3].tolist() == [2.0, 2.0]
+
+
+def test_follow_bias_needs_the_source_and_a_prediction_batch_carries_it(tok):
+    with pytest.raises(ValueError, match="copy_from='source'"):
+        Task("x", follow_bias=1.0)
+    with pytest.raises(ValueError, match="follow_bias"):
+        Task("x", copy_from="source", follow_bias=-1.0)
+    task = Task("x", copy_from="source", follow_bias=2.0)
+    assert task.steers
+    rec = {"source": "int Add(int a) { return a; }", "source_lang": "java", "target": "x"}
+    [ex] = encode_records([rec], task, tok, 64, None, with_labels=False)
+    assert ex.copy_ids == [[t] for t, (a, _b) in zip(ex.input_ids, ex.token_spans) if a >= 0]

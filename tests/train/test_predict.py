@@ -314,3 +314,48 @@ def test_decoding_options_reach_generation_and_the_results_header(tmp_path):
     for bad in (-1.0, float("nan"), True):
         with pytest.raises(OptionError, match="copy_bias"):
             GenerationOptions(copy_bias=bad)
+
+
+def test_a_model_folder_decoding_file_sets_its_decoding_and_options_override_it(tmp_path):
+    """decoding.json in a trained method folder: both predictors and ttune eval's header use it,
+    --follow-bias overrides it, and a bad file is one DataError naming it."""
+    import shutil
+
+    from ttune import api
+    from ttune.builtin import models_dir
+    from ttune.data.io import DataError
+    from ttune.lite.predict import predictor
+    from ttune.options import GenerationOptions, OptionError
+
+    model = models_dir() / "translate-java-csharp"
+    ckpt = tmp_path / "translate"
+    shutil.copytree(model, ckpt)
+    (ckpt / "decoding.json").unlink(missing_ok=True)
+    backbone = str(models_dir() / "ttune-tiny")
+    records = [
+        {"source": "public int add(int a, int b) {return a + b;}", "target": "x"},
+        {"source": "public boolean isEmpty() {return size == 0;}", "target": "x"},
+    ]
+    for r in records:
+        r.update(source_lang="java", target_lang="csharp")
+    raw = predictor(ckpt, model=backbone, task="translate")
+    assert raw.task.follow_bias == 0.0
+    (ckpt / "decoding.json").write_text(json.dumps({"follow_bias": 30.0, "chosen_on": "a note"}))
+    followed = predictor(ckpt, model=backbone, task="translate")
+    assert followed.task.follow_bias == 30.0 and followed.task.copy_bias == 1.0
+    # A bias this strong copies the source token for token (the tokenizer keeps spacing).
+    assert followed(records) == [r["source"] for r in records]
+    off = predictor(ckpt, model=backbone, task="translate", follow_bias=0.0)
+    assert off.task.follow_bias == 0.0 and off(records) == raw(records)
+    test = tmp_path / "test.jsonl"
+    test.write_text("".join(json.dumps(r) + "\n" for r in records))
+    res = api.evaluate(ckpt, "translate", test, tmp_path / "eval.json", metrics=["exact_match"])
+    assert res["header"]["follow_bias"] == 30.0 and res["header"]["copy_from"] == "source"
+    (ckpt / "decoding.json").write_text(json.dumps({"follow_bias": -1}))
+    with pytest.raises(DataError, match="decoding.json: .*follow_bias"):
+        predictor(ckpt, model=backbone, task="translate")
+    (ckpt / "decoding.json").write_text("{not json")
+    with pytest.raises(DataError, match="decoding.json: not readable JSON"):
+        predictor(ckpt, model=backbone, task="translate")
+    with pytest.raises(OptionError, match="follow_bias"):
+        GenerationOptions(follow_bias=-2.0)

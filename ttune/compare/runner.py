@@ -54,7 +54,7 @@ from ttune.metrics import check_metric_name
 from ttune.metrics.results import source_revision
 from ttune.options import check_device, resolve_device
 from ttune.runs import JsonConfig, resolve_precision
-from ttune.tasks import get_task
+from ttune.tasks import DECODING_FIELDS, get_task
 from ttune.train.config import TrainConfig
 
 
@@ -507,8 +507,7 @@ class CompareRunner:
             "unavailable_metrics": results["unavailable_metrics"],
             "test_records": n,
             "decoding": {
-                k: results["header"].get(k)
-                for k in ("no_repeat_ngram_size", "copy_bias", "copy_from", "repeat_penalty")
+                k: results["header"].get(k) for k in ("no_repeat_ngram_size", *DECODING_FIELDS)
             },
             "inference_seconds": sum(gen),
             "inference_seconds_per_example": sum(gen) / n if n else None,

@@ -133,6 +133,7 @@ class LitePredictor:
         device: str = "auto",
         copy_bias: float | None = None,
         repeat_penalty: float | None = None,
+        follow_bias: float | None = None,
     ) -> None:
         GenerationOptions(
             num_beams=num_beams,
@@ -141,6 +142,7 @@ class LitePredictor:
             device=device,
             copy_bias=copy_bias,
             repeat_penalty=repeat_penalty,
+            follow_bias=follow_bias,
         )
         folder = Path(checkpoint_dir)
         self.device = resolve_device(device)
@@ -161,8 +163,8 @@ class LitePredictor:
             {k.removeprefix("transducer."): v for k, v in sd.items()}, strict=True
         )
         self.transducer.to(self.device).eval()
-        self.task = trained_task(task or self.cfg.get("task") or "summarize", self.cfg)
-        self.task = self.task.with_decoding(copy_bias, repeat_penalty)
+        self.task = trained_task(task or self.cfg.get("task") or "summarize", self.cfg, folder)
+        self.task = self.task.with_decoding(copy_bias, repeat_penalty, follow_bias)
         self.batch_size, self.num_beams, self.cache_dir = batch_size, num_beams, cache_dir
         self.new_tokens = (
             max_new_tokens or self.cfg.get("max_target_len") or self.task.max_target_len
@@ -190,7 +192,8 @@ class LitePredictor:
             self.t5.shared(batch["input_ids"]), mask, batch["graph"], batch["token_spans"]
         )
         ngram = t.no_repeat_ngram_size
-        steer = task_steer(t, batch.get("copy_ids"), self.t5.cfg.decoder_start_token_id)
+        cfg = self.t5.cfg
+        steer = task_steer(t, batch.get("copy_ids"), cfg.decoder_start_token_id, cfg.eos_token_id)
 
         if beams == 1:
             ids = greedy(self.t5, embeds, mask, new_tokens, ngram, should_stop, steer)
@@ -257,6 +260,7 @@ def predictor(
     device: str = "auto",
     copy_bias: float | None = None,
     repeat_penalty: float | None = None,
+    follow_bias: float | None = None,
 ):
     """A :class:`LitePredictor` where :func:`load_lite` gives one, else the engine's
     ``Predictor`` (same arguments, same texts)."""
@@ -268,6 +272,7 @@ def predictor(
         device=device,
         copy_bias=copy_bias,
         repeat_penalty=repeat_penalty,
+        follow_bias=follow_bias,
     )
     lite = load_lite(checkpoint_dir, model, **kw)
     if lite is not None:

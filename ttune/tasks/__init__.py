@@ -66,6 +66,7 @@ source's byte offsets (and the CPG spans) are those of the encoder-decoder layou
 from __future__ import annotations
 
 import json
+import os
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
@@ -93,6 +94,9 @@ __all__ = [
     "causal_instruction",
     "backbone_task_line",
     "trained_task",
+    "model_decoding",
+    "DECODING_FIELDS",
+    "DECODING_FILE",
 ]
 
 ENTRY_POINT_GROUP = "ttune.tasks"
@@ -130,6 +134,12 @@ class Task:
     repeat_penalty: float = 0.0
     """Decoding subtracts this from the log-probability of every token already generated (0 =
     off). Summaries: 2 ("the given given given class")."""
+    follow_bias: float = 0.0
+    """With ``copy_from="source"``: decoding adds this to the log-probability of the tokens that
+    continue the output as a copy of the source (the token after each occurrence in the source
+    of the output's longest suffix of up to 4 tokens; the source's first token at the start; the
+    end of the sequence after its last token; :func:`ttune.tasks.decoding.follow_tokens`; 0 =
+    off). A translation between close languages is mostly a copy in order."""
     prefix: str = ""
     """Text put before the source in the model input (empty: none). The graph offset accounts for
     it."""
@@ -153,8 +163,12 @@ class Task:
     def __post_init__(self) -> None:
         if self.no_repeat_ngram_size < 0:
             raise ValueError(f"task {self.name}: no_repeat_ngram_size must be >= 0")
-        if not (self.copy_bias >= 0 and self.repeat_penalty >= 0):  # also rejects NaN
-            raise ValueError(f"task {self.name}: copy_bias and repeat_penalty must be >= 0")
+        if not (self.copy_bias >= 0 and self.repeat_penalty >= 0 and self.follow_bias >= 0):
+            raise ValueError(  # the comparison also rejects NaN
+                f"task {self.name}: copy_bias, repeat_penalty and follow_bias must be >= 0"
+            )
+        if self.follow_bias and self.copy_from != "source":
+            raise ValueError(f"task {self.name}: follow_bias needs copy_from='source'")
         if self.copy_from not in ("name", "source"):
             raise ValueError(
                 f"task {self.name}: copy_from must be name or source, not {self.copy_from!r}"
@@ -182,8 +196,9 @@ class Task:
 
     @property
     def steers(self) -> bool:
-        """Whether decoding applies :mod:`ttune.tasks.decoding` (copy bias or repeat penalty)."""
-        return bool(self.copy_bias or self.repeat_penalty)
+        """Whether decoding applies :mod:`ttune.tasks.decoding` (a copy or follow bias, or a
+        repeat penalty)."""
+        return bool(self.copy_bias or self.repeat_penalty or self.follow_bias)
 
     def causal_instruction(self, record: dict) -> str:
         """The text a causal LM reads after :meth:`format_input` and before the target."""
@@ -207,11 +222,18 @@ class Task:
         return source, lang, offset
 
     def with_decoding(
-        self, copy_bias: float | None = None, repeat_penalty: float | None = None
+        self,
+        copy_bias: float | None = None,
+        repeat_penalty: float | None = None,
+        follow_bias: float | None = None,
     ) -> Task:
         """This task with the decoding settings that are not None replaced (the commands'
-        ``--copy-bias`` and ``--repeat-penalty``)."""
-        changes = {"copy_bias": copy_bias, "repeat_penalty": repeat_penalty}
+        ``--copy-bias``, ``--repeat-penalty`` and ``--follow-bias``)."""
+        changes = {
+            "copy_bias": copy_bias,
+            "repeat_penalty": repeat_penalty,
+            "follow_bias": follow_bias,
+        }
         return self.with_options(**{k: float(v) for k, v in changes.items() if v is not None})
 
     def with_options(self, **changes) -> Task:
@@ -425,8 +447,40 @@ def backbone_task_line(model: str) -> bool:
     )
 
 
-def trained_task(name: str, config: Mapping) -> Task:
+DECODING_FILE = "decoding.json"
+"""A trained method folder's own decoding settings (optional; :func:`model_decoding`)."""
+
+DECODING_FIELDS = ("copy_bias", "copy_from", "repeat_penalty", "follow_bias")
+"""The :class:`Task` fields a :data:`DECODING_FILE` may set."""
+
+
+def model_decoding(folder: str | os.PathLike[str] | None) -> dict:
+    """The decoding settings of a trained method folder: its :data:`DECODING_FILE` (a JSON object
+    of :data:`DECODING_FIELDS`, other keys such as ``chosen_on`` are notes), or {} without one.
+    A model whose best decoding differs from its task's default (the built-in translator follows
+    the source, docs/decoding.md) carries it here. DataError (one line) when unreadable."""
+    if folder is None:
+        return {}
+    path = Path(folder) / DECODING_FILE
+    if not path.is_file():
+        return {}
+    try:
+        doc = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as e:
+        raise DataError(f"{path}: not readable JSON ({type(e).__name__})") from None
+    if not isinstance(doc, dict):
+        raise DataError(f"{path}: must be a JSON object")
+    return {k: doc[k] for k in DECODING_FIELDS if k in doc}
+
+
+def trained_task(name: str, config: Mapping, folder: str | os.PathLike[str] | None = None) -> Task:
     """Task ``name`` in the input layout a trained method was trained on: tagged when its training
-    config (``train_config.json``, as a dict) says ``task_line`` "on"; methods saved before that
-    option existed were trained without the line."""
-    return get_task(name).with_options(tagged=config.get("task_line") == "on")
+    config (``train_config.json``, as a dict) says ``task_line`` "on" (methods saved before that
+    option existed were trained without the line); with the decoding settings of the method
+    ``folder``'s :data:`DECODING_FILE` when it has one."""
+    task = get_task(name).with_options(tagged=config.get("task_line") == "on")
+    decoding = model_decoding(folder)
+    try:
+        return task.with_options(**decoding) if decoding else task
+    except (TypeError, ValueError) as e:
+        raise DataError(f"{Path(folder) / DECODING_FILE}: {e}") from None

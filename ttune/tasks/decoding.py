@@ -15,10 +15,20 @@ its copy set has been generated (the bonus is spent: no "block block block"), :m
 :attr:`ttune.tasks.Task.copy_bias` and :math:`\\rho` :attr:`ttune.tasks.Task.repeat_penalty`.
 Words of fewer than three characters and words whose first token is a fragment of fewer than
 three characters (``2``, ``d``) get no bonus: copying a fragment makes no word. That is
-``copy_from="name"``; with ``copy_from="source"`` (:func:`source_copy_ids`) each distinct token of
-the source code is a copy set of its own and is never spent (a translation repeats its
+``copy_from="name"``; with ``copy_from="source"`` (:func:`source_copy_ids`) each token of the
+source code is a copy set of its own and is never spent (a translation repeats its
 identifiers). Both terms are zero by default; ``summarize`` sets β = 5, ρ = 2 and ``translate``
 β = 1 from the source (values chosen on the dev splits, docs/decoding.md).
+
+A third term, the **follow bias** :math:`\\gamma` (:attr:`ttune.tasks.Task.follow_bias`, with
+``copy_from="source"``), makes the output continue a copy of the source in order:
+:math:`s'_v \\mathrel{+}= \\gamma \\, [v \\in F]`, where :math:`F` (:func:`follow_tokens`) holds the
+token after each occurrence in the source of the output's longest suffix found there (up to
+:data:`FOLLOW_LONGEST` tokens), the source's first token at the start and the end of the sequence
+after its last token; when the output's last few tokens are not in the source (an edit), the
+suffix before them is the anchor. A translation between close languages (Java and C#) is mostly
+such a copy. It is 0 for every task; a model that needs it says so in its folder's
+``decoding.json`` (:func:`ttune.tasks.model_decoding`; the built-in translator does).
 
 Greedy search is unchanged by a constant added to a row, so the terms act the same on logits or
 log-probabilities: transformers' ``generate`` (via a logits processor, beam search on
@@ -35,6 +45,7 @@ from torch import Tensor
 __all__ = [
     "MIN_WORD_CHARS",
     "copy_token_ids",
+    "follow_tokens",
     "pad_copy_ids",
     "source_copy_ids",
     "steer_scores",
@@ -43,6 +54,12 @@ __all__ = [
 
 MIN_WORD_CHARS = 3
 """Shortest name word (and shortest first-token fragment) that gets the copy bonus."""
+
+FOLLOW_LONGEST = 32
+"""Longest suffix of the output that :func:`follow_tokens` looks up in the source."""
+
+FOLLOW_SKIP = 3
+"""Most trailing output tokens :func:`follow_tokens` steps over to find its anchor."""
 
 
 def copy_token_ids(words: Sequence[str], tokenizer) -> list[list[int]]:
@@ -72,10 +89,10 @@ def copy_token_ids(words: Sequence[str], tokenizer) -> list[list[int]]:
 
 
 def source_copy_ids(input_ids: Sequence[int], spans: Sequence[tuple[int, int]]) -> list[list[int]]:
-    """The copy sets of ``copy_from="source"``: each distinct token of the input that lies in the
-    source code (byte span not (-1, -1)), one set of one token each, in order of appearance."""
-    seen = dict.fromkeys(t for t, (a, _b) in zip(input_ids, spans) if a >= 0)
-    return [[t] for t in seen]
+    """The copy sets of ``copy_from="source"``: each token of the input that lies in the source
+    code (byte span not (-1, -1)), one set of one token each, in the source's order with
+    repeats (the copy bias counts a token once; :func:`follow_tokens` reads the order)."""
+    return [[t] for t, (a, _b) in zip(input_ids, spans) if a >= 0]
 
 
 def pad_copy_ids(rows: Sequence[Sequence[Sequence[int]]]) -> Tensor:
@@ -89,6 +106,68 @@ def pad_copy_ids(rows: Sequence[Sequence[Sequence[int]]]) -> Tensor:
     return out
 
 
+def follow_tokens(
+    generated: Tensor,
+    source: Tensor,
+    start_id: int | None = None,
+    eos_id: int | None = None,
+    longest: int = FOLLOW_LONGEST,
+    skip: int = FOLLOW_SKIP,
+) -> Tensor:
+    """The tokens that continue the output as a copy of the source, ``[N, K]`` (-1: none).
+
+    ``generated`` ``[N, L]`` (an encoder-decoder's starting with ``start_id``), ``source`` ``[N,
+    S]`` the source tokens in order (-1 pads the end of a row); the source is followed by
+    ``eos_id``. The anchor is the longest suffix (up to ``longest`` tokens) of the output that
+    occurs in the source; every occurrence's next token continues the copy. When the output's
+    last ``o`` tokens (``1 <= o <= skip``) are not in the source (the model inserted or replaced
+    something), the anchor is the longest suffix of at least two tokens of the output without
+    them, and both the token after it (an insertion) and the token ``o`` further (a
+    replacement of ``o`` tokens) continue the copy; the smallest ``o`` with an anchor wins.
+    Before the first generated token (only known with ``start_id``): the source's first token."""
+    N, S = source.shape
+    dev = source.device
+    gen = generated[:, 1:] if start_id is not None else generated
+    t = gen.shape[1]
+    if t == 0 or S == 0:
+        first = source[:, :1] if start_id is not None and S else source[:, :0]
+        return first.clone()
+    ext = torch.cat([source, torch.full((N, skip + 1), -1, dtype=source.dtype, device=dev)], 1)
+    if eos_id is not None:  # ext[:, i]: the source's token i, then EOS, then -1
+        ext[torch.arange(N, device=dev), source.ge(0).sum(1)] = eos_id
+    outs: list[Tensor] = []
+    found = torch.zeros(N, dtype=torch.bool, device=dev)
+    for o in range(min(skip, t - 1) + 1):
+        end = _longest_match_ends(gen[:, : t - o], source, longest, 1 if o == 0 else 2)
+        end &= ~found[:, None]  # [N, S]: the anchor's occurrences, by their last position
+        outs.append(torch.where(end, ext[:, 1 : S + 1], -1))
+        if o:
+            outs.append(torch.where(end, ext[:, 1 + o : S + 1 + o], -1))
+        found |= end.any(1)
+    return torch.cat(outs, 1)
+
+
+def _longest_match_ends(out: Tensor, source: Tensor, longest: int, shortest: int) -> Tensor:
+    """``[N, S]``: True at the last position of each occurrence in ``source`` of the longest
+    suffix of ``out`` ``[N, T]`` of ``shortest`` to ``longest`` tokens found there (all False in
+    a row without one). One comparison per suffix length."""
+    N, S = source.shape
+    T = out.shape[1]
+    ends = source == out[:, -1:]  # suffixes of length 1
+    best = torch.zeros_like(ends)
+    for m in range(1, min(longest, T) + 1):
+        if m > 1:  # extend: the token m - 1 before each end matches out's m-th last token
+            before = torch.full_like(source, -1)
+            before[:, m - 1 :] = source[:, : S - m + 1]
+            ends = ends & (before == out[:, T - m : T - m + 1])
+        alive = ends.any(1)
+        if not alive.any():
+            break
+        if m >= shortest:
+            best = torch.where(alive[:, None], ends, best)
+    return best
+
+
 def steer_scores(
     scores: Tensor,
     generated: Tensor,
@@ -97,13 +176,16 @@ def steer_scores(
     repeat_penalty: float,
     start_id: int | None = None,
     spend: bool = True,
+    follow_bias: float = 0.0,
+    eos_id: int | None = None,
 ) -> Tensor:
     """``scores`` ``[N, V]`` with the copy bonus and the repetition penalty applied (formula in the
     module docstring). ``generated`` ``[N, L]``: the tokens so far, an encoder-decoder's starting
     with its decoder start token ``start_id``, which is never penalised. ``copy_ids`` ``[B, W,
     K]`` (-1 pads) with N a multiple of B: each row's beams follow it (``repeat_interleave``).
     ``spend``: a word's bonus ends once one of its tokens has been generated (``copy_from="name"``);
-    False keeps every bonus (``copy_from="source"``)."""
+    False keeps every bonus (``copy_from="source"``). ``follow_bias``: added to the tokens of
+    :func:`follow_tokens` (``copy_ids`` then holds the source's tokens in order, ``K = 1``)."""
     N, V = scores.shape
     out = scores
     if repeat_penalty and generated.shape[1]:
@@ -123,19 +205,36 @@ def steer_scores(
         bonus = torch.zeros(N, V + 1, dtype=torch.bool, device=scores.device)
         bonus.scatter_(1, torch.where(give, ids, V).flatten(1), True)
         out = out + copy_bias * bonus[:, :V].to(out.dtype)
+    if follow_bias and copy_ids is not None and copy_ids.numel():
+        source = copy_ids[..., 0].to(scores.device)
+        if source.shape[0] != N:
+            source = source.repeat_interleave(N // source.shape[0], 0)  # [N, S]
+        nxt = follow_tokens(generated, source, start_id, eos_id)  # [N, K]
+        follow = torch.zeros(N, V + 1, dtype=torch.bool, device=scores.device)
+        follow.scatter_(1, torch.where(nxt.ge(0) & nxt.lt(V), nxt, V), True)
+        out = out + follow_bias * follow[:, :V].to(out.dtype)
     return out
 
 
-def task_steer(task, copy_ids: Tensor | None, start_id: int | None):
+def task_steer(task, copy_ids: Tensor | None, start_id: int | None, eos_id: int | None = None):
     """``steer(generated, scores) -> scores`` for ``task``'s decoding settings, or None when it
-    has none (:attr:`ttune.tasks.Task.steers`); the decoders call it at every step."""
+    has none (:attr:`ttune.tasks.Task.steers`); the decoders call it at every step. ``eos_id``
+    ends a copy that reached the source's end (:func:`follow_tokens`)."""
     if not task.steers:
         return None
     spend = task.copy_from == "name"
 
     def steer(generated: Tensor, scores: Tensor) -> Tensor:
         return steer_scores(
-            scores, generated, copy_ids, task.copy_bias, task.repeat_penalty, start_id, spend
+            scores,
+            generated,
+            copy_ids,
+            task.copy_bias,
+            task.repeat_penalty,
+            start_id,
+            spend,
+            task.follow_bias,
+            eos_id,
         )
 
     return steer

@@ -163,7 +163,7 @@ def encode_records(
             keep = max(1, max_source_len - len(tail))
             ids, spans = ids[:keep] + tail, spans[:keep] + [(-1, -1)] * len(tail)
         labels, copy = None, None
-        if not with_labels and getattr(task, "copy_bias", 0):
+        if not with_labels and (getattr(task, "copy_bias", 0) or getattr(task, "follow_bias", 0)):
             copy = (
                 source_copy_ids(ids, spans)
                 if task.copy_from == "source"

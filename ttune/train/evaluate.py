@@ -18,7 +18,7 @@ from ttune.io import atomic_write_text
 from ttune.metrics import per_example, score
 from ttune.metrics.results import results_header
 from ttune.metrics.significance import wilcoxon
-from ttune.tasks import get_task
+from ttune.tasks import DECODING_FIELDS, trained_task
 from ttune.train.predict import predict
 
 
@@ -39,9 +39,9 @@ def evaluate(
     ``checkpoint``, score them with the task's metrics and write ``output`` (results JSON: the
     results header, scores, unavailable metrics) plus ``<output>.predictions.jsonl`` (id,
     prediction, target and per-example score of the headline metric). Returns the results dict."""
-    t = get_task(task).with_decoding(
-        predict_kw.get("copy_bias"), predict_kw.get("repeat_penalty")
-    )  # what generation uses: the results header names it
+    t = trained_task(task, {}, checkpoint).with_decoding(
+        *(predict_kw.get(k) for k in ("copy_bias", "repeat_penalty", "follow_bias"))
+    )  # the decoding generation uses (the model's decoding.json, the options): the header names it
     records, bad = read_jsonl(test)
     if limit is not None:
         if limit < 1:
@@ -90,9 +90,7 @@ def evaluate(
             "task": task,
             "num_beams": num_beams,
             "no_repeat_ngram_size": t.no_repeat_ngram_size,
-            "copy_bias": t.copy_bias,
-            "copy_from": t.copy_from,
-            "repeat_penalty": t.repeat_penalty,
+            **{k: getattr(t, k) for k in DECODING_FIELDS},
             "malformed_lines": len(bad),
         },
         "scores": scores,

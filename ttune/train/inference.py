@@ -134,7 +134,9 @@ def decoding_kwargs(adapted, batch: dict[str, Any], task=None) -> dict[str, Any]
     start = None
     if not getattr(adapted, "causal", False) and config is not None:
         start = getattr(config, "decoder_start_token_id", None)
-    steer = task_steer(task, copy_ids, start)
+    eos = getattr(config, "eos_token_id", None)
+    eos = eos[0] if isinstance(eos, (list, tuple)) and eos else eos  # some configs list several
+    steer = task_steer(task, copy_ids, start, eos if isinstance(eos, int) else None)
     if steer is not None:
         from transformers import LogitsProcessor, LogitsProcessorList  # lazy, as in generate
 

@@ -87,6 +87,7 @@ class Predictor:
         on_generate: GenerateHook | None = None,
         copy_bias: float | None = None,
         repeat_penalty: float | None = None,
+        follow_bias: float | None = None,
     ) -> None:
         GenerationOptions(
             num_beams=num_beams,
@@ -95,6 +96,7 @@ class Predictor:
             device=device,
             copy_bias=copy_bias,
             repeat_penalty=repeat_penalty,
+            follow_bias=follow_bias,
         )
         _check_dir(checkpoint_dir)
         dist.init(resolve_device(device))  # under torchrun: each process generates its batches
@@ -102,8 +104,10 @@ class Predictor:
         self.adapted, self.tokenizer, self.cfg = load_trained(
             checkpoint_dir, model=model, device=self.device
         )
-        self.task = trained_task(task or self.cfg.get("task") or "summarize", self.cfg)
-        self.task = self.task.with_decoding(copy_bias, repeat_penalty)
+        self.task = trained_task(
+            task or self.cfg.get("task") or "summarize", self.cfg, checkpoint_dir
+        )
+        self.task = self.task.with_decoding(copy_bias, repeat_penalty, follow_bias)
         self.batch_size, self.num_beams = batch_size, num_beams
         self.cache_dir, self.num_workers, self.progress = cache_dir, num_workers, progress
         self.on_generate = on_generate
