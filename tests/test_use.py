@@ -20,7 +20,7 @@ from typer.testing import CliRunner
 
 from ttune.builtin import NO_BUILTIN, ModelNotFoundError, resolve_model
 from ttune.cli.main import app
-from ttune.use import find_functions, with_placeholder
+from ttune.use import find_functions, render_translation, with_placeholder
 
 PY = """import os
 
@@ -431,3 +431,22 @@ def test_translate_outermost_functions(tiny, tmp_path, monkeypatch):
         run("translate", f, "--to", "java", "--transducer", tiny["transducer"]), "already java"
     )
     assert_one_line_error(run("translate", f, "--to", "csharp"), re.escape(NO_BUILTIN))
+
+
+def test_the_builtin_translator_says_when_it_returned_the_source(tmp_path, monkeypatch):
+    """The built-in translator decodes as a copy (its decoding.json: docs/decoding.md); results
+    and the rendered text say when a translation is the source unchanged."""
+    from ttune import api
+
+    monkeypatch.delenv("TTUNE_MODELS_DIR")  # the models the package ships
+
+    f = write(tmp_path, "Calc.java", JAVA)
+    copied = api.translate_file(f, "csharp")
+    assert [r["name"] for r in copied] == ["Calc.Calc", "Calc.add", "Calc.Inner.run"]
+    assert all(r["unchanged"] for r in copied)
+    r = run("translate", f, "--to", "csharp")
+    assert r.exit_code == 0, r.output
+    assert r.stdout.startswith("// Calc.Calc (line 4): the model returned the source unchanged\n")
+    raw = api.translate_file(f, "csharp", follow_bias=0.0, max_new_tokens=24)
+    assert not any(x["unchanged"] for x in raw)
+    assert "unchanged" not in render_translation({**raw[0], "unchanged": False}, "csharp")

@@ -652,7 +652,9 @@ def iter_translations(
 ) -> Any:
     """Each outermost function (nested ones travel with their parent), or those ``function``
     names, of a file or of every source file under a folder, translated into language ``to``;
-    yielded as they are generated: ``{"file", "name", "line", "translation"}``."""
+    yielded as they are generated: ``{"file", "name", "line", "translation", "unchanged"}``
+    (``unchanged``: the translation is the function's source up to whitespace, as a model
+    decoded as a copy writes when it has nothing better; docs/decoding.md)."""
     target = find_language(to)
     if target is None:
         raise UseError(f"cannot translate to {to!r}; targets: {', '.join(language_names())}")
@@ -683,6 +685,7 @@ def iter_translations(
             "name": job.function.name,
             "line": job.function.line,
             "translation": text,
+            "unchanged": "".join(text.split()) == "".join(job.record["source"].split()),
         }
 
 
@@ -695,7 +698,7 @@ def translate_file(
     **kw: Any,
 ) -> list[dict[str, Any]]:
     """Each outermost function of the file ``path`` translated into language ``to``:
-    ``[{"name", "line", "translation"}]`` (see :func:`iter_translations`)."""
+    ``[{"name", "line", "translation", "unchanged"}]`` (see :func:`iter_translations`)."""
     return [
         {k: v for k, v in r.items() if k != "file"}
         for r in iter_translations(path, to, function, model, transducer, **kw)
@@ -703,10 +706,12 @@ def translate_file(
 
 
 def render_translation(r: dict, to: str) -> str:
-    """One translation after a comment naming its source function."""
+    """One translation after a comment naming its source function (and saying so when the
+    model returned the source unchanged)."""
     found = find_language(to)
     mark = found.line_comment if found is not None else "//"
-    return f"{mark} {r['name']} (line {r['line']})\n{r['translation'].rstrip()}\n"
+    same = ": the model returned the source unchanged" if r.get("unchanged") else ""
+    return f"{mark} {r['name']} (line {r['line']}){same}\n{r['translation'].rstrip()}\n"
 
 
 def render_translations(results: Sequence[dict], to: str) -> str:
