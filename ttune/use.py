@@ -685,8 +685,13 @@ def iter_translations(
             "name": job.function.name,
             "line": job.function.line,
             "translation": text,
-            "unchanged": "".join(text.split()) == "".join(job.record["source"].split()),
+            "unchanged": same_code(text, job.record["source"]),
         }
+
+
+def same_code(a: str, b: str) -> bool:
+    """Whether two code texts are the same up to whitespace (a translation that is its source)."""
+    return "".join(a.split()) == "".join(b.split())
 
 
 def translate_file(

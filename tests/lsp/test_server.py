@@ -55,7 +55,8 @@ async def test_result_shapes(client):
     assert await request(client, "ttune/summarize", at(uri, 0, 0)) is None  # not in a function
 
     t = await request(client, "ttune/translate", {**at(uri, 5), "targetLanguage": "java"})
-    assert set(t) == {"name", "range", "targetLanguage", "code"} and t["targetLanguage"] == "java"
+    assert set(t) == {"name", "range", "targetLanguage", "code", "unchanged"}
+    assert t["targetLanguage"] == "java" and isinstance(t["unchanged"], bool)
     assert isinstance(t["code"], str)
 
     juri = open_doc(client, "StackTest.java", JAVA, "java")

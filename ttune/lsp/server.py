@@ -37,6 +37,7 @@ from ttune.cpg.languages import (
 )
 from ttune.lsp.settings import Settings, merge
 from ttune.lsp.text import LineIndex
+from ttune.use import same_code
 
 log = logging.getLogger(__name__)
 
@@ -364,8 +365,9 @@ class TtuneServer(LanguageServer):
         if fn is None:
             return None
         loaded = await self.load("translate", lang, target_lang=to)
+        record = engine.translate_record(fn, lang, to)
         [code] = await self.run_model(
-            lambda stop: self.generate(loaded, [engine.translate_record(fn, lang, to)], stop),
+            lambda stop: self.generate(loaded, [record], stop),
             threading.Event(),
             "ttune/translate",
         )
@@ -374,6 +376,7 @@ class TtuneServer(LanguageServer):
             "range": index.range(fn.start_byte, fn.end_byte),
             "targetLanguage": to,
             "code": code,
+            "unchanged": same_code(code, record["source"]),
         }
 
     def cpg(self, params: Any) -> dict:

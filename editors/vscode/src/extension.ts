@@ -50,6 +50,9 @@ async function showTranslation(result: TranslateResult | null) {
   const language = result.targetLanguage === "csharp" ? "csharp" : result.targetLanguage;
   const doc = await vscode.workspace.openTextDocument({ content: result.code, language });
   await vscode.window.showTextDocument(doc, vscode.ViewColumn.Beside, true);
+  if (result.unchanged) {
+    vscode.window.showInformationMessage(`ttune: the model returned ${result.name} unchanged (it does not translate it yet)`);
+  }
 }
 
 async function showGraph(editor: vscode.TextEditor, whole: boolean) {

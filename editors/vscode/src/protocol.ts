@@ -21,7 +21,9 @@ export interface SummaryResult { name: string; range: Range; summary: string }
 export interface AssertResult {
   name: string; focal: string | null; assertion: string; insertAt: Position; replace: Range | null;
 }
-export interface TranslateResult { name: string; range: Range; targetLanguage: string; code: string }
+export interface TranslateResult {
+  name: string; range: Range; targetLanguage: string; code: string; unchanged: boolean;
+}
 export interface Status { state: "loading" | "ready" | "error"; message: string }
 
 export function at(uri: string, position: Position): DocumentAt {
