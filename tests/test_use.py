@@ -329,7 +329,7 @@ def capture_records(monkeypatch) -> list:
 
     seen: list = []
 
-    def fake(resolved, records, task, **kw):
+    def fake(resolved, records, task, gen, loaded=None):
         seen.append((task, records))
         return [f"out{i}" for i in range(len(records))]
 

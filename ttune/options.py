@@ -9,7 +9,7 @@ it. Device names are checked here without importing torch (:func:`check_device`)
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 
 DEVICE_HELP = "auto, cpu, cuda, cuda:N or mps"
 _DEVICE = re.compile(r"auto|cpu|mps|cuda(:\d+)?")
@@ -95,3 +95,15 @@ class GenerationOptions:
         if v is not None and (not isinstance(v, int) or isinstance(v, bool) or v < 1):
             raise OptionError(f"max_new_tokens: must be an integer >= 1 or unset (got {v!r})")
         check_device(self.device)
+
+
+def generation_options(options: dict) -> GenerationOptions:
+    """:class:`GenerationOptions` from keyword arguments passed through a library call; an
+    unknown name is an OptionError (one line) rather than a TypeError."""
+    known = {f.name for f in fields(GenerationOptions)}
+    unknown = sorted(set(options) - known)
+    if unknown:
+        raise OptionError(
+            f"unknown generation option(s) {', '.join(unknown)}; known: {', '.join(sorted(known))}"
+        )
+    return GenerationOptions(**options)

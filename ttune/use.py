@@ -23,7 +23,7 @@ import textwrap
 import unicodedata
 import warnings
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import asdict, astuple, dataclass
 from pathlib import Path
 from typing import Any
 
@@ -38,7 +38,7 @@ from ttune.cpg.languages import (
     language_names,
     language_of_path,
 )
-from ttune.options import GenerationOptions, resolve_device
+from ttune.options import GenerationOptions, generation_options, resolve_device
 
 PLACEHOLDER = '"<AssertPlaceHolder>"'
 """The statement that marks where the assertion goes (ATLAS layout, also used by ttune.data)."""
@@ -273,28 +273,21 @@ def _predict(
     resolved: ResolvedModel,
     records: list[dict],
     task: str,
-    *,
-    num_beams: int,
-    batch_size: int,
-    max_new_tokens: int | None,
-    device: str,
+    gen: GenerationOptions,
     loaded: dict | None = None,
-    copy_bias: float | None = None,
-    repeat_penalty: float | None = None,
-    follow_bias: float | None = None,
 ) -> list[str]:
-    """Texts generated for ``records`` with ``resolved``; ``loaded`` keeps the model loaded
-    between calls of one command (a folder of files, a file read a batch at a time)."""
+    """Texts generated for ``records`` with ``resolved`` as ``gen`` says; ``loaded`` keeps the
+    model loaded between calls of one command (a folder of files, a file read a batch at a
+    time)."""
     with _collector_paused():
         import torch  # lazy: a prediction loads torch; --help and bad input fail fast without it
 
         from ttune.lite.predict import predictor  # lazy: loads torch
 
     loaded = {} if loaded is None else loaded
-    decoding = (copy_bias, repeat_penalty, follow_bias)
-    key = (resolved, task, num_beams, batch_size, max_new_tokens, device, decoding)
+    key = (resolved, task, astuple(gen))
     before = torch.get_num_threads()
-    threads = threads_for(resolved.backbone) if resolve_device(device) == "cpu" else None
+    threads = threads_for(resolved.backbone) if resolve_device(gen.device) == "cpu" else None
     if threads:  # before loading too: its ops would otherwise start torch's full thread pool
         torch.set_num_threads(threads)
     try:
@@ -305,16 +298,7 @@ def _predict(
                     # weights.
                     warnings.filterwarnings("ignore", message="method was trained on")
                 loaded[key] = predictor(
-                    resolved.transducer,
-                    model=resolved.backbone,
-                    task=task,
-                    batch_size=batch_size,
-                    num_beams=num_beams,
-                    max_new_tokens=max_new_tokens,
-                    device=device,
-                    copy_bias=copy_bias,
-                    repeat_penalty=repeat_penalty,
-                    follow_bias=follow_bias,
+                    resolved.transducer, model=resolved.backbone, task=task, **asdict(gen)
                 )
         return loaded[key](records)
     finally:
@@ -345,29 +329,17 @@ def _run(
     path: str | os.PathLike[str],
     plan: Any,
     *,
-    num_beams: int = 1,
-    batch_size: int = 8,
-    max_new_tokens: int | None = None,
-    device: str = "auto",
     max_bytes: int = MAX_BYTES,
     on_skip: Any = None,
     progress: bool = False,
-    copy_bias: float | None = None,
-    repeat_penalty: float | None = None,
-    follow_bias: float | None = None,
+    **options: Any,
 ) -> Any:
     """Generate for the functions that ``plan(file, lang, functions, data)`` picks (a list of Jobs)
     in every file of ``path``; yields (Job, text) a batch at a time, in file order. A folder's
-    unreadable files go to ``on_skip(path, reason)`` and are skipped; one named file fails."""
-    GenerationOptions(
-        num_beams=num_beams,
-        max_new_tokens=max_new_tokens,
-        batch_size=batch_size,
-        device=device,
-        copy_bias=copy_bias,
-        repeat_penalty=repeat_penalty,
-        follow_bias=follow_bias,
-    )  # bad settings fail before any file is read
+    unreadable files go to ``on_skip(path, reason)`` and are skipped; one named file fails.
+    ``options``: the fields of :class:`ttune.options.GenerationOptions` (``num_beams``,
+    ``batch_size``, ``copy_bias``, ...)."""
+    gen = generation_options(options)  # bad settings fail before any file is read
     folder = Path(path).is_dir()
     files = source_files(path)
     if not files:
@@ -391,21 +363,9 @@ def _run(
             if bar is not None:
                 bar.total += len(jobs)
                 bar.refresh()
-            for i in range(0, len(jobs), batch_size):
-                chunk = jobs[i : i + batch_size]
-                texts = _predict(
-                    chunk[0].resolved,
-                    [j.record for j in chunk],
-                    task,
-                    num_beams=num_beams,
-                    batch_size=batch_size,
-                    max_new_tokens=max_new_tokens,
-                    device=device,
-                    loaded=loaded,
-                    copy_bias=copy_bias,
-                    repeat_penalty=repeat_penalty,
-                    follow_bias=follow_bias,
-                )
+            for i in range(0, len(jobs), gen.batch_size):
+                chunk = jobs[i : i + gen.batch_size]
+                texts = _predict(chunk[0].resolved, [j.record for j in chunk], task, gen, loaded)
                 if bar is not None:
                     bar.update(len(chunk))
                 yield from zip(chunk, texts)

@@ -294,3 +294,17 @@ def test_compare_options_agree_with_compare_config():
             assert p.default in (None, [], ()), (f.name, p.default)
         else:
             assert p.default == default, (f.name, p.default, default)
+
+
+def test_library_calls_check_generation_options_by_name(tmp_path):
+    """The library functions behind summarize/assert/translate take GenerationOptions' fields as
+    keywords: a misspelt one is one OptionError naming it, before any file is read."""
+    from ttune.options import OptionError, generation_options
+
+    assert generation_options({"num_beams": 2, "follow_bias": 0.0}) == GenerationOptions(
+        num_beams=2, follow_bias=0.0
+    )
+    with pytest.raises(OptionError, match=r"unknown generation option\(s\) beams; known: "):
+        generation_options({"beams": 2})
+    with pytest.raises(OptionError, match="num_beam"):
+        ttune.api.summarize_file(tmp_path / "missing.py", num_beam=2)

@@ -34,11 +34,11 @@ def calls(monkeypatch):
     """Replace the model: each call records its records and the output printed before it."""
     seen: list[dict] = []
 
-    def fake(resolved, records, task, **kw):
+    def fake(resolved, records, task, gen, loaded=None):
         sys.stdout.flush()
         buffer = getattr(sys.stdout, "buffer", None)  # CliRunner's output so far
         printed = buffer.getvalue().decode() if hasattr(buffer, "getvalue") else None
-        seen.append({"task": task, "ids": [r["id"] for r in records], "printed": printed, "kw": kw})
+        seen.append({"task": task, "ids": [r["id"] for r in records], "printed": printed})
         return [f"Summary {r['id']}." for r in records]
 
     monkeypatch.setattr(ttune.use, "_predict", fake)
@@ -169,7 +169,7 @@ def test_a_summary_that_is_not_text_is_replaced(tmp_path, transducer, monkeypatc
     monkeypatch.setattr(
         ttune.use,
         "_predict",
-        lambda resolved, records, task, **kw: [garbage, "Return the sum of x and 1."][
+        lambda resolved, records, task, gen, loaded=None: [garbage, "Return the sum of x and 1."][
             : len(records)
         ],
     )

@@ -18,6 +18,7 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Sequence
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
@@ -27,7 +28,7 @@ from safetensors.torch import load_file
 from ttune.cpg.cache import default_cache_dir
 from ttune.lite.t5 import LiteT5Error, T5Config, beam_search, greedy, load_t5
 from ttune.lite.tokenizer import LiteTokenizer
-from ttune.options import GenerationOptions, resolve_device
+from ttune.options import GenerationOptions, generation_options, resolve_device
 from ttune.tasks import trained_task
 from ttune.tasks.decoding import task_steer
 from ttune.train.data import Collator, build_examples
@@ -249,31 +250,11 @@ def load_lite(checkpoint_dir: str | Path, model: str, **kw: Any) -> LitePredicto
         return None
 
 
-def predictor(
-    checkpoint_dir: str | Path,
-    *,
-    model: str,
-    task: str | None = None,
-    batch_size: int = 8,
-    num_beams: int = 1,
-    max_new_tokens: int | None = None,
-    device: str = "auto",
-    copy_bias: float | None = None,
-    repeat_penalty: float | None = None,
-    follow_bias: float | None = None,
-):
+def predictor(checkpoint_dir: str | Path, *, model: str, task: str | None = None, **options: Any):
     """A :class:`LitePredictor` where :func:`load_lite` gives one, else the engine's
-    ``Predictor`` (same arguments, same texts)."""
-    kw: dict[str, Any] = dict(
-        task=task,
-        batch_size=batch_size,
-        num_beams=num_beams,
-        max_new_tokens=max_new_tokens,
-        device=device,
-        copy_bias=copy_bias,
-        repeat_penalty=repeat_penalty,
-        follow_bias=follow_bias,
-    )
+    ``Predictor`` (same arguments, same texts). ``options``: the fields of
+    :class:`ttune.options.GenerationOptions`."""
+    kw: dict[str, Any] = dict(task=task, **asdict(generation_options(options)))
     lite = load_lite(checkpoint_dir, model, **kw)
     if lite is not None:
         return lite
