@@ -73,6 +73,16 @@ def table(results: dict[str, dict], fit: bool = False) -> list[str]:
             )
             + " |"
         )
+    if not fit and any(r.get("copy_baseline") for r in results.values()):
+        copies = [
+            (results[n].get("copy_baseline") or {}).get("scores", {}).get(metric_of(results[n]))
+            for n in names
+        ]
+        lines.append(
+            "| copy the source (no model) | 0 | "
+            + " | ".join("-" if v is None else f"{v:.2f}" for v in copies)
+            + " |"
+        )
     return lines
 
 

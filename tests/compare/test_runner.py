@@ -475,3 +475,19 @@ def test_a_cpu_comparison_on_a_cuda_machine_records_the_cpu(
     run_comparison(make_compare_config(out, device="cpu"))
     record = json.loads((run / "run.json").read_text(encoding="utf-8"))
     assert record["device"] == "cpu"
+
+
+def test_copy_baseline_scores_each_source_as_its_own_translation(tmp_path):
+    from ttune.compare.report import copy_baseline
+
+    test = tmp_path / "test.jsonl"
+    rows = [
+        {"source": "int f() { return 1; }", "target": "int f() { return 1; }"},
+        {"source": "boolean g() { return x; }", "target": "bool g() { return x; }"},
+        {"source": "void h() { }", "target": "void H() { }"},
+    ]
+    test.write_text("".join(json.dumps({**r, "target_lang": "csharp"}) + "\n" for r in rows))
+    got = copy_baseline("translate", str(test), 2, ["exact_match"])
+    assert got == {"n_records": 2, "scores": {"exact_match": 50.0}, "unavailable_metrics": {}}
+    assert copy_baseline("summarize", str(test), 2, ["exact_match"]) is None
+    assert copy_baseline("translate", str(tmp_path / "missing.jsonl"), 2, ["exact_match"]) is None
