@@ -137,9 +137,10 @@ class Task:
     follow_bias: float = 0.0
     """With ``copy_from="source"``: decoding adds this to the log-probability of the tokens that
     continue the output as a copy of the source (the token after each occurrence in the source
-    of the output's longest suffix of up to 4 tokens; the source's first token at the start; the
-    end of the sequence after its last token; :func:`ttune.tasks.decoding.follow_tokens`; 0 =
-    off). A translation between close languages is mostly a copy in order."""
+    of the output's longest suffix found there, up to 32 tokens; the source's first token at the
+    start; the end of the sequence after its last token; :func:`ttune.tasks.decoding.follow_tokens`;
+    0 = off). A translation between close languages is mostly a copy in order; a model whose best
+    decoding is such a copy says so in its folder's ``decoding.json`` (:func:`model_decoding`)."""
     prefix: str = ""
     """Text put before the source in the model input (empty: none). The graph offset accounts for
     it."""
@@ -164,7 +165,7 @@ class Task:
         if self.no_repeat_ngram_size < 0:
             raise ValueError(f"task {self.name}: no_repeat_ngram_size must be >= 0")
         if not (self.copy_bias >= 0 and self.repeat_penalty >= 0 and self.follow_bias >= 0):
-            raise ValueError(  # the comparison also rejects NaN
+            raise ValueError(  # ">= 0" also rejects NaN
                 f"task {self.name}: copy_bias, repeat_penalty and follow_bias must be >= 0"
             )
         if self.follow_bias and self.copy_from != "source":
