@@ -15,6 +15,7 @@ from ttune.metrics import (
     per_example,
 )
 from ttune.metrics.bleu import codenn_tokens, smooth_bleu4_sentence
+from ttune.metrics.code_bleu import _package
 from ttune.metrics.exact import lenient_key
 from ttune.metrics.results import results_header
 
@@ -115,6 +116,7 @@ def test_codebleu_matches_package():
     codebleu = pytest.importorskip(
         "codebleu", reason="codebleu not installed: pip install --no-deps codebleu==0.7.0"
     )
+    _package()  # the package as ttune runs it: deterministic data-flow order
     hyps, refs = [p for p, _ in PAIRS], [r for _, r in PAIRS]
     direct = codebleu.calc_codebleu([[r] for r in refs], hyps, lang="java")
     assert direct["dataflow_match_score"] > 0  # here the package's total is the plain formula
@@ -150,6 +152,7 @@ def test_codebleu_zero_dataflow_is_not_counted_as_one():
     codebleu = pytest.importorskip(
         "codebleu", reason="codebleu not installed: pip install --no-deps codebleu==0.7.0"
     )
+    _package()  # the package as ttune runs it: deterministic data-flow order
     ref = "int g(int a) { int b = a; return b; }"
     parts = codebleu.calc_codebleu([[ref]], [""], lang="java")
     assert parts["dataflow_match_score"] == 0 and parts["codebleu"] == pytest.approx(
@@ -196,3 +199,52 @@ def test_results_header_fingerprints_data_files_and_source(tmp_path):
     ).stdout.strip()
     assert h["ttune_revision"] in (head, head + "+dirty")
     assert h["machine"]["cpu"] and h["machine"]["cores"] >= 1
+
+
+DATAFLOW_PRED = [
+    "public int Sum(int alpha, int beta, int gamma){int total = alpha + beta * gamma - alpha; "
+    "int other = total + beta + gamma; return other * total + alpha;}",
+    "public void Run(string name, int count){for (int i = 0; i < count; i++)"
+    "{name = name + count + i;} Console.WriteLine(name + count);}",
+]
+DATAFLOW_REF = [
+    "public int Sum(int x, int y, int z){int t = x * y + z - y; int u = t + x + z; "
+    "return u * t + y;}",
+    "public void Run(string s, int n){for (int k = 0; k < n; k++){s = s + k + n;} "
+    "Console.WriteLine(s + n);}",
+]
+
+
+def _dataflow_score(seed: int, raw: bool) -> float:
+    """The data-flow match of DATAFLOW_PRED against DATAFLOW_REF in a fresh interpreter with
+    PYTHONHASHSEED=seed: the package as installed (raw) or as ttune runs it."""
+    import os
+    import subprocess
+    import sys
+
+    call = (
+        "import codebleu; r = codebleu.calc_codebleu([[r] for r in R], P, lang='c_sharp')"
+        if raw
+        else "from ttune.metrics.code_bleu import codebleu_components as c; r = c(P, R, 'csharp')"
+    )
+    code = f"import logging; logging.disable(30); P, R = {DATAFLOW_PRED!r}, {DATAFLOW_REF!r}; "
+    code += call + "; print(r['dataflow_match_score'])"
+    out = subprocess.run(
+        [sys.executable, "-c", code],
+        env={**os.environ, "PYTHONHASHSEED": str(seed)},
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return float(out.stdout.split()[-1])
+
+
+def test_codebleu_dataflow_does_not_depend_on_the_hash_seed():
+    pytest.importorskip(
+        "codebleu", reason="codebleu not installed: pip install --no-deps codebleu==0.7.0"
+    )
+    # The package orders variable names by string hash: these seeds give different scores
+    # (CodeXGLUE issue 152); ttune's scores are one value whatever the seed.
+    assert len({_dataflow_score(seed, raw=True) for seed in (0, 1, 5)}) == 2
+    ours = [_dataflow_score(seed, raw=False) for seed in (0, 1, 5)]
+    assert ours == [pytest.approx(17 / 18)] * 3

@@ -58,10 +58,11 @@ _DESCRIPTIONS = {
     "NIST tokenised), mean over examples, x100",
     "sacrebleu": "sacrebleu corpus BLEU-4, tokenize=13a, cased, x1 (0-100)",
     "chrf": "sacrebleu corpus chrF (char_order=6, word_order=0, beta=2)",
-    "codebleu": "CodeBLEU, CodeXGLUE formula on codebleu 0.7.0 components, weights "
-    "ngram/weighted-ngram/syntax/dataflow = 0.25/0.25/0.25/0.25, x100",
-    "codebleu_pkg": "codebleu 0.7.0 package total (data-flow match 0 counted as 1), weights "
+    "codebleu": "CodeBLEU, CodeXGLUE formula on codebleu 0.7.0 components (data-flow variable "
+    "order made deterministic), weights ngram/weighted-ngram/syntax/dataflow = "
     "0.25/0.25/0.25/0.25, x100",
+    "codebleu_pkg": "codebleu 0.7.0 package total (data-flow match 0 counted as 1; data-flow "
+    "variable order made deterministic), weights 0.25/0.25/0.25/0.25, x100",
     "exact_match": "strict exact match after stripping outer whitespace, % of examples",
     "exact_match_lenient": "exact match of word/punctuation tokens, case-folded, final '.'/';' "
     "dropped, % of examples",
