@@ -19,6 +19,8 @@ import shutil
 import sys
 from pathlib import Path
 
+from ttune.use import same_code  # the test of "the model returned the source unchanged"
+
 ROOT = Path(__file__).resolve().parents[1]
 BACKBONE = "ttune-tiny"
 BACKBONE_FILES = (
@@ -295,7 +297,7 @@ def main() -> int:
                     .read_text(encoding="utf-8")
                     .splitlines()[: len(preds)]
                 ]
-                unchanged = sum(p.strip() == r["source"].strip() for p, r in zip(preds, test))
+                unchanged = sum(same_code(p, r["source"]) for p, r in zip(preds, test))
         _write_json(out / "method_config.json", mc)
         _write_json(out / "train_config.json", tc)
         _write_json(out / "eval.json", ev)

@@ -34,7 +34,7 @@ import statistics
 from pathlib import Path
 from typing import Any
 
-from ttune.data.io import read_jsonl
+from ttune.data.io import read_jsonl, target_language
 from ttune.io import atomic_write_text
 from ttune.metrics import per_example, score
 from ttune.metrics.results import results_header
@@ -147,8 +147,7 @@ def target_lang(test_file: str, limit: int | None) -> str | None:
         records, _ = read_jsonl(test_file)
     except (OSError, ValueError):
         return None
-    langs = {r.get("target_lang") for r in records[:limit]}
-    return langs.pop() if len(langs) == 1 else None
+    return target_language(records[:limit])
 
 
 def copy_baseline(task: str, test_file: str, n_records: int, metrics: list[str]) -> dict | None:
@@ -164,12 +163,11 @@ def copy_baseline(task: str, test_file: str, n_records: int, metrics: list[str])
     records = records[:n_records]
     if any(not isinstance(r.get(k), str) for r in records for k in ("source", "target")):
         return None
-    langs = {r.get("target_lang") for r in records}
     scores, unavailable = score(
         metrics,
         [r["source"] for r in records],
         [r["target"] for r in records],
-        lang=langs.pop() if len(langs) == 1 else None,
+        lang=target_language(records),
     )
     return {"n_records": len(records), "scores": scores, "unavailable_metrics": unavailable}
 

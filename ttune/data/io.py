@@ -120,6 +120,12 @@ def read_jsonl(path: str | os.PathLike) -> tuple[list[dict], list[tuple[int, str
     return records, bad
 
 
+def target_language(records: Iterable[dict]) -> str | None:
+    """The one ``target_lang`` the records share (what CodeBLEU scores them in), else None."""
+    langs = {r.get("target_lang") for r in records}
+    return langs.pop() if len(langs) == 1 else None
+
+
 def describe_bad_lines(path: str | os.PathLike, bad: list[tuple[int, str]], limit: int = 5) -> str:
     """One line naming the malformed lines of ``path`` (the first ``limit`` with reasons)."""
     shown = "; ".join(f"line {n}: {why}" for n, why in bad[:limit])

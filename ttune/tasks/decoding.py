@@ -194,10 +194,12 @@ def steer_scores(
         if start_id is not None and 0 <= start_id < V:
             seen[:, start_id] = False
         out = out - repeat_penalty * seen[:, :V].to(out.dtype)
-    if copy_bias and copy_ids is not None and copy_ids.numel():
+    ids = None
+    if (copy_bias or follow_bias) and copy_ids is not None and copy_ids.numel():
         ids = copy_ids.to(scores.device)
         if ids.shape[0] != N:
-            ids = ids.repeat_interleave(N // ids.shape[0], 0)  # [N, W, K]
+            ids = ids.repeat_interleave(N // ids.shape[0], 0)  # [N, W, K]: beams follow their row
+    if copy_bias and ids is not None:
         give = ids.ge(0)  # [N, W, K]
         if spend:  # used[n, w]: some token of word w's copy set was generated already
             hit = (ids.unsqueeze(-1) == generated[:, None, None, :]) & give.unsqueeze(-1)
@@ -205,11 +207,8 @@ def steer_scores(
         bonus = torch.zeros(N, V + 1, dtype=torch.bool, device=scores.device)
         bonus.scatter_(1, torch.where(give, ids, V).flatten(1), True)
         out = out + copy_bias * bonus[:, :V].to(out.dtype)
-    if follow_bias and copy_ids is not None and copy_ids.numel():
-        source = copy_ids[..., 0].to(scores.device)
-        if source.shape[0] != N:
-            source = source.repeat_interleave(N // source.shape[0], 0)  # [N, S]
-        nxt = follow_tokens(generated, source, start_id, eos_id)  # [N, K]
+    if follow_bias and ids is not None:
+        nxt = follow_tokens(generated, ids[..., 0], start_id, eos_id)  # source [N, S] -> [N, K]
         follow = torch.zeros(N, V + 1, dtype=torch.bool, device=scores.device)
         follow.scatter_(1, torch.where(nxt.ge(0) & nxt.lt(V), nxt, V), True)
         out = out + follow_bias * follow[:, :V].to(out.dtype)

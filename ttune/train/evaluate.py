@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from ttune import dist
-from ttune.data.io import DataError, describe_bad_lines, read_jsonl, write_jsonl
+from ttune.data.io import DataError, describe_bad_lines, read_jsonl, target_language, write_jsonl
 from ttune.io import atomic_write_text
 from ttune.metrics import per_example, score
 from ttune.metrics.results import results_header
@@ -52,8 +52,7 @@ def evaluate(
         checkpoint, records, task=task, num_beams=num_beams, batch_size=batch_size, **predict_kw
     )
     references = [r["target"] for r in records]
-    langs = {r.get("target_lang") for r in records}
-    lang = langs.pop() if len(langs) == 1 else None
+    lang = target_language(records)
     scores, unavailable = score(names, predictions, references, lang=lang)
     seeds: list = []
     try:
