@@ -20,6 +20,7 @@ from typer.testing import CliRunner
 
 from ttune.builtin import NO_BUILTIN, ModelNotFoundError, resolve_model
 from ttune.cli.main import app
+from ttune.data.syntax import parses
 from ttune.use import find_functions, render_translation, with_placeholder
 
 PY = """import os
@@ -400,9 +401,10 @@ def test_translate_outermost_functions(tiny, tmp_path, monkeypatch):
     f = write(tmp_path, "Calc.java", JAVA)
     r = run("translate", f, "--to", "csharp", "--transducer", tiny["transducer"])
     assert r.exit_code == 0, r.output
+    bad = ": it does not parse as C#"  # the fake outputs are not C#
     assert r.stdout == (
-        "// Calc.Calc (line 4)\nout0\n\n// Calc.add (line 7)\nout1\n\n"
-        "// Calc.Inner.run (line 12)\nout2\n"
+        f"// Calc.Calc (line 4){bad}\nout0\n\n// Calc.add (line 7){bad}\nout1\n\n"
+        f"// Calc.Inner.run (line 12){bad}\nout2\n"
     )
     [(task, records)] = seen
     assert task == "translate"
@@ -446,7 +448,17 @@ def test_the_builtin_translator_says_when_it_returned_the_source(tmp_path, monke
     assert all(r["unchanged"] for r in copied)
     r = run("translate", f, "--to", "csharp")
     assert r.exit_code == 0, r.output
-    assert r.stdout.startswith("// Calc.Calc (line 4): the model returned the source unchanged\n")
+    assert r.stdout.startswith("// Calc.Calc (line 4): not translated, the source unchanged\n")
     raw = api.translate_file(f, "csharp", follow_bias=0.0, max_new_tokens=24)
     assert not any(x["unchanged"] for x in raw)
     assert "unchanged" not in render_translation({**raw[0], "unchanged": False}, "csharp")
+    # Each result says whether it parses as C#, and the rendered text warns when it does not.
+    assert all(x["parses"] == parses(x["translation"], "csharp") for x in copied + raw)
+    broken = {"name": "A.f", "line": 3, "translation": "int f( {", "parses": False}
+    assert render_translation(broken, "csharp").startswith(
+        "// A.f (line 3): it does not parse as C#\n"
+    )
+    both = render_translation({**broken, "unchanged": True}, "csharp")
+    assert both.startswith(
+        "// A.f (line 3): not translated, the source unchanged; it does not parse as C#\n"
+    )

@@ -78,7 +78,11 @@ class GenerationOptions:
     follow_bias: float | None = None
     """Decoding's bias towards continuing a copy of the source (docs/decoding.md; needs a task
     that copies from the source, such as translate); 0 turns it off. Default: the model's
-    decoding.json, else the task's (0)."""
+    decoding.json, else the bias it was trained under (ttune train --follow-bias), else 0."""
+    syntax_fallback: bool | None = None
+    """Return the source instead of a generated program that does not parse in the target
+    language when the source does (docs/decoding.md). Default: the model's decoding.json, else
+    off."""
 
     def __post_init__(self) -> None:
         for name in ("copy_bias", "repeat_penalty", "follow_bias"):

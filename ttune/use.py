@@ -38,6 +38,7 @@ from ttune.cpg.languages import (
     language_names,
     language_of_path,
 )
+from ttune.data.syntax import parses
 from ttune.options import GenerationOptions, generation_options, resolve_device
 
 PLACEHOLDER = '"<AssertPlaceHolder>"'
@@ -612,9 +613,10 @@ def iter_translations(
 ) -> Any:
     """Each outermost function (nested ones travel with their parent), or those ``function``
     names, of a file or of every source file under a folder, translated into language ``to``;
-    yielded as they are generated: ``{"file", "name", "line", "translation", "unchanged"}``
-    (``unchanged``: the translation is the function's source up to whitespace, as a model
-    decoded as a copy writes when it has nothing better; docs/decoding.md)."""
+    yielded as they are generated: ``{"file", "name", "line", "translation", "unchanged",
+    "parses"}`` (:func:`translation_checks`; ``unchanged``: the translation is the function's
+    source up to whitespace, as a model decoded as a copy writes when it has nothing better;
+    docs/decoding.md)."""
     target = find_language(to)
     if target is None:
         raise UseError(f"cannot translate to {to!r}; targets: {', '.join(language_names())}")
@@ -645,13 +647,20 @@ def iter_translations(
             "name": job.function.name,
             "line": job.function.line,
             "translation": text,
-            "unchanged": same_code(text, job.record["source"]),
+            **translation_checks(text, job.record["source"], to),
         }
 
 
 def same_code(a: str, b: str) -> bool:
     """Whether two code texts are the same up to whitespace (a translation that is its source)."""
     return "".join(a.split()) == "".join(b.split())
+
+
+def translation_checks(translation: str, source: str, to: str) -> dict[str, bool]:
+    """What a user should know of a translation before using it: ``unchanged`` (it is the
+    source up to whitespace) and ``parses`` (tree-sitter parses it in language ``to`` with no
+    ERROR or MISSING node, :func:`ttune.data.syntax.parses`)."""
+    return {"unchanged": same_code(translation, source), "parses": parses(translation, to)}
 
 
 def translate_file(
@@ -663,7 +672,7 @@ def translate_file(
     **kw: Any,
 ) -> list[dict[str, Any]]:
     """Each outermost function of the file ``path`` translated into language ``to``:
-    ``[{"name", "line", "translation", "unchanged"}]`` (see :func:`iter_translations`)."""
+    ``[{"name", "line", "translation", "unchanged", "parses"}]`` (see :func:`iter_translations`)."""
     return [
         {k: v for k, v in r.items() if k != "file"}
         for r in iter_translations(path, to, function, model, transducer, **kw)
@@ -671,12 +680,17 @@ def translate_file(
 
 
 def render_translation(r: dict, to: str) -> str:
-    """One translation after a comment naming its source function (and saying so when the
-    model returned the source unchanged)."""
+    """One translation after a comment naming its source function, saying so when the model
+    gave the source unchanged and when the translation does not parse."""
     found = find_language(to)
     mark = found.line_comment if found is not None else "//"
-    same = ": the model returned the source unchanged" if r.get("unchanged") else ""
-    return f"{mark} {r['name']} (line {r['line']}){same}\n{r['translation'].rstrip()}\n"
+    notes = []
+    if r.get("unchanged"):
+        notes.append("not translated, the source unchanged")
+    if r.get("parses") is False:
+        notes.append(f"it does not parse as {found.display_name if found is not None else to}")
+    said = ": " + "; ".join(notes) if notes else ""
+    return f"{mark} {r['name']} (line {r['line']}){said}\n{r['translation'].rstrip()}\n"
 
 
 def render_translations(results: Sequence[dict], to: str) -> str:

@@ -50,6 +50,34 @@ def test_same_texts_as_the_engine_on_the_examples(file, task, target, max_new_to
     assert len(out) == len(records) >= 4 and all(out)
 
 
+def test_a_full_fine_tuning_runs_on_the_lite_path_with_the_engines_texts(tmp_path):
+    """A ``full`` method folder (the whole fine-tuned T5) runs on the lite path, without graphs,
+    and gives the engine's texts; its weights, not the backbone's, are the ones used."""
+    import torch
+
+    from ttune.backbone import load_backbone
+    from ttune.methods import apply_method, make_config, save_method
+
+    resolved = resolve_model("translate", "java", target_lang="csharp")
+    backbone, tok = load_backbone(resolved.backbone)
+    adapted = apply_method(backbone, make_config("full"), tok)
+    g = torch.Generator().manual_seed(0)
+    with torch.no_grad():  # a "fine-tuning": the decoder's last feed-forward layer moves
+        for name, p in adapted.trainable_parameters():
+            if "decoder.block.3.layer.2" in name:
+                p.add_(0.5 * torch.randn(p.shape, generator=g))
+    folder = save_method(adapted, tmp_path / "full")
+    (folder / "train_config.json").write_text(json.dumps({"task": "translate"}))
+    assert lite_unsupported(folder, resolved.backbone) == ""
+    records = _records(EXAMPLES / "Stack.java", "csharp")
+    kw = dict(model=resolved.backbone, task="translate", device="cpu", max_new_tokens=24)
+    kw.update(follow_bias=0.0)
+    lite, engine = LitePredictor(folder, **kw), Predictor(folder, **kw)
+    assert lite.transducer is None and isinstance(predictor(folder, **kw), LitePredictor)
+    out = lite(records)
+    assert out == engine(records) and len(out) == len(records) >= 4  # the engine loads its weights
+
+
 def test_the_lite_path_is_picked_only_where_it_applies(tmp_path, monkeypatch):
     resolved = resolve_model("summarize", "python")
     kw = dict(model=resolved.backbone, task="summarize", device="cpu")

@@ -13,6 +13,7 @@ from lsprotocol import types
 from pygls.exceptions import JsonRpcException
 
 from ttune.cpg.html import page_data
+from ttune.data.syntax import parses
 from ttune.lsp.text import LineIndex
 
 from .conftest import JAVA, NET_LOG, PY, open_doc, options, plain, start
@@ -55,8 +56,9 @@ async def test_result_shapes(client):
     assert await request(client, "ttune/summarize", at(uri, 0, 0)) is None  # not in a function
 
     t = await request(client, "ttune/translate", {**at(uri, 5), "targetLanguage": "java"})
-    assert set(t) == {"name", "range", "targetLanguage", "code", "unchanged"}
+    assert set(t) == {"name", "range", "targetLanguage", "code", "unchanged", "parses"}
     assert t["targetLanguage"] == "java" and isinstance(t["unchanged"], bool)
+    assert t["parses"] == parses(t["code"], "java")
     assert isinstance(t["code"], str)
 
     juri = open_doc(client, "StackTest.java", JAVA, "java")

@@ -77,6 +77,21 @@ def test_exact_match_strict_and_lenient():
     assert lenient_key("A ( b ) .") == ("a", "(", "b", ")")
 
 
+def test_syntax_ok_counts_programs_that_parse_in_the_target_language():
+    preds = [
+        "public int F(){return 1;}",  # a C# member: parses inside the class wrapper
+        "public int F(){return 1;",  # tree-sitter recovers with a MISSING "}": does not count
+        "public int F(){return 1;}}",  # an ERROR node
+        "public void Run() throws IOException {}",  # Java, not C#
+    ]
+    assert per_example("syntax_ok", preds, ["unused"] * 4, "csharp") == [100.0, 0.0, 0.0, 0.0]
+    assert compute("syntax_ok", preds[:2], ["a", "b"], "csharp") == {"syntax_ok": 50.0}
+    assert per_example("syntax_ok", preds[3:], ["x"], "java") == [100.0]
+    with pytest.raises(MetricUnavailable, match="target language"):
+        compute("syntax_ok", preds, ["r"] * 4)
+    assert "MISSING" in describe_metric("syntax_ok")
+
+
 def test_names_errors_and_descriptions():
     assert metric_names() == [
         "chrf",
@@ -86,6 +101,7 @@ def test_names_errors_and_descriptions():
         "exact_match_lenient",
         "sacrebleu",
         "smooth_bleu4",
+        "syntax_ok",
         "type_exact",
         "type_outer",
     ]

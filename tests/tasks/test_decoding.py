@@ -15,8 +15,11 @@ from ttune.tasks.decoding import (
     pad_copy_ids,
     source_copy_ids,
     steer_scores,
+    steered_cross_entropy,
+    task_steer,
+    teacher_forced_follow,
 )
-from ttune.train.data import Collator, encode_records
+from ttune.train.data import Collator, attach_copy_ids, encode_records
 
 
 @pytest.fixture(scope="module")
@@ -84,6 +87,12 @@ def test_task_defaults_and_validation():
         Task("x", repeat_penalty=float("nan"))
     rec = {"source": "def rgb_to_yiq(r, g, b):\n    return r\n", "source_lang": "python"}
     assert s.copy_words(rec) == ["rgb", "to", "yiq"]
+    # A follow bias reads the source; a task without a copy bias (assert) switches to it.
+    a = get_task("assert").with_decoding(follow_bias=3.0)
+    assert (a.copy_from, a.follow_bias, a.copy_bias) == ("source", 3.0, 0.0)
+    assert get_task("assert").with_decoding(follow_bias=0.0).copy_from == "name"
+    with pytest.raises(ValueError, match="follow_bias needs copy_from='source'"):
+        s.with_decoding(follow_bias=3.0)  # its copy bias reads the name
 
 
 def test_prediction_batches_carry_copy_ids_training_batches_do_not(tok):
@@ -103,6 +112,10 @@ def test_prediction_batches_carry_copy_ids_training_batches_do_not(tok):
     batch = Collator(pad, with_labels=False, with_graph=False)(pred)
     assert batch["copy_ids"].tolist() == pad_copy_ids([pred[0].copy_ids]).tolist()
     assert "copy_ids" not in Collator(pad, with_labels=True, with_graph=False)(train)
+    attach_copy_ids(train, [rec], task, tok)  # training under the steering: both in the batch
+    assert train[0].copy_ids == pred[0].copy_ids
+    both = Collator(pad, with_labels=True, with_graph=False)(train)
+    assert both["copy_ids"].tolist() == batch["copy_ids"].tolist() and "labels" in both
 
 
 def test_source_copy_sets_are_the_code_tokens(tok):
@@ -175,3 +188,68 @@ def test_follow_bias_needs_the_source_and_a_prediction_batch_carries_it(tok):
     rec = {"source": "int Add(int a) { return a; }", "source_lang": "java", "target": "x"}
     [ex] = encode_records([rec], task, tok, 64, None, with_labels=False)
     assert ex.copy_ids == [[t] for t, (a, _b) in zip(ex.input_ids, ex.token_spans) if a >= 0]
+
+
+@pytest.mark.parametrize("start_id", [None, 7])
+def test_teacher_forced_follow_is_follow_tokens_of_every_prefix(start_id):
+    g = torch.Generator().manual_seed(0)
+    for _ in range(10):  # a small alphabet: many repeated suffixes, edits of one to three tokens
+        source = torch.randint(0, 6, (5, 40), generator=g)
+        source[0, 30:] = -1  # a shorter source
+        target = source[:, :30].clamp(min=0).clone()
+        edit = torch.rand(target.shape, generator=g) < 0.2
+        target = torch.where(edit, torch.randint(0, 9, target.shape, generator=g), target)
+        target[1, 25:] = -100  # a shorter target
+        steps = list(teacher_forced_follow(target, source, start_id, eos_id=11))
+        assert len(steps) == 30
+        for t, got in enumerate(steps):
+            generated = target[:, :t].clamp(min=0)
+            if start_id is not None:
+                generated = torch.cat([torch.full((5, 1), start_id), generated], 1)
+            want = follow_tokens(generated, source, start_id, eos_id=11)
+            for n in range(5):
+                if t and target[n, t - 1] < 0:
+                    continue  # past the row's end: no loss there
+                assert set(got[n].tolist()) - {-1} == set(want[n].tolist()) - {-1}, (t, n)
+
+
+def test_steered_cross_entropy_is_the_loss_of_the_steered_scores():
+    g = torch.Generator().manual_seed(1)
+    B, L, V = 3, 6, 20
+    logits = torch.randn(B, L, V, generator=g, requires_grad=True)
+    source = torch.randint(3, V, (B, 9), generator=g)
+    labels = torch.randint(0, V, (B, L), generator=g)
+    labels[:, :5] = source[:, :5]  # a copy, then a last token that may differ
+    labels[2, 4:] = -100
+    plain = steered_cross_entropy(logits, labels, lambda gen, s, f=None: s, start_id=0)
+    want = torch.nn.functional.cross_entropy(logits.flatten(0, 1), labels.flatten())
+    assert torch.allclose(plain, want)  # no steering: the model's own loss
+
+    task = get_task("translate").with_decoding(copy_bias=1.0, follow_bias=4.0)
+    steer = task_steer(task, source[..., None], start_id=0, eos_id=1)
+    follow = teacher_forced_follow(labels, source, 0, 1)
+    got = steered_cross_entropy(logits, labels, steer, 0, follow)
+    prefix = torch.cat([torch.zeros(B, 1, dtype=torch.long), labels.clamp(min=0)], 1)
+    rows = [steer(prefix[:, : t + 1], logits[:, t]) for t in range(L)]  # steer finds them itself
+    want = torch.nn.functional.cross_entropy(torch.stack(rows, 1).flatten(0, 1), labels.flatten())
+    assert torch.allclose(got, want)
+    assert got < plain  # the copy the target makes is what the bias adds
+    got.backward()
+    assert logits.grad.abs().sum() > 0 and logits.grad[2, 4:].abs().sum() == 0
+
+
+def test_syntax_fallback_returns_the_source_for_a_program_that_does_not_parse():
+    records = [
+        {"source": "public int F(){return 1;}", "target_lang": "csharp"},
+        {"source": "public int G( {", "target_lang": "csharp"},  # the source does not parse
+        {"source": "int x", "target_lang": "klingon"},  # a language ttune does not parse
+        {"source": "public int H(){return 3;}", "target_lang": "csharp"},
+    ]
+    preds = ["public int F({", "garbage {", "x", "public int H(){return 4;}"]
+    task = get_task("translate")
+    assert task.fall_back(records, preds) == preds  # off by default
+    on = task.with_decoding(syntax_fallback=True)
+    assert on.fall_back(records, preds) == [records[0]["source"], *preds[1:]]
+    assert on.with_decoding(syntax_fallback=False).fall_back(records, preds) == preds
+    with pytest.raises(ValueError, match="syntax_fallback must be true or false"):
+        Task("x", syntax_fallback="yes")

@@ -328,3 +328,43 @@ def test_progress_bar_says_validating_and_a_rerun_says_it_resumes(make_config, d
     train(config)
     err = capsys.readouterr().err
     assert f"{config.output_dir} already holds this run at step 2: nothing left to train" in err
+
+
+def test_training_under_a_follow_bias_takes_the_steered_loss_and_decodes_with_it(
+    make_config, records, tmp_path
+):
+    from ttune.tasks import trained_task
+    from ttune.train.config import ConfigError
+    from ttune.train.engine import train
+
+    # Python "translated" to Python with one edit: the target is mostly a copy of the source.
+    pairs = [
+        dict(r, target=r["source"].replace("return ", "return  "), target_lang="python")
+        for r in records[:16]
+    ]
+    data = tmp_path / "pairs.jsonl"
+    data.write_text("".join(json.dumps(p) + "\n" for p in pairs), encoding="utf-8")
+    common = dict(task="translate", method="lora", train_file=str(data), max_steps=2)
+
+    def first_loss(out: Path) -> float:
+        log = [json.loads(line) for line in (out / "log.jsonl").read_text().splitlines()]
+        return next(e["loss"] for e in log if "loss" in e and "event" not in e)
+
+    plain = train(make_config(output_dir=str(tmp_path / "plain"), **common))
+    followed = train(make_config(output_dir=str(tmp_path / "followed"), follow_bias=6.0, **common))
+    # The same first batch and weights: the bias on the copy lowers the loss the model sees.
+    assert first_loss(followed) < first_loss(plain) - 1.0, (first_loss(followed), first_loss(plain))
+    cfg = json.loads((followed / "train_config.json").read_text())
+    assert cfg["follow_bias"] == 6.0
+    assert trained_task("translate", cfg, followed).follow_bias == 6.0  # it decodes as trained
+    assert (
+        trained_task(
+            "translate", json.loads((plain / "train_config.json").read_text()), plain
+        ).follow_bias
+        == 0
+    )
+
+    with pytest.raises(ConfigError, match="follow_bias.*copy_from='source'"):
+        train(make_config(output_dir=str(tmp_path / "s"), follow_bias=6.0))  # summarize
+    with pytest.raises(ConfigError, match="follow_bias"):
+        make_config(follow_bias=-1.0)

@@ -324,8 +324,10 @@ def test_a_model_folder_decoding_file_sets_its_decoding_and_options_override_it(
     from ttune import api
     from ttune.builtin import models_dir
     from ttune.data.io import DataError
+    from ttune.data.syntax import parses
     from ttune.lite.predict import predictor
     from ttune.options import GenerationOptions, OptionError
+    from ttune.train.predict import Predictor
 
     model = models_dir() / "translate-java-csharp"
     ckpt = tmp_path / "translate"
@@ -351,6 +353,24 @@ def test_a_model_folder_decoding_file_sets_its_decoding_and_options_override_it(
     test.write_text("".join(json.dumps(r) + "\n" for r in records))
     res = api.evaluate(ckpt, "translate", test, tmp_path / "eval.json", metrics=["exact_match"])
     assert res["header"]["follow_bias"] == 30.0 and res["header"]["copy_from"] == "source"
+    # Trained under a follow bias (ttune train --follow-bias): it decodes with it; the file wins.
+    cfg = json.loads((ckpt / "train_config.json").read_text())
+    (ckpt / "train_config.json").write_text(json.dumps({**cfg, "follow_bias": 5.0}))
+    assert predictor(ckpt, model=backbone, task="translate").task.follow_bias == 30.0
+    (ckpt / "decoding.json").write_text(json.dumps({"no_repeat_ngram_size": 6}))
+    trained = predictor(ckpt, model=backbone, task="translate")
+    assert trained.task.follow_bias == 5.0 and trained.task.no_repeat_ngram_size == 6
+    # A syntax fallback: a raw output that does not parse as C# becomes its source (which does).
+    (ckpt / "decoding.json").write_text(json.dumps({"syntax_fallback": True}))
+    plain = predictor(
+        ckpt, model=backbone, task="translate", follow_bias=0.0, syntax_fallback=False
+    )
+    outputs = plain(records)
+    want = [o if parses(o, "csharp") else r["source"] for o, r in zip(outputs, records)]
+    assert want != outputs  # at least one output is replaced
+    for make in (predictor, Predictor):
+        fb = make(ckpt, model=backbone, task="translate", follow_bias=0.0)
+        assert fb.task.syntax_fallback and fb(records) == want
     (ckpt / "decoding.json").write_text(json.dumps({"follow_bias": -1}))
     with pytest.raises(DataError, match="decoding.json: .*follow_bias"):
         predictor(ckpt, model=backbone, task="translate")

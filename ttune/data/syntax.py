@@ -37,6 +37,18 @@ def has_error_node(code: str, lang: str) -> bool:
     return count_error_nodes(parse_code(code, lang)) > 0
 
 
+def parses(code: str, lang: str) -> bool:
+    """Whether ``code`` parses with neither an ERROR node nor a MISSING one (a token tree-sitter
+    made up to recover, such as an unclosed brace): the test of a generated program."""
+    stack = [parse_code(code, lang)]
+    while stack:
+        node = stack.pop()
+        if node.is_error or node.is_missing:
+            return False
+        stack.extend(node.children)
+    return True
+
+
 def parse_ok_rate(codes: list[str], lang: str) -> float:
     """Fraction of ``codes`` that parse with no ERROR node."""
     if not codes:

@@ -1,4 +1,5 @@
-"""Prediction with a trained transducer on a T5 backbone, without transformers or torch_geometric.
+"""Prediction with a trained transducer on a T5 backbone (or a fully fine-tuned T5), without
+transformers or torch_geometric.
 
 :func:`predictor` is what the end-user commands call: a :class:`LitePredictor` when
 :func:`lite_unsupported` finds nothing against it and it loads (:func:`load_lite`), else the
@@ -7,7 +8,8 @@ texts (tests compare them); the lite one imports torch, ``tokenizers`` and ``saf
 which is most of a one-shot command's start-up.
 
 The lite path runs when: ``TTUNE_INFERENCE`` is not ``hf``; the method is ``transducer`` (format
-and config version 1) with a GNN that has a plain-torch layer; the backbone is a local folder
+and config version 1) with a GNN that has a plain-torch layer, or ``full`` (the fine-tuned T5's
+weights replace the backbone's; no graph is built); the backbone is a local folder
 holding a T5 (``config.json``, ``model.safetensors``, ``tokenizer.json``) whose shape matches the
 one the method records, and whose ``generation_config.json`` (if any) sets no decoding option
 beyond the special token ids. Greedy decoding and beam search both run on it.
@@ -26,7 +28,7 @@ import torch
 from safetensors.torch import load_file
 
 from ttune.cpg.cache import default_cache_dir
-from ttune.lite.t5 import LiteT5Error, T5Config, beam_search, greedy, load_t5
+from ttune.lite.t5 import LiteT5Error, T5Config, beam_search, greedy, load_hf_weights, load_t5
 from ttune.lite.tokenizer import LiteTokenizer
 from ttune.options import GenerationOptions, generation_options, resolve_device
 from ttune.tasks import trained_task
@@ -36,6 +38,9 @@ from ttune.transducer import PLAIN_GNNS, Transducer, TransducerConfig, Transduce
 
 ENV = "TTUNE_INFERENCE"
 """Environment variable: ``hf`` forces the engine's (transformers and torch_geometric) path."""
+
+LITE_METHODS = ("transducer", "full")
+"""The methods the lite path runs: a transducer on the frozen T5, or a fine-tuned T5 itself."""
 
 _CONFIG_KEYS = {"method", "version"}
 _GENERATION_KEYS = {  # generation_config.json fields that leave decoding as the lite path runs it
@@ -74,13 +79,13 @@ def lite_unsupported(checkpoint_dir: str | Path, backbone: str | Path) -> str:
     try:
         doc = _json(folder / "method_config.json")
         conf = doc.get("config") or {}
-        if doc.get("format_version") != 1 or conf.get("method") != "transducer":
-            return "not a transducer"
+        method = conf.get("method")
+        if doc.get("format_version") != 1 or method not in LITE_METHODS:
+            return "not a transducer or a full fine-tuning"
         if conf.get("version") != 1:
-            return "transducer config version"
-        cfg = _transducer_config(doc)
-        if cfg.gnn not in PLAIN_GNNS:
-            return f"gnn {cfg.gnn}"
+            return f"{method} config version"
+        if method == "transducer" and _transducer_config(doc).gnn not in PLAIN_GNNS:
+            return f"gnn {_transducer_config(doc).gnn}"
         if not (folder / "method.safetensors").is_file():
             return "no method weights"
         if not all((bb / f).is_file() for f in ("config.json", "model.safetensors")):
@@ -135,6 +140,7 @@ class LitePredictor:
         copy_bias: float | None = None,
         repeat_penalty: float | None = None,
         follow_bias: float | None = None,
+        syntax_fallback: bool | None = None,
     ) -> None:
         GenerationOptions(
             num_beams=num_beams,
@@ -144,6 +150,7 @@ class LitePredictor:
             copy_bias=copy_bias,
             repeat_penalty=repeat_penalty,
             follow_bias=follow_bias,
+            syntax_fallback=syntax_fallback,
         )
         folder = Path(checkpoint_dir)
         self.device = resolve_device(device)
@@ -152,20 +159,26 @@ class LitePredictor:
         )
         self.t5 = load_t5(model, self.device)
         self.tokenizer = LiteTokenizer(model)
-        config = _transducer_config(_json(folder / "method_config.json"))
-        self.graph_options = {
-            "max_graph_nodes": config.max_graph_nodes,
-            "max_label_tokens": config.max_label_tokens,
-        }
-        emb = self.t5.get_input_embeddings()
-        self.transducer = Transducer(config, self.t5.cfg.d_model, emb, plain=True)
+        doc = _json(folder / "method_config.json")
         sd = load_file(str(folder / "method.safetensors"))
-        self.transducer.load_state_dict(
-            {k.removeprefix("transducer."): v for k, v in sd.items()}, strict=True
-        )
-        self.transducer.to(self.device).eval()
+        self.transducer: Transducer | None = None
+        self.graph_options: dict[str, Any] = {}
+        if doc["config"]["method"] == "full":  # the fine-tuned T5 replaces the backbone's weights
+            load_hf_weights(self.t5, {k.removeprefix("model."): v for k, v in sd.items()})
+        else:
+            config = _transducer_config(doc)
+            self.graph_options = {
+                "max_graph_nodes": config.max_graph_nodes,
+                "max_label_tokens": config.max_label_tokens,
+            }
+            emb = self.t5.get_input_embeddings()
+            self.transducer = Transducer(config, self.t5.cfg.d_model, emb, plain=True)
+            self.transducer.load_state_dict(
+                {k.removeprefix("transducer."): v for k, v in sd.items()}, strict=True
+            )
+            self.transducer.to(self.device).eval()
         self.task = trained_task(task or self.cfg.get("task") or "summarize", self.cfg, folder)
-        self.task = self.task.with_decoding(copy_bias, repeat_penalty, follow_bias)
+        self.task = self.task.with_decoding(copy_bias, repeat_penalty, follow_bias, syntax_fallback)
         self.batch_size, self.num_beams, self.cache_dir = batch_size, num_beams, cache_dir
         self.new_tokens = (
             max_new_tokens or self.cfg.get("max_target_len") or self.task.max_target_len
@@ -189,9 +202,9 @@ class LitePredictor:
         new_tokens = max_new_tokens or self.new_tokens
         batch = {k: v.to(self.device) for k, v in batch.items()}
         mask = batch["attention_mask"]
-        embeds = self.transducer(
-            self.t5.shared(batch["input_ids"]), mask, batch["graph"], batch["token_spans"]
-        )
+        embeds = self.t5.shared(batch["input_ids"])
+        if self.transducer is not None:
+            embeds = self.transducer(embeds, mask, batch["graph"], batch["token_spans"])
         ngram = t.no_repeat_ngram_size
         cfg = self.t5.cfg
         steer = task_steer(t, batch.get("copy_ids"), cfg.decoder_start_token_id, cfg.eos_token_id)
@@ -214,7 +227,7 @@ class LitePredictor:
             max_source_len=self.cfg.get("max_source_len") or t.max_source_len,
             max_target_len=None,
             with_labels=False,
-            needs_graph=True,
+            needs_graph=self.transducer is not None,
             cache_dir=self.cache_dir or default_cache_dir(),
             progress=False,
             desc="CPGs",
@@ -224,7 +237,9 @@ class LitePredictor:
 
     def collator(self) -> Collator:
         pad = self.tokenizer.pad_token_id if self.tokenizer.pad_token_id is not None else 0
-        return Collator(pad, with_labels=False, with_graph=True, plain_graphs=True)
+        return Collator(
+            pad, with_labels=False, with_graph=self.transducer is not None, plain_graphs=True
+        )
 
     def __call__(self, records: Sequence[dict]) -> list[str]:
         """One generated text per record, from its source only."""
@@ -234,7 +249,7 @@ class LitePredictor:
         out: list[str] = []
         for i in range(0, len(examples), self.batch_size):
             out.extend(self.generate(collate(examples[i : i + self.batch_size])))
-        return out
+        return self.task.fall_back(records, out)
 
 
 def load_lite(checkpoint_dir: str | Path, model: str, **kw: Any) -> LitePredictor | None:

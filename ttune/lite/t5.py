@@ -472,6 +472,17 @@ def from_hf_state_dict(sd: dict[str, Tensor]) -> dict[str, Tensor]:
     return out
 
 
+def load_hf_weights(model: T5, sd: dict[str, Tensor]) -> None:
+    """Put a transformers T5 state dict (``shared.weight``, ``encoder.block.0...``) into
+    ``model``, in float32; LiteT5Error unless it fills every parameter and nothing else."""
+    sd = {k: v.float() for k, v in from_hf_state_dict(sd).items()}
+    missing, unexpected = model.load_state_dict(sd, strict=False)
+    if missing or unexpected:
+        raise LiteT5Error(
+            f"weights do not fit this T5: missing {missing[:3]}, unexpected {unexpected[:3]}"
+        )
+
+
 def load_t5(folder: str | Path, device: str = "cpu") -> T5:
     """The T5 of a saved transformers folder (``config.json`` + ``model.safetensors``), in
     float32 and eval mode, every parameter frozen. LiteT5Error when it is not one."""
@@ -483,16 +494,14 @@ def load_t5(folder: str | Path, device: str = "cpu") -> T5:
     weights = folder / "model.safetensors"
     if not weights.is_file():
         raise LiteT5Error(f"no model.safetensors in {folder}")
-    sd = from_hf_state_dict(load_file(str(weights)))
-    if "shared.weight" not in sd:
+    raw = load_file(str(weights))
+    if "shared.weight" not in from_hf_state_dict(raw):
         raise LiteT5Error(f"{weights} holds no shared embedding")
     model = T5(cfg)
-    sd = {k: v.float() for k, v in sd.items()}
-    missing, unexpected = model.load_state_dict(sd, strict=False)
-    if missing or unexpected:
-        raise LiteT5Error(
-            f"{weights} does not fit a T5: missing {missing[:3]}, unexpected {unexpected[:3]}"
-        )
+    try:
+        load_hf_weights(model, raw)
+    except LiteT5Error as e:
+        raise LiteT5Error(f"{weights}: {e}") from None
     for p in model.parameters():
         p.requires_grad_(False)
     return model.eval().to(device)

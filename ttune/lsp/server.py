@@ -37,7 +37,7 @@ from ttune.cpg.languages import (
 )
 from ttune.lsp.settings import Settings, merge
 from ttune.lsp.text import LineIndex
-from ttune.use import same_code
+from ttune.use import translation_checks
 
 log = logging.getLogger(__name__)
 
@@ -376,7 +376,7 @@ class TtuneServer(LanguageServer):
             "range": index.range(fn.start_byte, fn.end_byte),
             "targetLanguage": to,
             "code": code,
-            "unchanged": same_code(code, record["source"]),
+            **translation_checks(code, record["source"], to),
         }
 
     def cpg(self, params: Any) -> dict:

@@ -14,6 +14,8 @@ codebleu_pkg[:a,b,c,d]   the package's own total (a data-flow match of 0 counts 
 exact_match              strict: equal after stripping outer whitespace
 exact_match_lenient      equal as word/punctuation token sequences, case-folded, final . or ;
                          dropped
+syntax_ok                % of predictions that parse in the target language (tree-sitter, no
+                         ERROR or MISSING node; Java/C# members inside a class); no reference
 type_exact               types task: % of identifiers whose predicted type equals the reference
 type_outer               types task: % of identifiers whose outermost type constructor matches
 =======================  ====================================================================
@@ -29,6 +31,8 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 
+from ttune.cpg.languages import find_language
+from ttune.data.syntax import parses
 from ttune.metrics import bleu, code_bleu, exact, types
 from ttune.metrics.code_bleu import MetricUnavailable, parse_weights
 
@@ -66,6 +70,8 @@ _DESCRIPTIONS = {
     "exact_match": "strict exact match after stripping outer whitespace, % of examples",
     "exact_match_lenient": "exact match of word/punctuation tokens, case-folded, final '.'/';' "
     "dropped, % of examples",
+    "syntax_ok": "% of predictions tree-sitter parses in the target language with no ERROR or "
+    "MISSING node (Java/C# members wrapped in a class); references not used",
     "type_exact": "types task: % of reference identifiers whose predicted type is equal "
     "(whitespace and typing. prefix ignored)",
     "type_outer": "types task: % of reference identifiers whose predicted outermost type "
@@ -103,6 +109,11 @@ def _fixed(name: str) -> tuple[_Corpus, _PerEx]:
             lambda p, r, lang: _mean(exact.lenient_per_example(p, r)),
             lambda p, r, lang: exact.lenient_per_example(p, r),
         )
+    if name == "syntax_ok":
+        return (
+            lambda p, r, lang: _mean(_syntax_ok(p, lang)),
+            lambda p, r, lang: _syntax_ok(p, lang),
+        )
     if name in ("type_exact", "type_outer"):
         level = name.split("_")[1]
         return (
@@ -110,6 +121,14 @@ def _fixed(name: str) -> tuple[_Corpus, _PerEx]:
             lambda p, r, lang: types.per_example(p, r, level),
         )
     raise KeyError(name)
+
+
+def _syntax_ok(predictions: list[str], lang: str | None) -> list[float]:
+    """100 for each prediction that parses in ``lang`` (:func:`ttune.data.syntax.parses`), else
+    0."""
+    if lang is None or find_language(lang) is None:
+        raise MetricUnavailable(f"syntax_ok needs a target language ttune parses (got {lang!r})")
+    return [100.0 if parses(p, lang) else 0.0 for p in predictions]
 
 
 def _resolve(name: str) -> tuple[_Corpus, _PerEx]:

@@ -18,7 +18,8 @@ assert     task line, test method with the       the test method only (the    ex
            (ATLAS layout)                                                     smooth_bleu4,
                                                                               sacrebleu
 translate  task line, then the code in the       the whole code               sacrebleu, codebleu,
-           source language                                                    exact_match, chrf
+           source language                                                    exact_match, chrf,
+                                                                              syntax_ok
 custom     ``source`` as it is                   ``source`` as it is          sacrebleu,
                                                                               smooth_bleu4,
                                                                               exact_match, chrf
@@ -68,13 +69,16 @@ from __future__ import annotations
 import json
 import os
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from importlib.metadata import entry_points
 from pathlib import Path
+from typing import Any
 
+from ttune.cpg.languages import find_language
 from ttune.data.decode import split_test_and_focal
 from ttune.data.io import DataError, read_jsonl  # noqa: F401  (re-exported: the contract's reader)
+from ttune.data.syntax import parses
 from ttune.data.types import types_input
 from ttune.metrics import check_metric_name
 from ttune.plugins import load_entry_points
@@ -141,6 +145,12 @@ class Task:
     start; the end of the sequence after its last token; :func:`ttune.tasks.decoding.follow_tokens`;
     0 = off). A translation between close languages is mostly a copy in order; a model whose best
     decoding is such a copy says so in its folder's ``decoding.json`` (:func:`model_decoding`)."""
+    syntax_fallback: bool = False
+    """A generated program that does not parse in the record's target language
+    (:func:`ttune.data.syntax.parses`) while the source does is replaced by the source
+    (:meth:`fall_back`): code that compiles rather than code that does not, for a model whose
+    edits to a copy sometimes break the syntax. Off for every task; a model folder's
+    ``decoding.json`` turns it on."""
     prefix: str = ""
     """Text put before the source in the model input (empty: none). The graph offset accounts for
     it."""
@@ -168,6 +178,8 @@ class Task:
             raise ValueError(  # ">= 0" also rejects NaN
                 f"task {self.name}: copy_bias, repeat_penalty and follow_bias must be >= 0"
             )
+        if not isinstance(self.syntax_fallback, bool):
+            raise ValueError(f"task {self.name}: syntax_fallback must be true or false")
         if self.follow_bias and self.copy_from != "source":
             raise ValueError(f"task {self.name}: follow_bias needs copy_from='source'")
         if self.copy_from not in ("name", "source"):
@@ -227,15 +239,39 @@ class Task:
         copy_bias: float | None = None,
         repeat_penalty: float | None = None,
         follow_bias: float | None = None,
+        syntax_fallback: bool | None = None,
     ) -> Task:
         """This task with the decoding settings that are not None replaced (the commands'
-        ``--copy-bias``, ``--repeat-penalty`` and ``--follow-bias``)."""
-        changes = {
+        ``--copy-bias``, ``--repeat-penalty``, ``--follow-bias`` and ``--syntax-fallback``). A
+        follow bias on a task without a copy bias (assert) reads the source: ``copy_from`` only
+        matters to a bias."""
+        given = {
             "copy_bias": copy_bias,
             "repeat_penalty": repeat_penalty,
             "follow_bias": follow_bias,
         }
-        return self.with_options(**{k: float(v) for k, v in changes.items() if v is not None})
+        changes: dict[str, Any] = {k: float(v) for k, v in given.items() if v is not None}
+        if syntax_fallback is not None:
+            changes["syntax_fallback"] = bool(syntax_fallback)
+        if changes.get("follow_bias") and not changes.get("copy_bias", self.copy_bias):
+            changes["copy_from"] = "source"
+        return self.with_options(**changes)
+
+    def fall_back(self, records: Sequence[dict], predictions: Sequence[str]) -> list[str]:
+        """``predictions`` (one per record) with :attr:`syntax_fallback` applied: each one that
+        does not parse in its record's ``target_lang`` becomes the record's ``source`` when that
+        parses there. Unchanged when the setting is off or a record names no language ttune
+        parses."""
+        out = list(predictions)
+        if not self.syntax_fallback:
+            return out
+        for i, (rec, pred) in enumerate(zip(records, predictions)):
+            lang, source = rec.get("target_lang"), rec.get("source")
+            if not isinstance(source, str) or not isinstance(lang, str) or not find_language(lang):
+                continue
+            if not parses(pred, lang) and parses(source, lang):
+                out[i] = source
+        return out
 
     def with_options(self, **changes) -> Task:
         """A copy with some fields changed (validated again)."""
@@ -369,7 +405,7 @@ def _builtin() -> None:
             "translate",
             400,
             400,
-            ("sacrebleu", "codebleu", "exact_match", "chrf"),
+            ("sacrebleu", "codebleu", "exact_match", "chrf", "syntax_ok"),
             copy_bias=1.0,
             copy_from="source",
             description="code in one language -> the same code in another (Java->C#, "
@@ -451,7 +487,14 @@ def backbone_task_line(model: str) -> bool:
 DECODING_FILE = "decoding.json"
 """A trained method folder's own decoding settings (optional; :func:`model_decoding`)."""
 
-DECODING_FIELDS = ("copy_bias", "copy_from", "repeat_penalty", "follow_bias")
+DECODING_FIELDS = (
+    "copy_bias",
+    "copy_from",
+    "repeat_penalty",
+    "follow_bias",
+    "no_repeat_ngram_size",
+    "syntax_fallback",
+)
 """The :class:`Task` fields a :data:`DECODING_FILE` may set."""
 
 
@@ -477,9 +520,14 @@ def model_decoding(folder: str | os.PathLike[str] | None) -> dict:
 def trained_task(name: str, config: Mapping, folder: str | os.PathLike[str] | None = None) -> Task:
     """Task ``name`` in the input layout a trained method was trained on: tagged when its training
     config (``train_config.json``, as a dict) says ``task_line`` "on" (methods saved before that
-    option existed were trained without the line); with the decoding settings of the method
-    ``folder``'s :data:`DECODING_FILE` when it has one."""
+    option existed were trained without the line); decoding with the follow bias it was trained
+    under (``follow_bias`` > 0, ``ttune train --follow-bias``), then with the settings of the
+    method ``folder``'s :data:`DECODING_FILE` when it has one. ValueError (one line) when the
+    config's follow bias does not suit the task."""
     task = get_task(name).with_options(tagged=config.get("task_line") == "on")
+    follow = config.get("follow_bias") or 0
+    if follow:
+        task = task.with_decoding(follow_bias=follow)
     decoding = model_decoding(folder)
     try:
         return task.with_options(**decoding) if decoding else task

@@ -30,6 +30,11 @@ suffix before them is the anchor. A translation between close languages (Java an
 such a copy. It is 0 for every task; a model that needs it says so in its folder's
 ``decoding.json`` (:func:`ttune.tasks.model_decoding`; the built-in translator does).
 
+**Training under the steering** (:func:`steered_cross_entropy`, ``ttune train --follow-bias``):
+the loss is the cross-entropy of the steered scores :math:`s'` at every target position, the
+prefix being the target's own tokens (teacher forcing). Under a follow bias the model is then only
+taught where the target departs from a copy of the source; the decoder adds the same terms.
+
 Greedy search is unchanged by a constant added to a row, so the terms act the same on logits or
 log-probabilities: transformers' ``generate`` (via a logits processor, beam search on
 log-probabilities) and the plain-torch decoder of :mod:`ttune.lite.t5` give the same texts.
@@ -37,9 +42,10 @@ log-probabilities) and the plain-torch decoder of :mod:`ttune.lite.t5` give the 
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Iterator, Sequence
 
 import torch
+import torch.nn.functional as F
 from torch import Tensor
 
 __all__ = [
@@ -49,7 +55,9 @@ __all__ = [
     "pad_copy_ids",
     "source_copy_ids",
     "steer_scores",
+    "steered_cross_entropy",
     "task_steer",
+    "teacher_forced_follow",
 ]
 
 MIN_WORD_CHARS = 3
@@ -132,9 +140,7 @@ def follow_tokens(
     if t == 0 or S == 0:
         first = source[:, :1] if start_id is not None and S else source[:, :0]
         return first.clone()
-    ext = torch.cat([source, torch.full((N, skip + 1), -1, dtype=source.dtype, device=dev)], 1)
-    if eos_id is not None:  # ext[:, i]: the source's token i, then EOS, then -1
-        ext[torch.arange(N, device=dev), source.ge(0).sum(1)] = eos_id
+    ext = _source_then_eos(source, skip, eos_id)
     outs: list[Tensor] = []
     found = torch.zeros(N, dtype=torch.bool, device=dev)
     for o in range(min(skip, t - 1) + 1):
@@ -145,6 +151,17 @@ def follow_tokens(
             outs.append(torch.where(end, ext[:, 1 + o : S + 1 + o], -1))
         found |= end.any(1)
     return torch.cat(outs, 1)
+
+
+def _source_then_eos(source: Tensor, skip: int, eos_id: int | None) -> Tensor:
+    """``[N, S + skip + 1]``: each row's source tokens, then EOS (when given), then -1: the
+    token at ``i + o`` continues a copy whose anchor ends at ``i - 1``."""
+    N = source.shape[0]
+    pad = torch.full((N, skip + 1), -1, dtype=source.dtype, device=source.device)
+    ext = torch.cat([source, pad], 1)
+    if eos_id is not None:
+        ext[torch.arange(N, device=source.device), source.ge(0).sum(1)] = eos_id
+    return ext
 
 
 def _longest_match_ends(out: Tensor, source: Tensor, longest: int, shortest: int) -> Tensor:
@@ -178,6 +195,7 @@ def steer_scores(
     spend: bool = True,
     follow_bias: float = 0.0,
     eos_id: int | None = None,
+    follow: Tensor | None = None,
 ) -> Tensor:
     """``scores`` ``[N, V]`` with the copy bonus and the repetition penalty applied (formula in the
     module docstring). ``generated`` ``[N, L]``: the tokens so far, an encoder-decoder's starting
@@ -185,7 +203,8 @@ def steer_scores(
     K]`` (-1 pads) with N a multiple of B: each row's beams follow it (``repeat_interleave``).
     ``spend``: a word's bonus ends once one of its tokens has been generated (``copy_from="name"``);
     False keeps every bonus (``copy_from="source"``). ``follow_bias``: added to the tokens of
-    :func:`follow_tokens` (``copy_ids`` then holds the source's tokens in order, ``K = 1``)."""
+    :func:`follow_tokens` (``copy_ids`` then holds the source's tokens in order, ``K = 1``);
+    ``follow`` ``[N, K]``: those tokens when already known (:func:`teacher_forced_follow`)."""
     N, V = scores.shape
     out = scores
     if repeat_penalty and generated.shape[1]:
@@ -208,7 +227,9 @@ def steer_scores(
         bonus.scatter_(1, torch.where(give, ids, V).flatten(1), True)
         out = out + copy_bias * bonus[:, :V].to(out.dtype)
     if follow_bias and ids is not None:
-        nxt = follow_tokens(generated, ids[..., 0], start_id, eos_id)  # source [N, S] -> [N, K]
+        nxt = follow  # [N, K]
+        if nxt is None:  # source [N, S] -> [N, K]
+            nxt = follow_tokens(generated, ids[..., 0], start_id, eos_id)
         follow = torch.zeros(N, V + 1, dtype=torch.bool, device=scores.device)
         follow.scatter_(1, torch.where(nxt.ge(0) & nxt.lt(V), nxt, V), True)
         out = out + follow_bias * follow[:, :V].to(out.dtype)
@@ -218,12 +239,13 @@ def steer_scores(
 def task_steer(task, copy_ids: Tensor | None, start_id: int | None, eos_id: int | None = None):
     """``steer(generated, scores) -> scores`` for ``task``'s decoding settings, or None when it
     has none (:attr:`ttune.tasks.Task.steers`); the decoders call it at every step. ``eos_id``
-    ends a copy that reached the source's end (:func:`follow_tokens`)."""
+    ends a copy that reached the source's end (:func:`follow_tokens`). ``steer`` takes the
+    follow tokens as a third argument when they are already known."""
     if not task.steers:
         return None
     spend = task.copy_from == "name"
 
-    def steer(generated: Tensor, scores: Tensor) -> Tensor:
+    def steer(generated: Tensor, scores: Tensor, follow: Tensor | None = None) -> Tensor:
         return steer_scores(
             scores,
             generated,
@@ -234,6 +256,81 @@ def task_steer(task, copy_ids: Tensor | None, start_id: int | None, eos_id: int 
             spend,
             task.follow_bias,
             eos_id,
+            follow,
         )
 
     return steer
+
+
+def teacher_forced_follow(
+    target: Tensor,
+    source: Tensor,
+    start_id: int | None = None,
+    eos_id: int | None = None,
+    longest: int = FOLLOW_LONGEST,
+    skip: int = FOLLOW_SKIP,
+) -> Iterator[Tensor]:
+    """:func:`follow_tokens` of every prefix of ``target`` ``[N, L]`` (-100 or any negative id
+    after a row's end), in order: at position ``t`` those of the first ``t`` target tokens
+    (after ``start_id``), ``[N, K]`` with -1 for none. Computed incrementally, as a training loss
+    needs them: ``m[n, j]``, the length of the common suffix of the prefix and ``source[n, :j +
+    1]``, takes one comparison per position (``m_t[j] = [y_t = x_j] (m_{t-1}[j - 1] + 1)``)
+    instead of one per suffix length."""
+    N, S = source.shape
+    dev = source.device
+    ext = _source_then_eos(source, skip, eos_id)
+    y = target.masked_fill(target.lt(0), -2)  # never equal to a source id or its -1 padding
+    history: list[Tensor] = []  # m for the last skip + 1 prefixes, the newest last
+    m = torch.zeros(N, S, dtype=torch.long, device=dev)
+    for t in range(target.shape[1]):
+        if t == 0:
+            yield source[:, :1].clone() if start_id is not None and S else source[:, :0].clone()
+        else:
+            shifted = torch.cat([m.new_zeros(N, 1), m[:, :-1]], 1)
+            m = torch.where(source == y[:, t - 1 : t], shifted + 1, 0)
+            history = (history + [m.clamp(max=longest)])[-(skip + 1) :]
+            outs: list[Tensor] = []
+            found = torch.zeros(N, dtype=torch.bool, device=dev)
+            for o in range(min(skip, t - 1) + 1):
+                mc = history[-1 - o]
+                best = mc.max(1, keepdim=True).values
+                end = (mc == best) & best.ge(1 if o == 0 else 2) & ~found[:, None]
+                outs.append(torch.where(end, ext[:, 1 : S + 1], -1))
+                if o:
+                    outs.append(torch.where(end, ext[:, 1 + o : S + 1 + o], -1))
+                found |= end.any(1)
+            yield torch.cat(outs, 1)
+
+
+def steered_cross_entropy(
+    logits: Tensor,
+    labels: Tensor,
+    steer,
+    start_id: int | None = None,
+    follow: Iterable[Tensor] | None = None,
+) -> Tensor:
+    """Mean cross-entropy per target token of the scores decoding would see: at position ``t``,
+    ``steer(generated, logits[:, t], follow_t)`` (:func:`task_steer`) where ``generated`` is the
+    target's first ``t`` tokens (teacher forcing), after ``start_id`` for an encoder-decoder,
+    and ``follow_t`` the ``t``-th of ``follow`` (:func:`teacher_forced_follow`; None: steer
+    finds them itself).
+
+    Shapes: ``logits`` ``[B, L, V]``, ``labels`` ``[B, L]`` (-100: no target; only at the end
+    of a row) -> a scalar. With ``steer`` adding nothing it equals the model's own loss.
+    Positions are taken one at a time, so no ``[B, L, V]`` bias is held."""
+    B, L, _V = logits.shape
+    keep = labels.ne(-100)
+    prefix = labels.masked_fill(~keep, 0)
+    if start_id is not None:
+        prefix = torch.cat([labels.new_full((B, 1), start_id), prefix], 1)
+    shift = 0 if start_id is None else 1
+    follows = iter(follow) if follow is not None else None
+    total = logits.new_zeros((), dtype=torch.float32)
+    steps = logits.unbind(1)  # one backward for all positions (indexing would make L)
+    for t in range(L):
+        f = next(follows) if follows is not None else None
+        if not keep[:, t].any():
+            continue
+        scores = steer(prefix[:, : t + shift], steps[t].float(), f)
+        total = total + F.cross_entropy(scores, labels[:, t], ignore_index=-100, reduction="sum")
+    return total / keep.sum().clamp(min=1)

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import math
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal, get_args
@@ -46,6 +47,7 @@ RESUME_KEYS = (
     "max_target_len",
     "seed",
     "max_train_records",
+    "follow_bias",
 )
 
 Schedule = Literal["linear", "constant"]
@@ -109,6 +111,11 @@ class TrainConfig(JsonConfig):
     """Most target tokens per example (default: the task's)."""
     max_train_records: int | None = None
     """Use only the first N training records (quick experiments)."""
+    follow_bias: float = 0.0
+    """Train under decoding's follow bias (docs/decoding.md; a task that copies from the source,
+    such as translate): the loss is taken on the logits plus this bias on the tokens that continue
+    a copy of the source, so the model learns only where the target departs from a copy. The
+    trained method decodes with the same bias. 0: the plain loss."""
     seed: int = 42
     """Seed of torch, random, numpy and the data order."""
     eval_every: int = 0
@@ -189,6 +196,8 @@ class TrainConfig(JsonConfig):
             raise bad("warmup_ratio", "must be in [0, 1)")
         if not (isinstance(self.max_grad_norm, (int, float)) and self.max_grad_norm >= 0):
             raise bad("max_grad_norm", "must be >= 0")
+        if not (isinstance(self.follow_bias, (int, float)) and 0 <= self.follow_bias < math.inf):
+            raise bad("follow_bias", "must be a finite number >= 0")
         if self.schedule not in SCHEDULES:
             raise bad("schedule", f"must be one of {', '.join(SCHEDULES)}")
         if self.mixed_precision not in PRECISIONS:

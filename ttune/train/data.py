@@ -164,11 +164,7 @@ def encode_records(
             ids, spans = ids[:keep] + tail, spans[:keep] + [(-1, -1)] * len(tail)
         labels, copy = None, None
         if not with_labels and (getattr(task, "copy_bias", 0) or getattr(task, "follow_bias", 0)):
-            copy = (
-                source_copy_ids(ids, spans)
-                if task.copy_from == "source"
-                else copy_token_ids(task.copy_words(rec), tokenizer)
-            )
+            copy = example_copy_ids(rec, ids, spans, task, tokenizer)
         if with_labels:
             target = rec.get("target")
             if not isinstance(target, str):
@@ -181,6 +177,22 @@ def encode_records(
                 labels = tokenizer(target, truncation=True, max_length=max_target_len)["input_ids"]
         examples.append(Example(i, ids, spans, labels, copy_ids=copy))
     return examples
+
+
+def example_copy_ids(rec: dict, ids, spans, task, tokenizer) -> list[list[int]]:
+    """The copy sets decoding steers with for one record (:mod:`ttune.tasks.decoding`): the
+    source's tokens (``copy_from="source"``) or its name words' first tokens."""
+    if task.copy_from == "source":
+        return source_copy_ids(ids, spans)
+    return copy_token_ids(task.copy_words(rec), tokenizer)
+
+
+def attach_copy_ids(examples: Sequence[Example], records: Sequence[dict], task, tokenizer) -> None:
+    """Give labelled ``examples`` (of ``records``, in order) their copy sets, for a training
+    loss taken under decoding's steering (``ttune train --follow-bias``); the collator then
+    puts them in the batch beside the labels."""
+    for e in examples:
+        e.copy_ids = example_copy_ids(records[e.index], e.input_ids, e.token_spans, task, tokenizer)
 
 
 def graph_options(adapted) -> dict[str, Any]:
@@ -275,8 +287,9 @@ class Collator:
         input_ids, attention_mask: [B, T] (T = longest source in the batch; pad id / 0)
         token_spans:               [B, T, 2] long, (-1, -1) on padding
         labels:                    [B, L] padded with -100 (only when every example has labels)
-        copy_ids:                  [B, W, K] long, -1 pads: the name words' copy sets
-                                   (prediction for a task with a copy bias; ttune.tasks.decoding)
+        copy_ids:                  [B, W, K] long, -1 pads: the copy sets of decoding's steering
+                                   (prediction for a task that steers, and training under a
+                                   follow bias: ttune.tasks.decoding, attach_copy_ids)
         graph:                     torch_geometric Batch of B graphs (only for graph methods);
                                    a ttune.transducer.GraphBatch with ``plain_graphs``
     """
@@ -311,7 +324,7 @@ class Collator:
             for i, e in enumerate(examples):
                 labels[i, : len(e.labels)] = torch.tensor(e.labels, dtype=torch.long)
             batch["labels"] = labels
-        elif any(e.copy_ids is not None for e in examples):
+        if any(e.copy_ids is not None for e in examples):
             batch["copy_ids"] = pad_copy_ids([e.copy_ids or [] for e in examples])
         if self.with_graph and self.plain_graphs:
             batch["graph"] = collate_graphs([e.graph for e in examples])

@@ -58,8 +58,9 @@ from ttune.runs import (
 from ttune.tasks import trained_task
 from ttune.train.checkpoint import TrainState, load_checkpoint, save_checkpoint
 from ttune.train.config import ConfigError, TrainConfig
-from ttune.train.data import DataError, batch_order, load_records
+from ttune.train.data import DataError, attach_copy_ids, batch_order, load_records
 from ttune.train.inference import (
+    batch_loss,
     dataset_loss,
     generate_texts,
     method_collator,
@@ -117,7 +118,10 @@ class Trainer(RunFolder):
     # ------------------------------------------------------------------ setup
     def _setup(self) -> None:
         c = self.config
-        self.task = trained_task(c.task, c.to_dict())  # the layout prediction will use
+        try:  # the layout (and a follow bias) prediction will use
+            self.task = trained_task(c.task, c.to_dict())
+        except ValueError as e:
+            raise ConfigError(f"follow_bias: {e}") from None
         self.max_src = c.max_source_len or self.task.max_source_len
         self.max_tgt = c.max_target_len or self.task.max_target_len
         if c.early_stopping_metric != "loss":
@@ -220,6 +224,10 @@ class Trainer(RunFolder):
                 if self.valid_records
                 else None
             )
+        if c.follow_bias:  # the loss is taken on the steered scores (batch_loss)
+            attach_copy_ids(self.train_examples, self.train_records, self.task, self.tokenizer)
+            if self.valid_examples:
+                attach_copy_ids(self.valid_examples, self.valid_records, self.task, self.tokenizer)
         self.collate = method_collator(self.adapted, self.tokenizer, with_labels=True)
         self.gen_collate = method_collator(self.adapted, self.tokenizer, with_labels=False)
 
@@ -277,7 +285,12 @@ class Trainer(RunFolder):
         c = self.config
         scores = {
             "loss": dataset_loss(
-                self.adapted, self.valid_examples, self.collate, c.batch_size, self.accelerator
+                self.adapted,
+                self.valid_examples,
+                self.collate,
+                c.batch_size,
+                self.accelerator,
+                self.task,
             )
         }
         if c.early_stopping_metric != "loss":
@@ -499,7 +512,7 @@ class Trainer(RunFolder):
         device = self.accelerator.device
         if dist.world_size() == 1:
             batch = to_device(self.collate([self.train_examples[j] for j in idx]), device)
-            loss = self.model(**batch).loss
+            loss = batch_loss(self.model, batch, self.task)
             part = float(loss.detach())
             if self.params and math.isfinite(part):  # method "none" has nothing to differentiate
                 self.accelerator.backward(loss / n_micro)
@@ -516,7 +529,7 @@ class Trainer(RunFolder):
         if mine:
             batch = to_device(self.collate([self.train_examples[j] for j in mine]), device)
             with self.accelerator.autocast():
-                loss = self.model(**batch).loss * share
+                loss = batch_loss(self.model, batch, self.task) * share
         local = float(loss.detach()) if loss is not None else 0.0
         part = dist.all_sum([local], "summing the loss")[0]
         if self.params and loss is not None and math.isfinite(part):

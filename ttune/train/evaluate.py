@@ -39,8 +39,16 @@ def evaluate(
     ``checkpoint``, score them with the task's metrics and write ``output`` (results JSON: the
     results header, scores, unavailable metrics) plus ``<output>.predictions.jsonl`` (id,
     prediction, target and per-example score of the headline metric). Returns the results dict."""
-    t = trained_task(task, {}, checkpoint).with_decoding(
-        *(predict_kw.get(k) for k in ("copy_bias", "repeat_penalty", "follow_bias"))
+    config = Path(checkpoint) / "train_config.json"  # its follow bias, when trained under one
+    try:  # an unreadable one is reported by the predictor's loader, in its own words
+        trained = json.loads(config.read_text(encoding="utf-8")) if config.is_file() else {}
+    except (OSError, ValueError):
+        trained = {}
+    t = trained_task(task, trained, checkpoint).with_decoding(
+        *(
+            predict_kw.get(k)
+            for k in ("copy_bias", "repeat_penalty", "follow_bias", "syntax_fallback")
+        )
     )  # the decoding generation uses (the model's decoding.json, the options): the header names it
     records, bad = read_jsonl(test)
     if limit is not None:
@@ -88,7 +96,6 @@ def evaluate(
             "checkpoint": str(checkpoint),
             "task": task,
             "num_beams": num_beams,
-            "no_repeat_ngram_size": t.no_repeat_ngram_size,
             **{k: getattr(t, k) for k in DECODING_FIELDS},
             "malformed_lines": len(bad),
         },

@@ -20,7 +20,7 @@ from typing import Any
 import torch
 
 from ttune import dist
-from ttune.tasks.decoding import task_steer
+from ttune.tasks.decoding import steered_cross_entropy, task_steer, teacher_forced_follow
 from ttune.train.data import Collator, Example, build_examples, graph_options
 
 GenerateHook = Callable[[float], None]
@@ -99,8 +99,41 @@ def _autocast(accelerator):
     return accelerator.autocast() if accelerator is not None else contextlib.nullcontext()
 
 
-def dataset_loss(adapted, examples, collate, batch_size: int, accelerator=None) -> float:
-    """Mean cross-entropy per target token over ``examples`` (eval mode, no gradients)."""
+def batch_loss(adapted, batch: dict[str, Any], task=None):
+    """The loss of one labelled batch: the model's mean cross-entropy per target token or, when
+    the batch carries ``copy_ids`` (training under a follow bias, :func:`attach_copy_ids`), that
+    of the scores ``task``'s decoding steers (:func:`ttune.tasks.decoding.steered_cross_entropy`).
+    Takes ``copy_ids`` out of ``batch`` (the model never sees it)."""
+    copy_ids = batch.pop("copy_ids", None)
+    out = adapted(**batch)
+    if copy_ids is None or task is None:
+        return out.loss
+    start, eos = decoder_ids(adapted)
+    steer = task_steer(task, copy_ids, start, eos)
+    if steer is None:
+        return out.loss
+    labels = batch["labels"]
+    follow = None
+    if task.follow_bias:  # the follow tokens of every prefix at once (incremental)
+        follow = teacher_forced_follow(labels, copy_ids[..., 0].to(labels.device), start, eos)
+    return steered_cross_entropy(out.logits, labels, steer, start, follow)
+
+
+def decoder_ids(adapted) -> tuple[int | None, int | None]:
+    """(decoder start id of an encoder-decoder, else None; EOS id or None) of a method's
+    backbone: what decoding's steering needs (:func:`ttune.tasks.decoding.task_steer`)."""
+    config = getattr(getattr(adapted, "model", None), "config", None)
+    start = None
+    if not getattr(adapted, "causal", False) and config is not None:
+        start = getattr(config, "decoder_start_token_id", None)
+    eos = getattr(config, "eos_token_id", None)
+    eos = eos[0] if isinstance(eos, (list, tuple)) and eos else eos  # some configs list several
+    return start, eos if isinstance(eos, int) else None
+
+
+def dataset_loss(adapted, examples, collate, batch_size: int, accelerator=None, task=None) -> float:
+    """Mean cross-entropy per target token over ``examples`` (eval mode, no gradients), of the
+    steered scores when the examples carry copy sets (:func:`batch_loss`)."""
     device = device_of(adapted, accelerator)
     starts = range(0, len(examples), batch_size)
     mine: list[tuple[int, tuple[float, int]]] = []
@@ -108,9 +141,9 @@ def dataset_loss(adapted, examples, collate, batch_size: int, accelerator=None) 
         for b in dist.owned(len(starts)):
             i = starts[b]
             batch = to_device(collate(examples[i : i + batch_size]), device)
-            with _autocast(accelerator):
-                loss = adapted(**batch).loss
             n = int((batch["labels"] != -100).sum())
+            with _autocast(accelerator):
+                loss = batch_loss(adapted, batch, task)
             mine.append((b, (float(loss) * n, n)))
     total_loss, total_tokens = 0.0, 0
     for loss_sum, n in dist.gather_in_order(mine, "gathering the validation loss"):
@@ -130,13 +163,8 @@ def decoding_kwargs(adapted, batch: dict[str, Any], task=None) -> dict[str, Any]
         return extra
     if task.no_repeat_ngram_size:
         extra["no_repeat_ngram_size"] = task.no_repeat_ngram_size
-    config = getattr(getattr(adapted, "model", None), "config", None)
-    start = None
-    if not getattr(adapted, "causal", False) and config is not None:
-        start = getattr(config, "decoder_start_token_id", None)
-    eos = getattr(config, "eos_token_id", None)
-    eos = eos[0] if isinstance(eos, (list, tuple)) and eos else eos  # some configs list several
-    steer = task_steer(task, copy_ids, start, eos if isinstance(eos, int) else None)
+    start, eos = decoder_ids(adapted)
+    steer = task_steer(task, copy_ids, start, eos)
     if steer is not None:
         from transformers import LogitsProcessor, LogitsProcessorList  # lazy, as in generate
 

@@ -88,6 +88,7 @@ class Predictor:
         copy_bias: float | None = None,
         repeat_penalty: float | None = None,
         follow_bias: float | None = None,
+        syntax_fallback: bool | None = None,
     ) -> None:
         GenerationOptions(
             num_beams=num_beams,
@@ -97,6 +98,7 @@ class Predictor:
             copy_bias=copy_bias,
             repeat_penalty=repeat_penalty,
             follow_bias=follow_bias,
+            syntax_fallback=syntax_fallback,
         )
         _check_dir(checkpoint_dir)
         dist.init(resolve_device(device))  # under torchrun: each process generates its batches
@@ -107,7 +109,7 @@ class Predictor:
         self.task = trained_task(
             task or self.cfg.get("task") or "summarize", self.cfg, checkpoint_dir
         )
-        self.task = self.task.with_decoding(copy_bias, repeat_penalty, follow_bias)
+        self.task = self.task.with_decoding(copy_bias, repeat_penalty, follow_bias, syntax_fallback)
         self.batch_size, self.num_beams = batch_size, num_beams
         self.cache_dir, self.num_workers, self.progress = cache_dir, num_workers, progress
         self.on_generate = on_generate
@@ -137,7 +139,7 @@ class Predictor:
             task=t,
             on_generate=self.on_generate,
         )
-        return adapted.merge_predictions(sources, preds, t)
+        return t.fall_back(sources, adapted.merge_predictions(sources, preds, t))
 
     def _examples(self, expanded: list[dict]) -> list:
         t, adapted, tokenizer = self.task, self.adapted, self.tokenizer

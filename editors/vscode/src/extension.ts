@@ -51,7 +51,10 @@ async function showTranslation(result: TranslateResult | null) {
   const doc = await vscode.workspace.openTextDocument({ content: result.code, language });
   await vscode.window.showTextDocument(doc, vscode.ViewColumn.Beside, true);
   if (result.unchanged) {
-    vscode.window.showInformationMessage(`ttune: the model returned ${result.name} unchanged (it does not translate it yet)`);
+    vscode.window.showInformationMessage(`ttune: no translation of ${result.name}; the source is shown unchanged`);
+  }
+  if (!result.parses) {
+    vscode.window.showWarningMessage(`ttune: the translation of ${result.name} does not parse as ${language}; check it before use`);
   }
 }
 

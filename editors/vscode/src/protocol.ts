@@ -22,7 +22,7 @@ export interface AssertResult {
   name: string; focal: string | null; assertion: string; insertAt: Position; replace: Range | null;
 }
 export interface TranslateResult {
-  name: string; range: Range; targetLanguage: string; code: string; unchanged: boolean;
+  name: string; range: Range; targetLanguage: string; code: string; unchanged: boolean; parses: boolean;
 }
 export interface Status { state: "loading" | "ready" | "error"; message: string }
 
