@@ -18,7 +18,7 @@ import re
 import shutil
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import asdict, fields
+from dataclasses import MISSING, asdict, fields
 from pathlib import Path
 from typing import Any, ClassVar, Self
 
@@ -82,6 +82,18 @@ class JsonConfig:
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
+
+    @classmethod
+    def defaults(cls) -> dict[str, Any]:
+        """The fields that have a default, with it: what a file written before a field existed
+        means by leaving it out."""
+        out: dict[str, Any] = {}
+        for f in fields(cls):
+            if f.default is not MISSING:
+                out[f.name] = f.default
+            elif f.default_factory is not MISSING:
+                out[f.name] = f.default_factory()
+        return out
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> Self:

@@ -257,6 +257,32 @@ def test_method_subsets_with_their_own_lrs_share_a_folder(
         run_comparison(make_compare_config(out, method_lr={"transducer": 5e-2}))
 
 
+def test_a_folder_written_before_a_setting_existed_resumes(
+    comparison, make_compare_config, tmp_path
+):
+    """compare_config.json without follow_bias (written before it existed) means its default;
+    a comparison under a follow bias trains every run under it."""
+    from ttune.compare import CompareError, run_comparison
+    from ttune.compare.runner import CompareRunner
+
+    cfg, _, _ = comparison
+    out = tmp_path / "older"
+    shutil.copytree(cfg.output_dir, out)
+    path = out / "compare_config.json"
+    saved = json.loads(path.read_text(encoding="utf-8"))
+    del saved["follow_bias"]
+    path.write_text(json.dumps(saved), encoding="utf-8")
+    events = []
+    run_comparison(make_compare_config(out), on_event=events.append)
+    assert {e.kind for e in events} == {"skip"}
+    with pytest.raises(CompareError, match="holds a comparison with other follow_bias"):
+        run_comparison(make_compare_config(out, follow_bias=4.0))
+    runner = CompareRunner(make_compare_config(tmp_path / "new", follow_bias=4.0))
+    assert runner.train_config("transducer", 0).follow_bias == 4.0
+    with pytest.raises(CompareError, match="follow_bias"):
+        make_compare_config(tmp_path / "bad", follow_bias=-1.0)
+
+
 def test_unknown_method_fails_before_anything_is_written(make_compare_config, tmp_path):
     from ttune.compare import run_comparison
     from ttune.methods import UnknownMethodError

@@ -160,6 +160,12 @@ def compare(
     patience: int = typer.Option(
         0, "--patience", help="Early stopping after N validations without improvement (0 = off)."
     ),
+    follow_bias: float = typer.Option(
+        0.0,
+        "--follow-bias",
+        help="Train and decode every method under this follow bias (a task that copies from the "
+        "source, such as translate; docs/decoding.md); 0 = the plain loss.",
+    ),
     baseline: str = typer.Option(
         "transducer", "--baseline", help="Method the Wilcoxon tests compare the others with."
     ),
@@ -216,6 +222,7 @@ def compare(
             max_new_tokens=max_new_tokens,
             eval_every=eval_every,
             early_stopping_patience=patience,
+            follow_bias=follow_bias,
             baseline=baseline,
             test_metrics=tuple(test_metric),
             mixed_precision=mixed_precision,

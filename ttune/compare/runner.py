@@ -85,6 +85,7 @@ BUDGET_KEYS = (
     "max_new_tokens",
     "eval_every",
     "early_stopping_patience",
+    "follow_bias",
 )
 PER_METHOD_KEYS = (
     "method_lr",
@@ -146,6 +147,9 @@ class CompareConfig(JsonConfig):
     """Validate every N optimizer steps (0 = every epoch); more points on the validation curves."""
     early_stopping_patience: int = 0
     """Stop a run after this many validations without improvement (0 = never)."""
+    follow_bias: float = 0.0
+    """Train and decode every method under decoding's follow bias (ttune train --follow-bias; a
+    task that copies from the source, such as translate; docs/decoding.md). 0: the plain loss."""
     baseline: str = "transducer"
     """The method the Wilcoxon tests compare every other method with."""
     test_metrics: tuple[str, ...] = ()
@@ -203,6 +207,10 @@ class CompareConfig(JsonConfig):
             v = getattr(self, name)
             if v is not None and (not isinstance(v, int) or v < 1):
                 raise bad(name, "must be an integer >= 1 or unset")
+        if not (
+            isinstance(self.follow_bias, (int, float)) and 0 <= self.follow_bias < float("inf")
+        ):
+            raise bad("follow_bias", "must be a finite number >= 0")
         for name in ("epochs", "batch_size", "grad_accum", "num_beams", "num_workers", "log_every"):
             if not isinstance(getattr(self, name), int) or getattr(self, name) < 1:
                 raise bad(name, "must be an integer >= 1")
@@ -371,8 +379,8 @@ class CompareRunner:
         settings."""
         path = self.out / "compare_config.json"
         now = self.config.to_dict()
-        if path.is_file():
-            before = _read_json(path)
+        if path.is_file():  # a setting added since it was written has its default there
+            before = {**CompareConfig.defaults(), **_read_json(path)}
             diff = [
                 k for k in BUDGET_KEYS if k not in PER_METHOD_KEYS and before.get(k) != now.get(k)
             ]
@@ -416,6 +424,7 @@ class CompareRunner:
             seed=seed,
             eval_every=c.eval_every,
             early_stopping_patience=c.early_stopping_patience,
+            follow_bias=c.follow_bias,
             num_beams=c.num_beams,
             max_new_tokens=self.new_tokens(),
             mixed_precision=c.mixed_precision,
