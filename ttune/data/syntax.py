@@ -8,18 +8,24 @@ converted data) and by the builders.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 from ttune.cpg.languages import get_language
 from ttune.cpg.ts import SNode, parse
 
 
-def count_error_nodes(root: SNode) -> int:
-    """Number of ERROR nodes (tree-sitter's recovery nodes) in the tree (iterative walk)."""
-    n, stack = 0, [root]
+def _nodes(root: SNode) -> Iterator[SNode]:
+    """Every node of the tree (iterative walk)."""
+    stack = [root]
     while stack:
         node = stack.pop()
-        n += node.is_error
+        yield node
         stack.extend(node.children)
-    return n
+
+
+def count_error_nodes(root: SNode) -> int:
+    """Number of ERROR nodes (tree-sitter's recovery nodes) in the tree."""
+    return sum(node.is_error for node in _nodes(root))
 
 
 def parse_code(code: str, lang: str) -> SNode:
@@ -40,13 +46,7 @@ def has_error_node(code: str, lang: str) -> bool:
 def parses(code: str, lang: str) -> bool:
     """Whether ``code`` parses with neither an ERROR node nor a MISSING one (a token tree-sitter
     made up to recover, such as an unclosed brace): the test of a generated program."""
-    stack = [parse_code(code, lang)]
-    while stack:
-        node = stack.pop()
-        if node.is_error or node.is_missing:
-            return False
-        stack.extend(node.children)
-    return True
+    return not any(node.is_error or node.is_missing for node in _nodes(parse_code(code, lang)))
 
 
 def parse_ok_rate(codes: list[str], lang: str) -> float:

@@ -84,8 +84,9 @@ def lite_unsupported(checkpoint_dir: str | Path, backbone: str | Path) -> str:
             return "not a transducer or a full fine-tuning"
         if conf.get("version") != 1:
             return f"{method} config version"
-        if method == "transducer" and _transducer_config(doc).gnn not in PLAIN_GNNS:
-            return f"gnn {_transducer_config(doc).gnn}"
+        gnn = _transducer_config(doc).gnn if method == "transducer" else None
+        if gnn is not None and gnn not in PLAIN_GNNS:
+            return f"gnn {gnn}"
         if not (folder / "method.safetensors").is_file():
             return "no method weights"
         if not all((bb / f).is_file() for f in ("config.json", "model.safetensors")):

@@ -230,9 +230,9 @@ def steer_scores(
         nxt = follow  # [N, K]
         if nxt is None:  # source [N, S] -> [N, K]
             nxt = follow_tokens(generated, ids[..., 0], start_id, eos_id)
-        follow = torch.zeros(N, V + 1, dtype=torch.bool, device=scores.device)
-        follow.scatter_(1, torch.where(nxt.ge(0) & nxt.lt(V), nxt, V), True)
-        out = out + follow_bias * follow[:, :V].to(out.dtype)
+        cont = torch.zeros(N, V + 1, dtype=torch.bool, device=scores.device)
+        cont.scatter_(1, torch.where(nxt.ge(0) & nxt.lt(V), nxt, V), True)
+        out = out + follow_bias * cont[:, :V].to(out.dtype)
     return out
 
 
