@@ -19,6 +19,7 @@ import shutil
 import sys
 from pathlib import Path
 
+from ttune.data.rewrite import rewrite_source
 from ttune.use import same_code  # the test of "the model returned the source unchanged"
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -124,6 +125,7 @@ def card(
     size: int,
     diversity: list[str],
     unchanged: int | None = None,
+    mechanical: int | None = None,
 ) -> str:
     task, dataset, folder, what = TRANSDUCERS[name]
     meta = method_cfg["meta"]
@@ -173,6 +175,16 @@ def card(
                 if h.get("follow_bias")
                 else ""
             )
+            + (
+                ", copying the source as ttune.data.rewrite's rules rewrite it"
+                if h.get("copy_rewrite")
+                else ""
+            )
+            + (
+                ", falling back to that copy where an output does not parse"
+                if h.get("syntax_fallback")
+                else ""
+            )
             + ": docs/decoding.md)"
             if h.get("copy_bias") or h.get("repeat_penalty") or h.get("follow_bias")
             else ")"
@@ -190,7 +202,19 @@ def card(
         )
     if ev.get("unavailable_metrics"):
         lines.append(f"\nNot computed: {ev['unavailable_metrics']}")
-    if unchanged is not None:
+    if unchanged is not None and mechanical is not None:
+        lines += [
+            "",
+            f"**{mechanical:,} of {h['n_records']:,} outputs are the source as the Java-to-C# "
+            f"rules of `ttune.data.rewrite` rewrite it, with no edit by the model**; "
+            f"{unchanged:,} outputs are the source itself. With this follow bias (the smallest "
+            "that reaches the score of copying on the dev split) the model's own edits are rare: "
+            "every edit it makes to "
+            "the copy costs more than it gains (docs/decoding.md), so the translation is the "
+            "rules' (types, modifiers, PascalCase names, loops, exceptions). Decode with "
+            "`--follow-bias 0 --no-copy-rewrite` to see what the model itself writes.",
+        ]
+    elif unchanged is not None:
         lines += [
             "",
             f"**{unchanged:,} of {h['n_records']:,} outputs are the source unchanged.** With this "
@@ -286,7 +310,7 @@ def main() -> int:
         ev["header"]["dataset"] = _rel(ev["header"]["dataset"], build)
         ev.pop("predictions_file", None)
         shutil.copyfile(src / "method.safetensors", out / "method.safetensors")
-        unchanged = None
+        unchanged = mechanical = None
         (out / "decoding.json").unlink(missing_ok=True)
         if (src / "decoding.json").is_file():
             shutil.copyfile(src / "decoding.json", out / "decoding.json")
@@ -298,12 +322,21 @@ def main() -> int:
                     .splitlines()[: len(preds)]
                 ]
                 unchanged = sum(same_code(p, r["source"]) for p, r in zip(preds, test))
+                if ev["header"].get("copy_rewrite"):
+                    rules = [
+                        rewrite_source(r["source"], r.get("source_lang"), r.get("target_lang"))
+                        for r in test
+                    ]
+                    mechanical = sum(
+                        w is not None and same_code(p, w) for p, w in zip(preds, rules)
+                    )
         _write_json(out / "method_config.json", mc)
         _write_json(out / "train_config.json", tc)
         _write_json(out / "eval.json", ev)
         size = (out / "method.safetensors").stat().st_size
         (out / "model_card.md").write_text(
-            card(name, mc, original_tc, ev, build, size, preds, unchanged), encoding="utf-8"
+            card(name, mc, original_tc, ev, build, size, preds, unchanged, mechanical),
+            encoding="utf-8",
         )
         print(
             f"installed {name}: "

@@ -436,8 +436,9 @@ def test_translate_outermost_functions(tiny, tmp_path, monkeypatch):
 
 
 def test_the_builtin_translator_says_when_it_returned_the_source(tmp_path, monkeypatch):
-    """The built-in translator decodes as a copy (its decoding.json: docs/decoding.md); results
-    and the rendered text say when a translation is the source unchanged."""
+    """The built-in translator decodes as a copy of the source as the Java-to-C# rules rewrite
+    it (its decoding.json: docs/decoding.md); results and the rendered text say when a
+    translation is the source unchanged or only that rewrite."""
     from ttune import api
 
     monkeypatch.delenv("TTUNE_MODELS_DIR")  # the models the package ships
@@ -445,12 +446,29 @@ def test_the_builtin_translator_says_when_it_returned_the_source(tmp_path, monke
     f = write(tmp_path, "Calc.java", JAVA)
     copied = api.translate_file(f, "csharp")
     assert [r["name"] for r in copied] == ["Calc.Calc", "Calc.add", "Calc.Inner.run"]
-    assert all(r["unchanged"] for r in copied)
+    # No rule applies to the empty constructor; the others are the rules' rewrite.
+    assert [(r["unchanged"], r["mechanical"]) for r in copied] == [
+        (True, False),
+        (False, True),
+        (False, True),
+    ]
+    assert (
+        copied[2]["translation"]
+        == ("void Run() {\n            Runnable r = () => { Console.WriteLine(1); };\n        }")
+        or "Console.WriteLine(1)" in copied[2]["translation"]
+    )
     r = run("translate", f, "--to", "csharp")
     assert r.exit_code == 0, r.output
     assert r.stdout.startswith("// Calc.Calc (line 4): not translated, the source unchanged\n")
-    raw = api.translate_file(f, "csharp", follow_bias=0.0, max_new_tokens=24)
-    assert not any(x["unchanged"] for x in raw)
+    assert "// Calc.add (line 7): rule-based rewrite of the source, no edit by the model\n" in (
+        r.stdout
+    )
+    plain = api.translate_file(f, "csharp", copy_rewrite=False)
+    assert all(x["unchanged"] for x in plain)  # without the rules: the copy of the source
+    raw = api.translate_file(  # what the model itself writes
+        f, "csharp", follow_bias=0.0, copy_rewrite=False, syntax_fallback=False, max_new_tokens=24
+    )
+    assert not any(x["unchanged"] or x["mechanical"] for x in raw)
     assert "unchanged" not in render_translation({**raw[0], "unchanged": False}, "csharp")
     # Each result says whether it parses as C#, and the rendered text warns when it does not.
     assert all(x["parses"] == parses(x["translation"], "csharp") for x in copied + raw)

@@ -83,6 +83,10 @@ class GenerationOptions:
     """Return the source instead of a generated program that does not parse in the target
     language when the source does (docs/decoding.md). Default: the model's decoding.json, else
     off."""
+    copy_rewrite: bool | None = None
+    """Copy from (and fall back to) the source rewritten by the rules of its language pair (Java ->
+    C#: types, modifiers, names, loops; docs/decoding.md) instead of the source itself. Default:
+    the model's decoding.json, else off."""
 
     def __post_init__(self) -> None:
         for name in ("copy_bias", "repeat_penalty", "follow_bias"):

@@ -38,6 +38,7 @@ from ttune.cpg.languages import (
     language_names,
     language_of_path,
 )
+from ttune.data.rewrite import rewrite_source
 from ttune.data.syntax import parses
 from ttune.options import GenerationOptions, generation_options, resolve_device
 
@@ -614,9 +615,9 @@ def iter_translations(
     """Each outermost function (nested ones travel with their parent), or those ``function``
     names, of a file or of every source file under a folder, translated into language ``to``;
     yielded as they are generated: ``{"file", "name", "line", "translation", "unchanged",
-    "parses"}`` (:func:`translation_checks`; ``unchanged``: the translation is the function's
-    source up to whitespace, as a model decoded as a copy writes when it has nothing better;
-    docs/decoding.md)."""
+    "mechanical", "parses"}`` (:func:`translation_checks`; ``unchanged``: the translation is the
+    function's source up to whitespace, ``mechanical``: its rule-based rewrite, as a model decoded
+    as a copy writes when it has nothing better; docs/decoding.md)."""
     target = find_language(to)
     if target is None:
         raise UseError(f"cannot translate to {to!r}; targets: {', '.join(language_names())}")
@@ -647,7 +648,7 @@ def iter_translations(
             "name": job.function.name,
             "line": job.function.line,
             "translation": text,
-            **translation_checks(text, job.record["source"], to),
+            **translation_checks(text, job.record["source"], to, job.record.get("source_lang")),
         }
 
 
@@ -656,11 +657,22 @@ def same_code(a: str, b: str) -> bool:
     return "".join(a.split()) == "".join(b.split())
 
 
-def translation_checks(translation: str, source: str, to: str) -> dict[str, bool]:
+def translation_checks(
+    translation: str, source: str, to: str, lang: str | None = None
+) -> dict[str, bool]:
     """What a user should know of a translation before using it: ``unchanged`` (it is the
-    source up to whitespace) and ``parses`` (tree-sitter parses it in language ``to`` with no
-    ERROR or MISSING node, :func:`ttune.data.syntax.parses`)."""
-    return {"unchanged": same_code(translation, source), "parses": parses(translation, to)}
+    source up to whitespace), ``mechanical`` (it is, up to whitespace, the source as the rules
+    of its language pair rewrite it, :func:`ttune.data.rewrite.rewrite_source`, with no edit of
+    the model's; ``lang`` names the source's language, False without one or without rules) and
+    ``parses`` (tree-sitter parses it in language ``to`` with no ERROR or MISSING node,
+    :func:`ttune.data.syntax.parses`)."""
+    unchanged = same_code(translation, source)
+    rewritten = rewrite_source(source, lang, to) if lang is not None else None
+    return {
+        "unchanged": unchanged,
+        "mechanical": rewritten is not None and not unchanged and same_code(translation, rewritten),
+        "parses": parses(translation, to),
+    }
 
 
 def translate_file(
@@ -672,7 +684,8 @@ def translate_file(
     **kw: Any,
 ) -> list[dict[str, Any]]:
     """Each outermost function of the file ``path`` translated into language ``to``:
-    ``[{"name", "line", "translation", "unchanged", "parses"}]`` (see :func:`iter_translations`)."""
+    ``[{"name", "line", "translation", "unchanged", "mechanical", "parses"}]`` (see
+    :func:`iter_translations`)."""
     return [
         {k: v for k, v in r.items() if k != "file"}
         for r in iter_translations(path, to, function, model, transducer, **kw)
@@ -681,12 +694,15 @@ def translate_file(
 
 def render_translation(r: dict, to: str) -> str:
     """One translation after a comment naming its source function, saying so when the model
-    gave the source unchanged and when the translation does not parse."""
+    gave the source unchanged or only its rule-based rewrite, and when the translation does not
+    parse."""
     found = find_language(to)
     mark = found.line_comment if found is not None else "//"
     notes = []
     if r.get("unchanged"):
         notes.append("not translated, the source unchanged")
+    elif r.get("mechanical"):
+        notes.append("rule-based rewrite of the source, no edit by the model")
     if r.get("parses") is False:
         notes.append(f"it does not parse as {found.display_name if found is not None else to}")
     said = ": " + "; ".join(notes) if notes else ""

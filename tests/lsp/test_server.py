@@ -56,7 +56,15 @@ async def test_result_shapes(client):
     assert await request(client, "ttune/summarize", at(uri, 0, 0)) is None  # not in a function
 
     t = await request(client, "ttune/translate", {**at(uri, 5), "targetLanguage": "java"})
-    assert set(t) == {"name", "range", "targetLanguage", "code", "unchanged", "parses"}
+    assert set(t) == {
+        "name",
+        "range",
+        "targetLanguage",
+        "code",
+        "unchanged",
+        "mechanical",
+        "parses",
+    }
     assert t["targetLanguage"] == "java" and isinstance(t["unchanged"], bool)
     assert t["parses"] == parses(t["code"], "java")
     assert isinstance(t["code"], str)

@@ -253,3 +253,32 @@ def test_syntax_fallback_returns_the_source_for_a_program_that_does_not_parse():
     assert on.with_decoding(syntax_fallback=False).fall_back(records, preds) == preds
     with pytest.raises(ValueError, match="syntax_fallback must be true or false"):
         Task("x", syntax_fallback="yes")
+
+
+def test_copy_rewrite_copies_from_and_falls_back_to_the_rewritten_source(tok):
+    from ttune.data.rewrite import java_to_csharp
+
+    java = "public boolean isEmpty() {return size() == 0;}"
+    rec = {"source": java, "source_lang": "java", "target_lang": "csharp", "target": "x"}
+    rewritten = java_to_csharp(java)
+    assert rewritten == "public virtual bool IsEmpty() {return Size() == 0;}"
+    task = get_task("translate").with_decoding(follow_bias=4.0)
+    on = task.with_decoding(copy_rewrite=True)
+    assert task.copy_source(rec) == java and on.copy_source(rec) == rewritten
+    # A pair without rules, or no source: the source as it is, or None.
+    assert on.copy_source({**rec, "target_lang": "python"}) == java
+    assert on.copy_source({"target": "x"}) is None
+    # The copy (and follow) set: the rewritten code's tokens in order, tokenized alone.
+    [plain] = encode_records([rec], task, tok, 64, None, with_labels=False)
+    [ex] = encode_records([rec], on, tok, 64, None, with_labels=False)
+    assert ex.input_ids == plain.input_ids  # the model reads the Java source either way
+    assert ex.copy_ids == [[t] for t in tok([rewritten], add_special_tokens=False)["input_ids"][0]]
+    assert ex.copy_ids != plain.copy_ids
+    # The fallback puts the rewrite in place of an output that does not parse.
+    broken = ["public bool IsEmpty( {"]
+    assert on.with_decoding(syntax_fallback=True).fall_back([rec], broken) == [rewritten]
+    assert task.with_decoding(syntax_fallback=True).fall_back([rec], broken) == [java]
+    with pytest.raises(ValueError, match="copy_rewrite needs copy_from='source'"):
+        get_task("summarize").with_decoding(copy_rewrite=True)
+    with pytest.raises(ValueError, match="copy_rewrite must be true or false"):
+        Task("x", copy_from="source", copy_rewrite="yes")

@@ -142,6 +142,7 @@ class LitePredictor:
         repeat_penalty: float | None = None,
         follow_bias: float | None = None,
         syntax_fallback: bool | None = None,
+        copy_rewrite: bool | None = None,
     ) -> None:
         GenerationOptions(
             num_beams=num_beams,
@@ -152,6 +153,7 @@ class LitePredictor:
             repeat_penalty=repeat_penalty,
             follow_bias=follow_bias,
             syntax_fallback=syntax_fallback,
+            copy_rewrite=copy_rewrite,
         )
         folder = Path(checkpoint_dir)
         self.device = resolve_device(device)
@@ -179,7 +181,9 @@ class LitePredictor:
             )
             self.transducer.to(self.device).eval()
         self.task = trained_task(task or self.cfg.get("task") or "summarize", self.cfg, folder)
-        self.task = self.task.with_decoding(copy_bias, repeat_penalty, follow_bias, syntax_fallback)
+        self.task = self.task.with_decoding(
+            copy_bias, repeat_penalty, follow_bias, syntax_fallback, copy_rewrite
+        )
         self.batch_size, self.num_beams, self.cache_dir = batch_size, num_beams, cache_dir
         self.new_tokens = (
             max_new_tokens or self.cfg.get("max_target_len") or self.task.max_target_len

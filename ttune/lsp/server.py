@@ -376,7 +376,7 @@ class TtuneServer(LanguageServer):
             "range": index.range(fn.start_byte, fn.end_byte),
             "targetLanguage": to,
             "code": code,
-            **translation_checks(code, record["source"], to),
+            **translation_checks(code, record["source"], to, lang),
         }
 
     def cpg(self, params: Any) -> dict:

@@ -78,6 +78,7 @@ from typing import Any
 from ttune.cpg.languages import find_language
 from ttune.data.decode import split_test_and_focal
 from ttune.data.io import DataError, read_jsonl  # noqa: F401  (re-exported: the contract's reader)
+from ttune.data.rewrite import rewrite_source
 from ttune.data.syntax import parses
 from ttune.data.types import types_input
 from ttune.metrics import check_metric_name
@@ -145,6 +146,13 @@ class Task:
     start; the end of the sequence after its last token; :func:`ttune.tasks.decoding.follow_tokens`;
     0 = off). A translation between close languages is mostly a copy in order; a model whose best
     decoding is such a copy says so in its folder's ``decoding.json`` (:func:`model_decoding`)."""
+    copy_rewrite: bool = False
+    """With ``copy_from="source"``: the copy bias, the follow bias and :attr:`syntax_fallback`
+    read the source as the rules of its language pair rewrite it towards the target language
+    (:func:`ttune.data.rewrite.rewrite_source`: Java -> C# types, modifiers, names, loops, ...)
+    instead of the source itself; a record of a pair without rules keeps its source. The model's
+    input is unchanged. Off for every task; the built-in translator's ``decoding.json`` turns it
+    on (docs/decoding.md, "Rewriting the source before the copy")."""
     syntax_fallback: bool = False
     """A generated program that does not parse in the record's target language
     (:func:`ttune.data.syntax.parses`) while the source does is replaced by the source
@@ -182,6 +190,10 @@ class Task:
             raise ValueError(f"task {self.name}: syntax_fallback must be true or false")
         if self.follow_bias and self.copy_from != "source":
             raise ValueError(f"task {self.name}: follow_bias needs copy_from='source'")
+        if not isinstance(self.copy_rewrite, bool):
+            raise ValueError(f"task {self.name}: copy_rewrite must be true or false")
+        if self.copy_rewrite and self.copy_from != "source":
+            raise ValueError(f"task {self.name}: copy_rewrite needs copy_from='source'")
         if self.copy_from not in ("name", "source"):
             raise ValueError(
                 f"task {self.name}: copy_from must be name or source, not {self.copy_from!r}"
@@ -201,6 +213,19 @@ class Task:
         if self.formatter is not None:
             return self._head(record) + self.formatter(record)
         return self._head(record) + _field(record, "source")
+
+    def copy_source(self, record: dict) -> str | None:
+        """The code a copy from the source follows: the record's ``source``, rewritten by its
+        language pair's rules under :attr:`copy_rewrite` (when the pair has rules); None when the
+        record has no string source."""
+        source = record.get("source")
+        if not isinstance(source, str):
+            return None
+        if self.copy_rewrite:
+            rewritten = rewrite_source(source, record.get("source_lang"), record.get("target_lang"))
+            if rewritten is not None:
+                return rewritten
+        return source
 
     def copy_words(self, record: dict) -> list[str]:
         """The words decoding may copy (:attr:`copy_bias`): those of the name of the first function
@@ -240,9 +265,11 @@ class Task:
         repeat_penalty: float | None = None,
         follow_bias: float | None = None,
         syntax_fallback: bool | None = None,
+        copy_rewrite: bool | None = None,
     ) -> Task:
         """This task with the decoding settings that are not None replaced (the commands'
-        ``--copy-bias``, ``--repeat-penalty``, ``--follow-bias`` and ``--syntax-fallback``). A
+        ``--copy-bias``, ``--repeat-penalty``, ``--follow-bias``, ``--syntax-fallback`` and
+        ``--copy-rewrite``). A
         follow bias on a task without a copy bias (assert) reads the source: ``copy_from`` only
         matters to a bias."""
         given = {
@@ -253,21 +280,23 @@ class Task:
         changes: dict[str, Any] = {k: float(v) for k, v in given.items() if v is not None}
         if syntax_fallback is not None:
             changes["syntax_fallback"] = bool(syntax_fallback)
+        if copy_rewrite is not None:
+            changes["copy_rewrite"] = bool(copy_rewrite)
         if changes.get("follow_bias") and not changes.get("copy_bias", self.copy_bias):
             changes["copy_from"] = "source"
         return self.with_options(**changes)
 
     def fall_back(self, records: Sequence[dict], predictions: Sequence[str]) -> list[str]:
         """``predictions`` (one per record) with :attr:`syntax_fallback` applied: each one that
-        does not parse in its record's ``target_lang`` becomes the record's ``source`` when that
-        parses there. Unchanged when the setting is off or a record names no language ttune
-        parses."""
+        does not parse in its record's ``target_lang`` becomes the record's source (as
+        :meth:`copy_source` gives it: rewritten under :attr:`copy_rewrite`) when that parses there.
+        Unchanged when the setting is off or a record names no language ttune parses."""
         out = list(predictions)
         if not self.syntax_fallback:
             return out
         for i, (rec, pred) in enumerate(zip(records, predictions)):
-            lang, source = rec.get("target_lang"), rec.get("source")
-            if not isinstance(source, str) or not isinstance(lang, str) or not find_language(lang):
+            lang, source = rec.get("target_lang"), self.copy_source(rec)
+            if source is None or not isinstance(lang, str) or not find_language(lang):
                 continue
             if not parses(pred, lang) and parses(source, lang):
                 out[i] = source
@@ -494,6 +523,7 @@ DECODING_FIELDS = (
     "follow_bias",
     "no_repeat_ngram_size",
     "syntax_fallback",
+    "copy_rewrite",
 )
 """The :class:`Task` fields a :data:`DECODING_FILE` may set."""
 

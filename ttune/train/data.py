@@ -181,8 +181,13 @@ def encode_records(
 
 def example_copy_ids(rec: dict, ids, spans, task, tokenizer) -> list[list[int]]:
     """The copy sets decoding steers with for one record (:mod:`ttune.tasks.decoding`): the
-    source's tokens (``copy_from="source"``) or its name words' first tokens."""
+    source's tokens (``copy_from="source"``; under ``copy_rewrite`` those of the source as
+    :meth:`ttune.tasks.Task.copy_source` rewrites it, tokenized alone) or its name words' first
+    tokens."""
     if task.copy_from == "source":
+        copied = task.copy_source(rec) if getattr(task, "copy_rewrite", False) else None
+        if copied is not None and copied != rec.get("source"):
+            return [[t] for t in tokenizer([copied], add_special_tokens=False)["input_ids"][0]]
         return source_copy_ids(ids, spans)
     return copy_token_ids(task.copy_words(rec), tokenizer)
 

@@ -47,7 +47,13 @@ def evaluate(
     t = trained_task(task, trained, checkpoint).with_decoding(
         *(
             predict_kw.get(k)
-            for k in ("copy_bias", "repeat_penalty", "follow_bias", "syntax_fallback")
+            for k in (
+                "copy_bias",
+                "repeat_penalty",
+                "follow_bias",
+                "syntax_fallback",
+                "copy_rewrite",
+            )
         )
     )  # the decoding generation uses (the model's decoding.json, the options): the header names it
     records, bad = read_jsonl(test)

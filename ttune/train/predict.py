@@ -89,6 +89,7 @@ class Predictor:
         repeat_penalty: float | None = None,
         follow_bias: float | None = None,
         syntax_fallback: bool | None = None,
+        copy_rewrite: bool | None = None,
     ) -> None:
         GenerationOptions(
             num_beams=num_beams,
@@ -99,6 +100,7 @@ class Predictor:
             repeat_penalty=repeat_penalty,
             follow_bias=follow_bias,
             syntax_fallback=syntax_fallback,
+            copy_rewrite=copy_rewrite,
         )
         _check_dir(checkpoint_dir)
         dist.init(resolve_device(device))  # under torchrun: each process generates its batches
@@ -109,7 +111,9 @@ class Predictor:
         self.task = trained_task(
             task or self.cfg.get("task") or "summarize", self.cfg, checkpoint_dir
         )
-        self.task = self.task.with_decoding(copy_bias, repeat_penalty, follow_bias, syntax_fallback)
+        self.task = self.task.with_decoding(
+            copy_bias, repeat_penalty, follow_bias, syntax_fallback, copy_rewrite
+        )
         self.batch_size, self.num_beams = batch_size, num_beams
         self.cache_dir, self.num_workers, self.progress = cache_dir, num_workers, progress
         self.on_generate = on_generate

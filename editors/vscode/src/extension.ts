@@ -52,6 +52,8 @@ async function showTranslation(result: TranslateResult | null) {
   await vscode.window.showTextDocument(doc, vscode.ViewColumn.Beside, true);
   if (result.unchanged) {
     vscode.window.showInformationMessage(`ttune: no translation of ${result.name}; the source is shown unchanged`);
+  } else if (result.mechanical) {
+    vscode.window.showInformationMessage(`ttune: ${result.name} is translated by rules only; the model changed nothing`);
   }
   if (!result.parses) {
     vscode.window.showWarningMessage(`ttune: the translation of ${result.name} does not parse as ${language}; check it before use`);

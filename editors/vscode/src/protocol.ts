@@ -22,7 +22,10 @@ export interface AssertResult {
   name: string; focal: string | null; assertion: string; insertAt: Position; replace: Range | null;
 }
 export interface TranslateResult {
-  name: string; range: Range; targetLanguage: string; code: string; unchanged: boolean; parses: boolean;
+  name: string; range: Range; targetLanguage: string; code: string; unchanged: boolean;
+  /** The source as ttune's language-pair rules rewrite it, with no edit by the model. */
+  mechanical: boolean;
+  parses: boolean;
 }
 export interface Status { state: "loading" | "ready" | "error"; message: string }
 
