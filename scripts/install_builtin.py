@@ -202,6 +202,16 @@ def card(
         )
     if ev.get("unavailable_metrics"):
         lines.append(f"\nNot computed: {ev['unavailable_metrics']}")
+    if h.get("rerank"):
+        lines += [
+            "",
+            "**Chosen, not generated:** with this folder's decoding.json (`rerank`), a test that "
+            "declares a local variable before its placeholder is answered by the most likely of "
+            "the assertion forms `ttune.data.candidates` lists over its variables and literals "
+            "(`assertEquals`, `assertTrue`, `assertFalse`, `assertNull`, `assertNotNull`); the "
+            'others are generated (docs/decoding.md, "Choosing among candidate assertions"). '
+            "Use `--no-rerank` to see what the model generates.",
+        ]
     if unchanged is not None and mechanical is not None:
         lines += [
             "",

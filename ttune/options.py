@@ -87,6 +87,10 @@ class GenerationOptions:
     """Copy from (and fall back to) the source rewritten by the rules of its language pair (Java ->
     C#: types, modifiers, names, loops; docs/decoding.md) instead of the source itself. Default:
     the model's decoding.json, else off."""
+    rerank: bool | None = None
+    """Answer each record by the candidate its task lists (assert: the usual assertion forms over
+    the test's variables and literals) that the model finds most likely, instead of generating
+    (docs/decoding.md). Default: the model's decoding.json, else off."""
 
     def __post_init__(self) -> None:
         for name in ("copy_bias", "repeat_penalty", "follow_bias"):

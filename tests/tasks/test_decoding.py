@@ -13,6 +13,7 @@ from ttune.tasks.decoding import (
     copy_token_ids,
     follow_tokens,
     pad_copy_ids,
+    sequence_logprob,
     source_copy_ids,
     steer_scores,
     steered_cross_entropy,
@@ -282,3 +283,20 @@ def test_copy_rewrite_copies_from_and_falls_back_to_the_rewritten_source(tok):
         get_task("summarize").with_decoding(copy_rewrite=True)
     with pytest.raises(ValueError, match="copy_rewrite must be true or false"):
         Task("x", copy_from="source", copy_rewrite="yes")
+
+
+def test_sequence_logprob_sums_the_target_tokens_log_probabilities():
+    logits = torch.log(torch.tensor([[[0.5, 0.25, 0.25], [0.1, 0.8, 0.1], [0.2, 0.2, 0.6]]]))
+    labels = torch.tensor([[0, 1, -100]])  # the padded position does not count
+    got = sequence_logprob(logits.expand(2, -1, -1), torch.cat([labels, torch.tensor([[2, 2, 2]])]))
+    want = torch.tensor(
+        [torch.log(torch.tensor(0.5 * 0.8)), torch.log(torch.tensor(0.25 * 0.1 * 0.6))]
+    )
+    assert torch.allclose(got, want)
+
+
+def test_rerank_needs_candidates():
+    assert get_task("assert").with_decoding(rerank=True).rerank
+    assert get_task("assert").candidate_targets({"source": "x"}) == []  # off: no candidates
+    with pytest.raises(ValueError, match="rerank needs a task with candidates"):
+        get_task("summarize").with_decoding(rerank=True)

@@ -379,3 +379,49 @@ def test_a_model_folder_decoding_file_sets_its_decoding_and_options_override_it(
         predictor(ckpt, model=backbone, task="translate")
     with pytest.raises(OptionError, match="follow_bias"):
         GenerationOptions(follow_bias=-2.0)
+
+
+def test_rerank_answers_with_the_most_likely_candidate_in_both_predictors():
+    """Task.rerank: each record with candidates gets the candidate whose log-probability (the
+    full forward pass, scored here apart) is highest; both predictors agree; a record without
+    candidates is generated as without reranking."""
+    import torch
+
+    from ttune.builtin import models_dir
+    from ttune.data.candidates import assert_candidates
+    from ttune.lite.predict import predictor
+    from ttune.tasks.decoding import sequence_logprob
+    from ttune.train.predict import Predictor
+
+    model, backbone = models_dir() / "assert-java", str(models_dir() / "ttune-tiny")
+    test = (
+        'testAdd ( ) { Calc c = new Calc ( ) ; int sum = c . add ( 2 , 3 ) ; "<AssertPlaceHolder>"'
+        " ; } add ( int a , int b ) { return a + b ; }"
+    )
+    records = [
+        {"source": test, "source_lang": "java", "target_lang": "java"},
+        {"source": 'testRun ( ) { run ( ) ; "<AssertPlaceHolder>" ; }', "source_lang": "java"},
+    ]
+    lite = predictor(model, model=backbone, task="assert", rerank=True)
+    plain = predictor(model, model=backbone, task="assert", rerank=False)
+    got, generated = lite(records), plain(records)
+    cands = assert_candidates(test, "java")
+    assert got[0] in cands and got[1] == generated[1]
+    # The same choice from the lite model's full forward pass over every candidate.
+    [ex] = lite.examples(records[:1])
+    batch = lite.collator()([ex])
+    with torch.no_grad():
+        embeds = lite.transducer(
+            lite.t5.shared(batch["input_ids"]),
+            batch["attention_mask"],
+            batch["graph"],
+            batch["token_spans"],
+        )
+        scores = []
+        for c in cands:
+            labels = torch.tensor([lite.tokenizer(c)["input_ids"]])
+            start = torch.full_like(labels[:, :1], lite.t5.cfg.decoder_start_token_id)
+            logits = lite.t5(embeds, batch["attention_mask"], torch.cat([start, labels[:, :-1]], 1))
+            scores.append(float(sequence_logprob(logits, labels)))
+    assert got[0] == cands[max(range(len(cands)), key=scores.__getitem__)]
+    assert Predictor(model, model=backbone, task="assert", rerank=True)(records) == got

@@ -32,7 +32,7 @@ from ttune.lite.t5 import LiteT5Error, T5Config, beam_search, greedy, load_hf_we
 from ttune.lite.tokenizer import LiteTokenizer
 from ttune.options import GenerationOptions, generation_options, resolve_device
 from ttune.tasks import trained_task
-from ttune.tasks.decoding import task_steer
+from ttune.tasks.decoding import sequence_logprob, task_steer
 from ttune.train.data import Collator, build_examples
 from ttune.transducer import PLAIN_GNNS, Transducer, TransducerConfig, TransducerConfigError
 
@@ -143,6 +143,7 @@ class LitePredictor:
         follow_bias: float | None = None,
         syntax_fallback: bool | None = None,
         copy_rewrite: bool | None = None,
+        rerank: bool | None = None,
     ) -> None:
         GenerationOptions(
             num_beams=num_beams,
@@ -154,6 +155,7 @@ class LitePredictor:
             follow_bias=follow_bias,
             syntax_fallback=syntax_fallback,
             copy_rewrite=copy_rewrite,
+            rerank=rerank,
         )
         folder = Path(checkpoint_dir)
         self.device = resolve_device(device)
@@ -182,7 +184,7 @@ class LitePredictor:
             self.transducer.to(self.device).eval()
         self.task = trained_task(task or self.cfg.get("task") or "summarize", self.cfg, folder)
         self.task = self.task.with_decoding(
-            copy_bias, repeat_penalty, follow_bias, syntax_fallback, copy_rewrite
+            copy_bias, repeat_penalty, follow_bias, syntax_fallback, copy_rewrite, rerank
         )
         self.batch_size, self.num_beams, self.cache_dir = batch_size, num_beams, cache_dir
         self.new_tokens = (
@@ -254,7 +256,48 @@ class LitePredictor:
         out: list[str] = []
         for i in range(0, len(examples), self.batch_size):
             out.extend(self.generate(collate(examples[i : i + self.batch_size])))
-        return self.task.fall_back(records, out)
+        return self.task.fall_back(records, self.rerank(records, out, examples))
+
+    @torch.no_grad()
+    def rerank(self, records: Sequence[dict], outputs: list[str], examples: list) -> list[str]:
+        """``outputs`` with each record that has candidates (``Task.rerank``) answered by the
+        candidate the model gives the highest log-probability (ties: the first); ``examples``:
+        the records' examples, encoded once for all of a record's candidates."""
+        out = list(outputs)
+        collate = self.collator()
+        for i, rec in enumerate(records):
+            cands = self.task.candidate_targets(rec)
+            if not cands:
+                continue
+            batch = {k: v.to(self.device) for k, v in collate([examples[i]]).items()}
+            labels = self.tokenizer(cands, truncation=True, max_length=self.new_tokens)
+            scores = [
+                self.candidate_scores(batch, labels["input_ids"][j : j + 128])
+                for j in range(0, len(cands), 128)
+            ]
+            out[i] = cands[int(torch.cat(scores).argmax())]
+        return out
+
+    def candidate_scores(self, batch: dict[str, Any], targets: list[list[int]]) -> torch.Tensor:
+        """``[K]``: the log-probability of each of the token lists ``targets`` as the output for
+        the one example of ``batch`` (:func:`ttune.tasks.decoding.sequence_logprob`); the
+        encoder runs once, the decoder over all K at once."""
+        mask = batch["attention_mask"]  # [1, T]
+        embeds = self.t5.shared(batch["input_ids"])
+        if self.transducer is not None:
+            embeds = self.transducer(embeds, mask, batch["graph"], batch["token_spans"])
+        K, L = len(targets), max(len(t) for t in targets)
+        labels = torch.full((K, L), -100, dtype=torch.long, device=self.device)
+        for k, ids in enumerate(targets):
+            labels[k, : len(ids)] = torch.tensor(ids, dtype=torch.long)
+        start = torch.full_like(labels[:, :1], self.t5.cfg.decoder_start_token_id)
+        decoder_ids = torch.cat([start, labels[:, :-1].clamp(min=0)], 1)  # [K, L]: shifted right
+        cross = [
+            (k.expand(K, -1, -1, -1), v.expand(K, -1, -1, -1))
+            for k, v in self.t5.cross_cache(self.t5.encode(embeds, mask))
+        ]
+        logits, _ = self.t5.decode_step(decoder_ids, cross, mask.expand(K, -1), None)
+        return sequence_logprob(logits, labels)
 
 
 def load_lite(checkpoint_dir: str | Path, model: str, **kw: Any) -> LitePredictor | None:

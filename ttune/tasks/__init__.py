@@ -76,6 +76,7 @@ from pathlib import Path
 from typing import Any
 
 from ttune.cpg.languages import find_language
+from ttune.data.candidates import assert_candidates
 from ttune.data.decode import split_test_and_focal
 from ttune.data.io import DataError, read_jsonl  # noqa: F401  (re-exported: the contract's reader)
 from ttune.data.rewrite import rewrite_source
@@ -153,6 +154,14 @@ class Task:
     instead of the source itself; a record of a pair without rules keeps its source. The model's
     input is unchanged. Off for every task; the built-in translator's ``decoding.json`` turns it
     on (docs/decoding.md, "Rewriting the source before the copy")."""
+    candidates: Callable[[dict], list[str]] | None = None
+    """The targets a record admits, for :attr:`rerank` (None: the task has none). ``assert``:
+    :func:`ttune.data.candidates.assert_candidates` of the test (Java)."""
+    rerank: bool = False
+    """Choose each record's output among its :attr:`candidates` by the model's log-probability of
+    each (:func:`ttune.tasks.decoding.sequence_logprob`) instead of generating it; a record without
+    candidates is generated. Off for every task; the built-in Java assert model's
+    ``decoding.json`` turns it on (docs/decoding.md, "Choosing among candidate assertions")."""
     syntax_fallback: bool = False
     """A generated program that does not parse in the record's target language
     (:func:`ttune.data.syntax.parses`) while the source does is replaced by the source
@@ -194,6 +203,10 @@ class Task:
             raise ValueError(f"task {self.name}: copy_rewrite must be true or false")
         if self.copy_rewrite and self.copy_from != "source":
             raise ValueError(f"task {self.name}: copy_rewrite needs copy_from='source'")
+        if not isinstance(self.rerank, bool):
+            raise ValueError(f"task {self.name}: rerank must be true or false")
+        if self.rerank and self.candidates is None:
+            raise ValueError(f"task {self.name}: rerank needs a task with candidates (assert)")
         if self.copy_from not in ("name", "source"):
             raise ValueError(
                 f"task {self.name}: copy_from must be name or source, not {self.copy_from!r}"
@@ -226,6 +239,12 @@ class Task:
             if rewritten is not None:
                 return rewritten
         return source
+
+    def candidate_targets(self, record: dict) -> list[str]:
+        """The record's :attr:`candidates` under :attr:`rerank`, else []."""
+        if not self.rerank or self.candidates is None:
+            return []
+        return self.candidates(record)
 
     def copy_words(self, record: dict) -> list[str]:
         """The words decoding may copy (:attr:`copy_bias`): those of the name of the first function
@@ -266,10 +285,11 @@ class Task:
         follow_bias: float | None = None,
         syntax_fallback: bool | None = None,
         copy_rewrite: bool | None = None,
+        rerank: bool | None = None,
     ) -> Task:
         """This task with the decoding settings that are not None replaced (the commands'
-        ``--copy-bias``, ``--repeat-penalty``, ``--follow-bias``, ``--syntax-fallback`` and
-        ``--copy-rewrite``). A
+        ``--copy-bias``, ``--repeat-penalty``, ``--follow-bias``, ``--syntax-fallback``,
+        ``--copy-rewrite`` and ``--rerank``). A
         follow bias on a task without a copy bias (assert) reads the source: ``copy_from`` only
         matters to a bias."""
         given = {
@@ -282,6 +302,8 @@ class Task:
             changes["syntax_fallback"] = bool(syntax_fallback)
         if copy_rewrite is not None:
             changes["copy_rewrite"] = bool(copy_rewrite)
+        if rerank is not None:
+            changes["rerank"] = bool(rerank)
         if changes.get("follow_bias") and not changes.get("copy_bias", self.copy_bias):
             changes["copy_from"] = "source"
         return self.with_options(**changes)
@@ -305,6 +327,14 @@ class Task:
     def with_options(self, **changes) -> Task:
         """A copy with some fields changed (validated again)."""
         return replace(self, **changes)
+
+
+def _assert_candidates(record: dict) -> list[str]:
+    """The assert task's candidates: those of the record's test (Java only, else [])."""
+    source, lang = record.get("source"), record.get("source_lang") or "java"
+    if not isinstance(source, str) or not find_language(lang):
+        return []
+    return assert_candidates(source, lang)
 
 
 def _field(record: dict, key: str) -> str:
@@ -428,6 +458,7 @@ def _builtin() -> None:
             64,
             ("exact_match", "exact_match_lenient", "smooth_bleu4", "sacrebleu"),
             graph_side="test",
+            candidates=_assert_candidates,
             description="test method with an assert placeholder + focal method -> the assert",
         ),
         Task(
@@ -524,6 +555,7 @@ DECODING_FIELDS = (
     "no_repeat_ngram_size",
     "syntax_fallback",
     "copy_rewrite",
+    "rerank",
 )
 """The :class:`Task` fields a :data:`DECODING_FILE` may set."""
 

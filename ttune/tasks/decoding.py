@@ -58,6 +58,7 @@ __all__ = [
     "steered_cross_entropy",
     "task_steer",
     "teacher_forced_follow",
+    "sequence_logprob",
 ]
 
 MIN_WORD_CHARS = 3
@@ -334,3 +335,14 @@ def steered_cross_entropy(
         scores = steer(prefix[:, : t + shift], steps[t].float(), f)
         total = total + F.cross_entropy(scores, labels[:, t], ignore_index=-100, reduction="sum")
     return total / keep.sum().clamp(min=1)
+
+
+def sequence_logprob(logits: Tensor, labels: Tensor) -> Tensor:
+    """``[N]``: the log-probability of each row's target, the sum over its positions of the
+    log-softmax of ``logits`` ``[N, L, V]`` at ``labels`` ``[N, L]`` (-100 and other negative
+    ids: not scored). An encoder-decoder's logits line up with its labels; a causal LM's are
+    shifted first by the caller. What a task that reranks candidates (``Task.rerank``) compares."""
+    keep = labels >= 0
+    logp = torch.log_softmax(logits.float(), -1)
+    picked = logp.gather(2, labels.clamp(min=0).unsqueeze(-1)).squeeze(-1)  # [N, L]
+    return (picked * keep).sum(1)

@@ -179,6 +179,21 @@ def encode_records(
     return examples
 
 
+def with_targets(
+    example: Example, targets: Sequence[str], tokenizer, max_target_len: int | None
+) -> list[Example]:
+    """One labelled copy of an encoder-decoder's ``example`` per target (its input, spans and
+    graph shared; labels tokenized as :func:`encode_records` does): the candidates a task
+    reranks, scored without encoding the record again for each."""
+    labels = tokenizer(
+        list(targets), truncation=max_target_len is not None, max_length=max_target_len
+    )
+    return [
+        Example(example.index, example.input_ids, example.token_spans, list(ids), example.graph)
+        for ids in labels["input_ids"]
+    ]
+
+
 def example_copy_ids(rec: dict, ids, spans, task, tokenizer) -> list[list[int]]:
     """The copy sets decoding steers with for one record (:mod:`ttune.tasks.decoding`): the
     source's tokens (``copy_from="source"``; under ``copy_rewrite`` those of the source as

@@ -53,6 +53,7 @@ def evaluate(
                 "follow_bias",
                 "syntax_fallback",
                 "copy_rewrite",
+                "rerank",
             )
         )
     )  # the decoding generation uses (the model's decoding.json, the options): the header names it

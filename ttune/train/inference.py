@@ -20,7 +20,12 @@ from typing import Any
 import torch
 
 from ttune import dist
-from ttune.tasks.decoding import steered_cross_entropy, task_steer, teacher_forced_follow
+from ttune.tasks.decoding import (
+    sequence_logprob,
+    steered_cross_entropy,
+    task_steer,
+    teacher_forced_follow,
+)
 from ttune.train.data import Collator, Example, build_examples, graph_options
 
 GenerateHook = Callable[[float], None]
@@ -117,6 +122,19 @@ def batch_loss(adapted, batch: dict[str, Any], task=None):
     if task.follow_bias:  # the follow tokens of every prefix at once (incremental)
         follow = teacher_forced_follow(labels, copy_ids[..., 0].to(labels.device), start, eos)
     return steered_cross_entropy(out.logits, labels, steer, start, follow)
+
+
+def candidate_scores(adapted, batch: dict[str, Any]) -> torch.Tensor:
+    """``[N]``: the log-probability the method gives each labelled example's target
+    (:func:`ttune.tasks.decoding.sequence_logprob`; a causal LM's logits are shifted to the
+    tokens they predict, virtual tokens in front of them dropped)."""
+    labels = batch["labels"]
+    with torch.no_grad():
+        logits = adapted(**batch).logits
+    if getattr(adapted, "causal", False):
+        logits = logits[:, -labels.shape[1] :][:, :-1]  # position t predicts token t + 1
+        labels = labels[:, 1:]
+    return sequence_logprob(logits, labels)
 
 
 def decoder_ids(adapted) -> tuple[int | None, int | None]:

@@ -13,6 +13,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+import torch
+
 from ttune import dist
 from ttune.backbone import load_backbone
 from ttune.cpg.cache import default_cache_dir
@@ -21,8 +23,15 @@ from ttune.methods import config_from_dict, load_method
 from ttune.metrics import score
 from ttune.options import GenerationOptions, resolve_device
 from ttune.tasks import get_task, trained_task
-from ttune.train.data import load_records
-from ttune.train.inference import GenerateHook, generate_texts, method_collator, method_examples
+from ttune.train.data import load_records, with_targets
+from ttune.train.inference import (
+    GenerateHook,
+    candidate_scores,
+    generate_texts,
+    method_collator,
+    method_examples,
+    to_device,
+)
 
 
 class CheckpointDirError(ValueError):
@@ -90,6 +99,7 @@ class Predictor:
         follow_bias: float | None = None,
         syntax_fallback: bool | None = None,
         copy_rewrite: bool | None = None,
+        rerank: bool | None = None,
     ) -> None:
         GenerationOptions(
             num_beams=num_beams,
@@ -101,6 +111,7 @@ class Predictor:
             follow_bias=follow_bias,
             syntax_fallback=syntax_fallback,
             copy_rewrite=copy_rewrite,
+            rerank=rerank,
         )
         _check_dir(checkpoint_dir)
         dist.init(resolve_device(device))  # under torchrun: each process generates its batches
@@ -112,7 +123,7 @@ class Predictor:
             task or self.cfg.get("task") or "summarize", self.cfg, checkpoint_dir
         )
         self.task = self.task.with_decoding(
-            copy_bias, repeat_penalty, follow_bias, syntax_fallback, copy_rewrite
+            copy_bias, repeat_penalty, follow_bias, syntax_fallback, copy_rewrite, rerank
         )
         self.batch_size, self.num_beams = batch_size, num_beams
         self.cache_dir, self.num_workers, self.progress = cache_dir, num_workers, progress
@@ -143,7 +154,45 @@ class Predictor:
             task=t,
             on_generate=self.on_generate,
         )
-        return t.fall_back(sources, adapted.merge_predictions(sources, preds, t))
+        merged = adapted.merge_predictions(sources, preds, t)
+        same = len(expanded) == len(sources) and not getattr(adapted, "causal", False)
+        return t.fall_back(sources, self.rerank(sources, merged, examples if same else None))
+
+    def rerank(
+        self, sources: Sequence[dict], outputs: list[str], examples: list | None = None
+    ) -> list[str]:
+        """``outputs`` with each record that has candidates (``Task.rerank``) answered by the
+        candidate the method gives the highest log-probability (ties: the first). ``examples``:
+        the records' own (an encoder-decoder's candidates share their inputs and graphs); None
+        encodes each candidate record in full (a causal LM reads the target in its input)."""
+        t, adapted = self.task, self.adapted
+        out = list(outputs)
+        collate = method_collator(adapted, self.tokenizer, with_labels=True)
+        for i, rec in enumerate(sources):
+            cands = t.candidate_targets(rec)
+            if not cands:
+                continue
+            if examples is not None:
+                labelled = with_targets(examples[i], cands, self.tokenizer, self.new_tokens)
+            else:
+                labelled = method_examples(
+                    adapted,
+                    [{**rec, "target": c} for c in cands],
+                    t,
+                    self.tokenizer,
+                    max_source_len=self.cfg.get("max_source_len") or t.max_source_len,
+                    max_target_len=self.new_tokens,
+                    with_labels=True,
+                    cache_dir=self.cache_dir or default_cache_dir(),
+                    progress=False,
+                    desc="CPGs",
+                )
+            scores = [
+                candidate_scores(adapted, to_device(collate(labelled[j : j + 64]), self.device))
+                for j in range(0, len(labelled), 64)
+            ]
+            out[i] = cands[int(torch.cat(scores).argmax())]
+        return out
 
     def _examples(self, expanded: list[dict]) -> list:
         t, adapted, tokenizer = self.task, self.adapted, self.tokenizer
