@@ -393,6 +393,32 @@ def test_assert_runs_the_model(tiny, tmp_path):
     )  # the assertion alone (possibly empty from a random model)
 
 
+def test_the_builtin_java_assert_model_chooses_a_candidate_in_ordinary_spacing(
+    tmp_path, monkeypatch
+):
+    """The built-in Java assert model reranks (its decoding.json): the assertion is one of the
+    forms over the test's variables, written as code rather than ATLAS's spaced tokens."""
+    from ttune import api
+    from ttune.data.candidates import assert_candidates
+    from ttune.data.syntax import compact_tokens
+
+    monkeypatch.delenv("TTUNE_MODELS_DIR")  # the models the package ships
+    test = write(
+        tmp_path,
+        "StackTest.java",
+        "public class StackTest {\n    @Test\n    public void testPush() {\n"
+        "        Stack stack = new Stack();\n        int top = stack.peek();\n    }\n}\n",
+    )
+    r = api.generate_assert(test, "StackTest.testPush")
+    source = (
+        "public void testPush() {\n    Stack stack = new Stack();\n    int top = stack.peek();\n"
+    )
+    source += '    "<AssertPlaceHolder>";\n}'
+    forms = {compact_tokens(c) for c in assert_candidates(source, "java")}
+    assert "org.junit.Assert.assertNotNull(top)" in forms
+    assert r["assertion"] in forms
+
+
 def test_translate_outermost_functions(tiny, tmp_path, monkeypatch):
     monkeypatch.setenv(
         "TTUNE_MODELS_DIR", str(tmp_path / "no-models")

@@ -39,7 +39,7 @@ from ttune.cpg.languages import (
     language_of_path,
 )
 from ttune.data.rewrite import rewrite_source
-from ttune.data.syntax import parses
+from ttune.data.syntax import compact_tokens, parses
 from ttune.options import GenerationOptions, generation_options, resolve_device
 
 PLACEHOLDER = '"<AssertPlaceHolder>"'
@@ -539,7 +539,8 @@ def iter_asserts(
     **kw: Any,
 ) -> Any:
     """Assertions for the test functions of a file or of every source file under a folder, yielded
-    as they are generated: ``{"file", "name", "line", "focal", "assertion"}``. The tests are those
+    as they are generated: ``{"file", "name", "line", "focal", "assertion"}`` (the assertion in
+    ordinary spacing: :func:`assertion_text`). The tests are those
     ``function`` names, else every function whose name starts with ``test``. The assertion goes
     at the test's ``"<AssertPlaceHolder>"`` statement, else at the end of its body. The focal
     method (the method under test, given to the model after the test as in ATLAS) is the last
@@ -578,8 +579,16 @@ def iter_asserts(
             "name": job.function.name,
             "line": job.function.line,
             "focal": job.record["focal"],
-            "assertion": text,
+            "assertion": assertion_text(text, job.record["source_lang"]),
         }
+
+
+def assertion_text(text: str, lang: str) -> str:
+    """A generated assertion as it goes into the test: in ordinary spacing for a brace language
+    (models trained on ATLAS write space-separated tokens:
+    :func:`ttune.data.syntax.compact_tokens`), as generated otherwise."""
+    found = find_language(lang)
+    return compact_tokens(text) if found is not None and found.blocks == "braces" else text
 
 
 def generate_assert(

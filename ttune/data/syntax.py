@@ -8,6 +8,7 @@ converted data) and by the builders.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 
 from ttune.cpg.languages import get_language
@@ -54,3 +55,31 @@ def parse_ok_rate(codes: list[str], lang: str) -> float:
     if not codes:
         return 0.0
     return sum(not has_error_node(c, lang) for c in codes) / len(codes)
+
+
+_LITERAL = re.compile(r"\"(?:\\.|[^\"\\])*\"|'(?:\\.|[^'\\])*'")
+_TIGHT = (
+    (re.compile(r"\s*\.\s*(?=[A-Za-z_$])"), "."),  # a . b -> a.b (not 1 . 5 or a ...)
+    (re.compile(r"(?<=[\w$)\]>])\s+(?=[(\[])"), ""),  # f ( -> f(, a [ -> a[
+    (re.compile(r"([(\[])\s+"), r"\1"),  # ( x -> (x
+    (re.compile(r"\s+([)\],;])"), r"\1"),  # x ) -> x), x , -> x,
+)
+
+
+def compact_tokens(code: str) -> str:
+    """Code written as space-separated tokens (ATLAS, the tokenised data sets) in ordinary
+    spacing: ``org . junit . Assert . assertEquals ( 1 , x . size ( ) )`` ->
+    ``org.junit.Assert.assertEquals(1, x.size())``. String and character literals are kept as
+    they are; operators keep their spaces."""
+    out, pos = [], 0
+    for m in _LITERAL.finditer(code):
+        out += [_tighten(code[pos : m.start()]), m.group(0)]
+        pos = m.end()
+    out.append(_tighten(code[pos:]))
+    return "".join(out).strip()
+
+
+def _tighten(text: str) -> str:
+    for pattern, repl in _TIGHT:
+        text = pattern.sub(repl, text)
+    return text

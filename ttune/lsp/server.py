@@ -37,7 +37,7 @@ from ttune.cpg.languages import (
 )
 from ttune.lsp.settings import Settings, merge
 from ttune.lsp.text import LineIndex
-from ttune.use import translation_checks
+from ttune.use import assertion_text, translation_checks
 
 log = logging.getLogger(__name__)
 
@@ -346,7 +346,7 @@ class TtuneServer(LanguageServer):
         return {
             "name": test.name,
             "focal": focal_fn.name if focal_fn else None,
-            "assertion": assertion,
+            "assertion": assertion_text(assertion, lang),
             "insertAt": insert,
             "replace": replace,
         }
