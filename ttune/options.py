@@ -55,6 +55,17 @@ def resolve_device(name: str) -> str:
     return name
 
 
+DECODING_OPTIONS = (
+    "copy_bias",
+    "repeat_penalty",
+    "follow_bias",
+    "syntax_fallback",
+    "copy_rewrite",
+    "rerank",
+)
+"""The :class:`GenerationOptions` fields that change how a task decodes (``Task.with_decoding``)."""
+
+
 @dataclass
 class GenerationOptions:
     """How a trained method generates text. One default for every command: greedy decoding
@@ -91,6 +102,10 @@ class GenerationOptions:
     """Answer each record by the candidate its task lists (assert: the usual assertion forms over
     the test's variables and literals) that the model finds most likely, instead of generating
     (docs/decoding.md). Default: the model's decoding.json, else off."""
+
+    def decoding(self) -> dict[str, float | bool | None]:
+        """The settings of :data:`DECODING_OPTIONS` (``Task.with_decoding``'s keywords)."""
+        return {k: getattr(self, k) for k in DECODING_OPTIONS}
 
     def __post_init__(self) -> None:
         for name in ("copy_bias", "repeat_penalty", "follow_bias"):

@@ -20,14 +20,13 @@ reranking can reach.
 
 from __future__ import annotations
 
+from ttune.cpg.base import iter_nodes
 from ttune.cpg.languages import get_language
+from ttune.data.build import PLACEHOLDER
 from ttune.data.decode import split_test_and_focal
-from ttune.data.syntax import _nodes, parse_code
+from ttune.data.syntax import parse_wrapped
 
-__all__ = ["PLACEHOLDER", "assert_candidates"]
-
-PLACEHOLDER = '"<AssertPlaceHolder>"'
-"""The statement that marks where the assertion goes (ATLAS)."""
+__all__ = ["assert_candidates"]
 
 PREFIX = "org . junit . Assert . "
 """How ATLAS writes the assertion's class."""
@@ -56,11 +55,6 @@ MOST_LITERALS = 12
 """Literals used (the last ones before the placeholder, then the defaults)."""
 
 
-def _spaced(text: str) -> str:
-    """A literal in ATLAS's layout: as written (a string literal keeps its inner spaces)."""
-    return text.strip()
-
-
 def assert_candidates(source: str, lang: str) -> list[str]:
     """The candidate assertions of a test (``source``: the test method, with the placeholder,
     then the focal method, as ATLAS records and ``ttune assert`` hold them), distinct, in a fixed
@@ -69,37 +63,27 @@ def assert_candidates(source: str, lang: str) -> list[str]:
     if get_language(lang).name != "java":
         return []
     test, _focal = split_test_and_focal(source, lang)
-    data = test.encode("utf-8", "surrogatepass")
-    wrapper = get_language("java").wrapper
-    off = len(wrapper[0]) if wrapper else 0
-    cut = data.find(PLACEHOLDER.encode())
-    end = off + (cut if cut >= 0 else len(data))
+    root, data, start, end = parse_wrapped(test, lang)
+    cut = data.find(PLACEHOLDER.encode(), start, end)
+    end = cut if cut >= 0 else end
     names: list[str] = []
     literals: list[str] = []
-    for n in sorted(_nodes(parse_code(test, lang)), key=lambda n: n.start_byte):
-        if n.start_byte < off or n.end_byte > end:
+    for n in iter_nodes(root):  # in source order
+        if n.start_byte < start or n.end_byte > end:
             continue
-        text = data[n.start_byte - off : n.end_byte - off].decode("utf-8", "surrogatepass")
-        if (
-            n.type == "variable_declarator"
-            and n.parent is not None
-            and n.parent.type
-            in (
-                "local_variable_declaration",
-                "resource",
-            )
-        ):
+        if n.type == "variable_declarator" and n.parent is not None:
             name = n.child("name")
-            if name is not None:
-                v = data[name.start_byte - off : name.end_byte - off].decode()
-                if v in names:
-                    names.remove(v)
-                names.append(v)
-        elif n.type in LITERALS:
-            lit = _spaced(text)
-            if lit in literals:
-                literals.remove(lit)
-            literals.append(lit)
+            if name is not None and n.parent.type in ("local_variable_declaration", "resource"):
+                found, seen = data[name.start_byte : name.end_byte].decode(), names
+            else:
+                continue
+        elif n.type in LITERALS:  # as written: a string literal keeps its inner spaces
+            found, seen = data[n.start_byte : n.end_byte].decode().strip(), literals
+        else:
+            continue
+        if found in seen:  # the last occurrence counts
+            seen.remove(found)
+        seen.append(found)
     if not names:
         return []
     variables = names[-MOST_VARIABLES:][::-1]  # the last declared first

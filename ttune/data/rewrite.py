@@ -3,8 +3,8 @@
 Java and C# are close: most of a method carries over token for token, and most of what does not
 is a fixed correspondence of the two languages and their standard libraries. :func:`java_to_csharp`
 applies those correspondences to the syntax tree of a Java method (tree-sitter, through
-:func:`ttune.data.syntax.parse_code`) and leaves every other byte as it was (whitespace and comments
-included):
+:func:`ttune.data.syntax.parse_wrapped`) and leaves every other byte as it was (whitespace and
+comments included):
 
 ===============================  ===================================================================
 Java                             C#
@@ -61,9 +61,9 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from ttune.cpg.languages import find_language, get_language
+from ttune.cpg.languages import find_language
 from ttune.cpg.ts import SNode
-from ttune.data.syntax import parse_code
+from ttune.data.syntax import parse_wrapped
 
 __all__ = ["EXCEPTIONS", "REWRITES", "java_to_csharp", "rewrite_source"]
 
@@ -138,14 +138,11 @@ class _Rewriter:
     from its children's rewritten texts and the bytes between them, unless a rule replaces it."""
 
     def __init__(self, code: str) -> None:
-        prefix, suffix = get_language("java").wrapper or (b"", b"")
-        self.prefix, self.suffix = prefix, suffix
-        self.data = prefix + code.encode("utf-8", "surrogatepass") + suffix
-        self.root = parse_code(code, "java")
+        self.root, self.data, self.start, self.end = parse_wrapped(code, "java")
         self.out: dict[int, str] = {}  # id(node) -> its rewritten text
 
     def raw(self, a: int, b: int) -> str:
-        return self.data[a:b].decode("utf-8", "surrogatepass")
+        return self.data[a:b].decode()
 
     def text(self, n: SNode) -> str:
         return self.out[id(n)]
@@ -174,10 +171,10 @@ class _Rewriter:
                 stack.append((n, True))
                 stack.extend((c, False) for c in reversed(n.children))
                 continue
-            new = self.rule(n) if n.start_byte >= len(self.prefix) else None
+            new = self.rule(n) if n.start_byte >= self.start else None
             self.out[id(n)] = new if new is not None else "".join(self.parts(n))
         text = self.out[id(self.root)]
-        head, tail = self.prefix.decode(), self.suffix.decode()
+        head, tail = self.raw(0, self.start), self.raw(self.end, len(self.data))
         if not (text.startswith(head) and text.endswith(tail)):  # the wrapper is never rewritten
             raise AssertionError("java_to_csharp: the wrapper changed")
         return text[len(head) : len(text) - len(tail)]

@@ -9,35 +9,31 @@ converted data) and by the builders.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 
+from ttune.cpg.base import iter_nodes
 from ttune.cpg.languages import get_language
 from ttune.cpg.ts import SNode, parse
 
 
-def _nodes(root: SNode) -> Iterator[SNode]:
-    """Every node of the tree (iterative walk)."""
-    stack = [root]
-    while stack:
-        node = stack.pop()
-        yield node
-        stack.extend(node.children)
-
-
 def count_error_nodes(root: SNode) -> int:
     """Number of ERROR nodes (tree-sitter's recovery nodes) in the tree."""
-    return sum(node.is_error for node in _nodes(root))
+    return sum(node.is_error for node in iter_nodes(root))
 
 
 def parse_code(code: str, lang: str) -> SNode:
     """Parse a snippet; bare members of a language with a ``wrapper`` (Java, C#) are parsed inside
     it."""
+    return parse_wrapped(code, lang)[0]
+
+
+def parse_wrapped(code: str, lang: str) -> tuple[SNode, bytes, int, int]:
+    """(tree, the bytes parsed, start and end byte of ``code`` in them): :func:`parse_code` with
+    what a caller needs to read node texts back (node offsets count the wrapper's prefix)."""
     language = get_language(lang)
     data = code.encode("utf-8")
-    if language.wrapper is not None:
-        prefix, suffix = language.wrapper
-        data = prefix + data + suffix
-    return parse(data, language.name)
+    prefix, suffix = language.wrapper or (b"", b"")
+    wrapped = prefix + data + suffix
+    return parse(wrapped, language.name), wrapped, len(prefix), len(prefix) + len(data)
 
 
 def has_error_node(code: str, lang: str) -> bool:
@@ -47,7 +43,7 @@ def has_error_node(code: str, lang: str) -> bool:
 def parses(code: str, lang: str) -> bool:
     """Whether ``code`` parses with neither an ERROR node nor a MISSING one (a token tree-sitter
     made up to recover, such as an unclosed brace): the test of a generated program."""
-    return not any(node.is_error or node.is_missing for node in _nodes(parse_code(code, lang)))
+    return not any(node.is_error or node.is_missing for node in iter_nodes(parse_code(code, lang)))
 
 
 def parse_ok_rate(codes: list[str], lang: str) -> float:

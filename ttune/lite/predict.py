@@ -33,7 +33,7 @@ from ttune.lite.tokenizer import LiteTokenizer
 from ttune.options import GenerationOptions, generation_options, resolve_device
 from ttune.tasks import trained_task
 from ttune.tasks.decoding import sequence_logprob, task_steer
-from ttune.train.data import Collator, build_examples
+from ttune.train.data import Collator, build_examples, target_ids
 from ttune.transducer import PLAIN_GNNS, Transducer, TransducerConfig, TransducerConfigError
 
 ENV = "TTUNE_INFERENCE"
@@ -145,7 +145,7 @@ class LitePredictor:
         copy_rewrite: bool | None = None,
         rerank: bool | None = None,
     ) -> None:
-        GenerationOptions(
+        options = GenerationOptions(
             num_beams=num_beams,
             max_new_tokens=max_new_tokens,
             batch_size=batch_size,
@@ -183,9 +183,7 @@ class LitePredictor:
             )
             self.transducer.to(self.device).eval()
         self.task = trained_task(task or self.cfg.get("task") or "summarize", self.cfg, folder)
-        self.task = self.task.with_decoding(
-            copy_bias, repeat_penalty, follow_bias, syntax_fallback, copy_rewrite, rerank
-        )
+        self.task = self.task.with_decoding(**options.decoding())
         self.batch_size, self.num_beams, self.cache_dir = batch_size, num_beams, cache_dir
         self.new_tokens = (
             max_new_tokens or self.cfg.get("max_target_len") or self.task.max_target_len
@@ -270,10 +268,9 @@ class LitePredictor:
             if not cands:
                 continue
             batch = {k: v.to(self.device) for k, v in collate([examples[i]]).items()}
-            labels = self.tokenizer(cands, truncation=True, max_length=self.new_tokens)
+            labels = target_ids(self.tokenizer, cands, self.new_tokens)
             scores = [
-                self.candidate_scores(batch, labels["input_ids"][j : j + 128])
-                for j in range(0, len(cands), 128)
+                self.candidate_scores(batch, labels[j : j + 128]) for j in range(0, len(cands), 128)
             ]
             out[i] = cands[int(torch.cat(scores).argmax())]
         return out

@@ -174,23 +174,25 @@ def encode_records(
                 labels = tokenizer(target, add_special_tokens=False)["input_ids"][:n]
                 labels.append(tokenizer.eos_token_id)
             else:
-                labels = tokenizer(target, truncation=True, max_length=max_target_len)["input_ids"]
+                labels = target_ids(tokenizer, [target], max_target_len)[0]
         examples.append(Example(i, ids, spans, labels, copy_ids=copy))
     return examples
+
+
+def target_ids(tokenizer, targets: Sequence[str], max_target_len: int | None) -> list[list[int]]:
+    """The label ids of an encoder-decoder's targets (EOS included, cut at ``max_target_len``)."""
+    return tokenizer(list(targets), truncation=True, max_length=max_target_len)["input_ids"]
 
 
 def with_targets(
     example: Example, targets: Sequence[str], tokenizer, max_target_len: int | None
 ) -> list[Example]:
     """One labelled copy of an encoder-decoder's ``example`` per target (its input, spans and
-    graph shared; labels tokenized as :func:`encode_records` does): the candidates a task
-    reranks, scored without encoding the record again for each."""
-    labels = tokenizer(
-        list(targets), truncation=max_target_len is not None, max_length=max_target_len
-    )
+    graph shared; labels from :func:`target_ids`): the candidates a task reranks, scored without
+    encoding the record again for each."""
     return [
-        Example(example.index, example.input_ids, example.token_spans, list(ids), example.graph)
-        for ids in labels["input_ids"]
+        Example(example.index, example.input_ids, example.token_spans, ids, example.graph)
+        for ids in target_ids(tokenizer, targets, max_target_len)
     ]
 
 

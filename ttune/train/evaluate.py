@@ -18,6 +18,7 @@ from ttune.io import atomic_write_text
 from ttune.metrics import per_example, score
 from ttune.metrics.results import results_header
 from ttune.metrics.significance import wilcoxon
+from ttune.options import DECODING_OPTIONS
 from ttune.tasks import DECODING_FIELDS, trained_task
 from ttune.train.predict import predict
 
@@ -45,17 +46,7 @@ def evaluate(
     except (OSError, ValueError):
         trained = {}
     t = trained_task(task, trained, checkpoint).with_decoding(
-        *(
-            predict_kw.get(k)
-            for k in (
-                "copy_bias",
-                "repeat_penalty",
-                "follow_bias",
-                "syntax_fallback",
-                "copy_rewrite",
-                "rerank",
-            )
-        )
+        **{k: predict_kw.get(k) for k in DECODING_OPTIONS}
     )  # the decoding generation uses (the model's decoding.json, the options): the header names it
     records, bad = read_jsonl(test)
     if limit is not None:

@@ -101,7 +101,7 @@ class Predictor:
         copy_rewrite: bool | None = None,
         rerank: bool | None = None,
     ) -> None:
-        GenerationOptions(
+        options = GenerationOptions(
             num_beams=num_beams,
             max_new_tokens=max_new_tokens,
             batch_size=batch_size,
@@ -122,9 +122,7 @@ class Predictor:
         self.task = trained_task(
             task or self.cfg.get("task") or "summarize", self.cfg, checkpoint_dir
         )
-        self.task = self.task.with_decoding(
-            copy_bias, repeat_penalty, follow_bias, syntax_fallback, copy_rewrite, rerank
-        )
+        self.task = self.task.with_decoding(**options.decoding())
         self.batch_size, self.num_beams = batch_size, num_beams
         self.cache_dir, self.num_workers, self.progress = cache_dir, num_workers, progress
         self.on_generate = on_generate
