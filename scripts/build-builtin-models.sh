@@ -39,11 +39,14 @@ prep codexglue codexglue-trans codexglue-java-cs
     "$TTUNE" pretrain --output "$W/ttune-tiny" --max-steps 2700 --max-minutes 62 --save-dtype float16
 
 # 3. One transducer per task on the frozen backbone, then its test score (first 300 test records).
-fit() {  # NAME TASK DATA STEPS [DECODING_JSON: the model's decoding.json, chosen on the dev split]
+fit() {  # NAME TASK DATA STEPS [DECODING_JSON: the model's decoding.json, chosen on the dev split] [ranker]
     "$TTUNE" train --model "$W/ttune-tiny/backbone" --method transducer --task "$2" \
         --train "$W/data/$3/clean/train.jsonl" --valid "$W/data/$3/clean/dev.jsonl" --output "$W/$1" \
         --max-steps "$4" --batch-size 16 --lr 3e-3 --warmup-ratio 0.05 --eval-every 200 --seed 42 --no-progress
     [ -z "${5:-}" ] || printf '%s\n' "$5" > "$W/$1/decoding.json"
+    # The candidate ranker (docs/decoding.md): fitted on the training split, before the test score.
+    [ "${6:-}" != ranker ] || [ -f "$W/$1/ranker.json" ] ||
+        "$TTUNE" fit-ranker --checkpoint "$W/$1" --train "$W/data/$3/clean/train.jsonl" --no-progress
     [ -f "$W/$1/eval.json" ] ||
         "$TTUNE" eval --checkpoint "$W/$1" --task "$2" --test "$W/data/$3/clean/test.jsonl" --limit 300 \
             --output "$W/$1/eval.json"
@@ -59,7 +62,8 @@ if [ ! -f "$W/data/mixed/clean/test.jsonl" ]; then
     cp "$W/data/tlcodesum/clean/test.jsonl" "$W/data/mixed/clean/test.jsonl"
 fi
 fit summarize-csharp summarize mixed 300
-fit assert-java assert atlas 300
+# The assert model chooses among candidate assertions (rerank) with a ranker fitted on ATLAS train.
+fit assert-java assert atlas 300 '{"rerank": true}' ranker
 # The translator decodes as a copy of the source: its edits cost more than they gain on the dev
 # split (docs/decoding.md, "Following the source").
 fit translate-java-csharp translate codexglue 300 \

@@ -126,6 +126,7 @@ def card(
     diversity: list[str],
     unchanged: int | None = None,
     mechanical: int | None = None,
+    ranker: dict | None = None,
 ) -> str:
     task, dataset, folder, what = TRANSDUCERS[name]
     meta = method_cfg["meta"]
@@ -205,13 +206,27 @@ def card(
     if h.get("rerank"):
         lines += [
             "",
-            "**Chosen, not generated:** with this folder's decoding.json (`rerank`), a test that "
-            "declares a local variable before its placeholder is answered by the most likely of "
-            "the assertion forms `ttune.data.candidates` lists over its variables and literals "
-            "(`assertEquals`, `assertTrue`, `assertFalse`, `assertNull`, `assertNotNull`); the "
-            'others are generated (docs/decoding.md, "Choosing among candidate assertions"). '
-            "Use `--no-rerank` to see what the model generates.",
+            "**Chosen, not generated:** with this folder's decoding.json (`rerank`), a test is "
+            "answered by one of the assertion forms `ttune.data.candidates` lists over its local "
+            "variables, its literals and calls of the focal method (`assertEquals`, "
+            "`assertTrue`, `assertFalse`, `assertNull`, `assertNotNull`); a test with none is "
+            'generated (docs/decoding.md, "Choosing among candidate assertions"). Use '
+            "`--no-rerank` to see what the model generates.",
         ]
+        fitted = (ranker or {}).get("fitted_on")
+        if fitted:
+            lines += [
+                "",
+                f"**The ranker** (`ranker.json`, `ttune fit-ranker`) weighs each candidate's "
+                f"features with the model's log-probability; fitted on "
+                f"`{_rel(fitted['train'], build)}` ({fitted['records']:,} records, "
+                f"{fitted['reference_among_candidates']:,} with the reference among their "
+                f"candidates, {fitted['reference_in_shortlist']:,} in the prefilter's shortlist of "
+                f"{fitted['shortlist']}). On those training lists the reference comes first "
+                f"{fitted['top1_ranker_pct']:.2f} % of the time (the model's log-probability "
+                f"alone: {fitted['top1_logprob_pct']:.2f} %; the features alone: "
+                f"{fitted['top1_prefilter_pct']:.2f} %).",
+            ]
     if unchanged is not None and mechanical is not None:
         lines += [
             "",
@@ -247,6 +262,11 @@ def card(
         "```",
         "scripts/build-builtin-models.sh        # BUILD = runs/builtin; steps 1-3 make these files",
         train_command(train_cfg, build),
+        *(
+            [f"ttune fit-ranker --checkpoint $BUILD/{name} --train {ranker['fitted_on']['train']}"]
+            if ranker
+            else []
+        ),
         h["command"]
         .replace(str(build.resolve()) + "/", "$BUILD/")
         .replace(str(build) + "/", "$BUILD/"),
@@ -321,6 +341,11 @@ def main() -> int:
         ev.pop("predictions_file", None)
         shutil.copyfile(src / "method.safetensors", out / "method.safetensors")
         unchanged = mechanical = None
+        (out / "ranker.json").unlink(missing_ok=True)
+        ranker = _json(src / "ranker.json") if (src / "ranker.json").is_file() else None
+        if ranker is not None:  # the file names its training data relative to the build folder
+            ranker["fitted_on"]["train"] = _rel(ranker["fitted_on"]["train"], build)
+            _write_json(out / "ranker.json", ranker)
         (out / "decoding.json").unlink(missing_ok=True)
         if (src / "decoding.json").is_file():
             shutil.copyfile(src / "decoding.json", out / "decoding.json")
@@ -345,7 +370,7 @@ def main() -> int:
         _write_json(out / "eval.json", ev)
         size = (out / "method.safetensors").stat().st_size
         (out / "model_card.md").write_text(
-            card(name, mc, original_tc, ev, build, size, preds, unchanged, mechanical),
+            card(name, mc, original_tc, ev, build, size, preds, unchanged, mechanical, ranker),
             encoding="utf-8",
         )
         print(

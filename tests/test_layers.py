@@ -20,7 +20,7 @@ LAYERS: list[set[str]] = [
     {"transducer", "scan"},
     {"methods", "tasks", "backbone", "builtin"},
     {"train", "lite"},
-    {"compare", "pretrain", "use", "session", "search"},
+    {"compare", "pretrain", "use", "session", "search", "rank"},
     {"api"},
     {"cli", "lsp", "__main__"},
 ]

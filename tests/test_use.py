@@ -414,7 +414,7 @@ def test_the_builtin_java_assert_model_chooses_a_candidate_in_ordinary_spacing(
         "public void testPush() {\n    Stack stack = new Stack();\n    int top = stack.peek();\n"
     )
     source += '    "<AssertPlaceHolder>";\n}'
-    forms = {compact_tokens(c) for c in assert_candidates(source, "java")}
+    forms = {compact_tokens(c.text) for c in assert_candidates(source, "java")}
     assert "org.junit.Assert.assertNotNull(top)" in forms
     assert r["assertion"] in forms
 

@@ -208,6 +208,14 @@ def evaluate(
     return _evaluate(checkpoint, task, test, output, **kw)
 
 
+def fit_ranker(checkpoint: str | Path, train: str | Path, **kw: Any) -> dict:
+    """Fit the candidate ranker of the trained method in ``checkpoint`` on a training file and
+    write it into the folder (``ranker.json``); see ttune.rank.fit_ranker_file."""
+    from ttune.rank import fit_ranker_file  # lazy: loads torch
+
+    return fit_ranker_file(checkpoint, train, **kw)
+
+
 def compare_results(
     predictions_a: str | Path, predictions_b: str | Path, metric: str, lang: str | None = None
 ) -> dict:

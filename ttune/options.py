@@ -134,3 +134,24 @@ def generation_options(options: dict) -> GenerationOptions:
             f"unknown generation option(s) {', '.join(unknown)}; known: {', '.join(sorted(known))}"
         )
     return GenerationOptions(**options)
+
+
+@dataclass
+class RankerOptions:
+    """How ``ttune fit-ranker`` fits a method's candidate ranker (:mod:`ttune.rank`)."""
+
+    limit: int | None = None
+    """Fit on the first N training records only (default: all)."""
+    shortlist: int = 16
+    """Candidates per record the method scores: the best by the features-only prefilter (0: all;
+    a test lists up to a few thousand)."""
+    l2: float = 1e-4
+    """L2 penalty on the weights (times their squared sum, beside the mean listwise loss)."""
+
+    def __post_init__(self) -> None:
+        if self.limit is not None and (not isinstance(self.limit, int) or self.limit < 1):
+            raise OptionError(f"limit: must be an integer >= 1 or unset (got {self.limit!r})")
+        if not isinstance(self.shortlist, int) or self.shortlist < 0:
+            raise OptionError(f"shortlist: must be an integer >= 0 (got {self.shortlist!r})")
+        if not isinstance(self.l2, (int, float)) or not self.l2 >= 0:
+            raise OptionError(f"l2: must be a number >= 0 (got {self.l2!r})")

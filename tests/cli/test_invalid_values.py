@@ -45,6 +45,7 @@ BASE = {
         "--output",
         "{tmp}/r.json",
     ],
+    ("fit-ranker",): ["--checkpoint", MISSING, "--train", f"{MISSING}.jsonl"],
     ("compare",): [
         "--task",
         "summarize",

@@ -381,10 +381,12 @@ def test_a_model_folder_decoding_file_sets_its_decoding_and_options_override_it(
         GenerationOptions(follow_bias=-2.0)
 
 
-def test_rerank_answers_with_the_most_likely_candidate_in_both_predictors():
+def test_rerank_answers_with_the_most_likely_candidate_in_both_predictors(tmp_path):
     """Task.rerank: each record with candidates gets the candidate whose log-probability (the
     full forward pass, scored here apart) is highest; both predictors agree; a record without
     candidates is generated as without reranking."""
+    import shutil
+
     import torch
 
     from ttune.builtin import models_dir
@@ -393,7 +395,10 @@ def test_rerank_answers_with_the_most_likely_candidate_in_both_predictors():
     from ttune.tasks.decoding import sequence_logprob
     from ttune.train.predict import Predictor
 
-    model, backbone = models_dir() / "assert-java", str(models_dir() / "ttune-tiny")
+    # The shipped folder without its ranker: the log-probability alone chooses.
+    model, backbone = tmp_path / "assert-java", str(models_dir() / "ttune-tiny")
+    shutil.copytree(models_dir() / "assert-java", model)
+    (model / "ranker.json").unlink()
     test = (
         'testAdd ( ) { Calc c = new Calc ( ) ; int sum = c . add ( 2 , 3 ) ; "<AssertPlaceHolder>"'
         " ; } add ( int a , int b ) { return a + b ; }"
@@ -405,7 +410,7 @@ def test_rerank_answers_with_the_most_likely_candidate_in_both_predictors():
     lite = predictor(model, model=backbone, task="assert", rerank=True)
     plain = predictor(model, model=backbone, task="assert", rerank=False)
     got, generated = lite(records), plain(records)
-    cands = assert_candidates(test, "java")
+    cands = [c.text for c in assert_candidates(test, "java")]
     assert got[0] in cands and got[1] == generated[1]
     # The same choice from the lite model's full forward pass over every candidate.
     [ex] = lite.examples(records[:1])
@@ -425,3 +430,32 @@ def test_rerank_answers_with_the_most_likely_candidate_in_both_predictors():
             scores.append(float(sequence_logprob(logits, labels)))
     assert got[0] == cands[max(range(len(cands)), key=scores.__getitem__)]
     assert Predictor(model, model=backbone, task="assert", rerank=True)(records) == got
+
+
+def test_a_folders_ranker_shortlists_and_chooses_in_both_predictors(tmp_path):
+    """A method folder's ranker.json: the prefilter keeps its shortlist, the weights choose among
+    it (here features only, so the answer is known without the model); both predictors agree."""
+    import shutil
+
+    from ttune.builtin import models_dir
+    from ttune.data.candidates import assert_candidates
+    from ttune.lite.predict import predictor
+    from ttune.tasks.ranker import Ranker
+    from ttune.train.predict import Predictor
+
+    folder, backbone = tmp_path / "assert-java", str(models_dir() / "ttune-tiny")
+    shutil.copytree(models_dir() / "assert-java", folder)
+    test = (
+        'testAdd ( ) { Calc c = new Calc ( ) ; int sum = c . add ( 2 , 3 ) ; "<AssertPlaceHolder>"'
+        " ; } add ( int a , int b ) { return a + b ; }"
+    )
+    records = [{"source": test, "source_lang": "java", "target_lang": "java"}]
+    # The prefilter keeps the three assertEquals of `sum` with the test's literals and 0 (most
+    # recent literal first); the weights then prefer the one whose expected value is 0.
+    ranker = Ranker({"expected:default:number": 5.0}, {"assertEquals:local:number": 1.0}, 3)
+    ranker.save(folder / "ranker.json")
+    kept = ranker.shortlisted(assert_candidates(test, "java"))
+    assert [c.text.split("( ", 1)[1] for c in kept] == ["3 , sum )", "2 , sum )", "0 , sum )"]
+    want = ["org . junit . Assert . assertEquals ( 0 , sum )"]
+    assert predictor(folder, model=backbone, task="assert", rerank=True)(records) == want
+    assert Predictor(folder, model=backbone, task="assert", rerank=True)(records) == want

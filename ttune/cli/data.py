@@ -14,7 +14,7 @@ from pathlib import Path
 import typer
 
 from ttune.cli.options import with_config
-from ttune.options import GenerationOptions
+from ttune.options import GenerationOptions, RankerOptions
 
 data_app = typer.Typer(
     help="Convert research data sets, build samples from real code, clean data.",
@@ -245,6 +245,59 @@ def evaluate(
     )
 
 
+@with_config(RankerOptions, param="options")
+def fit_ranker(
+    options: RankerOptions,
+    checkpoint: Path = typer.Option(..., "--checkpoint", "-c", help="Trained method folder."),
+    train: Path = typer.Option(
+        ..., "--train", help="Training JSONL with targets (a training split, never a test one)."
+    ),
+    task: str = typer.Option("assert", "--task", help="A task that lists candidates (assert)."),
+    output: Path | None = typer.Option(
+        None, "--output", "-o", help="Ranker JSON to write (default: <checkpoint>/ranker.json)."
+    ),
+    model: str | None = typer.Option(
+        None, "--model", help="Backbone (ttune-tiny, a folder or a hub id) if not the checkpoint's."
+    ),
+    device: str = typer.Option("auto", "--device", help="auto, cpu, cuda, cuda:N or mps."),
+    progress: bool = typer.Option(True, "--progress/--no-progress", help="Progress bar on stderr."),
+) -> None:
+    """Fit the ranker with which a trained method chooses among its task's candidate targets
+    (assert: the assertion forms over the test's values) and write it into the method's folder,
+    where prediction reads it (docs/decoding.md, "Choosing among candidate assertions")."""
+    from tqdm import tqdm
+
+    from ttune import api
+
+    bars: list = []  # made at the first report: nothing is drawn before the model scores
+
+    def on_progress(done: int, total: int) -> None:
+        if not bars:
+            bars.append(
+                tqdm(total=total, desc="scoring candidates", unit="test", disable=not progress)
+            )
+        bars[0].update(done - bars[0].n)
+
+    try:
+        res = api.fit_ranker(
+            checkpoint,
+            train,
+            options=options,
+            task=task,
+            model=model,
+            device=device,
+            output=output,
+            on_progress=on_progress,
+        )
+    except (ValueError, OSError) as exc:
+        raise _fail(exc) from None
+    finally:
+        for bar in bars:
+            bar.close()
+    _echo(res)
+
+
 def register(app: typer.Typer) -> None:
     app.add_typer(data_app, name="data")
     app.command("eval")(evaluate)
+    app.command("fit-ranker")(fit_ranker)

@@ -31,7 +31,7 @@ from ttune.cpg.cache import default_cache_dir
 from ttune.lite.t5 import LiteT5Error, T5Config, beam_search, greedy, load_hf_weights, load_t5
 from ttune.lite.tokenizer import LiteTokenizer
 from ttune.options import GenerationOptions, generation_options, resolve_device
-from ttune.tasks import trained_task
+from ttune.tasks import Candidate, trained_task
 from ttune.tasks.decoding import sequence_logprob, task_steer
 from ttune.train.data import Collator, build_examples, target_ids
 from ttune.transducer import PLAIN_GNNS, Transducer, TransducerConfig, TransducerConfigError
@@ -256,23 +256,31 @@ class LitePredictor:
             out.extend(self.generate(collate(examples[i : i + self.batch_size])))
         return self.task.fall_back(records, self.rerank(records, out, examples))
 
-    @torch.no_grad()
     def rerank(self, records: Sequence[dict], outputs: list[str], examples: list) -> list[str]:
-        """``outputs`` with each record that has candidates (``Task.rerank``) answered by the
-        candidate the model gives the highest log-probability (ties: the first); ``examples``:
-        the records' examples, encoded once for all of a record's candidates."""
-        out = list(outputs)
-        collate = self.collator()
-        for i, rec in enumerate(records):
+        """``outputs`` with each record that has candidates (``Task.rerank``) answered by the one
+        its task chooses (``Task.choose``); ``examples``: the records' examples."""
+        return self.task.chosen(outputs, self.candidate_logprobs(records, examples))
+
+    @torch.no_grad()
+    def candidate_logprobs(
+        self, records: Sequence[dict], examples: list | None = None
+    ) -> list[tuple[list[Candidate], list[float]]]:
+        """Each record's candidates (``Task.candidate_targets``; [] when it has none) and the
+        model's log-probability of each; ``examples``: the records' examples (None: built here),
+        each encoded once for all of its record's candidates."""
+        examples = self.examples(records) if examples is None else examples
+        collate, out = self.collator(), []
+        for rec, example in zip(records, examples, strict=True):
             cands = self.task.candidate_targets(rec)
             if not cands:
+                out.append(([], []))
                 continue
-            batch = {k: v.to(self.device) for k, v in collate([examples[i]]).items()}
-            labels = target_ids(self.tokenizer, cands, self.new_tokens)
+            batch = {k: v.to(self.device) for k, v in collate([example]).items()}
+            labels = target_ids(self.tokenizer, [c.text for c in cands], self.new_tokens)
             scores = [
                 self.candidate_scores(batch, labels[j : j + 128]) for j in range(0, len(cands), 128)
             ]
-            out[i] = cands[int(torch.cat(scores).argmax())]
+            out.append((cands, torch.cat(scores).tolist()))
         return out
 
     def candidate_scores(self, batch: dict[str, Any], targets: list[list[int]]) -> torch.Tensor:

@@ -76,7 +76,7 @@ from pathlib import Path
 from typing import Any
 
 from ttune.cpg.languages import find_language
-from ttune.data.candidates import assert_candidates
+from ttune.data.candidates import Candidate, assert_candidates
 from ttune.data.decode import split_test_and_focal
 from ttune.data.io import DataError, read_jsonl  # noqa: F401  (re-exported: the contract's reader)
 from ttune.data.rewrite import rewrite_source
@@ -84,9 +84,12 @@ from ttune.data.syntax import parses
 from ttune.data.types import types_input
 from ttune.metrics import check_metric_name
 from ttune.plugins import load_entry_points
+from ttune.tasks.ranker import Ranker, load_ranker
 
 __all__ = [
     "Task",
+    "Candidate",
+    "Ranker",
     "get_task",
     "task_names",
     "register_task",
@@ -154,14 +157,19 @@ class Task:
     instead of the source itself; a record of a pair without rules keeps its source. The model's
     input is unchanged. Off for every task; the built-in translator's ``decoding.json`` turns it
     on (docs/decoding.md, "Rewriting the source before the copy")."""
-    candidates: Callable[[dict], list[str]] | None = None
-    """The targets a record admits, for :attr:`rerank` (None: the task has none). ``assert``:
-    :func:`ttune.data.candidates.assert_candidates` of the test (Java)."""
+    candidates: Callable[[dict], list[Candidate]] | None = None
+    """The targets a record admits, with their features, for :attr:`rerank` (None: the task has
+    none). ``assert``: :func:`ttune.data.candidates.assert_candidates` of the test (Java)."""
     rerank: bool = False
-    """Choose each record's output among its :attr:`candidates` by the model's log-probability of
-    each (:func:`ttune.tasks.decoding.sequence_logprob`) instead of generating it; a record without
-    candidates is generated. Off for every task; the built-in Java assert model's
-    ``decoding.json`` turns it on (docs/decoding.md, "Choosing among candidate assertions")."""
+    """Choose each record's output among its :attr:`candidates` (:meth:`choose`) instead of
+    generating it; a record without candidates is generated. Off for every task; the built-in Java
+    assert model's ``decoding.json`` turns it on (docs/decoding.md, "Choosing among candidate
+    assertions")."""
+    ranker: Ranker | None = None
+    """How :meth:`choose` scores candidates: the model's log-probability of each
+    (:func:`ttune.tasks.decoding.sequence_logprob`) when None, else this linear ranker over that
+    log-probability and the candidates' features (:mod:`ttune.tasks.ranker`; a model folder's
+    ``ranker.json``, read by :func:`trained_task`)."""
     syntax_fallback: bool = False
     """A generated program that does not parse in the record's target language
     (:func:`ttune.data.syntax.parses`) while the source does is replaced by the source
@@ -240,11 +248,31 @@ class Task:
                 return rewritten
         return source
 
-    def candidate_targets(self, record: dict) -> list[str]:
-        """The record's :attr:`candidates` under :attr:`rerank`, else []."""
+    def candidate_targets(self, record: dict) -> list[Candidate]:
+        """The record's :attr:`candidates` under :attr:`rerank` (the :attr:`ranker`'s shortlist of
+        them when it has one), else []."""
         if not self.rerank or self.candidates is None:
             return []
-        return self.candidates(record)
+        found = self.candidates(record)
+        return found if self.ranker is None else self.ranker.shortlisted(found)
+
+    def chosen(
+        self, outputs: Sequence[str], scored: Sequence[tuple[list[Candidate], list[float]]]
+    ) -> list[str]:
+        """``outputs`` (one per record) with each record that has candidates answered by
+        :meth:`choose`; ``scored``: each record's candidates and the model's log-probability of
+        each (a predictor's ``candidate_logprobs``; [] for a record without)."""
+        return [
+            self.choose(cands, logprobs) if cands else out
+            for out, (cands, logprobs) in zip(outputs, scored, strict=True)
+        ]
+
+    def choose(self, candidates: Sequence[Candidate], logprobs: Sequence[float]) -> str:
+        """The text of the best of a record's ``candidates`` (``logprobs``: the model's
+        log-probability of each): by the :attr:`ranker`'s scores, or by the log-probability when
+        the task has none (ties: the first)."""
+        scores = list(logprobs) if self.ranker is None else self.ranker.scores(candidates, logprobs)
+        return candidates[max(range(len(scores)), key=scores.__getitem__)].text
 
     def copy_words(self, record: dict) -> list[str]:
         """The words decoding may copy (:attr:`copy_bias`): those of the name of the first function
@@ -329,7 +357,7 @@ class Task:
         return replace(self, **changes)
 
 
-def _assert_candidates(record: dict) -> list[str]:
+def _assert_candidates(record: dict) -> list[Candidate]:
     """The assert task's candidates: those of the record's test (Java only, else [])."""
     source, lang = record.get("source"), record.get("source_lang") or "java"
     if not isinstance(source, str) or not find_language(lang):
@@ -584,14 +612,17 @@ def trained_task(name: str, config: Mapping, folder: str | os.PathLike[str] | No
     config (``train_config.json``, as a dict) says ``task_line`` "on" (methods saved before that
     option existed were trained without the line); decoding with the follow bias it was trained
     under (``follow_bias`` > 0, ``ttune train --follow-bias``), then with the settings of the
-    method ``folder``'s :data:`DECODING_FILE` when it has one. ValueError (one line) when the
-    config's follow bias does not suit the task."""
+    method ``folder``'s :data:`DECODING_FILE` when it has one, choosing among candidates with the
+    folder's ranker (``ranker.json``, :func:`ttune.tasks.ranker.load_ranker`) when it has one.
+    ValueError (one line) when the config's follow bias does not suit the task."""
     task = get_task(name).with_options(tagged=config.get("task_line") == "on")
     follow = config.get("follow_bias") or 0
     if follow:
         task = task.with_decoding(follow_bias=follow)
     decoding = model_decoding(folder)
     try:
-        return task.with_options(**decoding) if decoding else task
+        task = task.with_options(**decoding) if decoding else task
     except (TypeError, ValueError) as e:
         raise DataError(f"{Path(folder) / DECODING_FILE}: {e}") from None
+    ranker = load_ranker(folder)
+    return task.with_options(ranker=ranker) if ranker is not None else task

@@ -95,6 +95,12 @@ def evaluate(
             "task": task,
             "num_beams": num_beams,
             **{k: getattr(t, k) for k in DECODING_FIELDS},
+            # the candidate ranker that chose the outputs (the folder's ranker.json)
+            **(
+                {"ranker": {"shortlist": t.ranker.shortlist, "fitted_on": t.ranker.fitted_on}}
+                if t.rerank and t.ranker is not None
+                else {}
+            ),
             "malformed_lines": len(bad),
         },
         "scores": scores,

@@ -22,7 +22,7 @@ from ttune.io import atomic_write_text
 from ttune.methods import config_from_dict, load_method
 from ttune.metrics import score
 from ttune.options import GenerationOptions, resolve_device
-from ttune.tasks import get_task, trained_task
+from ttune.tasks import Candidate, get_task, trained_task
 from ttune.train.data import load_records, with_targets
 from ttune.train.inference import (
     GenerateHook,
@@ -159,23 +159,33 @@ class Predictor:
     def rerank(
         self, sources: Sequence[dict], outputs: list[str], examples: list | None = None
     ) -> list[str]:
-        """``outputs`` with each record that has candidates (``Task.rerank``) answered by the
-        candidate the method gives the highest log-probability (ties: the first). ``examples``:
-        the records' own (an encoder-decoder's candidates share their inputs and graphs); None
-        encodes each candidate record in full (a causal LM reads the target in its input)."""
+        """``outputs`` with each record that has candidates (``Task.rerank``) answered by the one
+        its task chooses (``Task.choose``); ``examples``: as :meth:`candidate_logprobs`."""
+        return self.task.chosen(outputs, self.candidate_logprobs(sources, examples))
+
+    @torch.no_grad()
+    def candidate_logprobs(
+        self, sources: Sequence[dict], examples: list | None = None
+    ) -> list[tuple[list[Candidate], list[float]]]:
+        """Each record's candidates (``Task.candidate_targets``; [] when it has none) and the
+        method's log-probability of each. ``examples``: the records' own (an encoder-decoder's
+        candidates share their inputs and graphs); None encodes each candidate record in full (a
+        causal LM reads the target in its input)."""
         t, adapted = self.task, self.adapted
-        out = list(outputs)
         collate = method_collator(adapted, self.tokenizer, with_labels=True)
+        out: list[tuple[list[Candidate], list[float]]] = []
         for i, rec in enumerate(sources):
             cands = t.candidate_targets(rec)
             if not cands:
+                out.append(([], []))
                 continue
+            texts = [c.text for c in cands]
             if examples is not None:
-                labelled = with_targets(examples[i], cands, self.tokenizer, self.new_tokens)
+                labelled = with_targets(examples[i], texts, self.tokenizer, self.new_tokens)
             else:
                 labelled = method_examples(
                     adapted,
-                    [{**rec, "target": c} for c in cands],
+                    [{**rec, "target": c} for c in texts],
                     t,
                     self.tokenizer,
                     max_source_len=self.cfg.get("max_source_len") or t.max_source_len,
@@ -189,7 +199,7 @@ class Predictor:
                 candidate_scores(adapted, to_device(collate(labelled[j : j + 64]), self.device))
                 for j in range(0, len(labelled), 64)
             ]
-            out[i] = cands[int(torch.cat(scores).argmax())]
+            out.append((cands, torch.cat(scores).tolist()))
         return out
 
     def _examples(self, expanded: list[dict]) -> list:
