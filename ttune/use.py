@@ -38,11 +38,11 @@ from ttune.cpg.languages import (
     language_names,
     language_of_path,
 )
+from ttune.data.io import PLACEHOLDER
 from ttune.data.rewrite import rewrite_source
 from ttune.data.syntax import compact_tokens, parses
 from ttune.options import GenerationOptions, generation_options, resolve_device
 
-PLACEHOLDER = '"<AssertPlaceHolder>"'
 """The statement that marks where the assertion goes (ATLAS layout, also used by ttune.data)."""
 
 MAX_BYTES = 2_000_000

@@ -35,10 +35,9 @@ from ttune.cpg.base import iter_nodes
 from ttune.cpg.languages import find_language, language_names
 from ttune.cpg.ts import SNode, parse
 from ttune.data.decode import split_test_and_focal
-from ttune.data.io import DataError, make_record, write_jsonl
+from ttune.data.io import PLACEHOLDER, DataError, make_record, write_jsonl
 from ttune.data.syntax import parse_code
 
-PLACEHOLDER = '"<AssertPlaceHolder>"'
 SUMMARY_LANGUAGES = ("python", "java")
 """Languages whose doc comments the summarize builder reads (Python docstrings, Javadoc)."""
 

@@ -37,8 +37,8 @@ from dataclasses import dataclass, field
 
 from ttune.cpg.base import iter_nodes
 from ttune.cpg.languages import get_language
-from ttune.data.build import PLACEHOLDER
 from ttune.data.decode import split_test_and_focal
+from ttune.data.io import PLACEHOLDER
 from ttune.data.syntax import parse_wrapped
 
 __all__ = ["Candidate", "assert_candidates"]

@@ -28,9 +28,7 @@ from ttune.data.decode import (
     decode_dcnl_text,
     split_first_method,
 )
-from ttune.data.io import SPLITS, DataError, make_record, write_jsonl
-
-ATLAS_PLACEHOLDER = '"<AssertPlaceHolder>"'
+from ttune.data.io import PLACEHOLDER, SPLITS, DataError, make_record, write_jsonl
 
 
 @dataclass
@@ -231,7 +229,7 @@ def _atlas(path: Path) -> Iterator[dict | _Skip]:
                         where, "deabstraction_complete is false (abstract identifiers left)"
                     )
                     continue
-                if ATLAS_PLACEHOLDER not in test:
+                if PLACEHOLDER not in test:
                     yield _Skip(where, "no <AssertPlaceHolder> in test_method")
                     continue
                 method, focal = split_first_method(test)

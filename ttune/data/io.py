@@ -28,6 +28,10 @@ from ttune.io import atomic_file
 
 SCHEMA_KEYS = ("id", "source", "target", "source_lang", "target_lang", "split")
 SPLITS = ("train", "dev", "test")
+
+PLACEHOLDER = '"<AssertPlaceHolder>"'
+"""Where an assert record's source holds the assertion to write (ATLAS's marker, kept by every
+builder, converter and command that makes assert inputs)."""
 NATURAL_LANGUAGE = "en"
 """The ``source_lang``/``target_lang`` of English text (summaries)."""
 

@@ -35,6 +35,7 @@ from ttune.cpg.languages import (
     language_names,
     language_of_path,
 )
+from ttune.data.io import PLACEHOLDER
 from ttune.lsp.settings import Settings, merge
 from ttune.lsp.text import LineIndex
 from ttune.use import assertion_text, translation_checks
@@ -69,7 +70,6 @@ COMMANDS = {
 }
 """workspace/executeCommand commands (what code lenses run) and the request each one answers."""
 _TEST_MARK = re.compile(r"@Test\b|\[\s*(Test|TestMethod|Fact|Theory)\b")
-_PLACEHOLDER = b'"<AssertPlaceHolder>"'
 
 
 class RequestFailed(JsonRpcException):
@@ -331,9 +331,9 @@ class TtuneServer(LanguageServer):
             threading.Event(),
             "ttune/generateAssert",
         )
-        at = data.find(_PLACEHOLDER, test.start_byte, test.end_byte)
+        at = data.find(PLACEHOLDER.encode(), test.start_byte, test.end_byte)
         if at >= 0:
-            end = at + len(_PLACEHOLDER)
+            end = at + len(PLACEHOLDER.encode())
             end += 1 if data[end : end + 1] == b";" else 0
             insert, replace = index.position(at), index.range(at, end)
         else:

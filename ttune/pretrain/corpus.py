@@ -44,8 +44,8 @@ from importlib.metadata import distributions
 from pathlib import Path
 
 from ttune.cpg.languages import get_language, language_names
-from ttune.data.convert import ATLAS_PLACEHOLDER, convert
-from ttune.data.io import DataError
+from ttune.data.convert import convert
+from ttune.data.io import PLACEHOLDER, DataError
 from ttune.data.io import data_dir as default_data_dir
 from ttune.pretrain.config import DATASET_SOURCES, LOCAL_SOURCES, PretrainConfig, PretrainError
 from ttune.pretrain.objectives import collect_pairs
@@ -183,7 +183,7 @@ def _code_sides(name: str, rec: dict) -> list[tuple[str, str]]:
         return [
             (
                 "source",
-                rec["source"].replace(ATLAS_PLACEHOLDER, rec["target"].rstrip(";").strip(), 1),
+                rec["source"].replace(PLACEHOLDER, rec["target"].rstrip(";").strip(), 1),
             )
         ]
     sides = [("source", rec["source"])]
