@@ -81,13 +81,14 @@ def fit_ranker_file(
     start = time.monotonic()
 
     # Stage 1: the prefilter, on every candidate's features (no model).
-    first, with_candidates = [], 0
+    first, kept, with_candidates = [], [], 0
     for rec in records:
         cands = base.candidates(rec)
         with_candidates += bool(cands)
         texts = [c.text for c in cands]
         if rec["target"] in texts:
             first.append((cands, [0.0] * len(cands), texts.index(rec["target"])))
+            kept.append(rec)
     if not first:
         raise DataError(
             f"{train}: no record's target is among its candidates "
@@ -98,7 +99,7 @@ def fit_ranker_file(
 
     # Stage 2: the method scores each record's shortlist; the final weights are fitted on those.
     pred.task = base.with_options(ranker=Ranker({}, prefilter, shortlist), rerank=True)
-    second, kept = [], [r for r in records if r["target"] in {c.text for c in base.candidates(r)}]
+    second = []
     for i in range(0, len(kept), CHUNK):
         chunk = kept[i : i + CHUNK]
         for rec, (cands, logprobs) in zip(chunk, pred.candidate_logprobs(chunk), strict=True):
