@@ -60,12 +60,29 @@ TRANSDUCERS = {
         "atlas",
         "Java test method with an assert placeholder, then the focal method -> the assert",
     ),
+    "assert-python": (
+        "assert",
+        "test functions with one assertion from the tests of the Python standard library, sympy, "
+        "numpy and dask (train, dev) and networkx (test), built with `ttune data build assert`",
+        "pyassert",
+        "Python test function with an assert placeholder, then the focal function (where the "
+        "module under test defines it) -> the assertion",
+    ),
     "translate-java-csharp": (
         "translate",
         "CodeXGLUE code-to-code-trans",
         "codexglue",
         "Java methods -> the same methods in C#",
     ),
+}
+
+# the assertion forms of ttune.data.candidates, as each assert model's card names them
+CANDIDATE_FORMS = {
+    "assert-java": "`assertEquals`, `assertTrue`, `assertFalse`, `assertNull`, `assertNotNull`",
+    "assert-python": "`assert v`, `assert not v`, `assert v is None`, `assert v is not None`, "
+    "`assert v == x`, `assert len(v) == x`, `assert x in v` and, in a unittest test (the "
+    "record's `assert_style`: a method of a file that uses `unittest`), `self.assertTrue`, "
+    "`assertFalse`, `assertIsNone`, `assertIsNotNone`, `assertEqual`, `assertIn`",
 }
 
 
@@ -208,10 +225,9 @@ def card(
             "",
             "**Chosen, not generated:** with this folder's decoding.json (`rerank`), a test is "
             "answered by one of the assertion forms `ttune.data.candidates` lists over its local "
-            "variables, its literals and calls of the focal method (`assertEquals`, "
-            "`assertTrue`, `assertFalse`, `assertNull`, `assertNotNull`); a test with none is "
-            'generated (docs/decoding.md, "Choosing among candidate assertions"). Use '
-            "`--no-rerank` to see what the model generates.",
+            f"variables, its literals and calls of the focal method ({CANDIDATE_FORMS[name]}); a "
+            'test with none is generated (docs/decoding.md, "Choosing among candidate '
+            'assertions"). Use `--no-rerank` to see what the model generates.',
         ]
         fitted = (ranker or {}).get("fitted_on")
         if fitted:

@@ -17,6 +17,7 @@ TRANSDUCERS = (
     "summarize-java",
     "summarize-csharp",
     "assert-java",
+    "assert-python",
     "translate-java-csharp",
 )
 ALLOWED = {".safetensors", ".json", ".md"}

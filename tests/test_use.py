@@ -358,15 +358,37 @@ def test_assert_input_has_placeholder_and_focal(tiny, tmp_path, monkeypatch):
         "line": 1,
         "focal": "double",
         "assertion": "out0",
+        "statement": True,  # a name is an expression statement
     }
     [(task, [record])] = seen
     assert task == "assert" and record["source_lang"] == "python"
+    assert record["assert_style"] == "pytest"  # a test function: plain assert statements
     assert record["source"] == (
         'def test_double():\n    r = double(3)\n    "<AssertPlaceHolder>"\n\n'
         "def double(x):\n    return helper(x) * 2\n"
     )
     r = run("assert", test, "--function", "test_nope", "--transducer", tiny["transducer"])
     assert_one_line_error(r, "no function named 'test_nope'; available: test_double")
+
+
+def test_assert_says_when_the_output_is_not_a_statement(tiny, tmp_path, monkeypatch):
+    import ttune.use
+
+    monkeypatch.setattr(
+        ttune.use,
+        "_predict",
+        lambda resolved, records, *a, **k: ["Return the value."] * len(records),
+    )
+    test = write(tmp_path, "test_m.py", TEST_PY + "\n\n" + FOCAL_PY)
+    r = run("assert", test, "--transducer", tiny["transducer"])
+    assert r.exit_code == 0, r.output
+    assert r.stdout.splitlines() == [
+        f"test_double (line 1): Return the value.  ({ttune.use.NOT_A_STATEMENT})"
+    ]
+    r = run("assert", test, "-f", "test_double", "--transducer", tiny["transducer"])
+    assert r.stdout == "Return the value.\n" and r.stderr == f"note: {ttune.use.NOT_A_STATEMENT}\n"
+    r = run("assert", test, "-f", "test_double", "--transducer", tiny["transducer"], "--json")
+    assert json.loads(r.stdout)["statement"] is False and r.stderr == ""
 
 
 def test_placeholder_in_java_and_one_line_python():
@@ -417,6 +439,28 @@ def test_the_builtin_java_assert_model_chooses_a_candidate_in_ordinary_spacing(
     forms = {compact_tokens(c.text) for c in assert_candidates(source, "java")}
     assert "org.junit.Assert.assertNotNull(top)" in forms
     assert r["assertion"] in forms
+
+
+def test_the_builtin_python_assert_model_answers_in_the_tests_framework(tmp_path, monkeypatch):
+    """The built-in Python assert model reranks too: a pytest test gets a plain assert statement
+    over its values, a unittest one a self.assert... call."""
+    from ttune import api
+    from ttune.data.syntax import parses_as_statement
+
+    monkeypatch.delenv("TTUNE_MODELS_DIR")  # the models the package ships
+    body = "        stack = Stack()\n        stack.push(7)\n        top = stack.peek()\n"
+    pytest_file = write(
+        tmp_path, "test_p.py", "class TestStack:\n    def test_push(self):\n" + body
+    )
+    unit_file = write(
+        tmp_path,
+        "test_u.py",
+        "import unittest\n\n\nclass T(unittest.TestCase):\n    def test_push(self):\n" + body,
+    )
+    plain = api.generate_assert(pytest_file, "test_push")["assertion"]
+    unit = api.generate_assert(unit_file, "test_push")["assertion"]
+    assert plain.startswith("assert ") and parses_as_statement(plain, "python"), plain
+    assert unit.startswith("self.assert") and parses_as_statement(unit, "python"), unit
 
 
 def test_translate_outermost_functions(tiny, tmp_path, monkeypatch):

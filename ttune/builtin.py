@@ -3,7 +3,8 @@
 
 The package data folder ``ttune/models/`` (or ``$TTUNE_MODELS_DIR``) holds the ``ttune-tiny``
 backbone and one transducer folder per task and language (``summarize-python``,
-``summarize-java``, ``summarize-csharp``, ``assert-java``, ``translate-java-csharp``).
+``summarize-java``, ``summarize-csharp``, ``assert-java``, ``assert-python``,
+``translate-java-csharp``).
 :func:`resolve_model` picks the transducer and backbone for a task: a trained method folder given
 by the user (its backbone is ``model`` if given, else the one its train_config.json or
 method_config.json names), else the built-in ones. ``model="ttune-tiny"`` names the built-in

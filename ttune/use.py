@@ -38,9 +38,10 @@ from ttune.cpg.languages import (
     language_names,
     language_of_path,
 )
+from ttune.data.candidates import python_test_style
 from ttune.data.io import PLACEHOLDER
 from ttune.data.rewrite import rewrite_source
-from ttune.data.syntax import compact_tokens, parses
+from ttune.data.syntax import compact_tokens, parses, parses_as_statement
 from ttune.options import GenerationOptions, generation_options, resolve_device
 
 """The statement that marks where the assertion goes (ATLAS layout, also used by ttune.data)."""
@@ -515,7 +516,9 @@ def assert_record(
 ) -> tuple[dict, Function | None]:
     """(task record, focal function or None) for test ``test`` of the source ``data`` whose
     functions are ``functions``. The focal method is the last function the test calls among
-    ``focal_candidates`` (default: the other functions of ``data``); its text follows the test's."""
+    ``focal_candidates`` (default: the other functions of ``data``); its text follows the test's.
+    A Python record says its test's framework (``assert_style``:
+    :func:`ttune.data.candidates.python_test_style`)."""
     if focal_candidates is None:
         focal_candidates = [f for f in functions if f.start_byte != test.start_byte]
     by_name: dict[str, Function] = {}
@@ -527,7 +530,10 @@ def assert_record(
             focal_fn = by_name[called]
             break
     source = with_placeholder(test, lang) + ("\n" + focal_fn.source if focal_fn else "")
-    return {"id": test.name, "source": source, "source_lang": lang, "target_lang": lang}, focal_fn
+    record = {"id": test.name, "source": source, "source_lang": lang, "target_lang": lang}
+    if lang == "python":  # which assertion forms the test's framework writes
+        record["assert_style"] = python_test_style(data.decode("utf-8", "replace"), test.source)
+    return record, focal_fn
 
 
 def iter_asserts(
@@ -539,8 +545,10 @@ def iter_asserts(
     **kw: Any,
 ) -> Any:
     """Assertions for the test functions of a file or of every source file under a folder, yielded
-    as they are generated: ``{"file", "name", "line", "focal", "assertion"}`` (the assertion in
-    ordinary spacing: :func:`assertion_text`). The tests are those
+    as they are generated: ``{"file", "name", "line", "focal", "assertion", "statement"}`` (the
+    assertion in ordinary spacing: :func:`assertion_text`; ``statement``: it parses as one
+    statement, :func:`ttune.data.syntax.parses_as_statement`, which a model's own text for a test
+    with no candidate assertion often does not). The tests are those
     ``function`` names, else every function whose name starts with ``test``. The assertion goes
     at the test's ``"<AssertPlaceHolder>"`` statement, else at the end of its body. The focal
     method (the method under test, given to the model after the test as in ATLAS) is the last
@@ -574,12 +582,14 @@ def iter_asserts(
         return jobs
 
     for job, text in _run("assert", test_path, plan, **kw):
+        assertion = assertion_text(text, job.record["source_lang"])
         yield {
             "file": str(job.file),
             "name": job.function.name,
             "line": job.function.line,
             "focal": job.record["focal"],
-            "assertion": assertion_text(text, job.record["source_lang"]),
+            "assertion": assertion,
+            "statement": parses_as_statement(assertion, job.record["source_lang"]),
         }
 
 
@@ -600,7 +610,7 @@ def generate_assert(
     **kw: Any,
 ) -> dict[str, Any]:
     """The assertion for test ``function`` of the file ``test_file`` (see :func:`iter_asserts`).
-    Returns {"name", "line", "focal", "assertion"}."""
+    Returns {"name", "line", "focal", "assertion", "statement"}."""
     lang, functions = functions_of_file(test_file, max_bytes=kw.get("max_bytes", MAX_BYTES))
     matches = select_functions(functions, function)
     if len(matches) > 1:
@@ -699,6 +709,13 @@ def translate_file(
         {k: v for k, v in r.items() if k != "file"}
         for r in iter_translations(path, to, function, model, transducer, **kw)
     ]
+
+
+NOT_A_STATEMENT = (
+    "not one statement: the model's output does not parse as an assertion (a test with no value "
+    "to check gets the model's own text)"
+)
+"""What ``ttune assert`` says after an assertion that does not parse as one statement."""
 
 
 def render_translation(r: dict, to: str) -> str:

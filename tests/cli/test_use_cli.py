@@ -12,7 +12,7 @@ from typer.testing import CliRunner
 
 import ttune.use
 from ttune.cli.main import app
-from ttune.use import NO_SUMMARY, is_text, iter_summaries, summary_text
+from ttune.use import NO_SUMMARY, NOT_A_STATEMENT, is_text, iter_summaries, summary_text
 
 runner = CliRunner()
 
@@ -133,8 +133,8 @@ def test_assert_and_translate_take_folders(tmp_path, transducer, calls):
     r = runner.invoke(app, ["assert", str(d), "--transducer", str(transducer)])
     assert r.exit_code == 0, r.output
     assert r.stdout.splitlines() == [
-        f"{d / 'test_a.py'}: test_one (line 4): Summary test_one.",
-        f"{d / 'test_a.py'}: test_two (line 7): Summary test_two.",
+        f"{d / 'test_a.py'}: test_one (line 4): Summary test_one.  ({NOT_A_STATEMENT})",
+        f"{d / 'test_a.py'}: test_two (line 7): Summary test_two.  ({NOT_A_STATEMENT})",
     ]
     r = runner.invoke(app, ["translate", str(d), "--to", "java", "--transducer", str(transducer)])
     assert r.exit_code == 0, r.output

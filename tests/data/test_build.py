@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import sysconfig
 import zipfile
 from pathlib import Path
@@ -12,6 +13,8 @@ from ttune.data.build import (
     PLACEHOLDER,
     build_assert,
     build_summarize,
+    build_to_file,
+    class_under_test_name,
     first_sentence,
     hash_split,
     javadoc_text,
@@ -165,6 +168,23 @@ def test_build_assert(tmp_path):
         "test/test_geo.py:7:test_area",
     )
     assert len(build_assert(tests, limit=None, per_file=10, require_focal=True)) == 1
+    assert {r["assert_style"] for r in recs} == {"unittest"}  # the file uses unittest
+
+
+def test_build_assert_finds_the_module_of_a_tests_folder(tmp_path):
+    """pkg/sub/tests/test_geo.py tests pkg/sub/geo.py (numpy's, sympy's, networkx's layout); a
+    pytest class's method takes self but is not a unittest test."""
+    sub = tmp_path / "pkg" / "sub"
+    (sub / "tests").mkdir(parents=True)
+    (sub / "geo.py").write_text(PY_MODULE, encoding="utf-8")
+    (sub / "tests" / "test_geo.py").write_text(
+        "from pkg.sub.geo import area\n\n\nclass TestArea:\n    def test_area(self):\n"
+        "        got = area(2, 3)\n        assert got == 6\n",
+        encoding="utf-8",
+    )
+    [rec] = build_assert(tmp_path / "pkg", limit=None, per_file=10)
+    assert rec["target"] == "assert got == 6" and rec["assert_style"] == "pytest"
+    assert split_test_and_focal(rec["source"], "python")[1].startswith("def area(w, h):")
 
 
 def test_one_line():
@@ -186,3 +206,174 @@ def test_stdlib_builders_small():
         PLACEHOLDER in r["source"] and not has_error_node(r["source"], "python") for r in tests
     )
     assert build_summarize(STDLIB, "python", limit=20) == recs  # deterministic
+
+
+JUNIT_MAIN = """
+package p;
+
+import java.util.List;
+
+/** The class under test. */
+public class Foo {
+    private int n;
+
+    /** Adds. */
+    public int add(int a, int b) {
+        // the sum
+        return a + b;
+    }
+
+    public static <T> String join(final List<T> parts, String... more)
+            throws IllegalStateException {
+        return String.join(",", parts) + more.length;
+    }
+
+    public boolean isEmpty() { return n == 0; }
+
+    static class Inner {
+        boolean check() { return true; }
+    }
+}
+"""
+
+JUNIT_TEST = """
+package p;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+
+import org.junit.Assert;
+import org.junit.jupiter.api.Test;
+
+class FooTest {
+    @Test
+    public void addsTwo() throws Exception {
+        Foo foo = new Foo(); // made here
+        int got = foo.add(2, 3);
+        assertEquals(5, got, "sum is \\"5\\"");
+    }
+
+    @Test
+    void none() {
+        new Foo().add(1, 1);
+    }
+
+    @Test
+    void two() {
+        Foo foo = new Foo();
+        assertEquals(2, foo.add(1, 1));
+        assertEquals(0, foo.add(0, 0));
+    }
+
+    @Test
+    void inLambda() {
+        Runnable r = () -> assertEquals(1, new Foo().add(0, 1));
+    }
+
+    @Test
+    void withHelper() {
+        Foo foo = new Foo();
+        Assert.assertTrue(foo.isEmpty());
+        assertAdds(foo);
+    }
+
+    @Test
+    void empty() {
+        Foo foo = new Foo();
+        Assert.assertTrue(foo.isEmpty());
+    }
+
+    @Test
+    void noFocal() {
+        String s = " x ";
+        new Foo.Inner().check();
+        assertEquals("x", s.trim());
+    }
+
+    public void testJoin() {
+        String s = Foo.join(java.util.Arrays.asList("a", "b"), "c");
+        org.junit.Assert.assertEquals("a,b1", s);
+    }
+
+    private void assertAdds(Foo foo) {
+        assertEquals(2, foo.add(1, 1));
+    }
+}
+"""
+
+
+def _junit_project(tmp_path: Path) -> Path:
+    root = tmp_path / "proj"
+    for sub, name, text in (
+        ("main", "Foo.java", JUNIT_MAIN),
+        ("test", "FooTest.java", JUNIT_TEST),
+    ):
+        folder = root / "src" / sub / "java" / "p"
+        folder.mkdir(parents=True)
+        (folder / name).write_text(text, encoding="utf-8")
+    # A test helper of the same name elsewhere: the class under test is the one in src/main.
+    (root / "src" / "test" / "java" / "q").mkdir(parents=True)
+    (root / "src" / "test" / "java" / "q" / "Foo.java").write_text(
+        "package q; class Foo { int add(int a, int b) { return 0; } }", encoding="utf-8"
+    )
+    return root
+
+
+def test_build_assert_java_atlas_layout(tmp_path):
+    root = _junit_project(tmp_path)
+    recs = build_assert(root, limit=None, per_file=10, lang="java")
+    # none (0 assertions), two (2), inLambda (nested in a lambda), withHelper (a second, own
+    # assert* call) and noFocal (no method of Foo called) are skipped.
+    assert [r["id"] for r in recs] == [
+        "src/test/java/p/FooTest.java:10:addsTwo",
+        "src/test/java/p/FooTest.java:41:empty",
+        "src/test/java/p/FooTest.java:54:testJoin",
+    ]
+    assert recs[0]["source"] == (
+        "addsTwo ( ) { Foo foo = new Foo ( ) ; int got = foo . add ( 2 , 3 ) ; "
+        '"<AssertPlaceHolder>" ; }\nadd ( int , int ) { return a + b ; }'
+    )
+    assert recs[0]["target"] == 'org . junit . Assert . assertEquals ( 5 , got , "sum is \\"5\\"" )'
+    assert recs[1]["source"] == (
+        'empty ( ) { Foo foo = new Foo ( ) ; "<AssertPlaceHolder>" ; }\n'
+        "isEmpty ( ) { return n == 0 ; }"
+    )
+    assert recs[1]["target"] == "org . junit . Assert . assertTrue ( foo . isEmpty ( ) )"
+    assert recs[2]["source"] == (
+        'testJoin ( ) { String s = Foo . join ( java . util . Arrays . asList ( "a" , "b" ) , "c" )'
+        ' ; "<AssertPlaceHolder>" ; }\n'
+        'join ( List , String [ ] ) { return String . join ( "," , parts ) + more . length ; }'
+    )
+    assert recs[2]["target"] == 'org . junit . Assert . assertEquals ( "a,b1" , s )'
+    assert PLACEHOLDER == '"<AssertPlaceHolder>"'
+    for r in recs:
+        test, focal = split_test_and_focal(r["source"], "java")
+        assert PLACEHOLDER in test and focal and "\n" not in test + focal
+        assert (r["source_lang"], r["target_lang"], r["split"]) == (
+            "java",
+            "java",
+            hash_split(r["id"]),
+        )
+    assert len(build_assert(root, limit=None, per_file=1, lang="java")) == 1
+    assert len(build_assert(root, limit=2, per_file=10, lang="java")) == 2
+
+
+def test_build_assert_java_to_file_and_errors(tmp_path):
+    root = _junit_project(tmp_path)
+    res = build_to_file("assert", root, tmp_path / "out.jsonl", lang="java", limit=None)
+    assert res["records"] == 2 and res["with_focal"] == 2  # per_file=2
+    assert [json.loads(line)["id"] for line in (tmp_path / "out.jsonl").open()] == [
+        "src/test/java/p/FooTest.java:10:addsTwo",
+        "src/test/java/p/FooTest.java:41:empty",
+    ]
+    with pytest.raises(DataError, match="no assert builder for language 'cobol'"):
+        build_to_file("assert", root, tmp_path / "x.jsonl", lang="cobol")
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    with pytest.raises(DataError, match="no JUnit test method"):
+        build_assert(empty, lang="java")
+
+
+def test_class_under_test_name():
+    assert [
+        class_under_test_name(n) for n in ("FooTest", "FooTests", "TestFoo", "Testing", "Foo")
+    ] == ["Foo", "Foo", "Foo", None, None]

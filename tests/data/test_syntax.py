@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from ttune.data.syntax import compact_tokens, parses
+from ttune.data.syntax import compact_tokens, parses, parses_as_statement
 
 
 @pytest.mark.parametrize(
@@ -33,3 +33,21 @@ from ttune.data.syntax import compact_tokens, parses
 def test_compact_tokens(tokens, code):
     assert compact_tokens(tokens) == code
     assert parses("void m() { " + code + "; }", "java")  # a statement Java parses
+
+
+@pytest.mark.parametrize(
+    ("code", "lang", "ok"),
+    [
+        ("org . junit . Assert . assertEquals ( 1 , x )", "java", True),
+        ("// checks\nassertNull(x);", "java", True),  # a comment is not a statement
+        ("assertNull(x); assertNull(y);", "java", False),
+        ("public void f() {}", "java", False),  # a member, not a statement
+        ("Assert.IsTrue(ok);", "csharp", True),
+        ("assert len(v) == 2", "python", True),
+        ("def f():\n    pass", "python", True),
+        ("Return the value.", "python", False),
+        ("   ", "python", False),
+    ],
+)
+def test_parses_as_statement(code: str, lang: str, ok: bool):
+    assert parses_as_statement(code, lang) is ok

@@ -13,7 +13,7 @@ from lsprotocol import types
 from pygls.exceptions import JsonRpcException
 
 from ttune.cpg.html import page_data
-from ttune.data.syntax import parses
+from ttune.data.syntax import parses, parses_as_statement
 from ttune.lsp.text import LineIndex
 
 from .conftest import JAVA, NET_LOG, PY, open_doc, options, plain, start
@@ -71,7 +71,8 @@ async def test_result_shapes(client):
 
     juri = open_doc(client, "StackTest.java", JAVA, "java")
     a = await request(client, "ttune/generateAssert", at(juri, 4, 8))
-    assert set(a) == {"name", "focal", "assertion", "insertAt", "replace"}
+    assert set(a) == {"name", "focal", "assertion", "statement", "insertAt", "replace"}
+    assert a["statement"] is parses_as_statement(a["assertion"], "java")
     assert a["name"] == "StackTest.testPush" and isinstance(a["assertion"], str)
     assert a["replace"] == {
         "start": {"line": 5, "character": 8},

@@ -92,6 +92,24 @@ def test_syntax_ok_counts_programs_that_parse_in_the_target_language():
     assert "MISSING" in describe_metric("syntax_ok")
 
 
+def test_statement_ok_counts_predictions_that_are_one_statement():
+    java = [
+        "org . junit . Assert . assertEquals ( 3 , list . size ( ) )",  # ATLAS: no final ;
+        "assertTrue(done);",
+        "assertTrue(done); assertFalse(x);",  # two statements
+        "assertEquals(1, x",  # MISSING )
+        "Returns the size of the list.",  # a summary, not code
+    ]
+    assert per_example("statement_ok", java, ["r"] * 5, "java") == [100.0, 100.0, 0.0, 0.0, 0.0]
+    # the member test of syntax_ok rejects every assertion
+    assert compute("syntax_ok", java[:2], ["r"] * 2, "java") == {"syntax_ok": 0.0}
+    python = ["self.assertEqual(n, 3)", "assert x is None", "assert x ==", "assert a\nassert b"]
+    assert per_example("statement_ok", python, ["r"] * 4, "python") == [100.0, 100.0, 0.0, 0.0]
+    assert per_example("statement_ok", ["Assert.AreEqual(1, x)"], ["r"], "csharp") == [100.0]
+    with pytest.raises(MetricUnavailable, match="target language"):
+        compute("statement_ok", java, ["r"] * 5)
+
+
 def test_names_errors_and_descriptions():
     assert metric_names() == [
         "chrf",
@@ -101,6 +119,7 @@ def test_names_errors_and_descriptions():
         "exact_match_lenient",
         "sacrebleu",
         "smooth_bleu4",
+        "statement_ok",
         "syntax_ok",
         "type_exact",
         "type_outer",

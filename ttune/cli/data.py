@@ -82,7 +82,11 @@ def build(
         ..., "--source", help="Folder of source files (or a .zip such as openjdk's src.zip)."
     ),
     output: Path = typer.Option(..., "--output", help="JSONL file to write."),
-    lang: str = typer.Option("python", "--lang", help="python or java (assert: python only)."),
+    lang: str = typer.Option(
+        "python",
+        "--lang",
+        help="python or java (assert: Python tests or JUnit tests in ATLAS's layout).",
+    ),
     limit: int = typer.Option(200, "--limit", help="Records to build (0 = all)."),
     per_file: int = typer.Option(2, "--per-file", help="At most this many records from one file."),
 ) -> None:

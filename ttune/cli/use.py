@@ -22,7 +22,7 @@ from ttune.cli.errors import errors_as_fail
 from ttune.cli.options import with_config
 from ttune.cpg.languages import describe
 from ttune.options import GenerationOptions
-from ttune.use import MAX_BYTES, SourceWarning
+from ttune.use import MAX_BYTES, NOT_A_STATEMENT, SourceWarning
 
 # The options all three commands share, declared once so their names and help stay the same.
 ModelOption = Annotated[
@@ -164,6 +164,8 @@ def assert_(
                 **asdict(gen),
             )
         typer.echo(json.dumps(r, indent=2, ensure_ascii=False) if as_json else r["assertion"])
+        if not as_json and not r["statement"]:
+            typer.echo(f"note: {NOT_A_STATEMENT}", err=True)
         return
     _stream(
         api.iter_asserts,
@@ -174,7 +176,10 @@ def assert_(
         transducer=transducer,
         max_bytes=max_bytes,
         as_json=as_json,
-        line=lambda r, folder: f"{_where(r, folder)}: {r['assertion']}",
+        line=lambda r, folder: (
+            f"{_where(r, folder)}: {r['assertion']}"
+            + ("" if r["statement"] else f"  ({NOT_A_STATEMENT})")
+        ),
         **asdict(gen),
     )
 

@@ -13,6 +13,13 @@ under test (focal function) is the last function called in the test before the a
 defined in the module under test (``test_foo.py`` -> ``foo.py`` or ``foo/__init__.py`` beside the
 test folder); records without one are kept with the test function alone.
 
+``build_assert(source, lang="java")``: JUnit test methods (annotated ``@Test``, or a ``test*``
+method without parameters) with exactly one assertion, written in ATLAS's layout (Watson et al.
+2020), which the Java assert model and its candidates read: space-separated tokens, the test method
+as ``name ( ) { ... "<AssertPlaceHolder>" ; }``, a newline, the focal method as
+``name ( ParamType , ... ) { ... }``; target: the assertion call with its class written
+``org . junit . Assert .``. See :func:`java_assert_from_file`.
+
 Functions are found with :func:`ttune.cpg.ts.parse` (tree-sitter, the project's only entry point).
 Records are taken deterministically: files in the order of sha256(relative path), at most
 ``per_file`` records per file (the first in the file), until ``limit``. Each record's split is
@@ -34,6 +41,7 @@ from pathlib import Path
 from ttune.cpg.base import iter_nodes
 from ttune.cpg.languages import find_language, language_names
 from ttune.cpg.ts import SNode, parse
+from ttune.data.candidates import python_test_style
 from ttune.data.decode import split_test_and_focal
 from ttune.data.io import PLACEHOLDER, DataError, make_record, write_jsonl
 from ttune.data.syntax import parse_code
@@ -337,8 +345,9 @@ def _module_under_test(test_rel: str, files: dict[str, bytes]) -> bytes | None:
     stem = p.stem[len("test_") :] if p.stem.startswith("test_") else None
     if not stem:
         return None
-    # Lib/test/test_foo.py (or Lib/test/test_foo/test_x.py) -> Lib/foo.py, Lib/foo/__init__.py
-    parents = [q for q in p.parents if q.name == "test"]
+    # Lib/test/test_foo.py (or Lib/test/test_foo/test_x.py) -> Lib/foo.py, Lib/foo/__init__.py;
+    # pkg/sub/tests/test_foo.py (numpy, sympy, networkx, dask) -> pkg/sub/foo.py
+    parents = [q for q in p.parents if q.name in ("test", "tests")]
     base = parents[-1].parent if parents else p.parent
     pkg_stem = p.parent.name[len("test_") :] if p.parent.name.startswith("test_") else stem
     for cand in (f"{stem}.py", f"{stem}/__init__.py", f"{pkg_stem}.py", f"{pkg_stem}/__init__.py"):
@@ -359,6 +368,7 @@ def _function_index(src: bytes) -> dict[str, SNode]:
 
 def assert_from_file(rel: str, src: bytes, module_src: bytes | None) -> Iterator[dict]:
     root = parse(src, "python")
+    file_text = src.decode("utf-8", "replace")
     focal_index = _function_index(module_src) if module_src is not None else {}
     for fn in iter_nodes(root):
         if fn.type != "function_definition" or fn.child("name") is None:
@@ -387,15 +397,373 @@ def assert_from_file(rel: str, src: bytes, module_src: bytes | None) -> Iterator
                 break
         source = test_code + ("\n" + focal if focal else "")
         rid = f"{rel}:{_line_no(src, fn)}:{name}"
-        yield make_record(rid, source, target, "python", "python", hash_split(rid))
+        record = make_record(rid, source, target, "python", "python", hash_split(rid))
+        record["assert_style"] = python_test_style(file_text, test_code)
+        yield record
+
+
+# ---------------------------------------------------------------------------- asserts (Java)
+JAVA_ASSERTIONS = frozenset(
+    {
+        "assertEquals",
+        "assertNotEquals",
+        "assertTrue",
+        "assertFalse",
+        "assertNull",
+        "assertNotNull",
+        "assertSame",
+        "assertNotSame",
+        "assertArrayEquals",
+        "assertIterableEquals",
+        "assertLinesMatch",
+        "assertThat",
+        "assertThrows",
+        "assertDoesNotThrow",
+        "assertInstanceOf",
+        "assertTimeout",
+        "assertTimeoutPreemptively",
+        "assertAll",
+    }
+)
+"""JUnit 4/5 (and hamcrest ``MatcherAssert.assertThat``) assertion methods the Java builder takes
+as the record's assertion."""
+
+_JUNIT_CLASSES = frozenset(
+    {
+        "Assert",
+        "Assertions",
+        "TestCase",
+        "MatcherAssert",
+        "org.junit.Assert",
+        "org.junit.jupiter.api.Assertions",
+        "junit.framework.Assert",
+        "junit.framework.TestCase",
+        "org.hamcrest.MatcherAssert",
+    }
+)
+"""Qualifiers of a JUnit assertion call (besides none: a static import or JUnit 3's TestCase)."""
+
+JAVA_ASSERT_PREFIX = "org . junit . Assert . "
+"""How ATLAS writes the class of every assertion (targets are normalised to it)."""
+
+_JAVA_ONE_TOKEN = frozenset({"string_literal", "character_literal", "text_block"})
+_JAVA_COMMENTS = frozenset({"line_comment", "block_comment", "comment"})
+_JAVA_TYPE_DECLS = frozenset(
+    {"class_declaration", "interface_declaration", "enum_declaration", "record_declaration"}
+)
+
+
+def _java_tokens(src: bytes, node: SNode, subst: dict[int, list[str]] | None = None) -> list[str]:
+    """The tokens of ``node``: its tree-sitter leaves in order, each literal (string, char) one
+    token as written, comments dropped; a node whose ``id()`` is in ``subst`` is written as the
+    tokens given there instead."""
+    subst = subst or {}
+    out: list[str] = []
+    stack = [node]
+    while stack:
+        n = stack.pop()
+        if id(n) in subst:
+            out.extend(subst[id(n)])
+        elif n.type in _JAVA_COMMENTS:
+            continue
+        elif not n.children or n.type in _JAVA_ONE_TOKEN:
+            text = _text(src, n)
+            if text:  # MISSING nodes have no text
+                out.append(text)
+        else:
+            stack.extend(reversed(n.children))
+    return out
+
+
+def _java_param_type(src: bytes, param: SNode) -> list[str]:
+    """The type of a formal (or varargs) parameter as ATLAS writes it: erased (no type arguments),
+    without modifiers or annotations; ``T...`` and ``T x[]`` as arrays."""
+    kids = [c for c in param.named_children if c.type not in ("modifiers", *_JAVA_COMMENTS)]
+    typ = param.child("type") or (kids[0] if kids else None)
+    if typ is None:
+        return []
+    erase = {id(n): [] for n in iter_nodes(typ) if n.type in ("type_arguments", "annotation")}
+    erase.update({id(n): [] for n in iter_nodes(typ) if n.type == "marker_annotation"})
+    toks = _java_tokens(src, typ, erase)
+    dims = param.child("dimensions")
+    if dims is not None:
+        toks += _java_tokens(src, dims)
+    if param.type == "spread_parameter":
+        toks += ["[", "]"]
+    return toks
+
+
+def _java_method_tokens(src: bytes, method: SNode, subst: dict[int, list[str]] | None = None):
+    """``name ( ParamType , ... ) { body }``: no annotations, modifiers, type parameters, return
+    type or throws clause (ATLAS's layout)."""
+    params = method.child("parameters")
+    types = [
+        _java_param_type(src, p)
+        for p in (params.named_children if params is not None else [])
+        if p.type in ("formal_parameter", "spread_parameter")
+    ]
+    head = [_text(src, method.child("name")), "("]
+    for i, t in enumerate(types):
+        head += ([","] if i else []) + t
+    return head + [")"] + _java_tokens(src, method.child("body"), subst)
+
+
+def _java_layout(tokens: list[str]) -> str | None:
+    """Tokens joined by one space; None when a token holds a line break (a text block), which the
+    one-line-per-method layout cannot carry."""
+    if any("\n" in t or "\r" in t for t in tokens):
+        return None
+    return " ".join(tokens)
+
+
+def _java_assert_kind(src: bytes, n: SNode) -> str | None:
+    """``"junit"`` for a JUnit assertion call (bare, or qualified by Assert / Assertions / ...),
+    ``"other"`` for another bare ``assert*`` call (a test's own helper) or an ``assert``
+    statement, None for anything else."""
+    if n.type == "assert_statement":
+        return "other"
+    if n.type != "method_invocation" or n.child("name") is None:
+        return None
+    name = _text(src, n.child("name"))
+    obj = n.child("object")
+    qualifier = None if obj is None else "".join(_text(src, obj).split())
+    if name in JAVA_ASSERTIONS and (qualifier is None or qualifier in _JUNIT_CLASSES):
+        return "junit"
+    if name.startswith("assert") and (qualifier is None or qualifier in _JUNIT_CLASSES):
+        return "other"
+    return None
+
+
+def _is_java_test(src: bytes, method: SNode) -> bool:
+    """Annotated ``@Test`` (any package), or JUnit 3 style: ``test*`` without parameters."""
+    if method.type != "method_declaration" or method.child("body") is None:
+        return False
+    if method.child("name") is None:
+        return False
+    for mods in (c for c in method.children if c.type == "modifiers"):
+        for a in mods.children:
+            if a.type in ("marker_annotation", "annotation") and a.child("name") is not None:
+                if "".join(_text(src, a.child("name")).split()).split(".")[-1] == "Test":
+                    return True
+    params = method.child("parameters")
+    no_params = params is None or not [
+        p for p in params.named_children if p.type not in _JAVA_COMMENTS
+    ]
+    return _text(src, method.child("name")).startswith("test") and no_params
+
+
+def _java_assertion_statement(src: bytes, method: SNode) -> SNode | None:
+    """The expression statement that is the method's only assertion, or None (no assertion, more
+    than one, or one nested in another expression, a lambda or a local / anonymous class)."""
+    found = [n for n in iter_nodes(method.child("body")) if _java_assert_kind(src, n)]
+    if len(found) != 1 or _java_assert_kind(src, found[0]) != "junit":
+        return None
+    stmt = found[0].parent
+    if stmt is None or stmt.type != "expression_statement":
+        return None
+    up = stmt.parent
+    while up is not None and up is not method:
+        if up.type in ("lambda_expression", "class_body"):
+            return None
+        up = up.parent
+    return stmt
+
+
+def _java_target(src: bytes, call: SNode) -> str | None:
+    """The assertion call as ATLAS writes it: ``org . junit . Assert . assertX ( args )``."""
+    args = call.child("arguments")
+    if args is None:
+        return None
+    return _java_layout(
+        [*JAVA_ASSERT_PREFIX.split(), _text(src, call.child("name")), *_java_tokens(src, args)]
+    )
+
+
+def class_under_test_name(test_class: str) -> str | None:
+    """``FooTest`` / ``FooTests`` / ``FooTestCase`` / ``TestFoo`` -> ``Foo``; None otherwise."""
+    for suffix in ("Tests", "TestCase", "Test"):
+        if test_class.endswith(suffix) and len(test_class) > len(suffix):
+            return test_class[: -len(suffix)]
+    if test_class.startswith("Test") and len(test_class) > 4 and test_class[4].isupper():
+        return test_class[4:]
+    return None
+
+
+def is_java_test_file(rel: str) -> bool:
+    """Under a ``src/test`` folder, or a class name that marks a test (see
+    :func:`class_under_test_name`)."""
+    parts = Path(rel).parts
+    in_src_test = any(a == "src" and b == "test" for a, b in zip(parts, parts[1:]))
+    return in_src_test or class_under_test_name(Path(rel).stem) is not None
+
+
+def _find_class_under_test(test_rel: str, by_stem: dict[str, list[str]]) -> str | None:
+    """The file of the test's class under test, by file name anywhere in the tree: the
+    ``src/main`` mirror of the test's path first, then any under ``src/main``, then the one closest
+    to the test (longest common folder), then the first by path."""
+    test = Path(test_rel)
+    name = class_under_test_name(test.stem)
+    if name is None:
+        return None
+    found = [r for r in by_stem.get(name, []) if r != test_rel]
+    if not found:
+        return None
+    mirror = (test.parent / f"{name}.java").as_posix().replace("src/test/", "src/main/", 1)
+
+    def key(rel: str) -> tuple:
+        parts = Path(rel).parts
+        common = 0
+        for a, b in zip(parts, test.parts):
+            if a != b:
+                break
+            common += 1
+        in_main = any(a == "src" and b == "main" for a, b in zip(parts, parts[1:]))
+        return (rel != mirror, not in_main, -common, rel)
+
+    return min(found, key=key)
+
+
+def _java_method_index(src: bytes, class_name: str) -> dict[str, list[SNode]]:
+    """Methods with a body declared in class ``class_name`` (not in its nested or anonymous
+    classes), by name, in declaration order."""
+    index: dict[str, list[SNode]] = {}
+    for n in iter_nodes(parse(src, "java")):
+        if n.type != "method_declaration" or n.child("body") is None or n.child("name") is None:
+            continue
+        if _has_error(n):
+            continue
+        up = n.parent
+        while up is not None and up.type not in _JAVA_TYPE_DECLS | {"object_creation_expression"}:
+            up = up.parent
+        if up is None or up.type == "object_creation_expression" or up.child("name") is None:
+            continue
+        if _text(src, up.child("name")) == class_name:
+            index.setdefault(_text(src, n.child("name")), []).append(n)
+    return index
+
+
+def _arity_match(src: bytes, method: SNode, n_args: int) -> bool:
+    params = method.child("parameters")
+    ps = [
+        p
+        for p in (params.named_children if params is not None else [])
+        if p.type in ("formal_parameter", "spread_parameter")
+    ]
+    if ps and ps[-1].type == "spread_parameter":
+        return n_args >= len(ps) - 1
+    return n_args == len(ps)
+
+
+def _java_focal(
+    src: bytes, method: SNode, stmt: SNode, index: dict[str, list[SNode]]
+) -> SNode | None:
+    """ATLAS's focal method: of the calls in the test up to the end of the assertion (assertions
+    themselves aside), in the order they complete (``a.f(b.g())``: ``g`` then ``f``), the last
+    whose name the class under test declares; an overload with as many parameters as the call has
+    arguments first."""
+    calls = [
+        n
+        for n in iter_nodes(method.child("body"))
+        if n.type == "method_invocation"
+        and n.end_byte <= stmt.end_byte
+        and n.child("name") is not None
+        and not _java_assert_kind(src, n)
+    ]
+    for call in sorted(calls, key=lambda n: (n.end_byte, -n.start_byte), reverse=True):
+        cands = index.get(_text(src, call.child("name")))
+        if not cands:
+            continue
+        args = call.child("arguments")
+        n_args = len(
+            [a for a in (args.named_children if args else []) if a.type not in _JAVA_COMMENTS]
+        )
+        return next((m for m in cands if _arity_match(src, m, n_args)), cands[0])
+    return None
+
+
+def java_assert_from_file(
+    rel: str, src: bytes, cut_src: bytes | None, cut_name: str | None
+) -> Iterator[dict]:
+    """ATLAS-layout records of the JUnit test methods of one file (``cut_src``: the source of the
+    class under test ``cut_name``); tests without one assertion statement or without a focal
+    method are skipped."""
+    if cut_src is None or cut_name is None:
+        return
+    index = _java_method_index(cut_src, cut_name)
+    if not index:
+        return
+    root = parse(src, "java")
+    for method in iter_nodes(root):
+        if not _is_java_test(src, method) or _has_error(method):
+            continue
+        stmt = _java_assertion_statement(src, method)
+        if stmt is None:
+            continue
+        call = stmt.named_children[0]
+        target = _java_target(src, call)
+        focal = _java_focal(src, method, stmt, index)
+        if target is None or focal is None:
+            continue
+        test_code = _java_layout(_java_method_tokens(src, method, {id(stmt): [PLACEHOLDER, ";"]}))
+        focal_code = _java_layout(_java_method_tokens(cut_src, focal))
+        if test_code is None or focal_code is None:
+            continue
+        name = _text(src, method.child("name"))
+        rid = f"{rel}:{_line_no(src, method)}:{name}"
+        yield make_record(
+            rid, f"{test_code}\n{focal_code}", target, "java", "java", hash_split(rid)
+        )
+
+
+def build_assert_java(source: str | Path, limit: int | None = 200, per_file: int = 2) -> list[dict]:
+    """ATLAS-layout assert records from the JUnit test files under ``source`` (a folder or .zip,
+    e.g. a project with ``src/main`` and ``src/test``); see :func:`java_assert_from_file`."""
+    files = dict(iter_source_files(source, "java"))  # in the order of sha256(relative path)
+    by_stem: dict[str, list[str]] = {}
+    for rel in files:
+        by_stem.setdefault(Path(rel).stem, []).append(rel)
+    out: list[dict] = []
+    for rel in files:
+        if not is_java_test_file(rel):
+            continue
+        cut = _find_class_under_test(rel, by_stem)
+        cut_src = files[cut] if cut is not None else None
+        cut_name = class_under_test_name(Path(rel).stem)
+        for n, rec in enumerate(java_assert_from_file(rel, files[rel], cut_src, cut_name)):
+            if n >= per_file:
+                break
+            out.append(rec)
+            if limit is not None and len(out) >= limit:
+                return out
+    if not out:
+        raise DataError(
+            f"no JUnit test method with exactly one assertion and a focal method found under "
+            f"{source}"
+        )
+    return out
+
+
+ASSERT_LANGUAGES = ("python", "java")
+"""Languages whose test files the assert builder reads (Python unittest/pytest, Java JUnit)."""
 
 
 def build_assert(
-    source: str | Path, limit: int | None = 200, per_file: int = 2, require_focal: bool = False
+    source: str | Path,
+    limit: int | None = 200,
+    per_file: int = 2,
+    require_focal: bool = False,
+    lang: str = "python",
 ) -> list[dict]:
-    """Assert-generation records from Python test files under ``source`` (see module docstring).
-    ``source`` is a test folder (e.g. the stdlib's ``Lib/test``) or a tree containing ``test``
-    folders; modules under test are looked up in the parent of the ``test`` folder."""
+    """Assert-generation records from the ``lang`` test files under ``source`` (see module
+    docstring). Python: ``source`` is a test folder (e.g. the stdlib's ``Lib/test``) or a tree
+    containing ``test`` folders; modules under test are looked up in the parent of the ``test``
+    folder. Java: :func:`build_assert_java` (every record has a focal method)."""
+    if lang == "java":
+        return build_assert_java(source, limit=limit, per_file=per_file)
+    if lang != "python":
+        raise DataError(
+            f"no assert builder for language {lang!r}; supported: {', '.join(ASSERT_LANGUAGES)}"
+        )
     path = Path(source)
     if not path.is_dir():
         raise DataError(f"assert builder source must be a folder: {path}")
@@ -434,7 +802,8 @@ def write_built(task: str, records: list[dict], output: str | Path) -> dict:
     out = {"output": str(output), "records": n, "splits": splits}
     if task == "assert":
         out["with_focal"] = sum(
-            bool(split_test_and_focal(r["source"], "python")[1]) for r in records
+            bool(split_test_and_focal(r["source"], r.get("source_lang") or "python")[1])
+            for r in records
         )
     return out
 
@@ -449,14 +818,12 @@ def build_to_file(
 ) -> dict:
     """Build task records from real code under ``source`` (folder or .zip) into ``output``:
     ``summarize`` (python|java functions with docstrings) or ``assert`` (Python test functions
-    with one assertion); :func:`write_built`'s summary. (``types``: ttune.data.types, which
-    builds on this module.)"""
+    or JUnit test methods with one assertion); :func:`write_built`'s summary. (``types``:
+    ttune.data.types, which builds on this module.)"""
     if task == "summarize":
         records = build_summarize(source, lang, limit=limit, per_file=per_file)
     elif task == "assert":
-        if lang != "python":
-            raise DataError("the assert builder reads Python test files only (--lang python)")
-        records = build_assert(source, limit=limit, per_file=per_file)
+        records = build_assert(source, limit=limit, per_file=per_file, lang=lang)
     else:
         raise DataError(f"no builder for task {task!r}; builders: summarize, assert, types")
     return write_built(task, records, output)

@@ -46,6 +46,39 @@ def parses(code: str, lang: str) -> bool:
     return not any(node.is_error or node.is_missing for node in iter_nodes(parse_code(code, lang)))
 
 
+def parses_as_statement(code: str, lang: str) -> bool:
+    """Whether ``code`` parses as exactly one statement with neither an ERROR nor a MISSING node:
+    the test of a generated assertion. A brace language (Java, C#) reads it inside a method body,
+    with the final ``;`` added when it has none (ATLAS writes its assertions without one);
+    Python reads it as a module. Comments do not count as statements."""
+    language = get_language(lang)
+    body = code.strip()
+    if not body:
+        return False
+    if language.blocks == "braces":
+        if not body.endswith((";", "}")):
+            body += " ;"
+        prefix, suffix = language.wrapper or (b"", b"")
+        prefix, suffix = prefix + b"void __m__() {\n", b"\n}" + suffix
+    else:
+        prefix, suffix = b"", b""
+    data = body.encode("utf-8")
+    start, end = len(prefix), len(prefix) + len(data)
+    root = parse(prefix + data + suffix, language.name)
+    statements = 0
+    for node in iter_nodes(root):
+        if node.is_error or node.is_missing:
+            return False
+        parent = node.parent
+        if parent is None or not node.named or "comment" in node.type:
+            continue
+        inside = start <= node.start_byte and node.end_byte <= end
+        outer = parent is root or parent.start_byte < start or parent.end_byte > end
+        if inside and outer:
+            statements += 1  # a node of the code whose parent is the wrapper's: a statement
+    return statements == 1
+
+
 def parse_ok_rate(codes: list[str], lang: str) -> float:
     """Fraction of ``codes`` that parse with no ERROR node."""
     if not codes:

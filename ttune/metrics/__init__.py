@@ -16,6 +16,8 @@ exact_match_lenient      equal as word/punctuation token sequences, case-folded,
                          dropped
 syntax_ok                % of predictions that parse in the target language (tree-sitter, no
                          ERROR or MISSING node; Java/C# members inside a class); no reference
+statement_ok             % of predictions that parse as exactly one statement (Java/C#: inside a
+                         method body, a final ; added if missing); no reference
 type_exact               types task: % of identifiers whose predicted type equals the reference
 type_outer               types task: % of identifiers whose outermost type constructor matches
 =======================  ====================================================================
@@ -32,7 +34,7 @@ import logging
 from collections.abc import Callable
 
 from ttune.cpg.languages import find_language
-from ttune.data.syntax import parses
+from ttune.data.syntax import parses, parses_as_statement
 from ttune.metrics import bleu, code_bleu, exact, types
 from ttune.metrics.code_bleu import MetricUnavailable, parse_weights
 
@@ -72,6 +74,9 @@ _DESCRIPTIONS = {
     "dropped, % of examples",
     "syntax_ok": "% of predictions tree-sitter parses in the target language with no ERROR or "
     "MISSING node (Java/C# members wrapped in a class); references not used",
+    "statement_ok": "% of predictions tree-sitter parses as exactly one statement in the target "
+    "language with no ERROR or MISSING node (Java/C#: inside a method body, a final ';' added "
+    "when missing; Python: as a module); references not used",
     "type_exact": "types task: % of reference identifiers whose predicted type is equal "
     "(whitespace and typing. prefix ignored)",
     "type_outer": "types task: % of reference identifiers whose predicted outermost type "
@@ -109,10 +114,11 @@ def _fixed(name: str) -> tuple[_Corpus, _PerEx]:
             lambda p, r, lang: _mean(exact.lenient_per_example(p, r)),
             lambda p, r, lang: exact.lenient_per_example(p, r),
         )
-    if name == "syntax_ok":
+    if name in ("syntax_ok", "statement_ok"):
+        test = parses if name == "syntax_ok" else parses_as_statement
         return (
-            lambda p, r, lang: _mean(_syntax_ok(p, lang)),
-            lambda p, r, lang: _syntax_ok(p, lang),
+            lambda p, r, lang: _mean(_parse_check(name, test, p, lang)),
+            lambda p, r, lang: _parse_check(name, test, p, lang),
         )
     if name in ("type_exact", "type_outer"):
         level = name.split("_")[1]
@@ -123,12 +129,14 @@ def _fixed(name: str) -> tuple[_Corpus, _PerEx]:
     raise KeyError(name)
 
 
-def _syntax_ok(predictions: list[str], lang: str | None) -> list[float]:
-    """100 for each prediction that parses in ``lang`` (:func:`ttune.data.syntax.parses`), else
-    0."""
+def _parse_check(
+    name: str, test: Callable[[str, str], bool], predictions: list[str], lang: str | None
+) -> list[float]:
+    """100 for each prediction that passes ``test`` in ``lang`` (a tree-sitter check of
+    :mod:`ttune.data.syntax`), else 0."""
     if lang is None or find_language(lang) is None:
-        raise MetricUnavailable(f"syntax_ok needs a target language ttune parses (got {lang!r})")
-    return [100.0 if parses(p, lang) else 0.0 for p in predictions]
+        raise MetricUnavailable(f"{name} needs a target language ttune parses (got {lang!r})")
+    return [100.0 if test(p, lang) else 0.0 for p in predictions]
 
 
 def _resolve(name: str) -> tuple[_Corpus, _PerEx]:

@@ -16,7 +16,8 @@ summarize  task line, then the function          the whole code               sm
 assert     task line, test method with the       the test method only (the    exact_match,
            placeholder, then the focal method    first method of the input)   exact_match_lenient,
            (ATLAS layout)                                                     smooth_bleu4,
-                                                                              sacrebleu
+                                                                              sacrebleu,
+                                                                              statement_ok
 translate  task line, then the code in the       the whole code               sacrebleu, codebleu,
            source language                                                    exact_match, chrf,
                                                                               syntax_ok
@@ -159,11 +160,12 @@ class Task:
     on (docs/decoding.md, "Rewriting the source before the copy")."""
     candidates: Callable[[dict], list[Candidate]] | None = None
     """The targets a record admits, with their features, for :attr:`rerank` (None: the task has
-    none). ``assert``: :func:`ttune.data.candidates.assert_candidates` of the test (Java)."""
+    none). ``assert``: :func:`ttune.data.candidates.assert_candidates` of the test (Java and
+    Python)."""
     rerank: bool = False
     """Choose each record's output among its :attr:`candidates` (:meth:`choose`) instead of
-    generating it; a record without candidates is generated. Off for every task; the built-in Java
-    assert model's ``decoding.json`` turns it on (docs/decoding.md, "Choosing among candidate
+    generating it; a record without candidates is generated. Off for every task; the built-in
+    assert models' ``decoding.json`` turns it on (docs/decoding.md, "Choosing among candidate
     assertions")."""
     ranker: Ranker | None = None
     """How :meth:`choose` scores candidates: the model's log-probability of each
@@ -358,11 +360,13 @@ class Task:
 
 
 def _assert_candidates(record: dict) -> list[Candidate]:
-    """The assert task's candidates: those of the record's test (Java only, else [])."""
+    """The assert task's candidates: those of the record's test (Java and Python, else []); a
+    Python record's ``assert_style`` (``unittest`` or ``pytest``) says which forms."""
     source, lang = record.get("source"), record.get("source_lang") or "java"
     if not isinstance(source, str) or not find_language(lang):
         return []
-    return assert_candidates(source, lang)
+    style = record.get("assert_style")
+    return assert_candidates(source, lang, style if isinstance(style, str) else None)
 
 
 def _field(record: dict, key: str) -> str:
@@ -484,7 +488,7 @@ def _builtin() -> None:
             "assert",
             400,
             64,
-            ("exact_match", "exact_match_lenient", "smooth_bleu4", "sacrebleu"),
+            ("exact_match", "exact_match_lenient", "smooth_bleu4", "sacrebleu", "statement_ok"),
             graph_side="test",
             candidates=_assert_candidates,
             description="test method with an assert placeholder + focal method -> the assert",

@@ -42,6 +42,10 @@ async function showAssert(doc: vscode.TextDocument, result: AssertResult | null)
   if (!result) return vscode.window.showInformationMessage("ttune: no test function at the cursor");
   const line = doc.lineAt(Math.min(result.insertAt.line, doc.lineCount - 1)).text;
   const e = assertEdit(result, line, doc.languageId);
+  if (result.statement === false) {
+    vscode.window.showWarningMessage(
+      `ttune: the answer for ${result.name} does not parse as an assertion (no candidate fits the test)`);
+  }
   await previewEdit(doc.uri, toRange(e.range), e.text, `ttune: assertion for ${result.name}`);
 }
 

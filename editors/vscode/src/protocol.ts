@@ -20,6 +20,9 @@ export const ServerCommands = ["ttune.lsp.summarize", "ttune.lsp.translate", "tt
 export interface SummaryResult { name: string; range: Range; summary: string }
 export interface AssertResult {
   name: string; focal: string | null; assertion: string; insertAt: Position; replace: Range | null;
+  /** False when the assertion does not parse as one statement (the model's own text for a test
+   * with no candidate assertion). */
+  statement?: boolean;
 }
 export interface TranslateResult {
   name: string; range: Range; targetLanguage: string; code: string; unchanged: boolean;
