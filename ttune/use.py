@@ -545,10 +545,8 @@ def iter_asserts(
     **kw: Any,
 ) -> Any:
     """Assertions for the test functions of a file or of every source file under a folder, yielded
-    as they are generated: ``{"file", "name", "line", "focal", "assertion", "statement"}`` (the
-    assertion in ordinary spacing: :func:`assertion_text`; ``statement``: it parses as one
-    statement, :func:`ttune.data.syntax.parses_as_statement`, which a model's own text for a test
-    with no candidate assertion often does not). The tests are those
+    as they are generated: ``{"file", "name", "line", "focal", "assertion", "statement"}``
+    (:func:`checked_assertion`). The tests are those
     ``function`` names, else every function whose name starts with ``test``. The assertion goes
     at the test's ``"<AssertPlaceHolder>"`` statement, else at the end of its body. The focal
     method (the method under test, given to the model after the test as in ATLAS) is the last
@@ -582,14 +580,12 @@ def iter_asserts(
         return jobs
 
     for job, text in _run("assert", test_path, plan, **kw):
-        assertion = assertion_text(text, job.record["source_lang"])
         yield {
             "file": str(job.file),
             "name": job.function.name,
             "line": job.function.line,
             "focal": job.record["focal"],
-            "assertion": assertion,
-            "statement": parses_as_statement(assertion, job.record["source_lang"]),
+            **checked_assertion(text, job.record["source_lang"]),
         }
 
 
@@ -599,6 +595,15 @@ def assertion_text(text: str, lang: str) -> str:
     :func:`ttune.data.syntax.compact_tokens`), as generated otherwise."""
     found = find_language(lang)
     return compact_tokens(text) if found is not None and found.blocks == "braces" else text
+
+
+def checked_assertion(text: str, lang: str) -> dict[str, Any]:
+    """A generated assertion as ``ttune assert`` and the editor give it: ``assertion`` (in
+    ordinary spacing, :func:`assertion_text`) and ``statement`` (it parses as one statement of
+    ``lang``, :func:`ttune.data.syntax.parses_as_statement`, which a model's own text for a test
+    with no candidate assertion often does not)."""
+    assertion = assertion_text(text, lang)
+    return {"assertion": assertion, "statement": parses_as_statement(assertion, lang)}
 
 
 def generate_assert(

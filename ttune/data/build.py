@@ -11,7 +11,9 @@ that statement replaced by the placeholder statement "<AssertPlaceHolder>", then
 line, the function under test where it can be resolved; target: the assertion}``. The function
 under test (focal function) is the last function called in the test before the assertion that is
 defined in the module under test (``test_foo.py`` -> ``foo.py`` or ``foo/__init__.py`` beside the
-test folder); records without one are kept with the test function alone.
+``test`` or ``tests`` folder); records without one are kept with the test function alone. Each
+record's ``assert_style`` names its test's framework (``unittest`` or ``pytest``:
+:func:`ttune.data.candidates.python_test_style`).
 
 ``build_assert(source, lang="java")``: JUnit test methods (annotated ``@Test``, or a ``test*``
 method without parameters) with exactly one assertion, written in ATLAS's layout (Watson et al.
@@ -31,11 +33,12 @@ from __future__ import annotations
 import ast
 import hashlib
 import inspect
+import itertools
 import re
 import textwrap
 import warnings
 import zipfile
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 from ttune.cpg.base import iter_nodes
@@ -256,6 +259,19 @@ def summarize_from_file(rel: str, src: bytes, lang: str) -> Iterator[dict]:
             yield make_record(rid, code, target, "java", "en", hash_split(rid))
 
 
+def _take(
+    per_file_records: Iterable[Iterable[dict]], limit: int | None, per_file: int
+) -> list[dict]:
+    """The first ``per_file`` records of each file's, in file order, until ``limit`` in all."""
+    out: list[dict] = []
+    for records in per_file_records:
+        for rec in itertools.islice(records, per_file):
+            out.append(rec)
+            if limit is not None and len(out) >= limit:
+                return out
+    return out
+
+
 def build_summarize(
     source: str | Path, lang: str, limit: int | None = 200, per_file: int = 2
 ) -> list[dict]:
@@ -264,14 +280,11 @@ def build_summarize(
         raise DataError(
             f"unsupported builder language {lang!r}; supported: {', '.join(SUMMARY_LANGUAGES)}"
         )
-    out: list[dict] = []
-    for rel, src in iter_source_files(source, lang):
-        for i, rec in enumerate(summarize_from_file(rel, src, lang)):
-            if i >= per_file:
-                break
-            out.append(rec)
-            if limit is not None and len(out) >= limit:
-                return out
+    out = _take(
+        (summarize_from_file(rel, src, lang) for rel, src in iter_source_files(source, lang)),
+        limit,
+        per_file,
+    )
     if not out:
         raise DataError(f"no {lang} function with a docstring found under {source}")
     return out
@@ -722,19 +735,15 @@ def build_assert_java(source: str | Path, limit: int | None = 200, per_file: int
     by_stem: dict[str, list[str]] = {}
     for rel in files:
         by_stem.setdefault(Path(rel).stem, []).append(rel)
-    out: list[dict] = []
-    for rel in files:
-        if not is_java_test_file(rel):
-            continue
+
+    def records(rel: str) -> Iterator[dict]:
         cut = _find_class_under_test(rel, by_stem)
         cut_src = files[cut] if cut is not None else None
-        cut_name = class_under_test_name(Path(rel).stem)
-        for n, rec in enumerate(java_assert_from_file(rel, files[rel], cut_src, cut_name)):
-            if n >= per_file:
-                break
-            out.append(rec)
-            if limit is not None and len(out) >= limit:
-                return out
+        yield from java_assert_from_file(
+            rel, files[rel], cut_src, class_under_test_name(Path(rel).stem)
+        )
+
+    out = _take((records(rel) for rel in files if is_java_test_file(rel)), limit, per_file)
     if not out:
         raise DataError(
             f"no JUnit test method with exactly one assertion and a focal method found under "
@@ -756,8 +765,8 @@ def build_assert(
 ) -> list[dict]:
     """Assert-generation records from the ``lang`` test files under ``source`` (see module
     docstring). Python: ``source`` is a test folder (e.g. the stdlib's ``Lib/test``) or a tree
-    containing ``test`` folders; modules under test are looked up in the parent of the ``test``
-    folder. Java: :func:`build_assert_java` (every record has a focal method)."""
+    containing ``test`` or ``tests`` folders; modules under test are looked up in the parent of
+    that folder. Java: :func:`build_assert_java` (every record has a focal method)."""
     if lang == "java":
         return build_assert_java(source, limit=limit, per_file=per_file)
     if lang != "python":
@@ -771,22 +780,22 @@ def build_assert(
     top = path.parent if path.name == "test" else path
     files = {rel: data for rel, data in iter_source_files(top, "python")}
     prefix = path.relative_to(top).as_posix() + "/" if top != path else ""
-    out: list[dict] = []
-    for rel in sorted(
+    tests = sorted(
         (r for r in files if r.startswith(prefix) and Path(r).name.startswith("test")),
         key=_path_hash,
-    ):
-        module = _module_under_test(rel, files)
-        n = 0
-        for rec in assert_from_file(rel, files[rel], module):
-            if require_focal and not split_test_and_focal(rec["source"], "python")[1]:
-                continue
-            out.append(rec)
-            n += 1
-            if limit is not None and len(out) >= limit:
-                return out
-            if n >= per_file:
-                break
+    )
+    out = _take(
+        (
+            (
+                rec
+                for rec in assert_from_file(rel, files[rel], _module_under_test(rel, files))
+                if not require_focal or split_test_and_focal(rec["source"], "python")[1]
+            )
+            for rel in tests
+        ),
+        limit,
+        per_file,
+    )
     if not out:
         raise DataError(f"no test function with exactly one assertion found under {source}")
     return out

@@ -33,13 +33,13 @@ the focal function) gets the same kinds of values (the names it assigns, ``self.
 literals, then ``0 1 True False None '' []``; calls of the focal function with none or one
 required parameter, on the test's receivers or bare) in the plain ``assert`` forms pytest tests
 use (``assert v``, ``assert not v``, ``assert v is None``, ``assert v is not None``,
-``assert v == x``, ``assert len(v) == x``, ``assert x in v``) and, for a test that takes
-``self``, the ``unittest`` ones (``self.assertTrue / assertFalse / assertIsNone /
-assertIsNotNone (v)``, ``self.assertEqual (v, x)``, ``self.assertIn (x, v)``), written as
-``ttune data build assert`` writes references (``self.assertEqual(n, 3)``). Python assertions
-vary more than JUnit's (calls and expressions the test never wrote): the reference is among the
-candidates for 10.3 % of the first 1,500 tests of the standard library, 13.3 % of networkx's and
-3.2 % of sympy's.
+``assert v == x``, ``assert len(v) == x``, ``assert x in v``) and, for a ``unittest`` test
+(:func:`python_test_style`, the records' ``assert_style``), the ``unittest`` ones as well
+(``self.assertTrue / assertFalse / assertIsNone / assertIsNotNone (v)``,
+``self.assertEqual (v, x)``, ``self.assertIn (x, v)``), written as ``ttune data build assert``
+writes references (``self.assertEqual(n, 3)``). Python assertions vary more than JUnit's (calls
+and expressions the test never wrote), so the reference is among the candidates far less often
+than on ATLAS (docs/decoding.md, "Python tests").
 """
 
 from __future__ import annotations
@@ -409,7 +409,7 @@ def assert_candidates(source: str, lang: str, style: str | None = None) -> list[
 
 # ----------------------------------------------------------------------------------------- Python
 PY_UNITTEST_UNARY = ("assertTrue", "assertFalse", "assertIsNone", "assertIsNotNone")
-"""``self.assertX (v)`` forms (a test that takes ``self``)."""
+"""``self.assertX (v)`` forms (a ``unittest`` test)."""
 
 PY_PLAIN_UNARY = ("assert {v}", "assert not {v}", "assert {v} is None", "assert {v} is not None")
 """Plain ``assert`` forms over one value (pytest style)."""

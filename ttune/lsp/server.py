@@ -36,10 +36,9 @@ from ttune.cpg.languages import (
     language_of_path,
 )
 from ttune.data.io import PLACEHOLDER
-from ttune.data.syntax import parses_as_statement
 from ttune.lsp.settings import Settings, merge
 from ttune.lsp.text import LineIndex
-from ttune.use import assertion_text, translation_checks
+from ttune.use import checked_assertion, translation_checks
 
 log = logging.getLogger(__name__)
 
@@ -344,12 +343,10 @@ class TtuneServer(LanguageServer):
                 else -1
             )
             insert, replace = index.position(close if close >= 0 else test.end_byte), None
-        text = assertion_text(assertion, lang)
         return {
             "name": test.name,
             "focal": focal_fn.name if focal_fn else None,
-            "assertion": text,
-            "statement": parses_as_statement(text, lang),
+            **checked_assertion(assertion, lang),
             "insertAt": insert,
             "replace": replace,
         }
